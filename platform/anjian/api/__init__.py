@@ -1,0 +1,1 @@
+"""HTTP conventions shared by every blueprint: errors, pagination, policies, the guard."""

@@ -1,0 +1,106 @@
+"""Errors as ``application/problem+json`` (RFC 9457), with stable types and Chinese titles."""
+
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import g, request
+from flask_smorest import Api as SmorestApi
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_PREFIX = "urn:anjian:problem:"
+
+TITLES = {
+    400: ("bad-request", "请求无效"),
+    401: ("unauthenticated", "未登录或令牌无效"),
+    403: ("forbidden", "无权执行此操作"),
+    404: ("not-found", "资源不存在"),
+    405: ("method-not-allowed", "不支持该请求方法"),
+    409: ("conflict", "与现有数据冲突"),
+    412: ("precondition-failed", "数据已被他人修改，请刷新后重试"),
+    413: ("payload-too-large", "请求内容超过大小限制"),
+    415: ("unsupported-media-type", "不支持的内容类型"),
+    422: ("validation-error", "请求参数校验失败"),
+    428: ("precondition-required", "缺少 If-Match 请求头"),
+    429: ("too-many-requests", "请求过于频繁，请稍后再试"),
+    500: ("internal-error", "服务器内部错误"),
+    503: ("unavailable", "服务暂不可用，请稍后再试"),
+}
+
+
+class ProblemSchema(ma.Schema):
+    type = ma.fields.String(metadata={"description": "稳定的错误类型 URI"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    request_id = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "逐字段的错误说明"})
+
+
+class ApiProblem(HTTPException):
+    """An error raised by services and views with its own type slug and detail."""
+
+    def __init__(self, status: int, slug: str | None = None, detail: str | None = None,
+                 errors: dict | None = None, headers: dict | None = None, title: str | None = None):
+        super().__init__(description=detail)
+        self.code = status
+        self.slug = slug
+        self.detail = detail
+        self.errors = errors
+        self.extra_headers = headers or {}
+        self.title = title
+
+
+def problem(status: int, detail: str | None = None, slug: str | None = None, **kw):
+    """Raise a problem+json response."""
+    raise ApiProblem(status, slug=slug, detail=detail, **kw)
+
+
+def problem_response(error: HTTPException):
+    status = error.code or 500
+    default_slug, default_title = TITLES.get(status, ("error", error.name))
+    slug = getattr(error, "slug", None) or default_slug
+    body = {
+        "type": PROBLEM_TYPE_PREFIX + slug,
+        "title": getattr(error, "title", None) or default_title,
+        "status": status,
+        "instance": request.path,
+    }
+    detail = getattr(error, "detail", None)
+    headers = dict(getattr(error, "extra_headers", {}) or {})
+    data = getattr(error, "data", None) or {}
+    if isinstance(error, ApiProblem):
+        if error.errors:
+            body["errors"] = error.errors
+    else:
+        if "message" in data:
+            detail = data["message"]
+        errors = data.get("errors") or data.get("messages")
+        if errors:
+            body["errors"] = errors
+        headers.update(data.get("headers") or {})
+        if detail is None and status not in (404, 500) and error.description:
+            detail = None  # werkzeug's English descriptions are not shown to users
+    if detail:
+        body["detail"] = detail
+    request_id = getattr(g, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="anjian"')
+    return body, status, {**headers, "Content-Type": "application/problem+json"}
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api, answering every error as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        if error.code and error.code >= 500:
+            log.error("server error on %s %s", request.method, request.path)
+        return problem_response(error)

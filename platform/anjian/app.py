@@ -1,0 +1,92 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from anjian import config as config_module
+from anjian.extensions import db, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, scoping events, blueprints, plugins."""
+    app = Flask(__name__)
+    app.config.from_mapping(config_module.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=logging.INFO)
+
+    from anjian.audit import service as audit_service
+    from anjian.tenancy import scope
+
+    from anjian.db import install_sqlite_pragmas
+
+    install_sqlite_pragmas()
+    scope.install()
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    audit_service.install()
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+
+    from anjian.plugins import PluginRegistry
+
+    plugins = app.config.get("ANJIAN_PLUGIN_REGISTRY") or PluginRegistry(
+        extra_modules=[m for m in app.config["ANJIAN_PLUGINS"].split(",") if m.strip()],
+        use_entry_points=app.config["ANJIAN_LOAD_ENTRY_POINTS"],
+    )
+    app.extensions["anjian.plugins"] = plugins
+
+    _register_api(app)
+
+    from anjian import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _import_models() -> None:
+    """Every model must be mapped before the first query, so that scoping sees them all."""
+    from anjian.audit import models as _audit  # noqa: F401
+    from anjian.auth import models as _auth  # noqa: F401
+    from anjian.tenancy import models as _tenancy  # noqa: F401
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "migrations"
+        if (candidate / "env.py").exists():
+            return str(candidate)
+    return str(here.parents[2] / "migrations")
+
+
+def _register_api(app: Flask) -> None:
+    from anjian.api import docs, health
+    from anjian.api.problems import Api
+    from anjian.audit import api as audit_api
+    from anjian.auth import api as auth_api
+    from anjian.auth import guard
+    from anjian.tenancy import api as tenancy_api
+
+    api = Api(app, spec_kwargs={"info": {"description": "安监：多辖区安全生产监管平台"}})
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "API 令牌 (ajt_...)"}
+    )
+    api.spec.options["security"] = [{"bearer": []}]
+    for blueprint in (health.blp, auth_api.blp, tenancy_api.blp, audit_api.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)
+    app.before_request(guard.before_request)
+    app.after_request(guard.after_request)
+    app.extensions["anjian.api"] = api

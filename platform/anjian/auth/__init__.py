@@ -1,0 +1,1 @@
+"""Users, memberships (a role in a tenant), API tokens, and who may call what."""

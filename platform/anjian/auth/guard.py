@@ -1,0 +1,121 @@
+"""The request guard: request id, authentication, tenant resolution, policy, scope.
+
+Runs before every view. The tenant is resolved once from ``<tenant_code>`` in
+the URL; a tenant the caller has no access to answers 404, exactly like a
+tenant that does not exist, and the denial is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from anjian.api.policy import (
+    AUTHENTICATED,
+    LIBRARY_ENDPOINTS,
+    PLATFORM_ADMIN,
+    READ_METHODS,
+    policy_of,
+)
+from anjian.api.problems import problem
+from anjian.audit.service import REQUEST_ID_KEY, record_event
+from anjian.auth.service import AuthError, access_in, user_from_token
+from anjian.extensions import db
+from anjian.tenancy.models import Tenant
+from anjian.tenancy.scope import Scope, set_scope
+
+log = logging.getLogger(__name__)
+
+
+def _request_id() -> str:
+    given = request.headers.get("X-Request-ID", "")
+    if given and len(given) <= 64 and given.replace("-", "").isalnum():
+        return given
+    return uuid.uuid4().hex
+
+
+def deny(status: int, detail: str, code: str, tenant_id=None):
+    """Log a denial in its own transaction, then answer with a problem."""
+    user = g.get("user")
+    record_event(
+        db.engine, action=f"denied.{code}", tenant_id=tenant_id,
+        actor_user_id=user.id if user else None, entity_type="request",
+        entity_id=None, detail=f"{request.method} {request.path}", request_id=g.request_id,
+    )
+    log.warning("denied %s %s: %s", request.method, request.path, code)
+    problem(status, detail)
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def before_request():
+    g.request_id = _request_id()
+    db.session.info[REQUEST_ID_KEY] = g.request_id
+    set_scope(db.session, None)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length and request.content_length > limit:
+        problem(413, f"请求内容超过 {limit} 字节的限制")
+
+    if request.endpoint is None:
+        return None  # no such route: Flask answers 404 / 405
+    view = current_app.view_functions.get(request.endpoint)
+    policy = policy_of(view) or LIBRARY_ENDPOINTS.get(request.endpoint)
+    if policy is None:
+        log.error("route %s declares no policy", request.endpoint)
+        problem(403, "该接口未声明访问策略")
+    if policy.public:
+        set_scope(db.session, Scope.platform_scope())
+        return None
+
+    try:
+        user, _token = user_from_token(_bearer())
+    except AuthError as exc:
+        if exc.code != "missing_token":
+            record_event(db.engine, action=f"auth.{exc.code}", result="denied",
+                         detail=f"{request.method} {request.path}", request_id=g.request_id)
+        problem(401, exc.reason)
+    g.user = user
+    set_scope(db.session, Scope.platform_scope(user.id))
+
+    code = (request.view_args or {}).get("tenant_code")
+    if code is None:
+        if AUTHENTICATED in policy.roles:
+            return None
+        if PLATFORM_ADMIN in policy.roles and user.is_platform_admin:
+            set_scope(db.session, Scope.platform_scope(user.id))
+            return None
+        deny(403, "需要平台管理员权限", "platform_role")
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.code == code, Tenant.is_active))
+    access = access_in(user, tenant) if tenant is not None else None
+    if access is None:
+        deny(404, "租户不存在", "foreign_tenant")
+    allowed = access.role in policy.roles or (
+        user.is_platform_admin and PLATFORM_ADMIN in policy.roles
+    ) or AUTHENTICATED in policy.roles
+    if not allowed:
+        deny(403, "当前角色无权执行此操作", "role", tenant_id=tenant.id)
+    writing = request.method not in READ_METHODS
+    if writing and not access.can_write:
+        deny(403, "上级单位只能查看下级数据，不能修改", "read_only", tenant_id=tenant.id)
+    g.tenant = tenant
+    g.access = access
+    set_scope(db.session, Scope.tenant(tenant.id, user.id, write=access.can_write))
+    return None
+
+
+def after_request(response):
+    rid = g.get("request_id")
+    if rid:
+        response.headers["X-Request-ID"] = rid
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response

@@ -1,0 +1,88 @@
+"""User, Membership, ApiToken, LoginFailure."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from anjian.db import UTCDateTime, utcnow
+from anjian.extensions import db
+from anjian.tenancy.scope import TenantOwned, membership_clause
+
+# Roles inside a tenant. platform_admin is a property of the user, not of a membership.
+TENANT_ROLES = {
+    "tenant_admin": "租户管理员",
+    "supervisor": "监管人员",
+    "service_org": "第三方服务机构",
+    "enterprise": "企业用户",
+    "viewer": "查看人员",
+}
+PLATFORM_ADMIN = "platform_admin"
+ROLES = (PLATFORM_ADMIN, *TENANT_ROLES)
+
+
+class User(db.Model):
+    """A person. Users are platform-wide; what they may do in a tenant is a Membership."""
+
+    __tablename__ = "users"
+    __audit_redact__ = frozenset({"password_hash"})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Membership(TenantOwned, db.Model):
+    """A user's role in one tenant."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "user_id"),
+        CheckConstraint(
+            f"role IN ({', '.join(repr(k) for k in TENANT_ROLES)})", name="role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    @classmethod
+    def scope_clause(cls, scope):
+        return membership_clause(cls, scope)
+
+
+class ApiToken(db.Model):
+    """A bearer token. Only its SHA-256 is stored; the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+    __audit_redact__ = frozenset({"token_hash"})
+    __audit_ignore__ = frozenset({"last_used_at"})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=True)
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
+    last_used_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoginFailure(db.Model):
+    """A failed password login, kept to throttle guessing per account and per address."""
+
+    __tablename__ = "login_failures"
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False, index=True)

@@ -1,0 +1,183 @@
+"""Passwords, tokens, login throttling, and what a user may do in a tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
+from anjian.db import utcnow
+from anjian.extensions import db
+from anjian.tenancy.models import Tenant
+
+TOKEN_PREFIX = "ajt_"
+
+
+class AuthError(Exception):
+    """Authentication failed; ``reason`` is safe to show, ``code`` is for the audit log."""
+
+    def __init__(self, reason: str, code: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__("too many failed logins")
+        self.retry_after = retry_after
+
+
+def hash_password(password: str) -> str:
+    # scrypt: memory-hard, Werkzeug's default; the salt and parameters live in the string.
+    return generate_password_hash(password, method="scrypt")
+
+
+def token_digest(secret: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash cannot be brute-forced; it only
+    # keeps a database dump from holding a usable token.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = None):
+    """Create a token for ``user``; returns (ApiToken, secret). The secret is never stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, name=name, prefix=secret[:12], token_hash=token_digest(secret),
+        expires_at=expires_at,
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def user_from_token(secret: str | None) -> tuple[User, ApiToken]:
+    if not secret:
+        raise AuthError("缺少访问令牌", "missing_token")
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
+    if token is None:
+        raise AuthError("访问令牌无效", "invalid_token")
+    now = utcnow()
+    if token.revoked_at is not None:
+        raise AuthError("访问令牌已被撤销", "revoked_token")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise AuthError("访问令牌已过期", "expired_token")
+    user = db.session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        raise AuthError("用户已停用", "disabled_user")
+    return user, token
+
+
+def _recent_failures(column, value, since):
+    return db.session.scalar(
+        select(func.count()).select_from(LoginFailure).where(column == value, LoginFailure.at >= since)
+    )
+
+
+def check_throttle(username: str, address: str, config) -> None:
+    window = config["ANJIAN_LOGIN_WINDOW_SECONDS"]
+    since = utcnow() - dt.timedelta(seconds=window)
+    if (
+        _recent_failures(LoginFailure.username, username, since)
+        >= config["ANJIAN_LOGIN_MAX_FAILURES_PER_USER"]
+        or _recent_failures(LoginFailure.address, address, since)
+        >= config["ANJIAN_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
+        raise Throttled(retry_after=window)
+
+
+def password_login(username: str, password: str, address: str, config):
+    """Check a password; returns (user, token, secret). Failures are recorded for throttling."""
+    check_throttle(username, address, config)
+    user = db.session.scalar(select(User).where(User.username == username))
+    ok = (
+        user is not None
+        and user.is_active
+        and user.password_hash is not None
+        and check_password_hash(user.password_hash, password)
+    )
+    if not ok:
+        db.session.add(LoginFailure(username=username[:80], address=address[:64]))
+        db.session.commit()
+        raise AuthError("用户名或密码错误", "bad_password")
+    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    hours = config["ANJIAN_LOGIN_TOKEN_HOURS"]
+    token, secret = issue_token(user, name="login", expires_at=utcnow() + dt.timedelta(hours=hours))
+    return user, token, secret
+
+
+def create_user(username: str, password: str | None = None, display_name: str = "",
+                platform_admin: bool = False) -> User:
+    user = User(
+        username=username, display_name=display_name or username,
+        password_hash=hash_password(password) if password else None,
+        is_platform_admin=platform_admin,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a user may do in one tenant: an effective role, and whether it may write."""
+
+    role: str
+    can_write: bool
+    via: str  # "platform", "member" or "ancestor"
+
+
+def ancestors(tenant: Tenant, limit: int = 16) -> list[Tenant]:
+    out, seen, current = [], {tenant.id}, tenant
+    while current.parent_id is not None and len(out) < limit:
+        current = db.session.get(Tenant, current.parent_id)
+        if current is None or current.id in seen:
+            break
+        seen.add(current.id)
+        out.append(current)
+    return out
+
+
+def descendant_ids(tenant_id: int) -> set[int]:
+    """The tenant's descendants (children, grandchildren, ...), excluding itself."""
+    rows = db.session.execute(select(Tenant.id, Tenant.parent_id)).all()
+    children: dict[int, list[int]] = {}
+    for tid, parent in rows:
+        children.setdefault(parent, []).append(tid)
+    out, stack = set(), list(children.get(tenant_id, ()))
+    while stack:
+        tid = stack.pop()
+        if tid not in out:
+            out.add(tid)
+            stack.extend(children.get(tid, ()))
+    return out
+
+
+def access_in(user: User, tenant: Tenant) -> Access | None:
+    """A user's access to a tenant; None means the tenant does not exist for them.
+
+    Platform admins act as tenant admins everywhere (to bootstrap a tenant). A
+    member of an ancestor tenant reads as a viewer and never writes.
+    Memberships are read under the actor's own scope (RLS lets a user see its own).
+    """
+    if user.is_platform_admin:
+        return Access("tenant_admin", True, "platform")
+    memberships = {
+        m.tenant_id: m.role
+        for m in db.session.scalars(select(Membership).where(Membership.user_id == user.id))
+    }
+    if tenant.id in memberships:
+        return Access(memberships[tenant.id], True, "member")
+    for ancestor in ancestors(tenant):
+        if ancestor.id in memberships and memberships[ancestor.id] in ("tenant_admin", "viewer",
+                                                                        "supervisor"):
+            return Access("viewer", False, "ancestor")
+    return None
+
+
+__all__ = ["TENANT_ROLES", "Access", "AuthError", "Throttled"]

@@ -1,0 +1,61 @@
+"""Settings, read from ``ANJIAN_*`` environment variables at app creation (never at import)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _int(env, name, default):
+    value = env.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def from_environment(env: dict[str, str] | None = None) -> dict:
+    """The app's configuration from the environment; every key is documented in deploy/env.example."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("ANJIAN_DATA_DIR", "var")).resolve()
+    return {
+        # Where the embedded default keeps its SQLite file and stored objects.
+        "ANJIAN_DATA_DIR": str(data_dir),
+        # The app's own connection. On PostgreSQL this is a role that owns no table.
+        "SQLALCHEMY_DATABASE_URI": env.get(
+            "ANJIAN_DATABASE_URL", f"sqlite:///{data_dir / 'anjian.sqlite3'}"
+        ),
+        # Migrations run as the schema owner; unset → the app's own URL (SQLite).
+        "ANJIAN_MIGRATION_DATABASE_URL": env.get("ANJIAN_MIGRATION_DATABASE_URL", ""),
+        # The PostgreSQL role the app connects as; migrations grant it its rights.
+        "ANJIAN_DB_APP_ROLE": env.get("ANJIAN_DB_APP_ROLE", "anjian_app"),
+        # Unset → embedded in-process queue (fakeredis and a worker thread).
+        "ANJIAN_REDIS_URL": env.get("ANJIAN_REDIS_URL", ""),
+        # file:///path (embedded default) or s3://bucket/prefix.
+        "ANJIAN_STORAGE_URL": env.get("ANJIAN_STORAGE_URL", (data_dir / "objects").as_uri()),
+        "ANJIAN_S3_ENDPOINT_URL": env.get("ANJIAN_S3_ENDPOINT_URL", ""),
+        # Largest request body accepted, in bytes (uploads included).
+        "MAX_CONTENT_LENGTH": _int(env, "ANJIAN_MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        # Lifetime of a token made by password login, in hours.
+        "ANJIAN_LOGIN_TOKEN_HOURS": _int(env, "ANJIAN_LOGIN_TOKEN_HOURS", 12),
+        # Failed logins allowed per account / per address within the window.
+        "ANJIAN_LOGIN_MAX_FAILURES_PER_USER": _int(env, "ANJIAN_LOGIN_MAX_FAILURES_PER_USER", 5),
+        "ANJIAN_LOGIN_MAX_FAILURES_PER_ADDRESS": _int(
+            env, "ANJIAN_LOGIN_MAX_FAILURES_PER_ADDRESS", 20
+        ),
+        "ANJIAN_LOGIN_WINDOW_SECONDS": _int(env, "ANJIAN_LOGIN_WINDOW_SECONDS", 900),
+        # Comma-separated plugin modules loaded beside the entry-point group "anjian".
+        "ANJIAN_PLUGINS": env.get("ANJIAN_PLUGINS", ""),
+        "ANJIAN_LOAD_ENTRY_POINTS": env.get("ANJIAN_LOAD_ENTRY_POINTS", "1") != "0",
+        # The folder of tenant TOML files synced by `anjian tenants sync`.
+        "ANJIAN_TENANTS_DIR": env.get("ANJIAN_TENANTS_DIR", "tenants"),
+        "ANJIAN_PORT": _int(env, "ANJIAN_PORT", 8000),
+        # Fixed API prefixes and OpenAPI settings (flask-smorest).
+        "API_TITLE": "anjian 安监 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+        "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_AS_ASCII": False,
+    }

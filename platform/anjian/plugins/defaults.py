@@ -1,0 +1,25 @@
+"""The core's own policy, registered through the same hooks as any plugin (``trylast``)."""
+
+from anjian.plugins.hookspecs import hookimpl
+
+# Days (Chinese working days) a general hazard gets when nobody set a deadline.
+DEFAULT_RECTIFICATION_WORKDAYS = 10
+
+
+@hookimpl(trylast=True)
+def grade_hazard(checklist_item):
+    if checklist_item is not None and getattr(checklist_item, "is_major_criterion", False):
+        return "major"
+    return "general"
+
+
+@hookimpl(trylast=True)
+def rectification_deadline(hazard):
+    if getattr(hazard, "grade", None) == "major":
+        return None  # a major hazard's deadline is set in its five-in-place plan
+    return DEFAULT_RECTIFICATION_WORKDAYS
+
+
+@hookimpl(trylast=True)
+def standardisation_transition():
+    return None

@@ -1,0 +1,135 @@
+"""The plugin contract (version 1).
+
+Two kinds of hooks:
+
+* **catalogue hooks** (``register_*``, ``settings_schema``) are called on every
+  loaded plugin; they declare what a plugin offers (campaign kinds, templates,
+  report kinds, ...). Every catalogue entry carries the plugin's name so that a
+  tenant only sees entries of the plugins it enabled.
+* **policy hooks** are called only on the plugins a tenant enabled, through the
+  tenant's own caller (see ``manager.PluginRegistry.for_tenant``). The core's
+  defaults (``anjian.plugins.defaults``) are registered ``trylast`` so a plugin
+  overrides them; for ``firstresult`` hooks ``None`` means "not mine".
+
+Hooks are always called with keyword arguments. An implementation may accept
+any subset of a hook's arguments, so new arguments can be added to a hook
+without breaking plugins. Every hook is documented in docs/plugins.md; a test
+keeps the two in step.
+
+``tenant`` is an ``anjian.plugins.TenantInfo``: ``id``, ``code``, ``name``,
+``level``, ``plugins`` and ``settings`` (validated, keyed by plugin name).
+"""
+
+import pluggy
+
+PROJECT = "anjian"
+CONTRACT_VERSION = 1
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- catalogue hooks: called on every loaded plugin -------------------------
+
+
+@hookspec
+def settings_schema():
+    """Return the marshmallow Schema (class or instance) validating this plugin's tenant settings."""
+
+
+@hookspec
+def register_campaign_kinds():
+    """Return campaign kinds: dicts with key, title, phases (title, start, end, rule) and focus."""
+
+
+@hookspec
+def register_checklist_templates():
+    """Return checklist templates: dicts with key, title, version and items (code, text, ...)."""
+
+
+@hookspec
+def register_report_kinds():
+    """Return report kinds: dicts with key, title, formats, a parameters schema and a builder."""
+
+
+@hookspec
+def register_import_profiles():
+    """Return import profiles: dicts with key, title and a header → field mapping."""
+
+
+@hookspec
+def register_ledger_kinds():
+    """Return per-enterprise ledger kinds: dicts with key, title and their field schema."""
+
+
+@hookspec
+def register_schedules():
+    """Return recurring jobs: dicts with key, cron (Asia/Shanghai), queue and a function path."""
+
+
+# --- policy hooks: called on a tenant's enabled plugins ---------------------
+
+
+@hookspec
+def enterprise_extra_fields(tenant):
+    """Return a dict of marshmallow fields a tenant's enterprises carry beyond the core ones."""
+
+
+@hookspec(firstresult=True)
+def grade_hazard(tenant, hazard, checklist_item):
+    """Return "major" or "general" for a newly found hazard, or None to let others decide."""
+
+
+@hookspec(firstresult=True)
+def rectification_deadline(tenant, hazard, found_on):
+    """Return the default rectification period in working days as an int, or None."""
+
+
+@hookspec(firstresult=True)
+def task_deadline(tenant, task_kind, start):
+    """Return the deadline (working days as int) of a named task kind after ``start``, or None."""
+
+
+@hookspec(firstresult=True)
+def select_campaign_targets(tenant, campaign, enterprises):
+    """Return [(enterprise, reason)] chosen for a campaign from ``enterprises``, or None."""
+
+
+@hookspec
+def service_obligations(tenant, contract):
+    """Return the obligations a service contract owes each served enterprise (list of dicts)."""
+
+
+@hookspec(firstresult=True)
+def service_cost_shares(tenant, contract, enterprise, contract_year):
+    """Return {"government": yuan, "enterprise": yuan} for one enterprise and contract year."""
+
+
+@hookspec
+def enforcement_candidates(tenant, campaign):
+    """Return [(enterprise, reason)] that should be referred to enforcement in a campaign."""
+
+
+@hookspec(firstresult=True)
+def standardisation_transition(tenant, enterprise, from_state, to_state, facts):
+    """Return a refusal reason (str) if a standardisation transition is not allowed, else None."""
+
+
+@hookspec(firstresult=True)
+def classify_enterprise(tenant, enterprise, facts):
+    """Return a locality-specific class for an enterprise (e.g. Changshu's A/B/C/D), or None."""
+
+
+@hookspec(firstresult=True)
+def permit_approvals(tenant, permit):
+    """Return the approval steps a dangerous-work permit (作业票) needs, or None."""
+
+
+@hookspec
+def on_hazard_transition(tenant, hazard, from_state, to_state, actor):
+    """React to a hazard changing state (notify the bureau of a major hazard, escalate, ...)."""
+
+
+@hookspec
+def on_overdue(tenant, item):
+    """React to a hazard or task found overdue by the scheduled scan."""

@@ -1,0 +1,149 @@
+"""Loading plugins and building the per-tenant hook callers.
+
+The registry lives on the Flask app (``app.extensions["anjian.plugins"]``), never
+in a module global, so two apps (or two tests) never share plugins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+from marshmallow import Schema, ValidationError
+
+from anjian.plugins import defaults, hookspecs
+
+ENTRY_POINT_GROUP = "anjian"
+
+
+class PluginError(Exception):
+    """A plugin is unknown, broken, or its settings do not validate."""
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """What a policy hook learns about the tenant it decides for."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    plugins: tuple[str, ...]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+class PluginRegistry:
+    """All loaded plugins, plus one cached hook caller per tenant."""
+
+    def __init__(self, extra_modules: list[str] | tuple[str, ...] = (), use_entry_points=True):
+        self.catalogue = _new_manager()
+        self.catalogue.register(defaults, name="anjian.defaults")
+        self.plugins: dict[str, Any] = {}
+        if use_entry_points:
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                self._add(ep.name, lambda ep=ep: ep.load())
+        for module_name in extra_modules:
+            module_name = module_name.strip()
+            if module_name and module_name not in self.plugins:
+                self._add(module_name, lambda m=module_name: importlib.import_module(m))
+        self.catalogue.check_pending()
+        self._tenant_callers: dict[int, tuple[tuple, pluggy.PluginManager]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, use_entry_points=True):
+        extra = os.environ.get("ANJIAN_PLUGINS", "").split(",")
+        return cls(extra_modules=[m for m in extra if m.strip()], use_entry_points=use_entry_points)
+
+    def _add(self, name: str, load) -> None:
+        try:
+            module = load()
+        except Exception as exc:  # an installed plugin that does not import is an operator error
+            raise PluginError(f"插件 {name} 无法加载: {exc}") from exc
+        self.plugins[name] = module
+        self.catalogue.register(module, name=name)
+
+    def register(self, name: str, module: Any) -> None:
+        """Register a plugin object at run time (tests, embedding)."""
+        self.plugins[name] = module
+        self.catalogue.register(module, name=name)
+        self.catalogue.check_pending()
+        with self._lock:
+            self._tenant_callers.clear()
+
+    # --- catalogue ---------------------------------------------------------
+
+    def catalogue_entries(self, hook_name: str, enabled: tuple[str, ...] | None = None):
+        """Entries of a ``register_*`` hook, each tagged with its plugin's name.
+
+        ``enabled`` limits the result to the core and the named plugins.
+        """
+        hook = getattr(self.catalogue.hook, hook_name)
+        out = []
+        for impl in hook.get_hookimpls():
+            name = self.catalogue.get_name(impl.plugin)
+            if enabled is not None and name != "anjian.defaults" and name not in enabled:
+                continue
+            for entry in impl.function() or ():
+                out.append({**entry, "plugin": name})
+        return out
+
+    def settings_schema(self, plugin_name: str) -> Schema | None:
+        module = self.plugins.get(plugin_name)
+        if module is None:
+            raise PluginError(f"未知插件: {plugin_name}")
+        for impl in self.catalogue.hook.settings_schema.get_hookimpls():
+            if impl.plugin is module:
+                schema = impl.function()
+                return schema() if isinstance(schema, type) else schema
+        return None
+
+    def validate_settings(self, plugin_name: str, values: dict) -> dict:
+        """Validate one plugin's settings for a tenant; raises PluginError naming the key."""
+        schema = self.settings_schema(plugin_name)
+        if schema is None:
+            if values:
+                raise PluginError(f"插件 {plugin_name} 不接受设置项: {sorted(values)}")
+            return {}
+        try:
+            return schema.load(values or {})
+        except ValidationError as exc:
+            raise PluginError(f"插件 {plugin_name} 的设置无效: {exc.messages}") from exc
+
+    # --- per-tenant callers ------------------------------------------------
+
+    def for_tenant(self, tenant: TenantInfo) -> pluggy.PluginManager:
+        """The hook caller of one tenant: the core defaults plus its enabled plugins.
+
+        Built once per tenant version and cached; a changed tenant (other plugins
+        or settings) gets a new caller, an unchanged one never does.
+        """
+        key = (tenant.plugins, repr(sorted(tenant.settings.items())))
+        with self._lock:
+            cached = self._tenant_callers.get(tenant.id)
+            if cached and cached[0] == key:
+                return cached[1]
+            pm = _new_manager()
+            pm.register(defaults, name="anjian.defaults")
+            for name in tenant.plugins:
+                if name not in self.plugins:
+                    raise PluginError(f"租户 {tenant.code} 启用了未安装的插件: {name}")
+                pm.register(self.plugins[name], name=name)
+            pm.check_pending()
+            self._tenant_callers[tenant.id] = (key, pm)
+            return pm
+
+    def call(self, tenant: TenantInfo, hook_name: str, **kwargs):
+        """Call a policy hook for a tenant (keyword arguments only)."""
+        return getattr(self.for_tenant(tenant).hook, hook_name)(tenant=tenant, **kwargs)

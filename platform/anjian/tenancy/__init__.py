@@ -1,0 +1,1 @@
+"""Tenants (jurisdictions), their areas, and the scoping that keeps them apart."""

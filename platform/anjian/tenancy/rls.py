@@ -1,0 +1,91 @@
+"""PostgreSQL Row-Level Security and the app role's rights, applied by migrations.
+
+Every migration that adds a tenant table calls ``enable_tenant_rls`` for it, and
+every migration ends with ``grant_app_role``. A test reads the catalogue and
+fails when a table with ``tenant_id`` lacks FORCE ROW LEVEL SECURITY or a policy.
+
+The scope arrives per transaction (see ``scope._apply_to_connection``):
+``app.tenant_ids`` (readable, comma-separated), ``app.tenant_id`` (writable),
+``app.user_id`` and ``app.platform``. After a transaction the settings read ''
+on a pooled connection, hence NULLIF everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+
+READ_IDS = (
+    "string_to_array(NULLIF(current_setting('app.tenant_ids', true), ''), ',')::int[]"
+)
+WRITE_ID = "NULLIF(current_setting('app.tenant_id', true), '')::int"
+USER_ID = "NULLIF(current_setting('app.user_id', true), '')::int"
+PLATFORM = "(current_setting('app.platform', true) = 'on')"
+
+POLICIES = {
+    # A plain tenant table.
+    "tenant": (f"tenant_id = ANY ({READ_IDS})", f"tenant_id = {WRITE_ID}"),
+    # Memberships: also a user's own rows, so that it can be authorised.
+    "membership": (
+        f"tenant_id = ANY ({READ_IDS}) OR user_id = {USER_ID}",
+        f"tenant_id = {WRITE_ID}",
+    ),
+    # The audit log: platform-level rows (no tenant) only in the platform scope.
+    "audit": (
+        f"tenant_id = ANY ({READ_IDS}) OR (tenant_id IS NULL AND {PLATFORM})",
+        f"tenant_id IS NULL OR tenant_id = {WRITE_ID}",
+    ),
+}
+
+# Tables the app may only read and append to.
+APPEND_ONLY = ("audit_log",)
+
+
+def app_role() -> str:
+    role = os.environ.get("ANJIAN_DB_APP_ROLE", "anjian_app")
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"bad ANJIAN_DB_APP_ROLE: {role!r}")
+    return role
+
+
+def _is_postgres(op) -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def enable_tenant_rls(op, table: str, kind: str = "tenant") -> None:
+    if _is_postgres(op):
+        using, check = POLICIES[kind]
+        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+        op.execute(
+            f"CREATE POLICY tenant_isolation ON {table} USING ({using}) WITH CHECK ({check})"
+        )
+
+
+def make_append_only(op, table: str) -> None:
+    """SQLite: triggers refuse UPDATE and DELETE. PostgreSQL: the grants do (see below)."""
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
+
+
+def grant_app_role(op) -> None:
+    """Create the app role if missing (NOLOGIN; operators give it LOGIN) and grant its rights."""
+    if not _is_postgres(op):
+        return
+    role = app_role()
+    op.execute(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
+        f"THEN CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+        f"END IF; END $$"
+    )
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    op.execute(f"REVOKE ALL ON alembic_version FROM {role}")
+    op.execute(f"GRANT SELECT ON alembic_version TO {role}")
+    for table in APPEND_ONLY:
+        op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")

@@ -1,0 +1,135 @@
+"""Shenyang street: small industrial enterprises crackdown, spring 2024.
+
+Seed 004, "小微工业企业安全生产集中攻坚整治专项行动方案" of a street emergency
+management office (街道应急管理办公室) in Shenyang. The seed names neither the
+street nor its district. It covers building materials (建材), machinery (机械)
+and light industry (轻工) with four tasks:
+
+1. rules: self-check against the district's 271 template rules (规章制度模板)
+   and post responsibility lists; the 16 enterprises in the 2024 inspection plan
+   by 30 April, the 33 others by 15 May, evaluation by the end of May;
+2. dual control (双控): all-post risk identification, a hazard-factor ledger,
+   entry into Shenyang's risk catalogues and its dynamic risk reporting system
+   (沈阳市风险报告动态管理系统);
+3. dangerous work (危险作业): ledgers for hot work/blasting, confined space,
+   lifting at height, temporary power, excavation and maintenance; permits
+   (作业票) approved by the principal or someone he authorises, with double
+   approval, double supervision and double acceptance (双审批、双监督、双验收) at
+   key times and when needed; certified special workers; one drill a year;
+4. related parties (相关方): contracts or safety agreements stating areas,
+   duties and terms; a person on site to command and supervise.
+
+Three phases: mobilisation (until 30 April), crackdown (1-20 May: orders to
+rectify within a deadline, penalties when overdue), consolidation (21-31 May).
+"""
+
+import datetime
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from anjian.plugins import hookimpl
+
+CAMPAIGN_KEY = "shenyang_small_industrial_crackdown_2024"
+
+FOCUS_SECTORS = ("建材", "机械", "轻工")
+DANGEROUS_WORK_KINDS = ("动火（爆破）", "进入受限空间", "高处吊装", "临时用电", "动土", "检维修")
+
+
+class KeyPeriod(Schema):
+    """A key time (重点时段) in which dangerous work needs double approval."""
+
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+    reason = fields.String(load_default="")
+
+    @validates_schema
+    def _in_order(self, data, **kwargs):
+        if data["start"] > data["end"]:
+            raise ValidationError("重点时段开始日期晚于结束日期", "end")
+
+
+class ShenyangSettings(Schema):
+    """Tenant settings of the street's 2024 crackdown."""
+
+    planned_enterprise_count = fields.Integer(load_default=16, validate=validate.Range(min=0))
+    planned_enterprises_deadline = fields.Date(load_default=datetime.date(2024, 4, 30))
+    other_enterprise_count = fields.Integer(load_default=33, validate=validate.Range(min=0))
+    other_enterprises_deadline = fields.Date(load_default=datetime.date(2024, 5, 15))
+    evaluation_deadline = fields.Date(load_default=datetime.date(2024, 5, 31))
+    crackdown_start = fields.Date(load_default=datetime.date(2024, 5, 1))
+    crackdown_end = fields.Date(load_default=datetime.date(2024, 5, 20))
+    template_rule_count = fields.Integer(load_default=271, validate=validate.Range(min=1))
+    focus_sectors = fields.List(
+        fields.String(validate=validate.Length(min=1)), load_default=lambda: list(FOCUS_SECTORS)
+    )
+    dangerous_work_kinds = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        load_default=lambda: list(DANGEROUS_WORK_KINDS),
+    )
+    # Double approval, supervision and acceptance at key times and when needed.
+    double_approval_key_periods = fields.List(fields.Nested(KeyPeriod), load_default=list)
+    drills_per_year = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+    @validates_schema
+    def _dates_in_order(self, data, **kwargs):
+        if data["planned_enterprises_deadline"] > data["other_enterprises_deadline"]:
+            raise ValidationError(
+                "计划内企业期限应早于计划外企业期限", "other_enterprises_deadline"
+            )
+        if data["crackdown_start"] > data["crackdown_end"]:
+            raise ValidationError("集中攻坚开始日期晚于结束日期", "crackdown_end")
+
+
+@hookimpl
+def settings_schema():
+    return ShenyangSettings
+
+
+@hookimpl
+def register_campaign_kinds():
+    return [
+        {
+            "key": CAMPAIGN_KEY,
+            "title": "小微工业企业安全生产集中攻坚整治专项行动",
+            "year": 2024,
+            "phases": [
+                {
+                    "key": "mobilisation",
+                    "title": "动员部署阶段",
+                    # "从即日起": the seed's own date is not given.
+                    "start": None,
+                    "end": "2024-04-30",
+                    "rule": "盯紧粉尘涉爆、建材、机械、轻工重点企业；制定工作方案，明确目标任务"
+                    "和时间进度，宣传发动",
+                },
+                {
+                    "key": "crackdown",
+                    "title": "集中攻坚阶段",
+                    "start": "2024-05-01",
+                    "end": "2024-05-20",
+                    "rule": "对发现的隐患依法责令限期整改，未按期整改的依法行政处罚；"
+                    "聘请专家帮扶指导",
+                },
+                {
+                    "key": "consolidation",
+                    "title": "巩固提升阶段",
+                    "start": "2024-05-21",
+                    "end": "2024-05-31",
+                    "rule": "总结经验做法，选树标杆企业，曝光典型案例",
+                },
+            ],
+            "focus": [
+                *FOCUS_SECTORS,
+                "粉尘涉爆场所",
+                "安全生产规章制度",
+                "双控机制",
+                "危险作业",
+                "相关方安全管理",
+            ],
+            "milestones": [
+                {"date": "2024-04-30", "rule": "计划内16家企业建立完善规章制度、录入风险报告系统"},
+                {"date": "2024-05-15", "rule": "计划外33家企业建立完善规章制度和操作规程"},
+                {"date": "2024-05-31", "rule": "评估总结，全街道工业企业依托系统自查自报自改"},
+            ],
+        }
+    ]

@@ -1,0 +1,688 @@
+"""Real backing services for the test session: PostgreSQL, Redis, S3 (moto).
+
+Load it as a pytest plugin, either from ``tests/conftest.py``::
+
+    pytest_plugins = ["tests.services"]
+
+or on the command line (``python -m pytest -p tests.services``), or import the
+fixtures into a conftest (``from tests.services import *``).
+
+Session-scoped fixtures (each one starts its server only when first requested):
+
+``postgres_admin_url``
+    ``postgresql+psycopg://postgres@127.0.0.1:PORT/anjian_test`` -- a throwaway
+    PostgreSQL cluster (superuser ``postgres``, trust auth, fsync off) with an
+    empty database ``anjian_test``.  ``ANJIAN_TEST_POSTGRES_URL`` overrides.
+``redis_url``
+    ``redis://127.0.0.1:PORT/0`` -- a private ``redis-server`` without
+    persistence.  ``ANJIAN_TEST_REDIS_URL`` overrides.
+``s3_endpoint``
+    ``{"endpoint_url", "access_key", "secret_key", "region"}`` -- a private
+    ``moto_server``.  ``ANJIAN_TEST_S3_ENDPOINT`` overrides (optionally with
+    ``ANJIAN_TEST_S3_ACCESS_KEY`` / ``_SECRET_KEY`` / ``_REGION``).  The server
+    is shared by the whole session: use unique bucket names per test.
+
+A service that cannot be started fails the run under ``CI=true`` and skips the
+tests that need it otherwise (see :func:`require_service`).
+
+Nothing here connects or starts anything at import time.  Every process is
+started in its own session and stopped at fixture teardown; an ``atexit``
+hook and a SIGTERM/SIGHUP handler are backstops, and leftovers of a pytest
+process that was killed outright (SIGKILL) are reaped by the next session.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import http.client
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+__all__ = [
+    "postgres_admin_url",
+    "redis_url",
+    "require_service",
+    "s3_endpoint",
+    "to_libpq_url",
+]
+
+POSTGRES_DB = "anjian_test"
+S3_DEFAULTS = {"access_key": "testing", "secret_key": "testing", "region": "us-east-1"}
+
+_TMP_PREFIX = "anjian-test-"
+_START_ATTEMPTS = 3  # a free port can be taken between probing and binding
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def require_service(name: str, reason: str) -> None:
+    """Report that service *name* is unavailable: fail under CI, skip otherwise.
+
+    Never returns.
+    """
+    message = f"{name} is not available: {reason}"
+    if _in_ci():
+        pytest.fail(
+            f"{message}\n(CI=true: a missing service is an error, not a skip)", pytrace=False
+        )
+    pytest.skip(message)
+
+
+def to_libpq_url(url: str) -> str:
+    """``postgresql+psycopg://...`` -> ``postgresql://...`` for psycopg.connect/psql."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
+
+
+# --------------------------------------------------------------------------- cleanup
+
+
+_cleanups: dict[int, Callable[[], None]] = {}
+_cleanup_lock = threading.RLock()  # re-entrant: the signal handler runs cleanups too
+_backstops_installed = False
+
+
+def _run_cleanups() -> None:
+    with _cleanup_lock:
+        pending = list(_cleanups.items())
+        _cleanups.clear()
+    for _key, func in reversed(pending):
+        with contextlib.suppress(Exception):
+            func()
+
+
+def _on_fatal_signal(signum: int, _frame: object) -> None:
+    _run_cleanups()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_backstops() -> None:
+    global _backstops_installed
+    if _backstops_installed:
+        return
+    _backstops_installed = True
+    atexit.register(_run_cleanups)
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            # Only where nobody else has claimed the signal.
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                signal.signal(signum, _on_fatal_signal)
+
+
+class _Cleanup:
+    """Register a callable for atexit/signals; run it (once) on ``close()``."""
+
+    def __init__(self, func: Callable[[], None]) -> None:
+        self._func = func
+        _install_backstops()
+        with _cleanup_lock:
+            _cleanups[id(self)] = self._func
+
+    def close(self) -> None:
+        with _cleanup_lock:
+            func = _cleanups.pop(id(self), None)
+        if func is not None:
+            func()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    tail = text.splitlines()[-lines:]
+    return "\n".join(tail) if tail else "(log is empty)"
+
+
+def _make_workdir(kind: str) -> Path:
+    _reap_stale()
+    workdir = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{kind}-"))
+    (workdir / "owner.pid").write_text(str(os.getpid()))
+    return workdir
+
+
+def _pid_alive(pid: int) -> bool:
+    """True while *pid* exists and is not a zombie (an orphaned server that has
+    exited stays a zombie until init gets round to reaping it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return not Path("/proc/self").exists()  # no procfs: trust kill(pid, 0)
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _proc_cwd(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return ""
+
+
+def _runs_in(pid: int, workdir: Path) -> bool:
+    """True when process *pid* still works inside *workdir* (guards against pid reuse).
+
+    redis-server and moto_server run with ``cwd=workdir``; the postmaster
+    changes into its data directory, which lies inside *workdir*.
+    """
+    cwd = _proc_cwd(pid)
+    return cwd == str(workdir) or cwd.startswith(f"{workdir}/")
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _reap_stale() -> None:
+    """Stop servers and remove folders left by a pytest process that no longer runs.
+
+    A folder is only touched when its ``owner.pid`` names a dead process; a
+    server pid is only signalled while its working directory is inside that
+    folder (so a reused pid is never hit).
+    """
+    for workdir in Path(tempfile.gettempdir()).glob(f"{_TMP_PREFIX}*"):
+        try:
+            owner = _read_int(workdir / "owner.pid")
+            if owner is None or _pid_alive(owner):
+                continue
+            for pidfile in (workdir / "data" / "postmaster.pid", workdir / "server.pid"):
+                pid = _read_int(pidfile)
+                if pid is not None and _runs_in(pid, workdir):
+                    with contextlib.suppress(OSError):
+                        os.kill(
+                            pid,
+                            signal.SIGQUIT if pidfile.name == "postmaster.pid" else signal.SIGKILL,
+                        )
+                    _wait_pid_gone(pid, 5.0)
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+            shutil.rmtree(workdir, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _wait_pid_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pid):
+        # Reap it if it happens to be our child; ignore otherwise.
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+        if not _pid_alive(pid):
+            return
+        time.sleep(0.05)
+
+
+def _stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    """SIGTERM the process group of *proc* (its own session), then SIGKILL; reap it."""
+    if proc.poll() is not None:
+        return  # already reaped: its pid may belong to someone else by now
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout)
+
+
+def _spawn(cmd: list[str], log: Path, cwd: Path) -> subprocess.Popen:
+    with open(log, "ab") as log_file:  # the child keeps its own copy of the fd
+        return subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _postgres_bindir() -> Path | None:
+    candidates: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
+            if out:
+                candidates.append(Path(out))
+
+    def version_key(path: Path) -> tuple[int, ...]:
+        parts = path.parent.name.split(".")
+        return tuple(int(p) for p in parts if p.isdigit())
+
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version_key, reverse=True)
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(Path(initdb).resolve().parent)
+    for bindir in candidates:
+        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
+            return bindir
+    return None
+
+
+class _PostgresCluster:
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.workdir = _make_workdir("pg")
+        self.data = self.workdir / "data"
+        self.log = self.workdir / "postgres.log"
+        self.port: int | None = None
+        self.started = False
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            import pwd
+
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                self._remove_workdir()
+                require_service(
+                    "postgresql",
+                    "running as root and there is no 'postgres' user to run initdb/pg_ctl as",
+                )
+            os.chown(self.workdir, pw.pw_uid, pw.pw_gid)
+
+    def _cmd(self, tool: str, *args: str) -> list[str]:
+        cmd = [str(self.bindir / tool), *args]
+        if self.as_root:
+            runuser = shutil.which("runuser") or "/sbin/runuser"
+            cmd = [runuser, "-u", "postgres", "--", *cmd]
+        return cmd
+
+    def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            self._cmd(tool, *args),
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,
+        )
+
+    def _failure(self, what: str, result: subprocess.CompletedProcess | None = None) -> str:
+        parts = [what]
+        if result is not None:
+            parts.append(f"exit code {result.returncode}")
+            output = (result.stdout + result.stderr).strip()
+            if output:
+                parts.append(output[-2000:])
+        parts.append(f"--- {self.log.name} (tail) ---\n{_log_tail(self.log)}")
+        return "\n".join(parts)
+
+    def start(self) -> str:
+        """Init and start the cluster; return an error text, or "" on success."""
+        try:
+            result = self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+                "--no-instructions",
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"initdb could not run: {exc}"
+        if result.returncode != 0:
+            return self._failure("initdb failed", result)
+
+        last = ""
+        for _attempt in range(_START_ATTEMPTS):
+            self.port = _free_port()
+            options = " ".join(
+                [
+                    f"-p {self.port}",
+                    f"-k {shlex.quote(str(self.workdir))}",
+                    "-c listen_addresses=127.0.0.1",
+                    "-c fsync=off",
+                    "-c full_page_writes=off",
+                    "-c synchronous_commit=off",
+                ]
+            )
+            self.started = True  # from here on, stop() must try pg_ctl stop
+            try:
+                result = self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    options,
+                    "start",
+                    timeout=90,
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                return self._failure(f"pg_ctl start could not run: {exc}")
+            if result.returncode == 0:
+                return ""
+            last = self._failure("pg_ctl start failed", result)
+            self._stop_server()
+        return last
+
+    def create_database(self, name: str) -> str:
+        try:
+            import psycopg
+        except ImportError:
+            result = self._run(
+                "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name
+            )
+            return "" if result.returncode == 0 else self._failure("createdb failed", result)
+        try:
+            with psycopg.connect(
+                host="127.0.0.1",
+                port=self.port,
+                user="postgres",
+                dbname="postgres",
+                autocommit=True,
+                connect_timeout=10,
+            ) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.Error as exc:
+            return self._failure(f"CREATE DATABASE {name} failed: {exc}")
+        return ""
+
+    def _stop_server(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        postmaster = _read_int(self.data / "postmaster.pid")
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+                "-w",
+                "-t",
+                "20",
+                "stop",
+                timeout=30,
+            )
+        if postmaster is not None and _runs_in(postmaster, self.workdir):
+            with contextlib.suppress(OSError):
+                os.kill(postmaster, signal.SIGKILL)
+            _wait_pid_gone(postmaster, 5.0)
+
+    def _remove_workdir(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def close(self) -> None:
+        try:
+            self._stop_server()
+        finally:
+            self._remove_workdir()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """SQLAlchemy URL of an empty database ``anjian_test``, as superuser ``postgres``."""
+    override = os.environ.get("ANJIAN_TEST_POSTGRES_URL")
+    if override:
+        yield override
+        return
+
+    bindir = _postgres_bindir()
+    if bindir is None:
+        require_service(
+            "postgresql",
+            "initdb/pg_ctl not found (pg_config --bindir, "
+            "/usr/lib/postgresql/*/bin, PATH); run scripts/ensure-services.sh "
+            "or set ANJIAN_TEST_POSTGRES_URL",
+        )
+
+    cluster = _PostgresCluster(bindir)
+    cleanup = _Cleanup(cluster.close)
+    try:
+        error = cluster.start() or cluster.create_database(POSTGRES_DB)
+        if error:
+            require_service(
+                "postgresql", f"could not start a throwaway cluster ({bindir}):\n{error}"
+            )
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/{POSTGRES_DB}"
+    finally:
+        cleanup.close()
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+def _redis_binary() -> str | None:
+    return shutil.which("redis-server")
+
+
+def _wait_redis(proc: subprocess.Popen, port: int, timeout: float) -> bool:
+    import redis
+
+    client = redis.Redis(
+        host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=1.0
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return False
+            try:
+                if client.ping():
+                    return True
+            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+                pass
+            time.sleep(0.02)
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of a private, non-persistent redis-server: ``redis://127.0.0.1:PORT/0``."""
+    override = os.environ.get("ANJIAN_TEST_REDIS_URL")
+    if override:
+        yield override
+        return
+
+    binary = _redis_binary()
+    if binary is None:
+        require_service(
+            "redis",
+            "redis-server not found on PATH; run "
+            "scripts/ensure-services.sh or set ANJIAN_TEST_REDIS_URL",
+        )
+
+    workdir = _make_workdir("redis")
+    log = workdir / "redis.log"
+    proc: subprocess.Popen | None = None
+
+    def close() -> None:
+        try:
+            if proc is not None:
+                _stop_process(proc)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    cleanup = _Cleanup(close)
+    try:
+        port = 0
+        for _attempt in range(_START_ATTEMPTS):
+            port = _free_port()
+            cmd = [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ]
+            try:
+                proc = _spawn(cmd, log, workdir)
+            except OSError as exc:
+                require_service("redis", f"could not run {binary}: {exc}")
+            (workdir / "server.pid").write_text(str(proc.pid))
+            if _wait_redis(proc, port, timeout=10.0):
+                break
+            _stop_process(proc)
+        else:
+            require_service(
+                "redis",
+                f"redis-server did not answer PING "
+                f"(exit code {proc.returncode if proc else None})\n"
+                f"--- redis.log (tail) ---\n{_log_tail(log)}",
+            )
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        cleanup.close()
+
+
+# --------------------------------------------------------------------------- S3 (moto)
+
+
+def _moto_command() -> list[str] | None:
+    beside = Path(sys.executable).parent / "moto_server"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("moto_server")
+    if found:
+        return [found]
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("moto.server") is not None:
+            return [sys.executable, "-m", "moto.server"]
+    except (ImportError, ValueError):
+        pass
+    return None
+
+
+def _wait_http(proc: subprocess.Popen, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            conn.request("GET", "/moto-api/")
+            conn.getresponse().read()
+            return True  # any HTTP answer means the server is up
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.05)
+        finally:
+            conn.close()
+    return False
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[dict[str, str]]:
+    """A private moto S3 server: ``{"endpoint_url", "access_key", "secret_key", "region"}``.
+
+    Use it with boto3 as ``endpoint_url=...``, ``Config(signature_version="s3v4",
+    s3={"addressing_style": "path"})``.
+    """
+    override = os.environ.get("ANJIAN_TEST_S3_ENDPOINT")
+    if override:
+        yield {
+            "endpoint_url": override,
+            "access_key": os.environ.get("ANJIAN_TEST_S3_ACCESS_KEY", S3_DEFAULTS["access_key"]),
+            "secret_key": os.environ.get("ANJIAN_TEST_S3_SECRET_KEY", S3_DEFAULTS["secret_key"]),
+            "region": os.environ.get("ANJIAN_TEST_S3_REGION", S3_DEFAULTS["region"]),
+        }
+        return
+
+    command = _moto_command()
+    if command is None:
+        require_service(
+            "s3 (moto_server)",
+            "moto_server not found; install "
+            "'moto[server]>=5' into the venv or set ANJIAN_TEST_S3_ENDPOINT",
+        )
+
+    workdir = _make_workdir("s3")
+    log = workdir / "moto.log"
+    proc: subprocess.Popen | None = None
+
+    def close() -> None:
+        try:
+            if proc is not None:
+                _stop_process(proc)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    cleanup = _Cleanup(close)
+    try:
+        port = 0
+        for _attempt in range(_START_ATTEMPTS):
+            port = _free_port()
+            try:
+                proc = _spawn([*command, "-H", "127.0.0.1", "-p", str(port)], log, workdir)
+            except OSError as exc:
+                require_service("s3 (moto_server)", f"could not run {command[0]}: {exc}")
+            (workdir / "server.pid").write_text(str(proc.pid))
+            if _wait_http(proc, port, timeout=30.0):
+                break
+            _stop_process(proc)
+        else:
+            require_service(
+                "s3 (moto_server)",
+                f"moto_server did not answer HTTP "
+                f"(exit code {proc.returncode if proc else None})\n"
+                f"--- moto.log (tail) ---\n{_log_tail(log)}",
+            )
+        yield {"endpoint_url": f"http://127.0.0.1:{port}", **S3_DEFAULTS}
+    finally:
+        cleanup.close()
