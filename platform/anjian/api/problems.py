@@ -31,6 +31,49 @@ TITLES = {
 }
 
 
+# marshmallow and webargs speak English; users of this API read Chinese.
+MESSAGES_ZH = {
+    "Missing data for required field.": "必填项",
+    "Unknown field.": "不允许的字段",
+    "Field may not be null.": "不能为空值",
+    "Not a valid string.": "不是有效的文本",
+    "Not a valid integer.": "不是有效的整数",
+    "Not a valid number.": "不是有效的数字",
+    "Not a valid boolean.": "不是有效的布尔值",
+    "Not a valid datetime.": "不是有效的日期时间",
+    "Not a valid date.": "不是有效的日期",
+    "Not a valid aware datetime.": "须为带时区的日期时间",
+    "Not a valid list.": "不是有效的列表",
+    "Not a valid mapping type.": "不是有效的对象",
+    "Invalid input type.": "输入类型无效",
+    "Invalid value.": "取值无效",
+    "String does not match expected pattern.": "格式不正确",
+}
+_PREFIXES_ZH = {
+    "Must be one of: ": "须为以下之一: ",
+    "Must be greater than or equal to ": "须大于或等于 ",
+    "Must be less than or equal to ": "须小于或等于 ",
+    "Length must be between ": "长度须在以下范围: ",
+    "Shorter than minimum length ": "短于最小长度 ",
+    "Longer than maximum length ": "超过最大长度 ",
+}
+
+
+def translate(messages):
+    """Chinese for marshmallow's stock messages, recursively; our own messages pass through."""
+    if isinstance(messages, dict):
+        return {k: translate(v) for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [translate(m) for m in messages]
+    if isinstance(messages, str):
+        if messages in MESSAGES_ZH:
+            return MESSAGES_ZH[messages]
+        for en, zh in _PREFIXES_ZH.items():
+            if messages.startswith(en):
+                return zh + messages[len(en):]
+    return messages
+
+
 class ProblemSchema(ma.Schema):
     type = ma.fields.String(metadata={"description": "稳定的错误类型 URI"})
     title = ma.fields.String()
@@ -81,7 +124,7 @@ def problem_response(error: HTTPException):
             detail = data["message"]
         errors = data.get("errors") or data.get("messages")
         if errors:
-            body["errors"] = errors
+            body["errors"] = translate(errors)
         headers.update(data.get("headers") or {})
         if detail is None and status not in (404, 500) and error.description:
             detail = None  # werkzeug's English descriptions are not shown to users

@@ -14,7 +14,12 @@ class AuditEntry(TenantOwned, db.Model):
     __tablename__ = "audit_log"
     __tenant_nullable__ = True  # platform-level events (tenant changes, failed logins)
     __audit__ = False
-    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+    # No RETURNING: under RLS a returned row must also be readable, and the writer of a
+    # platform-level row (a denial, a failed login) may not read it back.
+    __table_args__ = (
+        Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+        {"implicit_returning": False},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

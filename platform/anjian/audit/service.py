@@ -72,13 +72,14 @@ def _entity_type(obj) -> str:
 
 def _row(session, obj, action, before, after):
     scope = get_scope(session)
-    ident = inspect(obj).identity
+    state = inspect(obj)
+    ident = state.identity or state.mapper.primary_key_from_instance(obj)
     return {
         "tenant_id": obj.tenant_id if isinstance(obj, TenantOwned) else None,
         "actor_user_id": scope.user_id if scope else None,
         "action": f"{_entity_type(obj)}.{action}",
         "entity_type": _entity_type(obj),
-        "entity_id": ",".join(str(i) for i in ident) if ident else None,
+        "entity_id": ",".join(str(i) for i in ident) if any(i is not None for i in ident) else None,
         "before": before,
         "after": after,
         "request_id": session.info.get(REQUEST_ID_KEY),

@@ -37,9 +37,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、�
 
 
 def _issued(token, secret):
-    out = TokenSchema().dump(token)
-    out["token"] = secret
-    return out
+    token.token = secret  # transient: answered once, never stored
+    return token
 
 
 @blp.route("/auth/login", methods=["POST"])
@@ -80,9 +79,8 @@ def _memberships(user: User) -> list[dict]:
 @requires(AUTHENTICATED)
 def me():
     """当前用户及其所属租户"""
-    out = UserSchema().dump(g.user)
-    out["memberships"] = _memberships(g.user)
-    return out
+    g.user.memberships = _memberships(g.user)  # transient, for the response only
+    return g.user
 
 
 @blp.route("/me/tokens")
