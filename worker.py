@@ -1,29 +1,76 @@
-"""An RQ worker with the app wired in: ``python worker.py [queue ...]``.
+"""An RQ worker with the app wired in: ``python worker.py [--burst] [queue ...]``.
 
 Needs ANJIAN_REDIS_URL (the embedded default runs its worker inside the web
-process instead). The app is created here, in the worker process; every job
-opens its own app context and sets its tenant from the job's record.
+process instead). Every job runs through ``anjian.jobs.service.run_job``, which
+builds the app in the process that executes it (RQ forks a work horse per job,
+so no database connection crosses the fork), opens an app context and sets the
+tenant and actor from the job's record. At start, and every minute while
+working, jobs left "started" by a dead worker are marked abandoned.
 """
 
+import argparse
 import sys
+import threading
 
 from rq import Queue, Worker
 
 from anjian.app import create_app
 from anjian.jobs.queues import QUEUE_NAMES, connection
 
+REAP_INTERVAL = 60.0
+
+
+def _reap(app) -> None:
+    from anjian.extensions import db
+    from anjian.jobs import service
+
+    try:
+        counts = service.reap_abandoned(app)
+        if any(counts.values()):
+            print(f"reaped stale jobs: {counts}", file=sys.stderr)
+    except Exception as exc:
+        print(f"reaping stale jobs failed: {exc}", file=sys.stderr)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _reaper(app, stop: threading.Event) -> None:
+    while not stop.wait(REAP_INTERVAL):
+        _reap(app)
+
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="anjian RQ worker")
+    parser.add_argument("--burst", action="store_true",
+                        help="work until the queues are empty, then exit")
+    parser.add_argument("queues", nargs="*", help=f"queues to work (default: {QUEUE_NAMES})")
+    args = parser.parse_args(argv)
+
     app = create_app()
     if not app.config["ANJIAN_REDIS_URL"]:
         print("ANJIAN_REDIS_URL is not set: nothing to work on (the embedded queue runs in the"
               " web process).", file=sys.stderr)
         return 2
-    names = argv or list(QUEUE_NAMES)
+    unknown = set(args.queues) - set(QUEUE_NAMES)
+    if unknown:
+        print(f"unknown queues: {sorted(unknown)}", file=sys.stderr)
+        return 2
+    from anjian.jobs import service
+
+    service.load_job_modules(app)  # imported once here, inherited by every work horse
+    names = args.queues or list(QUEUE_NAMES)
     conn = connection(app)
     worker = Worker([Queue(name, connection=conn) for name in names], connection=conn)
-    with app.app_context():
-        worker.work(with_scheduler=True)
+    _reap(app)
+    stop = threading.Event()
+    if not args.burst:
+        threading.Thread(target=_reaper, args=(app, stop), daemon=True).start()
+    try:
+        # No app context here: each work horse builds its own app (see run_job).
+        worker.work(burst=args.burst, with_scheduler=not args.burst)
+    finally:
+        stop.set()
     return 0
 
 

@@ -74,8 +74,8 @@ def database(backend_name, request, tmp_path_factory):
     admin_url = request.getfixturevalue("postgres_admin_url")
     engine = create_engine(admin_url)
     with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
-                          f" GRANT ALL ON SCHEMA public TO public"))
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+                          " GRANT ALL ON SCHEMA public TO public"))
     engine.dispose()
     app_url = admin_url.replace("//postgres@", f"//{APP_ROLE}@", 1)
     _migrate(app_url, admin_url, tmp_path_factory.mktemp("pg-migrate"))

@@ -16,13 +16,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.from_environment())
     if test_config:
         app.config.update(test_config)
+    config_module.ensure_secret_key(app.config)
     app.json.ensure_ascii = False
     logging.basicConfig(level=logging.INFO)
 
     from anjian.audit import service as audit_service
-    from anjian.tenancy import scope
-
     from anjian.db import install_sqlite_pragmas
+    from anjian.tenancy import scope
 
     install_sqlite_pragmas()
     scope.install()
@@ -57,6 +57,8 @@ def _import_models() -> None:
     """Every model must be mapped before the first query, so that scoping sees them all."""
     from anjian.audit import models as _audit  # noqa: F401
     from anjian.auth import models as _auth  # noqa: F401
+    from anjian.enterprises import models as _enterprises  # noqa: F401
+    from anjian.jobs import models as _jobs  # noqa: F401
     from anjian.tenancy import models as _tenancy  # noqa: F401
 
 
@@ -77,6 +79,9 @@ def _register_api(app: Flask) -> None:
     from anjian.audit import api as audit_api
     from anjian.auth import api as auth_api
     from anjian.auth import guard
+    from anjian.enterprises import api as enterprises_api
+    from anjian.jobs import api as jobs_api
+    from anjian.storage import api as storage_api
     from anjian.tenancy import api as tenancy_api
 
     api = Api(app, spec_kwargs={"info": {"description": "安监：多辖区安全生产监管平台"}})
@@ -84,7 +89,8 @@ def _register_api(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "API 令牌 (ajt_...)"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (health.blp, auth_api.blp, tenancy_api.blp, audit_api.blp):
+    for blueprint in (health.blp, auth_api.blp, tenancy_api.blp, audit_api.blp, storage_api.blp,
+                      jobs_api.blp, enterprises_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     app.before_request(guard.before_request)

@@ -31,6 +31,9 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         # file:///path (embedded default) or s3://bucket/prefix.
         "ANJIAN_STORAGE_URL": env.get("ANJIAN_STORAGE_URL", (data_dir / "objects").as_uri()),
         "ANJIAN_S3_ENDPOINT_URL": env.get("ANJIAN_S3_ENDPOINT_URL", ""),
+        # Signs download URLs of the local storage. Unset → a random key kept in
+        # <ANJIAN_DATA_DIR>/secret_key (0600), made on first use (see ensure_secret_key).
+        "SECRET_KEY": env.get("ANJIAN_SECRET_KEY") or None,
         # Largest request body accepted, in bytes (uploads included).
         "MAX_CONTENT_LENGTH": _int(env, "ANJIAN_MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
         # Lifetime of a token made by password login, in hours.
@@ -59,3 +62,36 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_AS_ASCII": False,
     }
+
+
+def ensure_secret_key(config) -> str:
+    """``config["SECRET_KEY"]``; when unset, the key persisted in the data dir (made once).
+
+    The file is created 0600 and linked into place atomically, so two processes
+    starting together agree on one key, and it survives restarts.
+    """
+    if config.get("SECRET_KEY"):
+        return config["SECRET_KEY"]
+    import secrets
+    import tempfile
+
+    folder = Path(config["ANJIAN_DATA_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "secret_key"
+    if not target.exists():
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secret_key-")  # mode 0600
+        try:
+            os.write(fd, secrets.token_urlsafe(48).encode())
+            os.fsync(fd)
+            os.close(fd)
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                pass  # another process made it first; use theirs
+        finally:
+            os.unlink(tmp)
+    key = target.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{target} holds too short a secret key")
+    config["SECRET_KEY"] = key
+    return key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import marshmallow as ma
 from flask import g, request
@@ -49,14 +50,22 @@ MESSAGES_ZH = {
     "Invalid value.": "取值无效",
     "String does not match expected pattern.": "格式不正确",
 }
-_PREFIXES_ZH = {
-    "Must be one of: ": "须为以下之一: ",
-    "Must be greater than or equal to ": "须大于或等于 ",
-    "Must be less than or equal to ": "须小于或等于 ",
-    "Length must be between ": "长度须在以下范围: ",
-    "Shorter than minimum length ": "短于最小长度 ",
-    "Longer than maximum length ": "超过最大长度 ",
-}
+# marshmallow's parameterised messages (validate.Range, Length, OneOf), whole-message patterns
+# so that no English tail is left behind ("须大于或等于 1 and less than or equal to 200.").
+_PATTERNS_ZH = [
+    (re.compile(r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$"),
+     r"须在 \1 到 \2 之间"),
+    (re.compile(r"^Must be greater than (.+) and less than (.+)\.$"), r"须大于 \1 且小于 \2"),
+    (re.compile(r"^Must be greater than or equal to (.+)\.$"), r"须大于或等于 \1"),
+    (re.compile(r"^Must be less than or equal to (.+)\.$"), r"须小于或等于 \1"),
+    (re.compile(r"^Must be greater than (.+)\.$"), r"须大于 \1"),
+    (re.compile(r"^Must be less than (.+)\.$"), r"须小于 \1"),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"长度须在 \1 到 \2 之间"),
+    (re.compile(r"^Length must be (\d+)\.$"), r"长度须为 \1"),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"短于最小长度 \1"),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"超过最大长度 \1"),
+    (re.compile(r"^Must be one of: (.*)\.$", re.S), r"须为以下之一: \1"),
+]
 
 
 def translate(messages):
@@ -68,9 +77,9 @@ def translate(messages):
     if isinstance(messages, str):
         if messages in MESSAGES_ZH:
             return MESSAGES_ZH[messages]
-        for en, zh in _PREFIXES_ZH.items():
-            if messages.startswith(en):
-                return zh + messages[len(en):]
+        for pattern, zh in _PATTERNS_ZH:
+            if pattern.match(messages):
+                return pattern.sub(zh, messages)
     return messages
 
 
@@ -142,6 +151,13 @@ class Api(SmorestApi):
     """flask-smorest's Api, answering every error as problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def init_app(self, app, *args, **kwargs):
+        from anjian.api.limits import Request
+
+        # Bodies without Content-Length (chunked) are held to MAX_CONTENT_LENGTH too.
+        app.request_class = Request
+        super().init_app(app, *args, **kwargs)
 
     def handle_http_exception(self, error):
         if error.code and error.code >= 500:

@@ -18,8 +18,8 @@ from anjian.auth.models import ApiToken, Membership, User
 from anjian.auth.schemas import (
     IssuedTokenSchema,
     LoginSchema,
-    MembershipSchema,
     MemberCreateSchema,
+    MembershipSchema,
     MemberUpdateSchema,
     MeSchema,
     TokenCreateSchema,

@@ -95,7 +95,10 @@ def before_request():
             return None
         deny(403, "需要平台管理员权限", "platform_role")
 
-    tenant = db.session.scalar(select(Tenant).where(Tenant.code == code, Tenant.is_active))
+    tenant = db.session.scalar(select(Tenant).where(Tenant.code == code))
+    if tenant is not None and not tenant.is_active and not user.is_platform_admin:
+        tenant = None  # a deactivated tenant is gone for everyone but the platform admins,
+        # who must still be able to read and reactivate it (PATCH is_active)
     access = access_in(user, tenant) if tenant is not None else None
     if access is None:
         deny(404, "租户不存在", "foreign_tenant")

@@ -15,7 +15,7 @@ from anjian.db import utcnow
 from anjian.extensions import db
 from anjian.tenancy.models import Tenant
 
-TOKEN_PREFIX = "ajt_"
+TOKEN_PREFIX = "ajt_"  # noqa: S105 (a prefix, not a secret)
 
 
 class AuthError(Exception):
@@ -91,16 +91,29 @@ def check_throttle(username: str, address: str, config) -> None:
         raise Throttled(retry_after=window)
 
 
+_dummy_hash: str | None = None
+
+
+def _dummy_password_hash() -> str:
+    """A real scrypt hash to check against when there is no user, made once per process."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password(secrets.token_urlsafe(16))
+    return _dummy_hash
+
+
 def password_login(username: str, password: str, address: str, config):
-    """Check a password; returns (user, token, secret). Failures are recorded for throttling."""
+    """Check a password; returns (user, token, secret). Failures are recorded for throttling.
+
+    An unknown, disabled or password-less user costs the same scrypt check as a wrong
+    password, so that response times do not tell which usernames exist.
+    """
     check_throttle(username, address, config)
     user = db.session.scalar(select(User).where(User.username == username))
-    ok = (
-        user is not None
-        and user.is_active
-        and user.password_hash is not None
-        and check_password_hash(user.password_hash, password)
-    )
+    usable = user is not None and user.is_active and user.password_hash is not None
+    matches = check_password_hash(user.password_hash if usable else _dummy_password_hash(),
+                                  password)
+    ok = usable and matches
     if not ok:
         db.session.add(LoginFailure(username=username[:80], address=address[:64]))
         db.session.commit()

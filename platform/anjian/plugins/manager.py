@@ -75,10 +75,21 @@ class PluginRegistry:
         self.catalogue.register(module, name=name)
 
     def register(self, name: str, module: Any) -> None:
-        """Register a plugin object at run time (tests, embedding)."""
+        """Register a plugin object at run time (tests, embedding).
+
+        A plugin that does not validate (a misspelt hook, an unknown argument) is
+        refused and leaves the registry as it was.
+        """
+        if name in self.plugins:
+            raise PluginError(f"插件已加载: {name}")
+        try:
+            self.catalogue.register(module, name=name)
+            self.catalogue.check_pending()
+        except Exception:
+            if self.catalogue.is_registered(module):
+                self.catalogue.unregister(module)
+            raise
         self.plugins[name] = module
-        self.catalogue.register(module, name=name)
-        self.catalogue.check_pending()
         with self._lock:
             self._tenant_callers.clear()
 

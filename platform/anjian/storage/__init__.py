@@ -1,30 +1,73 @@
-"""Object storage: a local folder (embedded default) or S3 (boto3)."""
+"""Object storage: a local folder (embedded default) or S3 (boto3).
+
+``storage_for(app)`` gives the backend named by ``ANJIAN_STORAGE_URL``
+(``file:///path`` or ``s3://bucket/prefix``; ``ANJIAN_S3_ENDPOINT_URL`` for
+MinIO and other S3-compatibles), made on first use and kept on
+``app.extensions``. See ``backends`` for the interface.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
+
+from anjian.storage.backends import (
+    KINDS,
+    BadDownloadToken,
+    InvalidKey,
+    LocalStorage,
+    ObjectNotFound,
+    S3Storage,
+    Storage,
+    StorageError,
+    StoredObject,
+    UploadRejected,
+    content_disposition,
+    make_key,
+    parse_key,
+    register_kind,
+    sanitize_filename,
+    validate_upload,
+)
+
+__all__ = [
+    "KINDS", "BadDownloadToken", "InvalidKey", "LocalStorage", "ObjectNotFound", "S3Storage",
+    "Storage", "StorageError", "StoredObject", "UploadRejected", "check", "content_disposition",
+    "make_key", "parse_key", "register_kind", "sanitize_filename", "storage_for",
+    "validate_upload",
+]
+
+_EXTENSION = "anjian.storage"
+
+
+def build_storage(url: str, endpoint_url: str | None = None, secret_key: str | None = None,
+                  max_bytes: dict[str, int] | None = None) -> Storage:
+    """A backend for a storage URL (no caching)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return LocalStorage(unquote(parsed.path), secret_key=secret_key, max_bytes=max_bytes)
+    if parsed.scheme == "s3":
+        return S3Storage(parsed.netloc, unquote(parsed.path), endpoint_url=endpoint_url,
+                         secret_key=secret_key, max_bytes=max_bytes)
+    raise ValueError(f"unsupported storage URL scheme: {parsed.scheme}")
+
+
+def storage_for(app) -> Storage:
+    """The app's storage backend, cached on ``app.extensions`` (rebuilt if the URL changes)."""
+    from anjian.config import ensure_secret_key
+
+    settings = (app.config["ANJIAN_STORAGE_URL"], app.config.get("ANJIAN_S3_ENDPOINT_URL") or "",
+                app.config.get("SECRET_KEY"))
+    cached = app.extensions.get(_EXTENSION)
+    if cached is not None and cached[0] == settings:
+        return cached[1]
+    secret = ensure_secret_key(app.config)
+    storage = build_storage(settings[0], settings[1] or None, secret,
+                            app.config.get("ANJIAN_STORAGE_MAX_BYTES"))
+    app.extensions[_EXTENSION] = ((settings[0], settings[1], app.config.get("SECRET_KEY")),
+                                  storage)
+    return storage
 
 
 def check(app) -> None:
     """Raise if the configured storage cannot be reached or written."""
-    url = urlparse(app.config["ANJIAN_STORAGE_URL"])
-    if url.scheme == "file":
-        folder = Path(url.path)
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".readyz"
-        probe.write_bytes(b"ok")
-        probe.unlink()
-        return
-    if url.scheme == "s3":
-        import boto3
-        from botocore.config import Config
-
-        client = boto3.client(
-            "s3", endpoint_url=app.config.get("ANJIAN_S3_ENDPOINT_URL") or None,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                          connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
-        )
-        client.head_bucket(Bucket=url.netloc)
-        return
-    raise ValueError(f"unsupported storage URL scheme: {url.scheme}")
+    storage_for(app).check()

@@ -52,14 +52,24 @@ def _is_postgres(op) -> bool:
 
 
 def enable_tenant_rls(op, table: str, kind: str = "tenant") -> None:
+    """One policy per command: rows are read in the readable tenants, but inserted,
+    updated and deleted only in the write tenant (a read-only scope, such as a
+    parent's viewer, deletes nothing: one FOR ALL policy would let DELETE through
+    on its USING clause alone)."""
     if _is_postgres(op):
         using, check = POLICIES[kind]
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+        for name in ("tenant_isolation", "tenant_read", "tenant_insert", "tenant_update",
+                     "tenant_delete"):
+            op.execute(f"DROP POLICY IF EXISTS {name} ON {table}")
+        op.execute(f"CREATE POLICY tenant_read ON {table} FOR SELECT USING ({using})")
+        op.execute(f"CREATE POLICY tenant_insert ON {table} FOR INSERT WITH CHECK ({check})")
         op.execute(
-            f"CREATE POLICY tenant_isolation ON {table} USING ({using}) WITH CHECK ({check})"
+            f"CREATE POLICY tenant_update ON {table} FOR UPDATE"
+            f" USING ({check}) WITH CHECK ({check})"
         )
+        op.execute(f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING ({check})")
 
 
 def make_append_only(op, table: str) -> None:

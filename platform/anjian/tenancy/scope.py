@@ -26,7 +26,8 @@ from sqlalchemy.orm import (
     scoped_session,
     with_loader_criteria,
 )
-from sqlalchemy.sql import TextClause
+from sqlalchemy.orm.query import FromStatement
+from sqlalchemy.sql import TextClause, visitors
 from sqlalchemy.sql.util import find_tables
 
 SCOPE_KEY = "anjian.scope"
@@ -102,9 +103,39 @@ def get_scope(session: Session) -> Scope | None:
     return _real(session).info.get(SCOPE_KEY)
 
 
+def _visible(scope: Scope | None, tenant_id) -> bool:
+    if scope is None:
+        return False
+    if tenant_id is None:
+        return scope.platform
+    return tenant_id in scope.tenant_ids
+
+
+def _forget_foreign_rows(session: Session, scope: Scope | None) -> None:
+    """Drop clean tenant-owned rows the new scope may not see from the identity map.
+
+    ``Session.get`` answers from the identity map without any SQL, so a row loaded
+    under an earlier scope (a job looping over tenants, a ``scoped()`` block) would
+    otherwise be returned under the next one. Pending and changed rows stay: the
+    flush refuses to write them outside their tenant.
+    """
+    from sqlalchemy import inspect
+
+    pending = set(map(id, session.dirty)) | set(map(id, session.deleted))
+    for obj in list(session.identity_map.values()):
+        if not isinstance(obj, TenantOwned) or id(obj) in pending:
+            continue
+        loaded = inspect(obj).dict
+        if "tenant_id" in loaded and _visible(scope, loaded["tenant_id"]):
+            continue
+        session.expunge(obj)
+
+
 def set_scope(session: Session, scope: Scope | None) -> None:
     """Set the scope; when a transaction is open, PostgreSQL learns it at once."""
     session = _real(session)
+    if session.info.get(SCOPE_KEY) != scope and session.identity_map:
+        _forget_foreign_rows(session, scope)
     session.info[SCOPE_KEY] = scope
     if session.in_transaction():
         _apply_to_connection(session, session.connection())
@@ -140,13 +171,131 @@ def _criteria_options(scope: Scope | None):
     return options
 
 
+def _tenant_aliases(statement):
+    """aliased() tenant-owned entities in a statement (self-joins, explicit aliases)."""
+    found = {}
+    for element in visitors.iterate(statement):
+        annotations = getattr(element, "_annotations", None) or {}
+        entity = annotations.get("parententity")
+        if (
+            entity is not None
+            and getattr(entity, "is_aliased_class", False)
+            and issubclass(entity.mapper.class_, TenantOwned)
+        ):
+            found[id(entity)] = entity
+    return list(found.values())
+
+
+def _alias_options(statement, scope: Scope | None):
+    """A plain criterion given for a class is not adapted to an alias of it when the
+    class itself is in the same statement (a self-join would leak the alias side):
+    give every alias its own criterion, adapted to the alias's columns."""
+    options = []
+    for alias in _tenant_aliases(statement):
+        cls = alias.mapper.class_
+        clause = false() if scope is None else cls.scope_clause(scope)
+        if clause is True:
+            clause = true()
+        options.append(with_loader_criteria(alias.entity, alias._adapter.traverse(clause)))
+    return options
+
+
+def _owned_mappers(state):
+    return [m for m in state.all_mappers if issubclass(m.class_, TenantOwned)]
+
+
+def _rows_of_insert(state):
+    """Every row an ORM insert would write, as dicts keyed by column/attribute name."""
+    statement = state.statement
+    rows = []
+    if statement._multi_values:
+        for batch in statement._multi_values:
+            for row in batch:
+                rows.append(row if isinstance(row, dict) else {})
+    elif statement._values:
+        rows.append(statement._values)
+    params = state.parameters
+    if isinstance(params, dict) and params:
+        params = [params]
+    if isinstance(params, list | tuple) and params:
+        if rows:  # values() and per-row parameters: each row gets both
+            rows = [{**rows[0], **p} for p in params]
+        else:
+            rows = list(params)
+    return rows
+
+
+def _tenant_of(row):
+    for key, value in row.items():
+        name = key if isinstance(key, str) else getattr(key, "key", None)
+        if name == "tenant_id":
+            return getattr(value, "value", value), True
+    return None, False
+
+
+def _check_orm_insert(state, scope: Scope | None):
+    owned = _owned_mappers(state)
+    if not owned:
+        return
+    name = owned[0].class_.__name__
+    statement = state.statement
+    if scope is None or scope.write_tenant_id is None:
+        raise TenantScopeError(f"insert of {name} without a writable tenant context")
+    if getattr(statement, "select", None) is not None:
+        raise TenantScopeError(f"INSERT ... SELECT of {name} must be marked tenant_scoped_sql=True")
+    rows = _rows_of_insert(state)
+    if not rows:
+        raise TenantScopeError(f"insert of {name} without values")
+    for row in rows:
+        tenant_id, given = _tenant_of(row)
+        if not given or tenant_id != scope.write_tenant_id:
+            raise TenantScopeError(f"insert of {name} outside the tenant being written")
+
+
+def _from_statement_mappers(statement):
+    mappers = []
+    for column in statement._raw_columns:
+        subject = column._propagate_attrs.get("plugin_subject")
+        mapper = getattr(subject, "mapper", None)
+        if mapper is not None:
+            mappers.append(mapper)
+    return mappers
+
+
 def _on_execute(state):
+    statement = state.statement
+    marked = bool(state.execution_options.get("tenant_scoped_sql"))
+    if isinstance(statement, FromStatement):
+        # select(Area).from_statement(text(...)): no criteria can reach the inner SQL.
+        # (Such a statement is neither is_select nor is_update to the event.)
+        owned = [m for m in _from_statement_mappers(statement)
+                 if issubclass(m.class_, TenantOwned)]
+        if owned and not marked:
+            raise TenantScopeError(
+                "from_statement() of a tenant-owned entity must be marked tenant_scoped_sql=True"
+            )
+        return
+    if isinstance(statement, TextClause):
+        # text() is neither is_select nor is_update to the event: check it first.
+        if not marked:
+            raise TenantScopeError(
+                "raw SQL through the session must be marked tenant_scoped_sql=True"
+            )
+        return
     if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
         return
     scope = get_scope(state.session)
-    statement = state.statement
+    if state.is_column_load:
+        # Refreshing an expired or deferred attribute of a row already in the session:
+        # loader criteria do not reach this primary-key load, so add the scope here.
+        owned = _owned_mappers(state)
+        if owned:
+            cls = owned[0].class_
+            clause = false() if scope is None else cls.scope_clause(scope)
+            state.statement = statement.where(true() if clause is True else clause)
+        return
     if not state.is_orm_statement:
-        if state.execution_options.get("tenant_scoped_sql"):
+        if marked:
             return
         if isinstance(statement, TextClause):
             raise TenantScopeError(
@@ -159,14 +308,36 @@ def _on_execute(state):
             )
         return
     if state.is_insert:
-        return  # ORM bulk inserts are checked like flushes by the statement's own values
+        _check_orm_insert(state, scope)
+        return
     if scope is None:
-        owned = [m for m in state.all_mappers if issubclass(m.class_, TenantOwned)]
+        owned = _owned_mappers(state)
         if owned:
             raise TenantScopeError(
                 f"tenant-owned query ({owned[0].class_.__name__}) without a tenant context"
             )
-    state.statement = statement.options(*_criteria_options(scope))
+    if state.is_update or state.is_delete:
+        owned = _owned_mappers(state)
+        if owned:
+            name = owned[0].class_.__name__
+            if scope.write_tenant_id is None:
+                raise TenantScopeError(f"bulk write of {name} in a read-only scope")
+            if state.is_update and isinstance(state.parameters, list | tuple) and not marked:
+                # "bulk UPDATE by primary key" ignores loader criteria entirely.
+                raise TenantScopeError(
+                    f"bulk UPDATE by primary key of {name} is not scoped; use a WHERE clause"
+                )
+            if state.is_update and (
+                _tenant_of(dict(statement._values or {}))[1]
+                or (isinstance(state.parameters, dict) and _tenant_of(state.parameters)[1])
+            ):
+                raise TenantScopeError(f"moving {name} rows to another tenant")
+            # Writes reach only the write tenant (not every readable one, nor the
+            # actor's own memberships elsewhere).
+            scope = Scope(frozenset({scope.write_tenant_id}), scope.write_tenant_id)
+    state.statement = statement.options(
+        *_criteria_options(scope), *_alias_options(statement, scope)
+    )
 
 
 def _check_write(scope: Scope | None, obj, action: str):

@@ -1,4 +1,4 @@
-"""Tenant rules: validating a tenant's definition, syncing tenants/*.toml, tenant info for plugins."""
+"""Tenant rules: validating a definition, syncing tenants/*.toml, tenant info for plugins."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from anjian.extensions import db
@@ -75,6 +76,8 @@ def validate_spec(raw: dict, source: str, plugins: PluginRegistry) -> TenantSpec
     for i, name in enumerate(names):
         if name not in plugins.plugins:
             fail(f"plugins[{i}]", f"未安装的插件: {name}")
+        if name in names[:i]:
+            fail(f"plugins[{i}]", f"插件重复: {name}")
     settings_raw = raw.get("settings", {})
     if not isinstance(settings_raw, dict):
         fail("settings", "须为表")
@@ -90,7 +93,7 @@ def validate_spec(raw: dict, source: str, plugins: PluginRegistry) -> TenantSpec
             schema = plugins.settings_schema(name)
             settings[name] = schema.dump(loaded) if schema is not None else {}
         except PluginError as exc:
-            fail(f"settings.{name}", str(exc))
+            fail(_settings_key(name, exc), str(exc))
     areas = raw.get("areas")
     if areas is not None:
         areas = _validate_areas(areas, fail)
@@ -99,6 +102,15 @@ def validate_spec(raw: dict, source: str, plugins: PluginRegistry) -> TenantSpec
         division_code=division, plugins=list(names), settings=settings, areas=areas,
         source=source,
     )
+
+
+def _settings_key(plugin: str, exc: PluginError) -> str:
+    """``settings.<plugin>.<field>`` for the first field the plugin's schema refused."""
+    cause = exc.__cause__
+    messages = getattr(cause, "messages", None)
+    if isinstance(cause, ValidationError) and isinstance(messages, dict) and messages:
+        return f"settings.{plugin}.{sorted(messages, key=str)[0]}"
+    return f"settings.{plugin}"
 
 
 def _validate_areas(areas, fail) -> list[dict]:
@@ -173,22 +185,35 @@ class SyncReport:
         return out
 
 
-def _order_by_parent(specs: list[TenantSpec], known: set[str]) -> list[TenantSpec]:
+def _order_by_parent(specs: list[TenantSpec], known: dict[str, str | None]) -> list[TenantSpec]:
+    """Parents first. ``known`` maps the stored tenants' codes to their parents' codes.
+
+    The folder's parents override the stored ones, so a cycle through tenants
+    that already exist (a → b in the database, b → a in a file) is found too.
+    """
+    parents = {**known, **{s.code: s.parent for s in specs}}
+    for spec in specs:
+        chain, parent = {spec.code}, spec.parent
+        while parent is not None:
+            if parent not in parents:
+                raise TenantConfigError(spec.source, "parent", f"上级租户不存在: {parent}")
+            if parent in chain:
+                raise TenantConfigError(spec.source, "parent", "上级租户层级存在循环")
+            chain.add(parent)
+            parent = parents[parent]
     by_code = {s.code: s for s in specs}
-    ordered, placed = [], set(known)
-    pending = list(specs)
-    while pending:
-        progress = False
-        for spec in list(pending):
-            if spec.parent is None or spec.parent in placed:
-                ordered.append(spec)
-                placed.add(spec.code)
-                pending.remove(spec)
-                progress = True
-        if not progress:
-            spec = pending[0]
-            reason = "上级租户层级存在循环" if spec.parent in by_code else f"上级租户不存在: {spec.parent}"
-            raise TenantConfigError(spec.source, "parent", reason)
+    ordered, placed = [], set()
+
+    def place(spec):
+        if spec.code in placed:
+            return
+        if spec.parent in by_code:
+            place(by_code[spec.parent])
+        ordered.append(spec)
+        placed.add(spec.code)
+
+    for spec in specs:
+        place(spec)
     return ordered
 
 
@@ -262,9 +287,11 @@ def _sync_areas(tenant: Tenant, areas: list[dict]) -> dict[str, int]:
 
 
 def sync_folder(folder: Path, plugins: PluginRegistry, dry_run: bool = False) -> SyncReport:
-    """Sync tenants/*.toml: all files are validated before anything is written, in one transaction."""
+    """Sync tenants/*.toml: every file is validated before anything is written; one transaction."""
     specs = read_folder(folder, plugins)
-    known = set(db.session.scalars(select(Tenant.code)))
+    rows = db.session.execute(select(Tenant.id, Tenant.code, Tenant.parent_id)).all()
+    code_of = {row.id: row.code for row in rows}
+    known = {row.code: code_of.get(row.parent_id) for row in rows}
     report = SyncReport()
     try:
         for spec in _order_by_parent(specs, known):

@@ -1,0 +1,126 @@
+"""The enterprise registry over HTTP."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+from sqlalchemy import or_, select
+
+from anjian.api.common import get_or_404
+from anjian.api.pagination import PageArgs, page_of, paginate
+from anjian.api.policy import requires
+from anjian.api.problems import problem
+from anjian.enterprises import service
+from anjian.enterprises.models import Enterprise
+from anjian.enterprises.schemas import (
+    EnterpriseCreateSchema,
+    EnterpriseQuerySchema,
+    EnterpriseSchema,
+    EnterpriseUpdateSchema,
+)
+from anjian.extensions import db
+from anjian.tenancy.models import Area
+
+blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/tenants/<tenant_code>/enterprises",
+                description="企业台账")
+
+READERS = ("tenant_admin", "supervisor", "viewer")
+WRITERS = ("tenant_admin", "supervisor")
+
+
+def _rules(fn, *args):
+    try:
+        return fn(*args)
+    except service.EnterpriseError as exc:
+        problem(exc.status, exc.message, errors={exc.field: [exc.message]})
+
+
+def _area_and_below(area_id: int) -> set[int]:
+    rows = db.session.execute(select(Area.id, Area.parent_id)).all()
+    children: dict = {}
+    for aid, parent in rows:
+        children.setdefault(parent, []).append(aid)
+    out, stack = set(), [area_id]
+    while stack:
+        aid = stack.pop()
+        if aid not in out:
+            out.add(aid)
+            stack.extend(children.get(aid, ()))
+    return out
+
+
+@blp.route("")
+@blp.arguments(EnterpriseQuerySchema, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(EnterpriseSchema))
+@requires(*READERS)
+def list_enterprises(query, pages, tenant_code):
+    """企业列表：按区域（含下级）、行业、规模、风险标志、状态筛选，按名称或代码搜索"""
+    stmt = select(Enterprise)
+    if not query["include_deleted"]:
+        stmt = stmt.where(Enterprise.deleted_at.is_(None))
+    if "q" in query:
+        text = query["q"].strip()
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Enterprise.name.ilike(like, escape="\\"),
+                              Enterprise.credit_code.ilike(like, escape="\\")))
+    if "area_id" in query:
+        stmt = stmt.where(Enterprise.area_id.in_(_area_and_below(query["area_id"])))
+    for key in ("industry", "scale", "above_quota", "status"):
+        if key in query:
+            stmt = stmt.where(getattr(Enterprise, key) == query[key])
+    if "industry_code" in query:
+        stmt = stmt.where(Enterprise.industry_code.startswith(query["industry_code"],
+                                                              autoescape=True))
+    for flag in query.get("flag", []):
+        stmt = stmt.where(getattr(Enterprise, flag).is_(True))
+    sort = query["sort"]
+    column = getattr(Enterprise, sort.lstrip("-"))
+    stmt = stmt.order_by(column.desc() if sort.startswith("-") else column.asc(), Enterprise.id)
+    return paginate(stmt, pages["page"], pages["per_page"])
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(EnterpriseCreateSchema)
+@blp.response(201, EnterpriseSchema)
+@requires(*WRITERS)
+def create_enterprise(data, tenant_code):
+    """登记企业（统一社会信用代码校验；已删除的同代码企业将被恢复）"""
+    enterprise = _rules(service.create, g.tenant, data)
+    db.session.commit()
+    return enterprise
+
+
+@blp.route("/<int:enterprise_id>")
+@blp.etag
+@blp.response(200, EnterpriseSchema)
+@requires(*READERS)
+def get_enterprise(tenant_code, enterprise_id):
+    """企业详情"""
+    return get_or_404(Enterprise, enterprise_id, "企业")
+
+
+@blp.route("/<int:enterprise_id>", methods=["PATCH"])
+@blp.etag
+@blp.arguments(EnterpriseUpdateSchema)
+@blp.response(200, EnterpriseSchema)
+@requires(*WRITERS)
+def update_enterprise(data, tenant_code, enterprise_id):
+    """修改企业（需 If-Match，防止两人同时修改互相覆盖）"""
+    enterprise = get_or_404(Enterprise, enterprise_id, "企业")
+    blp.check_etag(enterprise, EnterpriseSchema)
+    _rules(service.update, g.tenant, enterprise, data)
+    db.session.commit()
+    return enterprise
+
+
+@blp.route("/<int:enterprise_id>", methods=["DELETE"])
+@blp.etag
+@blp.response(204)
+@requires("tenant_admin")
+def delete_enterprise(tenant_code, enterprise_id):
+    """删除企业（软删除，保留历史；需 If-Match）"""
+    enterprise = get_or_404(Enterprise, enterprise_id, "企业")
+    blp.check_etag(enterprise, EnterpriseSchema)
+    service.soft_delete(enterprise)
+    db.session.commit()

@@ -1,0 +1,112 @@
+"""Enterprise rules: credit-code validation, extra fields from plugins, create/update/delete."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from sqlalchemy import select
+from stdnum.cn import uscc
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
+from anjian.db import utcnow
+from anjian.enterprises.models import Enterprise
+from anjian.extensions import db
+from anjian.tenancy.models import Area, Tenant
+
+
+class EnterpriseError(Exception):
+    """A rule refused the data; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str, status: int = 422):
+        super().__init__(message)
+        self.field, self.message, self.status = field, message, status
+
+
+def normalize_credit_code(value: str) -> str:
+    """The canonical 18-character code, or EnterpriseError with a Chinese reason."""
+    try:
+        return uscc.validate(value or "")
+    except InvalidChecksum as exc:
+        raise EnterpriseError("credit_code", "统一社会信用代码校验位错误") from exc
+    except InvalidLength as exc:
+        raise EnterpriseError("credit_code", "统一社会信用代码须为 18 位") from exc
+    except (InvalidFormat, ValidationError) as exc:
+        raise EnterpriseError("credit_code", "统一社会信用代码格式错误") from exc
+
+
+def extra_schema(tenant: Tenant) -> ma.Schema:
+    """The tenant's plugin fields as one schema (hook ``enterprise_extra_fields``)."""
+    from anjian.tenancy.service import tenant_info, tenant_policy
+
+    pm, plugins = tenant_policy(tenant)
+    merged: dict[str, ma.fields.Field] = {}
+    for fields in pm.hook.enterprise_extra_fields(tenant=tenant_info(tenant, plugins)):
+        for name, field in (fields or {}).items():
+            if name in merged:
+                raise EnterpriseError("extra", f"插件扩展字段重名: {name}", status=500)
+            merged[name] = field
+    return ma.Schema.from_dict(merged, name=f"EnterpriseExtra_{tenant.code}")()
+
+
+def validate_extra(tenant: Tenant, values: dict | None) -> dict:
+    schema = extra_schema(tenant)
+    try:
+        return schema.dump(schema.load(values or {}))
+    except ma.ValidationError as exc:
+        raise EnterpriseError("extra", f"扩展字段无效: {exc.messages}") from exc
+
+
+def check_area(area_id: int | None) -> None:
+    if area_id is None:
+        return
+    area = db.session.get(Area, area_id)  # scoped: another tenant's area is absent
+    if area is None or not area.is_active:
+        raise EnterpriseError("area_id", "所属区域不存在")
+
+
+def find_by_code(code: str) -> Enterprise | None:
+    return db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
+
+
+def create(tenant: Tenant, data: dict) -> Enterprise:
+    """Register an enterprise; a soft-deleted one with the same code is restored."""
+    data = dict(data)
+    data["credit_code"] = normalize_credit_code(data["credit_code"])
+    check_area(data.get("area_id"))
+    data["extra"] = validate_extra(tenant, data.get("extra"))
+    existing = find_by_code(data["credit_code"])
+    if existing is not None and existing.deleted_at is None:
+        raise EnterpriseError("credit_code", "该统一社会信用代码已登记", status=409)
+    if existing is not None:
+        for key, value in data.items():
+            setattr(existing, key, value)
+        existing.deleted_at = None
+        db.session.flush()
+        return existing
+    enterprise = Enterprise(**data)
+    db.session.add(enterprise)
+    db.session.flush()
+    return enterprise
+
+
+def update(tenant: Tenant, enterprise: Enterprise, data: dict) -> Enterprise:
+    data = dict(data)
+    if "credit_code" in data:
+        code = normalize_credit_code(data["credit_code"])
+        other = find_by_code(code)
+        if other is not None and other.id != enterprise.id:
+            raise EnterpriseError("credit_code", "该统一社会信用代码已登记", status=409)
+        data["credit_code"] = code
+    if "area_id" in data:
+        check_area(data["area_id"])
+    if "extra" in data:
+        data["extra"] = validate_extra(tenant, {**enterprise.extra, **(data["extra"] or {})})
+    for key, value in data.items():
+        setattr(enterprise, key, value)
+    db.session.flush()
+    return enterprise
+
+
+def soft_delete(enterprise: Enterprise) -> None:
+    if enterprise.deleted_at is None:
+        enterprise.deleted_at = utcnow()
+        db.session.flush()

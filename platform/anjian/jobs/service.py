@@ -1,0 +1,614 @@
+"""Background jobs: the registry of job functions, enqueueing, and the one wrapper RQ runs.
+
+Writing a job::
+
+    from anjian.jobs.service import JobError, job_function
+
+    @job_function("enterprise_import", queue="imports", timeout=1800)
+    def enterprise_import(ctx):              # ctx: JobContext
+        rows = load(ctx.params["object_key"])
+        for n, batch in enumerate(batches(rows), 1):
+            upsert(batch)                    # db.session, already scoped to the job's tenant
+            db.session.commit()              # commit the batch, then report it
+            ctx.progress(100 * n // total, created=..., updated=..., failed=...)
+        return {"created": ..., "updated": ...}   # JSON: stored as the job's result
+
+Put job functions in a module ``anjian.<package>.jobs`` (found automatically in
+every process) or name the module in ``ANJIAN_JOB_MODULES`` (comma-separated).
+
+Starting one from a view (RELIABILITY 19: RQ hears of it only after the commit)::
+
+    job = enqueue("enterprise_import", {"object_key": key})  # 503 if Redis is down
+    db.session.commit()                                      # dispatched here
+    return accepted(job)                                     # anjian.jobs.api: 202 + Location
+
+Redis down: ``enqueue`` pings the queue first and raises ``QueueUnavailable``
+(503 problem+json with Retry-After) before anything is written. Should Redis
+drop between that ping and the commit, the committed row is marked failed
+(retryable by a tenant admin) and ``accepted`` answers 503: nothing stays
+"queued" that no worker will ever see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+import json
+import logging
+import os
+import pkgutil
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from anjian.api.problems import ApiProblem
+from anjian.db import utcnow
+from anjian.extensions import db
+from anjian.jobs.models import (
+    ABANDONED,
+    DONE,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RETRYABLE,
+    STARTED,
+    Job,
+    new_job_id,
+)
+from anjian.jobs.queues import QUEUE_NAMES, connection
+from anjian.tenancy.scope import Scope, get_scope, set_scope
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "anjian.jobs.pending"
+FAILED_DISPATCH_KEY = "anjian.jobs.failed_dispatch"
+DEFAULT_HEARTBEAT_SECONDS = 30
+DEFAULT_STALE_SECONDS = 300
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class QueueUnavailable(ApiProblem):
+    """Redis cannot take the job: 503 problem+json with Retry-After."""
+
+    def __init__(self, detail: str = "任务队列暂不可用，请稍后再试", retry_after: int = 30):
+        super().__init__(503, slug="queue-unavailable", detail=detail,
+                         headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class JobError(Exception):
+    """Raised by a job function to fail with a message meant for users (Chinese)."""
+
+    def __init__(self, message: str, technical: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.technical = technical
+
+
+class JobStateError(RuntimeError):
+    """An operation the job's current status does not allow (e.g. retrying a running job)."""
+
+
+class UnknownJobKind(JobStateError):
+    """The job's kind is no longer registered (its plugin or module was removed)."""
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    kind: str
+    func: Callable
+    queue: str = "default"
+    timeout: int = 600  # seconds; RQ stops the job after this
+
+
+_registry: dict[str, JobSpec] = {}
+
+
+def job_function(kind: str, queue: str = "default", timeout: int = 600):
+    """Register ``func(ctx: JobContext) -> dict | None`` as the job kind ``kind``."""
+    if queue not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {queue!r} (one of {QUEUE_NAMES})")
+
+    def decorator(func):
+        known = _registry.get(kind)
+        if known is not None and _qualname(known.func) != _qualname(func):
+            raise ValueError(f"job kind {kind!r} is already registered by {_qualname(known.func)}")
+        _registry[kind] = JobSpec(kind, func, queue, timeout)
+        return func
+
+    return decorator
+
+
+def _qualname(func) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def registered() -> dict[str, JobSpec]:
+    return dict(_registry)
+
+
+_modules_loaded: set[str] = set()
+
+
+def load_job_modules(app=None) -> None:
+    """Import every ``anjian.<package>.jobs`` module and those named in ANJIAN_JOB_MODULES."""
+    import anjian
+
+    names = []
+    for info in pkgutil.iter_modules(anjian.__path__):
+        if info.ispkg:
+            names.append(f"anjian.{info.name}.jobs")
+    extra = (app.config.get("ANJIAN_JOB_MODULES") if app is not None else None) or os.environ.get(
+        "ANJIAN_JOB_MODULES", "")
+    names += [m.strip() for m in extra.split(",") if m.strip()]
+    for name in names:
+        if name in _modules_loaded:
+            continue
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but something it imports does not
+                raise
+        _modules_loaded.add(name)
+
+
+def get_spec(kind: str, app=None) -> JobSpec:
+    if kind not in _registry:
+        load_job_modules(app)
+    try:
+        return _registry[kind]
+    except KeyError:
+        raise KeyError(f"unknown job kind {kind!r}") from None
+
+
+# --------------------------------------------------------------------------- enqueueing
+
+
+@dataclass(frozen=True)
+class _Dispatch:
+    app: object
+    job_id: str
+    tenant_id: int
+    kind: str
+    queue: str
+    rq_job_id: str
+    timeout: int
+
+
+def _real(session):
+    return session() if hasattr(session, "registry") else session
+
+
+def _redis_errors():
+    import redis
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+            redis.exceptions.RedisError, OSError)
+
+
+def check_queue(app=None) -> None:
+    """Raise QueueUnavailable unless the app's Redis answers."""
+    app = app or current_app._get_current_object()
+    try:
+        connection(app).ping()
+    except _redis_errors() as exc:
+        log.warning("queue unavailable: %s", exc)
+        raise QueueUnavailable() from exc
+
+
+def _new_rq_id(job_id: str) -> str:
+    return f"{job_id}-{uuid.uuid4().hex[:8]}"
+
+
+def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = None,
+            actor_user_id: int | None = None, session=None) -> Job:
+    """Add a queued Job row to ``session`` (the request's by default); RQ gets it on commit.
+
+    ``tenant_id`` and ``actor_user_id`` default to the session's scope (the request's
+    tenant and user). Raises QueueUnavailable (503) when Redis does not answer,
+    before writing anything; KeyError for an unknown kind; ValueError when
+    ``params`` is not JSON.
+    """
+    app = current_app._get_current_object()
+    spec = get_spec(kind, app)
+    session = _real(session or db.session)
+    scope = get_scope(session)
+    if tenant_id is None:
+        tenant_id = scope.write_tenant_id if scope else None
+    if tenant_id is None:
+        raise ValueError("enqueue needs a tenant (a writable scope or tenant_id=)")
+    if actor_user_id is None and scope is not None:
+        actor_user_id = scope.user_id
+    params = dict(params or {})
+    json.dumps(params)  # ValueError/TypeError now rather than in the worker
+    check_queue(app)
+    job_id = new_job_id()
+    job = Job(id=job_id, tenant_id=tenant_id, kind=kind, queue=spec.queue, status=QUEUED,
+              progress_percent=0, counts={}, params=params, actor_user_id=actor_user_id,
+              attempts=0, rq_job_id=_new_rq_id(job_id))
+    session.add(job)
+    session.flush()
+    _schedule(session, app, job, spec)
+    return job
+
+
+def retry(job: Job, session=None) -> Job:
+    """Put a failed or abandoned job back in the queue (dispatched on commit)."""
+    if job.status not in RETRYABLE:
+        raise JobStateError(f"job {job.id} is {job.status}; only failed or abandoned jobs retry")
+    app = current_app._get_current_object()
+    try:
+        spec = get_spec(job.kind, app)
+    except KeyError:
+        raise UnknownJobKind(f"任务类型「{job.kind}」已不可用（相关插件或模块未安装），无法重试") from None
+    session = _real(session or db.session)
+    check_queue(app)
+    job.status = QUEUED
+    job.progress_percent = 0
+    job.counts = {}
+    job.result = None
+    job.error = None
+    job.started_at = None
+    job.finished_at = None
+    job.heartbeat_at = None
+    job.queue = spec.queue
+    job.rq_job_id = _new_rq_id(job.id)
+    session.flush()
+    _schedule(session, app, job, spec)
+    return job
+
+
+def dispatch_failed(job: Job, session=None) -> bool:
+    """Whether dispatching ``job`` after the last commit failed (Redis went away)."""
+    session = _real(session or db.session)
+    return job.id in session.info.get(FAILED_DISPATCH_KEY, set())
+
+
+def _schedule(session, app, job: Job, spec: JobSpec) -> None:
+    _install()
+    session.info.setdefault(PENDING_KEY, []).append(_Dispatch(
+        app, job.id, job.tenant_id, job.kind, spec.queue, job.rq_job_id, spec.timeout))
+    session.info.get(FAILED_DISPATCH_KEY, set()).discard(job.id)
+
+
+def _send(item: _Dispatch) -> None:
+    from rq import Queue
+
+    queue = Queue(item.queue, connection=connection(item.app))
+    try:
+        queue.enqueue(run_job, item.job_id, item.tenant_id, job_id=item.rq_job_id,
+                      job_timeout=item.timeout, result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,
+                      description=f"{item.kind} {item.job_id} (tenant {item.tenant_id})")
+    except _redis_errors() as exc:
+        raise QueueUnavailable() from exc
+    if not item.app.config.get("ANJIAN_REDIS_URL"):
+        from anjian.jobs import embedded
+
+        embedded.notify(item.app)
+
+
+def _after_commit(session):
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    for item in pending:
+        try:
+            _send(item)
+        except QueueUnavailable:
+            log.error("job %s committed but Redis refused it: marked failed", item.job_id)
+            session.info.setdefault(FAILED_DISPATCH_KEY, set()).add(item.job_id)
+            with item.app.app_context():
+                _finish(item.job_id, item.tenant_id, None, FAILED,
+                        error=_error_text("任务队列暂不可用，任务未能启动，请稍后重试",
+                                          "QueueUnavailable: enqueue after commit failed"))
+
+
+def _after_rollback(session):
+    session.info.pop(PENDING_KEY, None)
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def _install() -> None:
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+        _installed = True
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _error_text(message: str, technical: str) -> str:
+    technical = " ".join(technical.split())[:300]
+    return f"{message}\n{technical}"
+
+
+def _jsonable(value):
+    if value is None:
+        return None
+    try:
+        return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+    except (TypeError, ValueError):
+        return {"value": str(value)}
+
+
+@contextlib.contextmanager
+def _short_session(tenant_id: int, actor_user_id: int | None = None):
+    """A session of its own, scoped to one tenant: commits independently of the job's work."""
+    with Session(db.engine, expire_on_commit=False) as session:
+        set_scope(session, Scope.tenant(tenant_id, actor_user_id))
+        yield session
+
+
+def _finish(job_id, tenant_id, actor_user_id, status, *, result=None, error=None) -> None:
+    with _short_session(tenant_id, actor_user_id) as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return
+        job.status = status
+        now = utcnow()
+        job.finished_at = now
+        job.heartbeat_at = now
+        if status == FINISHED:
+            job.progress_percent = 100
+            job.result = _jsonable(result)
+            job.error = None
+        else:
+            job.error = error
+        s.commit()
+
+
+class JobContext:
+    """What a job function receives: its parameters and a way to report progress."""
+
+    def __init__(self, job: Job, engine):
+        self.job_id: str = job.id
+        self.kind: str = job.kind
+        self.tenant_id: int = job.tenant_id
+        self.actor_user_id: int | None = job.actor_user_id
+        self.params: dict = dict(job.params or {})
+        self.attempt: int = job.attempts  # 1 on the first run, 2 on the first retry ...
+        self.counts: dict = {}
+        self.percent: int = 0
+        self._engine = engine
+
+    def progress(self, percent: float | None = None, **counts) -> None:
+        """Record progress (0-100) and counts (merged) in a short transaction of its own.
+
+        Call it between batches, after committing the batch: on SQLite a write
+        transaction still open in ``db.session`` would block it (the update is then
+        skipped, with a warning, rather than failing the job).
+        """
+        if percent is not None:
+            self.percent = max(0, min(100, int(percent)))
+        self.counts.update(counts)
+        self._write(progress=True)
+
+    def heartbeat(self) -> None:
+        """Tell the reaper this job is alive (progress() does this too)."""
+        self._write(progress=False)
+
+    def _write(self, progress: bool) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            with Session(self._engine) as s:
+                set_scope(s, Scope.tenant(self.tenant_id, self.actor_user_id))
+                job = s.get(Job, self.job_id)
+                if job is None:
+                    return
+                if progress:
+                    job.progress_percent = self.percent
+                    job.counts = dict(self.counts)
+                job.heartbeat_at = utcnow()
+                s.commit()
+        except OperationalError as exc:
+            log.warning("job %s: progress not recorded: %s", self.job_id, exc)
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, ctx: JobContext, interval: float):
+        super().__init__(daemon=True, name=f"job-heartbeat-{ctx.job_id[:8]}")
+        self.ctx = ctx
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(self.interval):
+            with contextlib.suppress(Exception):
+                self.ctx.heartbeat()
+
+
+_process_apps: dict[int, object] = {}
+
+
+def _job_app():
+    """The app of the serving process (embedded worker, tests), or one built per process."""
+    if has_app_context():
+        return current_app._get_current_object()
+    pid = os.getpid()
+    app = _process_apps.get(pid)
+    if app is None:
+        from anjian.app import create_app
+
+        app = create_app()
+        _process_apps.clear()  # an app inherited through fork() is never reused
+        _process_apps[pid] = app
+    return app
+
+
+def run_job(job_id: str, tenant_id: int) -> dict:
+    """What RQ executes: run one Job row's function in its tenant, recording the outcome.
+
+    Idempotent: a job already finished, failed or abandoned is left alone (a retry
+    puts it back to queued first); a job found "started" (its worker died and RQ
+    delivers it again) runs again, which job functions must tolerate.
+    """
+    app = _job_app()
+    with app.app_context():
+        return _run(app, job_id, tenant_id)
+
+
+def _run(app, job_id: str, tenant_id: int) -> dict:
+    from anjian.tenancy.models import Tenant
+
+    with _short_session(tenant_id) as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            log.warning("job %s (tenant %s) not found: nothing to run", job_id, tenant_id)
+            return {"status": "missing"}
+        if job.status in DONE:
+            log.info("job %s is already %s: not run again", job_id, job.status)
+            return {"status": job.status, "skipped": True}
+        actor = job.actor_user_id
+        set_scope(s, Scope.tenant(tenant_id, actor))
+        tenant = s.get(Tenant, tenant_id)
+        now = utcnow()
+        job.attempts = (job.attempts or 0) + 1
+        if tenant is None or not tenant.is_active:
+            job.status = FAILED
+            job.error = _error_text("所属租户已停用或不存在，任务未执行",
+                                    f"tenant {tenant_id} inactive or missing")
+            job.finished_at = now
+            s.commit()
+            return {"status": FAILED}
+        job.status = STARTED
+        job.started_at = now
+        job.heartbeat_at = now
+        job.finished_at = None
+        s.commit()
+        ctx = JobContext(job, db.engine)
+
+    try:
+        spec = get_spec(ctx.kind, app)
+    except KeyError:
+        _finish(job_id, tenant_id, actor, FAILED,
+                error=_error_text("未知的任务类型，无法执行", f"unknown job kind {ctx.kind!r}"))
+        return {"status": FAILED}
+
+    heartbeat = _Heartbeat(ctx, float(app.config.get("ANJIAN_JOB_HEARTBEAT_SECONDS",
+                                                     DEFAULT_HEARTBEAT_SECONDS)))
+    heartbeat.start()
+    set_scope(db.session, Scope.tenant(tenant_id, actor))
+    try:
+        result = spec.func(ctx)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        if isinstance(exc, JobError):
+            error = _error_text(exc.message, exc.technical or type(exc).__name__)
+        else:
+            log.exception("job %s (%s) failed", job_id, ctx.kind)
+            error = _error_text("任务执行失败", f"{type(exc).__name__}: {exc}")
+        heartbeat.stopped.set()
+        _finish(job_id, tenant_id, actor, FAILED, error=error)
+        return {"status": FAILED}
+    finally:
+        heartbeat.stopped.set()
+        set_scope(db.session, None)
+        db.session.remove()
+    _finish(job_id, tenant_id, actor, FINISHED, result=result)
+    return {"status": FINISHED}
+
+
+# --------------------------------------------------------------------------- stale jobs
+
+
+def _rq_status(app, rq_job_id: str | None):
+    """RQ's status of a job: a string, None when RQ no longer knows it, "unknown" if unreachable."""
+    if not rq_job_id:
+        return None
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as RQJob
+
+    try:
+        status = RQJob.fetch(rq_job_id, connection=connection(app)).get_status(refresh=False)
+    except NoSuchJobError:
+        return None
+    except _redis_errors():
+        return "unknown"
+    return getattr(status, "value", status)
+
+
+def reap_abandoned(app=None, stale_after: float | None = None,
+                   requeue_lost_after: float | None = 120) -> dict:
+    """Mark running jobs nobody works on as abandoned; re-send queued jobs Redis lost.
+
+    A STARTED job is abandoned when its heartbeat is older than ``stale_after``
+    seconds (ANJIAN_JOB_STALE_SECONDS, default 300), or when RQ says its job
+    ended, failed, was stopped, or no longer exists (a killed worker, a lost
+    embedded queue). A QUEUED job whose RQ job vanished (Redis flushed or the
+    embedded queue lost with its process) for over ``requeue_lost_after`` seconds
+    is sent again. Returns {"abandoned": n, "requeued": m}.
+    """
+    from anjian.tenancy.models import Tenant
+
+    app = app or current_app._get_current_object()
+    if stale_after is None:
+        stale_after = float(app.config.get("ANJIAN_JOB_STALE_SECONDS", DEFAULT_STALE_SECONDS))
+    now = utcnow()
+    cutoff = now - dt.timedelta(seconds=stale_after)
+    abandoned = requeued = 0
+    with app.app_context():
+        with Session(db.engine) as s:
+            tenant_ids = list(s.scalars(select(Tenant.id)))
+        for tenant_id in tenant_ids:
+            with _short_session(tenant_id) as s:
+                rows = list(s.scalars(select(Job).where(Job.status.in_((STARTED, QUEUED)))))
+                resend = []
+                for job in rows:
+                    state = _rq_status(app, job.rq_job_id)
+                    if job.status == STARTED:
+                        beat = job.heartbeat_at or job.started_at or job.created_at
+                        gone = state is None or state in ("finished", "failed", "stopped",
+                                                          "canceled")
+                        if beat < cutoff or gone:
+                            set_scope(s, Scope.tenant(tenant_id, job.actor_user_id))
+                            job.status = ABANDONED
+                            job.finished_at = now
+                            job.error = _error_text(
+                                "任务中断（处理进程已停止或失联），可由管理员重试",
+                                f"abandoned: rq={state}, last heartbeat {beat.isoformat()}")
+                            s.commit()
+                            abandoned += 1
+                    elif (state is None and requeue_lost_after is not None
+                          and job.created_at < now - dt.timedelta(seconds=requeue_lost_after)):
+                        spec = _registry.get(job.kind)
+                        if spec is None:
+                            continue
+                        set_scope(s, Scope.tenant(tenant_id, job.actor_user_id))
+                        job.rq_job_id = _new_rq_id(job.id)
+                        s.commit()
+                        resend.append(_Dispatch(app, job.id, tenant_id, job.kind, spec.queue,
+                                                job.rq_job_id, spec.timeout))
+                for item in resend:
+                    try:
+                        _send(item)
+                        requeued += 1
+                    except QueueUnavailable:
+                        break
+    return {"abandoned": abandoned, "requeued": requeued}
+
+
+__all__ = [
+    "JobContext", "JobError", "JobSpec", "JobStateError", "QueueUnavailable", "check_queue",
+    "dispatch_failed", "enqueue", "get_spec", "job_function", "load_job_modules",
+    "reap_abandoned", "registered", "retry", "run_job",
+]

@@ -1,0 +1,332 @@
+"""API conventions (DESIGN "API conventions", RELIABILITY 14, 23): OpenAPI, local docs,
+problem+json errors in Chinese, body limits, pagination, request ids, health, ETags."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from tests.conftest import bearer
+
+PROBLEM = "application/problem+json"
+
+
+def _assert_problem(r, status, slug=None):
+    assert r.status_code == status, r.get_data(as_text=True)
+    assert r.mimetype == PROBLEM
+    body = r.json
+    assert body["status"] == status
+    assert body["type"].startswith("urn:anjian:problem:")
+    if slug:
+        assert body["type"] == f"urn:anjian:problem:{slug}"
+    assert re.search(r"[\u4e00-\u9fff]", body["title"]), body["title"]  # Chinese
+    assert body["instance"] == r.request.path
+    assert body["request_id"] == r.headers["X-Request-ID"]
+    return body
+
+
+@pytest.fixture
+def admin(factory):
+    tid = factory.tenant("ta")
+    _, token = factory.user("admin", {tid: "tenant_admin"})
+    return {"tenant_id": tid, "token": token, "headers": bearer(token)}
+
+
+# --- OpenAPI and the docs page ----------------------------------------------------------
+
+def _openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def test_openapi_lists_every_route_with_response_schemas(app, client):
+    r = client.get("/api/openapi.json")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    spec = json.loads(r.get_data(as_text=True))
+    assert spec["openapi"].startswith("3.")
+    assert spec["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "description": "API 令牌 (ajt_...)"}
+    assert spec["security"] == [{"bearer": []}]
+
+    api = app.extensions["anjian.api"]
+    ours = {name for name in api._app.blueprints} - {"api-docs", "docs_assets"}
+    assert {"auth", "tenants", "audit", "health"} <= ours
+    expected = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in ours:
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                expected.add((_openapi_path(rule.rule), method.lower()))
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops
+                  if method in {"get", "post", "put", "patch", "delete"}}
+    assert expected and expected <= documented, expected - documented
+
+    schemas = spec["components"]["schemas"]
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            success = {code: resp for code, resp in op["responses"].items() if code.startswith("2")}
+            assert success, (path, method)
+            for code, resp in success.items():
+                if code == "204":
+                    continue
+                # JSON, or a declared binary body (downloads): but always some schema.
+                assert resp.get("content"), (path, method, code, "no response schema")
+                media, content = next(iter(resp["content"].items()))
+                schema = content["schema"]
+                if media != "application/json":
+                    assert schema.get("type") == "string", (path, method, schema)
+                elif "$ref" in schema:
+                    assert schema["$ref"].split("/")[-1] in schemas
+                else:
+                    assert schema.get("type") or schema.get("items"), (path, method, schema)
+            if method in {"post", "put", "patch"}:
+                body = op["requestBody"]["content"]["application/json"]["schema"]
+                assert "$ref" in body, (path, method)
+            assert op.get("summary") or op.get("description"), (path, method)
+
+
+def test_docs_page_uses_only_local_assets(client):
+    r = client.get("/api/docs")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+    urls += re.findall(r"""url\s*:\s*["']([^"']+)["']""", html)
+    assert urls
+    absolute = re.findall(r"(?:https?:)?//[^\s\"'<>)]+", html)
+    assert absolute == [], absolute
+    kinds = {".js": "javascript", ".css": "text/css", ".json": "application/json"}
+    seen = set()
+    for url in urls:
+        assert url.startswith("/"), url
+        asset = client.get(url)
+        try:
+            assert asset.status_code == 200, url
+            assert asset.get_data(), url
+            ext = url[url.rfind("."):]
+            assert kinds[ext] in asset.content_type, (url, asset.content_type)
+            seen.add(ext)
+        finally:
+            asset.close()
+    assert {".js", ".css", ".json"} <= seen
+
+
+def test_docs_assets_do_not_escape_their_folder(client):
+    for path in ("/api/docs/assets/../../../../etc/passwd",
+                 "/api/docs/assets/%2e%2e/%2e%2e/__init__.py"):
+        assert client.get(path).status_code == 404
+
+
+# --- errors ------------------------------------------------------------------------------
+
+def test_unknown_route_is_problem_json(client):
+    body = _assert_problem(client.get("/api/v1/no-such-thing"), 404, "not-found")
+    assert body["title"] == "资源不存在"
+
+
+def test_wrong_method_is_problem_json(client):
+    body = _assert_problem(client.delete("/healthz"), 405, "method-not-allowed")
+    assert body["title"] == "不支持该请求方法"
+
+
+def test_401_403_404_are_problem_json(client, factory, admin):
+    _assert_problem(client.get("/api/v1/me"), 401, "unauthenticated")
+    _assert_problem(client.get("/api/v1/users", headers=admin["headers"]), 403, "forbidden")
+    _assert_problem(client.get("/api/v1/tenants/nope/areas", headers=admin["headers"]), 404)
+    _assert_problem(client.get("/api/v1/tenants/ta/areas/999", headers=admin["headers"]), 404)
+
+
+def test_422_has_per_field_errors_in_chinese(client, admin):
+    r = client.post("/api/v1/tenants/ta/areas", json={"name": 5, "kind": "castle", "extra": 1},
+                    headers=admin["headers"])
+    body = _assert_problem(r, 422, "validation-error")
+    assert body["title"] == "请求参数校验失败"
+    errors = body["errors"]["json"]
+    assert errors["code"] == ["必填项"]
+    assert errors["name"] == ["不是有效的文本"]
+    assert errors["kind"][0].startswith("须为以下之一")
+    assert errors["extra"] == ["不允许的字段"]
+    for messages in errors.values():
+        for message in messages:
+            assert re.search(r"[\u4e00-\u9fff]", message), message
+
+
+def test_invalid_json_body_is_problem_json(client, admin):
+    r = client.post("/api/v1/tenants/ta/areas", data="{not json",
+                    headers={**admin["headers"], "Content-Type": "application/json"})
+    assert r.status_code in (400, 422)
+    assert r.mimetype == PROBLEM and r.json["type"].startswith("urn:anjian:problem:")
+
+
+def test_409_is_problem_json_with_field(client, admin):
+    payload = {"code": "s1", "name": "一", "kind": "sector"}
+    assert client.post("/api/v1/tenants/ta/areas", json=payload,
+                       headers=admin["headers"]).status_code == 201
+    body = _assert_problem(client.post("/api/v1/tenants/ta/areas", json=payload,
+                                       headers=admin["headers"]), 409, "conflict")
+    assert body["errors"] == {"code": ["区域代码已存在"]}
+
+
+# --- body limit (RELIABILITY 14) ------------------------------------------------------------
+
+LOGIN = "/api/v1/auth/login"
+
+
+def test_body_over_the_limit_is_413(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 200
+    body = json.dumps({"username": "a" * 300, "password": "x"})
+    body413 = _assert_problem(client.post(LOGIN, data=body, content_type="application/json"),
+                              413, "payload-too-large")
+    assert "200" in body413["detail"]
+    # Under the limit the same route answers normally.
+    small = client.post(LOGIN, json={"username": "nobody", "password": "x"})
+    assert small.status_code == 401
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps({"username": "a" * 300, "password": "x"}).encode(),
+    # The first 200 bytes are valid JSON: a truncating reader would accept it.
+    json.dumps({"username": "nobody", "password": "x"}).encode() + b" " * 5000,
+])
+def test_chunked_body_over_the_limit_is_413(app, client, body):
+    """No Content-Length (Transfer-Encoding: chunked, as a real server passes it on)."""
+    app.config["MAX_CONTENT_LENGTH"] = 200
+    r = client.post(LOGIN, input_stream=io.BytesIO(body),
+                    headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                    environ_overrides={"wsgi.input_terminated": True})
+    _assert_problem(r, 413, "payload-too-large")
+
+
+def test_chunked_body_under_the_limit_is_read(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 200
+    body = json.dumps({"username": "nobody", "password": "x"}).encode()
+    r = client.post(LOGIN, input_stream=io.BytesIO(body),
+                    headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                    environ_overrides={"wsgi.input_terminated": True})
+    assert r.status_code == 401  # parsed, checked, refused: not 400/413
+
+
+# --- pagination ------------------------------------------------------------------------------
+
+def test_pagination_envelope_and_limits(client, factory, admin):
+    for i in range(5):
+        factory.area(admin["tenant_id"], f"s{i}")
+    r = client.get("/api/v1/tenants/ta/areas", query_string={"per_page": 2, "page": 2},
+                   headers=admin["headers"])
+    assert r.status_code == 200
+    assert (r.json["page"], r.json["per_page"], r.json["total"]) == (2, 2, 5)
+    assert [a["code"] for a in r.json["items"]] == ["s2", "s3"]
+    r = client.get("/api/v1/tenants/ta/areas", headers=admin["headers"])
+    assert (r.json["page"], r.json["per_page"], r.json["total"]) == (1, 50, 5)
+    r = client.get("/api/v1/tenants/ta/areas", query_string={"page": 9}, headers=admin["headers"])
+    assert r.json["items"] == [] and r.json["total"] == 5
+    assert client.get("/api/v1/tenants/ta/areas", query_string={"per_page": 200},
+                      headers=admin["headers"]).status_code == 200
+    for bad in ({"per_page": 201}, {"per_page": 0}, {"page": 0}, {"page": "x"}):
+        r = client.get("/api/v1/tenants/ta/areas", query_string=bad, headers=admin["headers"])
+        body = _assert_problem(r, 422, "validation-error")
+        (field,) = body["errors"]["query"]
+        assert field in bad
+    body = client.get("/api/v1/tenants/ta/areas", query_string={"per_page": 201},
+                      headers=admin["headers"]).json
+    (message,) = body["errors"]["query"]["per_page"]
+    assert message == "须在 1 到 200 之间", message
+
+
+# --- request ids -------------------------------------------------------------------------------
+
+def test_request_id_is_made_or_kept(client):
+    r = client.get("/healthz")
+    assert re.fullmatch(r"[0-9a-f]{32}", r.headers["X-Request-ID"])
+    assert client.get("/healthz").headers["X-Request-ID"] != r.headers["X-Request-ID"]
+    given = "abc-123-DEF"
+    assert client.get("/healthz", headers={"X-Request-ID": given}).headers["X-Request-ID"] == given
+    r = client.get("/api/v1/me", headers={"X-Request-ID": given})
+    assert r.headers["X-Request-ID"] == given and r.json["request_id"] == given
+    for bad in ("has space", "x" * 65, "semi;colon", "<script>"):
+        rid = client.get("/healthz", headers={"X-Request-ID": bad}).headers["X-Request-ID"]
+        assert rid != bad and re.fullmatch(r"[0-9a-f]{32}", rid)
+
+
+def test_responses_carry_nosniff(client):
+    assert client.get("/healthz").headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/nope").headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- health ----------------------------------------------------------------------------------
+
+def test_healthz(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json["status"] == "ok"
+
+
+def test_readyz_ok(client):
+    r = client.get("/readyz")
+    assert r.status_code == 200, r.json
+    assert r.json == {"status": "ok",
+                      "checks": {"database": "ok", "queue": "ok", "storage": "ok"}}
+
+
+def test_readyz_503_when_storage_is_unwritable(app, client, tmp_path):
+    blocker = tmp_path / "a-regular-file"
+    blocker.write_text("not a folder")
+    app.config["ANJIAN_STORAGE_URL"] = (blocker / "objects").as_uri()
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    assert r.mimetype == "application/json"  # a health report, not a problem
+    assert r.json == {"status": "unavailable",
+                      "checks": {"database": "ok", "queue": "ok", "storage": "unavailable"}}
+    assert client.get("/healthz").status_code == 200  # alive, just not ready
+
+
+# --- ETag / If-Match (RELIABILITY 23, HTTP part) ------------------------------------------------
+
+def _area(client, factory, admin):
+    area = factory.area(admin["tenant_id"], "s1", name="原名")
+    r = client.get(f"/api/v1/tenants/ta/areas/{area}", headers=admin["headers"])
+    assert r.status_code == 200 and r.headers["ETag"]
+    return area, r.headers["ETag"]
+
+
+def test_patch_without_if_match_is_428(client, factory, admin):
+    area, _ = _area(client, factory, admin)
+    r = client.patch(f"/api/v1/tenants/ta/areas/{area}", json={"name": "新"},
+                     headers=admin["headers"])
+    _assert_problem(r, 428, "precondition-required")
+    assert client.get(f"/api/v1/tenants/ta/areas/{area}",
+                      headers=admin["headers"]).json["name"] == "原名"
+
+
+def test_patch_with_stale_etag_is_412_and_fresh_is_200(client, factory, admin):
+    area, etag = _area(client, factory, admin)
+    url = f"/api/v1/tenants/ta/areas/{area}"
+    r = client.patch(url, json={"name": "x"}, headers={**admin["headers"], "If-Match": '"stale"'})
+    _assert_problem(r, 412, "precondition-failed")
+    r = client.patch(url, json={"name": "新名"}, headers={**admin["headers"], "If-Match": etag})
+    assert r.status_code == 200 and r.json["name"] == "新名"
+    assert r.headers["ETag"] != etag
+    assert client.get(url, headers=admin["headers"]).headers["ETag"] == r.headers["ETag"]
+
+
+def test_two_clients_with_the_same_etag_the_second_gets_412(client, factory, admin):
+    area, etag = _area(client, factory, admin)
+    _, other = factory.user("admin2", {admin["tenant_id"]: "tenant_admin"})
+    url = f"/api/v1/tenants/ta/areas/{area}"
+    first = client.patch(url, json={"name": "甲改"}, headers={**admin["headers"], "If-Match": etag})
+    assert first.status_code == 200
+    second = client.patch(url, json={"name": "乙改", "kind": "village"},
+                          headers={**bearer(other), "If-Match": etag})
+    _assert_problem(second, 412, "precondition-failed")
+    now = client.get(url, headers=admin["headers"]).json
+    assert (now["name"], now["kind"]) == ("甲改", "sector")
+
+
+def test_delete_area_needs_if_match(client, factory, admin):
+    area, etag = _area(client, factory, admin)
+    url = f"/api/v1/tenants/ta/areas/{area}"
+    _assert_problem(client.delete(url, headers=admin["headers"]), 428)
+    _assert_problem(client.delete(url, headers={**admin["headers"], "If-Match": '"x"'}), 412)
+    assert client.delete(url, headers={**admin["headers"], "If-Match": etag}).status_code == 204
+    assert client.get(url, headers=admin["headers"]).json["is_active"] is False

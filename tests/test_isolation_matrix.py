@@ -1,0 +1,409 @@
+"""An isolation matrix generated from the app's URL map (RELIABILITY 8, 10).
+
+Every rule with ``<tenant_code>`` x every method x every kind of caller x (own
+object, another tenant's object). A new tenant route without a recipe below
+fails ``test_every_tenant_route_has_a_recipe``; a route without a declared
+policy fails ``test_every_route_declares_a_policy``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from flask import Flask
+
+from anjian.api.policy import (
+    AUTHENTICATED,
+    LIBRARY_ENDPOINTS,
+    PLATFORM_ADMIN,
+    READ_METHODS,
+    policy_of,
+)
+from anjian.auth.models import TENANT_ROLES
+from tests.conftest import bearer
+
+ROLES = tuple(TENANT_ROLES)
+_counter = itertools.count(1)
+
+
+def _n() -> int:
+    return next(_counter)
+
+
+# --- recipes: how to call each tenant endpoint ------------------------------------
+
+@dataclass(frozen=True)
+class Recipe:
+    """``ids``: path parameter -> object kind (see ``World.own`` / ``World.foreign``).
+    ``body``: a minimal valid JSON body (a callable, so each call can be unique)."""
+
+    ids: dict = field(default_factory=dict)
+    body: object = None
+    query: dict = field(default_factory=dict)
+    # Roles that only see objects they own: another owner's object is 404 to them.
+    owner_only: frozenset = frozenset()
+
+
+RECIPES = {
+    "tenants.get_tenant": Recipe(),
+    "tenants.update_tenant": Recipe(body=lambda: {"name": f"改名{_n()}"}),
+    "tenants.list_areas": Recipe(query={"include_inactive": "true"}),
+    "tenants.create_area": Recipe(
+        body=lambda: {"code": f"new-{_n()}", "name": "新区域", "kind": "sector"}),
+    "tenants.get_area": Recipe(ids={"area_id": "area"}),
+    "tenants.update_area": Recipe(ids={"area_id": "area"}, body=lambda: {"name": f"区{_n()}"}),
+    "tenants.delete_area": Recipe(ids={"area_id": "area"}),
+    "auth.list_members": Recipe(),
+    "auth.add_member": Recipe(body=lambda: {
+        "username": f"newmember{_n()}", "role": "viewer", "password": "Long-enough-pass-123"}),
+    "auth.update_member": Recipe(ids={"member_id": "member"}, body=lambda: {"role": "supervisor"}),
+    "auth.remove_member": Recipe(ids={"member_id": "member"}),
+    "audit.tenant_audit": Recipe(),
+    "enterprises.list_enterprises": Recipe(query={"include_deleted": "true"}),
+    "enterprises.create_enterprise": Recipe(
+        body=lambda: {"credit_code": _credit_code(_n()), "name": "矩阵测试企业"}),
+    "enterprises.get_enterprise": Recipe(ids={"enterprise_id": "enterprise"}),
+    "enterprises.update_enterprise": Recipe(
+        ids={"enterprise_id": "enterprise"}, body=lambda: {"employees": _n()}),
+    "enterprises.delete_enterprise": Recipe(ids={"enterprise_id": "enterprise"}),
+    "jobs.list_jobs": Recipe(),
+    # The probe job was started by nobody in particular: only admins and supervisors see it.
+    "jobs.get_job": Recipe(ids={"job_id": "job"},
+                           owner_only=frozenset({"service_org", "enterprise", "viewer"})),
+    "jobs.retry_job": Recipe(ids={"job_id": "job"}, body=lambda: {}),
+}
+
+
+def _register_probe_job():
+    from anjian.jobs.service import _registry, job_function
+
+    if "matrix_probe" not in _registry:
+        job_function("matrix_probe")(lambda ctx: {"ok": True})
+
+
+def _credit_code(n: int) -> str:
+    from stdnum.cn import uscc
+
+    base = f"91130300MA{n:07d}"
+    return base + uscc.calc_check_digit(base)
+
+
+def tenant_routes(app):
+    """(rule, method, endpoint) for every rule naming a tenant."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if "tenant_code" not in rule.arguments:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule, method, rule.endpoint))
+    return out
+
+
+def test_every_tenant_route_has_a_recipe(app):
+    routes = tenant_routes(app)
+    assert len(routes) >= len(RECIPES)
+    missing = []
+    for rule, method, endpoint in routes:
+        recipe = RECIPES.get(endpoint)
+        if recipe is None:
+            missing.append(f"{method} {rule.rule} ({endpoint}): no recipe")
+            continue
+        for arg in rule.arguments - {"tenant_code"}:
+            if arg not in recipe.ids:
+                missing.append(f"{method} {rule.rule}: no id recipe for <{arg}>")
+        if method not in READ_METHODS and method != "DELETE" and recipe.body is None:
+            missing.append(f"{method} {rule.rule}: no body")
+    assert missing == [], "new tenant routes need a recipe in RECIPES:\n" + "\n".join(missing)
+    assert set(RECIPES) <= {e for _, _, e in routes}, "stale recipes"
+
+
+# --- every route declares a policy (RELIABILITY 10) --------------------------------
+
+def undeclared_routes(app) -> list[str]:
+    return sorted(
+        f"{rule.rule} ({rule.endpoint})" for rule in app.url_map.iter_rules()
+        if policy_of(app.view_functions[rule.endpoint]) is None
+        and rule.endpoint not in LIBRARY_ENDPOINTS
+    )
+
+
+def test_every_route_declares_a_policy(app):
+    assert undeclared_routes(app) == []
+
+
+def test_a_route_without_a_policy_is_caught_and_refused(database, tmp_path):
+    from anjian.app import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database.fresh(tmp_path),
+                      "ANJIAN_DATA_DIR": str(tmp_path), "ANJIAN_REDIS_URL": "",
+                      "ANJIAN_STORAGE_URL": (tmp_path / "objects").as_uri()})
+    assert isinstance(app, Flask)
+    app.add_url_rule("/api/v1/tenants/<tenant_code>/forgotten", "forgotten",
+                     lambda tenant_code: "leak")
+    assert undeclared_routes(app) == ["/api/v1/tenants/<tenant_code>/forgotten (forgotten)"]
+    response = app.test_client().get("/api/v1/tenants/x/forgotten")
+    assert response.status_code == 403
+    assert b"leak" not in response.data
+    with app.app_context():
+        from anjian.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- the world -------------------------------------------------------------------
+
+class World:
+    """P (parent) > A > C (child), and B unrelated; users of every kind."""
+
+    def __init__(self, factory):
+        self.factory = factory
+        self.tenants = {
+            "p": factory.tenant("mx-p", level="city"),
+        }
+        self.tenants["a"] = factory.tenant("mx-a", parent="mx-p")
+        self.tenants["c"] = factory.tenant("mx-c", parent="mx-a", level="street")
+        self.tenants["b"] = factory.tenant("mx-b")
+        self.codes = {k: f"mx-{k}" for k in self.tenants}
+        self.areas = {k: factory.area(t, f"{k}-fixed") for k, t in self.tenants.items()}
+        self.tokens = {None: None}
+        for key in ("a", "b"):
+            for role in ROLES:
+                _, self.tokens[f"{key}:{role}"] = factory.user(
+                    f"mx-{key}-{role}".replace("_", "-"), {self.tenants[key]: role})
+        for key in ("p", "c"):
+            for role in ("tenant_admin", "viewer"):
+                _, self.tokens[f"{key}:{role}"] = factory.user(
+                    f"mx-{key}-{role}".replace("_", "-"), {self.tenants[key]: role})
+        _, self.tokens["platform"] = factory.user("mx-root", platform_admin=True)
+        self.members = {}
+        for key in self.tenants:
+            self.members[key] = self._member(key)
+        self.enterprises = {key: self._enterprise(key) for key in self.tenants}
+        self.jobs = {key: self._job(key) for key in self.tenants}
+
+    def _job(self, key):
+        """A failed job of tenant ``key`` (so that a retry is allowed)."""
+        _register_probe_job()
+        from anjian.extensions import db
+        from anjian.jobs.models import Job
+        from anjian.tenancy.scope import Scope, scoped
+
+        with self.factory.app.app_context(), scoped(db.session,
+                                                     Scope.tenant(self.tenants[key])):
+            job = Job(kind="matrix_probe", queue="default", status="failed",
+                      params={}, counts={}, error="测试失败")
+            db.session.add(job)
+            db.session.commit()
+            return job.id
+
+    def _enterprise(self, key):
+        from anjian.enterprises.models import Enterprise
+        from anjian.extensions import db
+        from anjian.tenancy.scope import Scope, scoped
+
+        with self.factory.app.app_context(), scoped(db.session,
+                                                     Scope.tenant(self.tenants[key])):
+            row = Enterprise(credit_code=_credit_code(_n()), name=f"{key} 企业")
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
+    def _member(self, key):
+        from anjian.auth.models import Membership
+        from anjian.extensions import db
+        from anjian.tenancy.scope import Scope, scoped
+
+        user_id, _ = self.factory.user(f"mx-spare-{key}-{_n()}", {self.tenants[key]: "viewer"})
+        with self.factory.app.app_context(), scoped(db.session,
+                                                     Scope.tenant(self.tenants[key])):
+            from sqlalchemy import select
+
+            return db.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
+
+    def own(self, kind, key, fresh):
+        """An object of tenant ``key``; ``fresh`` makes a new one (for destructive calls)."""
+        if kind == "area":
+            return self.factory.area(self.tenants[key], f"{key}-{_n()}") if fresh \
+                else self.areas[key]
+        if kind == "member":
+            return self._member(key) if fresh else self.members[key]
+        if kind == "enterprise":
+            return self._enterprise(key) if fresh else self.enterprises[key]
+        if kind == "job":
+            return self._job(key) if fresh else self.jobs[key]
+        raise AssertionError(f"unknown object kind {kind}")
+
+    def foreign(self, kind, key):
+        other = "b" if key != "b" else "a"
+        return {"area": self.areas, "member": self.members,
+                "enterprise": self.enterprises, "job": self.jobs}[kind][other]
+
+
+@dataclass(frozen=True)
+class Caller:
+    token_key: str | None
+    access: str  # "member:<role>", "ancestor", "none", "platform", "anon"
+
+
+def callers_for(target):
+    """Who calls the routes of ``target`` and with what access they should get."""
+    out = []
+    if target == "a":
+        out += [Caller(f"a:{r}", f"member:{r}") for r in ROLES]
+        out += [Caller(f"b:{r}", "none") for r in ROLES]
+        out += [Caller("p:tenant_admin", "ancestor"), Caller("p:viewer", "ancestor")]
+        out += [Caller("c:tenant_admin", "none"), Caller("c:viewer", "none")]
+        out += [Caller("platform", "platform"), Caller(None, "anon")]
+    elif target == "c":  # a grand-parent and a parent read their descendant
+        out += [Caller("p:tenant_admin", "ancestor"), Caller("a:viewer", "ancestor"),
+                Caller("a:tenant_admin", "ancestor"), Caller("b:tenant_admin", "none")]
+    elif target == "p":  # children never see their parent
+        out += [Caller("c:tenant_admin", "none"), Caller("a:tenant_admin", "none"),
+                Caller("a:viewer", "none")]
+    elif target == "b":
+        out += [Caller("a:tenant_admin", "none"), Caller("p:tenant_admin", "none")]
+    return out
+
+
+def expected(caller: Caller, policy, method, variant, owner_only=frozenset()):
+    """The status class a caller should get: 401, 404, 403 or 2xx."""
+    if caller.access == "anon":
+        return 401
+    if caller.access == "none":
+        return 404
+    if caller.access == "platform":
+        role, platform, can_write = "tenant_admin", True, True
+    elif caller.access == "ancestor":
+        role, platform, can_write = "viewer", False, False
+    else:
+        role, platform, can_write = caller.access.split(":", 1)[1], False, True
+    allowed = (role in policy.roles or AUTHENTICATED in policy.roles
+               or (platform and PLATFORM_ADMIN in policy.roles))
+    if not allowed:
+        return 403
+    if method not in READ_METHODS and not can_write:
+        return 403
+    if variant == "foreign" or role in owner_only:
+        return 404
+    return 200
+
+
+def call(client, method, path, token, body=None, query=None):
+    headers = bearer(token) if token else {}
+    etag = None
+    if method in ("PATCH", "PUT", "DELETE") and token:
+        got = client.get(path, headers=headers)
+        etag = got.headers.get("ETag") if got.status_code == 200 else None
+    kwargs = {"headers": dict(headers), "query_string": query or {}}
+    if body is not None:
+        kwargs["json"] = body
+    if etag:
+        bare = client.open(path, method=method, **kwargs)
+        kwargs["headers"]["If-Match"] = etag
+        response = client.open(path, method=method, **kwargs)
+        return response, bare
+    if method in ("PATCH", "PUT", "DELETE"):
+        # No ETag to be had (a foreign or missing object): a made-up one gets the call
+        # past the If-Match requirement (428), to the lookup that must answer 404.
+        kwargs["headers"]["If-Match"] = '"0123456789abcdef"'
+    return client.open(path, method=method, **kwargs), None
+
+
+def snapshot_b(client, world):
+    root = bearer(world.tokens["platform"])
+    code = world.codes["b"]
+    tenant = client.get(f"/api/v1/tenants/{code}", headers=root).json
+    areas = client.get(f"/api/v1/tenants/{code}/areas?include_inactive=true&per_page=100",
+                       headers=root).json["items"]
+    members = client.get(f"/api/v1/tenants/{code}/members?per_page=100",
+                         headers=root).json["items"]
+    return tenant, areas, members
+
+
+def test_isolation_matrix(app, client, factory):
+    world = World(factory)
+    before_b = snapshot_b(client, world)
+    routes = tenant_routes(app)
+    failures = []
+    count = 0
+    for target in ("a", "c", "p", "b"):
+        code = world.codes[target]
+        for rule, method, endpoint in routes:
+            recipe = RECIPES.get(endpoint)
+            if recipe is None:  # test_every_tenant_route_has_a_recipe names it
+                continue
+            policy = policy_of(app.view_functions[endpoint]) or LIBRARY_ENDPOINTS.get(endpoint)
+            variants = ("own", "foreign") if recipe.ids else ("own",)
+            for caller, variant in itertools.product(callers_for(target), variants):
+                want = expected(caller, policy, method, variant, recipe.owner_only)
+                writing = method not in READ_METHODS
+                values = {"tenant_code": code}
+                for arg, kind in recipe.ids.items():
+                    values[arg] = (world.own(kind, target, fresh=writing and want == 200)
+                                   if variant == "own" else world.foreign(kind, target))
+                path = rule.build(values, append_unknown=False)[1]
+                body = recipe.body() if callable(recipe.body) else recipe.body
+                response, bare = call(client, method, path, world.tokens[caller.token_key],
+                                      body, recipe.query)
+                count += 1
+                got = response.status_code
+                ok = (200 <= got < 300) if want == 200 else got == want
+                label = f"{method} {path} as {caller.token_key or 'anonymous'} ({variant})"
+                if not ok:
+                    failures.append(f"{label}: expected {want}, got {got} {response.json}")
+                if bare is not None and want == 200 and bare.status_code != 428:
+                    failures.append(f"{label} without If-Match: expected 428, got "
+                                    f"{bare.status_code}")
+                if got in (403, 404) and not response.is_json:
+                    failures.append(f"{label}: a denial must be problem+json")
+    assert count > 300
+    assert failures == [], f"{len(failures)} of {count} calls wrong:\n" + "\n".join(failures)
+    # Nothing crossed: B's tenant, areas and members are exactly as before.
+    assert snapshot_b(client, world) == before_b
+
+
+def test_foreign_tenant_and_foreign_id_look_like_missing_ones(client, factory):
+    """A foreign tenant answers like a tenant that does not exist; a foreign id like a
+    missing id; both denials are written to the audit log."""
+    world = World(factory)
+    token = bearer(world.tokens["a:tenant_admin"])
+
+    def shape(r):
+        body = r.json
+        return r.status_code, body.get("title"), body.get("detail")
+
+    foreign = client.get(f"/api/v1/tenants/{world.codes['b']}/areas", headers=token)
+    missing = client.get("/api/v1/tenants/no-such-tenant/areas", headers=token)
+    assert shape(foreign) == shape(missing)
+    assert foreign.status_code == 404
+    code = world.codes["a"]
+    foreign = client.get(f"/api/v1/tenants/{code}/areas/{world.areas['b']}", headers=token)
+    missing = client.get(f"/api/v1/tenants/{code}/areas/987654", headers=token)
+    assert shape(foreign) == shape(missing)
+    assert foreign.status_code == 404
+    # A parent id of another tenant in a body is as absent as a missing one.
+    r = client.post(f"/api/v1/tenants/{code}/areas", headers=token, json={
+        "code": "child", "name": "x", "kind": "village", "parent_id": world.areas["b"]})
+    assert r.status_code == 422
+    r2 = client.post(f"/api/v1/tenants/{code}/areas", headers=token, json={
+        "code": "child", "name": "x", "kind": "village", "parent_id": 987654})
+    assert shape(r) == shape(r2)
+    # A client cannot set tenant_id on an area.
+    r = client.post(f"/api/v1/tenants/{code}/areas", headers=token, json={
+        "code": "sneaky", "name": "x", "kind": "sector", "tenant_id": world.tenants["b"]})
+    assert r.status_code in (201, 422)
+    if r.status_code == 201:
+        got = client.get(f"/api/v1/tenants/{code}/areas/{r.json['id']}", headers=token)
+        assert got.status_code == 200
+    b_areas = client.get(f"/api/v1/tenants/{world.codes['b']}/areas",
+                         headers=bearer(world.tokens["platform"])).json["items"]
+    assert [a["code"] for a in b_areas] == ["b-fixed"]
+    # Both kinds of denial are on record in A's audit log / the platform log.
+    audit = client.get(f"/api/v1/tenants/{code}/audit?action=denied.", headers=token).json
+    actions = {e["action"] for e in audit["items"]}
+    assert "denied.not_found" in actions
+    platform = client.get("/api/v1/audit?action=denied.",
+                          headers=bearer(world.tokens["platform"])).json
+    assert "denied.foreign_tenant" in {e["action"] for e in platform["items"]}

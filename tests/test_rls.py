@@ -1,0 +1,313 @@
+"""PostgreSQL Row-Level Security, checked below the ORM (RELIABILITY 1-4, 24).
+
+The catalogue is read as the superuser; everything else runs as the app's own
+unprivileged role with raw SQL, so nothing but the database stands between a
+caller and another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from tests.conftest import APP_ROLE
+
+pytestmark = pytest.mark.postgres_only
+
+SET_SCOPE = (
+    "SELECT set_config('app.tenant_ids', :ids, true), set_config('app.tenant_id', :write, true),"
+    " set_config('app.user_id', :user, true), set_config('app.platform', :platform, true)"
+)
+
+
+@pytest.fixture
+def world(app, factory):
+    a = factory.tenant("rls-a")
+    b = factory.tenant("rls-b")
+    areas = {
+        a: {factory.area(a, "a1"), factory.area(a, "a2")},
+        b: {factory.area(b, "b1"), factory.area(b, "b2"), factory.area(b, "b3")},
+    }
+    user_a, _ = factory.user("rls-ua", {a: "tenant_admin", b: "viewer"})
+    user_b, _ = factory.user("rls-ub", {b: "tenant_admin"})
+    return {"a": a, "b": b, "areas": areas, "user_a": user_a, "user_b": user_b}
+
+
+@pytest.fixture
+def app_engine(database, app):
+    """The app's own role, one pooled connection for everything."""
+    engine = create_engine(database.app_url, pool_size=1, max_overflow=0)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def admin_engine(database):
+    engine = create_engine(database.admin_url)
+    yield engine
+    engine.dispose()
+
+
+def set_scope(conn, ids=(), write=None, user=None, platform=False):
+    conn.execute(text(SET_SCOPE), {
+        "ids": ",".join(str(i) for i in ids), "write": str(write) if write else "",
+        "user": str(user) if user else "", "platform": "on" if platform else "",
+    })
+
+
+def area_rows(conn):
+    return conn.execute(text("SELECT id, tenant_id FROM areas")).all()
+
+
+def insert_area(conn, tenant_id, code):
+    conn.execute(text(
+        "INSERT INTO areas (tenant_id, code, name, kind, is_active, created_at, updated_at)"
+        " VALUES (:t, :c, :c, 'sector', true, now(), now())"), {"t": tenant_id, "c": code})
+
+
+# --- the catalogue ------------------------------------------------------------
+
+def unprotected_tenant_tables(conn) -> dict[str, str]:
+    """Every public table with a tenant_id column that lacks RLS, FORCE or a policy per command."""
+    rows = conn.execute(text(
+        "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,"
+        "       coalesce(array_agg(p.polcmd::text) FILTER (WHERE p.polname IS NOT NULL), '{}')"
+        "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        "  LEFT JOIN pg_policy p ON p.polrelid = c.oid"
+        " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+        "   AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid"
+        "               AND a.attname = 'tenant_id' AND NOT a.attisdropped)"
+        " GROUP BY c.relname, c.relrowsecurity, c.relforcerowsecurity")).all()
+    problems = {}
+    for name, rls, force, commands in rows:
+        commands = set(commands)
+        covered = {"r", "a", "w", "d"} if "*" in commands else commands
+        if not rls:
+            problems[name] = "ROW LEVEL SECURITY not enabled"
+        elif not force:
+            problems[name] = "ROW LEVEL SECURITY not forced"
+        elif not commands:
+            problems[name] = "no policy"
+        elif covered != {"r", "a", "w", "d"}:
+            problems[name] = f"policies cover only {sorted(covered)}"
+    return problems
+
+
+def test_app_role_is_unprivileged_and_owns_nothing(admin_engine):
+    with admin_engine.connect() as conn:
+        role = conn.execute(text(
+            "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles"
+            " WHERE rolname = :r"), {"r": APP_ROLE}).one()
+        assert tuple(role) == (False, False, False, False)
+        owned = conn.execute(text(
+            "SELECT c.relname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner"
+            " WHERE r.rolname = :r"), {"r": APP_ROLE}).scalars().all()
+        assert owned == []
+        # It is no member of a role that could lend it such rights.
+        member_of = conn.execute(text(
+            "SELECT b.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member"
+            " JOIN pg_roles b ON b.oid = m.roleid WHERE r.rolname = :r"),
+            {"r": APP_ROLE}).scalars().all()
+        assert member_of == []
+
+
+def test_every_tenant_table_forces_rls_with_policies(admin_engine):
+    with admin_engine.connect() as conn:
+        tenant_tables = conn.execute(text(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND column_name = 'tenant_id'")).scalars().all()
+        assert {"areas", "memberships", "audit_log"} <= set(tenant_tables)
+        assert unprotected_tenant_tables(conn) == {}
+
+
+def test_catalogue_check_catches_a_forgotten_table(admin_engine):
+    """The check above can fail: a new tenant table without RLS, or without FORCE, is named."""
+    with admin_engine.connect() as conn:
+        conn.execute(text("CREATE TABLE forgotten (id int, tenant_id int)"))
+        conn.execute(text("CREATE TABLE unforced (id int, tenant_id int)"))
+        conn.execute(text("ALTER TABLE unforced ENABLE ROW LEVEL SECURITY"))
+        conn.execute(text("CREATE POLICY p ON unforced USING (true)"))
+        conn.execute(text("CREATE TABLE select_only (id int, tenant_id int)"))
+        conn.execute(text("ALTER TABLE select_only ENABLE ROW LEVEL SECURITY"))
+        conn.execute(text("ALTER TABLE select_only FORCE ROW LEVEL SECURITY"))
+        conn.execute(text("CREATE POLICY p ON select_only FOR SELECT USING (true)"))
+        problems = unprotected_tenant_tables(conn)
+        conn.rollback()
+    assert problems["forgotten"] == "ROW LEVEL SECURITY not enabled"
+    assert problems["unforced"] == "ROW LEVEL SECURITY not forced"
+    assert problems["select_only"].startswith("policies cover only")
+    assert set(problems) == {"forgotten", "unforced", "select_only"}
+
+
+# --- what the app's role sees and may write -------------------------------------
+
+def test_tenant_a_sees_only_its_rows_without_any_where(app_engine, world):
+    a, b = world["a"], world["b"]
+    with app_engine.begin() as conn:
+        assert conn.execute(text("SELECT current_user")).scalar() == APP_ROLE
+        set_scope(conn, [a], a)
+        rows = area_rows(conn)
+        assert {r.id for r in rows} == world["areas"][a]
+        assert {r.tenant_id for r in rows} == {a}
+        assert conn.execute(text("SELECT count(*) FROM areas WHERE tenant_id = :b"),
+                            {"b": b}).scalar() == 0
+        # Even asking for B's ids by primary key finds nothing.
+        assert conn.execute(text("SELECT count(*) FROM areas WHERE id = ANY(:ids)"),
+                            {"ids": list(world["areas"][b])}).scalar() == 0
+
+
+def test_insert_with_foreign_tenant_is_refused(app_engine, world):
+    a, b = world["a"], world["b"]
+    with app_engine.connect() as conn:
+        with conn.begin():
+            set_scope(conn, [a], a)
+            insert_area(conn, a, "a-new")  # own tenant: fine
+        with pytest.raises(DBAPIError, match="row-level security"):
+            with conn.begin():
+                set_scope(conn, [a], a)
+                insert_area(conn, b, "smuggled")
+
+
+def test_moving_a_row_to_another_tenant_is_refused(app_engine, world):
+    a, b = world["a"], world["b"]
+    area = min(world["areas"][a])
+    with app_engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            with conn.begin():
+                set_scope(conn, [a], a)
+                conn.execute(text("UPDATE areas SET tenant_id = :b WHERE id = :id"),
+                             {"b": b, "id": area})
+    with app_engine.begin() as conn:
+        set_scope(conn, [a], a)
+        assert conn.execute(text("SELECT tenant_id FROM areas WHERE id = :id"),
+                            {"id": area}).scalar() == a
+
+
+def test_foreign_rows_cannot_be_updated_or_deleted(app_engine, world, admin_engine):
+    a, b = world["a"], world["b"]
+    with app_engine.begin() as conn:
+        set_scope(conn, [a], a)
+        assert conn.execute(text("UPDATE areas SET name = 'x' WHERE tenant_id = :b"),
+                            {"b": b}).rowcount == 0
+        assert conn.execute(text("DELETE FROM areas WHERE tenant_id = :b"),
+                            {"b": b}).rowcount == 0
+    with admin_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM areas WHERE tenant_id = :b AND name <> 'x'"),
+                            {"b": b}).scalar() == 3
+
+
+def test_read_only_scope_writes_nothing(app_engine, world, admin_engine):
+    """A parent's viewer reads the child's rows but may neither change nor delete them."""
+    a = world["a"]
+    with app_engine.begin() as conn:
+        set_scope(conn, [a], None)
+        assert len(area_rows(conn)) == 2
+        assert conn.execute(text("UPDATE areas SET name = 'x'")).rowcount == 0
+        assert conn.execute(text("DELETE FROM areas")).rowcount == 0
+    with pytest.raises(DBAPIError, match="row-level security"):
+        with app_engine.begin() as conn:
+            set_scope(conn, [a], None)
+            insert_area(conn, a, "ro-new")
+    with admin_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM areas WHERE tenant_id = :a"
+                                 " AND name <> 'x'"), {"a": a}).scalar() == 2
+
+
+def test_no_tenant_context_sees_nothing_and_inserts_nothing(app_engine, world):
+    a = world["a"]
+    with app_engine.begin() as conn:
+        assert area_rows(conn) == []  # nothing set at all
+        assert conn.execute(text("SELECT count(*) FROM memberships")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 0
+    with app_engine.begin() as conn:
+        set_scope(conn)  # set, but empty
+        assert area_rows(conn) == []
+    with pytest.raises(DBAPIError, match="row-level security"):
+        with app_engine.begin() as conn:
+            insert_area(conn, a, "nobody")
+
+
+def test_memberships_show_own_rows_elsewhere_but_not_other_users(app_engine, world):
+    a, b = world["a"], world["b"]
+    with app_engine.begin() as conn:
+        set_scope(conn, [a], a, user=world["user_a"])
+        rows = conn.execute(text("SELECT tenant_id, user_id FROM memberships")).all()
+    assert {(r.tenant_id, r.user_id) for r in rows} == {(a, world["user_a"]), (b, world["user_a"])}
+    # ...and the own membership elsewhere is read-only here.
+    with app_engine.begin() as conn:
+        set_scope(conn, [a], a, user=world["user_a"])
+        assert conn.execute(text("UPDATE memberships SET role = 'tenant_admin'"
+                                 " WHERE tenant_id = :b"), {"b": b}).rowcount == 0
+
+
+def test_setting_is_transaction_local_on_one_pooled_connection(app_engine, world):
+    a, b = world["a"], world["b"]
+    own = world["areas"]
+    pids = set()
+    for i, (tenant, other) in enumerate([(a, b), (b, a)] * 3):
+        with app_engine.connect() as conn:
+            pids.add(conn.execute(text("SELECT pg_backend_pid()")).scalar())
+            conn.rollback()
+            if i % 2:
+                # A request that fails mid-transaction after setting its tenant.
+                with pytest.raises(DBAPIError):
+                    with conn.begin():
+                        set_scope(conn, [tenant], tenant)
+                        assert {r.id for r in area_rows(conn)} == own[tenant]
+                        insert_area(conn, other, f"bad{i}")
+            with conn.begin():
+                # Nothing set in this transaction: the previous one's setting is gone.
+                assert conn.execute(text(
+                    "SELECT current_setting('app.tenant_ids', true)")).scalar() in ("", None)
+                assert area_rows(conn) == []
+            with conn.begin():
+                set_scope(conn, [tenant], tenant)
+                rows = area_rows(conn)
+                assert {r.id for r in rows} == own[tenant]
+                assert {r.tenant_id for r in rows} == {tenant}
+    assert len(pids) == 1, "the test must reuse one pooled connection"
+
+
+def test_orm_sessions_alternating_on_one_connection(app, app_engine, world):
+    """The app's own mechanism (after_begin) on one pooled connection, raw SQL marked scoped."""
+    from anjian.tenancy.models import Area  # noqa: F401  (models registered)
+    from anjian.tenancy.scope import Scope, scoped
+
+    a, b = world["a"], world["b"]
+    raw = {"execution_options": {"tenant_scoped_sql": True}}
+    for i, tenant in enumerate([a, b, a, b, a]):
+        with Session(app_engine) as session:
+            with scoped(session, Scope.tenant(tenant)):
+                ids = {r[0] for r in session.execute(text("SELECT id FROM areas"), **raw)}
+                assert ids == world["areas"][tenant]
+                if i == 2:
+                    with pytest.raises(DBAPIError):
+                        session.execute(text("SELECT 1/0"), **raw)
+                    session.rollback()
+        with Session(app_engine) as session:  # no scope at all
+            assert session.execute(text("SELECT id FROM areas"), **raw).all() == []
+
+
+# --- the audit log is append-only for the app ------------------------------------
+
+def test_app_role_may_only_append_to_the_audit_log(app_engine, world, admin_engine):
+    a = world["a"]
+    insert = text(
+        "INSERT INTO audit_log (tenant_id, at, action, entity_type, result)"
+        " VALUES (:t, now(), 'test.append', 'test', 'ok')")
+    with app_engine.begin() as conn:
+        set_scope(conn, [a], a)
+        conn.execute(insert, {"t": a})
+    for statement in ("UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log",
+                      "TRUNCATE audit_log"):
+        with pytest.raises(DBAPIError, match="permission denied"):
+            with app_engine.begin() as conn:
+                set_scope(conn, [a], a, platform=True)
+                conn.execute(text(statement))
+    with admin_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'test.append'"
+                                 " AND tenant_id = :a"), {"a": a}).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'forged'")
+                            ).scalar() == 0
