@@ -87,6 +87,9 @@ def update_tenant(data, tenant_code):
     }
     is_active = data.pop("is_active", None)
     raw.update(data)
+    if "plugins" in data and "settings" not in data:
+        # Settings of plugins being switched off go with them.
+        raw["settings"] = {k: v for k, v in raw["settings"].items() if k in data["plugins"]}
     spec = _spec_or_422({k: v for k, v in raw.items() if v is not None}, "api")
     if spec.parent:
         parent = db.session.scalar(select(Tenant).where(Tenant.code == spec.parent))
