@@ -90,6 +90,21 @@ def task_deadline(tenant, task_kind, start):
     """Return the deadline (working days as int) of a named task kind after ``start``, or None."""
 
 
+@hookspec
+def campaign_milestones(tenant, campaign):
+    """Return dated milestones of a campaign: dicts with key, title, due (date) and remind_before."""
+
+
+@hookspec(firstresult=True)
+def select_spot_check_sample(tenant, subject, candidates, ratio, seed):
+    """Return [(candidate, reason)] drawn for a spot check (抽查), reproducible from seed, or None."""
+
+
+@hookspec
+def on_inspection_completed(tenant, inspection, actor):
+    """React to a submitted inspection or acceptance (a conclusion, a look-back, a delisting)."""
+
+
 @hookspec(firstresult=True)
 def select_campaign_targets(tenant, campaign, enterprises):
     """Return [(enterprise, reason)] chosen for a campaign from ``enterprises``, or None."""
