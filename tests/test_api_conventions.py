@@ -83,7 +83,10 @@ def test_openapi_lists_every_route_with_response_schemas(app, client):
                 else:
                     assert schema.get("type") or schema.get("items"), (path, method, schema)
             if method in {"post", "put", "patch"}:
-                body = op["requestBody"]["content"]["application/json"]["schema"]
+                content = op["requestBody"]["content"]
+                # JSON, or an upload (multipart, a schema with an Upload field).
+                body = (content.get("application/json")
+                        or content["multipart/form-data"])["schema"]
                 assert "$ref" in body, (path, method)
             assert op.get("summary") or op.get("description"), (path, method)
 

@@ -43,6 +43,10 @@ class Recipe:
     query: dict = field(default_factory=dict)
     # Roles that only see objects they own: another owner's object is 404 to them.
     owner_only: frozenset = frozenset()
+    # A multipart body instead of JSON (a callable returning the form fields).
+    form: object = None
+    # The route answers a success with a redirect (302) rather than a 2xx.
+    redirects: bool = False
 
 
 RECIPES = {
@@ -72,6 +76,14 @@ RECIPES = {
     "jobs.get_job": Recipe(ids={"job_id": "job"},
                            owner_only=frozenset({"service_org", "enterprise", "viewer"})),
     "jobs.retry_job": Recipe(ids={"job_id": "job"}, body=lambda: {}),
+    "enterprise_imports.download_template": Recipe(),
+    "enterprise_imports.list_profiles": Recipe(),
+    "enterprise_imports.upload": Recipe(form=lambda: {"file": (_import_xlsx(), "企业名单.xlsx")}),
+    "enterprise_imports.rejected_rows": Recipe(ids={"job_id": "import_job"}),
+    "enterprise_exports.create_export": Recipe(body=lambda: {"industry": "机械"}),
+    # A finished export with its file (started by nobody in particular, like the probe job).
+    "enterprise_exports.download_export": Recipe(
+        ids={"job_id": "export"}, owner_only=frozenset({"viewer"}), redirects=True),
 }
 
 
@@ -87,6 +99,21 @@ def _credit_code(n: int) -> str:
 
     base = f"91130300MA{n:07d}"
     return base + uscc.calc_check_digit(base)
+
+
+def _import_xlsx():
+    from io import BytesIO
+
+    import xlsxwriter
+
+    buffer = BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["统一社会信用代码", "企业名称"])
+    sheet.write_row(1, 0, [_credit_code(_n()), "矩阵导入企业"])
+    book.close()
+    buffer.seek(0)
+    return buffer
 
 
 def tenant_routes(app):
@@ -112,7 +139,8 @@ def test_every_tenant_route_has_a_recipe(app):
         for arg in rule.arguments - {"tenant_code"}:
             if arg not in recipe.ids:
                 missing.append(f"{method} {rule.rule}: no id recipe for <{arg}>")
-        if method not in READ_METHODS and method != "DELETE" and recipe.body is None:
+        if (method not in READ_METHODS and method != "DELETE" and recipe.body is None
+                and recipe.form is None):
             missing.append(f"{method} {rule.rule}: no body")
     assert missing == [], "new tenant routes need a recipe in RECIPES:\n" + "\n".join(missing)
     assert set(RECIPES) <= {e for _, _, e in routes}, "stale recipes"
@@ -182,6 +210,48 @@ class World:
             self.members[key] = self._member(key)
         self.enterprises = {key: self._enterprise(key) for key in self.tenants}
         self.jobs = {key: self._job(key) for key in self.tenants}
+        self.import_jobs = {key: self._import_job(key) for key in self.tenants}
+        self.exports = {key: self._export(key) for key in self.tenants}
+
+    def _import_job(self, key):
+        """A finished enterprise import of tenant ``key`` that rejected a row."""
+        from anjian.extensions import db
+        from anjian.jobs.models import Job
+        from anjian.storage import make_key
+        from anjian.tenancy.scope import Scope, scoped
+
+        tenant_id = self.tenants[key]
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
+            job = Job(kind="enterprise_import", queue="imports", status="finished", params={},
+                      counts={}, result={"rejected": 1,
+                                         "rejected_rows_key": make_key(tenant_id, "imports")})
+            db.session.add(job)
+            db.session.commit()
+            return job.id
+
+    def _export(self, key):
+        """A finished enterprise export of tenant ``key``, its file in storage."""
+        import io
+
+        from anjian.extensions import db
+        from anjian.jobs.models import Job
+        from anjian.reports.xlsx import write_table
+        from anjian.storage import storage_for
+        from anjian.storage.backends import XLSX
+        from anjian.tenancy.scope import Scope, scoped
+
+        app = self.factory.app
+        buffer = io.BytesIO()
+        write_table(buffer, "企业台账", ["企业名称"], [[f"{key} 企业"]])
+        stored = storage_for(app).put(self.tenants[key], "reports", buffer.getvalue(), XLSX,
+                                      "企业台账.xlsx")
+        with app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            job = Job(kind="enterprise_export", queue="reports", status="finished",
+                      params={}, counts={}, progress_percent=100,
+                      result={"rows": 1, "object_key": stored.key, "filename": "企业台账.xlsx"})
+            db.session.add(job)
+            db.session.commit()
+            return job.id
 
     def _job(self, key):
         """A failed job of tenant ``key`` (so that a retry is allowed)."""
@@ -233,12 +303,17 @@ class World:
             return self._enterprise(key) if fresh else self.enterprises[key]
         if kind == "job":
             return self._job(key) if fresh else self.jobs[key]
+        if kind == "import_job":
+            return self._import_job(key) if fresh else self.import_jobs[key]
+        if kind == "export":
+            return self._export(key) if fresh else self.exports[key]
         raise AssertionError(f"unknown object kind {kind}")
 
     def foreign(self, kind, key):
         other = "b" if key != "b" else "a"
         return {"area": self.areas, "member": self.members,
-                "enterprise": self.enterprises, "job": self.jobs}[kind][other]
+                "enterprise": self.enterprises, "job": self.jobs,
+                "export": self.exports, "import_job": self.import_jobs}[kind][other]
 
 
 @dataclass(frozen=True)
@@ -290,7 +365,7 @@ def expected(caller: Caller, policy, method, variant, owner_only=frozenset()):
     return 200
 
 
-def call(client, method, path, token, body=None, query=None):
+def call(client, method, path, token, body=None, query=None, form=None):
     headers = bearer(token) if token else {}
     etag = None
     if method in ("PATCH", "PUT", "DELETE") and token:
@@ -299,6 +374,9 @@ def call(client, method, path, token, body=None, query=None):
     kwargs = {"headers": dict(headers), "query_string": query or {}}
     if body is not None:
         kwargs["json"] = body
+    if form is not None:
+        kwargs["data"] = form
+        kwargs["content_type"] = "multipart/form-data"
     if etag:
         bare = client.open(path, method=method, **kwargs)
         kwargs["headers"]["If-Match"] = etag
@@ -345,11 +423,13 @@ def test_isolation_matrix(app, client, factory):
                                    if variant == "own" else world.foreign(kind, target))
                 path = rule.build(values, append_unknown=False)[1]
                 body = recipe.body() if callable(recipe.body) else recipe.body
+                form = recipe.form() if callable(recipe.form) else recipe.form
                 response, bare = call(client, method, path, world.tokens[caller.token_key],
-                                      body, recipe.query)
+                                      body, recipe.query, form)
                 count += 1
                 got = response.status_code
-                ok = (200 <= got < 300) if want == 200 else got == want
+                ok = ((200 <= got < 300 or (recipe.redirects and got == 302)) if want == 200
+                      else got == want)
                 label = f"{method} {path} as {caller.token_key or 'anonymous'} ({variant})"
                 if not ok:
                     failures.append(f"{label}: expected {want}, got {got} {response.json}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import g
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
 
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
@@ -12,6 +11,7 @@ from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises import service
 from anjian.enterprises.models import Enterprise
+from anjian.enterprises.queries import filtered_statement
 from anjian.enterprises.schemas import (
     EnterpriseCreateSchema,
     EnterpriseQuerySchema,
@@ -19,7 +19,6 @@ from anjian.enterprises.schemas import (
     EnterpriseUpdateSchema,
 )
 from anjian.extensions import db
-from anjian.tenancy.models import Area
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/tenants/<tenant_code>/enterprises",
                 description="企业台账")
@@ -35,20 +34,6 @@ def _rules(fn, *args):
         problem(exc.status, exc.message, errors={exc.field: [exc.message]})
 
 
-def _area_and_below(area_id: int) -> set[int]:
-    rows = db.session.execute(select(Area.id, Area.parent_id)).all()
-    children: dict = {}
-    for aid, parent in rows:
-        children.setdefault(parent, []).append(aid)
-    out, stack = set(), [area_id]
-    while stack:
-        aid = stack.pop()
-        if aid not in out:
-            out.add(aid)
-            stack.extend(children.get(aid, ()))
-    return out
-
-
 @blp.route("")
 @blp.arguments(EnterpriseQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
@@ -56,27 +41,7 @@ def _area_and_below(area_id: int) -> set[int]:
 @requires(*READERS)
 def list_enterprises(query, pages, tenant_code):
     """企业列表：按区域（含下级）、行业、规模、风险标志、状态筛选，按名称或代码搜索"""
-    stmt = select(Enterprise)
-    if not query["include_deleted"]:
-        stmt = stmt.where(Enterprise.deleted_at.is_(None))
-    if "q" in query:
-        text = query["q"].strip()
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(Enterprise.name.ilike(like, escape="\\"),
-                              Enterprise.credit_code.ilike(like, escape="\\")))
-    if "area_id" in query:
-        stmt = stmt.where(Enterprise.area_id.in_(_area_and_below(query["area_id"])))
-    for key in ("industry", "scale", "above_quota", "status"):
-        if key in query:
-            stmt = stmt.where(getattr(Enterprise, key) == query[key])
-    if "industry_code" in query:
-        stmt = stmt.where(Enterprise.industry_code.startswith(query["industry_code"],
-                                                              autoescape=True))
-    for flag in query.get("flag", []):
-        stmt = stmt.where(getattr(Enterprise, flag).is_(True))
-    sort = query["sort"]
-    column = getattr(Enterprise, sort.lstrip("-"))
-    stmt = stmt.order_by(column.desc() if sort.startswith("-") else column.asc(), Enterprise.id)
+    stmt = filtered_statement(query)
     return paginate(stmt, pages["page"], pages["per_page"])
 
 

@@ -23,3 +23,10 @@ def rectification_deadline(hazard):
 @hookimpl(trylast=True)
 def standardisation_transition():
     return None
+
+
+@hookimpl(trylast=True)
+def register_import_profiles():
+    from anjian.enterprises.importing import core_profile
+
+    return [core_profile()]

@@ -1,0 +1,77 @@
+"""The ``enterprise_import`` job: read a stored upload, validate, upsert by credit code."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from anjian.enterprises import importing
+from anjian.extensions import db
+from anjian.jobs.service import JobError, job_function
+
+KIND = "enterprise_import"
+
+
+def _checkpoint(ctx) -> dict | None:
+    """The counts an earlier delivery of this job committed (a retry resets them)."""
+    from anjian.jobs.models import Job
+    from anjian.tenancy.scope import Scope, set_scope
+
+    with Session(db.engine) as s:
+        set_scope(s, Scope.tenant(ctx.tenant_id, ctx.actor_user_id))
+        job = s.get(Job, ctx.job_id)
+        counts = dict(job.counts or {}) if job is not None else {}
+    return counts if counts.get("batch") else None
+
+
+@job_function(KIND, queue="imports", timeout=1800)
+def enterprise_import(ctx):
+    from anjian.storage import storage_for
+    from anjian.tenancy.models import Tenant
+
+    params = ctx.params
+    dry_run = bool(params.get("dry_run"))
+    checkpoint = None if dry_run else _checkpoint(ctx)
+    if checkpoint:
+        ctx.counts.update(checkpoint)
+    tenant = db.session.get(Tenant, ctx.tenant_id)
+    storage = storage_for(current_app)
+    try:
+        profile = importing.find_profile(tenant, params.get("profile"))
+        data = storage.get_bytes(params["object_key"], ctx.tenant_id)
+        sheet = importing.parse(data, params.get("content_type") or "", profile)
+    except importing.ImportFileError as exc:
+        raise JobError(exc.message, "ImportFileError") from exc
+    db.session.commit()  # end the read transaction before progress writes (SQLite)
+    ctx.progress(5, total=len(sheet.rows), dry_run=dry_run)
+
+    def on_batch(number, count, outcome):
+        ctx.progress(5 + 90 * number // max(count, 1), batch=number, created=outcome.created,
+                     updated=outcome.updated, unchanged=outcome.unchanged,
+                     rejected=outcome.rejected)
+
+    outcome, rejected = importing.run_import(
+        tenant_id=ctx.tenant_id, actor=ctx.actor_user_id, job_id=ctx.job_id, sheet=sheet,
+        dry_run=dry_run, checkpoint=checkpoint, on_batch=on_batch)
+    db.session.commit()
+
+    result = {
+        "dry_run": dry_run, "profile": profile["key"], "file_name": params.get("file_name"),
+        "total": outcome.total, "created": outcome.created, "updated": outcome.updated,
+        "unchanged": outcome.unchanged, "rejected": outcome.rejected,
+        "ignored_columns": sheet.ignored, "rejected_rows_key": None,
+    }
+    if dry_run:
+        result["changes"] = outcome.changes
+        result["changes_truncated"] = (outcome.created + outcome.updated) > len(outcome.changes)
+    if rejected:
+        book = importing.rejected_workbook(sheet.header_cells, rejected)
+        obj = storage.put(ctx.tenant_id, "imports", book, importing.XLSX_TYPE, "未导入的行.xlsx")
+        result["rejected_rows_key"] = obj.key
+        code = params.get("tenant_code")
+        if code:
+            result["rejected_rows_path"] = (
+                f"/api/v1/tenants/{code}/enterprise-imports/{ctx.job_id}/rejected")
+    ctx.progress(100, created=outcome.created, updated=outcome.updated,
+                 unchanged=outcome.unchanged, rejected=outcome.rejected)
+    return result

@@ -1,0 +1,364 @@
+"""Importing the enterprise registry: xlsx and GB18030 CSV, upsert by credit code, bad input."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+import xlsxwriter
+from sqlalchemy import func, select
+from stdnum.cn import uscc
+from werkzeug.test import EnvironBuilder
+
+from anjian.audit.models import AuditEntry
+from anjian.enterprises import importing
+from anjian.enterprises.models import Enterprise
+from anjian.extensions import db
+from anjian.jobs import embedded
+from anjian.tenancy.scope import Scope, scoped
+from tests.conftest import bearer
+
+URL = "/api/v1/tenants/imp/enterprise-imports"
+HEADERS = list(importing.CORE_HEADERS.values())
+
+
+def code(n: int) -> str:
+    base = f"91320581MA{n:07d}"
+    return base + uscc.calc_check_digit(base)
+
+
+def bad_check_digit(n: int) -> str:
+    good = code(n)
+    return good[:-1] + ("0" if good[-1] != "0" else "1")
+
+
+def xlsx(rows, headers=HEADERS) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet("名单")
+    ws.write_row(0, 0, headers)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            if value is not None:
+                ws.write(r, c, value)
+    book.close()
+    return buffer.getvalue()
+
+
+def row(n, name=None, **fields):
+    """A template row as a list, in HEADERS order, from field names."""
+    values = {"credit_code": code(n), "name": name or f"企业{n}", **fields}
+    return [values.get(f) for f in importing.CORE_HEADERS]
+
+
+@pytest.fixture
+def world(factory):
+    a = factory.tenant("imp")
+    b = factory.tenant("imp-b")
+    area = factory.area(a, "meili")
+    factory.area(b, "b-only")
+    admin_id, admin = factory.user("imp-admin", {a: "tenant_admin"})
+    _, sup = factory.user("imp-sup", {a: "supervisor"})
+    _, viewer = factory.user("imp-viewer", {a: "viewer"})
+    _, b_admin = factory.user("imp-b-admin", {b: "tenant_admin"})
+    return {"a": a, "b": b, "area": area, "admin": bearer(admin), "sup": bearer(sup),
+            "viewer": bearer(viewer), "b_admin": bearer(b_admin), "admin_id": admin_id}
+
+
+def upload(client, headers, data, name="企业名单.xlsx", url=URL, **form):
+    body = {"file": (io.BytesIO(data), name), **{k: str(v).lower() for k, v in form.items()}}
+    builder = EnvironBuilder(path=url, method="POST", data=body, headers=headers,
+                             content_type="multipart/form-data")
+    environ = builder.get_environ()
+    try:  # the builder spools a large body to a temporary file: close it
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
+
+
+def run(app, client, headers, data, name="企业名单.xlsx", **form):
+    r = upload(client, headers, data, name, **form)
+    assert r.status_code == 202, r.get_json()
+    assert r.headers["Location"] == r.json["url"]
+    embedded.drain(app)
+    job = client.get(r.headers["Location"], headers=headers).json
+    return job
+
+
+def fetch(client, url) -> bytes:
+    response = client.get(url)
+    assert response.status_code == 200
+    data = response.data
+    response.close()
+    return data
+
+
+def enterprises(app, tenant_id):
+    with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
+        rows = db.session.scalars(select(Enterprise).order_by(Enterprise.credit_code)).all()
+        return [{c: getattr(e, c) for c in ("credit_code", "name", "scale", "employees",
+                                             "dust_explosion", "above_quota", "area_id",
+                                             "contact_phone", "updated_at", "deleted_at")}
+                for e in rows]
+
+
+def audit_count(app, tenant_id):
+    """Audit rows about enterprises (a job's own rows are audited too)."""
+    with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
+        return db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action.like("enterprise%")))
+
+
+def test_template_is_a_real_workbook_with_bold_headers_and_lists(client, world):
+    r = client.get(f"{URL}/template", headers=world["sup"])
+    assert r.status_code == 200 and r.mimetype == importing.XLSX_TYPE
+    assert "attachment" in r.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(r.data))
+    ws = book.worksheets[0]
+    assert [c.value for c in ws[1]] == HEADERS
+    assert ws["A1"].font.b and ws["B1"].font.b
+    assert ws.column_dimensions["A"].width >= 20
+    sources = [dv.formula1 for dv in ws.data_validations.dataValidation]
+    assert '"是,否"' in sources and '"规上,规下,小微"' in sources
+    assert client.get(f"{URL}/template", headers=world["viewer"]).status_code == 403
+
+
+def test_profiles_list_the_core_template(client, world):
+    r = client.get(f"{URL}/profiles", headers=world["admin"])
+    assert r.status_code == 200
+    core = next(p for p in r.json if p["key"] == "core")
+    assert core["headers"]["统一社会信用代码"] == "credit_code"
+    assert core["headers"]["所属区域(区域代码)"] == "area_code"
+
+
+def test_import_creates_updates_and_rejects_with_a_downloadable_report(app, client, world):
+    # An existing enterprise (through the API, so it has an audit trail) to be updated.
+    r = client.post("/api/v1/tenants/imp/enterprises", headers=world["admin"],
+                    json={"credit_code": code(2), "name": "旧名称", "employees": 5})
+    assert r.status_code == 201
+    r = client.post("/api/v1/tenants/imp/enterprises", headers=world["admin"],
+                    json={"credit_code": code(3), "name": "不变企业"})
+    rows = [
+        row(1, scale="规上", employees=120.0, dust_explosion="是", above_quota="√",
+            area_code="meili", contact_phone=13800138000, industry="机械", industry_code="C3411"),
+        row(2, name="新名称", employees=6, dust_explosion="N"),
+        row(3, name="不变企业"),
+        [bad_check_digit(4), "校验位错"] + [None] * (len(HEADERS) - 2),
+        row(5, employees="十二"),
+        row(6, area_code="nowhere"),
+        row(7, scale="特大"),
+        [code(8), ""] + [None] * (len(HEADERS) - 3) + ["在营"],
+    ]
+    job = run(app, client, world["sup"], xlsx(rows))
+    assert job["status"] == "finished", job
+    result = job["result"]
+    assert (result["created"], result["updated"], result["unchanged"], result["rejected"]) == (
+        1, 1, 1, 5)
+    stored = {e["credit_code"]: e for e in enterprises(app, world["a"])}
+    assert stored[code(1)]["scale"] == "above" and stored[code(1)]["employees"] == 120
+    assert stored[code(1)]["dust_explosion"] is True and stored[code(1)]["above_quota"] is True
+    assert stored[code(1)]["area_id"] == world["area"]
+    assert stored[code(1)]["contact_phone"] == "13800138000"
+    assert stored[code(2)]["name"] == "新名称" and stored[code(2)]["employees"] == 6
+    assert code(5) not in stored and code(6) not in stored
+
+    # The rejected rows: a tenant-scoped, short-lived download of a real workbook.
+    link = client.get(f"{URL}/{job['id']}/rejected", headers=world["admin"])
+    assert link.status_code == 200, link.json
+    ws = openpyxl.load_workbook(io.BytesIO(fetch(client, link.json["url"]))).worksheets[0]
+    lines = [[c.value for c in r] for r in ws.iter_rows()]
+    assert lines[0][:4] == ["行号", "列", "原因", "统一社会信用代码"]
+    reasons = {line[0]: (line[1], line[2]) for line in lines[1:]}
+    assert set(reasons) == {5, 6, 7, 8, 9}
+    assert reasons[5][0] == "统一社会信用代码" and "校验位" in reasons[5][1]
+    assert reasons[6][0] == "从业人数" and "须为整数" in reasons[6][1]
+    assert reasons[7][0] == "所属区域(区域代码)" and "不存在" in reasons[7][1]
+    assert reasons[8][0] == "规模" and "规上" in reasons[8][1]
+    assert reasons[9][0] == "企业名称" and "不能为空" in reasons[9][1]
+    # Another tenant cannot see the job nor its rejected rows.
+    assert client.get(f"/api/v1/tenants/imp-b/jobs/{job['id']}",
+                      headers=world["b_admin"]).status_code == 404
+    assert client.get(f"/api/v1/tenants/imp-b/enterprise-imports/{job['id']}/rejected",
+                      headers=world["b_admin"]).status_code == 404
+    assert client.get(f"/api/v1/tenants/imp/jobs/{job['id']}",
+                      headers=world["b_admin"]).status_code == 404
+
+    # The same file again: nothing changes, not even the audit log.
+    before, audits = enterprises(app, world["a"]), audit_count(app, world["a"])
+    again = run(app, client, world["sup"], xlsx(rows))["result"]
+    assert (again["created"], again["updated"], again["unchanged"], again["rejected"]) == (
+        0, 0, 3, 5)
+    assert enterprises(app, world["a"]) == before
+    assert audit_count(app, world["a"]) == audits
+
+
+def test_gb18030_csv_and_the_dry_run(app, client, world):
+    lines = [",".join(["统一社会信用代码", "企业名称", "规模", "粉尘涉爆", "从业人数"]),
+             f"{code(11)},常熟某纺织厂,小微,1,30",
+             f"{code(12)},常熟某化工厂,规下,0,8"]
+    data = ("\r\n".join(lines) + "\r\n").encode("gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    audits = audit_count(app, world["a"])
+    dry = run(app, client, world["admin"], data, "名单.csv", dry_run=True)
+    assert dry["status"] == "finished", dry
+    assert dry["result"]["dry_run"] is True and dry["result"]["created"] == 2
+    assert [c["action"] for c in dry["result"]["changes"]] == ["create", "create"]
+    assert enterprises(app, world["a"]) == []
+    assert audit_count(app, world["a"]) == audits
+
+    job = run(app, client, world["admin"], data, "名单.csv")
+    assert job["result"]["created"] == 2 and job["result"]["rejected"] == 0
+    assert job["result"]["rejected_rows_key"] is None
+    stored = {e["credit_code"]: e for e in enterprises(app, world["a"])}
+    assert stored[code(11)]["scale"] == "micro" and stored[code(11)]["dust_explosion"] is True
+    assert stored[code(12)]["employees"] == 8
+    assert client.get(f"{URL}/{job['id']}/rejected", headers=world["admin"]).status_code == 404
+
+    # A dry run of a change lists it, field by field, and writes nothing.
+    changed = data.replace(b",30", b",31")
+    dry = run(app, client, world["admin"], changed, "名单.csv", dry_run=True)["result"]
+    assert (dry["created"], dry["updated"], dry["unchanged"]) == (0, 1, 1)
+    assert dry["changes"][0]["changes"] == {"employees": [30, 31]}
+    assert {e["credit_code"]: e["employees"] for e in enterprises(app, world["a"])}[
+        code(11)] == 30
+
+
+def test_duplicate_codes_in_one_file_reject_every_such_row(app, client, world):
+    rows = [row(21, name="甲"), row(22), row(21, name="乙")]
+    job = run(app, client, world["admin"], xlsx(rows))
+    result = job["result"]
+    assert (result["created"], result["rejected"]) == (1, 2)
+    assert [e["credit_code"] for e in enterprises(app, world["a"])] == [code(22)]
+    url = client.get(f"{URL}/{job['id']}/rejected", headers=world["admin"]).json["url"]
+    ws = openpyxl.load_workbook(io.BytesIO(fetch(client, url))).worksheets[0]
+    lines = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert [line[0] for line in lines] == [2, 4]
+    assert "重复" in lines[0][2] and "第 4 行" in lines[0][2] and "第 2 行" in lines[1][2]
+
+
+@pytest.mark.parametrize(("data", "name", "status", "message"), [
+    (xlsx([row(1)], headers=["企业名称", "地址"]), "a.xlsx", 422, "统一社会信用代码"),
+    (xlsx([row(1)], headers=["统一社会信用代码", "地址"]), "a.xlsx", 422, "企业名称"),
+    (xlsx([]), "a.xlsx", 422, "没有数据行"),
+    (b"", "a.xlsx", 422, "文件为空"),
+    (b"", "a.csv", 422, "文件为空"),
+    ("统一社会信用代码,企业名称\r\n".encode("gb18030"), "a.csv", 422, "没有数据行"),
+    (b"%PDF-1.4 not a spreadsheet", "a.xlsx", 415, "不符"),
+    (b"MZ\x90\x00\x03", "a.csv", 415, "不符"),
+    (b"hello", "a.docx", 415, "不支持"),
+])
+def test_bad_files_are_refused_at_once_and_nothing_is_written(app, client, world, data, name,
+                                                              status, message):
+    r = upload(client, world["admin"], data, name)
+    assert r.status_code == status, r.get_json()
+    assert r.mimetype == "application/problem+json"
+    assert message in r.json["detail"]
+    assert client.get("/api/v1/tenants/imp/jobs", headers=world["admin"]).json["total"] == 0
+    assert enterprises(app, world["a"]) == []
+
+
+def test_zip_bomb_and_external_entities_are_refused(app, client, world):
+    import zipfile
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", b"\0" * (600 * 1024 * 1024))
+    r = upload(client, world["admin"], bomb.getvalue(), "bomb.xlsx")
+    assert r.status_code == 415 and "压缩炸弹" in r.json["detail"]
+
+    # An external entity inside a sheet: calamine does not resolve entities; the row is
+    # read as text or the file refused, and nothing from outside ends up stored.
+    data = xlsx([row(31)])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "xl/sharedStrings.xml":
+                body = body.replace(b"<sst ", b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><sst ', 1)
+            dst.writestr(info, body)
+    r = upload(client, world["admin"], out.getvalue(), "xxe.xlsx")
+    if r.status_code == 202:
+        embedded.drain(app)
+    for e in enterprises(app, world["a"]):
+        assert "root:" not in e["name"]
+
+
+def test_file_over_the_size_limit_is_413(app, client, world):
+    app.config["ANJIAN_STORAGE_MAX_BYTES"] = {"imports": 2048}
+    app.extensions.pop("anjian.storage", None)
+    r = upload(client, world["admin"], xlsx([row(n) for n in range(1, 400)]))
+    assert r.status_code == 413 and r.mimetype == "application/problem+json"
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    r = upload(client, world["admin"], b"x" * 4096, "big.csv")
+    assert r.status_code == 413
+    assert enterprises(app, world["a"]) == []
+
+
+def test_viewers_cannot_import_and_unknown_profile_is_422(client, world):
+    assert upload(client, world["viewer"], xlsx([row(1)])).status_code == 403
+    r = upload(client, world["admin"], xlsx([row(1)]), profile="nope")
+    assert r.status_code == 422 and "nope" in r.json["detail"]
+
+
+def test_a_job_killed_after_its_first_batch_leaves_every_row_once_after_retry(
+        app, client, world, monkeypatch):
+    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+    rows = [row(n) for n in range(41, 49)]  # 8 rows: batches of 3, 3, 2
+    real_audit = importing.audit_batch
+    calls = {"n": 0}
+
+    def dying_audit(*args, **kwargs):
+        real_audit(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second batch is written but never committed
+            raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(importing, "audit_batch", dying_audit)
+    r = upload(client, world["admin"], xlsx(rows))
+    embedded.drain(app)
+    job = client.get(r.headers["Location"], headers=world["admin"]).json
+    assert job["status"] == "failed"
+    assert len(enterprises(app, world["a"])) == 3  # batch 1 committed, batch 2 rolled back
+    assert job["counts"]["batch"] == 1
+
+    monkeypatch.setattr(importing, "audit_batch", real_audit)
+    retried = client.post(f"/api/v1/tenants/imp/jobs/{job['id']}/retry", json={},
+                          headers=world["admin"])
+    assert retried.status_code == 202
+    embedded.drain(app)
+    job = client.get(r.headers["Location"], headers=world["admin"]).json
+    assert job["status"] == "finished"
+    stored = [e["credit_code"] for e in enterprises(app, world["a"])]
+    assert sorted(stored) == sorted(code(n) for n in range(41, 49))
+    result = job["result"]
+    assert result["created"] + result["unchanged"] == 8 and result["rejected"] == 0
+
+
+def test_a_redelivered_job_continues_after_its_checkpoint(app, world, monkeypatch):
+    """RQ delivering a job again after the worker died: committed batches are skipped."""
+    from anjian.jobs.models import Job
+    from anjian.jobs.service import enqueue
+    from anjian.storage import storage_for
+
+    monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+    data = xlsx([row(n) for n in range(51, 56)])
+    with app.test_request_context(), scoped(db.session, Scope.tenant(world["a"])):
+        obj = storage_for(app).put(world["a"], "imports", data, importing.XLSX_TYPE, "x.xlsx")
+        job = enqueue("enterprise_import", {"object_key": obj.key,
+                                            "content_type": obj.content_type})
+        job_id = job.id
+        # As if a first delivery had committed batch 1 (rows 51, 52), then died.
+        job.status = "started"
+        job.counts = {"batch": 1, "created": 2, "updated": 0, "unchanged": 0}
+        db.session.commit()
+    embedded.drain(app)  # the queued RQ job runs: it finds the job "started" and runs it
+    with app.app_context(), scoped(db.session, Scope.tenant(world["a"])):
+        job = db.session.get(Job, job_id)
+        assert job.status == "finished", job.error
+        assert job.result["created"] == 5  # 2 carried over + 3 new
+    assert [e["credit_code"] for e in enterprises(app, world["a"])] == [
+        code(n) for n in range(53, 56)]
