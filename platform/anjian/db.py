@@ -14,6 +14,28 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def subtree_ids(id_column, parent_column, root_id: int) -> set[int]:
+    """``root_id`` and every row below it in a parent-linked tree (tenants, areas).
+
+    One query for the edges, walked in Python: trees here are hundreds of rows.
+    Reads go through the session, so a tenant-owned tree is the scope's own.
+    """
+    from sqlalchemy import select
+
+    from anjian.extensions import db
+
+    children: dict = {}
+    for node, parent in db.session.execute(select(id_column, parent_column)):
+        children.setdefault(parent, []).append(node)
+    out, stack = set(), [root_id]
+    while stack:
+        node = stack.pop()
+        if node not in out:
+            out.add(node)
+            stack.extend(children.get(node, ()))
+    return out
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on PostgreSQL and SQLite alike (SQLite drops the zone)."""
 

@@ -156,21 +156,6 @@ def ancestors(tenant: Tenant, limit: int = 16) -> list[Tenant]:
     return out
 
 
-def descendant_ids(tenant_id: int) -> set[int]:
-    """The tenant's descendants (children, grandchildren, ...), excluding itself."""
-    rows = db.session.execute(select(Tenant.id, Tenant.parent_id)).all()
-    children: dict[int, list[int]] = {}
-    for tid, parent in rows:
-        children.setdefault(parent, []).append(tid)
-    out, stack = set(), list(children.get(tenant_id, ()))
-    while stack:
-        tid = stack.pop()
-        if tid not in out:
-            out.add(tid)
-            stack.extend(children.get(tid, ()))
-    return out
-
-
 def access_in(user: User, tenant: Tenant) -> Access | None:
     """A user's access to a tenant; None means the tenant does not exist for them.
 

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import Select, or_, select
 
+from anjian.db import subtree_ids
 from anjian.enterprises.models import Enterprise
-from anjian.extensions import db
 from anjian.tenancy.models import Area
 
 
 def area_and_below(area_id: int) -> set[int]:
     """``area_id`` and every area below it (of the session's tenant)."""
-    rows = db.session.execute(select(Area.id, Area.parent_id)).all()
-    children: dict = {}
-    for aid, parent in rows:
-        children.setdefault(parent, []).append(aid)
-    out, stack = set(), [area_id]
-    while stack:
-        aid = stack.pop()
-        if aid not in out:
-            out.add(aid)
-            stack.extend(children.get(aid, ()))
-    return out
+    return subtree_ids(Area.id, Area.parent_id, area_id)
 
 
 def filtered_statement(query: dict, columns=None) -> Select:
