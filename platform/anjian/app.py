@@ -58,6 +58,7 @@ def _import_models() -> None:
     from anjian.audit import models as _audit  # noqa: F401
     from anjian.auth import models as _auth  # noqa: F401
     from anjian.enterprises import models as _enterprises  # noqa: F401
+    from anjian.idempotency import models as _idempotency  # noqa: F401
     from anjian.jobs import models as _jobs  # noqa: F401
     from anjian.tenancy import models as _tenancy  # noqa: F401
 

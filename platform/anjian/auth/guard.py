@@ -24,6 +24,7 @@ from anjian.api.problems import problem
 from anjian.audit.service import REQUEST_ID_KEY, record_event
 from anjian.auth.service import AuthError, access_in, user_from_token
 from anjian.extensions import db
+from anjian.idempotency import service as idempotency
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, set_scope
 
@@ -113,10 +114,11 @@ def before_request():
     g.tenant = tenant
     g.access = access
     set_scope(db.session, Scope.tenant(tenant.id, user.id, write=access.can_write))
-    return None
+    return idempotency.claim()  # a repeated Idempotency-Key answers here
 
 
 def after_request(response):
+    response = idempotency.settle(response)
     rid = g.get("request_id")
     if rid:
         response.headers["X-Request-ID"] = rid

@@ -1,0 +1,1 @@
+"""``Idempotency-Key`` for writes: a repeat returns the first answer, never a second effect."""
