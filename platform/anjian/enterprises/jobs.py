@@ -13,7 +13,11 @@ KIND = "enterprise_import"
 
 
 def _checkpoint(ctx) -> dict | None:
-    """The counts an earlier delivery of this job committed (a retry resets them)."""
+    """What an earlier delivery of this job (or its failed run before a retry) committed.
+
+    ``counts["checkpoint"]`` (kept by ``jobs.service.retry``): the last committed
+    batch and the counts so far; an older job may carry them at the top level.
+    """
     from anjian.jobs.models import Job
     from anjian.tenancy.scope import Scope, set_scope
 
@@ -21,7 +25,10 @@ def _checkpoint(ctx) -> dict | None:
         set_scope(s, Scope.tenant(ctx.tenant_id, ctx.actor_user_id))
         job = s.get(Job, ctx.job_id)
         counts = dict(job.counts or {}) if job is not None else {}
-    return counts if counts.get("batch") else None
+    mark = counts.get("checkpoint") or counts
+    if not mark.get("batch"):
+        return None
+    return {k: int(mark.get(k, 0)) for k in ("batch", "created", "updated", "unchanged")}
 
 
 @job_function(KIND, queue="imports", timeout=1800)
@@ -33,7 +40,7 @@ def enterprise_import(ctx):
     dry_run = bool(params.get("dry_run"))
     checkpoint = None if dry_run else _checkpoint(ctx)
     if checkpoint:
-        ctx.counts.update(checkpoint)
+        ctx.counts.update(checkpoint, checkpoint=checkpoint)
     tenant = db.session.get(Tenant, ctx.tenant_id)
     storage = storage_for(current_app)
     try:
@@ -43,16 +50,22 @@ def enterprise_import(ctx):
     except importing.ImportFileError as exc:
         raise JobError(exc.message, "ImportFileError") from exc
     db.session.commit()  # end the read transaction before progress writes (SQLite)
-    ctx.progress(5, total=len(sheet.rows), dry_run=dry_run)
+    ctx.progress(1, dry_run=dry_run)
+
+    def on_validated(outcome):
+        db.session.commit()  # end the read transaction before progress writes (SQLite)
+        ctx.progress(5, total=outcome.total, rejected=outcome.rejected)
 
     def on_batch(number, count, outcome):
-        ctx.progress(5 + 90 * number // max(count, 1), batch=number, created=outcome.created,
-                     updated=outcome.updated, unchanged=outcome.unchanged,
-                     rejected=outcome.rejected)
+        done = {"batch": number, "created": outcome.created, "updated": outcome.updated,
+                "unchanged": outcome.unchanged}
+        ctx.progress(5 + 90 * number // max(count, 1), **done, rejected=outcome.rejected,
+                     checkpoint=None if dry_run else done)
 
     outcome, rejected = importing.run_import(
         tenant_id=ctx.tenant_id, actor=ctx.actor_user_id, job_id=ctx.job_id, sheet=sheet,
-        dry_run=dry_run, checkpoint=checkpoint, on_batch=on_batch)
+        dry_run=dry_run, checkpoint=checkpoint, on_batch=on_batch,
+        on_validated=on_validated)
     db.session.commit()
 
     result = {

@@ -256,7 +256,11 @@ def retry(job: Job, session=None) -> Job:
     check_queue(app)
     job.status = QUEUED
     job.progress_percent = 0
-    job.counts = {}
+    # A job that commits its work in steps records a "checkpoint" in its counts
+    # (e.g. the enterprise import's last committed batch): it survives a retry, so
+    # the retried run continues after it instead of redoing (and miscounting) work.
+    checkpoint = (job.counts or {}).get("checkpoint")
+    job.counts = {"checkpoint": checkpoint} if checkpoint else {}
     job.result = None
     job.error = None
     job.started_at = None
