@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import g, redirect
+from flask import redirect
 from flask_smorest import Blueprint
 
-from anjian.api.common import get_or_404
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises.schemas import EnterpriseQuerySchema
 from anjian.extensions import db
-from anjian.jobs.api import ADMIN_ROLES, JobSchema, accepted
-from anjian.jobs.models import FINISHED, Job
+from anjian.jobs.api import JobSchema, accepted, readable_job
+from anjian.jobs.models import FINISHED
 from anjian.jobs.service import enqueue
 
 blp = Blueprint("enterprise_exports", __name__,
@@ -59,10 +58,7 @@ def download_export(query, tenant_code, job_id):
     from anjian.reports.jobs import EXPORT_KIND, EXPORT_URL_SECONDS
     from anjian.storage import ObjectNotFound, storage_for
 
-    job = get_or_404(Job, job_id, "导出任务")
-    if job.kind != EXPORT_KIND or (g.access.role not in ADMIN_ROLES
-                                   and job.actor_user_id != g.user.id):
-        problem(404, "导出任务不存在")
+    job = readable_job(job_id, kind=EXPORT_KIND, label="导出任务")
     result = job.result or {}
     if job.status != FINISHED or not result.get("object_key"):
         problem(409, f"导出文件尚未生成（任务状态：{job.status_label}）")

@@ -7,14 +7,12 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
-from anjian.api.common import get_or_404
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises import importing
 from anjian.enterprises.jobs import KIND
 from anjian.extensions import db
-from anjian.jobs.api import JobSchema, accepted
-from anjian.jobs.models import Job
+from anjian.jobs.api import JobSchema, accepted, readable_job
 from anjian.jobs.service import enqueue
 from anjian.storage import UploadRejected, content_disposition, storage_for
 
@@ -125,9 +123,9 @@ def upload(files, tenant_code):
 @requires(*WRITERS)
 def rejected_rows(tenant_code, job_id):
     """未导入的行（.xlsx，含行号、列与原因）的限时下载链接"""
-    job = get_or_404(Job, job_id, "任务")
+    job = readable_job(job_id, kind=KIND)
     result = job.result or {}
-    if job.kind != KIND or not result.get("rejected_rows_key"):
+    if not result.get("rejected_rows_key"):
         problem(404, "该任务没有未导入的行")
     url = storage_for(current_app).download_url(
         result["rejected_rows_key"], g.tenant.id, filename="未导入的行.xlsx",

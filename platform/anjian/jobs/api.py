@@ -92,10 +92,17 @@ def accepted(job: Job):
     return body, 202, {"Location": body["url"]}
 
 
-def _readable_job(job_id: str) -> Job:
-    job = get_or_404(Job, job_id, "任务")
-    if g.access.role not in ADMIN_ROLES and job.actor_user_id != g.user.id:
-        problem(404, "任务不存在")
+def readable_job(job_id: str, kind: str | None = None, label: str = "任务") -> Job:
+    """A job the caller may read: admins read all, others the jobs they started.
+
+    ``kind`` narrows it to one job kind (an export's download, an import's rejected
+    rows); any other job answers 404 like a missing one.
+    """
+    job = get_or_404(Job, job_id, label)
+    if (kind is not None and job.kind != kind) or (
+        g.access.role not in ADMIN_ROLES and job.actor_user_id != g.user.id
+    ):
+        problem(404, f"{label}不存在")
     return job
 
 
@@ -119,7 +126,7 @@ def list_jobs(query, pages, tenant_code):
 @requires(*ALL_TENANT_ROLES)
 def get_job(tenant_code, job_id):
     """任务状态、进度、结果与错误（管理员可看全部，其他角色只看自己发起的）"""
-    return _readable_job(job_id)
+    return readable_job(job_id)
 
 
 @blp.route("/<job_id>/retry", methods=["POST"])
