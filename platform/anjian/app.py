@@ -57,10 +57,14 @@ def _import_models() -> None:
     """Every model must be mapped before the first query, so that scoping sees them all."""
     from anjian.audit import models as _audit  # noqa: F401
     from anjian.auth import models as _auth  # noqa: F401
+    from anjian.campaigns import models as _campaigns  # noqa: F401
     from anjian.enterprises import models as _enterprises  # noqa: F401
+    from anjian.hazards import models as _hazards  # noqa: F401
     from anjian.idempotency import models as _idempotency  # noqa: F401
+    from anjian.inspections import models as _inspections  # noqa: F401
     from anjian.jobs import models as _jobs  # noqa: F401
     from anjian.tenancy import models as _tenancy  # noqa: F401
+    from anjian.workdays import models as _workdays  # noqa: F401
 
 
 def _migrations_dir() -> str:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from anjian.db import UTCDateTime, utcnow
@@ -46,11 +54,16 @@ class Membership(TenantOwned, db.Model):
         CheckConstraint(
             f"role IN ({', '.join(repr(k) for k in TENANT_ROLES)})", name="role"
         ),
+        # An enterprise user belongs to one enterprise of the tenant and sees only it.
+        ForeignKeyConstraint(["tenant_id", "enterprise_id"],
+                             ["enterprises.tenant_id", "enterprises.id"]),
+        CheckConstraint("enterprise_id IS NULL OR role = 'enterprise'", name="enterprise_role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
+    enterprise_id: Mapped[int | None] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     @classmethod

@@ -1,0 +1,163 @@
+"""Checklist templates (versioned), inspections and their item results, evidence files."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from anjian.db import UTCDateTime, utcnow
+from anjian.extensions import db
+from anjian.tenancy.scope import TenantOwned
+
+# Where a template comes from: a plugin's catalogue (copied into the tenant when first
+# used, so that an inspection always points at the exact version it was done with) or
+# the tenant's own admin.
+TEMPLATE_SOURCES = {"plugin": "插件", "tenant": "本单位"}
+PARTS = {"document": "软件资料", "onsite": "现场"}
+ANSWERS = {"yes": "是", "no": "否", "na": "不适用"}
+# Who inspects: a department (supervisor), a service organisation, the enterprise itself.
+INSPECTOR_KINDS = {"department": "部门检查", "service_org": "第三方服务机构", "self": "企业自查",
+                   "spot_check": "抽查"}
+INSPECTION_STATUSES = {"draft": "填写中", "submitted": "已提交"}
+
+
+def _in(values) -> str:
+    return ", ".join(repr(k) for k in values)
+
+
+class ChecklistTemplate(TenantOwned, db.Model):
+    """One version of a checklist. A version in use is never changed: edits make a new one."""
+
+    __tablename__ = "checklist_templates"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "key", "version"),
+        CheckConstraint(f"source IN ({_in(TEMPLATE_SOURCES)})", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(10), default="tenant")
+    plugin: Mapped[str | None] = mapped_column(String(80))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ChecklistItem(TenantOwned, db.Model):
+    __tablename__ = "checklist_items"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "template_id", "code"),
+        ForeignKeyConstraint(["tenant_id", "template_id"],
+                             ["checklist_templates.tenant_id", "checklist_templates.id"],
+                             ondelete="CASCADE"),
+        CheckConstraint(f"part IN ({_in(PARTS)})", name="part"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template_id: Mapped[int] = mapped_column(Integer, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(100), default="")
+    part: Mapped[str] = mapped_column(String(10), default="onsite")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    # A "no" here meets a criterion of a major accident hazard (重大事故隐患判定标准).
+    is_major_criterion: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Inspection(TenantOwned, db.Model):
+    """One inspection of one enterprise, against one template version."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        ForeignKeyConstraint(["tenant_id", "enterprise_id"],
+                             ["enterprises.tenant_id", "enterprises.id"]),
+        ForeignKeyConstraint(["tenant_id", "campaign_id"],
+                             ["campaigns.tenant_id", "campaigns.id"]),
+        ForeignKeyConstraint(["tenant_id", "template_id"],
+                             ["checklist_templates.tenant_id", "checklist_templates.id"]),
+        CheckConstraint(f"inspector_kind IN ({_in(INSPECTOR_KINDS)})", name="inspector_kind"),
+        CheckConstraint(f"status IN ({_in(INSPECTION_STATUSES)})", name="status"),
+        Index("ix_inspections_tenant_campaign", "tenant_id", "campaign_id"),
+        Index("ix_inspections_tenant_enterprise", "tenant_id", "enterprise_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    template_id: Mapped[int] = mapped_column(Integer)
+    inspector_kind: Mapped[str] = mapped_column(String(12))
+    inspector_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    conclusion: Mapped[str] = mapped_column(Text, default="")
+    started_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    submitted_at = mapped_column(UTCDateTime)
+
+
+class InspectionResult(TenantOwned, db.Model):
+    """The answer to one checklist item in one inspection."""
+
+    __tablename__ = "inspection_results"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "inspection_id", "item_id"),
+        ForeignKeyConstraint(["tenant_id", "inspection_id"],
+                             ["inspections.tenant_id", "inspections.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "item_id"],
+                             ["checklist_items.tenant_id", "checklist_items.id"]),
+        CheckConstraint(f"answer IN ({_in(ANSWERS)})", name="answer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(Integer, index=True)
+    item_id: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[str] = mapped_column(String(3))
+    note: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Evidence(TenantOwned, db.Model):
+    """A stored file (photo, PDF) given as evidence. Uploaded first, then attached to one
+    inspection result, hazard or hazard event; the object key is the platform's own."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "object_key"),
+        ForeignKeyConstraint(["tenant_id", "inspection_result_id"],
+                             ["inspection_results.tenant_id", "inspection_results.id"]),
+        ForeignKeyConstraint(["tenant_id", "hazard_id"], ["hazards.tenant_id", "hazards.id"]),
+        ForeignKeyConstraint(["tenant_id", "hazard_event_id"],
+                             ["hazard_events.tenant_id", "hazard_events.id"]),
+        Index("ix_evidence_tenant_hazard", "tenant_id", "hazard_id"),
+        Index("ix_evidence_tenant_result", "tenant_id", "inspection_result_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    object_key: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200), default="")  # sanitised, for display
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    enterprise_id: Mapped[int | None] = mapped_column(Integer)
+    inspection_result_id: Mapped[int | None] = mapped_column(Integer)
+    hazard_id: Mapped[int | None] = mapped_column(Integer)
+    hazard_event_id: Mapped[int | None] = mapped_column(Integer)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
