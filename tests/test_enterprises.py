@@ -149,8 +149,31 @@ def test_soft_delete_hides_keeps_history_and_recreate_restores(client, cs):
 
 def test_roles(client, cs):
     assert create(client, cs["viewer"]).status_code == 403
-    assert client.get(URL, headers=cs["enterprise"]).status_code == 403
+    assert create(client, cs["enterprise"]).status_code == 403
     assert client.get(URL, headers=cs["viewer"]).status_code == 200
+    # An enterprise user linked to no enterprise sees none.
+    assert client.get(URL, headers=cs["enterprise"]).json["total"] == 0
+
+
+def test_enterprise_user_sees_only_its_own_enterprise(client, cs):
+    own = create(client, cs["admin"]).json
+    other = create(client, cs["admin"], credit_code=code(2), name="别家企业").json
+    members = "/api/v1/tenants/cs/members"
+    body = {"username": "factory-boss", "role": "enterprise", "password": "a-long-password-1"}
+    missing = client.post(members, json=body, headers=cs["admin"])
+    assert missing.status_code == 422 and "enterprise_id" in missing.json["errors"]
+    wrong_role = client.post(members, json={**body, "role": "viewer", "enterprise_id": own["id"]},
+                             headers=cs["admin"])
+    assert wrong_role.status_code == 422
+    added = client.post(members, json={**body, "enterprise_id": own["id"]}, headers=cs["admin"])
+    assert added.status_code == 201 and added.json["enterprise_id"] == own["id"]
+    login = client.post("/api/v1/auth/login",
+                        json={"username": "factory-boss", "password": "a-long-password-1"})
+    headers = bearer(login.json["token"])
+    listed = client.get(URL, headers=headers).json
+    assert [e["id"] for e in listed["items"]] == [own["id"]]
+    assert client.get(f"{URL}/{own['id']}", headers=headers).status_code == 200
+    assert client.get(f"{URL}/{other['id']}", headers=headers).status_code == 404
 
 
 class ExtraFields:

@@ -67,7 +67,9 @@ RECIPES = {
     "enterprises.list_enterprises": Recipe(query={"include_deleted": "true"}),
     "enterprises.create_enterprise": Recipe(
         body=lambda: {"credit_code": _credit_code(_n()), "name": "矩阵测试企业"}),
-    "enterprises.get_enterprise": Recipe(ids={"enterprise_id": "enterprise"}),
+    # Enterprise users see their own enterprise, service organisations their assigned ones.
+    "enterprises.get_enterprise": Recipe(ids={"enterprise_id": "enterprise"},
+                                         owner_only=frozenset({"service_org", "enterprise"})),
     "enterprises.update_enterprise": Recipe(
         ids={"enterprise_id": "enterprise"}, body=lambda: {"employees": _n()}),
     "enterprises.delete_enterprise": Recipe(ids={"enterprise_id": "enterprise"}),

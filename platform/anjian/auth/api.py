@@ -162,7 +162,25 @@ def update_user(data, user_id):
 def _member_out(m: Membership) -> dict:
     user = db.session.get(User, m.user_id)
     return {"id": m.id, "tenant_code": g.tenant.code, "tenant_name": g.tenant.name,
-            "user_id": m.user_id, "username": user.username, "role": m.role}
+            "user_id": m.user_id, "username": user.username, "role": m.role,
+            "enterprise_id": m.enterprise_id}
+
+
+def _member_enterprise(data) -> int | None:
+    """An enterprise user names the enterprise of this tenant it acts for; nobody else does."""
+    from anjian.enterprises.models import Enterprise
+
+    enterprise_id = data.get("enterprise_id")
+    if data["role"] != "enterprise":
+        if enterprise_id is not None:
+            problem(422, "只有企业用户可以关联企业", errors={"enterprise_id": ["只有企业用户可以关联企业"]})
+        return None
+    if enterprise_id is None:
+        problem(422, "企业用户须指定所属企业", errors={"enterprise_id": ["企业用户须指定所属企业"]})
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    if enterprise is None or enterprise.deleted_at is not None:
+        problem(422, "所属企业不存在", errors={"enterprise_id": ["所属企业不存在"]})
+    return enterprise_id
 
 
 @blp.route("/tenants/<tenant_code>/members")
@@ -184,7 +202,8 @@ def list_members(args, tenant_code):
 @blp.response(201, MembershipSchema)
 @requires("tenant_admin")
 def add_member(data, tenant_code):
-    """添加成员：已有用户名，或带密码新建用户"""
+    """添加成员：已有用户名，或带密码新建用户；企业用户须指定所属企业"""
+    enterprise_id = _member_enterprise(data)
     user = db.session.scalar(select(User).where(User.username == data["username"]))
     if user is None:
         if not data.get("password"):
@@ -196,7 +215,7 @@ def add_member(data, tenant_code):
         Membership.user_id == user.id, Membership.tenant_id == g.tenant.id))
     if exists:
         problem(409, "该用户已是本租户成员")
-    member = Membership(user_id=user.id, role=data["role"])
+    member = Membership(user_id=user.id, role=data["role"], enterprise_id=enterprise_id)
     db.session.add(member)
     db.session.commit()
     return _member_out(member)
@@ -216,6 +235,7 @@ def _tenant_member(member_id) -> Membership:
 def update_member(data, tenant_code, member_id):
     """修改成员角色"""
     member = _tenant_member(member_id)
+    member.enterprise_id = _member_enterprise(data)
     member.role = data["role"]
     db.session.commit()
     return _member_out(member)

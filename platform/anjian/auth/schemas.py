@@ -40,6 +40,7 @@ class MembershipSchema(ma.Schema):
     user_id = ma.fields.Integer()
     username = ma.fields.String()
     role = ma.fields.String()
+    enterprise_id = ma.fields.Integer(allow_none=True)
     role_label = ma.fields.Function(lambda m: TENANT_ROLES.get(m["role"] if isinstance(m, dict) else m.role))
 
 
@@ -76,7 +77,10 @@ class MemberCreateSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf(list(TENANT_ROLES)))
     display_name = ma.fields.String(load_default="", validate=validate.Length(max=200))
     password = ma.fields.String(load_only=True, validate=PASSWORD)
+    # Required for the enterprise role (the enterprise it acts for), refused for the others.
+    enterprise_id = ma.fields.Integer(load_default=None, allow_none=True)
 
 
 class MemberUpdateSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf(list(TENANT_ROLES)))
+    enterprise_id = ma.fields.Integer(load_default=None, allow_none=True)

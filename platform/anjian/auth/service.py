@@ -143,6 +143,7 @@ class Access:
     role: str
     can_write: bool
     via: str  # "platform", "member" or "ancestor"
+    enterprise_id: int | None = None  # the one enterprise an enterprise user acts for
 
 
 def ancestors(tenant: Tenant, limit: int = 16) -> list[Tenant]:
@@ -165,12 +166,11 @@ def access_in(user: User, tenant: Tenant) -> Access | None:
     """
     if user.is_platform_admin:
         return Access("tenant_admin", True, "platform")
-    memberships = {
-        m.tenant_id: m.role
-        for m in db.session.scalars(select(Membership).where(Membership.user_id == user.id))
-    }
+    own = {m.tenant_id: m
+           for m in db.session.scalars(select(Membership).where(Membership.user_id == user.id))}
+    memberships = {tenant_id: m.role for tenant_id, m in own.items()}
     if tenant.id in memberships:
-        return Access(memberships[tenant.id], True, "member")
+        return Access(memberships[tenant.id], True, "member", own[tenant.id].enterprise_id)
     for ancestor in ancestors(tenant):
         if ancestor.id in memberships and memberships[ancestor.id] in ("tenant_admin", "viewer",
                                                                         "supervisor"):

@@ -18,12 +18,14 @@ from anjian.enterprises.schemas import (
     EnterpriseSchema,
     EnterpriseUpdateSchema,
 )
+from anjian.enterprises.visibility import enterprise_clause, require_enterprise
 from anjian.extensions import db
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/tenants/<tenant_code>/enterprises",
                 description="企业台账")
 
-READERS = ("tenant_admin", "supervisor", "viewer")
+# Enterprise users read their own enterprise, service organisations the ones assigned to them.
+READERS = ("tenant_admin", "supervisor", "viewer", "service_org", "enterprise")
 WRITERS = ("tenant_admin", "supervisor")
 
 
@@ -41,7 +43,7 @@ def _rules(fn, *args):
 @requires(*READERS)
 def list_enterprises(query, pages, tenant_code):
     """企业列表：按区域（含下级）、行业、规模、风险标志、状态筛选，按名称或代码搜索"""
-    stmt = filtered_statement(query)
+    stmt = filtered_statement(query).where(enterprise_clause(Enterprise.id))
     return paginate(stmt, pages["page"], pages["per_page"])
 
 
@@ -62,6 +64,7 @@ def create_enterprise(data, tenant_code):
 @requires(*READERS)
 def get_enterprise(tenant_code, enterprise_id):
     """企业详情"""
+    require_enterprise(enterprise_id, "企业")
     return get_or_404(Enterprise, enterprise_id, "企业")
 
 

@@ -1,0 +1,64 @@
+"""Which enterprises the current actor may see inside its tenant.
+
+The tenant scope decides which tenant's rows a request reads; this decides which
+of that tenant's enterprises a role reaches: an enterprise user only its own
+enterprise, a service organisation's user only the enterprises assigned to it,
+everybody else the whole tenant. Every list and lookup of enterprise-bound rows
+(inspections, hazards, referrals, ...) goes through ``enterprise_clause``.
+"""
+
+from __future__ import annotations
+
+from flask import g, has_request_context
+from sqlalchemy import false, select, true
+
+from anjian.api.problems import problem
+
+RESTRICTED_ROLES = ("enterprise", "service_org")
+
+
+def _actor():
+    if not has_request_context():
+        return None, None
+    return g.get("access"), g.get("user")
+
+
+def assigned_enterprises(user_id: int):
+    """Enterprise ids assigned to a user (a service organisation's staff) in any campaign."""
+    from anjian.campaigns.models import CampaignTarget
+
+    return select(CampaignTarget.enterprise_id).where(CampaignTarget.assignee_user_id == user_id)
+
+
+def enterprise_clause(column):
+    """A WHERE clause limiting ``column`` (an enterprise id) to what the actor may see.
+
+    Outside a request (jobs, CLI) the tenant scope alone applies.
+    """
+    access, user = _actor()
+    if access is None or access.role not in RESTRICTED_ROLES:
+        return true()
+    if access.role == "enterprise":
+        return column == access.enterprise_id if access.enterprise_id else false()
+    return column.in_(assigned_enterprises(user.id))
+
+
+def can_see_enterprise(enterprise_id: int | None) -> bool:
+    access, user = _actor()
+    if access is None or access.role not in RESTRICTED_ROLES or enterprise_id is None:
+        return True
+    if access.role == "enterprise":
+        return enterprise_id == access.enterprise_id
+    from anjian.campaigns.models import CampaignTarget
+    from anjian.extensions import db
+
+    return db.session.scalar(
+        select(CampaignTarget.id).where(CampaignTarget.assignee_user_id == user.id,
+                                        CampaignTarget.enterprise_id == enterprise_id).limit(1)
+    ) is not None
+
+
+def require_enterprise(enterprise_id: int | None, label: str = "对象") -> None:
+    """404 (never 403) for an enterprise the actor may not see: its existence is not told."""
+    if not can_see_enterprise(enterprise_id):
+        problem(404, f"{label}不存在")
