@@ -90,6 +90,7 @@ def _register_api(app: Flask) -> None:
     from anjian.jobs import api as jobs_api
     from anjian.storage import api as storage_api
     from anjian.tenancy import api as tenancy_api
+    from anjian.workdays import api as workdays_api
 
     api = Api(app, spec_kwargs={"info": {"description": "安监：多辖区安全生产监管平台"}})
     api.spec.components.security_scheme(
@@ -97,7 +98,8 @@ def _register_api(app: Flask) -> None:
     )
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (health.blp, auth_api.blp, tenancy_api.blp, audit_api.blp, storage_api.blp,
-                      jobs_api.blp, enterprises_api.blp, enterprise_export_api.blp, import_api.blp):
+                      jobs_api.blp, enterprises_api.blp, enterprise_export_api.blp, import_api.blp,
+                      workdays_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     app.before_request(guard.before_request)

@@ -1,5 +1,5 @@
 """The ``anjian`` command: Flask's CLI (``anjian db upgrade`` from Flask-Migrate included)
-plus tenants, users, tokens, plugins, bootstrap and serve."""
+plus tenants, users, tokens, plugins, the working-day calendar, bootstrap and serve."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def main():
 
 
 def init_app(app) -> None:
-    for group in (tenants, users, tokens, plugins):
+    for group in (tenants, users, tokens, plugins, calendar_group):
         app.cli.add_command(group)
     app.cli.add_command(bootstrap)
     app.cli.add_command(serve)
@@ -212,6 +212,143 @@ def plugins_list():
     for name, module in sorted(registry.plugins.items()):
         hooks = sorted(h.name for h in registry.catalogue.get_hookcallers(module) or [])
         click.echo(f"{name}\t{getattr(module, '__file__', '')}\t{', '.join(hooks)}")
+
+
+# --- the working-day calendar -----------------------------------------------------
+
+@click.group("calendar")
+def calendar_group():
+    """The holiday calendar (放假安排) that working-day deadlines are counted in."""
+
+
+def _calendar_actor(username):
+    from anjian.auth.models import User
+
+    if username is None:
+        return None
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        _fail(f"用户不存在: {username}")
+    return user
+
+
+def _calendar_errors(exc, entries=None):
+    """One line per refused entry, naming it (with its date and name from the file)."""
+    for key, messages in exc.errors.items():
+        label = key
+        if entries is not None and "[" in key:
+            kind, _, index = key.partition("[")
+            try:
+                raw = entries.get(kind, [])[int(index.rstrip("]"))]
+            except (ValueError, IndexError, TypeError, AttributeError):
+                raw = None
+            if isinstance(raw, dict):
+                label = f"{key} ({raw.get('date', '')} {raw.get('name', '')})".replace(" )", ")")
+            elif raw is not None:
+                label = f"{key} ({raw})"
+        for message in messages:
+            click.echo(f"错误: {label}: {message}", err=True)
+
+
+@calendar_group.command("seed")
+@click.option("--year", "years", type=int, multiple=True,
+              help="Only this year (repeatable); default: every year chinese-calendar knows.")
+@click.option("--by", "username", default=None, help="Recorded in the audit log as the actor.")
+@with_appcontext
+def calendar_seed(years, username):
+    """Fill the calendar from chinese-calendar (idempotent; years an admin published are kept)."""
+    from anjian.tenancy.scope import Scope, scoped
+    from anjian.workdays import service
+
+    actor = _calendar_actor(username)
+    with scoped(db.session, Scope.platform_scope(actor.id if actor else None)):
+        try:
+            report = service.seed_from_package(years or None, actor)
+        except service.CalendarError as exc:
+            db.session.rollback()
+            _calendar_errors(exc)
+            sys.exit(2)
+        db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"recomputed {report.recomputed} provisional deadline(s)")
+
+
+@calendar_group.command("show")
+@click.argument("year", type=int, required=False)
+@with_appcontext
+def calendar_show(year):
+    """Show YEAR's holidays and make-up working days (without YEAR: the published years)."""
+    from anjian.workdays import service
+    from anjian.workdays.models import CalendarDay, CalendarYear
+
+    if year is None:
+        for row in db.session.scalars(select(CalendarYear).order_by(CalendarYear.year)):
+            click.echo(f"{row.year}\t{row.source}\t{row.notice}")
+        return
+    row = db.session.get(CalendarYear, year)
+    if row is None:
+        _fail(f"{year} 年放假安排尚未发布（期限按周一至周五暂定计算）")
+    click.echo(f"{row.year}\t{row.source}\t{row.notice}")
+    for day in db.session.scalars(
+            select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)):
+        kind = "上班" if day.is_workday else "放假"
+        click.echo(f"{day.day.isoformat()}\t{service.weekday_zh(day.day)}\t{kind}\t{day.name}")
+    click.echo(f"工作日 {service.workdays_between(dt.date(year, 1, 1), dt.date(year, 12, 31))} 天")
+
+
+def _read_calendar_file(path: Path) -> dict:
+    import json
+    import tomllib
+
+    try:
+        if path.suffix.lower() == ".toml":
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        elif path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            _fail(f"{path}: 须为 .toml 或 .json 文件")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _fail(f"{path}: 文件格式错误: {exc}")
+    if not isinstance(data, dict):
+        _fail(f"{path}: 顶层须为对象（notice、holidays、workdays）")
+    unknown = set(data) - {"notice", "holidays", "workdays"}
+    if unknown:
+        _fail(f"{path}: 不允许的字段: {', '.join(sorted(unknown))}")
+    for key in ("holidays", "workdays"):
+        if not isinstance(data.get(key, []), list):
+            _fail(f"{path}: {key} 须为列表")
+    return data
+
+
+@calendar_group.command("set")
+@click.argument("year", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "username", default=None, help="Recorded in the audit log as the actor.")
+@with_appcontext
+def calendar_set(year, file, username):
+    """Publish YEAR from FILE (TOML or JSON: notice, holidays and workdays as [{date, name}]);
+    recomputes the provisional deadlines reaching into YEAR."""
+    from anjian.tenancy.scope import Scope, scoped
+    from anjian.workdays import service
+
+    data = _read_calendar_file(file)
+    actor = _calendar_actor(username)
+    with scoped(db.session, Scope.platform_scope(actor.id if actor else None)):
+        try:
+            recomputed = service.publish_year(
+                year, data.get("holidays", []), data.get("workdays", []),
+                data.get("notice", ""), actor)
+        except service.CalendarError as exc:
+            db.session.rollback()
+            _calendar_errors(exc, data)
+            click.echo("未做任何修改", err=True)
+            sys.exit(2)
+        db.session.commit()
+    click.echo(f"published {year}: {len(data.get('holidays', []))} holiday(s), "
+               f"{len(data.get('workdays', []))} make-up working day(s); "
+               f"recomputed {recomputed} provisional deadline(s)")
 
 
 # --- serving ------------------------------------------------------------------
