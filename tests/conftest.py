@@ -41,6 +41,12 @@ def _migrate(app_url: str, migration_url: str, data_dir: Path) -> None:
         db.engine.dispose()
 
 
+# Reference data that migrations seed (the holiday calendar): kept across the
+# PostgreSQL harness's per-test TRUNCATE by copying it back, so that a test on
+# PostgreSQL sees what a test on SQLite (a copied template file) sees.
+SEEDED_TABLES = ("calendar_years", "calendar_days")
+
+
 @dataclass
 class Database:
     name: str
@@ -60,6 +66,8 @@ class Database:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                 "AND tablename <> 'alembic_version'"))]
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            for table in SEEDED_TABLES:
+                conn.execute(text(f"INSERT INTO {table} SELECT * FROM test_seed.{table}"))
         engine.dispose()
         return self.app_url
 
@@ -82,6 +90,10 @@ def database(backend_name, request, tmp_path_factory):
     engine = create_engine(admin_url)
     with engine.begin() as conn:
         conn.execute(text(f"ALTER ROLE {APP_ROLE} LOGIN"))
+        # Owner-only copies in a schema of their own, out of the app role's reach.
+        conn.execute(text("DROP SCHEMA IF EXISTS test_seed CASCADE; CREATE SCHEMA test_seed"))
+        for table in SEEDED_TABLES:
+            conn.execute(text(f"CREATE TABLE test_seed.{table} AS TABLE {table}"))
     engine.dispose()
     return Database("postgresql", admin_url=admin_url, app_url=app_url)
 

@@ -29,27 +29,6 @@ CAL_2027 = {
 }
 
 
-@pytest.fixture(autouse=True)
-def seeded(app):
-    """The calendar as migration 0006 leaves it. (On PostgreSQL the harness empties every
-    table between tests, seeded reference data included: put the seed back.)"""
-    from anjian.extensions import db
-    from anjian.workdays import service
-    from anjian.workdays.models import CalendarDay, CalendarYear
-
-    with app.app_context():
-        if db.session.scalar(select(func.count()).select_from(CalendarYear)):
-            return
-        known, now = service.package_years(), dt.datetime.now(dt.UTC)
-        db.session.execute(CalendarYear.__table__.insert(), [
-            {"year": y, "source": "chinese_calendar", "notice": service.package_notice(),
-             "updated_at": now} for y in sorted(known)])
-        db.session.execute(CalendarDay.__table__.insert(), [
-            {"day": d, "year": y, "is_workday": w, "name": n}
-            for y, days in known.items() for d, (w, n) in days.items()])
-        db.session.commit()
-
-
 @pytest.fixture
 def ctx(app):
     with app.app_context():
