@@ -19,7 +19,7 @@ class InspectionError(ApiProblem):
 
     def __init__(self, status: int, message: str, field: str | None = None):
         super().__init__(status, detail=message, errors={field: [message]} if field else None)
-        self.message, self.field = message, field
+        self.status, self.message, self.field = status, message, field
 
 
 def _actor():
@@ -42,7 +42,8 @@ def evidence_visible(evidence: Evidence) -> bool:
 def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
                     hazard_id: int | None = None, hazard_event_id: int | None = None,
                     enterprise_id: int | None = None) -> list[Evidence]:
-    """Attach uploaded evidence files to exactly one inspection result, hazard or hazard event.
+    """Attach uploaded evidence files to one inspection result, or to a hazard and/or one of
+    its events (``hazard_id`` with ``hazard_event_id``: the event that brought them).
 
     Each file must be unattached or already attached to that same object. A missing,
     foreign or invisible id is 404 (field ``evidence_ids``); a file attached elsewhere
@@ -51,9 +52,9 @@ def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
     """
     target = {"inspection_result_id": inspection_result_id, "hazard_id": hazard_id,
               "hazard_event_id": hazard_event_id}
-    if sum(v is not None for v in target.values()) != 1:
-        raise ValueError("attach_evidence needs exactly one of inspection_result_id, "
-                         "hazard_id, hazard_event_id")
+    if (inspection_result_id is None) == (hazard_id is None and hazard_event_id is None):
+        raise ValueError("attach_evidence needs an inspection result, or a hazard and/or "
+                         "a hazard event")
     ids = list(dict.fromkeys(int(i) for i in evidence_ids or ()))
     if not ids:
         return []
