@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
 from sqlalchemy import select
 
-from anjian.auth.models import Membership, User
+from anjian.auth.models import TENANT_ROLES, Membership, User
+from anjian.db import utcnow
 from anjian.extensions import db
 from anjian.hazards.models import (
+    DECISIONS,
     GRADES,
+    REFERRAL_REASONS,
+    REFERRAL_STATUSES,
     SOURCES,
     STATES,
+    EnforcementReferral,
     Hazard,
     HazardEvent,
     Notification,
@@ -80,7 +86,7 @@ def _plain(value):
     return value
 
 
-def attach_evidence(evidence_ids: Iterable[int], *, hazard_id: int, hazard_event_id: int) -> None:
+def attach_evidence(evidence_ids: Iterable[int], hazard: Hazard, event: HazardEvent) -> None:
     """Attach uploaded evidence files to a hazard and the event that brought them."""
     ids = list(evidence_ids or ())
     if not ids:
@@ -88,7 +94,8 @@ def attach_evidence(evidence_ids: Iterable[int], *, hazard_id: int, hazard_event
     from anjian.inspections import service as inspections
 
     try:
-        inspections.attach_evidence(ids, hazard_id=hazard_id, hazard_event_id=hazard_event_id)
+        inspections.attach_evidence(ids, hazard_id=hazard.id, hazard_event_id=event.id,
+                                    enterprise_id=hazard.enterprise_id)
     except HazardError:
         raise
     except Exception as exc:
@@ -182,7 +189,7 @@ def report_hazard(*, enterprise_id: int, source: str, title: str, description: s
     if hazard.deadline is not None:
         data["deadline"] = hazard.deadline
     event = _event(hazard, "report", None, actor_user_id, data=data)
-    attach_evidence(ids, hazard_id=hazard.id, hazard_event_id=event.id)
+    attach_evidence(ids, hazard, event)
     if grade == "major":
         notify_major(tenant, hazard, enterprise)
     call_hook(tenant, "on_hazard_transition", hazard=hazard, from_state=None,
@@ -213,4 +220,319 @@ def notify_major(tenant: Tenant, hazard: Hazard, enterprise) -> list[Notificatio
     return out
 
 
-__all__ = ["STATES", "HazardError", "report_hazard", "today"]
+# --- the state machine ------------------------------------------------------------------
+
+SUPERVISING = frozenset({"tenant_admin", "supervisor"})
+# 五落实: the plan a hazard needs before rectifying (unless rectified at once).
+FIVE_IN_PLACE = {
+    "responsible_person": "整改责任人",
+    "measures": "整改措施",
+    "funds": "整改资金",
+    "deadline": "整改期限",
+    "contingency_plan": "安全防范措施和应急预案",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One transition: from which states, to which, who may move it, what data it takes."""
+
+    label: str  # completes "不能…" / "无权…"
+    sources: tuple[str, ...]
+    target: str
+    roles: frozenset[str]
+    fields: frozenset[str] = frozenset()  # accepted besides note and evidence_ids
+    system: bool = False  # only the system (the scheduled scan) moves it
+
+
+ACTIONS: dict[str, Action] = {
+    "plan": Action("制定五落实整改方案", ("reported", "overdue"), "rectifying",
+                   SUPERVISING | {"enterprise", "service_org"},
+                   frozenset({*FIVE_IN_PLACE, "deadline_workdays"})),
+    "rectify_now": Action("立即整改", ("reported",), "rectified", SUPERVISING | {"enterprise"}),
+    "rectified": Action("提交整改完成", ("rectifying", "overdue"), "rectified",
+                        SUPERVISING | {"enterprise", "service_org"}),
+    "verify": Action("验收销号", ("rectified",), "verified", SUPERVISING),
+    "reject": Action("退回整改（验收不通过）", ("rectified",), "rectifying", SUPERVISING),
+    "refer": Action("移交执法", ("reported", "rectifying", "overdue"), "referred", SUPERVISING,
+                    frozenset({"reason"})),
+    "overdue": Action("标记逾期", ("reported", "rectifying"), "overdue", frozenset(), system=True),
+}
+ACTION_LABELS = {name: action.label for name, action in ACTIONS.items()}
+API_ACTIONS = tuple(name for name, action in ACTIONS.items() if not action.system)
+
+
+def allowed_actions(hazard: Hazard, access) -> list[str]:
+    """The actions ``access`` could take on ``hazard`` now (for a client's buttons)."""
+    return [name for name, action in ACTIONS.items()
+            if hazard.state in action.sources and _role_allows(action, access)]
+
+
+def _role_allows(action: Action, access) -> bool:
+    if access is None:
+        return True  # the system: jobs, the CLI
+    return not action.system and access.role in action.roles
+
+
+def _required(errors: dict, field: str, message: str = "必填项") -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _plan(hazard: Hazard, data: dict, actor_id, now) -> dict:
+    from anjian.workdays.service import set_deadline, set_deadline_date
+
+    errors: dict[str, list[str]] = {}
+    for field in ("responsible_person", "measures", "funds", "contingency_plan"):
+        if _blank(data.get(field)):
+            _required(errors, field, "五落实必填项")
+    date, workdays = data.get("deadline"), data.get("deadline_workdays")
+    if date is None and workdays is None:
+        _required(errors, "deadline", "五落实必填项（给出整改期限日期或 deadline_workdays 工作日数）")
+    elif date is not None and workdays is not None:
+        _required(errors, "deadline", "整改期限日期与工作日数只能给出其一")
+    elif date is not None and date < today():
+        _required(errors, "deadline", "整改期限不能早于今天")
+    funds = data.get("funds")
+    if funds is not None and funds < 0:
+        _required(errors, "funds", "整改资金不能为负数")
+    if errors:
+        missing = [FIVE_IN_PLACE[f] for f in FIVE_IN_PLACE if f in errors]
+        message = ("五落实不完整，缺少：" + "、".join(missing)) if missing else "五落实内容有误"
+        raise HazardError(422, message, errors)
+    hazard.responsible_person = data["responsible_person"].strip()
+    hazard.measures = data["measures"].strip()
+    hazard.funds = funds
+    hazard.contingency_plan = data["contingency_plan"].strip()
+    if workdays is not None:
+        set_deadline(hazard, today(), workdays)
+    else:
+        set_deadline_date(hazard, date)
+    return {"responsible_person": hazard.responsible_person, "measures": hazard.measures,
+            "funds": funds, "contingency_plan": hazard.contingency_plan,
+            "deadline": hazard.deadline, "deadline_workdays": workdays,
+            "deadline_provisional": hazard.deadline_provisional}
+
+
+def _need_evidence(data: dict, message: str) -> None:
+    if not data.get("evidence_ids"):
+        raise HazardError(422, message, {"evidence_ids": [message]})
+
+
+def _need_note(data: dict, message: str) -> None:
+    if _blank(data.get("note")):
+        raise HazardError(422, message, {"note": [message]})
+
+
+def _rectify_now(hazard: Hazard, data: dict, actor_id, now) -> dict:
+    if hazard.grade != "general":
+        raise HazardError(409, "重大事故隐患不能立即整改，须先制定五落实整改方案")
+    _need_note(data, "立即整改须说明整改情况")
+    _need_evidence(data, "立即整改须上传整改后的证据（照片或文件）")
+    hazard.immediate = True
+    hazard.rectified_at = now
+    return {}
+
+
+def _rectified(hazard: Hazard, data: dict, actor_id, now) -> dict:
+    _need_evidence(data, "提交整改完成须上传整改后的证据（照片或文件）")
+    hazard.rectified_at = now
+    return {}
+
+
+def _verify(hazard: Hazard, data: dict, actor_id, now) -> dict:
+    hazard.verified_at, hazard.verified_by = now, actor_id
+    return {}
+
+
+def _reject(hazard: Hazard, data: dict, actor_id, now) -> dict:
+    _need_note(data, "验收不通过须说明原因")
+    hazard.rectified_at = None
+    return {}
+
+
+def _refer(hazard: Hazard, data: dict, actor_id, now) -> dict:
+    reason = data.get("reason") or ("overdue" if hazard.state == "overdue" else None)
+    if reason is None:
+        raise HazardError(422, "移交执法须说明原因", {"reason": ["必填项"]})
+    if reason not in REFERRAL_REASONS:
+        raise HazardError(422, "移交原因无效", {"reason": [f"须为以下之一: {', '.join(REFERRAL_REASONS)}"]})
+    referral = EnforcementReferral(enterprise_id=hazard.enterprise_id, hazard_id=hazard.id,
+                                   campaign_id=hazard.campaign_id, reason=reason,
+                                   reason_text=(data.get("note") or "").strip(), status="open",
+                                   referred_by=actor_id)
+    db.session.add(referral)
+    return {"reason": reason, "referral": referral}
+
+
+def _overdue(hazard: Hazard, data: dict, actor_id, now) -> dict:
+    hazard.overdue_at = now
+    return {"deadline": hazard.deadline}
+
+
+APPLY: dict[str, Callable[..., dict]] = {
+    "plan": _plan, "rectify_now": _rectify_now, "rectified": _rectified, "verify": _verify,
+    "reject": _reject, "refer": _refer, "overdue": _overdue,
+}
+
+
+def _refuse_role(action_name: str, action: Action, access) -> None:
+    role = TENANT_ROLES.get(access.role, access.role)
+    if action_name in ("verify", "reject") and access.role == "enterprise":
+        raise HazardError(403, "企业用户不能验收隐患（包括本企业的隐患）")
+    if action.system:
+        raise HazardError(403, f"{ACTION_LABELS[action_name]}由系统定时检查完成")
+    raise HazardError(403, f"{role}无权{action.label}")
+
+
+def transition(hazard: Hazard, action: str, actor, access, data: dict | None = None,
+               *, tenant: Tenant | None = None) -> HazardEvent:
+    """Move ``hazard`` by ``action`` (see ``ACTIONS``); the caller commits.
+
+    ``actor``: the User (or its id; None for the system). ``data``: ``note``,
+    ``evidence_ids`` and the action's own fields. Refusals are HazardError: 403
+    for a role that may not, 409 for a state that does not allow it, 422 for
+    missing or wrong data. A concurrent change of the same hazard fails at the
+    flush with StaleDataError (the model's version column).
+    """
+    data = dict(data or {})
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise HazardError(422, "未知的操作", {"action": [f"须为以下之一: {', '.join(API_ACTIONS)}"]})
+    if not _role_allows(spec, access):
+        _refuse_role(action, spec, access)
+    if (access is not None and access.role == "enterprise"
+            and hazard.enterprise_id != access.enterprise_id):
+        raise HazardError(404, "隐患不存在")
+    if hazard.state not in spec.sources:
+        raise HazardError(409, f"隐患当前状态为「{STATES[hazard.state]}」，不能{spec.label}")
+    extra = set(data) - spec.fields - {"note", "evidence_ids"}
+    if extra:
+        raise HazardError(422, "该操作不接受这些字段",
+                          {field: [f"「{spec.label}」不接受此字段"] for field in sorted(extra)})
+    actor_id = getattr(actor, "id", actor)
+    tenant = tenant or current_tenant()
+    from_state, now = hazard.state, utcnow()
+    details = APPLY[action](hazard, data, actor_id, now)
+    referral = details.pop("referral", None)
+    hazard.state = spec.target
+    db.session.flush()  # the version check: a concurrent change fails here
+    evidence_ids = list(data.get("evidence_ids") or ())
+    if referral is not None:
+        details["referral_id"] = referral.id
+    event = _event(hazard, action, from_state, actor_id, note=(data.get("note") or "").strip(),
+                   data={**details, "evidence_ids": evidence_ids})
+    attach_evidence(evidence_ids, hazard, event)
+    actor_user = actor if isinstance(actor, User) or actor is None else _user(actor_id)
+    call_hook(tenant, "on_hazard_transition", hazard=hazard, from_state=from_state,
+              to_state=hazard.state, actor=actor_user)
+    return event
+
+
+def mark_overdue(hazard: Hazard, today: dt.date, *, tenant: Tenant | None = None) -> bool:
+    """Mark one hazard overdue if it is still open past its deadline (the scan's step).
+
+    Idempotent: an overdue, rectified, closed or undated hazard is left alone and
+    False returned. Calls ``on_hazard_transition``; ``on_overdue`` is the scan's to call.
+    """
+    if (hazard.state not in ACTIONS["overdue"].sources or hazard.deadline is None
+            or hazard.deadline >= today):
+        return False
+    transition(hazard, "overdue", None, None, {}, tenant=tenant)
+    return True
+
+
+# --- notifications ------------------------------------------------------------------------
+
+def mark_read(notification: Notification) -> Notification:
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.flush()
+    return notification
+
+
+# --- enforcement referrals (移交执法) -----------------------------------------------------
+
+# Without a hazard, a referral is about the enterprise's conduct.
+ENTERPRISE_REASONS = ("uncooperative", "other")
+
+
+def refer(*, actor, access, reason: str, reason_text: str = "", hazard_id: int | None = None,
+          enterprise_id: int | None = None, campaign_id: int | None = None,
+          hazard: Hazard | None = None) -> EnforcementReferral:
+    """Refer a hazard (through the state machine: it becomes ``referred``) or an
+    uncooperative enterprise to enforcement; the caller commits."""
+    actor_id = getattr(actor, "id", actor)
+    if hazard is None and hazard_id is not None:
+        hazard = db.session.get(Hazard, hazard_id)
+        if hazard is None:
+            raise HazardError(422, "隐患不存在", {"hazard_id": ["隐患不存在"]})
+    if hazard is not None:
+        if enterprise_id is not None and enterprise_id != hazard.enterprise_id:
+            raise HazardError(422, "企业与隐患不符", {"enterprise_id": ["须为该隐患所属企业"]})
+        if campaign_id is not None and campaign_id != hazard.campaign_id:
+            raise HazardError(422, "专项行动与隐患不符", {"campaign_id": ["须为该隐患所属专项行动"]})
+        event = transition(hazard, "refer", actor, access,
+                           {"reason": reason, "note": reason_text})
+        return db.session.get(EnforcementReferral, event.data["referral_id"])
+    if enterprise_id is None:
+        raise HazardError(422, "须指明隐患或企业", {"enterprise_id": ["必填项（或给出 hazard_id）"]})
+    if reason not in ENTERPRISE_REASONS:
+        raise HazardError(422, "逾期或拒不整改须从隐患移交", {
+            "reason": ["不针对隐患的移交，原因须为 uncooperative（不配合检查）或 other（其他）"]})
+    _check_enterprise(enterprise_id)
+    _check_campaign(campaign_id)
+    if reason == "other" and _blank(reason_text):
+        raise HazardError(422, "原因为其他时须说明", {"reason_text": ["必填项"]})
+    referral = EnforcementReferral(enterprise_id=enterprise_id, campaign_id=campaign_id,
+                                   reason=reason, reason_text=(reason_text or "").strip(),
+                                   status="open", referred_by=actor_id)
+    db.session.add(referral)
+    db.session.flush()
+    return referral
+
+
+def _status_conflict(referral: EnforcementReferral, doing: str) -> HazardError:
+    return HazardError(409, f"移交记录当前状态为「{REFERRAL_STATUSES[referral.status]}」，不能{doing}")
+
+
+def decide(referral: EnforcementReferral, *, decision: str, actor,
+           penalty_amount: decimal.Decimal | None = None,
+           decision_note: str = "") -> EnforcementReferral:
+    """Record the enforcement decision (open → decided); a penalty needs its amount (yuan)."""
+    if referral.status != "open":
+        raise _status_conflict(referral, "作出处理决定")
+    if decision not in DECISIONS:
+        raise HazardError(422, "处理决定无效", {"decision": [f"须为以下之一: {', '.join(DECISIONS)}"]})
+    if decision == "penalty":
+        if penalty_amount is None:
+            raise HazardError(422, "行政处罚须填写罚款金额（元）", {"penalty_amount": ["必填项"]})
+        if penalty_amount <= 0:
+            raise HazardError(422, "罚款金额须大于 0", {"penalty_amount": ["须大于 0"]})
+    elif penalty_amount is not None:
+        raise HazardError(422, "只有行政处罚填写罚款金额",
+                          {"penalty_amount": [f"「{DECISIONS[decision]}」不填写罚款金额"]})
+    referral.decision, referral.penalty_amount = decision, penalty_amount
+    referral.decision_note = (decision_note or "").strip()
+    referral.decided_at, referral.decided_by = utcnow(), getattr(actor, "id", actor)
+    referral.status = "decided"
+    db.session.flush()
+    return referral
+
+
+def close_referral(referral: EnforcementReferral, *, outcome: str) -> EnforcementReferral:
+    """Close a decided referral with its outcome (decided → closed, 办结)."""
+    if referral.status != "decided":
+        raise _status_conflict(referral, "办结")
+    if _blank(outcome):
+        raise HazardError(422, "办结须填写处理结果", {"outcome": ["必填项"]})
+    referral.outcome, referral.closed_at, referral.status = outcome.strip(), utcnow(), "closed"
+    db.session.flush()
+    return referral
+
+
+__all__ = ["ACTIONS", "API_ACTIONS", "HazardError", "mark_overdue", "refer", "report_hazard",
+           "today", "transition"]
