@@ -1,5 +1,8 @@
 """An RQ worker with the app wired in: ``python worker.py [--burst] [queue ...]``.
 
+``python worker.py --scheduler`` runs the one RQ cron scheduler of the recurring
+jobs instead (the same as ``anjian schedules run``; see anjian.jobs.schedules).
+
 Needs ANJIAN_REDIS_URL (the embedded default runs its worker inside the web
 process instead). Every job runs through ``anjian.jobs.service.run_job``, which
 builds the app in the process that executes it (RQ forks a work horse per job,
@@ -44,6 +47,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="anjian RQ worker")
     parser.add_argument("--burst", action="store_true",
                         help="work until the queues are empty, then exit")
+    parser.add_argument("--scheduler", action="store_true",
+                        help="run the one cron scheduler of the schedules, not a worker")
     parser.add_argument("queues", nargs="*", help=f"queues to work (default: {QUEUE_NAMES})")
     args = parser.parse_args(argv)
 
@@ -52,6 +57,10 @@ def main(argv: list[str]) -> int:
         print("ANJIAN_REDIS_URL is not set: nothing to work on (the embedded queue runs in the"
               " web process).", file=sys.stderr)
         return 2
+    if args.scheduler:
+        from anjian.jobs.schedules import run_scheduler
+
+        return run_scheduler(app)
     unknown = set(args.queues) - set(QUEUE_NAMES)
     if unknown:
         print(f"unknown queues: {sorted(unknown)}", file=sys.stderr)

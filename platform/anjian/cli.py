@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from anjian.extensions import db
+from anjian.jobs import schedules
 
 
 def _app_factory():
@@ -32,6 +33,7 @@ def init_app(app) -> None:
         app.cli.add_command(group)
     app.cli.add_command(bootstrap)
     app.cli.add_command(serve)
+    app.cli.add_command(schedules.cli)
 
 
 def _fail(message: str):
@@ -370,6 +372,7 @@ def serve(port, host):
             self.cfg.set("workers", 1)
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("post_worker_init", lambda _worker: schedules.start_embedded(app))
 
         def load(self):
             return app

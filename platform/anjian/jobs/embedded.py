@@ -67,7 +67,7 @@ class EmbeddedWorker:
             self.thread.join(timeout)
 
     def _loop(self) -> None:
-        from anjian.jobs import service
+        from anjian.jobs import schedules, service
 
         while not self.stopping.is_set():
             self.wake.wait(1.0)
@@ -76,6 +76,7 @@ class EmbeddedWorker:
                 break
             try:
                 drain(self.app)
+                schedules.tick_embedded(self.app)
                 if time.monotonic() - self._last_reap > REAP_INTERVAL:
                     self._last_reap = time.monotonic()
                     service.reap_abandoned(self.app)

@@ -30,3 +30,10 @@ def register_import_profiles():
     from anjian.enterprises.importing import core_profile
 
     return [core_profile()]
+
+
+@hookimpl(trylast=True)
+def register_schedules():
+    # 01:00 Beijing time: deadlines are dates, so yesterday's are past by then.
+    return [{"key": "overdue_scan", "title": "逾期扫描", "cron": "0 1 * * *", "queue": "default",
+             "function": "anjian.hazards.jobs.overdue_scan"}]

@@ -1,0 +1,44 @@
+"""The ``overdue_scan`` job (one tenant) and ``scan_all_tenants`` (one job per active tenant).
+
+The core's schedule ``overdue_scan`` (``anjian.plugins.defaults``) fires daily at
+01:00 Asia/Shanghai and enqueues this job for every active tenant, once per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from anjian.hazards.scan import scan_overdue
+from anjian.jobs.service import JobError, job_function
+
+KIND = "overdue_scan"
+
+
+def scan_day(params: dict) -> dt.date:
+    """The day a scan judges by: ``today`` if given, else its slot's day, else today in China."""
+    from anjian.jobs.schedules import local_today
+
+    raw = params.get("today") or (params.get("slot") or "")[:10]
+    if not raw:
+        return local_today()
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise JobError("逾期扫描的日期无效", f"bad date {raw!r}") from None
+
+
+@job_function(KIND, queue="default", timeout=1800)
+def overdue_scan(ctx):
+    """Mark the tenant's open hazards and tasks past their deadline overdue (idempotent)."""
+    today = scan_day(ctx.params)
+    counts = scan_overdue(ctx.tenant_id, today)  # the wrapper commits
+    return {"today": today.isoformat(), **counts}
+
+
+def scan_all_tenants(today: dt.date | None = None) -> dict:
+    """Enqueue one ``overdue_scan`` job per active tenant for ``today`` (default: today in
+    China); a tenant that already has that day's job gets none. Needs an app context."""
+    from anjian.jobs import schedules
+
+    schedule = schedules.get(KIND)
+    return schedules.fire(schedule, schedule.slot_on(today or schedules.local_today()))

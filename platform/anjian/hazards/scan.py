@@ -1,0 +1,184 @@
+"""The overdue scan (逾期扫描): open hazards and tasks past their deadline become overdue.
+
+Set-based: a fixed number of SQL statements per tenant whatever the number of rows
+(PostgreSQL: one statement moves the hazards and writes their history; SQLite: two,
+the history first, inside the same write transaction). Runs in the current tenant
+scope (``db.session``); the caller commits, so a plugin that raises in
+``on_overdue`` rolls the whole scan back and the next run finds the same rows.
+
+Idempotent: a hazard moved to ``overdue`` is no longer ``reported`` or
+``rectifying``, a task no longer ``open``; a second run changes nothing and writes
+no event and no audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Date, Integer, String, bindparam, select, text
+
+from anjian.audit.models import AuditEntry
+from anjian.db import UTCDateTime, utcnow
+from anjian.extensions import db
+from anjian.tenancy.scope import TenantScopeError, get_scope
+
+SCOPED = {"tenant_scoped_sql": True}
+SOURCE_STATES = ("reported", "rectifying")
+NOTE = "自动逾期扫描"
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueItem:
+    """What ``on_overdue`` receives: a hazard or a campaign task found overdue (read-only)."""
+
+    kind: str  # "hazard" or "task"
+    id: int
+    enterprise_id: int | None
+    campaign_id: int | None
+    deadline: dt.date
+    grade: str | None  # hazards only: "general" or "major"
+    from_state: str | None = None  # hazards only: "reported" or "rectifying"
+
+
+_RETURNED = {"id": Integer(), "enterprise_id": Integer(), "campaign_id": Integer(),
+             "deadline": Date(), "grade": String(), "from_state": String()}
+
+
+def _sql(source: str, **columns):
+    """A text() statement with typed parameters (dates and UTC times on both dialects)
+    and typed result columns."""
+    statement = text(source).bindparams(bindparam("today", type_=Date()),
+                                        bindparam("now", type_=UTCDateTime()))
+    return statement.columns(**(columns or _RETURNED))
+
+
+_DUE = ("tenant_id = :tenant AND state IN ('reported', 'rectifying') AND deadline IS NOT NULL"
+        " AND deadline < :today")
+
+# PostgreSQL: lock the due rows (a concurrent transition waits or wins; FOR UPDATE re-reads
+# the row, so the recorded from_state is the one actually left), move them, and write one
+# event per moved row, in one statement.
+_HAZARDS_PG = _sql(f"""
+WITH due AS (
+    SELECT id, state FROM hazards WHERE {_DUE} FOR UPDATE
+), moved AS (
+    UPDATE hazards AS h
+    SET state = 'overdue', overdue_at = :now, updated_at = :now, version = h.version + 1
+    FROM due
+    WHERE h.tenant_id = :tenant AND h.id = due.id
+    RETURNING h.id, due.state AS from_state, h.enterprise_id, h.campaign_id, h.deadline, h.grade
+), events AS (
+    INSERT INTO hazard_events (tenant_id, hazard_id, action, from_state, to_state,
+                               actor_user_id, note, data, at)
+    SELECT :tenant, id, 'overdue', from_state, 'overdue', NULL, :note,
+           jsonb_build_object('deadline', to_char(deadline, 'YYYY-MM-DD'),
+                              'evidence_ids', '[]'::jsonb),
+           :now
+    FROM moved
+)
+SELECT id, enterprise_id, campaign_id, deadline, grade, from_state FROM moved
+""")
+
+# SQLite: no data-modifying CTEs, and RETURNING gives only new values; so the history is
+# written first from the rows as they are, then the same rows are moved. SQLite has one
+# writer at a time: nothing changes between the two statements of the transaction.
+_EVENTS_SQLITE = _sql(f"""
+INSERT INTO hazard_events (tenant_id, hazard_id, action, from_state, to_state,
+                           actor_user_id, note, data, at)
+SELECT tenant_id, id, 'overdue', state, 'overdue', NULL, :note,
+       json_object('deadline', deadline, 'evidence_ids', json('[]')), :now
+FROM hazards WHERE {_DUE}
+RETURNING hazard_id, from_state
+""", hazard_id=Integer(), from_state=String())
+_HAZARDS_SQLITE = _sql(f"""
+UPDATE hazards SET state = 'overdue', overdue_at = :now, updated_at = :now, version = version + 1
+WHERE {_DUE}
+RETURNING id, enterprise_id, campaign_id, deadline, grade, NULL AS from_state
+""")
+
+_TASKS = _sql("""
+UPDATE campaign_tasks SET status = 'overdue', overdue_at = :now
+WHERE tenant_id = :tenant AND status = 'open' AND deadline IS NOT NULL AND deadline < :today
+RETURNING id, enterprise_id, campaign_id, deadline, NULL AS grade, NULL AS from_state
+""")
+
+
+def _move_hazards(session, dialect: str, params: dict) -> list[OverdueItem]:
+    if dialect == "postgresql":
+        rows = session.execute(_HAZARDS_PG, params, execution_options=SCOPED).all()
+        return [OverdueItem("hazard", r.id, r.enterprise_id, r.campaign_id, r.deadline, r.grade,
+                            r.from_state) for r in rows]
+    if dialect != "sqlite":
+        raise NotImplementedError(f"overdue scan on {dialect}")
+    # UPDATE/INSERT ... RETURNING need SQLite 3.35 (Debian 12 ships 3.40).
+    before = dict(session.execute(_EVENTS_SQLITE, params, execution_options=SCOPED).all())
+    rows = session.execute(_HAZARDS_SQLITE, params, execution_options=SCOPED).all()
+    return [OverdueItem("hazard", r.id, r.enterprise_id, r.campaign_id, r.deadline, r.grade,
+                        before.get(r.id)) for r in rows]
+
+
+def scan_overdue(tenant_id: int, today: dt.date) -> dict:
+    """Mark ``tenant_id``'s open hazards and tasks with a deadline before ``today`` overdue.
+
+    Runs in the session's current scope, which must write ``tenant_id``. Writes one
+    HazardEvent per hazard (action ``overdue``, no actor), one summary audit row
+    (``hazard.overdue_scan``) when anything changed, then calls the tenant's
+    ``on_hazard_transition`` (per hazard) and ``on_overdue`` (per hazard and task)
+    hooks. Does not commit. Returns {"hazards": n, "tasks": m}.
+    """
+    scope = get_scope(db.session)
+    if scope is None or scope.write_tenant_id != tenant_id:
+        raise TenantScopeError(f"the overdue scan of tenant {tenant_id} needs its writable scope")
+    session = db.session
+    now = utcnow()
+    params = {"tenant": tenant_id, "today": today, "now": now, "note": NOTE}
+    hazards = _move_hazards(session, session.get_bind().dialect.name, params)
+    tasks = [OverdueItem("task", r.id, r.enterprise_id, r.campaign_id, r.deadline, None)
+             for r in session.execute(_TASKS, params, execution_options=SCOPED)]
+    if hazards or tasks:
+        _audit(tenant_id, scope.user_id, today, hazards, tasks, now)
+        _call_hooks(tenant_id, hazards, tasks, now)
+    return {"hazards": len(hazards), "tasks": len(tasks)}
+
+
+def _audit(tenant_id: int, actor: int | None, today: dt.date, hazards: list[OverdueItem],
+           tasks: list[OverdueItem], now: dt.datetime) -> None:
+    """One summary row for the scan (a bulk Core update is not seen by the flush audit)."""
+    db.session.execute(AuditEntry.__table__.insert(), [{
+        "tenant_id": tenant_id, "actor_user_id": actor, "action": "hazard.overdue_scan",
+        "entity_type": "overdue_scan", "entity_id": today.isoformat(), "before": None,
+        "after": {"today": today.isoformat(), "hazards": sorted(i.id for i in hazards),
+                  "tasks": sorted(i.id for i in tasks)},
+        "request_id": None, "result": "ok", "at": now,
+        "detail": f"逾期扫描：隐患 {len(hazards)} 条、任务 {len(tasks)} 条标记为逾期",
+    }], execution_options=SCOPED)
+
+
+def _call_hooks(tenant_id: int, hazards: list[OverdueItem], tasks: list[OverdueItem],
+                now: dt.datetime) -> None:
+    """The tenant's hooks, only when one of its plugins listens (no per-row SQL here)."""
+    from anjian.hazards.models import Hazard
+    from anjian.tenancy.models import Tenant
+    from anjian.tenancy.service import registry, tenant_info
+
+    plugins = registry()
+    tenant = db.session.get(Tenant, tenant_id)
+    info = tenant_info(tenant, plugins)
+    hook = plugins.for_tenant(info).hook
+    if hazards and hook.on_hazard_transition.get_hookimpls():
+        # The hazards service's contract: every change of state reaches on_hazard_transition
+        # with the hazard itself. One query loads exactly the rows this scan moved.
+        from_states = {item.id: item.from_state for item in hazards}
+        moved = db.session.scalars(select(Hazard).where(Hazard.state == "overdue",
+                                                        Hazard.overdue_at == now))
+        for hazard in moved:
+            hook.on_hazard_transition(tenant=info, hazard=hazard,
+                                      from_state=from_states.get(hazard.id),
+                                      to_state="overdue", actor=None)
+    if hook.on_overdue.get_hookimpls():
+        for item in (*hazards, *tasks):
+            hook.on_overdue(tenant=info, item=item)
+
+
+__all__ = ["OverdueItem", "scan_overdue"]
