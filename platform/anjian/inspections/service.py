@@ -1,14 +1,28 @@
-"""Inspection rules: evidence files and attaching them to results, hazards and hazard events."""
+"""Inspection rules: checklist templates (versioned; plugin templates copied on first use),
+inspections and their answers, evidence files and attaching them. The caller commits."""
 
 from __future__ import annotations
 
 from flask import g, has_request_context
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from anjian.api.problems import ApiProblem
+from anjian.db import utcnow
 from anjian.enterprises.visibility import RESTRICTED_ROLES, can_see_enterprise
 from anjian.extensions import db
-from anjian.inspections.models import Evidence
+from anjian.inspections.models import (
+    INSPECTOR_KINDS,
+    PARTS,
+    ChecklistItem,
+    ChecklistTemplate,
+    Evidence,
+    Inspection,
+    InspectionResult,
+)
+from anjian.tenancy.models import Tenant
+
+PART_LABELS = {label: key for key, label in PARTS.items()}
 
 EVIDENCE_KIND = "evidence"  # the storage kind: JPEG, PNG or PDF (anjian.storage.KINDS)
 _ATTACHMENTS = ("inspection_result_id", "hazard_id", "hazard_event_id")
@@ -76,3 +90,493 @@ def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
         out.append(evidence)
     db.session.flush()
     return out
+
+
+# --- checklist templates ----------------------------------------------------------------------
+
+def _plugins():
+    from anjian.tenancy.service import registry
+
+    return registry()
+
+
+def _call(tenant: Tenant, hook: str, **kwargs):
+    from anjian.tenancy.service import tenant_info
+
+    plugins = _plugins()
+    return plugins.call(tenant_info(tenant, plugins), hook, **kwargs)
+
+
+def normalise_part(value) -> str | None:
+    """``document``/``onsite``, also from the Chinese labels (软件资料/现场); None if neither."""
+    if value is None or value == "":
+        return "onsite"
+    value = str(value).strip()
+    if value in PARTS:
+        return value
+    return PART_LABELS.get(value)
+
+
+def check_items(items: list[dict], where: str = "items") -> list[dict]:
+    """Items with unique codes, each with its part normalised; Chinese messages per field."""
+    if not items:
+        raise InspectionError(422, "检查表至少需要一个检查项", where)
+    seen: set[str] = set()
+    out = []
+    for i, item in enumerate(items):
+        code = str(item.get("code") or "").strip()
+        text = str(item.get("text") or "").strip()
+        if not code:
+            raise InspectionError(422, "检查项须有编号", f"{where}[{i}].code")
+        if len(code) > 40:
+            raise InspectionError(422, "检查项编号最长 40 个字符", f"{where}[{i}].code")
+        if code in seen:
+            raise InspectionError(422, f"检查项编号重复: {code}", f"{where}[{i}].code")
+        if not text:
+            raise InspectionError(422, "检查项须有检查内容", f"{where}[{i}].text")
+        part = normalise_part(item.get("part"))
+        if part is None:
+            raise InspectionError(422, "检查部分须为 document（软件资料）或 onsite（现场）",
+                                  f"{where}[{i}].part")
+        seen.add(code)
+        out.append({"code": code, "text": text, "category": str(item.get("category") or "")[:100],
+                    "part": part, "legal_basis": str(item.get("legal_basis") or ""),
+                    "is_major_criterion": bool(item.get("is_major_criterion", False))})
+    return out
+
+
+def plugin_templates(tenant: Tenant) -> dict[str, dict]:
+    """The checklist templates the tenant's enabled plugins offer, by key (newest version)."""
+    out: dict[str, dict] = {}
+    for entry in _plugins().catalogue_entries("register_checklist_templates",
+                                               enabled=tuple(tenant.plugins)):
+        key = entry.get("key")
+        if not key:
+            continue
+        entry = {**entry, "version": int(entry.get("version") or 1)}
+        if key not in out or out[key]["version"] < entry["version"]:
+            out[key] = entry
+    return out
+
+
+def template_rows(key: str) -> list[ChecklistTemplate]:
+    return list(db.session.scalars(select(ChecklistTemplate).where(ChecklistTemplate.key == key)
+                                   .order_by(ChecklistTemplate.version)))
+
+
+def items_of(template_id: int) -> list[ChecklistItem]:
+    return list(db.session.scalars(select(ChecklistItem)
+                                   .where(ChecklistItem.template_id == template_id)
+                                   .order_by(ChecklistItem.position, ChecklistItem.id)))
+
+
+def _add_items(template: ChecklistTemplate, items: list[dict]) -> None:
+    for position, item in enumerate(items):
+        db.session.add(ChecklistItem(template_id=template.id, position=position, **item))
+
+
+def _make_current(template: ChecklistTemplate) -> None:
+    for row in template_rows(template.key):
+        row.is_current = row.id == template.id
+
+
+def materialise(tenant: Tenant, entry: dict) -> ChecklistTemplate:
+    """The tenant's copy of a plugin template version (made on first use; the same key and
+    version always give the same row)."""
+    key, version = entry["key"], int(entry.get("version") or 1)
+    existing = db.session.scalar(select(ChecklistTemplate).where(
+        ChecklistTemplate.key == key, ChecklistTemplate.version == version))
+    if existing is not None:
+        return existing
+    try:
+        items = check_items(list(entry.get("items") or ()))
+    except InspectionError as exc:
+        raise InspectionError(500, f"插件 {entry.get('plugin')} 的检查表 {key} 无效: "
+                                   f"{exc.field}: {exc.message}") from exc
+    newest = max((r.version for r in template_rows(key)), default=0)
+    try:
+        with db.session.begin_nested():
+            template = ChecklistTemplate(key=key, version=version,
+                                         title=str(entry.get("title") or key)[:200],
+                                         source="plugin", plugin=entry.get("plugin"),
+                                         is_current=version >= newest)
+            db.session.add(template)
+            db.session.flush()
+            _add_items(template, items)
+            if template.is_current:
+                _make_current(template)
+            db.session.flush()
+    except IntegrityError:  # made at the same moment by another request
+        template = db.session.scalar(select(ChecklistTemplate).where(
+            ChecklistTemplate.key == key, ChecklistTemplate.version == version))
+        if template is None:
+            raise
+    return template
+
+
+def current_template(tenant: Tenant, key: str, *, materialise_plugin: bool) -> \
+        ChecklistTemplate | dict | None:
+    """The newest version of ``key``: the tenant's own current row, or the plugin's newest
+    catalogue version (materialised when asked, else the catalogue entry itself)."""
+    rows = template_rows(key)
+    own = [r for r in rows if r.source == "tenant"]
+    if own:
+        return next((r for r in own if r.is_current), own[-1])
+    entry = plugin_templates(tenant).get(key)
+    if entry is not None:
+        match = next((r for r in rows if r.version == entry["version"]), None)
+        if match is not None:
+            return match
+        return materialise(tenant, entry) if materialise_plugin else entry
+    return next((r for r in rows if r.is_current), rows[-1] if rows else None)
+
+
+def template_summary(template: ChecklistTemplate | dict, versions: list[int]) -> dict:
+    if isinstance(template, dict):  # a plugin's catalogue entry not copied yet
+        return {"id": None, "key": template["key"], "title": template.get("title") or "",
+                "version": template["version"], "source": "plugin",
+                "plugin": template.get("plugin"), "is_current": True, "materialised": False,
+                "versions": versions}
+    return {"id": template.id, "key": template.key, "title": template.title,
+            "version": template.version, "source": template.source, "plugin": template.plugin,
+            "is_current": template.is_current, "materialised": True, "versions": versions,
+            "created_at": template.created_at}
+
+
+def list_templates(tenant: Tenant) -> list[dict]:
+    """The tenant's templates (current versions) and the plugin templates it may use."""
+    rows: dict[str, list[ChecklistTemplate]] = {}
+    for row in db.session.scalars(select(ChecklistTemplate).order_by(ChecklistTemplate.key,
+                                                                     ChecklistTemplate.version)):
+        rows.setdefault(row.key, []).append(row)
+    offered = plugin_templates(tenant)
+    out = []
+    for key in sorted(set(rows) | set(offered)):
+        versions = sorted({r.version for r in rows.get(key, [])}
+                          | ({offered[key]["version"]} if key in offered
+                             and not any(r.source == "tenant" for r in rows.get(key, []))
+                             else set()))
+        own = [r for r in rows.get(key, []) if r.source == "tenant"]
+        if own or key not in offered:
+            listed = rows[key]
+            current = next((r for r in listed if r.is_current), listed[-1])
+        else:
+            entry = offered[key]
+            current = next((r for r in rows.get(key, []) if r.version == entry["version"]), entry)
+        out.append(template_summary(current, versions))
+    return out
+
+
+def template_view(template: ChecklistTemplate | dict, versions: list[int]) -> dict:
+    """A template (a row, or a catalogue entry not copied yet) with its items."""
+    view = template_summary(template, versions)
+    if isinstance(template, dict):
+        items = [{"id": None, "position": i, **item} for i, item in
+                 enumerate(check_items(list(template.get("items") or ())))]
+    else:
+        items = items_of(template.id)
+    view["items"] = items
+    return view
+
+
+def template_versions(tenant: Tenant, key: str) -> list[int]:
+    versions = {r.version for r in template_rows(key)}
+    entry = plugin_templates(tenant).get(key)
+    if entry is not None and not any(r.source == "tenant" for r in template_rows(key)):
+        versions.add(entry["version"])
+    return sorted(versions)
+
+
+def template_in_use(template_id: int) -> bool:
+    return db.session.scalar(select(Inspection.id).where(Inspection.template_id == template_id)
+                             .limit(1)) is not None
+
+
+def create_template(tenant: Tenant, data: dict, actor_id: int | None) -> ChecklistTemplate:
+    key = data["key"]
+    if template_rows(key) or key in plugin_templates(tenant):
+        raise InspectionError(409, f"检查表代码已存在: {key}", "key")
+    items = check_items(data.get("items") or [])
+    template = ChecklistTemplate(key=key, version=1, title=data["title"].strip(),
+                                 source="tenant", is_current=True, created_by=actor_id)
+    db.session.add(template)
+    db.session.flush()
+    _add_items(template, items)
+    db.session.flush()
+    return template
+
+
+def edit_template(tenant: Tenant, template: ChecklistTemplate, data: dict,
+                  actor_id: int | None) -> ChecklistTemplate:
+    """Replace title and items. A version some inspection used is never changed: a new
+    version is made and becomes current; an unused one is edited in place."""
+    if template.source != "tenant":
+        raise InspectionError(409, "插件提供的检查表不能修改；可新建本单位的检查表")
+    items = check_items(data.get("items") or [])
+    title = data["title"].strip()
+    if not template_in_use(template.id):
+        template.title = title
+        for item in items_of(template.id):
+            db.session.delete(item)
+        db.session.flush()
+        _add_items(template, items)
+        db.session.flush()
+        return template
+    newest = max(r.version for r in template_rows(template.key))
+    new = ChecklistTemplate(key=template.key, version=newest + 1, title=title, source="tenant",
+                            is_current=True, created_by=actor_id)
+    db.session.add(new)
+    db.session.flush()
+    _add_items(new, items)
+    _make_current(new)
+    db.session.flush()
+    return new
+
+
+# --- inspections ------------------------------------------------------------------------------
+
+# The kinds of inspection each role may do; the first is its default.
+ROLE_KINDS = {
+    "tenant_admin": ("department", "spot_check"),
+    "supervisor": ("department", "spot_check"),
+    "service_org": ("service_org",),
+    "enterprise": ("self",),
+}
+# Whose inspections a role may fill in (an administrator any).
+EDITABLE_KINDS = {**ROLE_KINDS, "tenant_admin": tuple(INSPECTOR_KINDS)}
+HAZARD_SOURCES = {"department": "department", "service_org": "service_org", "self": "self",
+                  "spot_check": "spot_check"}
+
+
+def inspector_kind_for(role: str, requested: str | None) -> str:
+    kinds = ROLE_KINDS.get(role, ())
+    if not kinds:
+        raise InspectionError(403, "当前角色不能进行检查")
+    if requested is None:
+        return kinds[0]
+    if requested not in kinds:
+        allowed = "、".join(INSPECTOR_KINDS[k] for k in kinds)
+        raise InspectionError(422, f"当前角色只能进行：{allowed}", "inspector_kind")
+    return requested
+
+
+def _resolve_template(tenant: Tenant, data: dict) -> ChecklistTemplate:
+    if data.get("template_id") is not None:
+        template = db.session.get(ChecklistTemplate, data["template_id"])  # scoped
+        if template is None:
+            raise InspectionError(422, "检查表不存在", "template_id")
+        return template
+    template = current_template(tenant, data["template_key"], materialise_plugin=True)
+    if template is None:
+        raise InspectionError(422, f"检查表不存在: {data['template_key']}", "template_key")
+    return template
+
+
+def create_inspection(tenant: Tenant, data: dict, access, actor_id: int | None) -> Inspection:
+    """An inspection of one enterprise (in a campaign or alone) against one template version;
+    the inspector kind follows the caller's role."""
+    from anjian.campaigns.models import Campaign
+    from anjian.enterprises.models import Enterprise
+
+    kind = inspector_kind_for(access.role, data.get("inspector_kind"))
+    enterprise = db.session.get(Enterprise, data["enterprise_id"])  # scoped: foreign is absent
+    if enterprise is None or enterprise.deleted_at is not None \
+            or not can_see_enterprise(enterprise.id):
+        raise InspectionError(404, "企业不存在", "enterprise_id")
+    if data.get("campaign_id") is not None:
+        campaign = db.session.get(Campaign, data["campaign_id"])
+        if campaign is None:
+            raise InspectionError(422, "专项行动不存在", "campaign_id")
+        if campaign.status != "active":
+            raise InspectionError(409, "专项行动未启动或已结束，不能在其中检查", "campaign_id")
+    template = _resolve_template(tenant, data)
+    inspection = Inspection(enterprise_id=enterprise.id, campaign_id=data.get("campaign_id"),
+                            template_id=template.id, inspector_kind=kind,
+                            inspector_user_id=actor_id, status="draft",
+                            summary=data.get("summary") or "")
+    db.session.add(inspection)
+    db.session.flush()
+    return inspection
+
+
+def check_editable(inspection: Inspection, access) -> None:
+    """Only a draft changes, and only by a role that does this kind of inspection."""
+    if inspection.status == "submitted":
+        raise InspectionError(409, "检查已提交，不能再修改")
+    if access is not None and inspection.inspector_kind not in EDITABLE_KINDS.get(access.role, ()):
+        raise InspectionError(403, f"当前角色不能填写“{INSPECTOR_KINDS[inspection.inspector_kind]}”")
+
+
+def hazard_of_result(result_id: int):
+    from anjian.hazards.models import Hazard
+
+    return db.session.scalar(select(Hazard.id).where(Hazard.inspection_result_id == result_id)
+                             .limit(1))
+
+
+def set_result(inspection: Inspection, item_id: int, data: dict, access,
+               actor_id: int | None, field: str = "item_id") -> InspectionResult:
+    """Answer one item (yes / no / not applicable) with a note and evidence; a "no" may
+    raise a hazard at once (``raise_hazard``)."""
+    check_editable(inspection, access)
+    item = db.session.get(ChecklistItem, item_id)
+    if item is None or item.template_id != inspection.template_id:
+        raise InspectionError(422, "检查项不属于本次检查所用的检查表", field)
+    result = db.session.scalar(select(InspectionResult).where(
+        InspectionResult.inspection_id == inspection.id, InspectionResult.item_id == item.id))
+    hazard_id = hazard_of_result(result.id) if result is not None else None
+    if hazard_id is not None and data["answer"] != "no":
+        raise InspectionError(409, "该检查项已登记隐患，不能改为“是”或“不适用”", "answer")
+    raise_hazard = data.get("raise_hazard")
+    if raise_hazard is not None and data["answer"] != "no":
+        raise InspectionError(422, "只有回答“否”的检查项才能登记隐患", "raise_hazard")
+    if raise_hazard is not None and hazard_id is not None:
+        raise InspectionError(409, "该检查项已登记隐患", "raise_hazard")
+    if result is None:
+        result = InspectionResult(inspection_id=inspection.id, item_id=item.id)
+        db.session.add(result)
+    result.answer, result.answered_by, result.answered_at = data["answer"], actor_id, utcnow()
+    if "note" in data:
+        result.note = data["note"] or ""
+    db.session.flush()
+    if "evidence_ids" in data:
+        wanted = set(data["evidence_ids"] or ())
+        for evidence in db.session.scalars(select(Evidence).where(
+                Evidence.inspection_result_id == result.id)):
+            if evidence.id not in wanted:
+                evidence.inspection_result_id = None
+        attach_evidence(data["evidence_ids"], inspection_result_id=result.id,
+                        enterprise_id=inspection.enterprise_id)
+    if raise_hazard is not None:
+        _raise_hazard(inspection, result, item, raise_hazard, actor_id)
+    return result
+
+
+def _raise_hazard(inspection: Inspection, result: InspectionResult, item: ChecklistItem,
+                  body: dict, actor_id: int | None):
+    from anjian.hazards import service as hazards
+
+    try:
+        return hazards.report_hazard(
+            enterprise_id=inspection.enterprise_id,
+            source=HAZARD_SOURCES[inspection.inspector_kind],
+            title=(body.get("title") or item.text)[:300],
+            description=body.get("description") or result.note or "",
+            location=body.get("location") or "", campaign_id=inspection.campaign_id,
+            inspection_id=inspection.id, inspection_result_id=result.id, checklist_item=item,
+            found_on=body.get("found_on"), immediate=bool(body.get("immediate", False)),
+            evidence_ids=body.get("evidence_ids") or (), actor_user_id=actor_id)
+    except hazards.HazardError as exc:
+        errors = {f"raise_hazard.{k}": v for k, v in (exc.errors or {}).items()} or None
+        raise ApiProblem(exc.status, detail=exc.message, errors=errors) from exc
+
+
+def set_results(inspection: Inspection, entries: list[dict], access,
+                actor_id: int | None) -> list[InspectionResult]:
+    check_editable(inspection, access)
+    seen = set()
+    out = []
+    for i, entry in enumerate(entries):
+        if entry["item_id"] in seen:
+            raise InspectionError(422, "同一检查项重复出现", f"[{i}].item_id")
+        seen.add(entry["item_id"])
+        out.append(set_result(inspection, entry["item_id"], entry, access, actor_id,
+                              field=f"[{i}].item_id"))
+    return out
+
+
+def submit(tenant: Tenant, inspection: Inspection, data: dict, access, actor) -> Inspection:
+    """Submit a fully answered inspection (read-only from then on); then the tenant's
+    ``on_inspection_completed`` hook reacts (an exception rolls the submission back)."""
+    check_editable(inspection, access)
+    answered = set(db.session.scalars(select(InspectionResult.item_id).where(
+        InspectionResult.inspection_id == inspection.id)))
+    missing = [item.code for item in items_of(inspection.template_id) if item.id not in answered]
+    if missing:
+        raise InspectionError(422, "以下检查项尚未填写: " + "、".join(missing), "results")
+    for key in ("summary", "conclusion"):
+        if key in data:
+            setattr(inspection, key, data[key] or "")
+    inspection.status, inspection.submitted_at = "submitted", utcnow()
+    db.session.flush()
+    _call(tenant, "on_inspection_completed", inspection=inspection, actor=actor)
+    db.session.flush()
+    return inspection
+
+
+def inspection_view(inspection: Inspection) -> dict:
+    """An inspection with every item of its template and the answers given (four queries)."""
+    from anjian.enterprises.models import Enterprise
+    from anjian.hazards.models import Hazard
+
+    template = db.session.get(ChecklistTemplate, inspection.template_id)
+    enterprise = db.session.get(Enterprise, inspection.enterprise_id)
+    results = {r.item_id: r for r in db.session.scalars(select(InspectionResult).where(
+        InspectionResult.inspection_id == inspection.id))}
+    by_result: dict[int, list] = {}
+    hazards: dict[int, int] = {}
+    result_ids = [r.id for r in results.values()]
+    if result_ids:
+        for evidence in db.session.scalars(select(Evidence).where(
+                Evidence.inspection_result_id.in_(result_ids)).order_by(Evidence.id)):
+            by_result.setdefault(evidence.inspection_result_id, []).append(evidence)
+        for hazard_id, result_id in db.session.execute(select(Hazard.id, Hazard.inspection_result_id)
+                                                       .where(Hazard.inspection_result_id
+                                                              .in_(result_ids))):
+            hazards.setdefault(result_id, hazard_id)
+    rows = []
+    for item in items_of(inspection.template_id):
+        result = results.get(item.id)
+        rows.append({
+            "item_id": item.id, "code": item.code, "text": item.text, "category": item.category,
+            "part": item.part, "legal_basis": item.legal_basis,
+            "is_major_criterion": item.is_major_criterion,
+            "result_id": result.id if result else None,
+            "answer": result.answer if result else None,
+            "note": result.note if result else "",
+            "answered_by": result.answered_by if result else None,
+            "answered_at": result.answered_at if result else None,
+            "evidence": by_result.get(result.id, []) if result else [],
+            "hazard_id": hazards.get(result.id) if result else None,
+        })
+    return {"inspection": inspection, "template": template,
+            "enterprise_name": enterprise.name if enterprise else None, "results": rows}
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+def upload_evidence(tenant: Tenant, data, content_type: str | None, filename: str | None,
+                    enterprise_id: int | None, actor_id: int | None) -> Evidence:
+    """Store a photo or PDF under a platform-made key; the file name is kept as sanitised
+    metadata only. ``enterprise_id`` (optional) must be one the actor may see."""
+    from flask import current_app
+
+    from anjian.enterprises.models import Enterprise
+    from anjian.storage import UploadRejected, storage_for
+
+    if enterprise_id is not None:
+        enterprise = db.session.get(Enterprise, enterprise_id)
+        if enterprise is None or not can_see_enterprise(enterprise_id):
+            raise InspectionError(404, "企业不存在", "enterprise_id")
+    try:
+        stored = storage_for(current_app).put(tenant.id, EVIDENCE_KIND, data, content_type,
+                                              filename)
+    except UploadRejected as exc:
+        raise ApiProblem(exc.status, slug=exc.slug, detail=exc.message,
+                         errors={"file": [exc.message]}) from exc
+    evidence = Evidence(object_key=stored.key, filename=stored.original_name[:200],
+                        content_type=stored.content_type, size=stored.size,
+                        enterprise_id=enterprise_id, uploaded_by=actor_id)
+    db.session.add(evidence)
+    db.session.flush()
+    return evidence
+
+
+def evidence_url(tenant: Tenant, evidence: Evidence, expires_in: int) -> str:
+    from flask import current_app
+
+    from anjian.storage import storage_for
+
+    return storage_for(current_app).download_url(
+        evidence.object_key, tenant.id, filename=evidence.filename or "evidence",
+        expires_in=expires_in, content_type=evidence.content_type)
