@@ -47,7 +47,13 @@ class Recipe:
     form: object = None
     # The route answers a success with a redirect (302) rather than a 2xx.
     redirects: bool = False
+    # A body naming the tenant's own objects: a callable (world, tenant key) -> body.
+    body_for: object = None
+    # A POST that needs If-Match: the ETag is read from the resource the path is under.
+    if_match: bool = False
 
+
+_ENTERPRISE_BOUND = frozenset({"service_org", "enterprise"})
 
 RECIPES = {
     "tenants.get_tenant": Recipe(),
@@ -86,6 +92,32 @@ RECIPES = {
     # A finished export with its file (started by nobody in particular, like the probe job).
     "enterprise_exports.download_export": Recipe(
         ids={"job_id": "export"}, owner_only=frozenset({"viewer"}), redirects=True),
+    # The hazard closed loop: enterprise users and service organisations reach only their
+    # enterprises' hazards (the world's users have none); notifications are their user's own.
+    "hazards.list_hazards": Recipe(query={"overdue": "false"}),
+    "hazards.report_hazard": Recipe(
+        body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "title": f"矩阵隐患{_n()}"},
+        owner_only=_ENTERPRISE_BOUND),
+    "hazards.get_hazard": Recipe(ids={"hazard_id": "hazard"}, owner_only=_ENTERPRISE_BOUND),
+    "hazards.update_hazard": Recipe(ids={"hazard_id": "hazard"},
+                                    body=lambda: {"location": f"位置{_n()}"},
+                                    owner_only=_ENTERPRISE_BOUND),
+    "hazards.transition_hazard": Recipe(
+        ids={"hazard_id": "hazard"}, if_match=True, owner_only=_ENTERPRISE_BOUND,
+        body=lambda: {"action": "plan", "responsible_person": "张三", "measures": "整改",
+                      "funds": "100", "deadline_workdays": 5, "contingency_plan": "警示"}),
+    "hazards.hazard_history": Recipe(ids={"hazard_id": "hazard"}, owner_only=_ENTERPRISE_BOUND),
+    "notifications.list_notifications": Recipe(query={"unread": "true"}),
+    "notifications.read_notification": Recipe(ids={"notification_id": "notification"},
+                                              body=lambda: {}, owner_only=frozenset(ROLES)),
+    "enforcement_referrals.list_referrals": Recipe(query={"status": "open"}),
+    "enforcement_referrals.create_referral": Recipe(
+        body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "reason": "uncooperative"}),
+    "enforcement_referrals.get_referral": Recipe(ids={"referral_id": "referral"}),
+    "enforcement_referrals.decide_referral": Recipe(ids={"referral_id": "referral"},
+                                                    body=lambda: {"decision": "order_rectify"}),
+    "enforcement_referrals.close_referral": Recipe(ids={"referral_id": "decided_referral"},
+                                                   body=lambda: {"outcome": "已整改"}),
 }
 
 
@@ -142,7 +174,7 @@ def test_every_tenant_route_has_a_recipe(app):
             if arg not in recipe.ids:
                 missing.append(f"{method} {rule.rule}: no id recipe for <{arg}>")
         if (method not in READ_METHODS and method != "DELETE" and recipe.body is None
-                and recipe.form is None):
+                and recipe.form is None and recipe.body_for is None):
             missing.append(f"{method} {rule.rule}: no body")
     assert missing == [], "new tenant routes need a recipe in RECIPES:\n" + "\n".join(missing)
     assert set(RECIPES) <= {e for _, _, e in routes}, "stale recipes"
@@ -214,6 +246,38 @@ class World:
         self.jobs = {key: self._job(key) for key in self.tenants}
         self.import_jobs = {key: self._import_job(key) for key in self.tenants}
         self.exports = {key: self._export(key) for key in self.tenants}
+        self.notified_user, _ = factory.user("mx-notified")
+        self.closed_loop = {kind: {key: self._closed_loop(kind, key) for key in self.tenants}
+                            for kind in ("hazard", "notification", "referral", "decided_referral")}
+
+    def _closed_loop(self, kind, key):
+        """A reported hazard, a notification of a user nobody calls as, an open or a
+        decided enforcement referral, of tenant ``key``."""
+        import datetime as dt
+
+        from anjian.db import utcnow
+        from anjian.extensions import db
+        from anjian.hazards.models import EnforcementReferral, Hazard, Notification
+        from anjian.tenancy.scope import Scope, scoped
+
+        enterprise = self.enterprises[key]
+        with self.factory.app.app_context(), scoped(db.session,
+                                                     Scope.tenant(self.tenants[key])):
+            if kind == "hazard":
+                row = Hazard(enterprise_id=enterprise, source="department", title="矩阵隐患",
+                             found_on=dt.date.today())
+            elif kind == "notification":
+                row = Notification(user_id=self.notified_user, kind="major_hazard",
+                                   title="矩阵通知")
+            else:
+                decided = kind == "decided_referral"
+                row = EnforcementReferral(enterprise_id=enterprise, reason="uncooperative",
+                                          status="decided" if decided else "open",
+                                          decision="order_rectify" if decided else None,
+                                          decided_at=utcnow() if decided else None)
+            db.session.add(row)
+            db.session.commit()
+            return row.id
 
     def _import_job(self, key):
         """A finished enterprise import of tenant ``key`` that rejected a row."""
@@ -309,13 +373,16 @@ class World:
             return self._import_job(key) if fresh else self.import_jobs[key]
         if kind == "export":
             return self._export(key) if fresh else self.exports[key]
+        if kind in self.closed_loop:
+            return self._closed_loop(kind, key) if fresh else self.closed_loop[kind][key]
         raise AssertionError(f"unknown object kind {kind}")
 
     def foreign(self, kind, key):
         other = "b" if key != "b" else "a"
         return {"area": self.areas, "member": self.members,
                 "enterprise": self.enterprises, "job": self.jobs,
-                "export": self.exports, "import_job": self.import_jobs}[kind][other]
+                "export": self.exports, "import_job": self.import_jobs,
+                **self.closed_loop}[kind][other]
 
 
 @dataclass(frozen=True)
@@ -367,11 +434,11 @@ def expected(caller: Caller, policy, method, variant, owner_only=frozenset()):
     return 200
 
 
-def call(client, method, path, token, body=None, query=None, form=None):
+def call(client, method, path, token, body=None, query=None, form=None, etag_path=None):
     headers = bearer(token) if token else {}
     etag = None
-    if method in ("PATCH", "PUT", "DELETE") and token:
-        got = client.get(path, headers=headers)
+    if (method in ("PATCH", "PUT", "DELETE") or etag_path) and token:
+        got = client.get(etag_path or path, headers=headers)
         etag = got.headers.get("ETag") if got.status_code == 200 else None
     kwargs = {"headers": dict(headers), "query_string": query or {}}
     if body is not None:
@@ -384,7 +451,7 @@ def call(client, method, path, token, body=None, query=None, form=None):
         kwargs["headers"]["If-Match"] = etag
         response = client.open(path, method=method, **kwargs)
         return response, bare
-    if method in ("PATCH", "PUT", "DELETE"):
+    if method in ("PATCH", "PUT", "DELETE") or etag_path:
         # No ETag to be had (a foreign or missing object): a made-up one gets the call
         # past the If-Match requirement (428), to the lookup that must answer 404.
         kwargs["headers"]["If-Match"] = '"0123456789abcdef"'
@@ -425,9 +492,12 @@ def test_isolation_matrix(app, client, factory):
                                    if variant == "own" else world.foreign(kind, target))
                 path = rule.build(values, append_unknown=False)[1]
                 body = recipe.body() if callable(recipe.body) else recipe.body
+                if recipe.body_for is not None:
+                    body = recipe.body_for(world, target)
                 form = recipe.form() if callable(recipe.form) else recipe.form
+                etag_path = path.rsplit("/", 1)[0] if recipe.if_match else None
                 response, bare = call(client, method, path, world.tokens[caller.token_key],
-                                      body, recipe.query, form)
+                                      body, recipe.query, form, etag_path)
                 count += 1
                 got = response.status_code
                 ok = ((200 <= got < 300 or (recipe.redirects and got == 302)) if want == 200

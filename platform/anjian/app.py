@@ -87,6 +87,7 @@ def _register_api(app: Flask) -> None:
     from anjian.enterprises import api as enterprises_api
     from anjian.enterprises import export_api as enterprise_export_api
     from anjian.enterprises import import_api
+    from anjian.hazards import api as hazards_api
     from anjian.jobs import api as jobs_api
     from anjian.storage import api as storage_api
     from anjian.tenancy import api as tenancy_api
@@ -99,7 +100,8 @@ def _register_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (health.blp, auth_api.blp, tenancy_api.blp, audit_api.blp, storage_api.blp,
                       jobs_api.blp, enterprises_api.blp, enterprise_export_api.blp, import_api.blp,
-                      workdays_api.blp):
+                      workdays_api.blp, hazards_api.blp, hazards_api.notifications_blp,
+                      hazards_api.referrals_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     app.before_request(guard.before_request)
