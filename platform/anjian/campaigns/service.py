@@ -8,7 +8,7 @@ import logging
 from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, bindparam, case, distinct, func, literal, or_, select, true
 
 from anjian.api.problems import ApiProblem
 from anjian.auth.models import Membership
@@ -24,6 +24,7 @@ from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.extensions import db
 from anjian.tenancy.models import Tenant
+from anjian.tenancy.scope import TenantScopeError, get_scope
 
 log = logging.getLogger(__name__)
 
@@ -401,50 +402,88 @@ def assign(tenant: Tenant, campaign: Campaign, target: CampaignTarget,
 
 # --- progress ---------------------------------------------------------------------------------
 
+_progress_statements: dict[str, object] = {}
+
+
+def _progress_statement(visible):
+    """The progress statement; ``visible`` limits each enterprise id column (the actor's
+    enterprise clause). Parameters: ``tenants`` (the scope's, by hand: the statement is
+    Core SQL marked ``tenant_scoped_sql``, and RLS checks it again on PostgreSQL),
+    ``campaign_id`` and ``on``."""
+    from anjian.hazards.models import Hazard
+    from anjian.inspections.models import Inspection
+
+    hazard, target = Hazard.__table__, CampaignTarget.__table__
+    inspection, task = Inspection.__table__, CampaignTask.__table__
+    campaign_id, on = bindparam("campaign_id"), bindparam("on")
+
+    def of_campaign(table):
+        return and_(table.c.tenant_id.in_(bindparam("tenants", expanding=True)),
+                    table.c.campaign_id == campaign_id)
+
+    targets = (select(func.count())
+               .where(of_campaign(target), visible(target.c.enterprise_id)).scalar_subquery())
+    inspected = (select(func.count(distinct(inspection.c.enterprise_id)))
+                 .where(of_campaign(inspection), inspection.c.status == "submitted",
+                        inspection.c.enterprise_id.in_(
+                            select(target.c.enterprise_id).where(of_campaign(target))),
+                        visible(inspection.c.enterprise_id))
+                 .scalar_subquery())
+    late_tasks = (select(func.count())
+                  .where(of_campaign(task),
+                         or_(task.c.status == "overdue",
+                             and_(task.c.status == "open", task.c.deadline < on)),
+                         visible(task.c.enterprise_id))
+                  .scalar_subquery())
+    one = select(literal(1).label("one")).subquery("one")
+    return (
+        select(hazard.c.grade, hazard.c.state, func.count(hazard.c.id),
+               func.coalesce(func.sum(case((hazard.c.deadline < on, 1), else_=0)), 0),
+               targets.label("targets"), inspected.label("inspected"),
+               late_tasks.label("late_tasks"))
+        .select_from(one.outerjoin(hazard, and_(of_campaign(hazard),
+                                                visible(hazard.c.enterprise_id))))
+        .group_by(hazard.c.grade, hazard.c.state)
+        .execution_options(tenant_scoped_sql=True))
+
+
 def campaign_progress(campaign_id: int, on: dt.date | None = None) -> dict:
     """Targets, inspected targets, hazards by grade and state, overdue hazards and tasks.
 
-    Two aggregate queries whatever the number of rows (the hazards one reads the
-    ``(tenant_id, campaign_id, grade, state)`` index). Overdue: marked overdue by the
+    One aggregate statement whatever the number of rows: the campaign's hazards grouped
+    by grade and state (the ``(tenant_id, campaign_id, grade, state)`` index),
+    outer-joined to one row so that the three counts beside them (targets, inspected
+    targets, late tasks) come back even without hazards. Overdue: marked overdue by the
     scan, or still open past the deadline (``on``, default today in China).
     """
-    from anjian.hazards.models import GRADES, OPEN_STATES, STATES, Hazard
-    from anjian.inspections.models import Inspection
+    from anjian.hazards.models import GRADES, OPEN_STATES, STATES
 
-    on = on or today()
-    targeted = select(CampaignTarget.enterprise_id).where(
-        CampaignTarget.campaign_id == campaign_id).scalar_subquery()
-    inspected = (select(func.count(distinct(Inspection.enterprise_id)))
-                 .where(Inspection.campaign_id == campaign_id, Inspection.status == "submitted",
-                        Inspection.enterprise_id.in_(targeted),
-                        enterprise_clause(Inspection.enterprise_id))
-                 .scalar_subquery())
-    late_tasks = (select(func.count(CampaignTask.id))
-                  .where(CampaignTask.campaign_id == campaign_id,
-                         or_(CampaignTask.status == "overdue",
-                             and_(CampaignTask.status == "open", CampaignTask.deadline < on)),
-                         enterprise_clause(CampaignTask.enterprise_id))
-                  .scalar_subquery())
-    targets, inspected_count, tasks_overdue = db.session.execute(
-        select(func.count(CampaignTarget.id), inspected, late_tasks)
-        .where(CampaignTarget.campaign_id == campaign_id,
-               enterprise_clause(CampaignTarget.enterprise_id))).one()
-
-    rows = db.session.execute(
-        select(Hazard.grade, Hazard.state, func.count(),
-               func.coalesce(func.sum(case((Hazard.deadline < on, 1), else_=0)), 0))
-        .where(Hazard.campaign_id == campaign_id, enterprise_clause(Hazard.enterprise_id))
-        .group_by(Hazard.grade, Hazard.state)).all()
+    scope = get_scope(db.session)
+    if scope is None or not scope.tenant_ids:
+        raise TenantScopeError("campaign progress without a tenant context")
+    if restricted_actor():
+        statement = _progress_statement(enterprise_clause)
+    else:  # built once: the ORM scope would otherwise rebuild its criteria on every call
+        statement = _progress_statements.get("all")
+        if statement is None:
+            statement = _progress_statements.setdefault("all", _progress_statement(
+                lambda column: true()))
+    rows = db.session.execute(statement, {"tenants": sorted(scope.tenant_ids),
+                                          "campaign_id": campaign_id,
+                                          "on": on or today()}).all()
     by_grade_state = {grade: dict.fromkeys(STATES, 0) for grade in GRADES}
     total = hazards_overdue = 0
-    for grade, state, count, past_deadline in rows:  # at most grades x states rows
+    for grade, state, count, past_deadline, *_ in rows:  # at most grades x states rows
+        if grade is None:
+            continue  # the one row of a campaign without hazards
         by_grade_state.setdefault(grade, dict.fromkeys(STATES, 0))[state] = count
         total += count
         if state == "overdue":
             hazards_overdue += count
         elif state in OPEN_STATES:
             hazards_overdue += int(past_deadline or 0)
-    return {"targets": targets, "inspected": inspected_count,
+    _, _, _, _, targets_count, inspected_count, tasks_overdue = rows[0]
+    return {"targets": targets_count, "inspected": inspected_count,
             "hazards": {"by_grade_state": by_grade_state, "total": total},
             "overdue": {"hazards": hazards_overdue, "tasks": tasks_overdue}}
 
