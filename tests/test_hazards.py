@@ -690,3 +690,38 @@ def test_list_filters_sort_and_pagination(client, hz):
     assert (page["total"], [h["id"] for h in page["items"]]) == (5, [e])
     assert problem_of(client.get(hz.url, query_string={"state": "closed"},
                                  headers=hz.h["viewer"]), 422)
+
+
+
+def race(app, w, hazard_id, etag, moves):
+    """Send each (who, action, body) from its own thread, all released at once."""
+    import threading
+
+    barrier = threading.Barrier(len(moves))
+    results = {}
+
+    def go(who, action, body):
+        client = app.test_client()
+        barrier.wait()
+        results[who] = move(client, w, hazard_id, action, who, etag=etag, **body).status_code
+
+    threads = [threading.Thread(target=go, args=m) for m in moves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_two_people_moving_the_same_hazard_at_once_one_wins(app, client, hz):
+    """Real threads: both send the same ETag at the same moment; whichever is second gets
+    412 (it read the new version) or 409 (it lost at the flush); one history entry."""
+    for _ in range(3):
+        hid = reported(client, hz)
+        results = race(app, hz, hid, etag_of(client, hz, hid),
+                       [("sup", "plan", FIVE), ("sup2", "refer", {"reason": "refused"})])
+        assert sorted(results.values()) in ([200, 409], [200, 412]), results
+        winner = next(who for who, status in results.items() if status == 200)
+        events = history(client, hz, hid)
+        assert [(e["action"], e["actor_user_id"]) for e in events[1:]] == [
+            ({"sup": "plan", "sup2": "refer"}[winner], hz.ids[winner])]

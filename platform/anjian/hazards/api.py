@@ -233,7 +233,11 @@ def read_notification(tenant_code, notification_id):
 REFERRAL_READERS = ("tenant_admin", "supervisor", "viewer")
 
 
-def _referral(referral_id: int) -> EnforcementReferral:
+def _referral(referral_id: int, *, lock: bool = False) -> EnforcementReferral:
+    if lock:
+        # Two people deciding at once (PostgreSQL): the second waits here for the first to
+        # commit, then its If-Match no longer matches. SQLite writes one at a time anyway.
+        db.session.get(EnforcementReferral, referral_id, with_for_update=True)
     return get_or_404(EnforcementReferral, referral_id, "移交记录")
 
 
@@ -280,7 +284,7 @@ def get_referral(tenant_code, referral_id):
 @requires(*SUPERVISING)
 def decide_referral(data, tenant_code, referral_id):
     """作出处理决定（需 If-Match）：责令整改、行政处罚（罚款金额必填）、停产整顿、移送司法"""
-    referral = _referral(referral_id)
+    referral = _referral(referral_id, lock=True)
     referrals_blp.check_etag(referral, ReferralSchema)
     with _rules():
         service.decide(referral, actor=g.user, **data)
@@ -294,7 +298,7 @@ def decide_referral(data, tenant_code, referral_id):
 @requires(*SUPERVISING)
 def close_referral(data, tenant_code, referral_id):
     """办结：记录处理结果（已决定 → 已办结）"""
-    referral = _referral(referral_id)
+    referral = _referral(referral_id, lock=True)
     with _rules():
         service.close_referral(referral, **data)
         db.session.commit()
