@@ -118,7 +118,57 @@ RECIPES = {
                                                     body=lambda: {"decision": "order_rectify"}),
     "enforcement_referrals.close_referral": Recipe(ids={"referral_id": "decided_referral"},
                                                    body=lambda: {"outcome": "已整改"}),
+    # Campaigns: everybody reads them; restricted roles see only their enterprises' targets
+    # and tasks (a campaign-wide task is the bureau's).
+    "campaign_kinds.list_kinds": Recipe(),
+    "campaigns.list_campaigns": Recipe(query={"status": "draft"}),
+    "campaigns.create_campaign": Recipe(body=lambda: {"title": f"矩阵行动{_n()}"}),
+    "campaigns.get_campaign": Recipe(ids={"campaign_id": "campaign"}),
+    "campaigns.update_campaign": Recipe(ids={"campaign_id": "campaign"},
+                                        body=lambda: {"title": f"矩阵行动{_n()}"}),
+    "campaigns.change_status": Recipe(ids={"campaign_id": "campaign"},
+                                      body=lambda: {"status": "active"}),
+    "campaigns.list_targets": Recipe(ids={"campaign_id": "campaign"}),
+    "campaigns.add_targets": Recipe(ids={"campaign_id": "campaign"},
+                                    body=lambda: {"filter": {"industry": "机械"}}),
+    "campaigns.remove_target": Recipe(ids={"campaign_id": "campaign", "target_id": "target"}),
+    "campaigns.assign_target": Recipe(ids={"campaign_id": "campaign", "target_id": "target"},
+                                      body=lambda: {"user_id": None}),
+    "campaigns.list_tasks": Recipe(ids={"campaign_id": "campaign"}, query={"status": "open"}),
+    "campaigns.complete_task": Recipe(ids={"campaign_id": "campaign", "task_id": "task"},
+                                      body=lambda: {}, owner_only=_ENTERPRISE_BOUND),
+    "campaigns.progress": Recipe(ids={"campaign_id": "campaign"}),
+    "checklist_templates.list_templates": Recipe(),
+    "checklist_templates.create_template": Recipe(body=lambda: {
+        "key": f"mx-new-{_n()}", "title": "矩阵检查表", "items": [{"code": "1", "text": "内容"}]}),
+    "checklist_templates.get_template": Recipe(ids={"template_key": "template"}),
+    "checklist_templates.update_template": Recipe(
+        ids={"template_key": "template"},
+        body=lambda: {"title": f"矩阵检查表{_n()}", "items": [{"code": "1", "text": "改"}]}),
+    "checklist_templates.list_versions": Recipe(ids={"template_key": "template"}),
+    "inspections.list_inspections": Recipe(query={"status": "draft"}),
+    "inspections.create_inspection": Recipe(
+        body_for=lambda w, k: {"enterprise_id": w.enterprises[k],
+                               "template_key": w.inspecting["template"][k]},
+        owner_only=_ENTERPRISE_BOUND),
+    "inspections.get_inspection": Recipe(ids={"inspection_id": "inspection"},
+                                         owner_only=_ENTERPRISE_BOUND),
+    "inspections.put_result": Recipe(ids={"inspection_id": "inspection", "item_id": "item"},
+                                     body=lambda: {"answer": "yes"}, owner_only=_ENTERPRISE_BOUND),
+    "inspections.put_results": Recipe(ids={"inspection_id": "inspection"}, body=lambda: [],
+                                      owner_only=_ENTERPRISE_BOUND),
+    "inspections.submit_inspection": Recipe(ids={"inspection_id": "inspection"},
+                                            body=lambda: {}, owner_only=_ENTERPRISE_BOUND),
+    "evidence.upload_evidence": Recipe(form=lambda: {"file": (_png(), "现场照片.png")}),
+    "evidence.get_evidence": Recipe(ids={"evidence_id": "evidence"},
+                                    owner_only=_ENTERPRISE_BOUND),
 }
+
+
+def _png():
+    from io import BytesIO
+
+    return BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
 
 
 def _register_probe_job():
@@ -249,6 +299,65 @@ class World:
         self.notified_user, _ = factory.user("mx-notified")
         self.closed_loop = {kind: {key: self._closed_loop(kind, key) for key in self.tenants}
                             for kind in ("hazard", "notification", "referral", "decided_referral")}
+        self.inspecting = {}
+        for kind in ("campaign", "target", "task", "template", "item", "inspection", "evidence"):
+            self.inspecting[kind] = {key: self._inspecting(kind, key) for key in self.tenants}
+
+    def _inspecting(self, kind, key):
+        """Campaigns and inspections of tenant ``key``: one draft campaign (fresh targets
+        and campaign-wide tasks go into it), a tenant checklist of one item, a draft
+        department inspection with its item answered, an evidence file of the enterprise."""
+        from sqlalchemy import select
+
+        from anjian.campaigns.models import Campaign, CampaignTarget, CampaignTask
+        from anjian.extensions import db
+        from anjian.inspections.models import (
+            ChecklistItem,
+            ChecklistTemplate,
+            Evidence,
+            Inspection,
+            InspectionResult,
+        )
+        from anjian.storage import make_key
+        from anjian.tenancy.scope import Scope, scoped
+
+        tenant_id = self.tenants[key]
+        enterprise = self._enterprise(key) if kind == "target" else self.enterprises[key]
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
+            if kind == "campaign":
+                row = Campaign(title="矩阵行动", status="draft")
+            elif kind == "target":
+                row = CampaignTarget(campaign_id=self.inspecting["campaign"][key],
+                                     enterprise_id=enterprise)
+            elif kind == "task":
+                row = CampaignTask(campaign_id=self.inspecting["campaign"][key],
+                                   key=f"mx-task-{_n()}", title="矩阵任务")
+            elif kind == "template":
+                template = ChecklistTemplate(key=f"mx-tpl-{key}-{_n()}", title="矩阵检查表")
+                db.session.add(template)
+                db.session.flush()
+                db.session.add(ChecklistItem(template_id=template.id, code="1", text="检查项"))
+                db.session.commit()
+                return template.key
+            elif kind == "item":
+                return db.session.scalar(select(ChecklistItem.id).join(
+                    ChecklistTemplate, ChecklistTemplate.id == ChecklistItem.template_id).where(
+                    ChecklistTemplate.key == self.inspecting["template"][key]))
+            elif kind == "inspection":
+                template_id = db.session.scalar(select(ChecklistTemplate.id).where(
+                    ChecklistTemplate.key == self.inspecting["template"][key]))
+                row = Inspection(enterprise_id=enterprise, template_id=template_id,
+                                 inspector_kind="department")
+                db.session.add(row)
+                db.session.flush()
+                db.session.add(InspectionResult(inspection_id=row.id, answer="yes",
+                                                item_id=self.inspecting["item"][key]))
+            else:
+                row = Evidence(object_key=make_key(tenant_id, "evidence"), filename="矩阵.png",
+                               content_type="image/png", size=8, enterprise_id=enterprise)
+            db.session.add(row)
+            db.session.commit()
+            return row.id
 
     def _closed_loop(self, kind, key):
         """A reported hazard, a notification of a user nobody calls as, an open or a
@@ -375,6 +484,9 @@ class World:
             return self._export(key) if fresh else self.exports[key]
         if kind in self.closed_loop:
             return self._closed_loop(kind, key) if fresh else self.closed_loop[kind][key]
+        if kind in self.inspecting:  # the campaign, item and file are never destroyed
+            fresh = fresh and kind in ("target", "task", "template", "inspection")
+            return self._inspecting(kind, key) if fresh else self.inspecting[kind][key]
         raise AssertionError(f"unknown object kind {kind}")
 
     def foreign(self, kind, key):
@@ -382,7 +494,7 @@ class World:
         return {"area": self.areas, "member": self.members,
                 "enterprise": self.enterprises, "job": self.jobs,
                 "export": self.exports, "import_job": self.import_jobs,
-                **self.closed_loop}[kind][other]
+                **self.closed_loop, **self.inspecting}[kind][other]
 
 
 @dataclass(frozen=True)

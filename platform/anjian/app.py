@@ -84,10 +84,12 @@ def _register_api(app: Flask) -> None:
     from anjian.audit import api as audit_api
     from anjian.auth import api as auth_api
     from anjian.auth import guard
+    from anjian.campaigns import api as campaigns_api
     from anjian.enterprises import api as enterprises_api
     from anjian.enterprises import export_api as enterprise_export_api
     from anjian.enterprises import import_api
     from anjian.hazards import api as hazards_api
+    from anjian.inspections import api as inspections_api
     from anjian.jobs import api as jobs_api
     from anjian.storage import api as storage_api
     from anjian.tenancy import api as tenancy_api
@@ -101,7 +103,9 @@ def _register_api(app: Flask) -> None:
     for blueprint in (health.blp, auth_api.blp, tenancy_api.blp, audit_api.blp, storage_api.blp,
                       jobs_api.blp, enterprises_api.blp, enterprise_export_api.blp, import_api.blp,
                       workdays_api.blp, hazards_api.blp, hazards_api.notifications_blp,
-                      hazards_api.referrals_blp):
+                      hazards_api.referrals_blp, campaigns_api.blp, campaigns_api.kinds_blp,
+                      inspections_api.templates_blp, inspections_api.blp,
+                      inspections_api.evidence_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     app.before_request(guard.before_request)
