@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
-from anjian.api.problems import problem
+from anjian.api.problems import ProblemSchema, problem
 from anjian.audit.service import record_event
 from anjian.enterprises.visibility import enterprise_clause, require_enterprise
 from anjian.extensions import db
@@ -25,6 +25,7 @@ from anjian.hazards.schemas import (
     HazardSchema,
     HazardUpdateSchema,
     NotificationQuerySchema,
+    NotificationReadSchema,
     NotificationSchema,
     ReferralCloseSchema,
     ReferralCreateSchema,
@@ -43,6 +44,8 @@ referrals_blp = Blueprint("enforcement_referrals", __name__,
                           url_prefix="/api/v1/tenants/<tenant_code>/enforcement-referrals",
                           description="移交执法")
 
+IF_MATCH = {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
+            "description": "读取隐患时得到的 ETag"}
 # Enterprise users reach their own enterprise's hazards, service organisations the hazards
 # of the enterprises assigned to them; which transition each may move is the service's rule.
 READERS = ("tenant_admin", "supervisor", "viewer", "service_org", "enterprise")
@@ -167,6 +170,12 @@ def update_hazard(data, tenant_code, hazard_id):
 @blp.etag
 @blp.arguments(TransitionSchema)
 @blp.response(200, HazardSchema)
+@blp.doc(parameters=[IF_MATCH])
+@blp.alt_response(403, schema=ProblemSchema, description="当前角色无权执行该操作")
+@blp.alt_response(409, schema=ProblemSchema,
+                  description="当前状态不允许该操作，或隐患刚被他人同时修改")
+@blp.alt_response(412, schema=ProblemSchema, description="ETag 已过期：隐患已被他人修改")
+@blp.alt_response(428, schema=ProblemSchema, description="缺少 If-Match 请求头")
 @requires(*WRITERS)
 def transition_hazard(data, tenant_code, hazard_id):
     """隐患状态变更（需 If-Match）：plan 五落实、rectify_now 立即整改、rectified 整改完成、
@@ -212,9 +221,10 @@ def list_notifications(query, pages, tenant_code):
 
 
 @notifications_blp.route("/<int:notification_id>/read", methods=["POST"])
+@notifications_blp.arguments(NotificationReadSchema)
 @notifications_blp.response(200, NotificationSchema)
 @requires(*ALL_ROLES)
-def read_notification(tenant_code, notification_id):
+def read_notification(_body, tenant_code, notification_id):
     """标记通知为已读（只能是自己的通知）"""
     notification = get_or_404(Notification, notification_id, "通知")
     if notification.user_id != g.user.id:

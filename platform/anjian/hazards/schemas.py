@@ -133,6 +133,10 @@ class NotificationSchema(ma.Schema):
     read = ma.fields.Function(lambda n: n.read_at is not None)
 
 
+class NotificationReadSchema(ma.Schema):
+    """Marking read takes no fields (an empty JSON object, or no body)."""
+
+
 class NotificationQuerySchema(ma.Schema):
     unread = ma.fields.Boolean(metadata={"description": "只看未读"})
 
