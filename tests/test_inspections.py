@@ -190,6 +190,27 @@ def test_every_builtin_plugin_template_materialises(app, factory):
             assert len(codes) == len(entry["items"]) == len(set(codes))
 
 
+class Broken:
+    @hookimpl
+    def register_checklist_templates(self):
+        return [{"key": "broken_tpl", "title": "坏检查表", "version": 1,
+                 "items": [{"code": "1", "text": "甲"}, {"code": "1", "text": "乙"}]}]
+
+
+def test_a_broken_plugin_template_is_the_plugins_fault(app, client, w, factory):
+    app.extensions["anjian.plugins"].register("broken_test", Broken())
+    factory.tenant("cs", plugins=["checklists_test", "broken_test"])
+    r = start(client, w["supervisor"], w["ents"][0], template_key="broken_tpl")
+    assert problem_of(r, 500)["detail"] == (
+        "插件 broken_test 的检查表 broken_tpl 无效: items[1].code: 检查项编号重复: 1")
+    assert client.get(f"{T}/checklist-templates/broken_tpl", headers=w["viewer"]).status_code \
+        == 500
+    listed = client.get(f"{T}/checklist-templates", headers=w["viewer"]).json["items"]
+    assert [(t["key"], t["materialised"]) for t in listed] == [
+        ("broken_tpl", False), (PLUGIN_KEY, False)]
+    assert client.get(f"{T}/inspections", headers=w["viewer"]).json["total"] == 0
+
+
 def test_tenant_template_validation_in_chinese(client, w):
     url = f"{T}/checklist-templates"
     body = {"key": "cs-fire", "title": "消防检查表",

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context
 from sqlalchemy import and_, bindparam, case, distinct, func, literal, or_, select, true
+from sqlalchemy.exc import IntegrityError
 
 from anjian.api.problems import ApiProblem
 from anjian.auth.models import Membership
@@ -373,7 +374,10 @@ def add_targets(tenant: Tenant, campaign: Campaign, data: dict) -> dict:
         db.session.add(CampaignTarget(campaign_id=campaign.id, enterprise_id=enterprise_id,
                                       method=method, reason=reason))
         added += 1
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # the same enterprise added by another request meanwhile
+        raise CampaignError(409, "目标企业正在被他人同时添加，请重试") from exc
     return {"method": method, "added": added, "already": len(dict(chosen)) - added,
             "total": len(already) + added}
 

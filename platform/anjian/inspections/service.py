@@ -180,6 +180,15 @@ def _make_current(template: ChecklistTemplate) -> None:
         row.is_current = row.id == template.id
 
 
+def plugin_items(entry: dict) -> list[dict]:
+    """A plugin template's items, checked; a broken template is the plugin's fault (500)."""
+    try:
+        return check_items(list(entry.get("items") or ()))
+    except InspectionError as exc:
+        raise InspectionError(500, f"插件 {entry.get('plugin')} 的检查表 {entry.get('key')} "
+                                   f"无效: {exc.field}: {exc.message}") from exc
+
+
 def materialise(tenant: Tenant, entry: dict) -> ChecklistTemplate:
     """The tenant's copy of a plugin template version (made on first use; the same key and
     version always give the same row)."""
@@ -188,11 +197,7 @@ def materialise(tenant: Tenant, entry: dict) -> ChecklistTemplate:
         ChecklistTemplate.key == key, ChecklistTemplate.version == version))
     if existing is not None:
         return existing
-    try:
-        items = check_items(list(entry.get("items") or ()))
-    except InspectionError as exc:
-        raise InspectionError(500, f"插件 {entry.get('plugin')} 的检查表 {key} 无效: "
-                                   f"{exc.field}: {exc.message}") from exc
+    items = plugin_items(entry)
     newest = max((r.version for r in template_rows(key)), default=0)
     try:
         with db.session.begin_nested():
@@ -271,8 +276,8 @@ def template_view(template: ChecklistTemplate | dict, versions: list[int]) -> di
     """A template (a row, or a catalogue entry not copied yet) with its items."""
     view = template_summary(template, versions)
     if isinstance(template, dict):
-        items = [{"id": None, "position": i, **item} for i, item in
-                 enumerate(check_items(list(template.get("items") or ())))]
+        items = [{"id": None, "position": i, **item}
+                 for i, item in enumerate(plugin_items(template))]
     else:
         items = items_of(template.id)
     view["items"] = items
