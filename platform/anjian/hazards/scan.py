@@ -145,7 +145,8 @@ def scan_overdue(tenant_id: int, today: dt.date) -> dict:
 def _audit(tenant_id: int, actor: int | None, today: dt.date, hazards: list[OverdueItem],
            tasks: list[OverdueItem], now: dt.datetime) -> None:
     """One summary row for the scan (a bulk Core update is not seen by the flush audit)."""
-    db.session.execute(AuditEntry.__table__.insert(), [{
+    # inline(): the id comes from the column's own default, no nextval() round trip first.
+    db.session.execute(AuditEntry.__table__.insert().inline(), [{
         "tenant_id": tenant_id, "actor_user_id": actor, "action": "hazard.overdue_scan",
         "entity_type": "overdue_scan", "entity_id": today.isoformat(), "before": None,
         "after": {"today": today.isoformat(), "hazards": sorted(i.id for i in hazards),
@@ -163,6 +164,10 @@ def _call_hooks(tenant_id: int, hazards: list[OverdueItem], tasks: list[OverdueI
     from anjian.tenancy.service import registry, tenant_info
 
     plugins = registry()
+    listening = plugins.catalogue.hook
+    if not (listening.on_overdue.get_hookimpls()
+            or (hazards and listening.on_hazard_transition.get_hookimpls())):
+        return  # no loaded plugin listens: no tenant to load, no caller to build
     tenant = db.session.get(Tenant, tenant_id)
     info = tenant_info(tenant, plugins)
     hook = plugins.for_tenant(info).hook
