@@ -334,24 +334,29 @@ def test_answers_submit_and_read_only_afterwards(client, w):
     # Enterprise users cannot fill in a department's inspection (of their own enterprise).
     r = client.put(f"{base}/results/{items['2']}", json={"answer": "yes"}, headers=w["enterprise"])
     assert problem_of(r, 403)["detail"] == "当前角色不能填写“部门检查”"
-    r = client.put(f"{base}/results", headers=w["supervisor"], json=[
+    r = client.put(f"{base}/results", headers=w["supervisor"], json={"results": [
         {"item_id": items["2"], "answer": "na", "note": "无粉尘作业"},
         {"item_id": items["3"], "answer": "no", "note": "堆放杂物"},
-        {"item_id": items["1"], "answer": "yes"}])
+        {"item_id": items["1"], "answer": "yes"}]})
     assert r.status_code == 200, r.json
     assert [(x["code"], x["answer"], x["note"]) for x in r.json["results"]] == [
         ("1", "yes", "已建立"), ("2", "na", "无粉尘作业"), ("3", "no", "堆放杂物")]
     r = client.put(f"{base}/results", headers=w["supervisor"],
-                   json=[{"item_id": items["1"], "answer": "yes"},
-                         {"item_id": items["1"], "answer": "no"}])
-    assert problem_of(r, 422)["errors"] == {"[1].item_id": ["同一检查项重复出现"]}
+                   json={"results": [{"item_id": items["1"], "answer": "yes"},
+                                     {"item_id": items["1"], "answer": "no"}]})
+    assert problem_of(r, 422)["errors"] == {"results[1].item_id": ["同一检查项重复出现"]}
+    r = client.put(f"{base}/results", headers=w["supervisor"],
+                   json={"results": [{"item_id": 987654, "answer": "yes"}]})
+    assert problem_of(r, 422)["errors"] == {
+        "results[0].item_id": ["检查项不属于本次检查所用的检查表"]}
     r = client.post(f"{base}/submit", json={"conclusion": "基本符合要求"}, headers=w["supervisor"])
     assert r.status_code == 200
     assert r.json["inspection"]["status"] == "submitted"
     assert r.json["inspection"]["submitted_at"] and r.json["inspection"]["conclusion"] == "基本符合要求"
     assert w["plugin"].completed == [("cs", inspection_id, "submitted", w["supervisor_id"])]
     for method, path, body in (("PUT", f"/results/{items['1']}", {"answer": "no"}),
-                               ("PUT", "/results", [{"item_id": items["1"], "answer": "no"}]),
+                               ("PUT", "/results",
+                                {"results": [{"item_id": items["1"], "answer": "no"}]}),
                                ("POST", "/submit", {})):
         r = client.open(f"{base}{path}", method=method, json=body, headers=w["supervisor"])
         assert problem_of(r, 409)["detail"] == "检查已提交，不能再修改"
@@ -371,7 +376,8 @@ def test_a_failing_completion_hook_rolls_the_submission_back(app, client, w, fac
     created = start(client, w["supervisor"], w["ents"][0]).json
     base = f"{T}/inspections/{created['inspection']['id']}"
     client.put(f"{base}/results", headers=w["supervisor"],
-               json=[{"item_id": i, "answer": "yes"} for i in items_of(created).values()])
+               json={"results": [{"item_id": i, "answer": "yes"}
+                                 for i in items_of(created).values()]})
     app.config["PROPAGATE_EXCEPTIONS"] = False
     assert client.post(f"{base}/submit", json={}, headers=w["supervisor"]).status_code == 500
     assert client.get(base, headers=w["viewer"]).json["inspection"]["status"] == "draft"

@@ -27,6 +27,7 @@ from anjian.campaigns.schemas import (
     TargetsAddedSchema,
     TargetsAddSchema,
     TargetSchema,
+    TaskDoneSchema,
     TaskQuerySchema,
     TaskSchema,
 )
@@ -214,9 +215,10 @@ def list_tasks(query, pages, tenant_code, campaign_id):
 
 
 @blp.route("/<int:campaign_id>/tasks/<int:task_id>/done", methods=["POST"])
+@blp.arguments(TaskDoneSchema)
 @blp.response(200, TaskSchema)
 @requires("tenant_admin", "supervisor", "service_org", "enterprise")
-def complete_task(tenant_code, campaign_id, task_id):
+def complete_task(_body, tenant_code, campaign_id, task_id):
     """标记任务完成（企业与服务机构只能完成本企业的任务）"""
     task = get_or_404(CampaignTask, task_id, "任务")
     if task.campaign_id != campaign_id:

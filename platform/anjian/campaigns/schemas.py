@@ -182,6 +182,10 @@ class TaskSchema(ma.Schema):
     overdue_at = ma.fields.DateTime(allow_none=True)
 
 
+class TaskDoneSchema(ma.Schema):
+    """No fields: marking a task done takes an empty JSON object."""
+
+
 class TaskQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(list(TASK_STATUSES)))
 

@@ -17,7 +17,7 @@ from anjian.extensions import db
 from anjian.inspections import service
 from anjian.inspections.models import ChecklistTemplate, Evidence, Inspection
 from anjian.inspections.schemas import (
-    BulkResultInSchema,
+    BulkResultsInSchema,
     EvidenceDownloadSchema,
     EvidenceSchema,
     EvidenceUploadOptionsSchema,
@@ -188,13 +188,13 @@ def put_result(data, tenant_code, inspection_id, item_id):
 
 
 @blp.route("/<int:inspection_id>/results", methods=["PUT"])
-@blp.arguments(BulkResultInSchema(many=True))
+@blp.arguments(BulkResultsInSchema)
 @blp.response(200, InspectionDetailSchema)
 @requires(*INSPECTORS)
 def put_results(data, tenant_code, inspection_id):
-    """批量填写检查项"""
+    """批量填写检查项（results: [{item_id, answer, ...}]）"""
     inspection = _inspection(inspection_id)
-    service.set_results(inspection, data, g.access, g.user.id)
+    service.set_results(inspection, data["results"], g.access, g.user.id)
     db.session.commit()
     return service.inspection_view(inspection)
 

@@ -204,6 +204,11 @@ class BulkResultInSchema(ResultInSchema):
     item_id = ma.fields.Integer(required=True)
 
 
+class BulkResultsInSchema(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(BulkResultInSchema), required=True,
+                             validate=validate.Length(max=1000))
+
+
 class ResultSchema(ma.Schema):
     id = ma.fields.Integer()
     inspection_id = ma.fields.Integer()

@@ -483,10 +483,10 @@ def set_results(inspection: Inspection, entries: list[dict], access,
     out = []
     for i, entry in enumerate(entries):
         if entry["item_id"] in seen:
-            raise InspectionError(422, "同一检查项重复出现", f"[{i}].item_id")
+            raise InspectionError(422, "同一检查项重复出现", f"results[{i}].item_id")
         seen.add(entry["item_id"])
         out.append(set_result(inspection, entry["item_id"], entry, access, actor_id,
-                              field=f"[{i}].item_id"))
+                              field=f"results[{i}].item_id"))
     return out
 
 
