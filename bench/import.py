@@ -16,7 +16,9 @@ In one run, for each backend:
 * the platform's import of that file into an empty tenant (the real
   ``enterprise_import`` job run through ``anjian.jobs.service.run_job``: storage
   read, parse, validation, upsert, audit, progress), then a re-import of the
-  unchanged file (every row "unchanged").
+  unchanged file (every row "unchanged"), then an import of a second workbook
+  in which every enterprise's name differs (every row "updated"; not one of the
+  goals, measured so that the update path is seen).
 
 Each measurement runs in a child process of its own, which reports its peak RSS
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``). PostgreSQL: a throwaway cluster
@@ -26,7 +28,8 @@ database is dropped and recreated as ``anjian_bench``).
 
 The last lines are one JSON object per backend:
 ``{"bench": "import", "backend": ..., "ratio": ..., "rows_per_s": ..., "peak_rss_mb": ...,
-"reimport_s": ...}`` (ratio = import seconds / floor seconds).
+"reimport_s": ..., "update_s": ...}`` (ratio = import seconds / floor seconds;
+peak_rss_mb: the larger of the import's and the re-import's).
 """
 
 from __future__ import annotations
@@ -64,25 +67,26 @@ def credit_code(n: int) -> str:
     return base + uscc.calc_check_digit(base)
 
 
-def make_rows(count: int):
+def make_rows(count: int, renamed: bool = False):
     rnd = random.Random(20261101)
+    kind = "有限责任公司" if renamed else "有限公司"
     for n in range(1, count + 1):
         industry, code = INDUSTRIES[n % len(INDUSTRIES)]
-        yield [credit_code(n), f"常熟市{TOWNS[n % len(TOWNS)]}第{n}号{industry}有限公司",
+        yield [credit_code(n), f"常熟市{TOWNS[n % len(TOWNS)]}第{n}号{industry}{kind}",
                f"江苏省常熟市{TOWNS[n % len(TOWNS)]}工业园{n % 500 + 1}号", industry, code,
                SCALES[n % 3], "是" if n % 7 == 0 else "否", rnd.randint(3, 900),
                rnd.randint(0, 5), rnd.randint(0, 20), f"{industry}产品{n % 37}",
                "机械伤害、触电、火灾", f"张{n % 1000}", f"0512-5{n % 10_000_000:07d}", "在营"]
 
 
-def write_workbook(path: Path, count: int) -> None:
+def write_workbook(path: Path, count: int, renamed: bool = False) -> None:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     sheet = book.add_worksheet("企业台账")
     for col, label in enumerate(HEADERS):
         sheet.write_string(0, col, label)
-    for r, row in enumerate(make_rows(count), 1):
+    for r, row in enumerate(make_rows(count, renamed), 1):
         for col, value in enumerate(row):
             if isinstance(value, int):
                 sheet.write_number(r, col, value)
@@ -203,8 +207,9 @@ def child_import(url: str, data_dir: str, tenant_id: int, tenant_code: str,
     return out
 
 
-def child_setup(url: str, migration_url: str, data_dir: str, workbook: str) -> dict:
-    """Migrate, make the tenant, store the workbook; returns ids for the import children."""
+def child_setup(url: str, migration_url: str, data_dir: str, workbook: str,
+                renamed: str) -> dict:
+    """Migrate, make the tenant, store both workbooks; returns ids for the import children."""
     from flask_migrate import upgrade
 
     from anjian.app import create_app
@@ -232,8 +237,11 @@ def child_setup(url: str, migration_url: str, data_dir: str, workbook: str) -> d
         tenant_id = tenant.id
         with open(workbook, "rb") as f:
             stored = storage_for(app).put(tenant_id, "imports", f, XLSX, "bench.xlsx")
+        with open(renamed, "rb") as f:
+            other = storage_for(app).put(tenant_id, "imports", f, XLSX, "renamed.xlsx")
         db.engine.dispose()
-    return {"tenant_id": tenant_id, "tenant_code": "bench", "object_key": stored.key}
+    return {"tenant_id": tenant_id, "tenant_code": "bench", "object_key": stored.key,
+            "renamed_key": other.key}
 
 
 def libpq(url: str) -> str:
@@ -286,28 +294,30 @@ class Postgres:
             self.cluster.close()
 
 
-def bench_backend(backend: str, workbook: Path, rows: int, work: Path) -> dict:
+def bench_backend(backend: str, workbook: Path, renamed: Path, rows: int, work: Path) -> dict:
     data_dir = work / backend
     data_dir.mkdir()
+
+    def measure(url: str, migration_url: str, floor_url: str):
+        setup = run_child("setup", url, migration_url, str(data_dir), str(workbook),
+                          str(renamed))
+        floor = run_child("floor", backend, floor_url, str(workbook))
+        ids = (str(data_dir), str(setup["tenant_id"]), setup["tenant_code"])
+        first = run_child("import", url, *ids, setup["object_key"])
+        again = run_child("import", url, *ids, setup["object_key"])
+        update = run_child("import", url, *ids, setup["renamed_key"])
+        return floor, first, again, update
+
     if backend == "sqlite":
         url = f"sqlite:///{data_dir / 'anjian.sqlite3'}"
-        setup = run_child("setup", url, "", str(data_dir), str(workbook))
-        floor = run_child("floor", backend, str(data_dir / "floor.sqlite3"), str(workbook))
-        first = run_child("import", url, str(data_dir), str(setup["tenant_id"]),
-                          setup["tenant_code"], setup["object_key"])
-        again = run_child("import", url, str(data_dir), str(setup["tenant_id"]),
-                          setup["tenant_code"], setup["object_key"])
+        floor, first, again, update = measure(url, "", str(data_dir / "floor.sqlite3"))
     else:
         with Postgres() as admin:
             url = admin.replace("//postgres@", f"//{APP_ROLE}@", 1)
-            setup = run_child("setup", url, admin, str(data_dir), str(workbook))
-            floor = run_child("floor", backend, admin, str(workbook))
-            first = run_child("import", url, str(data_dir), str(setup["tenant_id"]),
-                              setup["tenant_code"], setup["object_key"])
-            again = run_child("import", url, str(data_dir), str(setup["tenant_id"]),
-                              setup["tenant_code"], setup["object_key"])
+            floor, first, again, update = measure(url, admin, admin)
     assert first["result"]["created"] == rows, first
     assert again["result"]["unchanged"] == rows, again
+    assert update["result"]["updated"] == rows, update
     print(f"[{backend}] floor: {floor['seconds']:.2f} s (calamine read {floor['read_s']:.2f} s "
           f"+ insert {floor['insert_s']:.2f} s), {rows / floor['seconds']:,.0f} rows/s, "
           f"peak RSS {floor['peak_rss_mb']:.0f} MB")
@@ -315,14 +325,18 @@ def bench_backend(backend: str, workbook: Path, rows: int, work: Path) -> dict:
           f"ratio to floor {first['seconds'] / floor['seconds']:.1f}x, "
           f"peak RSS {first['peak_rss_mb']:.0f} MB  {first['result']}")
     print(f"[{backend}] re-import (unchanged): {again['seconds']:.2f} s, "
-          f"peak RSS {again['peak_rss_mb']:.0f} MB  {again['result']}", flush=True)
+          f"peak RSS {again['peak_rss_mb']:.0f} MB  {again['result']}")
+    print(f"[{backend}] import renaming every row: {update['seconds']:.2f} s, "
+          f"peak RSS {update['peak_rss_mb']:.0f} MB  {update['result']}", flush=True)
     return {"bench": "import", "backend": backend, "rows": rows,
             "ratio": round(first["seconds"] / floor["seconds"], 2),
             "rows_per_s": round(rows / first["seconds"]),
             "peak_rss_mb": round(max(first["peak_rss_mb"], again["peak_rss_mb"]), 1),
             "reimport_s": round(again["seconds"], 2),
             "import_s": round(first["seconds"], 2), "floor_s": round(floor["seconds"], 2),
-            "floor_peak_rss_mb": round(floor["peak_rss_mb"], 1)}
+            "floor_peak_rss_mb": round(floor["peak_rss_mb"], 1),
+            "update_s": round(update["seconds"], 2),
+            "update_peak_rss_mb": round(update["peak_rss_mb"], 1)}
 
 
 def main() -> None:
@@ -344,13 +358,14 @@ def main() -> None:
     backends = ("sqlite", "postgresql") if options.backend == "both" else (options.backend,)
     with tempfile.TemporaryDirectory(prefix="anjian-bench-") as tmp:
         work = Path(tmp)
-        workbook = work / "enterprises.xlsx"
+        workbook, renamed = work / "enterprises.xlsx", work / "renamed.xlsx"
         started = time.perf_counter()
         write_workbook(workbook, options.rows)
         print(f"workbook: {options.rows:,} rows x {len(HEADERS)} columns, "
               f"{workbook.stat().st_size / 1e6:.1f} MB, written in "
               f"{time.perf_counter() - started:.1f} s (xlsxwriter constant_memory)", flush=True)
-        results = [bench_backend(b, workbook, options.rows, work) for b in backends]
+        write_workbook(renamed, options.rows, renamed=True)
+        results = [bench_backend(b, workbook, renamed, options.rows, work) for b in backends]
     for result in results:
         print(json.dumps(result, ensure_ascii=False))
 

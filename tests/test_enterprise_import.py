@@ -365,3 +365,94 @@ def test_a_redelivered_job_continues_after_its_checkpoint(app, world, monkeypatc
         assert job.result["created"] == 5  # 2 carried over + 3 new
     assert [e["credit_code"] for e in enterprises(app, world["a"])] == [
         code(n) for n in range(53, 56)]
+
+
+def test_a_code_is_a_duplicate_only_when_two_valid_rows_give_it(app, client, world):
+    """Codes on several rows are decided among the valid rows only, after normalising."""
+    spaced = code(62)[:6] + " " + code(62)[6:].lower()  # the same code as written by hand
+    rows = [row(61), row(61, employees="十二"), row(62, name="甲"), row(63),
+            [spaced, "乙"] + [None] * (len(HEADERS) - 2)]
+    job = run(app, client, world["admin"], xlsx(rows))
+    result = job["result"]
+    assert (result["created"], result["rejected"]) == (2, 3), result
+    assert [e["credit_code"] for e in enterprises(app, world["a"])] == [code(61), code(63)]
+    url = client.get(f"{URL}/{job['id']}/rejected", headers=world["admin"]).json["url"]
+    ws = openpyxl.load_workbook(io.BytesIO(fetch(client, url))).worksheets[0]
+    lines = {line[0]: line for line in ws.iter_rows(min_row=2, values_only=True)}
+    assert set(lines) == {3, 4, 6}
+    assert lines[3][1] == "从业人数"
+    assert "重复" in lines[4][2] and "第 6 行" in lines[4][2] and "第 4 行" in lines[6][2]
+
+
+def test_remembered_cell_values_keep_booleans_and_numbers_apart(app, client, world):
+    # 1 (a number) and TRUE (an Excel boolean) are equal keys in a Python dict.
+    rows = [row(71, employees=1, dust_explosion=1), row(72, employees=True, dust_explosion=True),
+            row(73, employees=1.0, dust_explosion="否")]
+    job = run(app, client, world["admin"], xlsx(rows))
+    assert (job["result"]["created"], job["result"]["rejected"]) == (2, 1), job["result"]
+    stored = {e["credit_code"]: e for e in enterprises(app, world["a"])}
+    assert stored[code(71)]["employees"] == 1 and stored[code(71)]["dust_explosion"] is True
+    assert stored[code(73)]["employees"] == 1 and stored[code(73)]["dust_explosion"] is False
+    assert code(72) not in stored
+
+
+def test_many_updates_are_staged_and_restore_deleted_enterprises(app, client, world,
+                                                                  monkeypatch):
+    """PostgreSQL stages a batch's updates with COPY (here from 1 update); SQLite executemany."""
+    from anjian.db import utcnow
+
+    monkeypatch.setattr(importing, "COPY_UPDATES_FROM", 1)
+    monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+    first = [row(n, employees=n, contact_phone="0512-1") for n in range(81, 86)]
+    assert run(app, client, world["admin"], xlsx(first))["result"]["created"] == 5
+    with app.app_context(), scoped(db.session, Scope.tenant(world["a"])):
+        gone = db.session.scalars(select(Enterprise).where(Enterprise.credit_code == code(83)))
+        gone.one().deleted_at = utcnow()
+        db.session.commit()
+    before = {e["credit_code"]: e for e in enterprises(app, world["a"])}
+    audits = audit_count(app, world["a"])
+
+    # Names change on 81, 82; employees on 84; 83 comes back unchanged; 85 is unchanged.
+    # The file has no contact phone column: the stored phones stay.
+    headers = ["统一社会信用代码", "企业名称", "从业人数"]
+    second = [[code(81), "新81", 81], [code(82), "新82", 82], [code(83), "企业83", 83],
+              [code(84), "企业84", 40], [code(85), "企业85", 85]]
+    result = run(app, client, world["admin"], xlsx(second, headers=headers))["result"]
+    assert (result["created"], result["updated"], result["unchanged"]) == (0, 4, 1), result
+    after = {e["credit_code"]: e for e in enterprises(app, world["a"])}
+    assert [after[code(n)]["name"] for n in range(81, 86)] == [
+        "新81", "新82", "企业83", "企业84", "企业85"]
+    assert after[code(84)]["employees"] == 40 and after[code(81)]["employees"] == 81
+    assert all(e["deleted_at"] is None and e["contact_phone"] == "0512-1"
+               for e in after.values())
+    assert after[code(85)]["updated_at"] == before[code(85)]["updated_at"]
+    assert all(after[code(n)]["updated_at"] > before[code(n)]["updated_at"] for n in (81, 83))
+    assert audit_count(app, world["a"]) == audits + 2  # (81, 82), (83, 84); (85) changed nothing
+
+    # Another tenant's enterprise with the same code is neither read nor written.
+    with app.app_context(), scoped(db.session, Scope.tenant(world["b"])):
+        assert db.session.scalars(select(Enterprise)).all() == []
+
+
+def test_lookups_are_planned_with_their_own_codes(app, world):
+    """PostgreSQL: the per-batch lookup is never a prepared statement (see load_existing).
+
+    psycopg prepares a statement from its 5th run; PostgreSQL's generic plan for it then
+    scanned all of the tenant's rows against a list of parameters: seconds per batch.
+    """
+    from sqlalchemy import text
+
+    with app.app_context(), scoped(db.session, Scope.tenant(world["a"])):
+        importing._insert_rows(world["a"], [{"credit_code": code(n), "name": f"企业{n}"}
+                                            for n in range(91, 99)], importing.utcnow())
+        for n in range(91, 99):
+            found = importing.load_existing(world["a"], [code(n), code(n + 100)], ("name",))
+            assert list(found) == [code(n)] and found[code(n)]["name"] == f"企业{n}"
+            assert set(found[code(n)]) == {"id", "credit_code", "deleted_at", "name"}
+        if db.engine.dialect.name == "postgresql":
+            prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements"),
+                                          execution_options=importing.SCOPED).scalars().all()
+            assert not [s for s in prepared if "credit_code" in s], prepared
+        db.session.rollback()
+    with app.app_context(), scoped(db.session, Scope.tenant(world["b"])):
+        assert importing.load_existing(world["b"], [code(91)]) == {}

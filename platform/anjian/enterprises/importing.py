@@ -15,8 +15,11 @@ Rules of a row:
   created / updated / unchanged / rejected, and a workbook of the rejected rows
   (row number, column, reason in Chinese) is stored for download.
 
-Writes are bulk Core statements (no ORM ``add_all``, no RETURNING), in batches
-of ``BATCH_SIZE`` rows, each batch committed with an audit row summarising it.
+The file is streamed (read twice, never held): see ``run_import``. Writes are
+bulk statements (no ORM ``add_all``, no RETURNING; on PostgreSQL COPY into a
+staging table, then one ``INSERT ... SELECT`` or ``UPDATE ... FROM``), in
+batches of ``BATCH_SIZE`` rows, each batch compared with the stored rows of its
+own codes (one lookup per batch) and committed with an audit row summarising it.
 Upsert by credit code is idempotent, so a job killed mid-way and run again
 leaves each row exactly once; the job's counts carry a checkpoint so a
 re-delivered job skips batches already committed.
@@ -30,6 +33,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter, mul
 
 from sqlalchemy import bindparam, select
 
@@ -349,7 +353,7 @@ _USCC_SHAPE = re.compile(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}")
 def _code(value):
     text = value.strip() if isinstance(value, str) else _text(value)
     if _USCC_SHAPE.fullmatch(text):  # the common case, without stdnum's cleaning
-        total = sum(_USCC_VALUE[c] * w for c, w in zip(text[:17], _USCC_WEIGHTS, strict=True))
+        total = sum(map(mul, map(_USCC_VALUE.__getitem__, text[:17]), _USCC_WEIGHTS))
         if text[17] == _USCC_ALPHABET[(31 - total) % 31]:
             return text
     try:
@@ -411,11 +415,41 @@ class Candidate:
     values: dict  # credit_code, name and the fields given
 
 
+MEMO_CAP = 4096  # converted values remembered per column (most columns repeat few values)
+_MISS = object()
+_EMPTY = object()
+
+
+class _Bad:
+    """A cell value's error, remembered like a converted value."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _convert_cell(raw, convert):
+    if raw is None or raw == "" or (raw.__class__ is str and not raw.strip()):
+        return _EMPTY
+    try:
+        return convert(raw)
+    except CellError as exc:
+        return _Bad(exc.message)
+
+
 def _row_plan(sheet: Sheet) -> list[tuple]:
-    """(field, column index, header, converter, required) per mapped column, computed once."""
+    """(field, column index, header, converter, required, memo) per mapped column, made once.
+
+    The converters are pure functions of the cell, so each column remembers up to
+    ``MEMO_CAP`` results (value or error) by cell: scale, flags, industry, status, counts
+    and the like then cost one dict lookup instead of a conversion. Credit codes and
+    names are (nearly) all different, so they are not remembered.
+    """
     plan = sheet.__dict__.get("_plan")
     if plan is None:
-        plan = [(name, index, sheet.headers[name], CONVERTERS[name], name in REQUIRED)
+        plan = [(name, index, sheet.headers[name], CONVERTERS[name], name in REQUIRED,
+                 None if name in ("credit_code", "name") else {})
                 for name, index in sheet.columns.items()]
         sheet.__dict__["_plan"] = plan
     return plan
@@ -425,16 +459,26 @@ def check_row(cells: list, sheet: Sheet, areas: dict[str, int]) -> tuple[dict, l
     """One row's values (field → converted value) and errors [(header, message)]."""
     values, errors = {}, []
     width = len(cells)
-    for name, index, header, convert, required in _row_plan(sheet):
-        raw = cells[index] if index < width else ""
-        if raw is None or raw == "" or (raw.__class__ is str and not raw.strip()):
+    for name, index, header, convert, required, memo in _row_plan(sheet):
+        raw = cells[index] if index < width else None
+        if memo is None:
+            value = _convert_cell(raw, convert)
+        else:
+            key = raw if raw.__class__ is str else (raw.__class__, raw)  # 1 == 1.0 == True
+            try:
+                value = memo.get(key, _MISS)
+            except TypeError:  # an unhashable cell: not remembered
+                key, value = None, _MISS
+            if value is _MISS:
+                value = _convert_cell(raw, convert)
+                if key is not None and len(memo) < MEMO_CAP:
+                    memo[key] = value
+        if value is _EMPTY:
             if required:
                 errors.append((header, "不能为空"))
             continue
-        try:
-            value = convert(raw)
-        except CellError as exc:
-            errors.append((header, exc.message))
+        if value.__class__ is _Bad:
+            errors.append((header, value.message))
             continue
         if name == "area_code":
             area_id = areas.get(value)
@@ -453,69 +497,87 @@ def _rejection(number: int, errors: list, cells: list) -> Rejection:
 
 
 @dataclass
-class Validation:
-    """The first pass over the file: rejected rows and credit codes given more than once."""
-    rejected: list[Rejection]  # rows rejected on their own (cells kept for the report)
-    rejected_rows: set[int]
-    duplicated: dict[str, list[int]]  # code → row numbers of every valid row with it
-    candidates: int  # valid rows with a code given once: these are written
-    total: int
+class Scan:
+    """The first pass over the file: only the credit-code column is read.
+
+    ``shared``: codes written on more than one row. Whether such a code is really
+    given twice depends on which of its rows are valid, so those rows are held back
+    by the second pass and decided at its end (see ``iter_candidates``).
+    """
+    total: int  # data rows
+    shared: set[str]
+    coded: int  # distinct codes (check digits not yet checked): at most this many rows written
 
 
-def validate_sheet(sheet: Sheet, areas: dict[str, int]) -> Validation:
-    """Each row checked on its own, keeping only row numbers and codes (not the rows)."""
-    rejected: list[Rejection] = []
-    rows_of: dict[str, list[int] | int] = {}
+def scan_codes(sheet: Sheet) -> Scan:
+    """Count the data rows and find codes on more than one row (no other cell is converted)."""
+    index = sheet.columns["credit_code"]
+    seen: dict[str, int] = {}
+    shape = _USCC_SHAPE.fullmatch
     total = 0
-    for number, cells in sheet.data_rows():
+    for _number, cells in sheet.data_rows():
         total += 1
+        raw = cells[index] if index < len(cells) else None
+        if raw is None or raw == "":
+            continue
+        code = raw.strip() if raw.__class__ is str else _text(raw)
+        if not shape(code):  # else already in normal form (its check digit: second pass)
+            try:
+                code = _code(raw)
+            except CellError:
+                continue  # the row is rejected by the second pass
+        seen[code] = seen.get(code, 0) + 1
+    shared = {code for code, n in seen.items() if n > 1}
+    sheet.total = total
+    return Scan(total, shared, len(seen))
+
+
+def iter_candidates(sheet: Sheet, areas: dict[str, int], scan: Scan,
+                    rejected: list[Rejection], duplicates: list[Rejection]) -> Iterator[Candidate]:
+    """The second pass: each row validated once; the rows to write, in file order.
+
+    Rejected rows go to ``rejected``. Rows whose code the scan found on several rows
+    are held until the end: if two or more of them are valid, every valid one is
+    rejected as a duplicate (``duplicates``); a code left with one valid row is
+    written after the others (still in a fixed order, so batches are the same on
+    every run of the same file, which checkpoints rely on).
+    """
+    header = sheet.headers["credit_code"]
+    shared = scan.shared
+    held: dict[str, list[tuple[Candidate, list]]] = {}
+    for number, cells in sheet.data_rows():
         values, errors = check_row(cells, sheet, areas)
         if errors:
             rejected.append(_rejection(number, errors, cells))
             continue
         code = values["credit_code"]
-        seen = rows_of.get(code)
-        if seen is None:
-            rows_of[code] = number
-        elif isinstance(seen, int):
-            rows_of[code] = [seen, number]
-        else:
-            seen.append(number)
-    duplicated = {code: rows for code, rows in rows_of.items() if isinstance(rows, list)}
-    candidates = len(rows_of) - len(duplicated)
-    sheet.total = total
-    return Validation(rejected, {r.row for r in rejected}, duplicated, candidates, total)
-
-
-def iter_candidates(sheet: Sheet, areas: dict[str, int], validation: Validation,
-                    duplicates: list[Rejection]) -> Iterator[Candidate]:
-    """The second pass: the rows to write, in file order; rejections of duplicates collected."""
-    header = sheet.headers["credit_code"]
-    skip = validation.rejected_rows
-    duplicated = validation.duplicated
-    for number, cells in sheet.data_rows():
-        if number in skip:
-            continue
-        values, errors = check_row(cells, sheet, areas)
-        if errors:  # cannot happen (same rows, same rules); be safe
-            continue
-        group = duplicated.get(values["credit_code"])
-        if group is not None:
-            others = "、".join(str(r) for r in group if r != number)
-            duplicates.append(Rejection(number, header,
-                                        f"统一社会信用代码在文件中重复（另见第 {others} 行），"
-                                        f"重复的行均未导入", list(cells)))
+        if code in shared:
+            held.setdefault(code, []).append((Candidate(number, values), cells))
             continue
         yield Candidate(number, values)
+    singles = []
+    for group in held.values():
+        if len(group) == 1:
+            singles.append(group[0][0])
+            continue
+        rows = [cand.row for cand, _ in group]
+        for cand, cells in group:
+            others = "、".join(str(r) for r in rows if r != cand.row)
+            duplicates.append(Rejection(cand.row, header,
+                                        f"统一社会信用代码在文件中重复（另见第 {others} 行），"
+                                        f"重复的行均未导入", list(cells)))
+    held.clear()
+    singles.sort(key=lambda c: c.row)
+    yield from singles
 
 
 def validate_rows(sheet: Sheet, areas: dict[str, int]) -> tuple[list[Candidate], list[Rejection]]:
     """Every row checked (in memory; the import itself streams, see ``run_import``)."""
-    validation = validate_sheet(sheet, areas)
+    scan = scan_codes(sheet)
+    rejected: list[Rejection] = []
     duplicates: list[Rejection] = []
-    candidates = list(iter_candidates(sheet, areas, validation, duplicates))
-    rejected = sorted(validation.rejected + duplicates, key=lambda r: r.row)
-    return candidates, rejected
+    candidates = list(iter_candidates(sheet, areas, scan, rejected, duplicates))
+    return candidates, sorted(rejected + duplicates, key=lambda r: r.row)
 
 
 # --------------------------------------------------------------------------- writing
@@ -531,27 +593,53 @@ def load_areas(tenant_id: int) -> dict[str, int]:
     return {code: aid for code, aid in rows}
 
 
-def load_existing(tenant_id: int, codes: Iterable[str] | None = None) -> dict[str, dict]:
-    """The tenant's enterprises (deleted ones too) with these credit codes (or all), by code."""
+def load_existing(tenant_id: int, codes: Iterable[str] | None = None,
+                  fields: Iterable[str] = COMPARED) -> dict[str, dict]:
+    """The tenant's enterprises (deleted ones too) with these credit codes (or all), by code.
+
+    Only ``fields`` (the compared columns the file gives) and id, credit_code,
+    deleted_at are read. On PostgreSQL the codes go as one array parameter in an
+    unprepared statement, so that every lookup is planned with its own codes (see
+    ``run_import``); SQLite takes them as ``IN (...)`` chunks.
+    """
     t = Enterprise.__table__
-    columns = [t.c.id, t.c.credit_code, t.c.deleted_at, *(t.c[n] for n in COMPARED)]
-    stmt = select(*columns).where(t.c.tenant_id == tenant_id)
-    keys = [c.key for c in columns]
+    names = ("id", "credit_code", "deleted_at",
+             *(n for n in dict.fromkeys(fields) if n not in ("id", "credit_code", "deleted_at")))
     out: dict[str, dict] = {}
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql" and codes is not None:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            # prepare=False: psycopg prepares a statement from its 5th run (prepare_threshold)
+            # and PostgreSQL may then use a generic plan, where the codes are parameters,
+            # not a constant: no hashed ScalarArrayOp (it needs a constant array), so each
+            # row scanned is compared with every code; and a table just filled has no
+            # statistics (the app role cannot ANALYZE it), so that plan scanned all the
+            # tenant's rows: 17 s per batch of 5,000 against 100,000 rows. Unprepared,
+            # each lookup is planned with its codes: index probes or a hashed filter.
+            cur.execute(f"SELECT {', '.join(names)} FROM {t.name} "
+                        f"WHERE tenant_id = %s AND credit_code = ANY(%s)",
+                        (tenant_id, list(codes)), prepare=False)
+            for row in cur:
+                out[row[1]] = dict(zip(names, row, strict=True))
+        return out
+    stmt = select(*(t.c[n] for n in names)).where(t.c.tenant_id == tenant_id)
     if codes is None:
         chunks = [None]
     else:
         codes = list(codes)
         chunks = [codes[i:i + LOOKUP_CHUNK] for i in range(0, len(codes), LOOKUP_CHUNK)]
     for chunk in chunks:
-        if chunk is None:
-            query = stmt
-        else:
-            query = stmt.where(t.c.credit_code.in_(chunk))
+        query = stmt if chunk is None else stmt.where(t.c.credit_code.in_(chunk))
         for row in db.session.execute(query, execution_options=SCOPED):
-            values = dict(zip(keys, row, strict=True))
-            out[values["credit_code"]] = values
+            out[row[1]] = dict(zip(names, row, strict=True))
     return out
+
+
+def compared_fields(sheet: Sheet) -> tuple[str, ...]:
+    """The stored columns a file's rows can change (area_code is stored as area_id)."""
+    return tuple("area_id" if n == "area_code" else n
+                 for n in sheet.columns if n != "credit_code")
 
 
 @dataclass
@@ -594,26 +682,56 @@ def _plain(value):
 
 
 def apply_plan(tenant_id: int, plan: Plan, existing: dict[str, dict] | None = None) -> None:
-    """Write one batch: one Core insert (no RETURNING), executemany updates keyed by id."""
-    t = Enterprise.__table__
+    """Write one batch: new rows in bulk (COPY / executemany), updates grouped by changed columns."""
     now = utcnow()
     if plan.inserts:
         _insert_rows(tenant_id, plan.inserts, now)
-    groups: dict[tuple, list[dict]] = {}
-    for ent_id, changed in plan.updates:
-        keys = tuple(sorted(changed))
-        params = {f"v_{k}": v for k, v in changed.items()}
-        params.update(b_id=ent_id, b_tenant=tenant_id, v_updated_at=now)
-        groups.setdefault(keys, []).append(params)
-    for keys, params in groups.items():
-        stmt = (t.update()
-                .where(t.c.id == bindparam("b_id"), t.c.tenant_id == bindparam("b_tenant"))
-                .values({k: bindparam(f"v_{k}") for k in (*keys, "updated_at")}))
-        db.session.execute(stmt, params, execution_options=SCOPED)
+    if plan.updates:
+        _update_rows(tenant_id, plan.updates, now)
 
 
 INSERTED = ("credit_code", "name", *DEFAULTS)
 CONSTANT = ("tenant_id", "extra", "deleted_at", "created_at", "updated_at")
+COPY_UPDATES_FROM = 50  # PostgreSQL: a batch with this many updates stages them with COPY
+
+
+def _constants(dialect, tenant_id: int, now) -> tuple:
+    """tenant_id, extra, deleted_at, created_at, updated_at through their types' bind processors."""
+    t = Enterprise.__table__
+    out = []
+    for name, value in zip(CONSTANT, (tenant_id, {}, None, now, now), strict=True):
+        processor = t.c[name].type._cached_bind_processor(dialect)
+        out.append(processor(value) if processor is not None and value is not None else value)
+    return tuple(out)
+
+
+def _stage(conn, name: str, columns: Iterable[str], key: str | None = None) -> None:
+    """A temporary table (dropped at commit) with these columns of enterprises, typed alike.
+
+    ``CREATE TABLE AS ... WITH NO DATA`` copies types but no NOT NULL, so a COPY may
+    give only some columns. ``key``: a primary key (the join in ``_update_rows`` then
+    has an index on either side, whatever the planner believes about row counts).
+    """
+    t = Enterprise.__table__
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DROP AS "
+        f"SELECT {', '.join(columns)} FROM {t.name} WITH NO DATA", execution_options=SCOPED)
+    if key is not None:
+        conn.exec_driver_sql(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = "
+            f"'pg_temp.{name}'::regclass AND indisprimary) THEN "
+            f"ALTER TABLE pg_temp.{name} ADD PRIMARY KEY ({key}); END IF; END $$",
+            execution_options=SCOPED)
+
+
+def _copy_rows(conn, table: str, columns: Iterable[str], rows: Iterable[tuple]) -> None:
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(f"TRUNCATE {table}")
+        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
 
 
 def _insert_rows(tenant_id: int, inserts: list[dict], now) -> None:
@@ -626,38 +744,66 @@ def _insert_rows(tenant_id: int, inserts: list[dict], now) -> None:
     t = Enterprise.__table__
     conn = db.session.connection()
     dialect = conn.dialect
-    constant = []
-    for name, value in zip(CONSTANT, (tenant_id, {}, None, now, now), strict=True):
-        processor = t.c[name].type._cached_bind_processor(dialect)
-        constant.append(processor(value) if processor is not None and value is not None
-                        else value)
-    constant = tuple(constant)
-    names = (*INSERTED, *CONSTANT)
-    defaults = DEFAULTS
-    rows = (tuple(values.get(n, defaults.get(n)) for n in INSERTED) + constant
-            for values in inserts)
+    constant = _constants(dialect, tenant_id, now)
+    base = {n: DEFAULTS.get(n) for n in INSERTED}
+    columns = itemgetter(*INSERTED)  # the row's values, in INSERTED order, defaults filled in
     if dialect.name == "postgresql":
         # COPY into a staging table, then one INSERT ... SELECT: COPY FROM is not
         # allowed on a table with row-level security; the INSERT is checked by RLS.
         # Through the session's own connection: same transaction, same tenant scope.
-        cols = ", ".join(names)
+        # Only the per-row columns are copied; the constant ones are parameters.
+        cols = ", ".join(INSERTED)
+        _stage(conn, "enterprise_import_stage", INSERTED)
+        _copy_rows(conn, "enterprise_import_stage", INSERTED,
+                   (columns({**base, **values}) for values in inserts))
         conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS enterprise_import_stage "
-            f"(LIKE {t.name} INCLUDING DEFAULTS) ON COMMIT DROP", execution_options=SCOPED)
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            cur.execute("TRUNCATE enterprise_import_stage")
-            with cur.copy(f"COPY enterprise_import_stage ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        conn.exec_driver_sql(
-            f"INSERT INTO {t.name} ({cols}) SELECT {cols} FROM enterprise_import_stage",
+            f"INSERT INTO {t.name} ({cols}, {', '.join(CONSTANT)}) "
+            f"SELECT {cols}, %s, %s, %s, %s, %s FROM enterprise_import_stage", constant,
             execution_options=SCOPED)
         return
+    names = (*INSERTED, *CONSTANT)
+    rows = [columns({**base, **values}) + constant for values in inserts]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {t.name} ({', '.join(names)}) "
            f"VALUES ({', '.join([marker] * len(names))})")
-    conn.exec_driver_sql(sql, list(rows), execution_options=SCOPED)
+    conn.exec_driver_sql(sql, rows, execution_options=SCOPED)
+
+
+def _update_rows(tenant_id: int, updates: list[tuple[int, dict]], now) -> None:
+    """Updates grouped by the set of columns they change (a file changes few such sets).
+
+    PostgreSQL, from ``COPY_UPDATES_FROM`` updates: each group is copied into a staging
+    table and applied with one ``UPDATE ... FROM``; otherwise (and on SQLite) one
+    executemany per group keyed by id.
+    """
+    t = Enterprise.__table__
+    groups: dict[tuple, list[tuple[int, dict]]] = {}
+    for ent_id, changed in updates:
+        groups.setdefault(tuple(sorted(changed)), []).append((ent_id, changed))
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql" and len(updates) >= COPY_UPDATES_FROM:
+        stage = "enterprise_update_stage"
+        _stage(conn, stage, ("id", "deleted_at", *COMPARED), key="id")
+        updated_at = _constants(conn.dialect, tenant_id, now)[-1]
+        for keys, items in groups.items():
+            _copy_rows(conn, stage, ("id", *keys),
+                       ((ent_id, *(changed[k] for k in keys)) for ent_id, changed in items))
+            sets = ", ".join(f"{k} = s.{k}" for k in keys)
+            conn.exec_driver_sql(
+                f"UPDATE {t.name} AS e SET {sets}, updated_at = %s FROM {stage} AS s "
+                f"WHERE e.id = s.id AND e.tenant_id = %s", (updated_at, tenant_id),
+                execution_options=SCOPED)
+        return
+    for keys, items in groups.items():
+        params = []
+        for ent_id, changed in items:
+            p = {f"v_{k}": v for k, v in changed.items()}
+            p.update(b_id=ent_id, b_tenant=tenant_id, v_updated_at=now)
+            params.append(p)
+        stmt = (t.update()
+                .where(t.c.id == bindparam("b_id"), t.c.tenant_id == bindparam("b_tenant"))
+                .values({k: bindparam(f"v_{k}") for k in (*keys, "updated_at")}))
+        db.session.execute(stmt, params, execution_options=SCOPED)
 
 
 def audit_batch(tenant_id: int, actor: int | None, job_id: str, batch_no: int,
@@ -802,20 +948,24 @@ def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
                preview: int = 200) -> tuple[Outcome, list[Rejection]]:
     """Validate and upsert; commits per batch (not in a dry run) and calls ``on_batch``.
 
-    The file is read twice, row by row: first every row is validated (keeping only
-    rejections and credit codes, to find codes given more than once), then the
-    rows to write are validated again and written in batches of ``BATCH_SIZE``,
-    each batch comparing against the stored enterprises with its codes only.
-    Codes are unique among the rows written, so batches are independent.
+    The file is read twice, row by row, without holding its rows: first only the
+    credit codes (``scan_codes``: the row count and the codes on several rows), then
+    every row is validated once and the valid ones are written in batches of
+    ``BATCH_SIZE`` (``iter_candidates``), each batch comparing against the stored
+    enterprises with its own codes only (one indexed lookup per batch, on both
+    backends: memory stays bounded however large the tenant). Codes are unique
+    among the rows written, so batches are independent.
+
+    ``on_validated`` is called after the first pass (the total is known; rejections
+    are counted as the second pass finds them, ``on_batch`` reports them).
 
     ``checkpoint`` (from the job's counts of an earlier, interrupted delivery) names
     the last committed batch and the counts so far: those batches are skipped.
     """
     size = BATCH_SIZE
     areas = load_areas(tenant_id)
-    validation = validate_sheet(sheet, areas)
-    outcome = Outcome(rejected=len(validation.rejected) + sum(
-        len(rows) for rows in validation.duplicated.values()), total=validation.total)
+    scan = scan_codes(sheet)
+    outcome = Outcome(total=scan.total)
     if on_validated is not None:
         on_validated(outcome)
     done = 0
@@ -823,35 +973,29 @@ def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
         done = int(checkpoint.get("batch", 0))
         for key in ("created", "updated", "unchanged"):
             setattr(outcome, key, int(checkpoint.get(key, 0)))
-    count = -(-validation.candidates // size)
+    count = -(-scan.coded // size)  # at most this many batches
     # Codes are unique among the rows written, so a batch only ever matches enterprises
     # stored before this import: none at all for a tenant's first import, which then
-    # needs no lookups (on PostgreSQL a lookup against a table grown by this import,
-    # with statistics not yet refreshed, can be planned badly).
+    # needs no lookups.
     t = Enterprise.__table__
     any_stored = db.session.execute(
         select(t.c.id).where(t.c.tenant_id == tenant_id).limit(1),
         execution_options=SCOPED).first() is not None
-    # PostgreSQL: per-batch lookups (IN, or a join with unnest) were measured at
-    # 3-10 s per batch of 5,000 against 100,000 stored rows under RLS, so the tenant's
-    # stored rows are read once (compared columns only) and handed out per batch.
-    stored = (load_existing(tenant_id)
-              if any_stored and db.session.get_bind().dialect.name == "postgresql" else None)
+    fields = compared_fields(sheet)
+    rejected: list[Rejection] = []
     duplicates: list[Rejection] = []
-    candidates = iter_candidates(sheet, areas, validation, duplicates)
+    candidates = iter_candidates(sheet, areas, scan, rejected, duplicates)
     for number, batch in enumerate(_batches(candidates, size), start=1):
         if number <= done:
             continue
-        codes = [c.values["credit_code"] for c in batch]
-        if stored is not None:
-            existing = {code: stored.pop(code) for code in codes if code in stored}
-        else:
-            existing = load_existing(tenant_id, codes) if any_stored else {}
+        existing = (load_existing(tenant_id, [c.values["credit_code"] for c in batch], fields)
+                    if any_stored else {})
         plan = plan_batch(tenant_id, batch, existing,
                           keep_changes=max(0, preview - len(outcome.changes)) if dry_run else 0)
         outcome.created += len(plan.inserts)
         outcome.updated += len(plan.updates)
         outcome.unchanged += plan.unchanged
+        outcome.rejected = len(rejected) + len(duplicates)
         if dry_run:
             outcome.changes.extend(plan.changes)
             db.session.commit()  # nothing written; ends the read transaction (SQLite)
@@ -860,6 +1004,6 @@ def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
             audit_batch(tenant_id, actor, job_id, number, plan)
             db.session.commit()
         if on_batch is not None:
-            on_batch(number, count, outcome)
-    rejected = sorted(validation.rejected + duplicates, key=lambda r: r.row)
-    return outcome, rejected
+            on_batch(number, max(count, number), outcome)
+    outcome.rejected = len(rejected) + len(duplicates)
+    return outcome, sorted(rejected + duplicates, key=lambda r: r.row)

@@ -52,9 +52,9 @@ def enterprise_import(ctx):
     db.session.commit()  # end the read transaction before progress writes (SQLite)
     ctx.progress(1, dry_run=dry_run)
 
-    def on_validated(outcome):
+    def on_validated(outcome):  # the rows are counted; rejections are counted per batch
         db.session.commit()  # end the read transaction before progress writes (SQLite)
-        ctx.progress(5, total=outcome.total, rejected=outcome.rejected)
+        ctx.progress(5, total=outcome.total)
 
     def on_batch(number, count, outcome):
         done = {"batch": number, "created": outcome.created, "updated": outcome.updated,
