@@ -42,7 +42,6 @@ import argparse
 import datetime as dt
 import io
 import json
-import os
 import random
 import statistics
 import sys
@@ -53,6 +52,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT / "plugins"), str(ROOT)]
+
+from bench.harness import Postgres, libpq  # noqa: E402
 
 APP_ROLE = "anjian_app"
 TODAY = dt.date(2026, 11, 24)
@@ -67,47 +68,6 @@ STATES = [("reported", 10), ("rectifying", 20), ("rectified", 10), ("verified", 
 TITLES = ["消防通道堵塞", "配电箱未接地", "粉尘清扫不及时", "有限空间未设警示标志", "安全出口锁闭",
           "特种作业人员无证上岗", "危化品储存超量", "应急预案未演练"]
 SOURCES = ["self", "department", "service_org", "spot_check"]
-
-
-def libpq(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
-
-
-# --------------------------------------------------------------------------- the cluster
-
-
-class Postgres:
-    """A throwaway cluster (tests/services.py) or ANJIAN_BENCH_POSTGRES_URL."""
-
-    def __init__(self):
-        self.cluster = None
-
-    def __enter__(self) -> str:
-        import psycopg
-
-        given = os.environ.get("ANJIAN_BENCH_POSTGRES_URL")
-        if given:
-            admin = given
-        else:
-            from tests import services
-
-            bindir = services._postgres_bindir()
-            if bindir is None:
-                raise SystemExit("no PostgreSQL binaries found (set ANJIAN_BENCH_POSTGRES_URL)")
-            self.cluster = services._PostgresCluster(bindir)
-            error = self.cluster.start()
-            if error:
-                raise SystemExit(f"could not start PostgreSQL: {error}")
-            admin = f"postgresql+psycopg://postgres@127.0.0.1:{self.cluster.port}/postgres"
-        with psycopg.connect(libpq(admin), autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS anjian_bench")
-            conn.execute("CREATE DATABASE anjian_bench")
-        return admin.rsplit("/", 1)[0] + "/anjian_bench"
-
-    def __exit__(self, *exc):
-        if self.cluster is not None:
-            self.cluster.close()
 
 
 def migrate(admin_url: str, app_url: str, data_dir: str) -> None:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import subprocess
@@ -47,6 +46,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT / "plugins"), str(ROOT)]
+
+from bench.harness import Postgres, libpq  # noqa: E402
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 APP_ROLE = "anjian_app"
@@ -244,11 +245,6 @@ def child_setup(url: str, migration_url: str, data_dir: str, workbook: str,
             "renamed_key": other.key}
 
 
-def libpq(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
-
-
 def run_child(*args: str) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
                           text=True, cwd=ROOT)
@@ -259,39 +255,6 @@ def run_child(*args: str) -> dict:
 
 
 # --------------------------------------------------------------------------- driver
-
-
-class Postgres:
-    """A throwaway cluster (tests/services.py) or ANJIAN_BENCH_POSTGRES_URL."""
-
-    def __init__(self):
-        self.cluster = None
-
-    def __enter__(self) -> str:
-        import psycopg
-
-        given = os.environ.get("ANJIAN_BENCH_POSTGRES_URL")
-        if given:
-            admin = given
-        else:
-            from tests import services
-
-            bindir = services._postgres_bindir()
-            if bindir is None:
-                raise SystemExit("no PostgreSQL binaries found (set ANJIAN_BENCH_POSTGRES_URL)")
-            self.cluster = services._PostgresCluster(bindir)
-            error = self.cluster.start()
-            if error:
-                raise SystemExit(f"could not start PostgreSQL: {error}")
-            admin = f"postgresql+psycopg://postgres@127.0.0.1:{self.cluster.port}/postgres"
-        with psycopg.connect(libpq(admin), autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS anjian_bench")
-            conn.execute("CREATE DATABASE anjian_bench")
-        return admin.rsplit("/", 1)[0] + "/anjian_bench"
-
-    def __exit__(self, *exc):
-        if self.cluster is not None:
-            self.cluster.close()
 
 
 def bench_backend(backend: str, workbook: Path, renamed: Path, rows: int, work: Path) -> dict:
