@@ -145,6 +145,21 @@ def record_event(engine, *, action, tenant_id=None, actor_user_id=None, entity_t
             session.commit()
 
 
+def record_bulk_write(session, *, tenant_id, actor_user_id, action, entity_type, entity_id,
+                      after, detail, at=None) -> None:
+    """One summary row for a set-based write the flush never sees (a bulk import batch, the
+    overdue scan), in the caller's own transaction so that it commits with the write."""
+    from anjian.db import utcnow
+
+    # inline(): the id comes from the column's own default, no nextval() round trip first.
+    session.execute(AuditEntry.__table__.insert().inline(), [{
+        "tenant_id": tenant_id, "actor_user_id": actor_user_id, "action": action,
+        "entity_type": entity_type, "entity_id": entity_id, "before": None, "after": after,
+        "request_id": session.info.get(REQUEST_ID_KEY), "result": "ok", "at": at or utcnow(),
+        "detail": (detail or "")[:500] or None,
+    }], execution_options={"tenant_scoped_sql": True})
+
+
 _installed = False
 
 
@@ -158,4 +173,4 @@ def install() -> None:
     _installed = True
 
 
-__all__ = ["AuditError", "TenantScopeError", "install", "record_event"]
+__all__ = ["AuditError", "TenantScopeError", "install", "record_bulk_write", "record_event"]

@@ -809,21 +809,18 @@ def _update_rows(tenant_id: int, updates: list[tuple[int, dict]], now) -> None:
 def audit_batch(tenant_id: int, actor: int | None, job_id: str, batch_no: int,
                 plan: Plan) -> None:
     """One audit row per committed batch that changed something (same transaction)."""
-    from anjian.audit.models import AuditEntry
+    from anjian.audit.service import record_bulk_write
 
     if not plan.inserts and not plan.updates:
         return
-    after = {
-        "job_id": job_id, "batch": batch_no,
-        "created": [v["credit_code"] for v in plan.inserts],
-        "updated": {str(i): sorted(c) for i, c in plan.updates},
-    }
-    db.session.execute(AuditEntry.__table__.insert(), [{
-        "tenant_id": tenant_id, "actor_user_id": actor, "action": "enterprise.import",
-        "entity_type": "enterprise_import", "entity_id": job_id, "before": None,
-        "after": after, "request_id": None, "result": "ok", "at": utcnow(),
-        "detail": f"批量导入第 {batch_no} 批：新增 {len(plan.inserts)}，更新 {len(plan.updates)}",
-    }], execution_options=SCOPED)
+    record_bulk_write(
+        db.session, tenant_id=tenant_id, actor_user_id=actor, action="enterprise.import",
+        entity_type="enterprise_import", entity_id=job_id,
+        after={"job_id": job_id, "batch": batch_no,
+               "created": [v["credit_code"] for v in plan.inserts],
+               "updated": {str(i): sorted(c) for i, c in plan.updates}},
+        detail=f"批量导入第 {batch_no} 批：新增 {len(plan.inserts)}，更新 {len(plan.updates)}",
+    )
 
 
 # --------------------------------------------------------------------------- rejected rows

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Date, Integer, String, bindparam, select, text
 
-from anjian.audit.models import AuditEntry
+from anjian.audit.service import record_bulk_write
 from anjian.db import UTCDateTime, utcnow
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantScopeError, get_scope
@@ -145,15 +145,13 @@ def scan_overdue(tenant_id: int, today: dt.date) -> dict:
 def _audit(tenant_id: int, actor: int | None, today: dt.date, hazards: list[OverdueItem],
            tasks: list[OverdueItem], now: dt.datetime) -> None:
     """One summary row for the scan (a bulk Core update is not seen by the flush audit)."""
-    # inline(): the id comes from the column's own default, no nextval() round trip first.
-    db.session.execute(AuditEntry.__table__.insert().inline(), [{
-        "tenant_id": tenant_id, "actor_user_id": actor, "action": "hazard.overdue_scan",
-        "entity_type": "overdue_scan", "entity_id": today.isoformat(), "before": None,
-        "after": {"today": today.isoformat(), "hazards": sorted(i.id for i in hazards),
-                  "tasks": sorted(i.id for i in tasks)},
-        "request_id": None, "result": "ok", "at": now,
-        "detail": f"逾期扫描：隐患 {len(hazards)} 条、任务 {len(tasks)} 条标记为逾期",
-    }], execution_options=SCOPED)
+    record_bulk_write(
+        db.session, tenant_id=tenant_id, actor_user_id=actor, action="hazard.overdue_scan",
+        entity_type="overdue_scan", entity_id=today.isoformat(), at=now,
+        after={"today": today.isoformat(), "hazards": sorted(i.id for i in hazards),
+               "tasks": sorted(i.id for i in tasks)},
+        detail=f"逾期扫描：隐患 {len(hazards)} 条、任务 {len(tasks)} 条标记为逾期",
+    )
 
 
 def _call_hooks(tenant_id: int, hazards: list[OverdueItem], tasks: list[OverdueItem],
