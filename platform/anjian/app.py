@@ -63,6 +63,8 @@ def _import_models() -> None:
     from anjian.idempotency import models as _idempotency  # noqa: F401
     from anjian.inspections import models as _inspections  # noqa: F401
     from anjian.jobs import models as _jobs  # noqa: F401
+    from anjian.reports import models as _reports  # noqa: F401
+    from anjian.services import models as _services  # noqa: F401
     from anjian.tenancy import models as _tenancy  # noqa: F401
     from anjian.workdays import models as _workdays  # noqa: F401
 

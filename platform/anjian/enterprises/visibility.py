@@ -24,10 +24,21 @@ def _actor():
 
 
 def assigned_enterprises(user_id: int):
-    """Enterprise ids assigned to a user (a service organisation's staff) in any campaign."""
+    """Enterprise ids a service organisation's user may see: assigned to it in a campaign, or
+    served under an active contract of its organisation (revoking the contract ends it at
+    the next request)."""
     from anjian.campaigns.models import CampaignTarget
+    from anjian.services.models import ContractEnterprise, ServiceContract, ServiceOrgStaff
 
-    return select(CampaignTarget.enterprise_id).where(CampaignTarget.assignee_user_id == user_id)
+    contracted = (
+        select(ContractEnterprise.enterprise_id)
+        .join(ServiceContract, ServiceContract.id == ContractEnterprise.contract_id)
+        .join(ServiceOrgStaff, ServiceOrgStaff.organisation_id == ServiceContract.organisation_id)
+        .where(ServiceOrgStaff.user_id == user_id, ServiceContract.status == "active",
+               ContractEnterprise.left_on.is_(None))
+    )
+    return select(CampaignTarget.enterprise_id).where(
+        CampaignTarget.assignee_user_id == user_id).union(contracted)
 
 
 def enterprise_clause(column):
@@ -49,13 +60,11 @@ def can_see_enterprise(enterprise_id: int | None) -> bool:
         return True
     if access.role == "enterprise":
         return enterprise_id == access.enterprise_id
-    from anjian.campaigns.models import CampaignTarget
     from anjian.extensions import db
 
+    visible = assigned_enterprises(user.id).subquery()
     return db.session.scalar(
-        select(CampaignTarget.id).where(CampaignTarget.assignee_user_id == user.id,
-                                        CampaignTarget.enterprise_id == enterprise_id).limit(1)
-    ) is not None
+        select(visible.c[0]).where(visible.c[0] == enterprise_id).limit(1)) is not None
 
 
 def require_enterprise(enterprise_id: int | None, label: str = "对象") -> None:

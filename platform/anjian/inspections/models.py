@@ -146,6 +146,8 @@ class Evidence(TenantOwned, db.Model):
         ForeignKeyConstraint(["tenant_id", "hazard_id"], ["hazards.tenant_id", "hazards.id"]),
         ForeignKeyConstraint(["tenant_id", "hazard_event_id"],
                              ["hazard_events.tenant_id", "hazard_events.id"]),
+        ForeignKeyConstraint(["tenant_id", "service_record_id"],
+                             ["service_records.tenant_id", "service_records.id"]),
         Index("ix_evidence_tenant_hazard", "tenant_id", "hazard_id"),
         Index("ix_evidence_tenant_result", "tenant_id", "inspection_result_id"),
     )
@@ -159,5 +161,6 @@ class Evidence(TenantOwned, db.Model):
     inspection_result_id: Mapped[int | None] = mapped_column(Integer)
     hazard_id: Mapped[int | None] = mapped_column(Integer)
     hazard_event_id: Mapped[int | None] = mapped_column(Integer)
+    service_record_id: Mapped[int | None] = mapped_column(Integer)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
