@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Make sure the server binaries the test suite starts itself are installed:
-#   redis-server, and the PostgreSQL server tools (initdb, pg_ctl).
+#   redis-server, and the PostgreSQL server tools (initdb, pg_ctl);
+# and what PDF reports need: a CJK font (fonts-wqy-microhei: WenQuanYi Micro Hei,
+# which weasyprint renders Chinese with), HarfBuzz's subsetter (libharfbuzz-subset0:
+# weasyprint subsets fonts with it, and will require it) and poppler-utils
+# (pdftotext, pdffonts), with which the tests read the PDFs back.
 # Idempotent: a warm machine only runs a few `command -v` / file tests.
 # Installs via apt-get (one `apt-get update`, only when something is missing).
 # Without root or sudo: prints what is missing; exit 0 outside CI, exit 1 under CI=true.
@@ -36,9 +40,26 @@ have_postgres() {
     return 1
 }
 
+have_cjk_font() {
+    # The font file itself: fontconfig's cache may lag behind a fresh install.
+    [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] && return 0
+    command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep "WenQuanYi Micro Hei" >/dev/null
+}
+
+have_hb_subset() {
+    ldconfig -p 2>/dev/null | grep "libharfbuzz-subset\.so\.0" >/dev/null
+}
+
+have_poppler() {
+    command -v pdftotext >/dev/null 2>&1 && command -v pdffonts >/dev/null 2>&1
+}
+
 missing=()
 have_redis || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
+have_cjk_font || missing+=(fonts-wqy-microhei)
+have_hb_subset || missing+=(libharfbuzz-subset0)
+have_poppler || missing+=(poppler-utils)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
@@ -77,6 +98,9 @@ export DEBIAN_FRONTEND=noninteractive
 still=()
 have_redis || still+=(redis-server)
 have_postgres || still+=(postgresql)
+have_cjk_font || still+=(fonts-wqy-microhei)
+have_hb_subset || still+=(libharfbuzz-subset0)
+have_poppler || still+=(poppler-utils)
 if [ "${#still[@]}" -ne 0 ]; then
     echo "ensure-services: still missing after install: ${still[*]}" >&2
     exit 1

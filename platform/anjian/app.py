@@ -93,6 +93,7 @@ def _register_api(app: Flask) -> None:
     from anjian.hazards import api as hazards_api
     from anjian.inspections import api as inspections_api
     from anjian.jobs import api as jobs_api
+    from anjian.reports import api as reports_api
     from anjian.storage import api as storage_api
     from anjian.tenancy import api as tenancy_api
     from anjian.workdays import api as workdays_api
@@ -107,7 +108,7 @@ def _register_api(app: Flask) -> None:
                       workdays_api.blp, hazards_api.blp, hazards_api.notifications_blp,
                       hazards_api.referrals_blp, campaigns_api.blp, campaigns_api.kinds_blp,
                       inspections_api.templates_blp, inspections_api.blp,
-                      inspections_api.evidence_blp):
+                      inspections_api.evidence_blp, reports_api.kinds_blp, reports_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     app.before_request(guard.before_request)

@@ -1,6 +1,7 @@
 """Recurring jobs (schedules): declared through ``register_schedules``, fired by RQ's cron.
 
-A schedule is a catalogue entry: ``key``, ``cron`` (five fields, read in
+A schedule is a catalogue entry (of ``register_schedules``, or made from a report
+kind's ``schedule`` by ``anjian.reports.kinds``): ``key``, ``cron`` (five fields, read in
 Asia/Shanghai time whatever the machine's zone), ``queue`` and ``function``, the
 dotted path of a job function (``anjian.jobs.service.job_function``). Its ``id``
 is a hash of that definition (Redash's lesson): the same declaration always gives
@@ -174,10 +175,18 @@ def _validate(entry: dict) -> Schedule:
 
 
 def declared(app=None) -> list[Schedule]:
-    """Every schedule of every loaded plugin and of the core, validated, sorted by key."""
+    """Every schedule of every loaded plugin and of the core, validated, sorted by key.
+
+    Besides ``register_schedules``, a report kind with a ``schedule`` is a schedule
+    (key ``report-<kind>``, queue ``reports``, function ``anjian.reports.jobs.report``,
+    for the tenants of the kind's plugin): see ``anjian.reports.kinds.schedule_entries``.
+    """
+    from anjian.reports.kinds import schedule_entries
+
     app = app or current_app._get_current_object()
+    registry = app.extensions["anjian.plugins"]
     out: dict[str, Schedule] = {}
-    for entry in app.extensions["anjian.plugins"].catalogue_entries("register_schedules"):
+    for entry in [*registry.catalogue_entries("register_schedules"), *schedule_entries(registry)]:
         schedule = _validate(entry)
         if schedule.key in out:
             raise ScheduleError(f"{schedule.plugin}: schedule {schedule.key!r} is already "

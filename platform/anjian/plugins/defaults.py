@@ -37,3 +37,10 @@ def register_schedules():
     # 01:00 Beijing time: deadlines are dates, so yesterday's are past by then.
     return [{"key": "overdue_scan", "title": "逾期扫描", "cron": "0 1 * * *", "queue": "default",
              "function": "anjian.hazards.jobs.overdue_scan"}]
+
+
+@hookimpl
+def register_report_kinds():
+    from anjian.reports.campaign_progress import KIND
+
+    return [KIND]

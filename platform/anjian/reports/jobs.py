@@ -1,4 +1,5 @@
-"""Report jobs (queue ``reports``). ``enterprise_export``: the filtered registry as .xlsx.
+"""Report jobs (queue ``reports``). ``report``: one report of a report kind (see
+``anjian.reports.service``). ``enterprise_export``: the filtered registry as .xlsx.
 
 Params are the registry's list filters (``EnterpriseQuerySchema``). Rows are
 streamed from the database in batches (``yield_per``) into xlsxwriter in
@@ -120,3 +121,11 @@ def enterprise_export(ctx: JobContext) -> dict:
         "download_url_expires_in": EXPORT_URL_SECONDS,
         "download": download_path(tenant.code, ctx.job_id) if tenant else None,
     }
+
+
+@job_function("report", queue="reports", timeout=1800)
+def report(ctx: JobContext) -> dict:
+    """Compute, render and store one report (by ``report_id``, or a schedule's slot)."""
+    from anjian.reports.service import run_report
+
+    return run_report(ctx)

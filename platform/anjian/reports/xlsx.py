@@ -6,6 +6,12 @@ Every ``str`` cell goes through ``neutralize`` and is written with ``write_strin
 (xlsxwriter's ``write`` would turn "=..." into a formula); numbers with
 ``write_number``; booleans as 是/否; dates and datetimes with a date format; None
 is left blank. The header row is bold, frozen and carries an autofilter.
+
+Laid-out forms (a report kind's ``xlsx`` callable) get a ``SafeWorkbook``: plain
+xlsxwriter, except that every string cell of its sheets (``write``,
+``write_string``, ``write_row``, ``merge_range`` ...) goes through ``neutralize``
+and strings are never turned into formulas, numbers or links. A formula the
+layout means (a total) is written with ``write_formula``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 # A cell starting with one of these is read as a formula (or DDE) by spreadsheet apps.
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -28,6 +35,26 @@ def neutralize(value):
     if isinstance(value, str) and value.startswith(DANGEROUS_PREFIXES):
         return "'" + value
     return value
+
+
+class SafeWorksheet(Worksheet):
+    """A worksheet whose string cells are neutralised, whichever write method put them."""
+
+    def _write_string(self, row, col, string, cell_format=None):
+        return super()._write_string(row, col, neutralize(string), cell_format)
+
+
+class SafeWorkbook(xlsxwriter.Workbook):
+    """A workbook whose sheets are ``SafeWorksheet``s, with strings kept as strings."""
+
+    SAFE_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False,
+                    "strings_to_urls": False, "remove_timezone": True}
+
+    def __init__(self, filename=None, options=None):
+        super().__init__(filename, {**(options or {}), **self.SAFE_OPTIONS})
+
+    def add_worksheet(self, name=None, worksheet_class=None):
+        return super().add_worksheet(name, worksheet_class=worksheet_class or SafeWorksheet)
 
 
 def display_width(text: str) -> int:

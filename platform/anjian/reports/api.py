@@ -1,0 +1,183 @@
+"""Reports over HTTP: kinds, requests (a ``reports`` job each), status, downloads, and the
+figures staff enter per period."""
+
+from __future__ import annotations
+
+from flask import current_app, g, redirect, url_for
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from anjian.api.common import get_or_404
+from anjian.api.pagination import PageArgs, page_of, paginate
+from anjian.api.policy import requires
+from anjian.api.problems import problem
+from anjian.auth.models import User
+from anjian.extensions import db
+from anjian.jobs.api import accepted
+from anjian.jobs.models import Job
+from anjian.reports import service
+from anjian.reports.models import Report
+from anjian.reports.schemas import (
+    EnteredFiguresInSchema,
+    EnteredFiguresSchema,
+    ReportAcceptedSchema,
+    ReportDetailSchema,
+    ReportDownloadLinkSchema,
+    ReportDownloadQuerySchema,
+    ReportKindSchema,
+    ReportQuerySchema,
+    ReportRequestSchema,
+    ReportSchema,
+)
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1/tenants/<tenant_code>/reports",
+                description="报表：后台生成（Excel、PDF、JSON）、下载、人工填报数据")
+kinds_blp = Blueprint("report_kinds", __name__,
+                      url_prefix="/api/v1/tenants/<tenant_code>/report-kinds",
+                      description="报表类型（平台自带与本单位启用的插件提供）")
+
+READERS = ("tenant_admin", "supervisor", "viewer")
+REQUESTERS = ("tenant_admin", "supervisor")
+
+
+def _kind_view(kind, converter) -> dict:
+    schedule = None
+    if kind.schedule is not None:
+        schedule = {"cron": kind.schedule.cron, "timezone": "Asia/Shanghai",
+                    "format": kind.schedule.format, "key": kind.schedule_key}
+    return {"key": kind.key, "title": kind.title, "description": kind.description,
+            "plugin": kind.plugin, "formats": list(kind.formats),
+            "parameters": converter.schema2jsonschema(kind.schema()),
+            "entered_figures": [{"key": f.key, "label": f.label} for f in kind.entered_figures],
+            "figures_period": kind.figures_period, "schedule": schedule}
+
+
+@kinds_blp.route("")
+@kinds_blp.response(200, ReportKindSchema(many=True))
+@requires(*READERS)
+def list_kinds(tenant_code):
+    """本单位可用的报表类型：参数（JSON Schema）、格式、填报项、定时生成"""
+    converter = current_app.extensions["anjian.api"].ma_plugin.converter
+    return [_kind_view(kind, converter) for kind in service.tenant_kinds(g.tenant).values()]
+
+
+def _rows(stmt):
+    """(Report, Job | None, username | None) rows of a Report statement."""
+    return (stmt.add_columns(Job, User.username)
+            .outerjoin(Job, service.job_join())
+            .outerjoin(User, User.id == Report.requested_by))
+
+
+@blp.route("")
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(ReportSchema))
+@requires(*READERS)
+def list_reports(query, pages, tenant_code):
+    """报表列表（可按类型、状态、格式筛选；新的在前）"""
+    stmt = _rows(select(Report))
+    if "kind" in query:
+        stmt = stmt.where(Report.kind == query["kind"])
+    if "format" in query:
+        stmt = stmt.where(Report.format == query["format"])
+    if "status" in query:
+        stmt = stmt.where(service.status_expression() == query["status"])
+    stmt = stmt.order_by(Report.created_at.desc(), Report.id.desc())
+    page = paginate(stmt, pages["page"], pages["per_page"], scalars=False)
+    page["items"] = [service.describe(report, job, name, tenant_code)
+                     for report, job, name in page["items"]]
+    return page
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ReportRequestSchema)
+@blp.response(202, ReportAcceptedSchema)
+@blp.alt_response(422, description="未知的报表类型、不提供的格式或参数无效（逐字段说明）")
+@requires(*REQUESTERS)
+def create_report(data, tenant_code):
+    """生成报表（后台任务：202 与任务地址；完成后在报表详情中下载）"""
+    report, job = service.request_report(g.tenant, data, g.user.id)
+    db.session.commit()
+    body, status, headers = accepted(job)
+    body = {**body, "report_id": report.id,
+            "report_url": url_for("reports.get_report", tenant_code=tenant_code,
+                                  report_id=report.id)}
+    return body, status, headers
+
+
+def _report(report_id: int):
+    report = get_or_404(Report, report_id, "报表")
+    job = db.session.get(Job, report.job_id) if report.job_id else None
+    name = db.session.scalar(select(User.username).where(User.id == report.requested_by)) \
+        if report.requested_by else None
+    return report, job, name
+
+
+@blp.route("/<int:report_id>")
+@blp.response(200, ReportDetailSchema)
+@requires(*READERS)
+def get_report(tenant_code, report_id):
+    """报表详情：参数、请求人、数据时间、状态；已生成的给出限时下载链接，JSON 格式附数据"""
+    report, job, name = _report(report_id)
+    return service.describe(report, job, name, tenant_code, detail=True)
+
+
+@blp.route("/<int:report_id>/download")
+@blp.arguments(ReportDownloadQuerySchema, location="query")
+@blp.response(200, ReportDownloadLinkSchema, description="下载链接（redirect=false 时）")
+@blp.alt_response(302, description="重定向到新的限时下载链接（默认）")
+@blp.alt_response(404, description="报表不存在或文件已被删除")
+@blp.alt_response(409, description="报表尚未生成，或为 JSON 格式（无文件）")
+@requires(*READERS)
+def download_report(query, tenant_code, report_id):
+    """下载报表文件（重定向到新的限时链接）"""
+    report, job, _name = _report(report_id)
+    status, _error = service.shown_status(report, job)
+    if report.format == "json":
+        problem(409, "JSON 格式的报表没有文件，数据见报表详情的 data")
+    if status != "ready" or not report.object_key:
+        problem(409, f"报表尚未生成（状态：{service.REPORT_STATUSES.get(status, status)}）")
+    url = service.download_url(report)
+    if url is None:
+        problem(404, "报表文件已被删除")
+    if not query["redirect"]:
+        return {"url": url, "expires_in": service.URL_SECONDS, "filename": report.filename}
+    response = redirect(url, 302)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- entered figures ------------------------------------------------------------------------
+
+
+def _figures_kind(kind_key: str):
+    return service.get_kind(g.tenant, kind_key)
+
+
+@blp.route("/figures/<kind>/<period>")
+@blp.etag
+@blp.response(200, EnteredFiguresSchema)
+@blp.alt_response(404, description="报表类型不存在或未启用")
+@blp.alt_response(422, description="期间不是该报表填报周期的第一天")
+@requires(*READERS)
+def get_figures(tenant_code, kind, period):
+    """某期间的人工填报数据（该报表声明的每一项，未填为 null）"""
+    report_kind = _figures_kind(kind)
+    return service.figures_of(report_kind, service.parse_period(report_kind, period))
+
+
+@blp.route("/figures/<kind>/<period>", methods=["PUT"])
+@blp.etag
+@blp.arguments(EnteredFiguresInSchema)
+@blp.response(200, EnteredFiguresSchema)
+@blp.alt_response(404, description="报表类型不存在或未启用")
+@blp.alt_response(422, description="未声明的填报项、重复项或数值无效（逐项说明）")
+@requires(*REQUESTERS)
+def put_figures(data, tenant_code, kind, period):
+    """填报某期间的数据（只含该报表声明的项；value 为 null 删除该项；需 If-Match）"""
+    report_kind = _figures_kind(kind)
+    day = service.parse_period(report_kind, period)
+    blp.check_etag(service.figures_of(report_kind, day), EnteredFiguresSchema)
+    service.put_figures(report_kind, day, data["figures"], g.user.id)
+    db.session.commit()
+    return service.figures_of(report_kind, day)

@@ -1,0 +1,61 @@
+"""Figures staff enter per period (填报数据) where the platform cannot know them, read by
+a kind's ``compute``.
+
+A kind declares them (``entered_figures``: ``[{"key", "label"}]``) and their period
+(``figures_period``: ``"week"``, the default, ``"month"`` or ``"day"``); staff PUT
+them at ``/reports/figures/<kind>/<period>`` (the period's first day: a week's
+Monday, a month's 1st); each row is an ``EnteredFigure``, audited like any write.
+``compute`` reads them with these functions, inside its snapshot and tenant scope,
+by SQL (one statement each)::
+
+    from anjian.reports.figures import entered_totals, entered_values
+
+    week = entered_values("tj_dispatch_weekly", monday)          # {"media_programmes": Decimal("3")}
+    since_start = entered_totals("tj_dispatch_weekly", since=start, until=monday)
+
+Keys nobody entered are absent: use ``.get(key, 0)``. Values are ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+from sqlalchemy import func, select
+
+from anjian.extensions import db
+from anjian.reports.models import EnteredFigure
+
+CENT = decimal.Decimal("0.01")  # the column's scale (Numeric(16, 2))
+
+
+def period_start(day: dt.date, period: str) -> dt.date:
+    """The first day of the ``period`` ("week", "month" or "day") that holds ``day``."""
+    if period == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    if period == "day":
+        return day
+    raise ValueError(f"unknown period {period!r}")
+
+
+def entered_values(kind: str, period: dt.date) -> dict[str, decimal.Decimal]:
+    """The figures entered for one period: ``{key: value}``."""
+    rows = db.session.execute(select(EnteredFigure.key, EnteredFigure.value).where(
+        EnteredFigure.report_kind == kind, EnteredFigure.period == period))
+    return dict(rows.all())
+
+
+def entered_totals(kind: str, *, since: dt.date | None = None,
+                   until: dt.date | None = None) -> dict[str, decimal.Decimal]:
+    """Each key's sum over the periods starting in ``[since, until]`` (both optional):
+    cumulative figures, e.g. since a campaign started up to the report's week."""
+    stmt = (select(EnteredFigure.key, func.sum(EnteredFigure.value))
+            .where(EnteredFigure.report_kind == kind).group_by(EnteredFigure.key))
+    if since is not None:
+        stmt = stmt.where(EnteredFigure.period >= since)
+    if until is not None:
+        stmt = stmt.where(EnteredFigure.period <= until)
+    return {key: decimal.Decimal(str(total)).quantize(CENT)
+            for key, total in db.session.execute(stmt)}
