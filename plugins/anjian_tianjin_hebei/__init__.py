@@ -22,16 +22,22 @@ import datetime
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from anjian.plugins import hookimpl
+from anjian_tianjin_hebei import checklists, dispatch
+from anjian_tianjin_hebei.campaign import (
+    CAMPAIGN_KEY,
+    FOCUS_SECTORS,
+    HIGH_RISK_DRILL_SECTORS,
+    HIGH_RISK_SECTORS,
+    PLUGIN,
+    kind,
+    milestones,
+)
 
-CAMPAIGN_KEY = "hebei_major_hazards_2023"
-
-FOCUS_SECTORS = ("大型商超", "标准化菜市场", "非星级酒店", "商业综合体")
-# Principal-led inspection monthly instead of quarterly (任务1).
-HIGH_RISK_SECTORS = ("建筑施工", "危险物品经营储存")
-# Drills quarterly instead of once (任务6): the seed adds road transport here.
-HIGH_RISK_DRILL_SECTORS = ("建筑施工", "道路运输", "危险物品经营储存")
+__all__ = ["CAMPAIGN_KEY", "PLUGIN", "TianjinHebeiSettings"]
 
 _time = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="时间格式应为 HH:MM")
+# Other sectors an enterprise may be filed under besides the configured ones.
+OTHER_SECTORS = ("规上工业企业", "其他")
 
 
 class TianjinHebeiSettings(Schema):
@@ -64,6 +70,13 @@ class TianjinHebeiSettings(Schema):
             raise ValidationError("专项行动开始日期晚于结束日期", "campaign_end")
         if not data["campaign_start"] <= data["dispatch_first_date"] <= data["campaign_end"]:
             raise ValidationError("调度表首次上报日期不在专项行动期间", "dispatch_first_date")
+        for key in ("stage_report_due", "final_report_due"):
+            if not data["campaign_start"] <= data[key] <= data["campaign_end"]:
+                raise ValidationError("报送日期不在专项行动期间", key)
+        if data["stage_report_due"] > data["final_report_due"]:
+            raise ValidationError("阶段进展报送日期晚于工作总结报送日期", "stage_report_due")
+        if not data["focus_sectors"]:
+            raise ValidationError("至少须有一个重点行业领域", "focus_sectors")
 
 
 @hookimpl
@@ -71,51 +84,41 @@ def settings_schema():
     return TianjinHebeiSettings
 
 
+# --- catalogue --------------------------------------------------------------------------------
+
 @hookimpl
 def register_campaign_kinds():
-    return [
-        {
-            "key": CAMPAIGN_KEY,
-            "title": "河北区商务局重大事故隐患排查整治2023专项行动",
-            "year": 2023,
-            "phases": [
-                {
-                    "key": "mobilisation",
-                    "title": "动员部署",
-                    "start": "2023-05-01",
-                    "end": "2023-05-31",
-                    "rule": "召开动员部署会议，印发方案，下发重大事故隐患判定标准和重点检查事项；"
-                    "5月23日前传达部署到企业，24日前报送部署情况",
-                },
-                {
-                    "key": "self_inspection",
-                    "title": "企业自查自改",
-                    "start": "2023-06-01",
-                    "end": "2023-06-30",
-                    "rule": "企业对照判定标准自查自改，建立重大事故隐患台账清单，实行闭环管理",
-                },
-                {
-                    "key": "supervision",
-                    "title": "部门督导",
-                    "start": "2023-07-01",
-                    "end": "2023-11-30",
-                    "rule": "聚焦判定标准和主要负责人履职精准督促检查，移交或配合执法部门联合执法",
-                },
-                {
-                    "key": "summary",
-                    "title": "总结提高",
-                    "start": "2023-12-01",
-                    "end": "2023-12-31",
-                    "rule": "总结成效，梳理经验做法，健全长效工作机制",
-                },
-            ],
-            "focus": [*FOCUS_SECTORS, "消防安全", "电气焊等动火作业", "燃气报警器", "燃气设施"],
-            "milestones": [
-                {"date": "2023-05-23", "rule": "方案传达部署到相关企业"},
-                {"date": "2023-05-24", "rule": "动员部署情况报送企业服务科"},
-                {"date": "2023-05-25", "rule": "起每周一中午前上报调度表（累计数据）"},
-                {"date": "2023-07-29", "rule": "行动阶段进展报送企业服务科"},
-                {"date": "2023-11-28", "rule": "工作总结报送企业服务科"},
-            ],
-        }
-    ]
+    return [kind()]
+
+
+@hookimpl
+def register_checklist_templates():
+    return checklists.templates()
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+@hookimpl
+def enterprise_extra_fields(tenant):
+    """行业领域: the focus sectors get the fire, hot-work and gas checks and count as key
+    enterprises in the dispatch table; high-risk sectors inspect and drill more often."""
+    settings = tenant.settings.get(PLUGIN) or {}
+    sectors = list(dict.fromkeys([*settings.get("focus_sectors", FOCUS_SECTORS),
+                                  *settings.get("high_risk_sectors", HIGH_RISK_SECTORS),
+                                  *settings.get("high_risk_drill_sectors",
+                                                HIGH_RISK_DRILL_SECTORS),
+                                  *OTHER_SECTORS]))
+    return {dispatch.SECTOR_FIELD: fields.String(
+        allow_none=True, validate=validate.OneOf(sectors),
+        metadata={"description": "行业领域（河北区商务局专项行动）：" + "、".join(sectors)})}
+
+
+@hookimpl
+def grade_hazard(hazard, checklist_item):
+    return checklists.grade(checklist_item, hazard)
+
+
+@hookimpl
+def campaign_milestones(tenant, campaign):
+    """The enterprises' recurring duties and the two reports, as dated tasks."""
+    return milestones(tenant.settings[PLUGIN], campaign)

@@ -1,0 +1,402 @@
+"""The weekly dispatch table (调度表): "河北区重大事故隐患专项排查整治2023行动进展情况调度表".
+
+The annex of the plan: four sections, 31 rows, every figure cumulative "自专项行动开展以来"
+up to the end of the chosen week (Monday–Sunday, Asia/Shanghai), reported every Monday
+before noon. Figures the platform holds are computed from live data of the campaign:
+
+* (一) major hazards (重大事故隐患) of the campaign found up to the week's end, by who found
+  them — the enterprise itself (source ``self``) or a department (``department``,
+  ``spot_check``, and ``service_org``: a service organisation inspects on the
+  department's behalf) — and of those the ones fixed: verified (验收销号) before the
+  week's end;
+* (二) the spot checks (inspections of inspector kind ``spot_check`` submitted in the
+  campaign): the enterprises checked, and for each failing the enterprises with a "no"
+  on one of its items of the spot-check template (``checklists.FAILING_OF_CODE``);
+* (三) from enforcement referrals decided before the week's end: administrative
+  penalties (times, and the sum of the fines in 10,000 yuan), transfers to the
+  judiciary (one person per transfer decision), suspensions (enterprises); and the
+  department's guidance visits to key enterprises: submitted department inspections of
+  enterprises whose sector (``hebei_sector``) is one of the tenant's focus sectors.
+
+Staff enter the rest per week (the core's entered figures, kept per week and audited):
+flows are summed over the campaign's weeks; a stock (technical inspectors) is the latest
+value entered; so is the yes/no of the media column.
+
+``compute`` reads everything in a fixed number of aggregate statements (seven), whatever
+the number of rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from anjian_tianjin_hebei.campaign import CAMPAIGN_KEY, PLUGIN
+from anjian_tianjin_hebei.checklists import FAILING_OF_CODE, FAILINGS, SPOT_CHECK_TEMPLATE
+
+CHINA = ZoneInfo("Asia/Shanghai")
+DISPATCH_KEY = "hebei_dispatch_2023"
+TITLE = "河北区重大事故隐患专项排查整治2023行动进展情况调度表"
+SECTOR_FIELD = "hebei_sector"
+
+DEPARTMENT_SOURCES = ("department", "spot_check", "service_org")
+WAN = decimal.Decimal(10000)
+
+
+class DispatchError(ValueError):
+    """The table cannot be made for these parameters (a Chinese message for the user)."""
+
+
+@dataclass(frozen=True)
+class Value:
+    key: str
+    unit: str
+    entered: bool = False
+    # Entered figures: "sum" over the weeks (flows), "latest" value entered (a stock),
+    # "flag" (是/否: the latest answer entered).
+    aggregate: str = "sum"
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    label: str
+    values: tuple[Value, ...]
+
+    @property
+    def key(self) -> str:
+        return self.values[0].key
+
+    @property
+    def entered(self) -> bool:
+        return all(v.entered for v in self.values)
+
+
+def _computed(number, key, label, unit):
+    return Row(number, label, (Value(key, unit),))
+
+
+def _entered(number, key, label, unit, aggregate="sum"):
+    return Row(number, label, (Value(key, unit, True, aggregate),))
+
+
+SECTIONS = [
+    ("overall", "（一）", "总体情况", [
+        _computed(1, "self_found", "企业自查发现的重大事故隐患（个）", "个"),
+        _computed(2, "self_fixed", "企业自查发现重大事故隐患中已完成整改的（个）", "个"),
+        _computed(3, "department_found", "部门检查发现的重大事故隐患（个）（行业主管部门填写）", "个"),
+        _computed(4, "department_fixed",
+                  "部门检查发现重大事故隐患中已完成整改的（个）（行业主管部门填写）", "个"),
+    ]),
+    ("spot_checks", "（二）", "对企业自查自改进行抽查检查情况", [
+        _computed(1, "spot_checked", "抽查检查的企业总数（家）", "家"),
+        *[_computed(number, key, label, "家") for number, (key, label) in FAILINGS.items()],
+    ]),
+    ("enforcement", "（三）", "区级部门精准严格执法情况（执法部门填写）", [
+        _entered(1, "guided_streets", "帮扶指导重点街道（个次）", "个次"),
+        _computed(2, "guided_enterprises", "帮扶指导重点企业（家次）", "家次"),
+        Row(3, "行政处罚（次，万元）", (Value("penalties", "次"), Value("penalty_amount", "万元"))),
+        _entered(4, "double_penalties", "企业和企业主要负责人“一案双罚”（次）", "次"),
+        _computed(5, "judiciary_transfers", "移送司法机关（人）", "人"),
+        _computed(6, "suspensions", "责令停产整顿（家）", "家"),
+        _entered(7, "exposed_enterprises", "曝光、约谈、联合惩戒企业（家）", "家"),
+        Row(8, "公布典型执法案例（个），其中危险作业罪案例（个）",
+            (Value("cases_published", "个", True), Value("dangerous_work_cases", "个", True))),
+        _entered(9, "accountability", "责任倒查追责问责（人）", "人"),
+        _entered(10, "interviews", "约谈通报街道及部门（次）", "次"),
+    ]),
+    ("leadership", "（四）", "区级部门、各街道组织领导情况", [
+        _entered(1, "study_sessions", "组织专题学习安全生产十五条硬措施（次）", "次"),
+        _entered(2, "leadership_studies", "党政主要负责同志专题研究（次）", "次"),
+        _entered(3, "onsite_supervision", "有关负责同志现场督导检查（次）", "次"),
+        _entered(4, "enterprise_briefings", "有关负责同志到企业宣讲（次）", "次"),
+        Row(5, "举报奖励（万元），其中匿名举报查实奖励（万元）",
+            (Value("report_rewards", "万元", True), Value("anonymous_rewards", "万元", True))),
+        _entered(6, "media_column", "是否依托媒体设置并播放安全生产专题栏目", "是/否", "flag"),
+        _entered(7, "technical_inspectors", "配备专兼职技术检查员数量（人）", "人", "latest"),
+        _entered(8, "supervision_checks", "组织开展督导检查（次）", "次"),
+    ]),
+]
+
+VALUES = {v.key: v for _k, _n, _t, rows in SECTIONS for row in rows for v in row.values}
+ENTERED = {key: v for key, v in VALUES.items() if v.entered}
+ENTERED_LABELS = {
+    "guided_streets": "帮扶指导重点街道（个次）",
+    "double_penalties": "企业和企业主要负责人“一案双罚”（次）",
+    "exposed_enterprises": "曝光、约谈、联合惩戒企业（家）",
+    "cases_published": "公布典型执法案例（个）",
+    "dangerous_work_cases": "其中危险作业罪案例（个）",
+    "accountability": "责任倒查追责问责（人）",
+    "interviews": "约谈通报街道及部门（次）",
+    "study_sessions": "组织专题学习安全生产十五条硬措施（次）",
+    "leadership_studies": "党政主要负责同志专题研究（次）",
+    "onsite_supervision": "有关负责同志现场督导检查（次）",
+    "enterprise_briefings": "有关负责同志到企业宣讲（次）",
+    "report_rewards": "举报奖励（万元）",
+    "anonymous_rewards": "其中匿名举报查实奖励（万元）",
+    "media_column": "是否依托媒体设置并播放安全生产专题栏目（1 是，0 否）",
+    "technical_inspectors": "配备专兼职技术检查员数量（人，填当周实有数）",
+    "supervision_checks": "组织开展督导检查（次）",
+}
+assert set(ENTERED_LABELS) == set(ENTERED)
+
+NOTES = [
+    "备注：1.区安委会办公室持续对工作进展情况进行调度，调度表自5月25日开始上报，"
+    "每周一上报自专项行动开展以来累计数据。（政务邮箱：hbqanwb@tj.gov.cn）",
+    "2.调度表内容应围绕排查整治工作并对照方案具体要求如实填报，特别是对企业自查情况进行抽查检查时，"
+    "要深挖细查，查出真问题。如：电焊等人员无证上岗作业，既要通过现场检查发现问题，"
+    "也要通过对企业动火等特种作业存单进行检查核实来发现问题；外包外租管理混乱，是指符合以下情形之一的："
+    "承包承租方不具备安全生产条件、未取得相应资质，双方未签订安全生产协议，安全生产管理职责不清，"
+    "未纳入本企业统一管理。",
+]
+
+
+def entered_figures() -> list[dict]:
+    """What staff enter per week (the report kind's ``entered_figures``)."""
+    return [{"key": key, "label": ENTERED_LABELS[key]} for key in ENTERED]
+
+
+# --- weeks -----------------------------------------------------------------------------------
+
+def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The Monday and the Sunday of ``day``'s week."""
+    start = day - dt.timedelta(days=day.weekday())
+    return start, start + dt.timedelta(days=6)
+
+
+def week_cutoff(week_end: dt.date) -> dt.datetime:
+    """The end of the week's Sunday in China, as an aware datetime."""
+    return dt.datetime.combine(week_end + dt.timedelta(days=1), dt.time(), CHINA)
+
+
+def report_date(week_start: dt.date, settings: dict) -> dt.date:
+    """The day the week's table is due: the next dispatch weekday after the week."""
+    return week_start + dt.timedelta(days=7 + settings["dispatch_weekday"] - 1)
+
+
+def scheduled_week(slot: dt.datetime) -> dt.date:
+    """The week a scheduled run reports: the last full week before the slot (Shanghai)."""
+    local = slot.astimezone(CHINA).date()
+    return week_of(local)[0] - dt.timedelta(days=7)
+
+
+def _as_date(value, field: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(CHINA).date() if value.tzinfo else value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise DispatchError(f"{field} 须为日期（YYYY-MM-DD）") from exc
+
+
+# --- compute ---------------------------------------------------------------------------------
+
+def _campaign(params: dict, week: dt.date | None):
+    from sqlalchemy import select
+
+    from anjian.campaigns.models import Campaign
+    from anjian.extensions import db
+
+    campaign_id = params.get("campaign_id")
+    if campaign_id is not None:
+        campaign = db.session.get(Campaign, int(campaign_id))  # scoped: foreign is absent
+        if campaign is None or campaign.kind != CAMPAIGN_KEY:
+            raise DispatchError(f"专项行动不存在或不是本调度表所属的专项行动: {campaign_id}")
+        return campaign
+    stmt = (select(Campaign).where(Campaign.kind == CAMPAIGN_KEY,
+                                   Campaign.status.in_(("active", "closed")))
+            .order_by(Campaign.starts_on.desc(), Campaign.id.desc()).limit(1))
+    if week is not None:
+        stmt = stmt.where(Campaign.starts_on <= week_of(week)[1])
+    campaign = db.session.scalar(stmt)
+    if campaign is None:
+        raise DispatchError("本单位尚无已启动的“重大事故隐患排查整治2023专项行动”")
+    return campaign
+
+
+def _number(value):
+    """An int when whole, else a float (JSON)."""
+    if value is None:
+        return 0
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _wan(yuan) -> float | int:
+    """Yuan as 10,000 yuan (万元), exact to the fen."""
+    if yuan is None:
+        return 0
+    return _number((decimal.Decimal(yuan) / WAN).quantize(decimal.Decimal("0.000001")).normalize())
+
+
+def figures(campaign, settings: dict, week_start: dt.date, week_end: dt.date,
+            cutoff: dt.datetime) -> dict:
+    """Every figure of the table, by value key: seven aggregate statements."""
+    from sqlalchemy import and_, case, distinct, func, select, tuple_
+
+    from anjian.enterprises.models import Enterprise
+    from anjian.extensions import db
+    from anjian.hazards.models import EnforcementReferral, Hazard
+    from anjian.inspections.models import (
+        ChecklistItem,
+        ChecklistTemplate,
+        Inspection,
+        InspectionResult,
+    )
+    from anjian.reports.figures import entered_totals
+    from anjian.reports.models import EnteredFigure
+
+    out: dict = {}
+    count = func.count
+
+    # (一) major hazards of the campaign, by finder; fixed = verified before the cutoff.
+    is_self = Hazard.source == "self"
+    fixed = and_(Hazard.state == "verified", Hazard.verified_at < cutoff)
+    row = db.session.execute(
+        select(count().filter(is_self), count().filter(and_(is_self, fixed)),
+               count().filter(Hazard.source.in_(DEPARTMENT_SOURCES)),
+               count().filter(and_(Hazard.source.in_(DEPARTMENT_SOURCES), fixed)))
+        .where(Hazard.campaign_id == campaign.id, Hazard.grade == "major",
+               Hazard.found_on <= week_end)).one()
+    out.update(zip(("self_found", "self_fixed", "department_found", "department_fixed"),
+                   row, strict=True))
+
+    # (二) row 1 and (三) row 2: submitted inspections of the campaign before the cutoff.
+    focus = list(settings["focus_sectors"])
+    sector = Enterprise.extra[SECTOR_FIELD].as_string()
+    spot = Inspection.inspector_kind == "spot_check"
+    guided = and_(Inspection.inspector_kind == "department", sector.in_(focus))
+    row = db.session.execute(
+        select(count(distinct(case((spot, Inspection.enterprise_id)))),
+               count().filter(guided))
+        .select_from(Inspection)
+        .join(Enterprise, and_(Enterprise.tenant_id == Inspection.tenant_id,
+                               Enterprise.id == Inspection.enterprise_id))
+        .where(Inspection.campaign_id == campaign.id, Inspection.status == "submitted",
+               Inspection.submitted_at < cutoff,
+               Inspection.inspector_kind.in_(("spot_check", "department")))).one()
+    out["spot_checked"], out["guided_enterprises"] = row
+
+    # (二) rows 2-9: enterprises with a "no" on a failing's item in a spot check.
+    failing = case(FAILING_OF_CODE, value=ChecklistItem.code)
+    counted = dict.fromkeys(FAILINGS, 0)
+    counted.update(db.session.execute(
+        select(failing, count(distinct(Inspection.enterprise_id)))
+        .select_from(InspectionResult)
+        .join(Inspection, and_(Inspection.tenant_id == InspectionResult.tenant_id,
+                               Inspection.id == InspectionResult.inspection_id))
+        .join(ChecklistItem, and_(ChecklistItem.tenant_id == InspectionResult.tenant_id,
+                                  ChecklistItem.id == InspectionResult.item_id))
+        .join(ChecklistTemplate, and_(ChecklistTemplate.tenant_id == ChecklistItem.tenant_id,
+                                      ChecklistTemplate.id == ChecklistItem.template_id))
+        .where(Inspection.campaign_id == campaign.id, spot, Inspection.status == "submitted",
+               Inspection.submitted_at < cutoff, InspectionResult.answer == "no",
+               ChecklistTemplate.key == SPOT_CHECK_TEMPLATE,
+               ChecklistItem.code.in_(list(FAILING_OF_CODE)))
+        .group_by(failing)).all())
+    for number, (key, _label) in FAILINGS.items():
+        out[key] = counted[number]
+
+    # (三) enforcement decisions of the campaign's referrals before the cutoff.
+    decision = EnforcementReferral.decision
+    row = db.session.execute(
+        select(count().filter(decision == "penalty"),
+               func.sum(EnforcementReferral.penalty_amount).filter(decision == "penalty"),
+               count().filter(decision == "transfer"),
+               count(distinct(case((decision == "suspension", EnforcementReferral.enterprise_id)))))
+        .where(EnforcementReferral.campaign_id == campaign.id, decision.is_not(None),
+               EnforcementReferral.decided_at < cutoff)).one()
+    out["penalties"], amount, out["judiciary_transfers"], out["suspensions"] = row
+    out["penalty_amount"] = _wan(amount)
+
+    # Entered figures of the campaign's weeks up to this one: sums (flows), and the latest
+    # value entered (a stock, or the yes/no of the media column).
+    first_week = week_of(campaign.starts_on or settings["campaign_start"])[0]
+    totals = entered_totals(DISPATCH_KEY, since=first_week, until=week_start)
+    latest_keys = [key for key, value in ENTERED.items() if value.aggregate != "sum"]
+    of_weeks = and_(EnteredFigure.report_kind == DISPATCH_KEY, EnteredFigure.key.in_(latest_keys),
+                    EnteredFigure.period >= first_week, EnteredFigure.period <= week_start)
+    newest = (select(EnteredFigure.key, func.max(EnteredFigure.period))
+              .where(of_weeks).group_by(EnteredFigure.key))
+    latest = dict(db.session.execute(
+        select(EnteredFigure.key, EnteredFigure.value)
+        .where(of_weeks, tuple_(EnteredFigure.key, EnteredFigure.period).in_(newest))).all())
+    for key, value in ENTERED.items():
+        if value.aggregate == "flag":
+            out[key] = bool(latest.get(key))
+        elif value.aggregate == "latest":
+            out[key] = _number(latest.get(key))
+        else:
+            out[key] = _number(decimal.Decimal(totals.get(key, 0)).normalize())
+    return {key: _number(v) if not isinstance(v, bool) else v for key, v in out.items()}
+
+
+def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dict:
+    """The table as JSON: sections → rows → values, for one week of one campaign.
+
+    ``params``: ``week`` (any date in it; default the last full week, and never past the
+    campaign's end) and ``campaign_id`` (default the tenant's latest started campaign of
+    this plugin's kind). Runs under the tenant's scope.
+    """
+    settings = tenant.settings[PLUGIN]
+    now = snapshot_at or dt.datetime.now(dt.UTC)
+    today = now.astimezone(CHINA).date()
+    week = _as_date(params.get("week"), "week")
+    if week is not None and week > today:
+        raise DispatchError("不能生成未来周的调度表")
+    campaign = _campaign(params, week)
+    if week is None:
+        week = week_of(today)[0] - dt.timedelta(days=7)
+        if campaign.ends_on is not None:
+            week = min(week, campaign.ends_on)
+    week_start, week_end = week_of(week)
+    cutoff = min(week_cutoff(week_end), now)
+    values = figures(campaign, settings, week_start, week_end, cutoff)
+    sections = []
+    for key, number, title, rows in SECTIONS:
+        sections.append({"key": key, "number": number, "title": title, "rows": [
+            {"key": row.key, "number": row.number, "label": row.label,
+             "source": "entered" if row.entered else "computed",
+             "values": [{"key": v.key, "unit": v.unit, "value": values[v.key]}
+                        for v in row.values],
+             "text": cell_text(row, values)}
+            for row in rows]})
+    return {
+        "kind": DISPATCH_KEY, "title": TITLE, "unit": tenant.name,
+        "campaign": {"id": campaign.id, "title": campaign.title,
+                     "starts_on": _iso(campaign.starts_on), "ends_on": _iso(campaign.ends_on)},
+        "week": {"start": week_start.isoformat(), "end": week_end.isoformat()},
+        "report_date": report_date(week_start, settings).isoformat(),
+        "as_of": cutoff.astimezone(CHINA).isoformat(timespec="minutes"),
+        "sections": sections,
+        "figures": values,
+    }
+
+
+def _iso(day):
+    return day.isoformat() if day is not None else None
+
+
+def _plain(value) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return f"{value:f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def cell_text(row: Row, values: dict) -> str:
+    """The one cell of the form: "3", or "2次，1.5万元" for a row with two figures."""
+    if len(row.values) == 1:
+        return _plain(values[row.values[0].key])
+    first, second = row.values
+    if row.number == 3:  # 行政处罚（次，万元）
+        return f"{_plain(values[first.key])}次，{_plain(values[second.key])}万元"
+    return f"{_plain(values[first.key])}{first.unit}，其中{_plain(values[second.key])}{second.unit}"

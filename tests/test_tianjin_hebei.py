@@ -1,0 +1,589 @@
+"""The Tianjin Hebei District plugin (seed 002, issue 5): settings, checklists and grading,
+the campaign's dated tasks, and the weekly dispatch table (调度表) against a hand count of
+a campaign seeded through the HTTP API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import types
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event
+from stdnum.cn import uscc
+
+from anjian.plugins import PluginError, PluginRegistry, TenantInfo
+from tests.conftest import bearer
+
+PLUGIN = "anjian_tianjin_hebei"
+KIND = "hebei_major_hazards_2023"
+DISPATCH = "hebei_dispatch_2023"
+CHINA = ZoneInfo("Asia/Shanghai")
+PASSWORD = "a-long-password-42"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def code(n: int) -> str:
+    base = f"91120105MA{n:07d}"
+    return base + uscc.calc_check_digit(base)
+
+
+def ok(response, status=200):
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.json
+
+
+def registry():
+    return PluginRegistry(extra_modules=[PLUGIN], use_entry_points=False)
+
+
+def info(settings=None, plugins=(PLUGIN,)):
+    reg = registry()
+    values = {PLUGIN: reg.validate_settings(PLUGIN, settings or {})}
+    return reg, TenantInfo(id=1, code="hb", name="天津市河北区商务局", level="department",
+                           plugins=tuple(plugins), settings=values)
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+def test_settings_default_to_the_seed_and_the_tenant_file_loads():
+    import tomllib
+    from pathlib import Path
+
+    reg = registry()
+    defaults = reg.validate_settings(PLUGIN, {})
+    assert defaults["focus_sectors"] == ["大型商超", "标准化菜市场", "非星级酒店", "商业综合体"]
+    assert defaults["high_risk_sectors"] == ["建筑施工", "危险物品经营储存"]
+    assert defaults["high_risk_drill_sectors"] == ["建筑施工", "道路运输", "危险物品经营储存"]
+    assert (defaults["campaign_start"], defaults["campaign_end"]) == (dt.date(2023, 5, 1),
+                                                                      dt.date(2023, 12, 31))
+    assert defaults["dispatch_first_date"] == dt.date(2023, 5, 25)
+    assert (defaults["dispatch_weekday"], defaults["dispatch_before"]) == (1, "12:00")
+    assert (defaults["stage_report_due"], defaults["final_report_due"]) == (
+        dt.date(2023, 7, 29), dt.date(2023, 11, 28))
+    tenant_file = Path(__file__).parents[1] / "tenants" / "tj-hebei-commerce.toml"
+    spec = tomllib.loads(tenant_file.read_text(encoding="utf-8"))
+    assert spec["plugins"] == [PLUGIN]
+    assert reg.validate_settings(PLUGIN, spec["settings"][PLUGIN]) == defaults
+
+
+@pytest.mark.parametrize(("values", "field"), [
+    ({"campaign_start": "2023-12-01", "campaign_end": "2023-05-01"}, "campaign_end"),
+    ({"dispatch_first_date": "2024-01-08"}, "dispatch_first_date"),
+    ({"dispatch_weekday": 8}, "dispatch_weekday"),
+    ({"dispatch_weekday": 0}, "dispatch_weekday"),
+    ({"dispatch_before": "25:00"}, "dispatch_before"),
+    ({"dispatch_before": "noon"}, "dispatch_before"),
+    ({"stage_report_due": "2024-07-29"}, "stage_report_due"),
+    ({"stage_report_due": "2023-11-29", "final_report_due": "2023-11-28"}, "stage_report_due"),
+    ({"focus_sectors": []}, "focus_sectors"),
+    ({"focus_sectors": [""]}, "focus_sectors"),
+    ({"campaign_start": "soon"}, "campaign_start"),
+    ({"dispatch_day": 1}, "dispatch_day"),
+])
+def test_settings_validation_names_the_key(values, field):
+    with pytest.raises(PluginError) as caught:
+        registry().validate_settings(PLUGIN, values)
+    assert PLUGIN in str(caught.value) and field in str(caught.value)
+
+
+def test_a_tenant_with_wrong_settings_is_refused(app, factory):
+    from anjian.tenancy.service import TenantConfigError
+
+    with pytest.raises((PluginError, TenantConfigError)) as caught:
+        factory.tenant("hb-bad", plugins=[PLUGIN], settings={PLUGIN: {"dispatch_weekday": 9}})
+    assert "dispatch_weekday" in str(caught.value)
+
+
+# --- checklists and grading -------------------------------------------------------------------
+
+def test_checklists_cover_the_focus_points_and_the_nine_rows():
+    reg = registry()
+    templates = {t["key"]: t for t in reg.catalogue_entries("register_checklist_templates")}
+    assert set(templates) == {"hebei_fire_safety_2023", "hebei_hot_work_2023", "hebei_gas_2023",
+                              "hebei_spot_check_2023"}
+    for template in templates.values():
+        assert template["plugin"] == PLUGIN and template["version"] == 1
+        codes = [i["code"] for i in template["items"]]
+        assert len(codes) == len(set(codes)) and all(c.startswith("HB-") for c in codes)
+        for item in template["items"]:
+            assert item["text"] and item["category"] and item["part"] in ("document", "onsite")
+    gas = {i["code"]: i for i in templates["hebei_gas_2023"]["items"]}
+    assert gas["HB-G01"]["is_major_criterion"] and "报警器" in gas["HB-G01"]["text"]
+    hot = {i["code"]: i for i in templates["hebei_hot_work_2023"]["items"]}
+    assert hot["HB-H01"]["is_major_criterion"] and "审批" in hot["HB-H01"]["text"]
+    assert "第二十一条" in hot["HB-H01"]["legal_basis"]
+    spot = templates["hebei_spot_check_2023"]["items"]
+    # Note 2 of the annex: unlicensed welders on site and in the permit records; four
+    # situations of outsourcing disorder.
+    by_row = {}
+    for item in spot:
+        by_row.setdefault(int(item["code"][4]), []).append(item["part"])
+    assert sorted(by_row) == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert sorted(by_row[6]) == ["document", "onsite"] and len(by_row[7]) == 4
+
+
+def item(code_, major=False, text=""):
+    return types.SimpleNamespace(code=code_, is_major_criterion=major, text=text)
+
+
+def test_grading_marks_the_focus_failures_major_and_leaves_others_alone():
+    reg, tenant = info()
+    grade = lambda hazard=None, checklist_item=None: reg.call(  # noqa: E731
+        tenant, "grade_hazard", hazard=hazard, checklist_item=checklist_item)
+    # This plugin's items: its flag decides, both ways.
+    assert grade(checklist_item=item("HB-G01", True)) == "major"
+    assert grade(checklist_item=item("HB-F05", False)) == "general"
+    # Another template's item is not this plugin's: the core default decides.
+    assert grade(checklist_item=item("F1", True)) == "major"
+    assert grade(checklist_item=item("F2", False, "燃气报警器未安装")) == "general"
+    # Free-text findings naming a focus failure are major.
+    for title in ("后厨燃气报警器未安装", "未安装可燃气体报警装置", "二层安全出口上锁",
+                  "疏散通道被货物堵塞", "商户装修电焊作业未经审批", "无证电焊作业",
+                  "地下室使用瓶装液化石油气"):
+        assert grade(hazard=types.SimpleNamespace(title=title, description="")) == "major", title
+    for title in ("灭火器压力不足", "燃气报警器已安装但未记录巡检", "货架摆放不整齐"):
+        assert grade(hazard=types.SimpleNamespace(title=title, description="")) == "general"
+    # A tenant without the plugin is not touched.
+    _, plain = info(plugins=())
+    assert reg.call(plain, "grade_hazard", hazard=types.SimpleNamespace(
+        title="燃气报警器未安装", description=""), checklist_item=None) == "general"
+
+
+# --- the campaign and its tasks ---------------------------------------------------------------
+
+def test_campaign_kind_phases_and_dated_tasks(app, client, factory):
+    factory.tenant("hb", plugins=[PLUGIN], name="天津市河北区商务局")
+    admin = _admin(app, factory)
+    kinds = ok(client.get("/api/v1/tenants/hb/campaign-kinds", headers=admin))
+    kind = next(k for k in kinds if k["key"] == KIND)
+    assert [(p["key"], p["start"], p["end"]) for p in kind["phases"]] == [
+        ("mobilisation", "2023-05-01", "2023-05-31"), ("self_inspection", "2023-06-01", "2023-06-30"),
+        ("supervision", "2023-07-01", "2023-11-30"), ("summary", "2023-12-01", "2023-12-31")]
+    assert kind["focus"][:4] == ["大型商超", "标准化菜市场", "非星级酒店", "商业综合体"]
+    campaign = ok(client.post("/api/v1/tenants/hb/campaigns", headers=admin,
+                              json={"kind": KIND}), 201)
+    assert (campaign["starts_on"], campaign["ends_on"]) == ("2023-05-01", "2023-12-31")
+    tasks = ok(client.get(f"/api/v1/tenants/hb/campaigns/{campaign['id']}/tasks", headers=admin,
+                          query_string={"per_page": 200}))["items"]
+    by_key = {t["key"]: t for t in tasks}
+    due = {k: t["deadline"] for k, t in by_key.items()}
+    assert due["hebei-stage-report"] == "2023-07-29"
+    assert due["hebei-final-summary"] == "2023-11-28"
+    assert by_key["hebei-stage-report"]["remind_before"] == 5
+    assert by_key["hebei-final-summary"]["remind_before"] == 5
+    # The kind's own dated steps, and the four phases' ends.
+    assert {due[k] for k in due if k.startswith("milestone-")} == {"2023-05-23", "2023-05-24",
+                                                                  "2023-05-25"}
+    assert due["phase:supervision"] == "2023-11-30"
+    # Principal-led inspection: every quarter; monthly in high-risk sectors.
+    quarterly = sorted(v for k, v in due.items() if k.startswith("hebei-principal-inspection-2023Q"))
+    assert quarterly == ["2023-06-30", "2023-09-30", "2023-12-31"]
+    monthly = sorted(v for k, v in due.items()
+                     if k.startswith("hebei-principal-inspection-high-risk-"))
+    assert monthly == ["2023-05-31", "2023-06-30", "2023-07-31", "2023-08-31", "2023-09-30",
+                       "2023-10-31", "2023-11-30", "2023-12-31"]
+    assert "建筑施工、危险物品经营储存" in by_key["hebei-principal-inspection-high-risk-2023-07"]["title"]
+    certificates = sorted(v for k, v in due.items() if k.startswith("hebei-certificates-"))
+    assert certificates == monthly
+    # Drills: once for everyone (before the summary), quarterly for high-risk sectors.
+    assert due["hebei-drill"] == "2023-11-28"
+    drills = sorted(v for k, v in due.items() if k.startswith("hebei-drill-high-risk-"))
+    assert drills == quarterly
+    assert "道路运输" in by_key["hebei-drill-high-risk-2023Q3"]["title"]
+    assert by_key["hebei-certificates-2023-08"]["remind_before"] == 3
+    # Laying out again (activation) adds nothing.
+    ok(client.post(f"/api/v1/tenants/hb/campaigns/{campaign['id']}/status", headers=admin,
+                   json={"status": "active"}))
+    again = ok(client.get(f"/api/v1/tenants/hb/campaigns/{campaign['id']}/tasks", headers=admin,
+                          query_string={"per_page": 200}))
+    assert again["total"] == len(tasks)
+
+
+def test_tasks_follow_the_tenants_settings(app, client, factory):
+    factory.tenant("hb2", plugins=[PLUGIN], settings={PLUGIN: {
+        "stage_report_due": "2023-07-28", "high_risk_sectors": ["危险物品经营储存"]}})
+    admin = _admin(app, factory, "root2")
+    campaign = ok(client.post("/api/v1/tenants/hb2/campaigns", headers=admin,
+                              json={"kind": KIND}), 201)
+    tasks = ok(client.get(f"/api/v1/tenants/hb2/campaigns/{campaign['id']}/tasks", headers=admin,
+                          query_string={"per_page": 200}))["items"]
+    by_key = {t["key"]: t for t in tasks}
+    assert by_key["hebei-stage-report"]["deadline"] == "2023-07-28"
+    assert "（危险物品经营储存）" in by_key["hebei-principal-inspection-high-risk-2023-06"]["title"]
+    # A custom campaign gets none of this plugin's tasks.
+    custom = ok(client.post("/api/v1/tenants/hb2/campaigns", headers=admin,
+                            json={"title": "自定义检查"}), 201)
+    assert ok(client.get(f"/api/v1/tenants/hb2/campaigns/{custom['id']}/tasks",
+                         headers=admin))["total"] == 0
+
+
+def _admin(app, factory, name="root"):
+    _, token = factory.user(name, platform_admin=True)
+    return bearer(token)
+
+
+# --- the dispatch table -----------------------------------------------------------------------
+
+class Api:
+    """Calls of one tenant's API, with the headers of one role at a time."""
+
+    def __init__(self, client, code_):
+        self.client, self.base = client, f"/api/v1/tenants/{code_}"
+
+    def post(self, headers, path, body, status=201):
+        return ok(self.client.post(self.base + path, headers=headers, json=body), status)
+
+    def put(self, headers, path, body, status=200):
+        return ok(self.client.put(self.base + path, headers=headers, json=body), status)
+
+    def get(self, headers, path, status=200, **query):
+        return ok(self.client.get(self.base + path, headers=headers, query_string=query), status)
+
+    def member(self, admin, username, role, **extra):
+        self.post(admin, "/members", {"username": username, "role": role, "password": PASSWORD,
+                                      **extra})
+        login = ok(self.client.post("/api/v1/auth/login",
+                                    json={"username": username, "password": PASSWORD}), 201)
+        return bearer(login["token"])
+
+    def enterprise(self, admin, n, name, sector=None):
+        extra = {"hebei_sector": sector} if sector else {}
+        return self.post(admin, "/enterprises", {"credit_code": code(n), "name": name,
+                                                 "industry": "商贸", "extra": extra})["id"]
+
+    def evidence(self, headers, enterprise_id):
+        return ok(self.client.post(self.base + "/evidence", headers=headers,
+                                   content_type="multipart/form-data",
+                                   data={"file": (io.BytesIO(PNG), "整改照片.png", "image/png"),
+                                         "enterprise_id": str(enterprise_id)}), 201)["id"]
+
+    def inspect(self, headers, enterprise_id, campaign_id, template, noes=(), raise_on=None,
+                kind=None, submit=True):
+        """An inspection answering "no" to the codes in ``noes`` and "yes" to the rest;
+        ``raise_on`` {code: found_on} raises a hazard on those "no"s."""
+        body = {"enterprise_id": enterprise_id, "campaign_id": campaign_id,
+                "template_key": template}
+        if kind:
+            body["inspector_kind"] = kind
+        created = self.post(headers, "/inspections", body)
+        inspection_id = created["inspection"]["id"]
+        hazards = {}
+        entries = []
+        for result in created["results"]:
+            answer = "no" if result["code"] in noes else "yes"
+            entry = {"item_id": result["item_id"], "answer": answer}
+            if raise_on and result["code"] in raise_on:
+                answered = self.put(headers, f"/inspections/{inspection_id}/results/"
+                                             f"{result['item_id']}",
+                                    {"answer": "no", "raise_hazard": {
+                                        "found_on": raise_on[result["code"]]}})
+                hazards[result["code"]] = answered["hazard_id"]
+                continue
+            entries.append(entry)
+        self.put(headers, f"/inspections/{inspection_id}/results", {"results": entries})
+        if submit:
+            self.post(headers, f"/inspections/{inspection_id}/submit", {}, 200)
+        return inspection_id, hazards
+
+    def hazard(self, headers, enterprise_id, campaign_id, title, found_on, **extra):
+        body = {"enterprise_id": enterprise_id, "title": title, "found_on": found_on, **extra}
+        if campaign_id is not None:
+            body["campaign_id"] = campaign_id
+        return self.post(headers, "/hazards", body)
+
+    def move(self, headers, hazard_id, action, **body):
+        url = f"{self.base}/hazards/{hazard_id}"
+        etag = self.client.get(url, headers=headers).headers["ETag"]
+        return ok(self.client.post(f"{url}/transitions", json={"action": action, **body},
+                                   headers={**headers, "If-Match": etag}))
+
+    def plan(self, headers, hazard_id):
+        return self.move(headers, hazard_id, "plan", responsible_person="张经理",
+                         measures="按判定标准整改", funds="3000.00", deadline_workdays=10,
+                         contingency_plan="专人看护，设置警示")
+
+    def rectified(self, headers, hazard_id, enterprise_id):
+        return self.move(headers, hazard_id, "rectified", note="已整改",
+                         evidence_ids=[self.evidence(headers, enterprise_id)])
+
+    def refer(self, headers, body):
+        return self.post(headers, "/enforcement-referrals", body)["id"]
+
+    def decide(self, headers, referral_id, decision, amount=None):
+        url = f"{self.base}/enforcement-referrals/{referral_id}"
+        etag = self.client.get(url, headers=headers).headers["ETag"]
+        body = {"decision": decision}
+        if amount is not None:
+            body["penalty_amount"] = amount
+        return ok(self.client.patch(url, headers={**headers, "If-Match": etag}, json=body))
+
+
+def seed_campaign(app, client, factory, code_="hb", start_n=1):
+    """The fixture the expected tables below are counted from by hand.
+
+    Enterprises: E1 大型商超, E2 标准化菜市场, E3 非星级酒店, E4 商业综合体 (focus sectors),
+    E5 建筑施工, E6 no sector. Major hazards of the campaign (found on):
+      self:       H1 E1 06-05 verified · H3 E2 06-20 rectifying · H4 E1 06-10 rectified
+      department: H6 E3 07-10 referred (penalty 20,000) · H8 E2 07-20 spot check, verified ·
+                  H9 E3 08-01 spot check, referred (suspension) · H10 E4 09-01 verified
+    General ones (H2 verified, H5 and H7 overdue) and a major one outside the campaign
+    (H11 reported) count nowhere.
+    """
+    factory.tenant(code_, plugins=[PLUGIN], name="天津市河北区商务局")
+    _, root = factory.user(f"{code_}-root", platform_admin=True)
+    admin = bearer(root)
+    api = Api(client, code_)
+    sup = api.member(admin, f"{code_}-sup", "supervisor")
+    e = {n: api.enterprise(admin, start_n + n, name, sector) for n, (name, sector) in {
+        1: ("河北区某大型商超", "大型商超"), 2: ("河北区某标准化菜市场", "标准化菜市场"),
+        3: ("河北区某宾馆", "非星级酒店"), 4: ("河北区某商业综合体", "商业综合体"),
+        5: ("河北区某建筑公司", "建筑施工"), 6: ("河北区某商贸公司", None)}.items()}
+    owner1 = api.member(admin, f"{code_}-boss1", "enterprise", enterprise_id=e[1])
+    owner2 = api.member(admin, f"{code_}-boss2", "enterprise", enterprise_id=e[2])
+    campaign = api.post(admin, "/campaigns", {"kind": KIND})["id"]
+    api.post(admin, f"/campaigns/{campaign}/status", {"status": "active"}, 200)
+    api.post(admin, f"/campaigns/{campaign}/targets", {"enterprise_ids": list(e.values())}, 200)
+
+    # Self-inspections (enterprise users), and what they find themselves.
+    _, found = api.inspect(owner1, e[1], campaign, "hebei_fire_safety_2023",
+                           noes=("HB-F01", "HB-F05"),
+                           raise_on={"HB-F01": "2023-06-05", "HB-F05": "2023-06-05"})
+    h1, h2 = found["HB-F01"], found["HB-F05"]
+    _, found = api.inspect(owner2, e[2], campaign, "hebei_gas_2023", noes=("HB-G01",),
+                           raise_on={"HB-G01": "2023-06-20"})
+    h3 = found["HB-G01"]
+    h4 = api.hazard(owner1, e[1], campaign, "后厨燃气报警器未安装", "2023-06-10")
+    h5 = api.hazard(owner1, e[1], campaign, "灭火器压力不足", "2023-06-10")
+    h11 = api.hazard(owner2, e[2], None, "燃气报警器未安装", "2023-06-12")
+    assert (h4["grade"], h5["grade"], h11["grade"]) == ("major", "general", "major")
+    h4, h5, h11 = h4["id"], h5["id"], h11["id"]
+
+    # Department inspections: of focus enterprises E3, E4 (submitted), E5 (not focus), and
+    # a draft of E1 (not submitted: not counted).
+    _, found = api.inspect(sup, e[3], campaign, "hebei_hot_work_2023", noes=("HB-H01",),
+                           raise_on={"HB-H01": "2023-07-10"})
+    h6 = found["HB-H01"]
+    _, found = api.inspect(sup, e[4], campaign, "hebei_gas_2023", noes=("HB-G04",),
+                           raise_on={"HB-G04": "2023-07-12"})
+    h7 = found["HB-G04"]
+    api.inspect(sup, e[5], campaign, "hebei_fire_safety_2023")
+    api.inspect(sup, e[1], campaign, "hebei_fire_safety_2023", submit=False)
+
+    # Spot checks of the self-inspection: E1 twice, E2, E3 submitted; E4 a draft.
+    spot = "hebei_spot_check_2023"
+    api.inspect(sup, e[1], campaign, spot, kind="spot_check",
+                noes=("HB-S3", "HB-S6A", "HB-S6B", "HB-S7B"))
+    _, found = api.inspect(sup, e[2], campaign, spot, kind="spot_check",
+                           noes=("HB-S6B", "HB-S8B", "HB-S9"), raise_on={"HB-S6B": "2023-07-20"})
+    h8 = found["HB-S6B"]
+    api.inspect(sup, e[1], campaign, spot, kind="spot_check", noes=("HB-S3",))
+    api.inspect(sup, e[3], campaign, spot, kind="spot_check")
+    api.inspect(sup, e[4], campaign, spot, kind="spot_check", noes=("HB-S2",), submit=False)
+    # A department inspection of E6 with the spot-check template counts for no failing.
+    api.inspect(sup, e[6], campaign, spot, noes=("HB-S2",))
+    h9 = api.hazard(sup, e[3], campaign, "二层安全出口上锁", "2023-08-01", source="spot_check")
+    h10 = api.hazard(sup, e[4], campaign, "疏散通道被货物堵塞", "2023-09-01")
+    assert (h9["grade"], h9["source"], h10["grade"]) == ("major", "spot_check", "major")
+    h9, h10 = h9["id"], h10["id"]
+
+    # Every state of the closed loop.
+    api.plan(owner1, h1)
+    api.rectified(owner1, h1, e[1])
+    api.move(sup, h1, "verify", note="复查合格")
+    api.move(owner1, h2, "rectify_now", note="已整改", evidence_ids=[api.evidence(owner1, e[1])])
+    api.move(sup, h2, "verify")
+    api.plan(owner2, h3)
+    api.plan(owner1, h4)
+    api.rectified(owner1, h4, e[1])
+    api.plan(owner2, h8)
+    api.rectified(owner2, h8, e[2])
+    api.move(sup, h8, "verify")
+    api.plan(sup, h10)
+    api.rectified(sup, h10, e[4])
+    api.move(sup, h10, "verify")
+    from anjian.hazards.jobs import scan_all_tenants
+    from anjian.jobs import embedded
+
+    with app.app_context():
+        scan_all_tenants()
+    embedded.drain(app)
+    states = {h: api.get(sup, f"/hazards/{h}")["state"]
+              for h in (h1, h2, h3, h4, h5, h7, h8, h10, h11)}
+    assert states == {h1: "verified", h2: "verified", h3: "rectifying", h4: "rectified",
+                      h5: "overdue", h7: "overdue", h8: "verified", h10: "verified",
+                      h11: "reported"}
+
+    # Referrals and decisions.
+    r1 = api.refer(sup, {"hazard_id": h6, "reason": "refused", "reason_text": "拒不整改"})
+    api.decide(sup, r1, "penalty", "20000.00")
+    ok(client.post(f"{api.base}/enforcement-referrals/{r1}/close", headers=sup,
+                   json={"outcome": "罚款已缴纳"}))
+    r2 = api.refer(sup, {"hazard_id": h9, "reason": "refused", "reason_text": "拒不整改"})
+    api.decide(sup, r2, "suspension")
+    for enterprise, decision, amount in ((e[5], "penalty", "5000.50"), (e[2], "transfer", None),
+                                         (e[4], "suspension", None), (e[4], "suspension", None)):
+        referral = api.refer(sup, {"enterprise_id": enterprise, "campaign_id": campaign,
+                                   "reason": "uncooperative"})
+        api.decide(sup, referral, decision, amount)
+    api.refer(sup, {"enterprise_id": e[1], "campaign_id": campaign, "reason": "uncooperative"})
+    outside = api.refer(sup, {"enterprise_id": e[1], "reason": "uncooperative"})
+    api.decide(sup, outside, "penalty", "100000.00")
+    assert {api.get(sup, f"/hazards/{h}")["state"] for h in (h6, h9)} == {"referred"}
+    return types.SimpleNamespace(api=api, admin=admin, sup=sup, campaign=campaign, e=e)
+
+
+ENTERED_WEEKS = {
+    "2023-04-24": {"guided_streets": 9},  # before the campaign's first week: not counted
+    "2023-05-29": {"guided_streets": 2, "study_sessions": 1, "technical_inspectors": 3,
+                   "media_column": 0, "report_rewards": "0.50"},
+    "2023-06-05": {"guided_streets": 1, "technical_inspectors": 4, "media_column": 1,
+                   "cases_published": 2, "dangerous_work_cases": 1, "report_rewards": "0.25",
+                   "anonymous_rewards": "0.25", "double_penalties": 1},
+    "2023-06-12": {"interviews": 1, "leadership_studies": 2},
+}
+
+
+def enter_figures(app, tenant_code, weeks=ENTERED_WEEKS, kind=DISPATCH):
+    import decimal
+
+    from sqlalchemy import select
+
+    from anjian.extensions import db
+    from anjian.reports.models import EnteredFigure
+    from anjian.tenancy.models import Tenant
+    from anjian.tenancy.scope import Scope, scoped
+
+    with app.app_context():
+        with scoped(db.session, Scope.platform_scope()):
+            tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.code == tenant_code))
+        with scoped(db.session, Scope.tenant(tenant_id)):
+            for period, values in weeks.items():
+                for key, value in values.items():
+                    db.session.add(EnteredFigure(report_kind=kind, key=key,
+                                                 period=dt.date.fromisoformat(period),
+                                                 value=decimal.Decimal(str(value))))
+            db.session.commit()
+
+
+def compute(app, tenant_code, params, count_statements=False):
+    from sqlalchemy import select
+
+    from anjian.extensions import db
+    from anjian.tenancy.models import Tenant
+    from anjian.tenancy.scope import Scope, scoped
+    from anjian.tenancy.service import tenant_info
+    from anjian_tianjin_hebei import dispatch
+
+    seen = []
+    with app.app_context():
+        with scoped(db.session, Scope.platform_scope()):
+            tenant = db.session.scalar(select(Tenant).where(Tenant.code == tenant_code))
+            tenant_id, info_ = tenant.id, tenant_info(tenant)
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with scoped(db.session, Scope.tenant(tenant_id, write=False)):
+                data = dispatch.compute(info_, params)
+                db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    # The scope's set_config at each BEGIN (PostgreSQL) is not the report's.
+    statements = [s for s in seen if "set_config" not in s]
+    return (data, len(statements)) if count_statements else data
+
+
+def table(data):
+    """{(section, row number): cell text} of a computed table."""
+    return {(s["key"], r["number"]): r["text"] for s in data["sections"] for r in s["rows"]}
+
+
+# By hand, from seed_campaign and ENTERED_WEEKS, cumulative up to now.
+EXPECTED_NOW = {
+    ("overall", 1): "3", ("overall", 2): "1", ("overall", 3): "4", ("overall", 4): "2",
+    ("spot_checks", 1): "3",  # E1, E2, E3 (E1 twice; E4's is a draft)
+    ("spot_checks", 2): "0",  # only E4's draft and E6's department inspection say no
+    ("spot_checks", 3): "1",  # E1 (in both of its spot checks)
+    ("spot_checks", 4): "0", ("spot_checks", 5): "0",
+    ("spot_checks", 6): "2",  # E1 (on site and in the records), E2 (records)
+    ("spot_checks", 7): "1",  # E1 (no safety agreement)
+    ("spot_checks", 8): "1", ("spot_checks", 9): "1",  # E2
+    ("enforcement", 1): "3",  # 2 + 1 (the week before the campaign is not counted)
+    ("enforcement", 2): "2",  # department inspections of E3 and E4 (E5 is no focus sector)
+    ("enforcement", 3): "2次，2.50005万元",  # 20,000 + 5,000.50 yuan; not the one outside
+    ("enforcement", 4): "1", ("enforcement", 5): "1",
+    ("enforcement", 6): "2",  # E3 and E4 (twice)
+    ("enforcement", 7): "0", ("enforcement", 8): "2个，其中1个",
+    ("enforcement", 9): "0", ("enforcement", 10): "1",
+    ("leadership", 1): "1", ("leadership", 2): "2", ("leadership", 3): "0",
+    ("leadership", 4): "0", ("leadership", 5): "0.75万元，其中0.25万元",
+    ("leadership", 6): "是", ("leadership", 7): "4", ("leadership", 8): "0",
+}
+
+
+def test_dispatch_table_equals_a_hand_count(app, client, factory):
+    world = seed_campaign(app, client, factory)
+    enter_figures(app, "hb")
+    enter_figures(app, "hb", {"2023-06-05": {"guided_streets": 50}}, kind="other_kind")
+    # Another tenant with the same plugin and its own campaign: none of it counts here.
+    seed_other = seed_campaign(app, client, factory, "hb-other", start_n=100)
+    enter_figures(app, "hb-other", {"2023-06-05": {"guided_streets": 40}})
+
+    today = dt.datetime.now(CHINA).date()
+    data, statements = compute(app, "hb", {"week": today.isoformat()}, count_statements=True)
+    assert table(data) == EXPECTED_NOW
+    assert statements == 7  # whatever the number of rows: see also the benchmark
+    assert data["figures"]["penalty_amount"] == 2.50005
+    assert data["figures"]["media_column"] is True
+    assert data["campaign"]["id"] == world.campaign
+    assert data["unit"] == "天津市河北区商务局"
+    monday = today - dt.timedelta(days=today.weekday())
+    assert data["week"] == {"start": monday.isoformat(),
+                            "end": (monday + dt.timedelta(days=6)).isoformat()}
+    assert data["report_date"] == (monday + dt.timedelta(days=7)).isoformat()
+    labels = {(s["number"], r["number"]): r["label"] for s in data["sections"] for r in s["rows"]}
+    assert len(labels) == 31
+    assert labels[("（二）", 6)] == "电焊等特种作业岗位人员无证上岗作业（家）"
+    assert labels[("（三）", 3)] == "行政处罚（次，万元）"
+    assert labels[("（四）", 6)] == "是否依托媒体设置并播放安全生产专题栏目"
+    sources = {r["key"]: r["source"] for s in data["sections"] for r in s["rows"]}
+    assert sources["self_found"] == sources["penalties"] == "computed"
+    assert sources["media_column"] == sources["guided_streets"] == "entered"
+
+    # A past week: hazards found by then; nothing verified, inspected or decided yet
+    # (all of that happened today); entered figures of the weeks up to it.
+    past = table(compute(app, "hb", {"week": "2023-06-14", "campaign_id": world.campaign}))
+    expected_past = {key: "0" for key in EXPECTED_NOW}
+    expected_past.update({
+        ("overall", 1): "2",  # H1 (06-05), H4 (06-10); H3 was found on 06-20
+        ("enforcement", 1): "3", ("enforcement", 3): "0次，0万元", ("enforcement", 4): "1",
+        ("enforcement", 8): "2个，其中1个", ("enforcement", 10): "1",
+        ("leadership", 1): "1", ("leadership", 2): "2",
+        ("leadership", 5): "0.75万元，其中0.25万元", ("leadership", 6): "是",
+        ("leadership", 7): "4"})
+    assert past == expected_past
+    first = table(compute(app, "hb", {"week": "2023-05-31"}))
+    assert first[("enforcement", 1)] == "2" and first[("leadership", 7)] == "3"
+    assert first[("leadership", 6)] == "否" and first[("overall", 1)] == "0"
+    # Without a week: the last full week, never past the campaign's end (2023-12-31).
+    last = compute(app, "hb", {})
+    assert last["week"] == {"start": "2023-12-25", "end": "2023-12-31"}
+    assert table(last)[("overall", 1)] == "3"
+    assert seed_other.campaign != world.campaign
+
+
+def test_dispatch_table_refuses_what_it_cannot_make(app, client, factory):
+    from anjian_tianjin_hebei.dispatch import DispatchError
+
+    factory.tenant("hb3", plugins=[PLUGIN])
+    with pytest.raises(DispatchError, match="尚无"):
+        compute(app, "hb3", {})
+    future = dt.datetime.now(CHINA).date() + dt.timedelta(days=8)
+    with pytest.raises(DispatchError, match="未来"):
+        compute(app, "hb3", {"week": future.isoformat()})
+    with pytest.raises(DispatchError, match="不存在"):
+        compute(app, "hb3", {"campaign_id": 12345})
