@@ -8,50 +8,36 @@ full inspection, guided rectification, re-inspection and acceptance, the bureau'
 spot check of the service results (抽查, within 20 working days, "按一定比例"), and
 enforcement of enterprises that did not cooperate or rectify (一企一策).
 
-This module declares the settings a tenant gives and the campaign kind. The
-seed fixes one window for the whole service ("不做具体阶段划分"), so phases 1-3
-share it; phase 4 is the bureau's 20 working days after the window closes
-(2022-09-01 .. 2022-09-29, the Mid-Autumn holiday of 10-12 September skipped).
+The hooks live here; each delegates to the module that holds the rule:
+
+- ``catalogue``: the campaign kind (five phases) and the two checklists (the first
+  phase's survey, split into records and site; the nine acceptance criteria);
+- ``baseline``: the survey fields the first criterion names, and gaps per enterprise;
+- ``major_hazards``: the record of a major hazard reported at once;
+- ``acceptance``: the per-enterprise report with a conclusion (PDF, in the background);
+- ``obligations``: what a programme contract owes each enterprise, and the service
+  records of the organisation's survey and acceptance inspections;
+- ``spot_checks``: the bureau's sample and its 20-working-day deadline;
+- ``enforcement``: the candidates of phase 5 and a plan for each (一企一策).
 """
 
-import datetime
-
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-
 from anjian.plugins import hookimpl
-
-CAMPAIGN_KEY = "qhd_social_service_2022"
-
-# Systems the acceptance standard (验收标准, item 8) requires the data to reach.
-DATA_SYSTEMS = (
-    "河北省“互联网+安全生产”综合监管信息平台",
-    "秦皇岛市“智慧安监”系统",
+from anjian_qinhuangdao import (
+    acceptance,
+    baseline,
+    catalogue,
+    enforcement,
+    major_hazards,
+    obligations,
+    spot_checks,
 )
+from anjian_qinhuangdao.catalogue import CAMPAIGN_KEY
+from anjian_qinhuangdao.settings import DATA_SYSTEMS, PLUGIN, QinhuangdaoSettings, settings_of
+
+__all__ = ["CAMPAIGN_KEY", "DATA_SYSTEMS", "PLUGIN", "QinhuangdaoSettings"]
 
 
-class QinhuangdaoSettings(Schema):
-    """Tenant settings of the Qinhuangdao social-service programme."""
-
-    # Phase 4: the bureau spot-checks the service results within 20 working days.
-    spot_check_workdays = fields.Integer(load_default=20, validate=validate.Range(min=1, max=120))
-    # "按一定比例": the seed leaves the proportion to the bureau.
-    spot_check_ratio = fields.Float(
-        load_default=0.2, validate=validate.Range(min=0, max=1, min_inclusive=False)
-    )
-    target_enterprise_count = fields.Integer(load_default=100, validate=validate.Range(min=1))
-    service_start = fields.Date(load_default=datetime.date(2022, 6, 1))
-    service_end = fields.Date(load_default=datetime.date(2022, 8, 31))
-    # The service organisation reports a major hazard to the bureau at once.
-    report_major_hazards_immediately = fields.Boolean(load_default=True)
-    data_systems = fields.List(
-        fields.String(validate=validate.Length(min=1)), load_default=lambda: list(DATA_SYSTEMS)
-    )
-
-    @validates_schema
-    def _window_in_order(self, data, **kwargs):
-        if data["service_start"] > data["service_end"]:
-            raise ValidationError("服务开始日期晚于结束日期", "service_end")
-
+# --- catalogue hooks --------------------------------------------------------------------------
 
 @hookimpl
 def settings_schema():
@@ -60,60 +46,77 @@ def settings_schema():
 
 @hookimpl
 def register_campaign_kinds():
+    return [catalogue.CAMPAIGN_KIND]
+
+
+@hookimpl
+def register_checklist_templates():
+    return catalogue.CHECKLIST_TEMPLATES
+
+
+@hookimpl
+def register_report_kinds():
     return [
-        {
-            "key": CAMPAIGN_KEY,
-            "title": "2022年安全生产社会化服务工作",
-            "year": 2022,
-            "phases": [
-                {
-                    "key": "survey",
-                    "title": "全面摸底排查阶段",
-                    "start": "2022-06-01",
-                    "end": "2022-08-31",
-                    "rule": "动员会；软件资料检查和现场隐患排查；"
-                    "发现重大隐患由服务机构及时上报应急管理局；共性问题召开培训会",
-                },
-                {
-                    "key": "guided_rectification",
-                    "title": "指导整改阶段",
-                    "start": "2022-06-01",
-                    "end": "2022-08-31",
-                    "rule": "提出整改建议并帮助落实；三项制度、应急预案演练、重点岗位培训、"
-                    "全员培训档案、风险辨识与隐患排查清单台账、三年行动清单台账",
-                },
-                {
-                    "key": "acceptance",
-                    "title": "复查验收阶段",
-                    "start": "2022-06-01",
-                    "end": "2022-08-31",
-                    "rule": "全面复查验收整改情况，对每家企业出具情况报告和结论性意见",
-                },
-                {
-                    "key": "spot_check",
-                    "title": "抽查服务结果阶段",
-                    "start": "2022-09-01",
-                    "end": "2022-09-29",
-                    "rule": "应急管理局在20个工作日内对第三方服务机构的服务结果按一定比例抽查验收",
-                },
-                {
-                    "key": "enforcement",
-                    "title": "执法检查阶段",
-                    "start": "2022-06-01",
-                    "end": "2022-09-29",
-                    "rule": "对不积极配合、逾期不改或拒不整改的企业集中执法检查，一企一策",
-                },
-            ],
-            "focus": [
-                "规下企业",
-                "重大隐患",
-                "三项制度",
-                "应急预案",
-                "教育培训",
-                "双控体系",
-                "有限空间",
-                "特种作业人员持证上岗",
-                "重大危险源",
-            ],
-        }
+        {"key": acceptance.REPORT_KIND, "title": "社会化服务企业复查验收情况报告",
+         "formats": ["pdf", "json"], "parameters": acceptance.AcceptanceParameters,
+         "compute": acceptance.compute, "html": acceptance.html},
+        {"key": enforcement.REPORT_KIND, "title": "社会化服务执法检查方案（一企一策）",
+         "formats": ["json", "xlsx"], "parameters": enforcement.EnforcementPlanParameters,
+         "compute": enforcement.compute, "xlsx": enforcement.xlsx},
+        {"key": baseline.REPORT_KIND, "title": "社会化服务企业安全底数表",
+         "formats": ["json", "xlsx"], "parameters": baseline.BaselineParameters,
+         "compute": baseline.compute, "xlsx": baseline.xlsx},
     ]
+
+
+# --- policy hooks -----------------------------------------------------------------------------
+
+@hookimpl
+def enterprise_extra_fields(tenant):
+    return baseline.extra_fields()
+
+
+@hookimpl
+def select_campaign_targets(tenant, campaign, enterprises):
+    """The programme serves below-scale enterprises (服务范围：100家规下企业)."""
+    if getattr(campaign, "kind", None) != CAMPAIGN_KEY:
+        return None
+    planned = settings_of(tenant)["target_enterprise_count"]
+    return [(e, f"规下企业，列入{planned}家社会化服务对象")
+            for e in enterprises if e.scale == "below" and e.status != "closed"]
+
+
+@hookimpl
+def on_hazard_transition(tenant, hazard, from_state, to_state, actor):
+    major_hazards.record_report(tenant, hazard, from_state, to_state, actor)
+
+
+@hookimpl
+def on_inspection_completed(tenant, inspection, actor):
+    key = acceptance.template_key(inspection)
+    obligations.record_inspection(tenant, inspection, actor, key)
+    if key == catalogue.ACCEPTANCE_TEMPLATE:
+        acceptance.request_report(tenant, inspection, actor)
+
+
+@hookimpl
+def service_obligations(tenant, contract):
+    return obligations.for_contract(contract)
+
+
+@hookimpl
+def task_deadline(tenant, task_kind, start):
+    """Phase 4: "在20个工作日内 ... 抽查验收"."""
+    if task_kind in ("spot_check", spot_checks.TASK_KIND):
+        return settings_of(tenant)["spot_check_workdays"]
+    return None
+
+
+@hookimpl
+def select_spot_check_sample(tenant, subject, candidates, ratio, seed):
+    return spot_checks.sample(tenant, subject, candidates, ratio, seed)
+
+
+@hookimpl
+def enforcement_candidates(tenant, campaign):
+    return enforcement.candidates(tenant, campaign)

@@ -1,0 +1,602 @@
+"""The Qinhuangdao ETDZ plugin (issue 6, "The plugin anjian_qinhuangdao" 1-5), seed 000:
+the 2022 third-party safety service programme of the zone's emergency bureau.
+
+Everything is built through the HTTP API; the expectations are counted by hand from
+the fixtures (and, for working days, from the State Council's published calendars).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import time
+
+import pytest
+from stdnum.cn import uscc
+
+from tests.conftest import bearer
+
+PLUGIN = "anjian_qinhuangdao"
+KIND = "qhd_social_service_2022"
+SURVEY = "qinhuangdao_baseline_survey_2022"
+ACCEPTANCE = "qinhuangdao_acceptance_2022"
+BUREAU = "秦皇岛经济技术开发区应急管理局"
+T = "/api/v1/tenants/qhd"
+CRITERIA = [f"YS0{n}" for n in range(1, 10)]
+
+# short name: (name, scale, status, baseline fields)
+ENTERPRISES = {
+    "A": ("秦皇岛开发区恒通机械加工厂", "below", "active",
+          {"address": "秦皇岛经济技术开发区永定河道8号", "main_products": "机械零部件",
+           "employees": 36, "safety_managers": 1, "special_workers": 4,
+           "main_risk_factors": "机械伤害、触电、火灾", "confined_space": True,
+           "extra": {"qhd_survey_on": "2022-06-15", "qhd_certified_special_workers": 4}}),
+    "B": ("秦皇岛开发区兴华包装制品厂", "below", "active",
+          {"address": "秦皇岛经济技术开发区龙海道16号", "main_products": "纸箱",
+           "employees": 22, "main_risk_factors": "火灾"}),
+    "C": ("秦皇岛开发区宏达五金厂", "below", "active", {}),
+    "D": ("秦皇岛开发区利民食品厂", "below", "active", {"dust_explosion": True}),
+    "E": ("秦皇岛开发区永安家具厂", "below", "active", {}),
+    "F": ("秦皇岛开发区已关闭铸造厂", "below", "closed", {}),
+    "G": ("秦皇岛开发区重型装备制造有限公司", "above", "active", {}),
+    "H": ("秦皇岛开发区小微印刷社", "micro", "active", {}),
+}
+
+
+def code(n: int) -> str:
+    base = f"91130301MA{n:07d}"
+    return base + uscc.calc_check_digit(base)
+
+
+def ok(response, status=200):
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.json
+
+
+class World(dict):
+    """The tenant, its people (headers by role), its enterprises (ids by short name) and
+    the service organisation."""
+
+
+@pytest.fixture
+def w(app, client, factory):
+    tenant = factory.tenant("qhd", plugins=[PLUGIN], level="zone", name=BUREAU)
+    world = World(tenant=tenant)
+    _, root = factory.user("root", platform_admin=True)
+    world["admin"] = bearer(root)
+    for role in ("supervisor", "viewer", "service_org"):
+        user_id, token = factory.user(f"qhd-{role}".replace("_", "-"), {tenant: role})
+        world[role], world[f"{role}_id"] = bearer(token), user_id
+    world["ent"] = {}
+    for n, (short, (name, scale, status, more)) in enumerate(ENTERPRISES.items(), start=1):
+        body = {"credit_code": code(n), "name": name, "scale": scale, "status": status,
+                "industry": "机械", **more}
+        world["ent"][short] = ok(client.post(f"{T}/enterprises", headers=world["admin"],
+                                             json=body), 201)["id"]
+    org = ok(client.post(f"{T}/service-organisations", headers=world["admin"],
+                         json={"name": "河北安泰安全技术服务有限公司"}), 201)
+    ok(client.post(f"{T}/service-organisations/{org['id']}/staff", headers=world["admin"],
+                   json={"user_id": world["service_org_id"]}), 201)
+    world["org"] = org["id"]
+    return world
+
+
+def create_campaign(client, w, enforcement=("2022-09-30", "2022-10-31")):
+    phases = []
+    if enforcement:
+        phases = [{"key": "enforcement", "starts_on": enforcement[0], "ends_on": enforcement[1]}]
+    campaign = ok(client.post(f"{T}/campaigns", headers=w["admin"],
+                              json={"kind": KIND, "phases": phases}), 201)
+    ok(client.post(f"{T}/campaigns/{campaign['id']}/status", headers=w["admin"],
+                   json={"status": "active"}))
+    return campaign
+
+
+def target(client, w, cid, *shorts):
+    return ok(client.post(f"{T}/campaigns/{cid}/targets", headers=w["admin"],
+                          json={"enterprise_ids": [w["ent"][s] for s in shorts]}))
+
+
+def contract(client, w, cid, shorts):
+    """A programme contract of the organisation serving ``shorts``, running from a month
+    before today to two months after (the service records it gets are dated today)."""
+    today = dt.date.today()
+    starts, ends = (today - dt.timedelta(days=30)).isoformat(), \
+        (today + dt.timedelta(days=60)).isoformat()
+    return ok(client.post(f"{T}/service-contracts", headers=w["admin"], json={
+        "organisation_id": w["org"], "campaign_id": cid, "title": "2022年安全生产社会化服务",
+        "starts_on": starts, "ends_on": ends, "price_per_enterprise": "3000.00",
+        "service_kinds": ["technical"], "enterprise_ids": [w["ent"][s] for s in shorts]}), 201)
+
+
+def inspect(client, headers, enterprise_id, cid, template, answers=None, conclusion=""):
+    """An inspection answered "yes" everywhere except ``answers`` ({code: answer or
+    (answer, raise_hazard body)}), then submitted; returns (inspection id, its view)."""
+    created = ok(client.post(f"{T}/inspections", headers=headers, json={
+        "enterprise_id": enterprise_id, "campaign_id": cid, "template_key": template}), 201)
+    iid = created["inspection"]["id"]
+    results = []
+    for row in created["results"]:
+        given = (answers or {}).get(row["code"], "yes")
+        entry = {"item_id": row["item_id"], "answer": given}
+        if isinstance(given, tuple):
+            entry = {"item_id": row["item_id"], "answer": given[0], "raise_hazard": given[1]}
+        results.append(entry)
+    ok(client.put(f"{T}/inspections/{iid}/results", headers=headers, json={"results": results}))
+    view = ok(client.post(f"{T}/inspections/{iid}/submit", headers=headers,
+                          json={"conclusion": conclusion}))
+    return iid, view
+
+
+def hazard_of(view, item_code):
+    """The hazard raised by the answer to ``item_code`` in an inspection's view."""
+    return next(r["hazard_id"] for r in view["results"] if r["code"] == item_code)
+
+
+def drain(app):
+    from anjian.jobs import embedded
+
+    embedded.drain(app)
+
+
+def reports(app, tenant_id, kind):
+    """The tenant's reports of a kind, oldest first (read as the platform)."""
+    from sqlalchemy import select
+
+    from anjian.extensions import db
+    from anjian.reports.models import Report
+    from anjian.tenancy.scope import Scope, scoped
+
+    with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
+        rows = db.session.scalars(select(Report).where(Report.kind == kind).order_by(Report.id))
+        return [{c: getattr(r, c) for c in ("id", "status", "format", "params", "object_key",
+                                             "data", "error", "requested_by")} for r in rows]
+
+
+def wait_report(app, tenant_id, kind, count=1, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        drain(app)
+        rows = reports(app, tenant_id, kind)
+        if len(rows) >= count and all(r["status"] in ("ready", "failed") for r in rows):
+            return rows
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.05)
+
+
+def request_report(app, w, kind, fmt, params):
+    """Ask the reports core for a report as the bureau's admin would, then wait for it."""
+    from anjian.extensions import db
+    from anjian.reports.service import request_report as core_request
+    from anjian.tenancy.models import Tenant
+    from anjian.tenancy.scope import Scope, scoped
+
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        tenant = db.session.get(Tenant, w["tenant"])
+        report, _job = core_request(tenant, {"kind": kind, "format": fmt, "params": params}, None)
+        db.session.commit()
+        report_id = report.id
+    rows = wait_report(app, w["tenant"], kind, count=len(reports(app, w["tenant"], kind)))
+    return next(r for r in rows if r["id"] == report_id)
+
+
+def read_object(app, tenant_id, key) -> bytes:
+    from anjian.storage import storage_for
+
+    with app.app_context():
+        return storage_for(app).get_bytes(key, tenant_id)
+
+
+# --- 1. the campaign kind and its targets -----------------------------------------------------
+
+def test_campaign_kind_has_the_seeds_five_phases(app, client, w):
+    kinds = ok(client.get(f"{T}/campaign-kinds", headers=w["viewer"]))
+    assert [k["key"] for k in kinds] == [KIND]
+    phases = [(p["key"], p["start"], p["end"]) for p in kinds[0]["phases"]]
+    assert phases == [
+        ("survey", "2022-06-01", "2022-08-31"),
+        ("guided_rectification", "2022-06-01", "2022-08-31"),
+        ("acceptance", "2022-06-01", "2022-08-31"),
+        ("spot_check", "2022-09-01", "2022-09-29"),
+        ("enforcement", None, None),  # the seed dates no enforcement: the tenant does
+    ]
+    titles = [p["title"] for p in kinds[0]["phases"]]
+    assert titles == ["第一阶段（全面摸底排查阶段）", "第二阶段（指导整改阶段）",
+                      "第三阶段（复查验收阶段）", "第四阶段（抽查服务结果阶段）", "第五阶段（执法检查阶段）"]
+    rules = {p["key"]: p["rule"] for p in kinds[0]["phases"]}
+    assert "发现重大隐患由服务机构及时上报应急管理局" in rules["survey"]
+    assert "对每家企业出具情况报告和结论性意见" in rules["acceptance"]
+    assert "20个工作日内" in rules["spot_check"] and "一企一策" in rules["enforcement"]
+
+    # The spot check's window: 20 working days after 31 August 2022, counted by hand:
+    # 1-2 Sep (2), 5-9 Sep (7), Mid-Autumn Mon 12 Sep off, 13-16 Sep (11), 19-23 Sep (16),
+    # 26-29 Sep (20).
+    from anjian.workdays.service import add_workdays
+
+    with app.app_context():
+        assert add_workdays(dt.date(2022, 8, 31), 20) == (dt.date(2022, 9, 29), False)
+
+    campaign = create_campaign(client, w)
+    assert (campaign["starts_on"], campaign["ends_on"]) == ("2022-06-01", "2022-10-31")
+    tasks = ok(client.get(f"{T}/campaigns/{campaign['id']}/tasks", headers=w["viewer"]))["items"]
+    assert sorted((t["key"], t["deadline"]) for t in tasks) == [
+        ("phase:acceptance", "2022-08-31"), ("phase:enforcement", "2022-10-31"),
+        ("phase:guided_rectification", "2022-08-31"), ("phase:spot_check", "2022-09-29"),
+        ("phase:survey", "2022-08-31")]
+    undated = create_campaign(client, w, enforcement=None)
+    tasks = ok(client.get(f"{T}/campaigns/{undated['id']}/tasks", headers=w["viewer"]))["items"]
+    assert "phase:enforcement" not in {t["key"] for t in tasks}
+
+
+def test_target_rule_picks_the_below_scale_enterprises(client, w):
+    campaign = create_campaign(client, w)
+    added = ok(client.post(f"{T}/campaigns/{campaign['id']}/targets", headers=w["admin"],
+                           json={"rule": "plugin"}))
+    # Below scale: A-F; F is closed. G is above scale, H small/micro.
+    assert (added["method"], added["added"]) == ("plugin", 5)
+    rows = ok(client.get(f"{T}/campaigns/{campaign['id']}/targets", headers=w["viewer"],
+                         query_string={"per_page": 50}))["items"]
+    assert sorted(r["enterprise_id"] for r in rows) == sorted(w["ent"][s] for s in "ABCDE")
+    assert {r["reason"] for r in rows} == {"规下企业，列入100家社会化服务对象"}
+    again = ok(client.post(f"{T}/campaigns/{campaign['id']}/targets", headers=w["admin"],
+                           json={"rule": "plugin"}))
+    assert (again["added"], again["already"]) == (0, 5)
+    # A campaign of another kind is not the programme's: the rule leaves it to staff.
+    custom = ok(client.post(f"{T}/campaigns", headers=w["admin"], json={"title": "自定义检查"}), 201)
+    r = client.post(f"{T}/campaigns/{custom['id']}/targets", headers=w["admin"],
+                    json={"rule": "plugin"})
+    assert r.status_code == 422 and "rule" in r.json["errors"]
+
+
+# --- 2. the baseline survey and the immediate report of a major hazard -----------------------
+
+def major_report_tasks(client, w, cid):
+    tasks = ok(client.get(f"{T}/campaigns/{cid}/tasks", headers=w["viewer"],
+                          query_string={"per_page": 100}))["items"]
+    return [t for t in tasks if t["key"].startswith("qhd_major_hazard_report:")]
+
+
+def test_baseline_fields_gaps_and_a_major_hazard_reported_at_once(app, client, w):
+    # The plugin's fields are validated like the core's.
+    r = client.post(f"{T}/enterprises", headers=w["admin"], json={
+        "credit_code": code(90), "name": "字段校验企业",
+        "extra": {"qhd_certified_special_workers": -1}})
+    assert r.status_code == 422 and "extra" in r.json["errors"]
+    a = ok(client.get(f"{T}/enterprises/{w['ent']['A']}", headers=w["viewer"]))
+    assert a["extra"] == {"qhd_survey_on": "2022-06-15", "qhd_certified_special_workers": 4}
+
+    campaign = create_campaign(client, w)
+    cid = campaign["id"]
+    target(client, w, cid, "A", "B", "C")
+    contract(client, w, cid, "ABC")
+    # B's survey by the service organisation finds the industry's major hazard (S06 "no")
+    # and a general one (S01 "no").
+    _, view = inspect(client, w["service_org"], w["ent"]["B"], cid, SURVEY, {
+        "S01": ("no", {"title": "配电箱未接地"}),
+        "S06": ("no", {"title": "纸品仓库与生产车间未分隔，堆垛紧贴电气线路"})})
+    hazards = {row["code"]: row["hazard_id"] for row in view["results"] if row["hazard_id"]}
+    major = ok(client.get(f"{T}/hazards/{hazards['S06']}", headers=w["supervisor"]))
+    general = ok(client.get(f"{T}/hazards/{hazards['S01']}", headers=w["supervisor"]))
+    assert (major["grade"], major["source"]) == ("major", "service_org")
+    assert general["grade"] == "general"
+    # The bureau hears of it at once (the core's notification) ...
+    notes = ok(client.get(f"{T}/notifications", headers=w["supervisor"]))["items"]
+    assert [n["hazard_id"] for n in notes] == [major["id"]]
+    # ... and the programme records the service organisation's immediate report, done.
+    tasks = major_report_tasks(client, w, cid)
+    assert len(tasks) == 1
+    task = tasks[0]
+    assert task["key"] == f"qhd_major_hazard_report:{major['id']}"
+    assert task["status"] == "done" and task["enterprise_id"] == w["ent"]["B"]
+    assert task["title"] == "重大隐患即时报告：纸品仓库与生产车间未分隔，堆垛紧贴电气线路"
+    assert task["deadline"] == major["found_on"]
+    # The same major hazard found by the bureau itself is not the service's report.
+    _, view = inspect(client, w["supervisor"], w["ent"]["C"], cid, SURVEY,
+                      {"S06": ("no", {"title": "粉尘涉爆车间未设除尘系统"})})
+    department = ok(client.get(f"{T}/hazards/{hazard_of(view, 'S06')}", headers=w["supervisor"]))
+    assert (department["grade"], department["source"]) == ("major", "department")
+    assert len(major_report_tasks(client, w, cid)) == 1
+
+    # The baseline table: A has every field (its survey date entered); B lacks its safety
+    # managers and special workers (its survey date is its survey's); C lacks all six
+    # fields (the bureau's survey dates it). B and C each have a major hazard.
+    data = request_report(app, w, "qinhuangdao_baseline", "json", {"campaign_id": cid})
+    assert data["status"] == "ready", data["error"]
+    table = data["data"]
+    rows = {r["enterprise_id"]: r for r in table["enterprises"]}
+    assert (table["targets"], table["planned"], table["complete"], table["with_gaps"],
+            table["with_major_accident_hazard"]) == (3, 100, 1, 2, 2)
+    assert rows[w["ent"]["A"]]["gaps"] == []
+    assert rows[w["ent"]["A"]]["qhd_survey_on"] == "2022-06-15"
+    assert rows[w["ent"]["A"]]["major_accident_hazard"] is False
+    assert rows[w["ent"]["B"]]["gaps"] == ["安全管理人员数量", "特种作业人员数量"]
+    assert rows[w["ent"]["B"]]["qhd_survey_on"] == major["found_on"]  # surveyed today
+    assert (rows[w["ent"]["B"]]["major_accident_hazard"],
+            rows[w["ent"]["B"]]["major_accident_hazards_found"]) == (True, 1)
+    assert rows[w["ent"]["C"]]["gaps"] == ["地址", "主要产品", "员工人数", "安全管理人员数量",
+                                           "特种作业人员数量", "主要风险因素"]
+    assert rows[w["ent"]["C"]]["major_accident_hazard"] is True
+
+    sheet = request_report(app, w, "qinhuangdao_baseline", "xlsx", {"campaign_id": cid})
+    assert sheet["status"] == "ready", sheet["error"]
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(read_object(app, w["tenant"], sheet["object_key"])))
+    cells = list(book["安全底数"].iter_rows(values_only=True))
+    assert cells[0][:2] == ("企业名称", "统一社会信用代码")
+    assert {row[0] for row in cells[1:4]} == {ENTERPRISES[s][0] for s in "ABC"}
+    assert cells[4] == (None,) * len(cells[0])
+    assert cells[5][0] == "服务对象3家（方案100家），信息完整1家，尚缺信息2家，有重大隐患2家"
+
+
+# --- 3. the nine acceptance criteria and the per-enterprise report ---------------------------
+
+def pdf_text(data: bytes) -> str:
+    assert shutil.which("pdftotext"), "poppler-utils (pdftotext) is installed by make test"
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
+                         capture_output=True, check=True, timeout=60)
+    return "".join(out.stdout.decode("utf-8").split())  # CJK lines may wrap anywhere
+
+
+def test_acceptance_checklist_is_the_seeds_nine_criteria(client, w):
+    template = ok(client.get(f"{T}/checklist-templates/{ACCEPTANCE}", headers=w["viewer"]))
+    items = template["items"]
+    assert [i["code"] for i in items] == CRITERIA
+    assert items[0]["text"].startswith("应急管理局掌握企业的基本信息和安全底数（包括各企业基本情况，地址")
+    assert items[6]["text"] == "企业落实特种作业人员持证上岗"
+    assert items[8]["text"] == "企业重大危险源有效监管"
+    assert [i["part"] for i in items].count("onsite") == 3  # 6, 7, 9 are checked on site
+    assert [i["code"] for i in items if i["legal_basis"]] == ["YS06"]
+    assert "河北省安全生产风险管控与隐患治理规定" in items[5]["legal_basis"]
+    survey = ok(client.get(f"{T}/checklist-templates/{SURVEY}", headers=w["viewer"]))["items"]
+    parts = [i["part"] for i in survey]
+    assert parts == ["document"] * 7 + ["onsite"] * 6  # 软件资料检查, then 现场隐患排查
+    assert [i["code"] for i in survey if i["is_major_criterion"]] == ["S06"]
+
+
+def test_acceptance_makes_a_pdf_report_with_a_conclusion(app, client, w):
+    campaign = create_campaign(client, w)
+    cid = campaign["id"]
+    target(client, w, cid, "A", "B", "C")
+    served = contract(client, w, cid, "ABC")
+    org = w["service_org"]
+    # Surveys: B's finds a general hazard (10 working days from today: not late at the
+    # acceptance); C's finds a major one that stays open.
+    inspect(client, org, w["ent"]["B"], cid, SURVEY, {"S01": ("no", {"title": "配电箱未接地"})})
+    inspect(client, org, w["ent"]["C"], cid, SURVEY,
+            {"S06": ("no", {"title": "喷漆间未设置可燃气体报警装置"})})
+    assert reports(app, w["tenant"], "qinhuangdao_acceptance") == []  # surveys make none
+    # The re-inspections: A meets all nine (9 does not apply: no major hazard installation);
+    # B misses criterion 4; C misses criterion 2.
+    inspect(client, org, w["ent"]["A"], cid, ACCEPTANCE, {"YS09": "na"},
+            conclusion="整改到位，同意验收")
+    inspect(client, org, w["ent"]["B"], cid, ACCEPTANCE, {"YS04": "no"})
+    inspect(client, org, w["ent"]["C"], cid, ACCEPTANCE, {"YS02": "no"})
+    made = wait_report(app, w["tenant"], "qinhuangdao_acceptance", count=3)
+    assert [(r["status"], r["format"], r["requested_by"]) for r in made] == \
+        [("ready", "pdf", w["service_org_id"])] * 3, made
+    expected = {"A": "结论：合格", "B": "结论：基本合格", "C": "结论：不合格"}
+    for short, report in zip("ABC", made, strict=True):
+        text = pdf_text(read_object(app, w["tenant"], report["object_key"]))
+        assert ENTERPRISES[short][0] in text
+        assert expected[short] in text
+        assert "验收标准逐项复查情况" in text and BUREAU in text
+    assert "整改到位，同意验收" in pdf_text(read_object(app, w["tenant"], made[0]["object_key"]))
+
+    # The same report as JSON, by enterprise and campaign: the figures behind the PDF.
+    report = request_report(app, w, "qinhuangdao_acceptance", "json",
+                            {"enterprise_id": w["ent"]["C"], "campaign_id": cid})
+    data = report["data"]
+    assert data["conclusion"] == "不合格"
+    assert data["reasons"] == ["重大事故隐患1项未整改完成",
+                               "验收标准第2项未达到：应急管理局掌握企业的隐患排查及整改情况，重大隐患能够第一时间掌握"]
+    assert (data["hazard_summary"]["found"], data["hazard_summary"]["major_open"]) == (1, 1)
+    assert data["criteria_met"] == 8 and data["service_organisation"] == "河北安泰安全技术服务有限公司"
+    b = request_report(app, w, "qinhuangdao_acceptance", "json",
+                       {"enterprise_id": w["ent"]["B"], "campaign_id": cid})["data"]
+    assert (b["conclusion"], b["reasons"]) == ("基本合格", [
+        "验收标准第4项未达到：企业的应急预案符合目前法定标准", "一般隐患1项正在整改期限内"])
+
+    # The organisation's survey and acceptance inspections are its service records: the
+    # compliance view counts them (the contract runs two more months: still due).
+    records = ok(client.get(f"{T}/service-records", headers=w["admin"],
+                            query_string={"contract_id": served["id"], "per_page": 50}))["items"]
+    assert sorted((r["enterprise_id"], r["topic"]) for r in records) == sorted([
+        (w["ent"]["B"], "全面摸底排查"), (w["ent"]["C"], "全面摸底排查"),
+        (w["ent"]["A"], "复查验收"), (w["ent"]["B"], "复查验收"), (w["ent"]["C"], "复查验收")])
+    compliance = ok(client.get(f"{T}/service-contracts/{served['id']}/compliance",
+                               headers=w["admin"]))
+    status = {(e["enterprise_id"], i["key"]): i["status"]
+              for e in compliance["enterprises"] for i in e["items"]}
+    assert status[(w["ent"]["A"], "qhd_acceptance")] == "met"
+    assert status[(w["ent"]["A"], "qhd_survey")] == "due"
+    assert status[(w["ent"]["B"], "qhd_survey")] == "met"
+    assert status[(w["ent"]["B"], "qhd_report")] == "due"
+
+
+def test_conclusion_rule():
+    from types import SimpleNamespace
+
+    from anjian_qinhuangdao.acceptance import conclude, hazard_summary
+
+    on = dt.date(2022, 8, 31)
+
+    def criteria(unmet=()):
+        return [{"number": n, "code": c, "text": f"标准{n}", "answer": "no" if c in unmet else "yes"}
+                for n, c in enumerate(CRITERIA, start=1)]
+
+    def hazards(*specs):
+        return [SimpleNamespace(grade=g, state=s, deadline=d) for g, s, d in specs]
+
+    verified = ("general", "verified", dt.date(2022, 7, 1))
+    pending = ("general", "rectifying", dt.date(2022, 9, 5))
+    late = ("general", "rectifying", dt.date(2022, 8, 30))
+    major_done = ("major", "rectified", dt.date(2022, 8, 1))
+    major_open = ("major", "rectifying", dt.date(2022, 9, 30))
+    cases = [
+        (criteria(), hazards(verified, major_done), "合格"),
+        (criteria(), hazards(), "合格"),
+        (criteria(["YS03", "YS05"]), hazards(verified), "基本合格"),
+        (criteria(), hazards(pending), "基本合格"),
+        (criteria(["YS03", "YS05", "YS08"]), hazards(), "不合格"),  # more than 2 unmet
+        (criteria(["YS09"]), hazards(), "不合格"),  # a veto criterion
+        (criteria(), hazards(late), "不合格"),  # past its deadline at the acceptance
+        (criteria(), hazards(("general", "referred", None)), "不合格"),
+        (criteria(), hazards(major_open), "不合格"),
+    ]
+    for given, found, expected in cases:
+        assert conclude(given, hazard_summary(found, on), 2)[0] == expected, (given, found)
+    # The bureau may be stricter: no unmet criterion at all for "基本合格".
+    assert conclude(criteria(["YS03"]), hazard_summary([], on), 0)[0] == "不合格"
+
+
+# --- 4. the bureau's spot check, due 20 working days after the acceptance --------------------
+
+def test_spot_check_due_twenty_working_days_after_acceptance_across_national_day(app, client, w):
+    campaign = create_campaign(client, w)
+    cid = campaign["id"]
+    target(client, w, cid, "A", "B", "C", "D", "E")
+    served = contract(client, w, cid, "ABCDE")
+    for short in "ABC":  # three acceptances; D and E have no service result yet
+        inspect(client, w["service_org"], w["ent"][short], cid, ACCEPTANCE)
+    url = f"{T}/service-contracts/{served['id']}/spot-checks"
+    # Accepted on Wednesday 28 September 2022. Counted by hand from the State Council's
+    # 2022 schedule (National Day 1-7 October off; Saturday 8 and Sunday 9 October worked):
+    # 29, 30 Sep (2); 8, 9 Oct (4); 10-14 Oct (9); 17-21 Oct (14); 24-28 Oct (19); 31 Oct (20).
+    sample = ok(client.post(url, headers=w["supervisor"], json={
+        "ratio": "0.5", "seed": "qhd-2022", "deadline_start": "2022-09-28"}), 201)
+    assert (sample["deadline_start"], sample["deadline_workdays"], sample["deadline"]) == \
+        ("2022-09-28", 20, "2022-10-31")
+    assert sample["deadline_provisional"] is False
+    # Half of the three accepted results, rounded up: two, drawn among A, B and C only.
+    picked = [i["enterprise_id"] for i in sample["items"]]
+    assert len(picked) == 2 and set(picked) <= {w["ent"][s] for s in "ABC"}
+    today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    assert {i["reason"] for i in sample["items"]} == {
+        f"已于{today.isoformat()}复查验收；在已验收的3家中按50%比例随机抽取"}
+    # The recorded seed gives the same sample again.
+    again = ok(client.post(url, headers=w["supervisor"], json={
+        "ratio": "0.5", "seed": sample["seed"], "deadline_start": "2022-09-28"}), 201)
+    assert [i["enterprise_id"] for i in again["items"]] == picked
+
+    # Drawn by the plugin for the contract: the acceptance date is found, not given. The
+    # API stamps acceptances now; these are backdated to the seed's season.
+    from sqlalchemy import update
+
+    from anjian.extensions import db
+    from anjian.inspections.models import Inspection
+    from anjian.services.models import ServiceContract
+    from anjian.tenancy.models import Tenant
+    from anjian.tenancy.scope import Scope, scoped
+    from anjian_qinhuangdao import spot_checks
+
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        db.session.execute(update(Inspection).values(
+            submitted_at=dt.datetime(2022, 9, 20, 2, 0, tzinfo=dt.UTC)))
+        db.session.execute(update(Inspection).where(Inspection.enterprise_id == w["ent"]["C"])
+                           .values(submitted_at=dt.datetime(2022, 9, 28, 3, 0, tzinfo=dt.UTC)))
+        tenant = db.session.get(Tenant, w["tenant"])
+        drawn = spot_checks.draw(tenant, db.session.get(ServiceContract, served["id"]), "0.2",
+                                 seed="qhd-plugin", actor_id=w["supervisor_id"])
+        assert (drawn.deadline_start, drawn.deadline_workdays, drawn.deadline) == \
+            (dt.date(2022, 9, 28), 20, dt.date(2022, 10, 31))
+        drawn_id = drawn.id
+        db.session.commit()
+        assert spot_checks.due_date(tenant, dt.date(2022, 9, 28)).date == dt.date(2022, 10, 31)
+    listed = ok(client.get(f"{url}/{drawn_id}", headers=w["viewer"]))
+    assert listed["size"] == 1 and listed["deadline"] == "2022-10-31"  # ceil(0.2 x 3) = 1
+
+
+# --- 5. phase five: enforcement candidates and a plan per enterprise --------------------------
+
+def test_enforcement_candidates_with_a_plan_each(app, client, w):
+    campaign = create_campaign(client, w)  # enforcement phase: 30 Sep - 31 Oct 2022
+    cid = campaign["id"]
+    target(client, w, cid, "A", "B", "C", "D", "E")
+    contract(client, w, cid, "ABCDE")
+    org, bureau = w["service_org"], w["supervisor"]
+    # A refused the service organisation entry: the bureau refers it as uncooperative.
+    ok(client.post(f"{T}/enforcement-referrals", headers=bureau, json={
+        "enterprise_id": w["ent"]["A"], "campaign_id": cid, "reason": "uncooperative",
+        "reason_text": "拒绝服务机构进入现场检查"}), 201)
+    # B's hazard found on 1 August 2022 had 10 working days (to 15 August) and is still open.
+    _, view = inspect(client, org, w["ent"]["B"], cid, SURVEY, {
+        "S02": ("no", {"title": "车间私拉乱接电线", "found_on": "2022-08-01"})})
+    late = ok(client.get(f"{T}/hazards/{hazard_of(view, 'S02')}", headers=bureau))
+    assert late["deadline"] == "2022-08-15"
+    # C refuses to rectify its hazard: referred as refused; its acceptance misses item 3.
+    _, view = inspect(client, org, w["ent"]["C"], cid, SURVEY,
+                      {"S04": ("no", {"title": "冲床防护罩缺失"})})
+    ok(client.post(f"{T}/enforcement-referrals", headers=bureau, json={
+        "hazard_id": hazard_of(view, "S04"), "reason": "refused",
+        "reason_text": "企业拒绝整改冲床防护罩"}), 201)
+    inspect(client, org, w["ent"]["C"], cid, ACCEPTANCE, {"YS03": "no"})
+    # D cooperated and rectified: surveyed and accepted, nothing open.
+    inspect(client, org, w["ent"]["D"], cid, SURVEY)
+    inspect(client, org, w["ent"]["D"], cid, ACCEPTANCE)
+    # E was never inspected before the service window closed (31 August 2022).
+
+    from anjian.campaigns.models import Campaign
+    from anjian.extensions import db
+    from anjian.tenancy.models import Tenant
+    from anjian.tenancy.scope import Scope, scoped
+    from anjian.tenancy.service import registry, tenant_info
+
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        info = tenant_info(db.session.get(Tenant, w["tenant"]))
+        answers = registry().call(info, "enforcement_candidates",
+                                  campaign=db.session.get(Campaign, cid))
+        found = {e.id: reason for result in answers for e, reason in result}
+        other = ok(client.post(f"{T}/campaigns", headers=w["admin"], json={"title": "其他行动"}),
+                   201)
+        assert registry().call(info, "enforcement_candidates",
+                               campaign=db.session.get(Campaign, other["id"])) == [[]]
+    assert found == {
+        w["ent"]["A"]: "不积极配合社会化服务",
+        w["ent"]["B"]: "对社会化服务发现提出的问题逾期不改",
+        w["ent"]["C"]: "对社会化服务发现提出的问题拒不整改",
+        w["ent"]["E"]: "不积极配合社会化服务",
+    }
+
+    # The plans (一企一策), as of the first day of the enforcement phase.
+    report = request_report(app, w, "qinhuangdao_enforcement_plan", "json",
+                            {"campaign_id": cid, "on": "2022-09-30"})
+    assert report["status"] == "ready", report["error"]
+    plans = {p["enterprise_id"]: p for p in report["data"]["enterprises"]}
+    assert set(plans) == {w["ent"][s] for s in "ABCE"}
+    for plan in plans.values():
+        assert (plan["responsible_department"], plan["deadline"], plan["deadline_basis"]) == \
+            ("应急管理局执法人员", "2022-10-31", "执法检查阶段结束日期")
+        assert plan["measures"][-1] == "核查社会化服务机构对该企业的服务情况，涉及安全技术服务的事项查实查透"
+    a, b, c, e = (plans[w["ent"][s]] for s in "ABCE")
+    assert a["reasons"] == [{"code": "uncooperative", "title": "不积极配合社会化服务",
+                             "details": ["拒绝服务机构进入现场检查", "服务期（至2022-08-31）内未接受检查"]}]
+    assert a["focus"] == ["有限空间：辨识清单台账、作业审批、检测通风和监护"]  # A's confined space
+    assert b["reasons"][0]["details"] == ["一般隐患“车间私拉乱接电线”整改期限2022-08-15，已上报"]
+    assert b["measures"][0] == "逐项核查逾期未整改的隐患，责令限期整改，逾期仍不整改的依法实施处罚"
+    assert b["focus"] == ["隐患复查：车间私拉乱接电线（一般隐患，已上报）"]
+    assert [r["code"] for r in c["reasons"]] == ["refused"]
+    assert c["focus"] == ["基础管理：企业的“三项制度”符合目前法定标准（验收未达到）",
+                          "隐患复查：冲床防护罩缺失（一般隐患，已移交执法）"]
+    assert (e["reason"], e["focus"]) == ("不积极配合社会化服务", [])
+
+    # After the phase: 20 working days from the plan's date (1 Nov 2022: 2-4, 7-11, 14-18,
+    # 21-25, 28-29 November).
+    later = request_report(app, w, "qinhuangdao_enforcement_plan", "json",
+                           {"campaign_id": cid, "on": "2022-11-01"})["data"]["enterprises"]
+    assert {(p["deadline"], p["deadline_basis"]) for p in later} == {
+        ("2022-11-29", "制定方案后20个工作日内")}
+    sheet = request_report(app, w, "qinhuangdao_enforcement_plan", "xlsx",
+                           {"campaign_id": cid, "on": "2022-09-30"})
+    assert sheet["status"] == "ready", sheet["error"]
+    import io
+
+    import openpyxl
+
+    rows = list(openpyxl.load_workbook(io.BytesIO(read_object(
+        app, w["tenant"], sheet["object_key"])))["执法检查方案"].iter_rows(values_only=True))
+    assert rows[0][0] == "企业名称" and len(rows) == 5
+    assert {r[0] for r in rows[1:]} == {ENTERPRISES[s][0] for s in "ABCE"}
