@@ -25,7 +25,7 @@ from anjian.tenancy.models import Tenant
 PART_LABELS = {label: key for key, label in PARTS.items()}
 
 EVIDENCE_KIND = "evidence"  # the storage kind: JPEG, PNG or PDF (anjian.storage.KINDS)
-_ATTACHMENTS = ("inspection_result_id", "hazard_id", "hazard_event_id")
+_ATTACHMENTS = ("inspection_result_id", "hazard_id", "hazard_event_id", "service_record_id")
 
 
 class InspectionError(ApiProblem):
@@ -55,9 +55,11 @@ def evidence_visible(evidence: Evidence) -> bool:
 
 def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
                     hazard_id: int | None = None, hazard_event_id: int | None = None,
+                    service_record_id: int | None = None,
                     enterprise_id: int | None = None) -> list[Evidence]:
-    """Attach uploaded evidence files to one inspection result, or to a hazard and/or one of
-    its events (``hazard_id`` with ``hazard_event_id``: the event that brought them).
+    """Attach uploaded evidence files to one inspection result, to a hazard and/or one of
+    its events (``hazard_id`` with ``hazard_event_id``: the event that brought them), or to
+    one service record (``service_record_id``).
 
     Each file must be unattached or already attached to that same object. A missing,
     foreign or invisible id is 404 (field ``evidence_ids``); a file attached elsewhere
@@ -65,10 +67,13 @@ def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
     with no enterprise take ``enterprise_id``. Raises ``InspectionError`` (problem+json).
     """
     target = {"inspection_result_id": inspection_result_id, "hazard_id": hazard_id,
-              "hazard_event_id": hazard_event_id}
-    if (inspection_result_id is None) == (hazard_id is None and hazard_event_id is None):
-        raise ValueError("attach_evidence needs an inspection result, or a hazard and/or "
-                         "a hazard event")
+              "hazard_event_id": hazard_event_id, "service_record_id": service_record_id}
+    owners = (inspection_result_id is not None,
+              hazard_id is not None or hazard_event_id is not None,
+              service_record_id is not None)
+    if sum(owners) != 1:
+        raise ValueError("attach_evidence needs an inspection result, a hazard and/or "
+                         "a hazard event, or a service record")
     ids = list(dict.fromkeys(int(i) for i in evidence_ids or ()))
     if not ids:
         return []
