@@ -81,11 +81,19 @@ def test_settings_default_to_the_seed_and_the_tenant_file_loads():
     ({"focus_sectors": [""]}, "focus_sectors"),
     ({"campaign_start": "soon"}, "campaign_start"),
     ({"dispatch_day": 1}, "dispatch_day"),
+    # The table is made on Mondays at 09:00: a Monday deadline must come after that.
+    ({"dispatch_before": "09:00"}, "dispatch_before"),
 ])
 def test_settings_validation_names_the_key(values, field):
     with pytest.raises(PluginError) as caught:
         registry().validate_settings(PLUGIN, values)
     assert PLUGIN in str(caught.value) and field in str(caught.value)
+
+
+def test_a_later_weekday_may_have_an_early_deadline():
+    settings = registry().validate_settings(PLUGIN, {"dispatch_weekday": 2,
+                                                     "dispatch_before": "08:30"})
+    assert (settings["dispatch_weekday"], settings["dispatch_before"]) == (2, "08:30")
 
 
 def test_a_tenant_with_wrong_settings_is_refused(app, factory):
@@ -445,26 +453,22 @@ ENTERED_WEEKS = {
 }
 
 
-def enter_figures(app, tenant_code, weeks=ENTERED_WEEKS, kind=DISPATCH):
-    import decimal
+def enter_figures(client, headers, tenant_code, weeks=ENTERED_WEEKS):
+    """Staff enter each week's figures (GET for the ETag, then PUT with If-Match)."""
+    for period, values in weeks.items():
+        url = f"/api/v1/tenants/{tenant_code}/reports/figures/{DISPATCH}/{period}"
+        listed = client.get(url, headers=headers)
+        assert listed.status_code == 200, listed.json
+        assert [f["key"] for f in listed.json["figures"]] == list(ENTERED_KEYS)
+        ok(client.put(url, headers={**headers, "If-Match": listed.headers["ETag"]},
+                      json={"figures": [{"key": k, "value": str(v)} for k, v in values.items()]}))
 
-    from sqlalchemy import select
 
-    from anjian.extensions import db
-    from anjian.reports.models import EnteredFigure
-    from anjian.tenancy.models import Tenant
-    from anjian.tenancy.scope import Scope, scoped
-
-    with app.app_context():
-        with scoped(db.session, Scope.platform_scope()):
-            tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.code == tenant_code))
-        with scoped(db.session, Scope.tenant(tenant_id)):
-            for period, values in weeks.items():
-                for key, value in values.items():
-                    db.session.add(EnteredFigure(report_kind=kind, key=key,
-                                                 period=dt.date.fromisoformat(period),
-                                                 value=decimal.Decimal(str(value))))
-            db.session.commit()
+ENTERED_KEYS = ("guided_streets", "double_penalties", "exposed_enterprises", "cases_published",
+                "dangerous_work_cases", "accountability", "interviews", "study_sessions",
+                "leadership_studies", "onsite_supervision", "enterprise_briefings",
+                "report_rewards", "anonymous_rewards", "media_column", "technical_inspectors",
+                "supervision_checks")
 
 
 def compute(app, tenant_code, params, count_statements=False):
@@ -527,11 +531,10 @@ EXPECTED_NOW = {
 
 def test_dispatch_table_equals_a_hand_count(app, client, factory):
     world = seed_campaign(app, client, factory)
-    enter_figures(app, "hb")
-    enter_figures(app, "hb", {"2023-06-05": {"guided_streets": 50}}, kind="other_kind")
+    enter_figures(client, world.sup, "hb")
     # Another tenant with the same plugin and its own campaign: none of it counts here.
     seed_other = seed_campaign(app, client, factory, "hb-other", start_n=100)
-    enter_figures(app, "hb-other", {"2023-06-05": {"guided_streets": 40}})
+    enter_figures(client, seed_other.sup, "hb-other", {"2023-06-05": {"guided_streets": 40}})
 
     today = dt.datetime.now(CHINA).date()
     data, statements = compute(app, "hb", {"week": today.isoformat()}, count_statements=True)
@@ -575,15 +578,152 @@ def test_dispatch_table_equals_a_hand_count(app, client, factory):
     assert table(last)[("overall", 1)] == "3"
     assert seed_other.campaign != world.campaign
 
+    # The same through the report API: JSON for dashboards, .xlsx in the annex's layout.
+    report = make_report(app, client, world.sup, "json", {"week": today.isoformat()})
+    assert report["status"] == "ready", report
+    assert table(report["data"]) == EXPECTED_NOW
+    assert report["title"].startswith("河北区重大事故隐患专项排查整治2023行动进展情况调度表（截至")
+    report = make_report(app, client, world.sup, "xlsx", {"week": today.isoformat(),
+                                                          "campaign_id": world.campaign})
+    assert report["status"] == "ready", report
+    check_form(download(client, report, world.sup), data, EXPECTED_NOW)
+
+
+def make_report(app, client, headers, fmt, params, tenant_code="hb"):
+    from anjian.jobs import embedded
+
+    r = client.post(f"/api/v1/tenants/{tenant_code}/reports", headers=headers,
+                    json={"kind": DISPATCH, "format": fmt, "params": params})
+    body = ok(r, 202)
+    assert embedded.drain(app)
+    return ok(client.get(body["report_url"], headers=headers))
+
+
+def download(client, report, headers) -> bytes:
+    r = client.get(report["download"], headers=headers)
+    assert r.status_code == 302, r.get_data(as_text=True)
+    got = client.get(r.headers["Location"])
+    try:
+        assert got.status_code == 200
+        return got.data
+    finally:
+        got.close()
+
+
+def check_form(content: bytes, data: dict, expected: dict) -> None:
+    """The annex's form: a merged two-line title, unit and date, each section merged down
+    its lines, two figures a line (number, label, value), the notes below."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["调度表"]
+    merged = {str(r) for r in sheet.merged_cells.ranges}
+    assert sheet["A1"].value == "河北区重大事故隐患专项排查整治\n2023行动进展情况调度表"
+    assert {"A1:G1", "A2:D2", "E2:G2"} <= merged
+    assert sheet["A2"].value == "天津市河北区商务局（单位）"
+    report_day = dt.date.fromisoformat(data["report_date"])
+    assert sheet["E2"].value == f"时间：{report_day.year}年{report_day.month}月{report_day.day}日"
+    row = 3
+    captions = {"overall": "（一）\n总体情况", "spot_checks": "（二）\n对企业自查自改进行抽查检查情况",
+                "enforcement": "（三）\n区级部门精准严格执法情况（执法部门填写）",
+                "leadership": "（四）\n区级部门、各街道组织领导情况"}
+    spans = {"overall": 2, "spot_checks": 5, "enforcement": 5, "leadership": 4}
+    for section in data["sections"]:
+        key = section["key"]
+        assert sheet.cell(row, 1).value == captions[key]
+        assert f"A{row}:A{row + spans[key] - 1}" in merged
+        for n, entry in enumerate(section["rows"]):
+            r, col = row + n // 2, 2 + 3 * (n % 2)
+            assert sheet.cell(r, col).value == entry["number"]
+            assert sheet.cell(r, col + 1).value == entry["label"]
+            value = sheet.cell(r, col + 2).value
+            text = expected[(key, entry["number"])]
+            assert (str(value) if not isinstance(value, float) else f"{value:g}") == text, \
+                (key, entry["number"], value)
+        if len(section["rows"]) % 2:
+            assert sheet.cell(row + spans[key] - 1, 6).value is None
+        row += spans[key]
+    assert row == 19
+    assert sheet.cell(19, 1).value.startswith("统计口径：自2023年5月1日专项行动开展以来至")
+    assert sheet.cell(20, 1).value.startswith("备注：1.区安委会办公室持续对工作进展情况进行调度")
+    assert "外包外租管理混乱，是指符合以下情形之一的" in sheet.cell(21, 1).value
+    assert {"A19:G19", "A20:G20", "A21:G21"} <= merged
+    # Labels as the annex prints them, in their cells.
+    assert sheet["C3"].value == "企业自查发现的重大事故隐患（个）"
+    assert sheet["F9"].value is None and sheet["C9"].value == "未按规定比例提取安全生产费用（家）"
+    assert sheet["C11"].value == "行政处罚（次，万元）"
+    assert sheet["F17"].value == "是否依托媒体设置并播放安全生产专题栏目"
+    # Print setup: A4 portrait, one page wide.
+    assert sheet.page_setup.paperSize == 9 and sheet.page_setup.orientation == "portrait"
+    # (fitToWidth 1 is the default and not written; fitToHeight 0: as many pages as needed)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight == 0
+    assert sheet.print_options.horizontalCentered
+    assert sheet.column_dimensions["C"].width > sheet.column_dimensions["B"].width
+
 
 def test_dispatch_table_refuses_what_it_cannot_make(app, client, factory):
-    from anjian_tianjin_hebei.dispatch import DispatchError
+    from anjian.jobs.service import JobError
 
     factory.tenant("hb3", plugins=[PLUGIN])
-    with pytest.raises(DispatchError, match="尚无"):
+    with pytest.raises(JobError, match="尚无"):
         compute(app, "hb3", {})
     future = dt.datetime.now(CHINA).date() + dt.timedelta(days=8)
-    with pytest.raises(DispatchError, match="未来"):
+    with pytest.raises(JobError, match="未来"):
         compute(app, "hb3", {"week": future.isoformat()})
-    with pytest.raises(DispatchError, match="不存在"):
+    with pytest.raises(JobError, match="不存在"):
         compute(app, "hb3", {"campaign_id": 12345})
+
+
+def test_the_schedule_fires_on_mondays_for_the_last_full_week(app, client, factory):
+    from anjian.jobs import embedded, schedules
+
+    factory.tenant("hb", plugins=[PLUGIN], name="天津市河北区商务局")
+    factory.tenant("plain")
+    admin = _admin(app, factory)
+    api = Api(client, "hb")
+    enterprise = api.enterprise(admin, 1, "河北区某大型商超", "大型商超")
+    campaign = api.post(admin, "/campaigns", {"kind": KIND})["id"]
+    api.post(admin, f"/campaigns/{campaign}/status", {"status": "active"}, 200)
+    sup = api.member(admin, "hb-sup", "supervisor")
+    for found_on in ("2023-06-14", "2023-06-20"):
+        assert api.hazard(sup, enterprise, campaign, "疏散通道被货物堵塞", found_on)["grade"] == \
+            "major"
+
+    monday = dt.datetime(2023, 6, 19, 9, 0, tzinfo=CHINA)
+    sunday = monday - dt.timedelta(days=1)
+    with app.app_context():
+        schedule = schedules.get(f"report-{DISPATCH}")
+        assert (schedule.plugin, schedule.queue, schedule.cron) == (PLUGIN, "reports", "0 9 * * 1")
+        assert schedule.is_due(monday)
+        assert schedule.is_due(monday.astimezone(dt.UTC))  # 01:00 UTC is 09:00 in Shanghai
+        assert not schedule.is_due(sunday)
+        assert not schedule.is_due(monday + dt.timedelta(hours=1))
+        day_start = sunday.replace(hour=0)
+        assert schedule.fires_between(day_start, day_start + dt.timedelta(hours=23, minutes=59)) \
+            == []
+        assert schedule.fires_between(day_start, monday.replace(hour=12)) == [monday]
+        assert schedule.next_after(monday) == monday + dt.timedelta(days=7)
+        assert schedules.fire(schedule, monday)["enqueued"] == 1  # hb only: plain lacks the plugin
+    assert embedded.drain(app)
+    [report] = ok(client.get("/api/v1/tenants/hb/reports", headers=admin))["items"]
+    assert report["status"] == "ready", report
+    assert report["schedule_key"] == f"report-{DISPATCH}@2023-06-19T09:00+08:00"
+    assert report["params"] == {"week": "2023-06-12"} and report["format"] == "xlsx"
+    assert report["requested_by"] is None
+    detail = ok(client.get(report["url"], headers=admin))
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(download(client, detail, admin)))["调度表"]
+    assert sheet["E2"].value == "时间：2023年6月19日"
+    assert (sheet["C4"].value, sheet["D4"].value) == ("部门检查发现的重大事故隐患（个）（行业主管部门填写）",
+                                                      1)  # found 06-14; 06-20 is next week's
+    with app.app_context():
+        assert schedules.fire(schedule, monday)["enqueued"] == 0  # once per slot and tenant
+        # After the reporting period: a failed report that says why.
+        late = dt.datetime(2024, 3, 4, 9, 0, tzinfo=CHINA)
+        assert schedules.fire(schedule, late)["enqueued"] == 1
+    embedded.drain(app)
+    reports = ok(client.get("/api/v1/tenants/hb/reports", headers=admin))["items"]
+    failed = [r for r in reports if r["status"] == "failed"]
+    assert len(reports) == 2 and len(failed) == 1
+    assert failed[0]["error"] == "调度表上报期为2023年5月25日至2024年1月7日，2024年3月4日不生成调度表"
+    assert ok(client.get("/api/v1/tenants/plain/reports", headers=admin))["total"] == 0

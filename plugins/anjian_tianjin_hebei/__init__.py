@@ -77,6 +77,9 @@ class TianjinHebeiSettings(Schema):
             raise ValidationError("阶段进展报送日期晚于工作总结报送日期", "stage_report_due")
         if not data["focus_sectors"]:
             raise ValidationError("至少须有一个重点行业领域", "focus_sectors")
+        if data["dispatch_weekday"] == 1 and data["dispatch_before"] <= dispatch.SCHEDULE_TIME:
+            raise ValidationError(f"调度表于每周一{dispatch.SCHEDULE_TIME}定时生成，"
+                                  "周一上报的截止时间须晚于此", "dispatch_before")
 
 
 @hookimpl
@@ -94,6 +97,11 @@ def register_campaign_kinds():
 @hookimpl
 def register_checklist_templates():
     return checklists.templates()
+
+
+@hookimpl
+def register_report_kinds():
+    return [dispatch.report_kind()]
 
 
 # --- policy -----------------------------------------------------------------------------------

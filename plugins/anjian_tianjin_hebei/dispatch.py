@@ -22,8 +22,9 @@ Staff enter the rest per week (the core's entered figures, kept per week and aud
 flows are summed over the campaign's weeks; a stock (technical inspectors) is the latest
 value entered; so is the yes/no of the media column.
 
-``compute`` reads everything in a fixed number of aggregate statements (seven), whatever
-the number of rows.
+``compute`` reads everything in a fixed number of statements whatever the number of
+rows: the campaign, then six aggregates (hazards; inspections; spot-check failings;
+referrals; entered sums; latest entered values).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from anjian_tianjin_hebei.campaign import CAMPAIGN_KEY, PLUGIN
 from anjian_tianjin_hebei.checklists import FAILING_OF_CODE, FAILINGS, SPOT_CHECK_TEMPLATE
@@ -45,8 +48,37 @@ DEPARTMENT_SOURCES = ("department", "spot_check", "service_org")
 WAN = decimal.Decimal(10000)
 
 
-class DispatchError(ValueError):
-    """The table cannot be made for these parameters (a Chinese message for the user)."""
+# The schedule: every Monday at 09:00 Asia/Shanghai, before the noon deadline
+# ("于每周一中午前上报"); a tenant's own deadline must fall after it (settings).
+SCHEDULE_CRON = "0 9 * * 1"
+SCHEDULE_TIME = "09:00"
+
+
+def refuse(message: str):
+    """The table cannot be made for these parameters: the report fails with this Chinese
+    message (the core's ``JobError``, imported here to keep the plugin's import light)."""
+    from anjian.jobs.service import JobError
+
+    raise JobError(message, f"dispatch table refused: {message}")
+
+
+class DispatchParams(Schema):
+    """What a request (or the Monday schedule) asks for: a week, and a campaign."""
+
+    week = fields.Date(metadata={
+        "title": "统计周", "description": "该周内任一日期（周一至周日）；默认上一个完整的周，"
+                                         "且不晚于专项行动结束所在的周"})
+    campaign_id = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+        "title": "专项行动", "description": "默认本单位最近启动的“重大事故隐患排查整治2023专项行动”"})
+
+    @validates("campaign_id")
+    def _campaign_of_this_kind(self, value, **_kwargs):
+        from anjian.campaigns.models import Campaign
+        from anjian.extensions import db
+
+        campaign = db.session.get(Campaign, value)  # the tenant scope: a foreign id is absent
+        if campaign is None or campaign.kind != CAMPAIGN_KEY:
+            raise ValidationError("专项行动不存在或不是重大事故隐患排查整治2023专项行动")
 
 
 @dataclass(frozen=True)
@@ -176,10 +208,23 @@ def report_date(week_start: dt.date, settings: dict) -> dt.date:
     return week_start + dt.timedelta(days=7 + settings["dispatch_weekday"] - 1)
 
 
-def scheduled_week(slot: dt.datetime) -> dt.date:
-    """The week a scheduled run reports: the last full week before the slot (Shanghai)."""
-    local = slot.astimezone(CHINA).date()
-    return week_of(local)[0] - dt.timedelta(days=7)
+def scheduled_params(tenant, slot: dt.datetime) -> dict:
+    """The Monday schedule's parameters: the last full week before the slot (Shanghai).
+
+    Slots outside the reporting period (from the first dispatch date to the week after
+    the campaign's end) are refused with a message: the core makes one report per
+    tenant and slot and offers no way to skip one."""
+    settings = tenant.settings[PLUGIN]
+    day = slot.astimezone(CHINA).date()
+    last = week_of(settings["campaign_end"])[0] + dt.timedelta(days=7 + 6)
+    if not settings["dispatch_first_date"] <= day <= last:
+        refuse(f"调度表上报期为{_cn(settings['dispatch_first_date'])}至{_cn(last)}，"
+                            f"{_cn(day)}不生成调度表")
+    return {"week": (week_of(day)[0] - dt.timedelta(days=7)).isoformat()}
+
+
+def _cn(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _as_date(value, field: str) -> dt.date | None:
@@ -191,8 +236,8 @@ def _as_date(value, field: str) -> dt.date | None:
         return value
     try:
         return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise DispatchError(f"{field} 须为日期（YYYY-MM-DD）") from exc
+    except ValueError:
+        refuse(f"{field} 须为日期（YYYY-MM-DD）")
 
 
 # --- compute ---------------------------------------------------------------------------------
@@ -207,7 +252,7 @@ def _campaign(params: dict, week: dt.date | None):
     if campaign_id is not None:
         campaign = db.session.get(Campaign, int(campaign_id))  # scoped: foreign is absent
         if campaign is None or campaign.kind != CAMPAIGN_KEY:
-            raise DispatchError(f"专项行动不存在或不是本调度表所属的专项行动: {campaign_id}")
+            refuse(f"专项行动不存在或不是本调度表所属的专项行动: {campaign_id}")
         return campaign
     stmt = (select(Campaign).where(Campaign.kind == CAMPAIGN_KEY,
                                    Campaign.status.in_(("active", "closed")))
@@ -216,7 +261,7 @@ def _campaign(params: dict, week: dt.date | None):
         stmt = stmt.where(Campaign.starts_on <= week_of(week)[1])
     campaign = db.session.scalar(stmt)
     if campaign is None:
-        raise DispatchError("本单位尚无已启动的“重大事故隐患排查整治2023专项行动”")
+        refuse("本单位尚无已启动的“重大事故隐患排查整治2023专项行动”")
     return campaign
 
 
@@ -238,7 +283,7 @@ def _wan(yuan) -> float | int:
 
 def figures(campaign, settings: dict, week_start: dt.date, week_end: dt.date,
             cutoff: dt.datetime) -> dict:
-    """Every figure of the table, by value key: seven aggregate statements."""
+    """Every figure of the table, by value key: six aggregate statements."""
     from sqlalchemy import and_, case, distinct, func, select, tuple_
 
     from anjian.enterprises.models import Enterprise
@@ -350,7 +395,7 @@ def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dic
     today = now.astimezone(CHINA).date()
     week = _as_date(params.get("week"), "week")
     if week is not None and week > today:
-        raise DispatchError("不能生成未来周的调度表")
+        refuse("不能生成未来周的调度表")
     campaign = _campaign(params, week)
     if week is None:
         week = week_of(today)[0] - dt.timedelta(days=7)
@@ -369,7 +414,7 @@ def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dic
              "text": cell_text(row, values)}
             for row in rows]})
     return {
-        "kind": DISPATCH_KEY, "title": TITLE, "unit": tenant.name,
+        "kind": DISPATCH_KEY, "title": f"{TITLE}（截至{_cn(week_end)}）", "unit": tenant.name,
         "campaign": {"id": campaign.id, "title": campaign.title,
                      "starts_on": _iso(campaign.starts_on), "ends_on": _iso(campaign.ends_on)},
         "week": {"start": week_start.isoformat(), "end": week_end.isoformat()},
@@ -400,3 +445,21 @@ def cell_text(row: Row, values: dict) -> str:
     if row.number == 3:  # 行政处罚（次，万元）
         return f"{_plain(values[first.key])}次，{_plain(values[second.key])}万元"
     return f"{_plain(values[first.key])}{first.unit}，其中{_plain(values[second.key])}{second.unit}"
+
+
+def report_kind() -> dict:
+    """The report kind (``register_report_kinds``)."""
+    return {
+        "key": DISPATCH_KEY,
+        "title": TITLE,
+        "description": "每周一中午前上报自专项行动开展以来的累计数据（附件调度表）；"
+                       "平台已有的数据自动统计，其余由工作人员按周填报",
+        "formats": ["xlsx", "json"],
+        "parameters": DispatchParams,
+        "compute": compute,
+        "xlsx": "anjian_tianjin_hebei.form:write",
+        "entered_figures": entered_figures(),
+        "figures_period": "week",
+        "schedule": {"cron": SCHEDULE_CRON, "params": scheduled_params, "format": "xlsx",
+                     "title": "每周一上报调度表（上周累计数据）"},
+    }
