@@ -8,14 +8,17 @@ the fixtures (and, for working days, from the State Council's published calendar
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 import subprocess
 import time
 
+import openpyxl
 import pytest
 from stdnum.cn import uscc
 
 from tests.conftest import bearer
+from tests.services import require_service
 
 PLUGIN = "anjian_qinhuangdao"
 KIND = "qhd_social_service_2022"
@@ -140,52 +143,45 @@ def drain(app):
     embedded.drain(app)
 
 
-def reports(app, tenant_id, kind):
-    """The tenant's reports of a kind, oldest first (read as the platform)."""
-    from sqlalchemy import select
-
-    from anjian.extensions import db
-    from anjian.reports.models import Report
-    from anjian.tenancy.scope import Scope, scoped
-
-    with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
-        rows = db.session.scalars(select(Report).where(Report.kind == kind).order_by(Report.id))
-        return [{c: getattr(r, c) for c in ("id", "status", "format", "params", "object_key",
-                                             "data", "error", "requested_by")} for r in rows]
+def reports(client, w, kind):
+    """The tenant's reports of a kind, oldest first, each in detail (GET .../reports)."""
+    page = ok(client.get(f"{T}/reports", headers=w["viewer"],
+                         query_string={"kind": kind, "per_page": 100}))
+    return [ok(client.get(r["url"], headers=w["viewer"])) for r in reversed(page["items"])]
 
 
-def wait_report(app, tenant_id, kind, count=1, timeout=60.0):
+def wait_reports(app, client, w, kind, count, timeout=60.0):
+    """Run the queue until ``count`` reports of ``kind`` are made (or failed)."""
     deadline = time.monotonic() + timeout
     while True:
         drain(app)
-        rows = reports(app, tenant_id, kind)
+        rows = reports(client, w, kind)
         if len(rows) >= count and all(r["status"] in ("ready", "failed") for r in rows):
             return rows
         assert time.monotonic() < deadline, rows
         time.sleep(0.05)
 
 
-def request_report(app, w, kind, fmt, params):
-    """Ask the reports core for a report as the bureau's admin would, then wait for it."""
-    from anjian.extensions import db
-    from anjian.reports.service import request_report as core_request
-    from anjian.tenancy.models import Tenant
-    from anjian.tenancy.scope import Scope, scoped
-
-    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
-        tenant = db.session.get(Tenant, w["tenant"])
-        report, _job = core_request(tenant, {"kind": kind, "format": fmt, "params": params}, None)
-        db.session.commit()
-        report_id = report.id
-    rows = wait_report(app, w["tenant"], kind, count=len(reports(app, w["tenant"], kind)))
-    return next(r for r in rows if r["id"] == report_id)
+def make_report(app, client, w, kind, fmt, params):
+    """Ask for a report as the bureau's supervisor would (202), run the queue, read it."""
+    body = ok(client.post(f"{T}/reports", headers=w["supervisor"],
+                          json={"kind": kind, "format": fmt, "params": params}), 202)
+    drain(app)
+    report = ok(client.get(body["report_url"], headers=w["supervisor"]))
+    assert report["status"] == "ready", report
+    return report
 
 
-def read_object(app, tenant_id, key) -> bytes:
-    from anjian.storage import storage_for
-
-    with app.app_context():
-        return storage_for(app).get_bytes(key, tenant_id)
+def fetch(client, w, report) -> bytes:
+    """The report's file, through /download (a redirect to a short-lived link)."""
+    r = client.get(report["download"], headers=w["viewer"])
+    assert r.status_code == 302, r.get_data(as_text=True)
+    got = client.get(r.headers["Location"])
+    try:
+        assert got.status_code == 200
+        return got.data
+    finally:
+        got.close()
 
 
 # --- 1. the campaign kind and its targets -----------------------------------------------------
@@ -301,9 +297,7 @@ def test_baseline_fields_gaps_and_a_major_hazard_reported_at_once(app, client, w
     # The baseline table: A has every field (its survey date entered); B lacks its safety
     # managers and special workers (its survey date is its survey's); C lacks all six
     # fields (the bureau's survey dates it). B and C each have a major hazard.
-    data = request_report(app, w, "qinhuangdao_baseline", "json", {"campaign_id": cid})
-    assert data["status"] == "ready", data["error"]
-    table = data["data"]
+    table = make_report(app, client, w, "qinhuangdao_baseline", "json", {"campaign_id": cid})["data"]
     rows = {r["enterprise_id"]: r for r in table["enterprises"]}
     assert (table["targets"], table["planned"], table["complete"], table["with_gaps"],
             table["with_major_accident_hazard"]) == (3, 100, 1, 2, 2)
@@ -318,13 +312,8 @@ def test_baseline_fields_gaps_and_a_major_hazard_reported_at_once(app, client, w
                                            "特种作业人员数量", "主要风险因素"]
     assert rows[w["ent"]["C"]]["major_accident_hazard"] is True
 
-    sheet = request_report(app, w, "qinhuangdao_baseline", "xlsx", {"campaign_id": cid})
-    assert sheet["status"] == "ready", sheet["error"]
-    import io
-
-    import openpyxl
-
-    book = openpyxl.load_workbook(io.BytesIO(read_object(app, w["tenant"], sheet["object_key"])))
+    sheet = make_report(app, client, w, "qinhuangdao_baseline", "xlsx", {"campaign_id": cid})
+    book = openpyxl.load_workbook(io.BytesIO(fetch(client, w, sheet)))
     cells = list(book["安全底数"].iter_rows(values_only=True))
     assert cells[0][:2] == ("企业名称", "统一社会信用代码")
     assert {row[0] for row in cells[1:4]} == {ENTERPRISES[s][0] for s in "ABC"}
@@ -335,7 +324,8 @@ def test_baseline_fields_gaps_and_a_major_hazard_reported_at_once(app, client, w
 # --- 3. the nine acceptance criteria and the per-enterprise report ---------------------------
 
 def pdf_text(data: bytes) -> str:
-    assert shutil.which("pdftotext"), "poppler-utils (pdftotext) is installed by make test"
+    if shutil.which("pdftotext") is None:
+        require_service("poppler-utils", "pdftotext not found (scripts/ensure-services.sh)")
     out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
                          capture_output=True, check=True, timeout=60)
     return "".join(out.stdout.decode("utf-8").split())  # CJK lines may wrap anywhere
@@ -368,35 +358,34 @@ def test_acceptance_makes_a_pdf_report_with_a_conclusion(app, client, w):
     inspect(client, org, w["ent"]["B"], cid, SURVEY, {"S01": ("no", {"title": "配电箱未接地"})})
     inspect(client, org, w["ent"]["C"], cid, SURVEY,
             {"S06": ("no", {"title": "喷漆间未设置可燃气体报警装置"})})
-    assert reports(app, w["tenant"], "qinhuangdao_acceptance") == []  # surveys make none
+    assert reports(client, w, "qinhuangdao_acceptance") == []  # surveys make none
     # The re-inspections: A meets all nine (9 does not apply: no major hazard installation);
     # B misses criterion 4; C misses criterion 2.
     inspect(client, org, w["ent"]["A"], cid, ACCEPTANCE, {"YS09": "na"},
             conclusion="整改到位，同意验收")
     inspect(client, org, w["ent"]["B"], cid, ACCEPTANCE, {"YS04": "no"})
     inspect(client, org, w["ent"]["C"], cid, ACCEPTANCE, {"YS02": "no"})
-    made = wait_report(app, w["tenant"], "qinhuangdao_acceptance", count=3)
+    made = wait_reports(app, client, w, "qinhuangdao_acceptance", count=3)
     assert [(r["status"], r["format"], r["requested_by"]) for r in made] == \
         [("ready", "pdf", w["service_org_id"])] * 3, made
     expected = {"A": "结论：合格", "B": "结论：基本合格", "C": "结论：不合格"}
     for short, report in zip("ABC", made, strict=True):
-        text = pdf_text(read_object(app, w["tenant"], report["object_key"]))
+        text = pdf_text(fetch(client, w, report))
         assert ENTERPRISES[short][0] in text
         assert expected[short] in text
         assert "验收标准逐项复查情况" in text and BUREAU in text
-    assert "整改到位，同意验收" in pdf_text(read_object(app, w["tenant"], made[0]["object_key"]))
+    assert "整改到位，同意验收" in pdf_text(fetch(client, w, made[0]))
 
     # The same report as JSON, by enterprise and campaign: the figures behind the PDF.
-    report = request_report(app, w, "qinhuangdao_acceptance", "json",
-                            {"enterprise_id": w["ent"]["C"], "campaign_id": cid})
-    data = report["data"]
+    data = make_report(app, client, w, "qinhuangdao_acceptance", "json",
+                       {"enterprise_id": w["ent"]["C"], "campaign_id": cid})["data"]
     assert data["conclusion"] == "不合格"
     assert data["reasons"] == ["重大事故隐患1项未整改完成",
                                "验收标准第2项未达到：应急管理局掌握企业的隐患排查及整改情况，重大隐患能够第一时间掌握"]
     assert (data["hazard_summary"]["found"], data["hazard_summary"]["major_open"]) == (1, 1)
     assert data["criteria_met"] == 8 and data["service_organisation"] == "河北安泰安全技术服务有限公司"
-    b = request_report(app, w, "qinhuangdao_acceptance", "json",
-                       {"enterprise_id": w["ent"]["B"], "campaign_id": cid})["data"]
+    b = make_report(app, client, w, "qinhuangdao_acceptance", "json",
+                    {"enterprise_id": w["ent"]["B"], "campaign_id": cid})["data"]
     assert (b["conclusion"], b["reasons"]) == ("基本合格", [
         "验收标准第4项未达到：企业的应急预案符合目前法定标准", "一般隐患1项正在整改期限内"])
 
@@ -562,9 +551,8 @@ def test_enforcement_candidates_with_a_plan_each(app, client, w):
     }
 
     # The plans (一企一策), as of the first day of the enforcement phase.
-    report = request_report(app, w, "qinhuangdao_enforcement_plan", "json",
-                            {"campaign_id": cid, "on": "2022-09-30"})
-    assert report["status"] == "ready", report["error"]
+    report = make_report(app, client, w, "qinhuangdao_enforcement_plan", "json",
+                         {"campaign_id": cid, "on": "2022-09-30"})
     plans = {p["enterprise_id"]: p for p in report["data"]["enterprises"]}
     assert set(plans) == {w["ent"][s] for s in "ABCE"}
     for plan in plans.values():
@@ -585,18 +573,13 @@ def test_enforcement_candidates_with_a_plan_each(app, client, w):
 
     # After the phase: 20 working days from the plan's date (1 Nov 2022: 2-4, 7-11, 14-18,
     # 21-25, 28-29 November).
-    later = request_report(app, w, "qinhuangdao_enforcement_plan", "json",
-                           {"campaign_id": cid, "on": "2022-11-01"})["data"]["enterprises"]
+    later = make_report(app, client, w, "qinhuangdao_enforcement_plan", "json",
+                        {"campaign_id": cid, "on": "2022-11-01"})["data"]["enterprises"]
     assert {(p["deadline"], p["deadline_basis"]) for p in later} == {
         ("2022-11-29", "制定方案后20个工作日内")}
-    sheet = request_report(app, w, "qinhuangdao_enforcement_plan", "xlsx",
-                           {"campaign_id": cid, "on": "2022-09-30"})
-    assert sheet["status"] == "ready", sheet["error"]
-    import io
-
-    import openpyxl
-
-    rows = list(openpyxl.load_workbook(io.BytesIO(read_object(
-        app, w["tenant"], sheet["object_key"])))["执法检查方案"].iter_rows(values_only=True))
+    sheet = make_report(app, client, w, "qinhuangdao_enforcement_plan", "xlsx",
+                        {"campaign_id": cid, "on": "2022-09-30"})
+    rows = list(openpyxl.load_workbook(io.BytesIO(fetch(client, w, sheet)))[
+        "执法检查方案"].iter_rows(values_only=True))
     assert rows[0][0] == "企业名称" and len(rows) == 5
     assert {r[0] for r in rows[1:]} == {ENTERPRISES[s][0] for s in "ABCE"}
