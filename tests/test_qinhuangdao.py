@@ -88,7 +88,9 @@ def w(app, client, factory):
 def create_campaign(client, w, enforcement=("2022-09-30", "2022-10-31")):
     phases = []
     if enforcement:
-        phases = [{"key": "enforcement", "starts_on": enforcement[0], "ends_on": enforcement[1]}]
+        phases = [{"key": "enforcement", "starts_on": enforcement[0]}]
+        if enforcement[1]:
+            phases[0]["ends_on"] = enforcement[1]
     campaign = ok(client.post(f"{T}/campaigns", headers=w["admin"],
                               json={"kind": KIND, "phases": phases}), 201)
     ok(client.post(f"{T}/campaigns/{campaign['id']}/status", headers=w["admin"],
@@ -223,6 +225,27 @@ def test_campaign_kind_has_the_seeds_five_phases(app, client, w):
     undated = create_campaign(client, w, enforcement=None)
     tasks = ok(client.get(f"{T}/campaigns/{undated['id']}/tasks", headers=w["viewer"]))["items"]
     assert "phase:enforcement" not in {t["key"] for t in tasks}
+    # Given a start only, phase 5 runs 20 working days (enforcement_workdays) from it:
+    # 8, 9 Oct (make-up days: 2); 10-14 (7); 17-21 (12); 24-28 (17); 31 Oct-2 Nov (20).
+    started = create_campaign(client, w, enforcement=("2022-09-30", None))
+    tasks = ok(client.get(f"{T}/campaigns/{started['id']}/tasks", headers=w["viewer"]))["items"]
+    assert {t["key"]: t["deadline"] for t in tasks}["phase:enforcement"] == "2022-11-02"
+
+
+def test_settings_defaults_and_refusals():
+    from anjian.plugins import PluginError, PluginRegistry
+
+    registry = PluginRegistry(extra_modules=[PLUGIN], use_entry_points=False)
+    settings = registry.validate_settings(PLUGIN, {})
+    assert (settings["spot_check_workdays"], settings["spot_check_ratio"],
+            settings["target_enterprise_count"], settings["basic_pass_max_unmet"],
+            settings["enforcement_department"]) == (20, 0.2, 100, 2, "应急管理局执法人员")
+    assert (settings["service_start"], settings["service_end"]) == (dt.date(2022, 6, 1),
+                                                                    dt.date(2022, 8, 31))
+    for bad in ({"basic_pass_max_unmet": 10}, {"spot_check_ratio": 0}, {"enforcement_workdays": 0},
+                {"enforcement_department": ""}):
+        with pytest.raises(PluginError, match=next(iter(bad))):
+            registry.validate_settings(PLUGIN, bad)
 
 
 def test_target_rule_picks_the_below_scale_enterprises(client, w):

@@ -106,9 +106,12 @@ def service_obligations(tenant, contract):
 
 @hookimpl
 def task_deadline(tenant, task_kind, start):
-    """Phase 4: "在20个工作日内 ... 抽查验收"."""
-    if task_kind in ("spot_check", spot_checks.TASK_KIND):
+    """Phase 4: "在20个工作日内 ... 抽查验收"; phase 5, when the tenant gave it a start only,
+    gets the working days a plan gets (``enforcement_workdays``)."""
+    if task_kind == spot_checks.TASK_KIND:
         return settings_of(tenant)["spot_check_workdays"]
+    if task_kind == "enforcement":
+        return settings_of(tenant)["enforcement_workdays"]
     return None
 
 
