@@ -419,6 +419,10 @@ def test_acceptance_makes_a_pdf_report_with_a_conclusion(app, client, w):
     assert sorted((r["enterprise_id"], r["topic"]) for r in records) == sorted([
         (w["ent"]["B"], "全面摸底排查"), (w["ent"]["C"], "全面摸底排查"),
         (w["ent"]["A"], "复查验收"), (w["ent"]["B"], "复查验收"), (w["ent"]["C"], "复查验收")])
+    # The organisation delivers A's report through the platform (it asked for it: it is its own).
+    ok(client.post(f"{T}/service-records", headers=org, json={
+        "contract_id": served["id"], "enterprise_id": w["ent"]["A"], "kind": "report",
+        "done_on": records[0]["done_on"], "report_id": made[0]["id"]}), 201)
     compliance = ok(client.get(f"{T}/service-contracts/{served['id']}/compliance",
                                headers=w["admin"]))
     status = {(e["enterprise_id"], i["key"]): i["status"]
@@ -426,6 +430,7 @@ def test_acceptance_makes_a_pdf_report_with_a_conclusion(app, client, w):
     assert status[(w["ent"]["A"], "qhd_acceptance")] == "met"
     assert status[(w["ent"]["A"], "qhd_survey")] == "due"
     assert status[(w["ent"]["B"], "qhd_survey")] == "met"
+    assert status[(w["ent"]["A"], "qhd_report")] == "met"
     assert status[(w["ent"]["B"], "qhd_report")] == "due"
 
 
