@@ -671,6 +671,35 @@ def test_dispatch_table_refuses_what_it_cannot_make(app, client, factory):
         compute(app, "hb3", {"week": future.isoformat()})
     with pytest.raises(JobError, match="不存在"):
         compute(app, "hb3", {"campaign_id": 12345})
+    # A request is checked before anything is queued: 422 with per-field messages.
+    admin = _admin(app, factory, "root3")
+    factory.tenant("hb4", plugins=[PLUGIN])
+    foreign = ok(client.post("/api/v1/tenants/hb4/campaigns", headers=admin,
+                             json={"kind": KIND}), 201)["id"]
+    custom = ok(client.post("/api/v1/tenants/hb3/campaigns", headers=admin,
+                            json={"title": "自定义检查"}), 201)["id"]
+    for params, field, message in [
+            ({"week": future.isoformat()}, "week", "不能生成未来周的调度表"),
+            ({"week": "2023-02-30"}, "week", None),
+            ({"campaign_id": foreign}, "campaign_id", "专项行动不存在或不是重大事故隐患排查整治2023专项行动"),
+            ({"campaign_id": custom}, "campaign_id", "专项行动不存在或不是重大事故隐患排查整治2023专项行动"),
+            ({"campaign_id": "1"}, "campaign_id", None),
+            ({"weeks": "2023-06-05"}, "weeks", None)]:
+        r = client.post("/api/v1/tenants/hb3/reports", headers=admin,
+                        json={"kind": DISPATCH, "format": "json", "params": params})
+        assert r.status_code == 422, (params, r.json)
+        assert list(r.json["errors"]["params"]) == [field], r.json
+        if message:
+            assert r.json["errors"]["params"][field] == [message]
+    # A tenant without the plugin has no such report.
+    factory.tenant("plain")
+    r = client.post("/api/v1/tenants/plain/reports", headers=admin,
+                    json={"kind": DISPATCH, "format": "json", "params": {}})
+    assert r.status_code == 422 and "kind" in r.json["errors"]
+    # A report whose campaign is missing fails with the plugin's own message.
+    report = make_report(app, client, admin, "json", {}, tenant_code="hb3")
+    assert report["status"] == "failed"
+    assert report["error"] == "本单位尚无已启动的“重大事故隐患排查整治2023专项行动”"
 
 
 def test_the_schedule_fires_on_mondays_for_the_last_full_week(app, client, factory):

@@ -71,6 +71,11 @@ class DispatchParams(Schema):
     campaign_id = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
         "title": "专项行动", "description": "默认本单位最近启动的“重大事故隐患排查整治2023专项行动”"})
 
+    @validates("week")
+    def _not_in_the_future(self, value, **_kwargs):
+        if value > dt.datetime.now(CHINA).date():
+            raise ValidationError("不能生成未来周的调度表")
+
     @validates("campaign_id")
     def _campaign_of_this_kind(self, value, **_kwargs):
         from anjian.campaigns.models import Campaign
