@@ -51,6 +51,8 @@ class Recipe:
     body_for: object = None
     # A POST that needs If-Match: the ETag is read from the resource the path is under.
     if_match: bool = False
+    # Path parameters that name no object (a report kind, a period): fixed values.
+    path: dict = field(default_factory=dict)
 
 
 _ENTERPRISE_BOUND = frozenset({"service_org", "enterprise"})
@@ -163,6 +165,18 @@ RECIPES = {
     "evidence.upload_evidence": Recipe(form=lambda: {"file": (_png(), "现场照片.png")}),
     "evidence.get_evidence": Recipe(ids={"evidence_id": "evidence"},
                                     owner_only=_ENTERPRISE_BOUND),
+    # Reports: admins and supervisors request and enter figures, viewers read; the world's
+    # report is a finished .xlsx of the core kind.
+    "report_kinds.list_kinds": Recipe(),
+    "reports.list_reports": Recipe(query={"status": "ready"}),
+    "reports.create_report": Recipe(body_for=lambda w, k: {
+        "kind": "campaign_progress", "format": "json",
+        "params": {"campaign_id": w.inspecting["campaign"][k]}}),
+    "reports.get_report": Recipe(ids={"report_id": "report"}),
+    "reports.download_report": Recipe(ids={"report_id": "report"}, redirects=True),
+    "reports.get_figures": Recipe(path={"kind": "campaign_progress", "period": "2026-11-23"}),
+    "reports.put_figures": Recipe(path={"kind": "campaign_progress", "period": "2026-11-23"},
+                                  body=lambda: {"figures": []}),
 }
 
 
@@ -222,7 +236,7 @@ def test_every_tenant_route_has_a_recipe(app):
             missing.append(f"{method} {rule.rule} ({endpoint}): no recipe")
             continue
         for arg in rule.arguments - {"tenant_code"}:
-            if arg not in recipe.ids:
+            if arg not in recipe.ids and arg not in recipe.path:
                 missing.append(f"{method} {rule.rule}: no id recipe for <{arg}>")
         if (method not in READ_METHODS and method != "DELETE" and recipe.body is None
                 and recipe.form is None and recipe.body_for is None):
@@ -297,6 +311,7 @@ class World:
         self.jobs = {key: self._job(key) for key in self.tenants}
         self.import_jobs = {key: self._import_job(key) for key in self.tenants}
         self.exports = {key: self._export(key) for key in self.tenants}
+        self.reports = {key: self._report(key) for key in self.tenants}
         self.notified_user, _ = factory.user("mx-notified")
         self.closed_loop = {kind: {key: self._closed_loop(kind, key) for key in self.tenants}
                             for kind in ("hazard", "notification", "referral", "decided_referral")}
@@ -405,6 +420,32 @@ class World:
             db.session.commit()
             return job.id
 
+    def _report(self, key):
+        """A ready .xlsx report of tenant ``key`` (the core kind), its file in storage."""
+        import io
+
+        from anjian.db import utcnow
+        from anjian.extensions import db
+        from anjian.reports.models import Report
+        from anjian.reports.xlsx import write_table
+        from anjian.storage import storage_for
+        from anjian.storage.backends import XLSX
+        from anjian.tenancy.scope import Scope, scoped
+
+        app = self.factory.app
+        buffer = io.BytesIO()
+        write_table(buffer, "进度", ["目标企业数"], [[1]])
+        stored = storage_for(app).put(self.tenants[key], "reports", buffer.getvalue(), XLSX,
+                                      "专项行动进度报表.xlsx")
+        with app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            row = Report(kind="campaign_progress", plugin="anjian.defaults", title="进度",
+                         format="xlsx", params={}, status="ready", snapshot_at=utcnow(),
+                         finished_at=utcnow(), object_key=stored.key, filename=stored.original_name,
+                         content_type=XLSX, size=stored.size)
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
     def _export(self, key):
         """A finished enterprise export of tenant ``key``, its file in storage."""
         import io
@@ -481,6 +522,8 @@ class World:
             return self._job(key) if fresh else self.jobs[key]
         if kind == "import_job":
             return self._import_job(key) if fresh else self.import_jobs[key]
+        if kind == "report":  # only read, never destroyed
+            return self.reports[key]
         if kind == "export":
             return self._export(key) if fresh else self.exports[key]
         if kind in self.closed_loop:
@@ -494,7 +537,7 @@ class World:
         other = "b" if key != "b" else "a"
         return {"area": self.areas, "member": self.members,
                 "enterprise": self.enterprises, "job": self.jobs,
-                "export": self.exports, "import_job": self.import_jobs,
+                "export": self.exports, "import_job": self.import_jobs, "report": self.reports,
                 **self.closed_loop, **self.inspecting}[kind][other]
 
 
@@ -599,7 +642,7 @@ def test_isolation_matrix(app, client, factory):
             for caller, variant in itertools.product(callers_for(target), variants):
                 want = expected(caller, policy, method, variant, recipe.owner_only)
                 writing = method not in READ_METHODS
-                values = {"tenant_code": code}
+                values = {"tenant_code": code, **recipe.path}
                 for arg, kind in recipe.ids.items():
                     values[arg] = (world.own(kind, target, fresh=writing and want == 200)
                                    if variant == "own" else world.foreign(kind, target))
