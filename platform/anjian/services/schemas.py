@@ -32,7 +32,8 @@ class OrganisationSchema(ma.Schema):
 def _organisation_fields(required: bool) -> dict:
     return {
         "name": ma.fields.String(required=required, validate=validate.Length(min=1, max=200)),
-        "credit_code": ma.fields.String(allow_none=True, validate=validate.Length(max=18)),
+        "credit_code": ma.fields.String(allow_none=True, validate=validate.Length(max=40),
+                                        metadata={"description": "统一社会信用代码"}),
         "contact_name": ma.fields.String(validate=validate.Length(max=50)),
         "contact_phone": ma.fields.String(validate=PHONE),
         "is_active": ma.fields.Boolean(),

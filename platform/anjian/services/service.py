@@ -183,8 +183,21 @@ def _name_taken(name: str, but: int | None = None) -> bool:
     return db.session.scalar(stmt.limit(1)) is not None
 
 
+def _credit_code(data: dict) -> dict:
+    from anjian.enterprises.service import EnterpriseError, normalize_credit_code
+
+    if data.get("credit_code"):
+        try:
+            data["credit_code"] = normalize_credit_code(data["credit_code"])
+        except EnterpriseError as exc:
+            raise ServiceError(422, exc.message, "credit_code") from exc
+    elif "credit_code" in data:
+        data["credit_code"] = None
+    return data
+
+
 def create_organisation(data: dict) -> ServiceOrganisation:
-    data = {**data, "name": data["name"].strip()}
+    data = _credit_code({**data, "name": data["name"].strip()})
     if _name_taken(data["name"]):
         raise ServiceError(409, "同名服务机构已登记", "name")
     organisation = ServiceOrganisation(**data)
@@ -197,7 +210,7 @@ def create_organisation(data: dict) -> ServiceOrganisation:
 
 
 def update_organisation(organisation: ServiceOrganisation, data: dict) -> ServiceOrganisation:
-    data = dict(data)
+    data = _credit_code(dict(data))
     if "name" in data:
         data["name"] = data["name"].strip()
         if _name_taken(data["name"], but=organisation.id):
@@ -545,9 +558,10 @@ def _periods(rule: dict, anchor: dt.date, end: dt.date) -> list[tuple[dt.date, d
     return out
 
 
-def _record_counts(contract: ServiceContract, as_of: dt.date, enterprise_ids: list[int]):
+def _record_counts(contract: ServiceContract, as_of: dt.date, enterprise_id: int | None = None):
     """COUNT of the contract's service records grouped by enterprise, kind, topic and month
-    (months from each enterprise's service start, and calendar months), up to ``as_of``.
+    (months from each enterprise's service start, and calendar months), up to ``as_of``
+    (of one enterprise, or of all the contract serves).
 
     Returns {enterprise_id: [(kind, topic, month index, calendar (year, month), count)]}.
     """
@@ -571,15 +585,16 @@ def _record_counts(contract: ServiceContract, as_of: dt.date, enterprise_ids: li
         .join(ContractEnterprise, and_(ContractEnterprise.contract_id == ServiceRecord.contract_id,
                                        ContractEnterprise.enterprise_id == ServiceRecord.enterprise_id))
         .where(ServiceRecord.contract_id == contract.id,
-               ServiceRecord.enterprise_id.in_(enterprise_ids),
                done <= as_of, done <= contract_end(contract), done >= anchor,
                or_(ContractEnterprise.left_on.is_(None), done <= ContractEnterprise.left_on))
         .group_by(ServiceRecord.enterprise_id, ServiceRecord.kind, ServiceRecord.topic,
                   months, year, month)
     )
+    if enterprise_id is not None:
+        stmt = stmt.where(ServiceRecord.enterprise_id == enterprise_id)
     out: dict[int, list] = defaultdict(list)
-    for enterprise_id, kind, topic, m, y, mo, n in db.session.execute(stmt):
-        out[enterprise_id].append((kind, topic or "", int(m), (int(y), int(mo)), int(n)))
+    for ident, kind, topic, m, y, mo, n in db.session.execute(stmt):
+        out[ident].append((kind, topic or "", int(m), (int(y), int(mo)), int(n)))
     return out
 
 
@@ -628,7 +643,7 @@ def compliance(tenant: Tenant, contract: ServiceContract, as_of: dt.date,
     served = _served(contract, enterprise_id)
     if enterprise_id is not None and not served:
         raise ServiceError(404, "该企业不在本合同的服务范围内", "enterprise_id")
-    counts = _record_counts(contract, as_of, [row.enterprise_id for row, _n, _c in served])
+    counts = _record_counts(contract, as_of, enterprise_id)
     last_day = contract_end(contract)
     enterprises = []
     for row, name, credit_code in served:
