@@ -311,9 +311,13 @@ def weekly_params(tenant, slot):
 
     from anjian.jobs.service import JobError
 
-    if current_app.config.get("TEST_SCHEDULE_FAIL"):
+    assert slot.tzinfo is not None and slot.utcoffset() == dt.timedelta(hours=8)
+    fail = current_app.config.get("TEST_SCHEDULE_FAIL")
+    if fail == "refuse":
         raise JobError("本周不报送", "test: schedule refused")
     monday = slot.date() - dt.timedelta(days=slot.weekday())
+    if fail == "tuesday":  # parameters the kind's schema refuses
+        return {"week": (monday + dt.timedelta(days=1)).isoformat()}
     return {"week": monday.isoformat()}
 
 
@@ -734,11 +738,13 @@ def test_a_kinds_schedule_makes_one_report_per_tenant_and_slot(app, client, pw, 
     with app.app_context(), scoped(db.session, Scope.tenant(plain_id)):
         assert db.session.scalar(select(Report.id)) is None
     # A slot whose parameters are refused gives a failed report with the message.
-    app.config["TEST_SCHEDULE_FAIL"] = True
-    with app.app_context():
-        schedules.fire(schedule, slot + dt.timedelta(days=7))
-    assert embedded.drain(app)
+    for fail, week in (("refuse", 1), ("tuesday", 2)):
+        app.config["TEST_SCHEDULE_FAIL"] = fail
+        with app.app_context():
+            schedules.fire(schedule, slot + dt.timedelta(weeks=week))
+        assert embedded.drain(app)
     failed = ok(client.get(f"{TP}/reports", headers=pw["viewer"],
                            query_string={"status": "failed"}))["items"]
     assert [(r["schedule_key"], r["error"]) for r in failed] == [
+        (f"report-{WEEKLY}@2023-06-26T09:00+08:00", "报表参数无效：week：须为周一"),
         (f"report-{WEEKLY}@2023-06-19T09:00+08:00", "本周不报送")]

@@ -313,9 +313,18 @@ def _failure(exc: Exception, title: str) -> tuple[str, str]:
     if isinstance(exc, StorageError):
         return "报表文件无法保存（存储不可用），请稍后重试", technical
     if isinstance(exc, ValidationError):
-        return f"报表参数已失效：{translate(exc.messages)}", technical
+        return f"报表参数无效：{_messages(translate(exc.messages))}", technical
     log.exception("report %s failed", title)
     return f"报表“{title}”生成失败（计算或排版出错），请联系管理员", technical
+
+
+def _messages(messages) -> str:
+    """marshmallow's messages as one line: ``week：须为周一；on：不是有效的日期``."""
+    if isinstance(messages, dict):
+        return "；".join(f"{key}：{_messages(value)}" for key, value in messages.items())
+    if isinstance(messages, list):
+        return "、".join(_messages(m) for m in messages)
+    return str(messages)
 
 
 def _scheduled_report(ctx, info) -> Report:
@@ -341,7 +350,8 @@ def _scheduled_report(ctx, info) -> Report:
         db.session.commit()
     if kind is not None and kind.schedule is not None:
         try:
-            raw = kind.schedule.params(tenant=info, slot=dt.datetime.fromisoformat(slot))
+            moment = dt.datetime.fromisoformat(slot).astimezone(CHINA)
+            raw = kind.schedule.params(tenant=info, slot=moment)
             report.params = stored_params(kind, kind.schema().load(raw or {}))
         except Exception as exc:
             _fail(report.id, *_failure(exc, report.title))
