@@ -14,7 +14,6 @@ is fetched while rendering: links to files or URLs fail; ``data:`` URIs work.
 
 from __future__ import annotations
 
-import functools
 import html as html_lib
 import shutil
 import subprocess
@@ -65,9 +64,19 @@ def css_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-@functools.cache
+_font_found = False
+
+
 def font_installed() -> bool:
-    """Whether fontconfig knows the CJK face (checked once per process)."""
+    """Whether fontconfig knows the CJK face (once found, not asked again in this process;
+    a font installed while the worker runs is seen at the next PDF)."""
+    global _font_found
+    if not _font_found:
+        _font_found = _probe_font()
+    return _font_found
+
+
+def _probe_font() -> bool:
     fc_list = shutil.which("fc-list")
     if fc_list:
         try:
