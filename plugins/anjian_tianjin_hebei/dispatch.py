@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from dataclasses import dataclass
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
@@ -54,7 +55,7 @@ SCHEDULE_CRON = "0 9 * * 1"
 SCHEDULE_TIME = "09:00"
 
 
-def refuse(message: str):
+def refuse(message: str) -> NoReturn:
     """The table cannot be made for these parameters: the report fails with this Chinese
     message (the core's ``JobError``, imported here to keep the plugin's import light)."""
     from anjian.jobs.service import JobError
@@ -224,7 +225,7 @@ def scheduled_params(tenant, slot: dt.datetime) -> dict:
     last = week_of(settings["campaign_end"])[0] + dt.timedelta(days=7 + 6)
     if not settings["dispatch_first_date"] <= day <= last:
         refuse(f"调度表上报期为{_cn(settings['dispatch_first_date'])}至{_cn(last)}，"
-                            f"{_cn(day)}不生成调度表")
+               f"{_cn(day)}不生成调度表")
     return {"week": (week_of(day)[0] - dt.timedelta(days=7)).isoformat()}
 
 
