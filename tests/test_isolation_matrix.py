@@ -177,6 +177,62 @@ RECIPES = {
     "reports.get_figures": Recipe(path={"kind": "campaign_progress", "period": "2026-11-23"}),
     "reports.put_figures": Recipe(path={"kind": "campaign_progress", "period": "2026-11-23"},
                                   body=lambda: {"figures": []}),
+    # Third-party services: a service organisation's user sees only its organisation's
+    # contracts (the world's service_org users work for none); spot checks are the bureau's.
+    "service_organisations.list_organisations": Recipe(query={"active": "true"}),
+    "service_organisations.create_organisation": Recipe(body=lambda: {"name": f"矩阵机构{_n()}"}),
+    "service_organisations.get_organisation": Recipe(ids={"organisation_id": "organisation"},
+                                                     owner_only=frozenset({"service_org"})),
+    "service_organisations.update_organisation": Recipe(
+        ids={"organisation_id": "organisation"}, body=lambda: {"contact_name": f"联系人{_n()}"}),
+    "service_organisations.delete_organisation": Recipe(
+        ids={"organisation_id": "spare_organisation"}),
+    "service_organisations.list_staff": Recipe(ids={"organisation_id": "organisation"},
+                                               owner_only=frozenset({"service_org"})),
+    "service_organisations.add_staff": Recipe(
+        ids={"organisation_id": "organisation"},
+        body_for=lambda w, k: {"user_id": w.spare_service_users[k]}),
+    "service_organisations.remove_staff": Recipe(
+        ids={"organisation_id": "organisation", "user_id": "staff"}),
+    "service_contracts.list_contracts": Recipe(query={"status": "active"}),
+    "service_contracts.create_contract": Recipe(body_for=lambda w, k: {
+        "organisation_id": w.services["organisation"][k], "title": "矩阵合同",
+        "starts_on": "2024-01-01", "ends_on": "2024-12-31",
+        "enterprise_ids": [w.enterprises[k]]}),
+    "service_contracts.get_contract": Recipe(ids={"contract_id": "contract"},
+                                             owner_only=frozenset({"service_org"})),
+    "service_contracts.update_contract": Recipe(ids={"contract_id": "contract"},
+                                                body=lambda: {"title": f"矩阵合同{_n()}"}),
+    "service_contracts.revoke_contract": Recipe(ids={"contract_id": "revocable_contract"},
+                                                body=lambda: {}),
+    "service_contracts.list_contract_enterprises": Recipe(
+        ids={"contract_id": "contract"}, query={"current": "true"},
+        owner_only=frozenset({"service_org"})),
+    "service_contracts.add_contract_enterprises": Recipe(
+        ids={"contract_id": "contract"},
+        body_for=lambda w, k: {"enterprise_ids": [w.enterprises[k]]}),
+    "service_contracts.remove_contract_enterprise": Recipe(
+        ids={"contract_id": "contract", "enterprise_id": "contract_enterprise"}),
+    "service_contracts.contract_compliance": Recipe(
+        ids={"contract_id": "contract"}, query={"as_of": "2024-06-30"},
+        owner_only=frozenset({"service_org"})),
+    "service_contracts.contract_costs": Recipe(ids={"contract_id": "contract"},
+                                               query={"year": "1"}),
+    "service_contracts.list_samples": Recipe(ids={"contract_id": "contract"}),
+    "service_contracts.draw_sample": Recipe(ids={"contract_id": "contract"},
+                                            body=lambda: {"ratio": 0.5}),
+    "service_contracts.get_sample": Recipe(ids={"contract_id": "contract", "sample_id": "sample"}),
+    "service_contracts.record_finding": Recipe(
+        ids={"contract_id": "contract", "sample_id": "sample", "enterprise_id": "sample_enterprise"},
+        body=lambda: {"finding": "satisfactory", "note": f"抽查{_n()}"}),
+    "service_records.list_records": Recipe(query={"kind": "guidance"}),
+    "service_records.create_record": Recipe(
+        body_for=lambda w, k: {"contract_id": w.services["contract"][k],
+                               "enterprise_id": w.enterprises[k], "kind": "guidance",
+                               "done_on": "2024-06-01"},
+        owner_only=frozenset({"service_org"})),
+    "service_records.get_record": Recipe(ids={"record_id": "record"},
+                                         owner_only=_ENTERPRISE_BOUND),
 }
 
 
@@ -318,6 +374,76 @@ class World:
         self.inspecting = {}
         for kind in ("campaign", "target", "task", "template", "item", "inspection", "evidence"):
             self.inspecting[kind] = {key: self._inspecting(kind, key) for key in self.tenants}
+        # One service_org member per tenant to add as staff (adding again changes nothing).
+        self.spare_service_users = {key: self.service_user(key) for key in self.tenants}
+        self.services = {}
+        for kind in ("organisation", "spare_organisation", "staff", "contract",
+                     "revocable_contract", "contract_enterprise", "sample", "sample_enterprise",
+                     "record"):
+            self.services[kind] = {key: self._services(kind, key) for key in self.tenants}
+
+    def service_user(self, key):
+        """A new member of tenant ``key`` with the service_org role (to become staff)."""
+        user_id, _ = self.factory.user(f"mx-svc-{key}-{_n()}", {self.tenants[key]: "service_org"})
+        return user_id
+
+    def _services(self, kind, key):
+        """Third-party services of tenant ``key``: an organisation (and a spare one to delete)
+        with a staff member, a contract serving the world's enterprise (fresh served
+        enterprises join it), a spare contract to revoke, a spot-check sample of the
+        enterprise, a service record."""
+        import datetime as dt
+
+        from anjian.extensions import db
+        from anjian.services.models import (
+            ContractEnterprise,
+            ServiceContract,
+            ServiceOrganisation,
+            ServiceOrgStaff,
+            ServiceRecord,
+            SpotCheck,
+            SpotCheckSample,
+        )
+        from anjian.tenancy.scope import Scope, scoped
+
+        if kind == "sample_enterprise":
+            return self.enterprises[key]
+        user = self.service_user(key) if kind == "staff" else None
+        served = self._enterprise(key) if kind == "contract_enterprise" else self.enterprises[key]
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            if kind in ("organisation", "spare_organisation"):
+                row = ServiceOrganisation(name=f"矩阵机构{_n()}")
+            elif kind == "staff":
+                db.session.add(ServiceOrgStaff(organisation_id=self.services["organisation"][key],
+                                               user_id=user))
+                db.session.commit()
+                return user
+            elif kind in ("contract", "revocable_contract"):
+                row = ServiceContract(organisation_id=self.services["organisation"][key],
+                                      title="矩阵合同", starts_on=dt.date(2020, 1, 1),
+                                      ends_on=dt.date(2099, 12, 31), status="active")
+                db.session.add(row)
+                db.session.flush()
+                if kind == "contract":
+                    db.session.add(ContractEnterprise(contract_id=row.id, enterprise_id=served))
+            elif kind == "contract_enterprise":
+                db.session.add(ContractEnterprise(contract_id=self.services["contract"][key],
+                                                  enterprise_id=served))
+                db.session.commit()
+                return served
+            elif kind == "sample":
+                row = SpotCheckSample(contract_id=self.services["contract"][key], ratio=0.5,
+                                      seed="matrix", population=[served])
+                db.session.add(row)
+                db.session.flush()
+                db.session.add(SpotCheck(sample_id=row.id, enterprise_id=served))
+            else:
+                row = ServiceRecord(contract_id=self.services["contract"][key],
+                                    enterprise_id=served, kind="guidance",
+                                    done_on=dt.date(2024, 6, 1))
+            db.session.add(row)
+            db.session.commit()
+            return row.id
 
     def _inspecting(self, kind, key):
         """Campaigns and inspections of tenant ``key``: one draft campaign (fresh targets
@@ -531,6 +657,10 @@ class World:
         if kind in self.inspecting:  # the campaign, item and file are never destroyed
             fresh = fresh and kind in ("target", "task", "template", "inspection")
             return self._inspecting(kind, key) if fresh else self.inspecting[kind][key]
+        if kind in self.services:  # what a call may destroy is made anew
+            fresh = fresh and kind in ("spare_organisation", "staff", "revocable_contract",
+                                       "contract_enterprise")
+            return self._services(kind, key) if fresh else self.services[kind][key]
         raise AssertionError(f"unknown object kind {kind}")
 
     def foreign(self, kind, key):
@@ -538,7 +668,7 @@ class World:
         return {"area": self.areas, "member": self.members,
                 "enterprise": self.enterprises, "job": self.jobs,
                 "export": self.exports, "import_job": self.import_jobs, "report": self.reports,
-                **self.closed_loop, **self.inspecting}[kind][other]
+                **self.closed_loop, **self.inspecting, **self.services}[kind][other]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from anjian import config as config_module
@@ -18,7 +16,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     config_module.ensure_secret_key(app.config)
     app.json.ensure_ascii = False
-    logging.basicConfig(level=logging.INFO)
+    from anjian import observability
+
+    observability.init_app(app)  # logging, request metrics; before the guard's hooks
 
     from anjian.audit import service as audit_service
     from anjian.db import install_sqlite_pragmas
@@ -92,8 +92,10 @@ def _register_api(app: Flask) -> None:
     from anjian.enterprises import import_api
     from anjian.hazards import api as hazards_api
     from anjian.inspections import api as inspections_api
+    from anjian.jobs import admin_api as jobs_admin_api
     from anjian.jobs import api as jobs_api
     from anjian.reports import api as reports_api
+    from anjian.services import api as services_api
     from anjian.storage import api as storage_api
     from anjian.tenancy import api as tenancy_api
     from anjian.workdays import api as workdays_api
@@ -105,10 +107,13 @@ def _register_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (health.blp, auth_api.blp, tenancy_api.blp, audit_api.blp, storage_api.blp,
                       jobs_api.blp, enterprises_api.blp, enterprise_export_api.blp, import_api.blp,
+                      jobs_admin_api.blp,
                       workdays_api.blp, hazards_api.blp, hazards_api.notifications_blp,
                       hazards_api.referrals_blp, campaigns_api.blp, campaigns_api.kinds_blp,
                       inspections_api.templates_blp, inspections_api.blp,
-                      inspections_api.evidence_blp, reports_api.kinds_blp, reports_api.blp):
+                      inspections_api.evidence_blp, reports_api.kinds_blp, reports_api.blp,
+                      services_api.organisations_blp,
+                      services_api.contracts_blp, services_api.records_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     app.before_request(guard.before_request)
