@@ -270,7 +270,8 @@ def tick(app, now: dt.datetime | None = None) -> list[dict]:
 
     The first tick looks back ``CATCH_UP``; a schedule whose firing fails is tried
     again at the next tick. Without ``now`` a tick closer than ``TICK_SECONDS`` to the
-    previous one does nothing (the worker loop calls it often).
+    previous one does nothing (the worker loop calls it often). Returns the firings
+    that reached a tenant (a plugin's schedule no active tenant enabled reaches none).
     """
     state = app.extensions.setdefault("anjian.schedules.tick", {"last": {}, "checked": 0.0})
     if now is None:
@@ -285,8 +286,9 @@ def tick(app, now: dt.datetime | None = None) -> list[dict]:
                 last = state["last"].get(schedule.key) or now - CATCH_UP
                 slots = schedule.fires_between(last, now)
                 try:
-                    if slots:
-                        fired.append(fire(schedule, slots[-1]))
+                    result = fire(schedule, slots[-1]) if slots else None
+                    if result and (result["enqueued"] or result["skipped"]):
+                        fired.append(result)
                 except Exception:  # retried at the next tick; the other schedules go on
                     log.exception("schedule %s: firing %s failed", schedule.key, slots[-1])
                     db.session.rollback()
