@@ -294,7 +294,10 @@ def test_worker_py_scheduler_runs_rq_cron_until_sigterm(app, factory, redis_url,
     finally:
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=20)[0]
-    assert [j.func_name for j in found] == ["anjian.jobs.schedules.run_schedule"], output[-3000:]
+    # One job per schedule whose latest slot it caught up (the overdue scan, and on a Monday
+    # also a weekly report's), each through run_schedule.
+    assert found and {j.func_name for j in found} == {"anjian.jobs.schedules.run_schedule"}, \
+        output[-3000:]
     assert proc.returncode == 0, output[-3000:]
     assert conn.get(schedules.LOCK_KEY) is None  # released at exit
 

@@ -49,7 +49,7 @@ def register_checklist_templates():
 
 @hookspec
 def register_report_kinds():
-    """Return report kinds: dicts with key, title, formats, a parameters schema and a builder."""
+    """Return report kinds: dicts with key, title, formats, parameters, compute and renderers."""
 
 
 @hookspec
