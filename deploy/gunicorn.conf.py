@@ -1,8 +1,16 @@
-"""gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py wsgi:app``."""
+"""gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py wsgi:app``.
 
+Read by the gunicorn master before any worker starts; everything set here in
+``os.environ`` is inherited by the workers.
+"""
+
+import glob
 import os
+import shutil
+import tempfile
 
-bind = os.environ.get("ANJIAN_BIND", f"127.0.0.1:{os.environ.get('ANJIAN_PORT', '8000')}")
+port = os.environ.get("ANJIAN_PORT", "8000")
+bind = os.environ.get("ANJIAN_BIND", f"127.0.0.1:{port}")
 # Sync workers: measured faster than gthread on 2 cores (see ../shared/STACK.md).
 workers = int(os.environ.get("ANJIAN_WEB_WORKERS", "2"))
 worker_class = "sync"
@@ -10,5 +18,48 @@ timeout = 60
 graceful_timeout = 30
 # Each worker builds its own app (and database pool) after the fork.
 preload_app = False
-accesslog = "-"
 limit_request_line = 8190
+
+# --- Prometheus: several workers, one /metrics ------------------------------------
+# prometheus_client's multiprocess mode: each worker writes its request counters to
+# files in PROMETHEUS_MULTIPROC_DIR, and the worker that answers a scrape of /metrics
+# adds up every worker's files. The variable must be set before a worker imports
+# prometheus_client, hence here, in the master. A folder given in the environment
+# (systemd: /run/anjian/prometheus) is emptied when the master starts: figures
+# restart from zero, as after any restart; give each gunicorn its own. Unset, each
+# master makes a private one and removes it on exit. Job and queue figures are not
+# in it: they are read from Redis at scrape time (anjian.observability.metrics).
+_own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="anjian-prometheus-")
+metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def on_starting(server):
+    os.makedirs(metrics_dir, mode=0o700, exist_ok=True)
+    for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+# --- logs --------------------------------------------------------------------------
+# ANJIAN_LOG_FORMAT=json: gunicorn's own lines become JSON too, and its access log is
+# off: the app writes one "request" line per request with the request id, tenant,
+# endpoint, status and duration. Otherwise: gunicorn's usual access log.
+if os.environ.get("ANJIAN_LOG_FORMAT", "console") == "json":
+    from anjian.observability.logs import gunicorn_logconfig
+
+    logconfig_dict = gunicorn_logconfig(os.environ.get("ANJIAN_LOG_LEVEL", "INFO").upper())
+    accesslog = None
+else:
+    accesslog = "-"

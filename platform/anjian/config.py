@@ -50,6 +50,16 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         # The folder of tenant TOML files synced by `anjian tenants sync`.
         "ANJIAN_TENANTS_DIR": env.get("ANJIAN_TENANTS_DIR", "tenants"),
         "ANJIAN_PORT": _int(env, "ANJIAN_PORT", 8000),
+        # Log lines: "console" (readable; `make run`) or "json" (one object a line; deployments).
+        "ANJIAN_LOG_FORMAT": env.get("ANJIAN_LOG_FORMAT", "console"),
+        "ANJIAN_LOG_LEVEL": env.get("ANJIAN_LOG_LEVEL", "INFO"),
+        # Prometheus metrics at /metrics (aggregate figures, no tenant in any label); 0: off.
+        "ANJIAN_METRICS_ENABLED": env.get("ANJIAN_METRICS_ENABLED", "1") != "0",
+        # Jobs: extra modules of job functions; heartbeat interval; a running job whose
+        # heartbeat is older than this is marked abandoned by the reaper (seconds).
+        "ANJIAN_JOB_MODULES": env.get("ANJIAN_JOB_MODULES", ""),
+        "ANJIAN_JOB_HEARTBEAT_SECONDS": _int(env, "ANJIAN_JOB_HEARTBEAT_SECONDS", 30),
+        "ANJIAN_JOB_STALE_SECONDS": _int(env, "ANJIAN_JOB_STALE_SECONDS", 300),
         # Fixed API prefixes and OpenAPI settings (flask-smorest).
         "API_TITLE": "anjian 安监 API",
         "API_VERSION": "v1",
@@ -61,6 +71,11 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_AS_ASCII": False,
+        # Embedded default only: whether its worker thread runs jobs / fires schedules
+        # (unset: yes, except under tests). Set only when given, so the default stays.
+        **{name: env[name] != "0" for name in ("ANJIAN_JOBS_EMBEDDED_WORKER",
+                                                "ANJIAN_SCHEDULES_EMBEDDED")
+           if env.get(name) not in (None, "")},
     }
 
 

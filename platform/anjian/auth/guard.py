@@ -13,6 +13,7 @@ import uuid
 from flask import current_app, g, request
 from sqlalchemy import select
 
+from anjian import observability
 from anjian.api.policy import (
     AUTHENTICATED,
     LIBRARY_ENDPOINTS,
@@ -60,6 +61,7 @@ def _bearer() -> str | None:
 
 def before_request():
     g.request_id = _request_id()
+    observability.bind_request(g.request_id, (request.view_args or {}).get("tenant_code"))
     db.session.info[REQUEST_ID_KEY] = g.request_id
     set_scope(db.session, None)
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
@@ -85,6 +87,7 @@ def before_request():
                          detail=f"{request.method} {request.path}", request_id=g.request_id)
         problem(401, exc.reason)
     g.user = user
+    observability.bind(user_id=user.id)
     set_scope(db.session, Scope.platform_scope(user.id))
 
     code = (request.view_args or {}).get("tenant_code")

@@ -47,6 +47,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from anjian import observability
 from anjian.api.problems import ApiProblem
 from anjian.db import utcnow
 from anjian.extensions import db
@@ -466,8 +467,8 @@ def run_job(job_id: str, tenant_id: int) -> dict:
     delivers it again) runs again, which job functions must tolerate.
     """
     app = _job_app()
-    with app.app_context():
-        return _run(app, job_id, tenant_id)
+    with app.app_context(), observability.job_run(app, job_id, tenant_id) as run:
+        return run.record(_run(app, job_id, tenant_id))
 
 
 def _run(app, job_id: str, tenant_id: int) -> dict:
@@ -484,6 +485,7 @@ def _run(app, job_id: str, tenant_id: int) -> dict:
         actor = job.actor_user_id
         set_scope(s, Scope.tenant(tenant_id, actor))
         tenant = s.get(Tenant, tenant_id)
+        observability.bind(job_kind=job.kind, tenant=tenant.code if tenant else None)
         now = utcnow()
         job.attempts = (job.attempts or 0) + 1
         if tenant is None or not tenant.is_active:
@@ -592,6 +594,7 @@ def reap_abandoned(app=None, stale_after: float | None = None,
                                 f"abandoned: rq={state}, last heartbeat {beat.isoformat()}")
                             s.commit()
                             abandoned += 1
+                            observability.job_counted(app, job.kind, ABANDONED)
                     elif (state is None and requeue_lost_after is not None
                           and job.created_at < now - dt.timedelta(seconds=requeue_lost_after)):
                         spec = _registry.get(job.kind)
