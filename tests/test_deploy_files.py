@@ -1,0 +1,228 @@
+"""deploy/: every setting documented, the compose stack and the systemd units consistent.
+
+Docker cannot run on the development machines (no engine), so the compose file is
+checked structurally here (and against the compose specification's JSON schema when
+check-jsonschema, which ships it, is installed).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+SETTING = re.compile(r"\bANJIAN_[A-Z0-9_]+")
+# Config keys the code reads that are never taken from the environment (set by code).
+CONFIG_ONLY = {"ANJIAN_PLUGIN_REGISTRY", "ANJIAN_STORAGE_MAX_BYTES"}
+
+
+def code_files():
+    yield from (ROOT / "platform").rglob("*.py")
+    yield from (ROOT / "plugins").rglob("*.py")
+    yield from (ROOT / name for name in ("wsgi.py", "worker.py"))
+    yield DEPLOY / "gunicorn.conf.py"
+
+
+def settings_in_code() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in code_files():
+        for name in SETTING.findall(path.read_text(encoding="utf-8")):
+            found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def documented() -> dict[str, int]:
+    """NAME -> line number of its (possibly commented-out) assignment in env.example."""
+    out = {}
+    for number, line in enumerate((DEPLOY / "env.example").read_text().splitlines(), 1):
+        match = re.match(r"^#?\s*(ANJIAN_[A-Z0-9_]+)=", line)
+        if match:
+            out[match.group(1)] = number
+    return out
+
+
+def test_every_setting_the_code_reads_is_in_env_example():
+    in_code = settings_in_code()
+    assert {"ANJIAN_DATABASE_URL", "ANJIAN_LOG_FORMAT", "ANJIAN_S3_ENDPOINT_URL"} <= set(in_code)
+    listed = documented()
+    text = (DEPLOY / "env.example").read_text()
+    missing = sorted(f"{name} (read in {', '.join(sorted(files))})"
+                     for name, files in in_code.items()
+                     if name not in listed and not (name in CONFIG_ONLY and name in text))
+    assert missing == [], "document these in deploy/env.example:\n" + "\n".join(missing)
+
+
+def test_env_example_lists_nothing_the_code_does_not_read():
+    stale = sorted(set(documented()) - set(settings_in_code()))
+    assert stale == [], f"deploy/env.example documents settings nothing reads: {stale}"
+
+
+def test_every_setting_in_env_example_has_a_comment():
+    lines = (DEPLOY / "env.example").read_text().splitlines()
+    undocumented = []
+    for number in documented().values():
+        # A setting follows its comment, or another setting of the same commented block.
+        above = number - 2
+        while above >= 0 and re.match(r"^#?\s*ANJIAN_[A-Z0-9_]+=", lines[above]):
+            above -= 1
+        if above < 0 or not lines[above].startswith("#") or not lines[above][1:].strip():
+            undocumented.append(lines[number - 1])
+    assert undocumented == []
+
+
+def test_the_settings_of_env_example_are_the_ones_the_app_reads(monkeypatch):
+    from anjian import config
+
+    env = {"ANJIAN_LOG_FORMAT": "json", "ANJIAN_METRICS_ENABLED": "0",
+           "ANJIAN_JOB_STALE_SECONDS": "90", "ANJIAN_SCHEDULES_EMBEDDED": "0"}
+    read = config.from_environment(env)
+    assert (read["ANJIAN_LOG_FORMAT"], read["ANJIAN_METRICS_ENABLED"],
+            read["ANJIAN_JOB_STALE_SECONDS"], read["ANJIAN_SCHEDULES_EMBEDDED"]) == (
+        "json", False, 90, False)
+    defaults = config.from_environment({})
+    assert defaults["ANJIAN_LOG_FORMAT"] == "console" and defaults["ANJIAN_METRICS_ENABLED"]
+    assert "ANJIAN_SCHEDULES_EMBEDDED" not in defaults  # unset keeps "on, except under tests"
+
+
+# --------------------------------------------------------------------------- compose
+
+def compose() -> dict:
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+
+
+def test_compose_has_the_whole_stack_with_healthchecks():
+    services = compose()["services"]
+    assert {"postgres", "redis", "minio", "minio-bucket", "migrate", "web", "worker",
+            "scheduler"} <= set(services)
+    for name in ("postgres", "redis", "minio", "web", "worker", "scheduler"):
+        assert "test" in services[name].get("healthcheck", {}), f"{name} has no healthcheck"
+    for name in ("migrate", "minio-bucket"):
+        assert services[name]["restart"] == "no", f"{name} is a one-shot"
+
+    migrate = services["migrate"]
+    assert migrate["command"] == ["anjian", "db", "upgrade"]
+    assert "anjian_owner" in migrate["environment"]["ANJIAN_MIGRATION_DATABASE_URL"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("web", "worker", "scheduler"):
+        service = services[name]
+        assert service["depends_on"]["migrate"]["condition"] == \
+            "service_completed_successfully", name
+        assert service["depends_on"]["minio-bucket"]["condition"] == \
+            "service_completed_successfully", name
+        env = service["environment"]
+        assert env["ANJIAN_DATABASE_URL"].startswith("postgresql+psycopg://anjian_app:"), name
+        assert "ANJIAN_MIGRATION_DATABASE_URL" not in env, f"{name} must not get the owner"
+        assert env["ANJIAN_REDIS_URL"] == "redis://redis:6379/0"
+        assert env["ANJIAN_STORAGE_URL"].startswith("s3://anjian")
+        assert env["ANJIAN_LOG_FORMAT"] == "json"
+    assert services["web"]["command"] == ["gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"]
+    assert services["worker"]["command"] == ["python", "worker.py"]
+    assert services["scheduler"]["command"] == ["python", "worker.py", "--scheduler"]
+    assert services["scheduler"]["deploy"]["replicas"] == 1
+    # The bucket the app's storage URL names is the one the one-shot creates.
+    assert "mc mb --ignore-existing local/anjian " in services["minio-bucket"]["command"][0]
+    initdb = services["postgres"]["volumes"][1].split(":")[0]
+    assert (DEPLOY / initdb).exists()
+    # Every anjian setting given to the containers is a documented one.
+    given = {key for service in services.values()
+             for key in (service.get("environment") or {}) if key.startswith("ANJIAN_")}
+    assert given - set(documented()) <= {"ANJIAN_OWNER_DB_PASSWORD", "ANJIAN_APP_DB_PASSWORD",
+                                          "ANJIAN_S3_SECRET"}
+
+
+def test_compose_follows_the_compose_specification():
+    check_jsonschema = pytest.importorskip("check_jsonschema")
+    jsonschema = pytest.importorskip("jsonschema")
+    schema_path = (Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor"
+                   / "compose-spec.json")
+    if not schema_path.exists():
+        pytest.skip("this check-jsonschema ships no compose-spec schema")
+    jsonschema.validate(compose(), json.loads(schema_path.read_text()))
+
+
+def test_dockerfile_builds_a_non_root_image_with_fonts_and_pango():
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
+    for package in ("fonts-wqy-microhei", "libpango-1.0-0", "libpangoft2-1.0-0",
+                    "libharfbuzz-subset0"):
+        assert package in text
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r'^CMD \["gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"\]', text,
+                     re.M)
+    for copied in re.findall(r"^COPY (\S+) ", text, re.M):
+        if copied not in ("pyproject.toml",):
+            assert (ROOT / copied).exists(), copied
+
+
+# --------------------------------------------------------------------------- systemd
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read(DEPLOY / "systemd" / name)
+    return parser
+
+
+def test_systemd_units_run_the_same_processes_the_same_way():
+    units = {name: unit(name) for name in ("anjian-web.service", "anjian-worker@.service",
+                                           "anjian-scheduler.service",
+                                           "anjian-migrate.service")}
+    execs = {name: u["Service"]["ExecStart"] for name, u in units.items()}
+    assert execs["anjian-web.service"].endswith("gunicorn -c deploy/gunicorn.conf.py wsgi:app")
+    assert execs["anjian-worker@.service"].endswith("python worker.py $WORKER_QUEUES")
+    assert execs["anjian-scheduler.service"].endswith("python worker.py --scheduler")
+    assert execs["anjian-migrate.service"].endswith("anjian db upgrade")
+    for name, u in units.items():
+        service = u["Service"]
+        assert (service["User"], service["WorkingDirectory"]) == ("anjian", "/opt/anjian"), name
+        assert "EnvironmentFile=/etc/anjian/env" in (DEPLOY / "systemd" / name).read_text()
+        if name != "anjian-migrate.service":
+            assert u["Unit"]["Requires"] == "anjian-migrate.service", name
+            assert "anjian-migrate.service" in u["Unit"]["After"], name
+            assert "migrate.env" not in (DEPLOY / "systemd" / name).read_text(), name
+    assert units["anjian-migrate.service"]["Service"]["Type"] == "oneshot"
+    assert units["anjian-worker@.service"]["Service"]["KillMode"] == "mixed"
+    assert units["anjian-web.service"]["Service"]["Environment"].startswith(
+        "PROMETHEUS_MULTIPROC_DIR=/run/anjian/")
+
+
+# --------------------------------------------------------------------------- gunicorn
+
+GUNICORN_CONF = """
+import json, os, runpy, sys
+conf = runpy.run_path(sys.argv[1])
+folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+open(os.path.join(folder, "counter_123.db"), "w").close()
+conf["on_starting"](None)
+print(json.dumps({"dir": folder, "left": os.listdir(folder), "workers": conf["workers"],
+                  "accesslog": conf.get("accesslog"), "logconfig": "logconfig_dict" in conf}))
+conf["on_exit"](None)
+print(json.dumps({"exists": os.path.exists(folder)}))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_gunicorn_conf_sets_up_multiprocess_metrics_and_logs(fmt, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"ANJIAN_LOG_FORMAT": fmt, "ANJIAN_WEB_WORKERS": "3",
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT / "plugins")])})
+    done = subprocess.run([sys.executable, "-c", GUNICORN_CONF, str(DEPLOY / "gunicorn.conf.py")],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["left"] == [] and first["workers"] == 3  # stale metric files removed
+    assert second == {"exists": False}  # its own folder, removed at exit
+    if fmt == "json":
+        assert (first["accesslog"], first["logconfig"]) == (None, True)
+    else:
+        assert (first["accesslog"], first["logconfig"]) == ("-", False)
