@@ -315,6 +315,8 @@ def weekly_params(tenant, slot):
     fail = current_app.config.get("TEST_SCHEDULE_FAIL")
     if fail == "refuse":
         raise JobError("本周不报送", "test: schedule refused")
+    if fail == "nothing":  # nothing to report this slot: no report at all
+        return None
     monday = slot.date() - dt.timedelta(days=slot.weekday())
     if fail == "tuesday":  # parameters the kind's schema refuses
         return {"week": (monday + dt.timedelta(days=1)).isoformat()}
@@ -748,3 +750,12 @@ def test_a_kinds_schedule_makes_one_report_per_tenant_and_slot(app, client, pw, 
     assert [(r["schedule_key"], r["error"]) for r in failed] == [
         (f"report-{WEEKLY}@2023-06-26T09:00+08:00", "报表参数无效：week：须为周一"),
         (f"report-{WEEKLY}@2023-06-19T09:00+08:00", "本周不报送")]
+    # A slot with nothing to report: the job ends skipped and no report is made.
+    app.config["TEST_SCHEDULE_FAIL"] = "nothing"
+    with app.app_context():
+        assert schedules.fire(schedule, slot + dt.timedelta(weeks=3))["enqueued"] == 1
+    assert embedded.drain(app)
+    assert ok(client.get(f"{TP}/reports", headers=pw["viewer"]))["total"] == 3
+    jobs = ok(client.get(f"{TP}/jobs", headers=pw["tenant_admin"]))
+    skipped = [j for j in jobs["items"] if (j["result"] or {}).get("reason") == "本期无需生成"]
+    assert [j["params"]["slot"] for j in skipped] == ["2023-07-03T09:00+08:00"]

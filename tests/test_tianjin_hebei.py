@@ -747,12 +747,13 @@ def test_the_schedule_fires_on_mondays_for_the_last_full_week(app, client, facto
                                                       1)  # found 06-14; 06-20 is next week's
     with app.app_context():
         assert schedules.fire(schedule, monday)["enqueued"] == 0  # once per slot and tenant
-        # After the reporting period: a failed report that says why.
+        # After the reporting period: the slot's job runs and makes no report.
         late = dt.datetime(2024, 3, 4, 9, 0, tzinfo=CHINA)
         assert schedules.fire(schedule, late)["enqueued"] == 1
     embedded.drain(app)
     reports = ok(client.get("/api/v1/tenants/hb/reports", headers=admin))["items"]
-    failed = [r for r in reports if r["status"] == "failed"]
-    assert len(reports) == 2 and len(failed) == 1
-    assert failed[0]["error"] == "调度表上报期为2023年5月25日至2024年1月7日，2024年3月4日不生成调度表"
+    assert [r["params"] for r in reports] == [{"week": "2023-06-12"}]
+    jobs = ok(client.get("/api/v1/tenants/hb/jobs", headers=admin))["items"]
+    [late_job] = [j for j in jobs if (j["params"] or {}).get("slot", "").startswith("2024-03-04")]
+    assert late_job["status"] == "finished" and late_job["result"]["skipped"] is True
     assert ok(client.get("/api/v1/tenants/plain/reports", headers=admin))["total"] == 0

@@ -214,18 +214,16 @@ def report_date(week_start: dt.date, settings: dict) -> dt.date:
     return week_start + dt.timedelta(days=7 + settings["dispatch_weekday"] - 1)
 
 
-def scheduled_params(tenant, slot: dt.datetime) -> dict:
+def scheduled_params(tenant, slot: dt.datetime) -> dict | None:
     """The Monday schedule's parameters: the last full week before the slot (Shanghai).
 
-    Slots outside the reporting period (from the first dispatch date to the week after
-    the campaign's end) are refused with a message: the core makes one report per
-    tenant and slot and offers no way to skip one."""
+    Outside the reporting period (from the first dispatch date to the week after the
+    campaign's end) there is no table to make: None, and the core skips the slot."""
     settings = tenant.settings[PLUGIN]
     day = slot.astimezone(CHINA).date()
     last = week_of(settings["campaign_end"])[0] + dt.timedelta(days=7 + 6)
     if not settings["dispatch_first_date"] <= day <= last:
-        refuse(f"调度表上报期为{_cn(settings['dispatch_first_date'])}至{_cn(last)}，"
-               f"{_cn(day)}不生成调度表")
+        return None
     return {"week": (week_of(day)[0] - dt.timedelta(days=7)).isoformat()}
 
 

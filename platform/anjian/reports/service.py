@@ -327,34 +327,46 @@ def _messages(messages) -> str:
     return str(messages)
 
 
-def _scheduled_report(ctx, info) -> Report:
+def _scheduled_report(ctx, info) -> Report | None:
     """The report of a schedule's slot: found by its schedule key, or made (once per slot).
     A report not yet made takes its parameters from the schedule again (same slot, same
-    parameters), so a retry after a refused slot can succeed."""
+    parameters), so a retry after a refused slot can succeed. ``params`` returning None
+    means the kind has nothing to report for this tenant and slot (e.g. outside its
+    reporting period): no report is made (None)."""
     schedule, slot = ctx.params["schedule"], ctx.params["slot"]
     key = f"{schedule}@{slot}"
     report = db.session.scalar(select(Report).where(Report.schedule_key == key))
     if report is not None and report.status == "ready":
         return report
     kind = kind_for(info, kind_of_schedule(schedule) or "")
-    if report is None:
-        if kind is None or kind.schedule is None:
-            from anjian.jobs.service import JobError
+    if kind is None or kind.schedule is None:
+        if report is not None:
+            return report  # run_report fails it: the kind is gone
+        from anjian.jobs.service import JobError
 
-            raise JobError("定时报表的类型已不可用（插件未启用或已卸载）",
-                           f"no report kind for schedule {schedule!r}")
+        raise JobError("定时报表的类型已不可用（插件未启用或已卸载）",
+                       f"no report kind for schedule {schedule!r}")
+    moment = dt.datetime.fromisoformat(slot).astimezone(CHINA)
+    try:
+        raw = kind.schedule.params(tenant=info, slot=moment)
+    except Exception as exc:
+        raw, failure = {}, exc
+    else:
+        failure = None
+        if raw is None and report is None:
+            return None
+    if report is None:
         report = Report(kind=kind.key, plugin=kind.plugin, title=kind.title[:300],
                         format=kind.schedule.format, params={}, status="queued",
                         schedule_key=key, requested_by=None, job_id=ctx.job_id)
         db.session.add(report)
         db.session.commit()
-    if kind is not None and kind.schedule is not None:
-        try:
-            moment = dt.datetime.fromisoformat(slot).astimezone(CHINA)
-            raw = kind.schedule.params(tenant=info, slot=moment)
-            report.params = stored_params(kind, kind.schema().load(raw or {}))
-        except Exception as exc:
-            _fail(report.id, *_failure(exc, report.title))
+    try:
+        if failure is not None:
+            raise failure
+        report.params = stored_params(kind, kind.schema().load(raw or {}))
+    except Exception as exc:
+        _fail(report.id, *_failure(exc, report.title))
     return report
 
 
@@ -381,6 +393,9 @@ def run_report(ctx) -> dict:
     info = _info(tenant)
     if "schedule" in ctx.params:
         report = _scheduled_report(ctx, info)
+        if report is None:
+            return {"schedule": ctx.params["schedule"], "slot": ctx.params["slot"],
+                    "skipped": True, "reason": "本期无需生成"}
     else:
         report_id = ctx.params.get("report_id")
         report = db.session.get(Report, report_id) if isinstance(report_id, int) else None
