@@ -13,9 +13,15 @@ Session-scoped fixtures (each one starts its server only when first requested):
     ``postgresql+psycopg://postgres@127.0.0.1:PORT/anjian_test`` -- a throwaway
     PostgreSQL cluster (superuser ``postgres``, trust auth, fsync off) with an
     empty database ``anjian_test``.  ``ANJIAN_TEST_POSTGRES_URL`` overrides.
+``postgres_cluster``
+    the cluster object behind it (``url(dbname)``, ``restart(mode)``), or None
+    under ``ANJIAN_TEST_POSTGRES_URL``.
 ``redis_url``
     ``redis://127.0.0.1:PORT/0`` -- a private ``redis-server`` without
     persistence.  ``ANJIAN_TEST_REDIS_URL`` overrides.
+``redis_server``
+    the server object behind it (``stop()``, ``start()`` on the same port), or
+    None under ``ANJIAN_TEST_REDIS_URL``.
 ``s3_endpoint``
     ``{"endpoint_url", "access_key", "secret_key", "region"}`` -- a private
     ``moto_server``.  ``ANJIAN_TEST_S3_ENDPOINT`` overrides (optionally with
@@ -28,7 +34,9 @@ tests that need it otherwise (see :func:`require_service`).
 Nothing here connects or starts anything at import time.  Every process is
 started in its own session and stopped at fixture teardown; an ``atexit``
 hook and a SIGTERM/SIGHUP handler are backstops, and leftovers of a pytest
-process that was killed outright (SIGKILL) are reaped by the next session.
+process that was killed outright (SIGKILL) are reaped by the next session:
+servers by their pid files, and the process trees of ``tests/stack.py`` (web,
+workers, scheduler) by the ``ANJIAN_TEST_PROCS`` token in their environment.
 """
 
 from __future__ import annotations
@@ -52,11 +60,15 @@ from pathlib import Path
 import pytest
 
 __all__ = [
+    "kill_tokened",
     "postgres_admin_url",
+    "postgres_cluster",
+    "redis_server",
     "redis_url",
     "require_service",
     "s3_endpoint",
     "to_libpq_url",
+    "tokened_pids",
 ]
 
 POSTGRES_DB = "anjian_test"
@@ -221,6 +233,10 @@ def _reap_stale() -> None:
             owner = _read_int(workdir / "owner.pid")
             if owner is None or _pid_alive(owner):
                 continue
+            token = (workdir / PROCS_TOKEN_FILE).read_text().strip() if (
+                workdir / PROCS_TOKEN_FILE).exists() else ""
+            if token:
+                kill_tokened(token)
             for pidfile in (workdir / "data" / "postmaster.pid", workdir / "server.pid"):
                 pid = _read_int(pidfile)
                 if pid is not None and _runs_in(pid, workdir):
@@ -235,6 +251,39 @@ def _reap_stale() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
         except OSError:
             continue
+
+
+# Process trees started by the tests (tests/stack.py) carry this variable in their
+# environment, inherited by every fork (gunicorn workers, RQ work horses, which run in
+# process groups of their own): the one reliable way to find all of them again.
+PROCS_TOKEN_ENV = "ANJIAN_TEST_PROCS"
+PROCS_TOKEN_FILE = "procs.token"
+
+
+def tokened_pids(token: str) -> list[int]:
+    """Live processes whose environment has ``ANJIAN_TEST_PROCS=<token>``."""
+    needle = f"{PROCS_TOKEN_ENV}={token}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                pid = int(entry.name)
+                if pid != os.getpid() and _pid_alive(pid):
+                    found.append(pid)
+        except (OSError, ValueError):
+            continue
+    return sorted(found)
+
+
+def kill_tokened(token: str, timeout: float = 5.0) -> list[int]:
+    """SIGKILL every process carrying *token*; return the pids that were still alive."""
+    pids = tokened_pids(token)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in pids:
+        _wait_pid_gone(pid, timeout)
+    return pids
 
 
 def _wait_pid_gone(pid: int, timeout: float) -> None:
@@ -433,6 +482,17 @@ class _PostgresCluster:
             return self._failure(f"CREATE DATABASE {name} failed: {exc}")
         return ""
 
+    def url(self, dbname: str = POSTGRES_DB) -> str:
+        """SQLAlchemy URL of *dbname* on this cluster, as superuser ``postgres``."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def restart(self, mode: str = "fast", timeout: float = 60) -> None:
+        """``pg_ctl restart -m MODE``: same port and options; every connection is cut."""
+        result = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", mode,
+                           "-w", "-t", str(int(timeout)), "restart", timeout=timeout + 30)
+        if result.returncode != 0:
+            raise RuntimeError(self._failure("pg_ctl restart failed", result))
+
     def _stop_server(self) -> None:
         if not self.started:
             return
@@ -467,11 +527,11 @@ class _PostgresCluster:
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url() -> Iterator[str]:
-    """SQLAlchemy URL of an empty database ``anjian_test``, as superuser ``postgres``."""
-    override = os.environ.get("ANJIAN_TEST_POSTGRES_URL")
-    if override:
-        yield override
+def postgres_cluster() -> Iterator[_PostgresCluster | None]:
+    """The throwaway cluster behind ``postgres_admin_url`` (with ``url()`` and
+    ``restart()``), or None when ``ANJIAN_TEST_POSTGRES_URL`` names a server instead."""
+    if os.environ.get("ANJIAN_TEST_POSTGRES_URL"):
+        yield None
         return
 
     bindir = _postgres_bindir()
@@ -491,9 +551,17 @@ def postgres_admin_url() -> Iterator[str]:
             require_service(
                 "postgresql", f"could not start a throwaway cluster ({bindir}):\n{error}"
             )
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/{POSTGRES_DB}"
+        yield cluster
     finally:
         cleanup.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(postgres_cluster) -> str:
+    """SQLAlchemy URL of an empty database ``anjian_test``, as superuser ``postgres``."""
+    if postgres_cluster is None:
+        return os.environ["ANJIAN_TEST_POSTGRES_URL"]
+    return postgres_cluster.url(POSTGRES_DB)
 
 
 # --------------------------------------------------------------------------- Redis
@@ -525,12 +593,66 @@ def _wait_redis(proc: subprocess.Popen, port: int, timeout: float) -> bool:
         client.close()
 
 
+class RedisServer:
+    """A private, non-persistent redis-server that can be stopped and started again on
+    the same port (to take Redis away from a running stack and give it back)."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.workdir = _make_workdir("redis")
+        self.log = self.workdir / "redis.log"
+        self.port: int | None = None
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _launch(self, port: int) -> bool:
+        cmd = [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(self.workdir)]
+        self.proc = _spawn(cmd, self.log, self.workdir)
+        (self.workdir / "server.pid").write_text(str(self.proc.pid))
+        if _wait_redis(self.proc, port, timeout=10.0):
+            self.port = port
+            return True
+        _stop_process(self.proc)
+        return False
+
+    def start(self) -> str:
+        """Start on the port it had (a restart) or on a free one; "" or an error text."""
+        ports = [self.port] if self.port else [_free_port() for _ in range(_START_ATTEMPTS)]
+        for port in ports:
+            try:
+                if self._launch(port):
+                    return ""
+            except OSError as exc:
+                return f"could not run {self.binary}: {exc}"
+        return (f"redis-server did not answer PING (exit code "
+                f"{self.proc.returncode if self.proc else None})\n"
+                f"--- redis.log (tail) ---\n{_log_tail(self.log)}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop_process(self.proc)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """URL of a private, non-persistent redis-server: ``redis://127.0.0.1:PORT/0``."""
-    override = os.environ.get("ANJIAN_TEST_REDIS_URL")
-    if override:
-        yield override
+def redis_server() -> Iterator[RedisServer | None]:
+    """The redis-server behind ``redis_url`` (``stop()``/``start()`` keep its port), or
+    None when ``ANJIAN_TEST_REDIS_URL`` names a server instead."""
+    if os.environ.get("ANJIAN_TEST_REDIS_URL"):
+        yield None
         return
 
     binary = _redis_binary()
@@ -540,54 +662,23 @@ def redis_url() -> Iterator[str]:
             "redis-server not found on PATH; run "
             "scripts/ensure-services.sh or set ANJIAN_TEST_REDIS_URL",
         )
-
-    workdir = _make_workdir("redis")
-    log = workdir / "redis.log"
-    proc: subprocess.Popen | None = None
-
-    def close() -> None:
-        try:
-            if proc is not None:
-                _stop_process(proc)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-    cleanup = _Cleanup(close)
+    server = RedisServer(binary)
+    cleanup = _Cleanup(server.close)
     try:
-        port = 0
-        for _attempt in range(_START_ATTEMPTS):
-            port = _free_port()
-            cmd = [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ]
-            try:
-                proc = _spawn(cmd, log, workdir)
-            except OSError as exc:
-                require_service("redis", f"could not run {binary}: {exc}")
-            (workdir / "server.pid").write_text(str(proc.pid))
-            if _wait_redis(proc, port, timeout=10.0):
-                break
-            _stop_process(proc)
-        else:
-            require_service(
-                "redis",
-                f"redis-server did not answer PING "
-                f"(exit code {proc.returncode if proc else None})\n"
-                f"--- redis.log (tail) ---\n{_log_tail(log)}",
-            )
-        yield f"redis://127.0.0.1:{port}/0"
+        error = server.start()
+        if error:
+            require_service("redis", error)
+        yield server
     finally:
         cleanup.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server) -> str:
+    """URL of a private, non-persistent redis-server: ``redis://127.0.0.1:PORT/0``."""
+    if redis_server is None:
+        return os.environ["ANJIAN_TEST_REDIS_URL"]
+    return redis_server.url
 
 
 # --------------------------------------------------------------------------- S3 (moto)

@@ -13,7 +13,7 @@ from anjian.enterprises import importing
 from anjian.enterprises.jobs import KIND
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job
-from anjian.jobs.service import enqueue
+from anjian.jobs.service import QueueUnavailable, enqueue
 from anjian.storage import UploadRejected, content_disposition, storage_for
 
 blp = Blueprint("enterprise_imports", __name__,
@@ -109,11 +109,16 @@ def upload(files, tenant_code):
     except importing.ImportFileError as exc:
         storage.delete(obj.key, g.tenant.id)
         problem(exc.status, exc.message, errors={"file": [exc.message]})
-    job = enqueue(KIND, {
-        "object_key": obj.key, "content_type": obj.content_type, "file_name": obj.original_name,
-        "size": obj.size, "sha256": obj.sha256, "dry_run": options["dry_run"],
-        "profile": profile["key"], "tenant_code": g.tenant.code,
-    })
+    try:
+        job = enqueue(KIND, {
+            "object_key": obj.key, "content_type": obj.content_type,
+            "file_name": obj.original_name, "size": obj.size, "sha256": obj.sha256,
+            "dry_run": options["dry_run"], "profile": profile["key"],
+            "tenant_code": g.tenant.code,
+        })
+    except QueueUnavailable:  # Redis is down: 503, and no stored file left behind
+        storage.delete(obj.key, g.tenant.id)
+        raise
     db.session.commit()
     return accepted(job)
 
