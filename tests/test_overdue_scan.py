@@ -257,7 +257,8 @@ def test_the_job_scans_its_tenant_and_reports_counts(app, tenants):
     with app.app_context(), scoped(db.session, Scope.tenant(tenants["a"])):
         job = db.session.get(Job, job_id)
         assert job.status == "finished", job.error
-        assert job.result == {"today": TODAY.isoformat(), "hazards": 2, "tasks": 1}
+        assert job.result == {"today": TODAY.isoformat(), "hazards": 2, "tasks": 1,
+                              "reminded": 0}
     assert hazards_of(app, tenants["b"])["b-late"][0] == "reported"
 
 

@@ -130,4 +130,5 @@ class CampaignTask(WorkdayDeadline, TenantOwned, db.Model):
     done_at = mapped_column(UTCDateTime)
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     overdue_at = mapped_column(UTCDateTime)
+    reminded_at = mapped_column(UTCDateTime)  # when its reminder went out (once)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

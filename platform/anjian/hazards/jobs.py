@@ -29,10 +29,14 @@ def scan_day(params: dict) -> dt.date:
 
 @job_function(KIND, queue="default", timeout=1800)
 def overdue_scan(ctx):
-    """Mark the tenant's open hazards and tasks past their deadline overdue (idempotent)."""
+    """Mark the tenant's open hazards and tasks past their deadline overdue, and send the
+    reminders of tasks coming due (both idempotent)."""
+    from anjian.campaigns.reminders import remind_due_tasks
+
     today = scan_day(ctx.params)
     counts = scan_overdue(ctx.tenant_id, today)  # the wrapper commits
-    return {"today": today.isoformat(), **counts}
+    reminded = remind_due_tasks(ctx.tenant_id, today)
+    return {"today": today.isoformat(), **counts, "reminded": reminded}
 
 
 def scan_all_tenants(today: dt.date | None = None) -> dict:

@@ -129,6 +129,8 @@ class Notification(TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
         ForeignKeyConstraint(["tenant_id", "hazard_id"], ["hazards.tenant_id", "hazards.id"]),
+        ForeignKeyConstraint(["tenant_id", "task_id"],
+                             ["campaign_tasks.tenant_id", "campaign_tasks.id"]),
         Index("ix_notifications_tenant_user", "tenant_id", "user_id", "read_at"),
     )
 
@@ -138,6 +140,7 @@ class Notification(TenantOwned, db.Model):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     hazard_id: Mapped[int | None] = mapped_column(Integer)
+    task_id: Mapped[int | None] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     read_at = mapped_column(UTCDateTime)
 

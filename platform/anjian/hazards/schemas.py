@@ -128,6 +128,7 @@ class NotificationSchema(ma.Schema):
     title = ma.fields.String()
     body = ma.fields.String()
     hazard_id = ma.fields.Integer(allow_none=True)
+    task_id = ma.fields.Integer(allow_none=True)
     created_at = ma.fields.DateTime()
     read_at = ma.fields.DateTime(allow_none=True)
     read = ma.fields.Function(lambda n: n.read_at is not None)

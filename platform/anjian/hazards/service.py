@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from anjian.auth.models import TENANT_ROLES, Membership, User
 from anjian.db import utcnow
@@ -197,15 +197,27 @@ def report_hazard(*, enterprise_id: int, source: str, title: str, description: s
     return hazard
 
 
-def notify_major(tenant: Tenant, hazard: Hazard, enterprise) -> list[Notification]:
-    """One notification per active supervisor and admin of the tenant."""
-    users = db.session.scalars(
-        select(Membership.user_id).join(User, User.id == Membership.user_id).where(
-            Membership.tenant_id == tenant.id,  # not the actor's memberships elsewhere
-            Membership.role.in_(NOTIFIED_ROLES),
+def notified_users(tenant_id: int, enterprise_ids=()) -> dict[int, list[int]]:
+    """Who hears of what happens in a tenant: its active supervisors and admins (key None),
+    and the active enterprise users of each of ``enterprise_ids`` (keyed by enterprise)."""
+    rows = db.session.execute(
+        select(Membership.user_id, Membership.role, Membership.enterprise_id)
+        .join(User, User.id == Membership.user_id).where(
+            Membership.tenant_id == tenant_id,  # not the actor's memberships elsewhere
+            or_(Membership.role.in_(NOTIFIED_ROLES),
+                Membership.enterprise_id.in_(list(enterprise_ids) or [-1])),
             User.is_active.is_(True),
         ).order_by(Membership.user_id)
     ).all()
+    out: dict[int | None, list[int]] = {None: []}
+    for user_id, role, enterprise_id in rows:
+        out.setdefault(None if role in NOTIFIED_ROLES else enterprise_id, []).append(user_id)
+    return out
+
+
+def notify_major(tenant: Tenant, hazard: Hazard, enterprise) -> list[Notification]:
+    """One notification per active supervisor and admin of the tenant."""
+    users = notified_users(tenant.id)[None]
     where = f"（{hazard.location}）" if hazard.location else ""
     body = (f"{enterprise.name}{where}于 {hazard.found_on.isoformat()} 发现"
             f"{GRADES[hazard.grade]}：{hazard.title}。来源：{SOURCES[hazard.source]}。")

@@ -1,0 +1,60 @@
+"""Reminders of dated campaign tasks (milestones such as a stage report due 29 July).
+
+A task with ``remind_before`` N (working days) is reminded once, on the first daily
+scan when N or fewer working days are left before its deadline: a notification to
+the tenant's supervisors and admins, and to the enterprise users of an
+enterprise-bound task. ``reminded_at`` makes it once only (the scan is idempotent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from anjian.campaigns.models import Campaign, CampaignTask
+from anjian.db import utcnow
+from anjian.extensions import db
+
+
+def working_days_left(today: dt.date, deadline: dt.date) -> int:
+    """Working days after ``today`` up to and including the deadline (0 on the day)."""
+    from anjian.workdays.service import workdays_between
+
+    if deadline <= today:
+        return 0
+    return workdays_between(today + dt.timedelta(days=1), deadline)
+
+
+def remind_due_tasks(tenant_id: int, today: dt.date) -> int:
+    """Send the reminders due ``today`` in the current (writable) tenant scope; the
+    caller commits. Returns how many tasks were reminded."""
+    from anjian.hazards.models import Notification
+    from anjian.hazards.service import notified_users
+
+    candidates = db.session.execute(
+        select(CampaignTask, Campaign.title)
+        .join(Campaign, Campaign.id == CampaignTask.campaign_id)
+        .where(CampaignTask.status == "open", CampaignTask.remind_before > 0,
+               CampaignTask.reminded_at.is_(None), CampaignTask.deadline.is_not(None),
+               CampaignTask.deadline >= today)
+    ).all()
+    due = [(task, title) for task, title in candidates
+           if working_days_left(today, task.deadline) <= task.remind_before]
+    if not due:
+        return 0
+    users = notified_users(tenant_id, {t.enterprise_id for t, _ in due if t.enterprise_id})
+    now = utcnow()
+    for task, campaign_title in due:
+        left = working_days_left(today, task.deadline)
+        when = "今天到期" if left == 0 else f"还有 {left} 个工作日到期"
+        body = (f"“{campaign_title}”的任务“{task.title}”将于 {task.deadline.isoformat()} "
+                f"到期（{when}），请按时完成。")
+        recipients = users[None] + users.get(task.enterprise_id, []) if task.enterprise_id \
+            else users[None]
+        for user_id in dict.fromkeys(recipients):
+            db.session.add(Notification(user_id=user_id, kind="task_reminder", task_id=task.id,
+                                        title=f"任务提醒：{task.title}"[:300], body=body))
+        task.reminded_at = now
+    db.session.flush()
+    return len(due)
