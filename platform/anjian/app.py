@@ -94,6 +94,7 @@ def _register_api(app: Flask) -> None:
     from anjian.inspections import api as inspections_api
     from anjian.jobs import admin_api as jobs_admin_api
     from anjian.jobs import api as jobs_api
+    from anjian.observability import metrics
     from anjian.reports import api as reports_api
     from anjian.services import api as services_api
     from anjian.storage import api as storage_api
@@ -107,7 +108,7 @@ def _register_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (health.blp, auth_api.blp, tenancy_api.blp, audit_api.blp, storage_api.blp,
                       jobs_api.blp, enterprises_api.blp, enterprise_export_api.blp, import_api.blp,
-                      jobs_admin_api.blp,
+                      jobs_admin_api.blp, metrics.blp,
                       workdays_api.blp, hazards_api.blp, hazards_api.notifications_blp,
                       hazards_api.referrals_blp, campaigns_api.blp, campaigns_api.kinds_blp,
                       inspections_api.templates_blp, inspections_api.blp,

@@ -36,10 +36,6 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_clear_context)
-    if app.config["ANJIAN_METRICS_ENABLED"]:
-        from anjian.observability import metrics
-
-        app.register_blueprint(metrics.blp)
 
 
 def _clear_context(_exc=None) -> None:

@@ -26,14 +26,16 @@ import math
 import os
 import threading
 
-from flask import Blueprint, Response, current_app
+from flask import Response, current_app
+from flask_smorest import Blueprint
 
 from anjian.api.policy import PUBLIC, requires
+from anjian.api.problems import problem
 from anjian.jobs.queues import QUEUE_NAMES, connection
 
 log = logging.getLogger(__name__)
 
-blp = Blueprint("metrics", __name__)
+blp = Blueprint("metrics", __name__, description="Prometheus 监控指标")
 
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 JOB_BUCKETS = (0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, math.inf)
@@ -174,11 +176,15 @@ class _Forward:
 
 
 @blp.route("/metrics")
+@blp.response(200, {"type": "string"}, content_type="text/plain",
+              description="Prometheus text format")
 @requires(PUBLIC)
 def metrics_view():
-    """Prometheus text format: requests, jobs, queues (aggregate figures only)."""
+    """Prometheus 指标：请求、后台任务、队列（仅汇总数据，不含租户）"""
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+    if not current_app.config["ANJIAN_METRICS_ENABLED"]:
+        problem(404, "监控指标未启用")
     registry = CollectorRegistry(auto_describe=False)
     if multiprocess_dir():
         from prometheus_client import multiprocess
