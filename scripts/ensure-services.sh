@@ -5,10 +5,20 @@
 # which weasyprint renders Chinese with), HarfBuzz's subsetter (libharfbuzz-subset0:
 # weasyprint subsets fonts with it, and will require it) and poppler-utils
 # (pdftotext, pdffonts), with which the tests read the PDFs back.
+# With --bench, also wrk (Debian's package), which bench/load.py drives; the tests
+# never need it.
 # Idempotent: a warm machine only runs a few `command -v` / file tests.
 # Installs via apt-get (one `apt-get update`, only when something is missing).
 # Without root or sudo: prints what is missing; exit 0 outside CI, exit 1 under CI=true.
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+    case "$arg" in
+        --bench) bench=1 ;;
+        *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+    esac
+done
 
 is_ci() {
     case "${CI:-}" in
@@ -54,12 +64,17 @@ have_poppler() {
     command -v pdftotext >/dev/null 2>&1 && command -v pdffonts >/dev/null 2>&1
 }
 
+have_wrk() {
+    [ "$bench" -eq 0 ] || command -v wrk >/dev/null 2>&1
+}
+
 missing=()
 have_redis || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
 have_cjk_font || missing+=(fonts-wqy-microhei)
 have_hb_subset || missing+=(libharfbuzz-subset0)
 have_poppler || missing+=(poppler-utils)
+have_wrk || missing+=(wrk)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
@@ -101,6 +116,7 @@ have_postgres || still+=(postgresql)
 have_cjk_font || still+=(fonts-wqy-microhei)
 have_hb_subset || still+=(libharfbuzz-subset0)
 have_poppler || still+=(poppler-utils)
+have_wrk || still+=(wrk)
 if [ "${#still[@]}" -ne 0 ]; then
     echo "ensure-services: still missing after install: ${still[*]}" >&2
     exit 1
