@@ -146,16 +146,21 @@ class Proc:
             services._wait_pid_gone(pid, 5.0)
         return pids
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the tree, wait, then SIGKILL what is left."""
-        if not self.alive:
-            return
+    def terminate(self) -> list[int]:
+        """SIGTERM the tree (without waiting); returns its pids for ``finish``."""
         pids = self.tree()
         self._signal_tree(signal.SIGTERM)
-        try:
+        return pids
+
+    def finish(self, pids: list[int], timeout: float = 10.0) -> None:
+        """Wait for a terminated tree to exit, then SIGKILL what is left."""
+        if self.popen is None:
+            return
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
+        for pid in pids:
+            services._wait_pid_gone(pid, max(0.0, deadline - time.monotonic()))
         if any(services._pid_alive(pid) for pid in pids) or self.alive:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -163,6 +168,11 @@ class Proc:
             self.popen.wait(10)
             for pid in pids:
                 services._wait_pid_gone(pid, 5.0)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the tree, wait, then SIGKILL what is left."""
+        if self.alive:
+            self.finish(self.terminate(), timeout)
 
     def tail(self, lines: int = 60) -> str:
         return services._log_tail(self.log, lines)
@@ -229,10 +239,8 @@ class Stack:
 
     def prepare(self) -> None:
         """A fresh database (migrated as the owner), an empty Redis db, the bucket."""
-        import boto3
         import psycopg
         import redis
-        from botocore.config import Config
 
         with psycopg.connect(services.to_libpq_url(_swap_db(self.owner_url, "postgres")),
                              autocommit=True) as conn:
@@ -246,11 +254,31 @@ class Stack:
             client.flushdb()
         finally:
             client.close()
-        boto3.session.Session().client(
+        with self.s3_client() as client:
+            client.create_bucket(Bucket=self.bucket)
+
+    @contextlib.contextmanager
+    def s3_client(self) -> Iterator:
+        """A boto3 S3 client of the stack's endpoint (closed afterwards)."""
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.session.Session().client(
             "s3", endpoint_url=self.s3["endpoint_url"], aws_access_key_id=self.s3["access_key"],
             aws_secret_access_key=self.s3["secret_key"], region_name=self.s3["region"],
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        ).create_bucket(Bucket=self.bucket)
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+        try:
+            yield client
+        finally:
+            client.close()
+
+    def bucket_keys(self) -> set[str]:
+        """Every object key in the stack's bucket."""
+        keys = set()
+        with self.s3_client() as client:
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+                keys |= {o["Key"] for o in page.get("Contents", [])}
+        return keys
 
     def cli(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60,
             check: bool = True) -> subprocess.CompletedProcess:
@@ -419,8 +447,9 @@ class Stack:
     def stop(self) -> list[int]:
         """Stop everything started here; return the pids that had to be killed afterwards
         (found by the token: processes that outlived their group's SIGTERM/SIGKILL)."""
-        for proc in self.processes():
-            proc.stop()
+        running = [(proc, proc.terminate()) for proc in self.processes() if proc.alive]
+        for proc, pids in running:  # all told at once, then waited for
+            proc.finish(pids)
         leftovers = services.kill_tokened(self.token)
         self._cleanup.close()
         return leftovers
