@@ -23,10 +23,11 @@ from tests.stack import XLSX, Stack, credit_code, enterprise_workbook, wait_for
 T = "/api/v1/tenants/stack"
 PASSWORD = "a-long-password-42"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-# The platform's reaper runs every second and abandons a started job whose heartbeat
-# (progress reports included) is older than this. Above the longest pause between two
-# progress reports of the jobs here (a 5,000-row batch, a small report), with margin.
-STALE_AFTER = 10
+# Jobs beat every second (ANJIAN_JOB_HEARTBEAT_SECONDS), the platform's reaper in every
+# worker.py runs every second and abandons a started job whose last beat is older than
+# this: a live job is five beats clear of it.
+HEARTBEAT = 1
+STALE_AFTER = 5
 UPLOAD_LIMIT = 4 * 1024 * 1024
 SCENARIO_ROWS = 30
 BIG_IMPORT_ROWS = 20_000
@@ -52,7 +53,8 @@ def stack(tmp_path_factory, postgres_admin_url, postgres_cluster, redis_url, red
                redis_url=redis_url, s3=s3_endpoint, postgres_cluster=postgres_cluster,
                redis_server=redis_server,
                worker_args=("--reap-interval", "1", "--stale-after", str(STALE_AFTER)),
-               env={"ANJIAN_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)})
+               env={"ANJIAN_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
+                    "ANJIAN_JOB_HEARTBEAT_SECONDS": str(HEARTBEAT)})
     try:
         st.prepare()
         st.start(workers=2, scheduler=True)
