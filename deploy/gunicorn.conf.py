@@ -63,3 +63,7 @@ if os.environ.get("ANJIAN_LOG_FORMAT", "console") == "json":
     accesslog = None
 else:
     accesslog = "-"
+
+# gunicorn 27's control socket sits at one fixed path per user: two services on one host
+# would take it from each other. The platform does not use it.
+control_socket_disable = True

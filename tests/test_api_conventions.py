@@ -333,3 +333,25 @@ def test_delete_area_needs_if_match(client, factory, admin):
     _assert_problem(client.delete(url, headers={**admin["headers"], "If-Match": '"x"'}), 412)
     assert client.delete(url, headers={**admin["headers"], "If-Match": etag}).status_code == 204
     assert client.get(url, headers=admin["headers"]).json["is_active"] is False
+
+
+def test_a_lost_database_answers_503_with_retry_after(client, admin, monkeypatch):
+    """PostgreSQL restarting under a request (RELIABILITY 21): a clean 503 problem with
+    Retry-After, not a bare 500; the next request is served again."""
+    from sqlalchemy.exc import OperationalError
+
+    from anjian.enterprises import api as enterprises_api
+
+    def gone(*args, **kwargs):
+        raise OperationalError("SELECT ...", {}, Exception(
+            "server closed the connection unexpectedly"))
+
+    url = "/api/v1/tenants/ta/enterprises/1"
+    with monkeypatch.context() as patch:
+        patch.setattr(enterprises_api, "get_or_404", gone)
+        r = client.get(url, headers=admin["headers"])
+    assert r.status_code == 503, r.get_data(as_text=True)
+    assert r.mimetype == "application/problem+json"
+    assert r.headers["Retry-After"] == "5"
+    assert r.json["type"].endswith("database-unavailable") and "数据库" in r.json["detail"]
+    assert client.get(url, headers=admin["headers"]).status_code == 404  # served again

@@ -449,7 +449,8 @@ def test_postgres_restart_under_requests_fails_cleanly_then_recovers(stack, scen
         assert not worker.is_alive()
         statuses = [s for _, _, s, _ in seen]
         assert all(clean for *_, clean in seen), seen
-        assert all(s == 200 or 500 <= s < 600 for s in statuses), statuses
+        # A request caught by the restart is 503 with Retry-After, never a bare 500.
+        assert set(statuses) <= {200, 503}, statuses
         assert max(d for _, d, _, _ in seen) < bound, seen
         before = [s for t, d, s, _ in seen if t + d < restarted_at]  # answered before it
         after = [s for t, _, s, _ in seen if t > back_at + 0.5]

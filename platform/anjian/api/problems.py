@@ -147,6 +147,9 @@ def problem_response(error: HTTPException):
     return body, status, {**headers, "Content-Type": "application/problem+json"}
 
 
+DATABASE_RETRY_AFTER = "5"  # seconds: a PostgreSQL restart takes about one
+
+
 class Api(SmorestApi):
     """flask-smorest's Api, answering every error as problem+json."""
 
@@ -158,6 +161,22 @@ class Api(SmorestApi):
         # Bodies without Content-Length (chunked) are held to MAX_CONTENT_LENGTH too.
         app.request_class = Request
         super().init_app(app, *args, **kwargs)
+        from sqlalchemy.exc import OperationalError
+
+        app.register_error_handler(OperationalError, self.handle_database_unavailable)
+
+    def handle_database_unavailable(self, error):
+        """The database went away or refused the work (a restart, a failover, a lock
+        timeout): 503 with Retry-After, not a bare 500. The pool's pre-ping replaces the
+        dead connections on the next request."""
+        from anjian.extensions import db
+
+        log.error("database unavailable on %s %s: %s", request.method, request.path,
+                  str(error.orig or error).splitlines()[0][:200])
+        db.session.rollback()
+        return problem_response(ApiProblem(
+            503, slug="database-unavailable", detail="数据库暂不可用，请稍后重试",
+            headers={"Retry-After": DATABASE_RETRY_AFTER}))
 
     def handle_http_exception(self, error):
         if error.code and error.code >= 500:
