@@ -372,6 +372,7 @@ def serve(port, host):
             self.cfg.set("workers", 1)
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("control_socket_disable", True)  # one fixed path per user otherwise
             self.cfg.set("post_worker_init", lambda _worker: schedules.start_embedded(app))
 
         def load(self):
