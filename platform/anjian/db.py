@@ -10,6 +10,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+def sql_values(values) -> str:
+    """``'a', 'b'``: the list inside a CHECK constraint's ``IN (...)`` (from a dict's keys)."""
+    return ", ".join(repr(k) for k in values)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

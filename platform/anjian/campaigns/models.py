@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import JSONType, UTCDateTime, utcnow
+from anjian.db import JSONType, UTCDateTime, sql_values, utcnow
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 from anjian.workdays.models import WorkdayDeadline
@@ -28,15 +28,12 @@ TARGET_METHODS = {"filter": "按条件筛选", "list": "按名单", "plugin": "�
 TASK_STATUSES = {"open": "未完成", "done": "已完成", "overdue": "已逾期"}
 
 
-def _in(values) -> str:
-    return ", ".join(repr(k) for k in values)
-
 
 class Campaign(TenantOwned, db.Model):
     __tablename__ = "campaigns"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
-        CheckConstraint(f"status IN ({_in(CAMPAIGN_STATUSES)})", name="status"),
+        CheckConstraint(f"status IN ({sql_values(CAMPAIGN_STATUSES)})", name="status"),
         Index("ix_campaigns_tenant_status", "tenant_id", "status"),
     )
 
@@ -87,7 +84,7 @@ class CampaignTarget(TenantOwned, db.Model):
                              ["campaigns.tenant_id", "campaigns.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "enterprise_id"],
                              ["enterprises.tenant_id", "enterprises.id"]),
-        CheckConstraint(f"method IN ({_in(TARGET_METHODS)})", name="method"),
+        CheckConstraint(f"method IN ({sql_values(TARGET_METHODS)})", name="method"),
         Index("ix_campaign_targets_tenant_assignee", "tenant_id", "assignee_user_id"),
         Index("ix_campaign_targets_tenant_enterprise", "tenant_id", "enterprise_id"),
     )
@@ -115,7 +112,7 @@ class CampaignTask(WorkdayDeadline, TenantOwned, db.Model):
                              ["campaign_phases.tenant_id", "campaign_phases.id"]),
         ForeignKeyConstraint(["tenant_id", "enterprise_id"],
                              ["enterprises.tenant_id", "enterprises.id"]),
-        CheckConstraint(f"status IN ({_in(TASK_STATUSES)})", name="status"),
+        CheckConstraint(f"status IN ({sql_values(TASK_STATUSES)})", name="status"),
         Index("ix_campaign_tasks_tenant_status_deadline", "tenant_id", "status", "deadline"),
     )
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import JSONType, UTCDateTime, utcnow
+from anjian.db import JSONType, UTCDateTime, sql_values, utcnow
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 from anjian.workdays.models import WorkdayDeadline
@@ -44,9 +44,6 @@ DECISIONS = {"order_rectify": "责令限期整改", "penalty": "行政处罚", "
 REFERRAL_STATUSES = {"open": "待处理", "decided": "已决定", "closed": "已办结"}
 
 
-def _in(values) -> str:
-    return ", ".join(repr(k) for k in values)
-
 
 class Hazard(WorkdayDeadline, TenantOwned, db.Model):
     __tablename__ = "hazards"
@@ -60,9 +57,9 @@ class Hazard(WorkdayDeadline, TenantOwned, db.Model):
                              ["inspections.tenant_id", "inspections.id"]),
         ForeignKeyConstraint(["tenant_id", "inspection_result_id"],
                              ["inspection_results.tenant_id", "inspection_results.id"]),
-        CheckConstraint(f"source IN ({_in(SOURCES)})", name="source"),
-        CheckConstraint(f"grade IN ({_in(GRADES)})", name="grade"),
-        CheckConstraint(f"state IN ({_in(STATES)})", name="state"),
+        CheckConstraint(f"source IN ({sql_values(SOURCES)})", name="source"),
+        CheckConstraint(f"grade IN ({sql_values(GRADES)})", name="grade"),
+        CheckConstraint(f"state IN ({sql_values(STATES)})", name="state"),
         # Campaign progress and the overdue scan read these, tenant first.
         Index("ix_hazards_tenant_campaign_grade_state", "tenant_id", "campaign_id", "grade",
               "state"),
@@ -156,9 +153,9 @@ class EnforcementReferral(TenantOwned, db.Model):
         ForeignKeyConstraint(["tenant_id", "hazard_id"], ["hazards.tenant_id", "hazards.id"]),
         ForeignKeyConstraint(["tenant_id", "campaign_id"],
                              ["campaigns.tenant_id", "campaigns.id"]),
-        CheckConstraint(f"reason IN ({_in(REFERRAL_REASONS)})", name="reason"),
-        CheckConstraint(f"decision IS NULL OR decision IN ({_in(DECISIONS)})", name="decision"),
-        CheckConstraint(f"status IN ({_in(REFERRAL_STATUSES)})", name="status"),
+        CheckConstraint(f"reason IN ({sql_values(REFERRAL_REASONS)})", name="reason"),
+        CheckConstraint(f"decision IS NULL OR decision IN ({sql_values(DECISIONS)})", name="decision"),
+        CheckConstraint(f"status IN ({sql_values(REFERRAL_STATUSES)})", name="status"),
         Index("ix_referrals_tenant_campaign", "tenant_id", "campaign_id"),
     )
 

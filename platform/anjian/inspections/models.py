@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import UTCDateTime, utcnow
+from anjian.db import UTCDateTime, sql_values, utcnow
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 
@@ -31,9 +31,6 @@ INSPECTOR_KINDS = {"department": "部门检查", "service_org": "第三方服务
 INSPECTION_STATUSES = {"draft": "填写中", "submitted": "已提交"}
 
 
-def _in(values) -> str:
-    return ", ".join(repr(k) for k in values)
-
 
 class ChecklistTemplate(TenantOwned, db.Model):
     """One version of a checklist. A version in use is never changed: edits make a new one."""
@@ -42,7 +39,7 @@ class ChecklistTemplate(TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "key", "version"),
-        CheckConstraint(f"source IN ({_in(TEMPLATE_SOURCES)})", name="source"),
+        CheckConstraint(f"source IN ({sql_values(TEMPLATE_SOURCES)})", name="source"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,7 +61,7 @@ class ChecklistItem(TenantOwned, db.Model):
         ForeignKeyConstraint(["tenant_id", "template_id"],
                              ["checklist_templates.tenant_id", "checklist_templates.id"],
                              ondelete="CASCADE"),
-        CheckConstraint(f"part IN ({_in(PARTS)})", name="part"),
+        CheckConstraint(f"part IN ({sql_values(PARTS)})", name="part"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -91,8 +88,8 @@ class Inspection(TenantOwned, db.Model):
                              ["campaigns.tenant_id", "campaigns.id"]),
         ForeignKeyConstraint(["tenant_id", "template_id"],
                              ["checklist_templates.tenant_id", "checklist_templates.id"]),
-        CheckConstraint(f"inspector_kind IN ({_in(INSPECTOR_KINDS)})", name="inspector_kind"),
-        CheckConstraint(f"status IN ({_in(INSPECTION_STATUSES)})", name="status"),
+        CheckConstraint(f"inspector_kind IN ({sql_values(INSPECTOR_KINDS)})", name="inspector_kind"),
+        CheckConstraint(f"status IN ({sql_values(INSPECTION_STATUSES)})", name="status"),
         Index("ix_inspections_tenant_campaign", "tenant_id", "campaign_id"),
         Index("ix_inspections_tenant_enterprise", "tenant_id", "enterprise_id"),
     )
@@ -121,7 +118,7 @@ class InspectionResult(TenantOwned, db.Model):
                              ["inspections.tenant_id", "inspections.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "item_id"],
                              ["checklist_items.tenant_id", "checklist_items.id"]),
-        CheckConstraint(f"answer IN ({_in(ANSWERS)})", name="answer"),
+        CheckConstraint(f"answer IN ({sql_values(ANSWERS)})", name="answer"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

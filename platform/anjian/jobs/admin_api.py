@@ -19,8 +19,7 @@ from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import PLATFORM_ADMIN, requires
 from anjian.api.problems import problem
 from anjian.extensions import db
-from anjian.jobs import service
-from anjian.jobs.api import JobSchema, RetrySchema, accepted
+from anjian.jobs.api import JobSchema, RetrySchema, retry_and_accept
 from anjian.jobs.models import STATUSES, Job
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, set_scope
@@ -95,11 +94,4 @@ def retry_any_job(data, job_id):
     # The write happens in the job's own tenant, nowhere else.
     set_scope(db.session, Scope.tenant(tenant.id, g.user.id))
     g.tenant = tenant  # the job's URL names its tenant
-    try:
-        service.retry(job)
-    except service.UnknownJobKind as exc:
-        problem(409, str(exc))
-    except service.JobStateError:
-        problem(409, f"任务当前状态为「{job.status_label}」，只有失败或中断的任务可以重试")
-    db.session.commit()
-    return accepted(job)
+    return retry_and_accept(job)

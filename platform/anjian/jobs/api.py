@@ -135,9 +135,13 @@ def get_job(tenant_code, job_id):
 @requires("tenant_admin")
 def retry_job(data, tenant_code, job_id):
     """重试失败或中断的任务（租户管理员）"""
+    return retry_and_accept(get_or_404(Job, job_id, "任务"))
+
+
+def retry_and_accept(job: Job):
+    """Retry a failed or abandoned job (409 otherwise), commit, answer 202 with its URL."""
     from anjian.extensions import db
 
-    job = get_or_404(Job, job_id, "任务")
     try:
         service.retry(job)
     except service.UnknownJobKind as exc:

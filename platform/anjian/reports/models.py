@@ -18,16 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import JSONType, UTCDateTime, utcnow
+from anjian.db import JSONType, UTCDateTime, sql_values, utcnow
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 
 FORMATS = {"xlsx": "Excel", "pdf": "PDF", "json": "JSON"}
 REPORT_STATUSES = {"queued": "排队中", "running": "生成中", "ready": "已生成", "failed": "失败"}
 
-
-def _in(values) -> str:
-    return ", ".join(repr(k) for k in values)
 
 
 class Report(TenantOwned, db.Model):
@@ -37,8 +34,8 @@ class Report(TenantOwned, db.Model):
     __tablename__ = "reports"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
-        CheckConstraint(f"format IN ({_in(FORMATS)})", name="format"),
-        CheckConstraint(f"status IN ({_in(REPORT_STATUSES)})", name="status"),
+        CheckConstraint(f"format IN ({sql_values(FORMATS)})", name="format"),
+        CheckConstraint(f"status IN ({sql_values(REPORT_STATUSES)})", name="status"),
         Index("ix_reports_tenant_kind_created", "tenant_id", "kind", "created_at"),
     )
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import JSONType, UTCDateTime, utcnow
+from anjian.db import JSONType, UTCDateTime, sql_values, utcnow
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 from anjian.workdays.models import WorkdayDeadline
@@ -33,9 +33,6 @@ RECORD_KINDS = {"inspection": "检查", "guidance": "指导服务", "training": 
 CONTRACT_STATUSES = {"active": "履行中", "ended": "已结束", "revoked": "已终止"}
 FINDINGS = {"satisfactory": "服务合格", "deficient": "服务不到位", "false": "弄虚作假"}
 
-
-def _in(values) -> str:
-    return ", ".join(repr(k) for k in values)
 
 
 class ServiceOrganisation(TenantOwned, db.Model):
@@ -78,7 +75,7 @@ class ServiceContract(TenantOwned, db.Model):
                              ["service_organisations.tenant_id", "service_organisations.id"]),
         ForeignKeyConstraint(["tenant_id", "campaign_id"],
                              ["campaigns.tenant_id", "campaigns.id"]),
-        CheckConstraint(f"status IN ({_in(CONTRACT_STATUSES)})", name="status"),
+        CheckConstraint(f"status IN ({sql_values(CONTRACT_STATUSES)})", name="status"),
         CheckConstraint("starts_on <= ends_on", name="period"),
     )
 
@@ -133,7 +130,7 @@ class ServiceRecord(TenantOwned, db.Model):
         ForeignKeyConstraint(["tenant_id", "inspection_id"],
                              ["inspections.tenant_id", "inspections.id"]),
         ForeignKeyConstraint(["tenant_id", "report_id"], ["reports.tenant_id", "reports.id"]),
-        CheckConstraint(f"kind IN ({_in(RECORD_KINDS)})", name="kind"),
+        CheckConstraint(f"kind IN ({sql_values(RECORD_KINDS)})", name="kind"),
         Index("ix_service_records_tenant_contract_enterprise", "tenant_id", "contract_id",
               "enterprise_id", "kind", "done_on"),
     )
@@ -184,7 +181,7 @@ class SpotCheck(TenantOwned, db.Model):
                              ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "enterprise_id"],
                              ["enterprises.tenant_id", "enterprises.id"]),
-        CheckConstraint(f"finding IS NULL OR finding IN ({_in(FINDINGS)})", name="finding"),
+        CheckConstraint(f"finding IS NULL OR finding IN ({sql_values(FINDINGS)})", name="finding"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
