@@ -408,9 +408,13 @@ def publish_year(year: int, holidays: Iterable[Entry] = (), workdays: Iterable[E
     deadlines reaching into it; returns how many were recomputed. The caller commits."""
     entries = validate_year(year, holidays, workdays, notice)
     _write_year(year, entries, notice.strip(), source, _actor_id(actor))
+    return _reload_and_recompute(year, year, actor)
+
+
+def _reload_and_recompute(first_year: int, last_year: int, actor) -> int:
+    """After writing the calendar: drop the cache and recount with the rows just written."""
     invalidate()
-    calendar = _load(_version())
-    return recompute_provisional(year, year, actor, calendar)
+    return recompute_provisional(first_year, last_year, actor, _load(_version()))
 
 
 # --- seeding from chinese-calendar ------------------------------------------------------------
@@ -477,7 +481,5 @@ def seed_from_package(years: Iterable[int] | None = None, actor=None) -> SeedRep
         report.years[year] = ("created" if row is None else "updated") if changed else "unchanged"
     touched = [y for y, status in report.years.items() if status in ("created", "updated")]
     if touched:
-        invalidate()
-        report.recomputed = recompute_provisional(min(touched), max(touched), actor,
-                                                  _load(_version()))
+        report.recomputed = _reload_and_recompute(min(touched), max(touched), actor)
     return report
