@@ -290,9 +290,10 @@ def template_view(template: ChecklistTemplate | dict, versions: list[int]) -> di
 
 
 def template_versions(tenant: Tenant, key: str) -> list[int]:
-    versions = {r.version for r in template_rows(key)}
+    rows = template_rows(key)
+    versions = {r.version for r in rows}
     entry = plugin_templates(tenant).get(key)
-    if entry is not None and not any(r.source == "tenant" for r in template_rows(key)):
+    if entry is not None and not any(r.source == "tenant" for r in rows):
         versions.add(entry["version"])
     return sorted(versions)
 

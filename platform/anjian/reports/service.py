@@ -272,6 +272,7 @@ def file_name(title: str, snapshot_at: dt.datetime, fmt: str) -> str:
 
 def render(kind: ReportKind, report: Report, data: dict, tenant, snapshot_at) -> bytes | None:
     """The file of one format (None for json: the data itself is the report)."""
+    stamp = f"数据时间：{_local(snapshot_at):%Y-%m-%d %H:%M}（北京时间）"
     if report.format == "xlsx":
         from anjian.reports.xlsx import SafeWorkbook
 
@@ -279,7 +280,7 @@ def render(kind: ReportKind, report: Report, data: dict, tenant, snapshot_at) ->
         workbook = SafeWorkbook(buffer, {"in_memory": True})
         workbook.set_properties({
             "title": report.title, "company": tenant.name, "author": "安监平台",
-            "comments": f"数据时间：{_local(snapshot_at):%Y-%m-%d %H:%M}（北京时间）",
+            "comments": stamp,
             "created": snapshot_at.replace(tzinfo=None)})
         try:
             kind.xlsx(data=data, workbook=workbook)
@@ -292,8 +293,7 @@ def render(kind: ReportKind, report: Report, data: dict, tenant, snapshot_at) ->
         body = kind.html(data=data)
         if not isinstance(body, str):
             raise TypeError(f"html() returned {type(body).__name__}, not str")
-        footer = f"数据时间：{_local(snapshot_at):%Y-%m-%d %H:%M}（北京时间）"
-        return pdf.render(body, title=report.title, tenant=tenant.name, footer=footer)
+        return pdf.render(body, title=report.title, tenant=tenant.name, footer=stamp)
     return None
 
 
