@@ -78,11 +78,16 @@ RECORD_WRITERS = ("tenant_admin", "service_org")
 
 # --- organisations ----------------------------------------------------------------------------
 
+def _visible(model, ident: int, label: str, organisation_of):
+    """``get_or_404``, and the same 404 for another service organisation's row."""
+    obj = get_or_404(model, ident, label)
+    if service.is_service_org() and organisation_of(obj) != service.my_organisation_id():
+        problem(404, f"{label}不存在")
+    return obj
+
+
 def _organisation(organisation_id: int) -> ServiceOrganisation:
-    organisation = get_or_404(ServiceOrganisation, organisation_id, "服务机构")
-    if service.is_service_org() and organisation.id != service.my_organisation_id():
-        problem(404, "服务机构不存在")
-    return organisation
+    return _visible(ServiceOrganisation, organisation_id, "服务机构", lambda o: o.id)
 
 
 @organisations_blp.route("")
@@ -197,10 +202,7 @@ def remove_staff(tenant_code, organisation_id, user_id):
 # --- contracts --------------------------------------------------------------------------------
 
 def _contract(contract_id: int) -> ServiceContract:
-    contract = get_or_404(ServiceContract, contract_id, "服务合同")
-    if service.is_service_org() and contract.organisation_id != service.my_organisation_id():
-        problem(404, "服务合同不存在")
-    return contract
+    return _visible(ServiceContract, contract_id, "服务合同", lambda c: c.organisation_id)
 
 
 @contracts_blp.route("")
