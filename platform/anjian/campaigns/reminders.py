@@ -39,14 +39,14 @@ def remind_due_tasks(tenant_id: int, today: dt.date) -> int:
                CampaignTask.reminded_at.is_(None), CampaignTask.deadline.is_not(None),
                CampaignTask.deadline >= today)
     ).all()
-    due = [(task, title) for task, title in candidates
-           if working_days_left(today, task.deadline) <= task.remind_before]
+    left_of = {task.id: working_days_left(today, task.deadline) for task, _ in candidates}
+    due = [(task, title) for task, title in candidates if left_of[task.id] <= task.remind_before]
     if not due:
         return 0
     users = notified_users(tenant_id, {t.enterprise_id for t, _ in due if t.enterprise_id})
     now = utcnow()
     for task, campaign_title in due:
-        left = working_days_left(today, task.deadline)
+        left = left_of[task.id]
         when = "今天到期" if left == 0 else f"还有 {left} 个工作日到期"
         body = (f"“{campaign_title}”的任务“{task.title}”将于 {task.deadline.isoformat()} "
                 f"到期（{when}），请按时完成。")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context
 from sqlalchemy import and_, bindparam, case, distinct, func, literal, or_, select, true
@@ -29,7 +28,6 @@ from anjian.tenancy.scope import TenantScopeError, get_scope
 
 log = logging.getLogger(__name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 # draft → active → closed, nothing else.
 TRANSITIONS = {("draft", "active"), ("active", "closed")}
 # Who may be assigned to a targeted enterprise.
@@ -48,7 +46,9 @@ class CampaignError(ApiProblem):
 
 def today() -> dt.date:
     """Today in China: deadlines are Beijing dates."""
-    return dt.datetime.now(CHINA).date()
+    from anjian.jobs.schedules import local_today
+
+    return local_today()
 
 
 def _plugins():

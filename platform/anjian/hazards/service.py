@@ -14,7 +14,6 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
 from sqlalchemy import or_, select
@@ -37,7 +36,6 @@ from anjian.hazards.models import (
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
 
-CHINA = ZoneInfo("Asia/Shanghai")
 # Who hears of a major hazard at once (重大事故隐患): the tenant's supervisors and admins.
 NOTIFIED_ROLES = ("supervisor", "tenant_admin")
 
@@ -52,7 +50,9 @@ class HazardError(Exception):
 
 def today() -> dt.date:
     """Today in China: deadlines and "found on" dates are Beijing dates."""
-    return dt.datetime.now(CHINA).date()
+    from anjian.jobs.schedules import local_today
+
+    return local_today()
 
 
 def current_tenant() -> Tenant:
