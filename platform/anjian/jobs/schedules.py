@@ -228,11 +228,10 @@ def fire(schedule: Schedule, slot: dt.datetime) -> dict:
     if ids:
         since = slot.astimezone(dt.UTC) - dt.timedelta(days=1)
         with scoped(session, Scope(frozenset(ids))):
-            rows = session.execute(select(Job.tenant_id, Job.params)
-                                   .where(Job.kind == spec.kind, Job.created_at >= since))
-            done = {tid for tid, params in rows
-                    if (params or {}).get("schedule") == schedule.key
-                    and params.get("slot") == key}
+            done = set(session.scalars(select(Job.tenant_id).where(
+                Job.kind == spec.kind, Job.created_at >= since,
+                Job.params["schedule"].as_string() == schedule.key,
+                Job.params["slot"].as_string() == key)))
     enqueued = 0
     for tenant_id in ids:
         if tenant_id in done:
