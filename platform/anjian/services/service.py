@@ -97,14 +97,19 @@ def _china_date(moment: dt.datetime | None) -> dt.date | None:
     return moment.astimezone(CHINA).date()
 
 
+def _info(tenant):
+    """``tenant`` as the TenantInfo hooks are given (a job already has one)."""
+    from anjian.plugins import TenantInfo
+    from anjian.tenancy.service import tenant_info
+
+    return tenant if isinstance(tenant, TenantInfo) else tenant_info(tenant)
+
+
 def _call(tenant, hook: str, **kwargs):
     """Call a policy hook for ``tenant`` (a Tenant, or the TenantInfo a job is given)."""
-    from anjian.plugins import TenantInfo
-    from anjian.tenancy.service import registry, tenant_info
+    from anjian.tenancy.service import registry
 
-    plugins = registry()
-    info = tenant if isinstance(tenant, TenantInfo) else tenant_info(tenant, plugins)
-    return plugins.call(info, hook, **kwargs)
+    return registry().call(_info(tenant), hook, **kwargs)
 
 
 def _actor():
@@ -692,6 +697,7 @@ def cost_table(tenant: Tenant, contract: ServiceContract, year: int) -> dict:
     the tenant's plugin (``service_cost_shares``), with totals for the budget. Without a
     plugin rule (or a price) the shares are left empty."""
     start, end = contract_year_period(contract, year)
+    tenant = _info(tenant)  # once, not per enterprise
     stmt = (select(Enterprise)
             .join(ContractEnterprise, ContractEnterprise.enterprise_id == Enterprise.id)
             .where(ContractEnterprise.contract_id == contract.id,
