@@ -25,6 +25,7 @@ from anjian.enterprises.visibility import enterprise_clause
 from anjian.extensions import db
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
+from anjian.tenancy.service import call_policy, registry
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +52,6 @@ def today() -> dt.date:
     return local_today()
 
 
-def _plugins():
-    from anjian.tenancy.service import registry
-
-    return registry()
-
-
-def _call(tenant: Tenant, hook: str, **kwargs):
-    from anjian.tenancy.service import tenant_info
-
-    plugins = _plugins()
-    return plugins.call(tenant_info(tenant, plugins), hook, **kwargs)
-
-
 def _date(value, field: str) -> dt.date | None:
     if value is None or value == "":
         return None
@@ -81,7 +69,7 @@ def _date(value, field: str) -> dt.date | None:
 
 def kinds_for(tenant: Tenant) -> list[dict]:
     """Campaign kinds of the core and the tenant's enabled plugins."""
-    return _plugins().catalogue_entries("register_campaign_kinds", enabled=tuple(tenant.plugins))
+    return registry().catalogue_entries("register_campaign_kinds", enabled=tuple(tenant.plugins))
 
 
 def find_kind(tenant: Tenant, key: str) -> dict | None:
@@ -271,7 +259,7 @@ def lay_out_tasks(tenant: Tenant, campaign: Campaign) -> list[CampaignTask]:
         entry = {"title": phase.title, "phase_id": phase.id, "due": phase.ends_on,
                  "workdays": None, "start": phase.starts_on, "remind_before": 0}
         if phase.ends_on is None and phase.starts_on is not None:
-            days = _call(tenant, "task_deadline", task_kind=phase.key, start=phase.starts_on)
+            days = call_policy(tenant, "task_deadline", task_kind=phase.key, start=phase.starts_on)
             if isinstance(days, int) and not isinstance(days, bool) and days >= 0:
                 entry["workdays"] = days
         if entry["due"] is not None or entry["workdays"] is not None:
@@ -279,7 +267,7 @@ def lay_out_tasks(tenant: Tenant, campaign: Campaign) -> list[CampaignTask]:
     for m in (campaign.settings or {}).get("milestones") or ():
         wanted[m["key"]] = {"title": m["title"], "phase_id": None, "workdays": None,
                             "due": _date(m.get("due"), "milestones"), "remind_before": 0}
-    for result in _call(tenant, "campaign_milestones", campaign=campaign) or ():
+    for result in call_policy(tenant, "campaign_milestones", campaign=campaign) or ():
         for m in result or ():
             if not m.get("key") or not m.get("title"):
                 raise CampaignError(500, "插件给出的节点缺少 key 或 title", "milestones")
@@ -342,7 +330,7 @@ def add_targets(tenant: Tenant, campaign: Campaign, data: dict) -> dict:
     if data.get("rule") is not None:
         method = "plugin"
         enterprises = list(db.session.scalars(_candidates(data.get("filter"))))
-        picked = _call(tenant, "select_campaign_targets", campaign=campaign,
+        picked = call_policy(tenant, "select_campaign_targets", campaign=campaign,
                        enterprises=enterprises)
         if picked is None:
             raise CampaignError(422, "本单位启用的插件没有选取目标企业的规则", "rule")

@@ -35,6 +35,7 @@ from anjian.hazards.models import (
 )
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
+from anjian.tenancy.service import call_policy
 
 # Who hears of a major hazard at once (重大事故隐患): the tenant's supervisors and admins.
 NOTIFIED_ROLES = ("supervisor", "tenant_admin")
@@ -64,14 +65,6 @@ def current_tenant() -> Tenant:
     if tenant is None or tenant.id != scope.write_tenant_id:
         tenant = db.session.get(Tenant, scope.write_tenant_id)
     return tenant
-
-
-def call_hook(tenant: Tenant, hook: str, **kwargs):
-    """Call one of the tenant's policy hooks (its enabled plugins, then the core default)."""
-    from anjian.tenancy.service import registry, tenant_info
-
-    plugins = registry()
-    return plugins.call(tenant_info(tenant, plugins), hook, **kwargs)
 
 
 def _user(user_id: int | None) -> User | None:
@@ -166,7 +159,7 @@ def report_hazard(*, enterprise_id: int, source: str, title: str, description: s
                     campaign_id=campaign_id, inspection_id=inspection_id,
                     inspection_result_id=inspection_result_id, found_on=found_on,
                     found_by=actor_user_id, state="reported", grade="general")
-    grade = call_hook(tenant, "grade_hazard", hazard=hazard, checklist_item=checklist_item)
+    grade = call_policy(tenant, "grade_hazard", hazard=hazard, checklist_item=checklist_item)
     if grade not in GRADES:
         raise HazardError(500, f"隐患分级插件返回了无效的等级: {grade!r}")
     hazard.grade = grade
@@ -177,7 +170,7 @@ def report_hazard(*, enterprise_id: int, source: str, title: str, description: s
     if hazard.immediate:
         set_deadline(hazard, found_on, 0)
     else:
-        days = call_hook(tenant, "rectification_deadline", hazard=hazard, found_on=found_on)
+        days = call_policy(tenant, "rectification_deadline", hazard=hazard, found_on=found_on)
         if days is not None:
             set_deadline(hazard, found_on, int(days))
     db.session.add(hazard)
@@ -192,7 +185,7 @@ def report_hazard(*, enterprise_id: int, source: str, title: str, description: s
     attach_evidence(ids, hazard, event)
     if grade == "major":
         notify_major(tenant, hazard, enterprise)
-    call_hook(tenant, "on_hazard_transition", hazard=hazard, from_state=None,
+    call_policy(tenant, "on_hazard_transition", hazard=hazard, from_state=None,
               to_state=hazard.state, actor=_user(actor_user_id))
     return hazard
 
@@ -439,7 +432,7 @@ def transition(hazard: Hazard, action: str, actor, access, data: dict | None = N
                    data={**details, "evidence_ids": evidence_ids})
     attach_evidence(evidence_ids, hazard, event)
     actor_user = actor if isinstance(actor, User) or actor is None else _user(actor_id)
-    call_hook(tenant, "on_hazard_transition", hazard=hazard, from_state=from_state,
+    call_policy(tenant, "on_hazard_transition", hazard=hazard, from_state=from_state,
               to_state=hazard.state, actor=actor_user)
     return event
 

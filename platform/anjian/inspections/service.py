@@ -21,6 +21,7 @@ from anjian.inspections.models import (
     InspectionResult,
 )
 from anjian.tenancy.models import Tenant
+from anjian.tenancy.service import call_policy, registry
 
 PART_LABELS = {label: key for key, label in PARTS.items()}
 
@@ -99,19 +100,6 @@ def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
 
 # --- checklist templates ----------------------------------------------------------------------
 
-def _plugins():
-    from anjian.tenancy.service import registry
-
-    return registry()
-
-
-def _call(tenant: Tenant, hook: str, **kwargs):
-    from anjian.tenancy.service import tenant_info
-
-    plugins = _plugins()
-    return plugins.call(tenant_info(tenant, plugins), hook, **kwargs)
-
-
 def normalise_part(value) -> str | None:
     """``document``/``onsite``, also from the Chinese labels (软件资料/现场); None if neither."""
     if value is None or value == "":
@@ -153,7 +141,7 @@ def check_items(items: list[dict], where: str = "items") -> list[dict]:
 def plugin_templates(tenant: Tenant) -> dict[str, dict]:
     """The checklist templates the tenant's enabled plugins offer, by key (newest version)."""
     out: dict[str, dict] = {}
-    for entry in _plugins().catalogue_entries("register_checklist_templates",
+    for entry in registry().catalogue_entries("register_checklist_templates",
                                                enabled=tuple(tenant.plugins)):
         key = entry.get("key")
         if not key:
@@ -510,7 +498,7 @@ def submit(tenant: Tenant, inspection: Inspection, data: dict, access, actor) ->
             setattr(inspection, key, data[key] or "")
     inspection.status, inspection.submitted_at = "submitted", utcnow()
     db.session.flush()
-    _call(tenant, "on_inspection_completed", inspection=inspection, actor=actor)
+    call_policy(tenant, "on_inspection_completed", inspection=inspection, actor=actor)
     db.session.flush()
     return inspection
 

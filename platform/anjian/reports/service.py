@@ -51,6 +51,7 @@ from anjian.reports.kinds import (
     kinds_for,
 )
 from anjian.reports.models import FORMATS, REPORT_STATUSES, EnteredFigure, Report
+from anjian.tenancy.service import tenant_info
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +76,11 @@ class ReportError(ApiProblem):
 # --------------------------------------------------------------------------- kinds
 
 
-def _info(tenant):
-    from anjian.tenancy.service import tenant_info
-
-    return tenant_info(tenant)
-
-
 def tenant_kinds(tenant) -> dict[str, ReportKind]:
     """The kinds of the core and of the tenant's enabled plugins (a broken one is a 500
     naming the plugin and the key)."""
     try:
-        return kinds_for(_info(tenant))
+        return kinds_for(tenant_info(tenant))
     except ReportKindError as exc:
         log.error("report kinds: %s", exc)
         raise ReportError(500, f"报表类型定义有误（插件错误）：{exc}") from exc
@@ -390,7 +385,7 @@ def run_report(ctx) -> dict:
     from anjian.tenancy.models import Tenant
 
     tenant = db.session.get(Tenant, ctx.tenant_id)
-    info = _info(tenant)
+    info = tenant_info(tenant)
     if "schedule" in ctx.params:
         report = _scheduled_report(ctx, info)
         if report is None:

@@ -65,6 +65,7 @@ from anjian.services.models import (
     SpotCheckSample,
 )
 from anjian.tenancy.models import Tenant
+from anjian.tenancy.service import as_tenant_info, call_policy
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PERIODS = {"quarter": 3, "year": 12, "contract": None}
@@ -95,21 +96,6 @@ def _china_date(moment: dt.datetime | None) -> dt.date | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(CHINA).date()
-
-
-def _info(tenant):
-    """``tenant`` as the TenantInfo hooks are given (a job already has one)."""
-    from anjian.plugins import TenantInfo
-    from anjian.tenancy.service import tenant_info
-
-    return tenant if isinstance(tenant, TenantInfo) else tenant_info(tenant)
-
-
-def _call(tenant, hook: str, **kwargs):
-    """Call a policy hook for ``tenant`` (a Tenant, or the TenantInfo a job is given)."""
-    from anjian.tenancy.service import registry
-
-    return registry().call(_info(tenant), hook, **kwargs)
 
 
 def _actor():
@@ -524,7 +510,7 @@ def obligations(tenant: Tenant, contract: ServiceContract) -> list[dict]:
     """The rules of all the tenant's enabled plugins for this contract, validated."""
     schema = ObligationSchema()
     out, seen = [], set()
-    for rules in _call(tenant, "service_obligations", contract=contract) or ():
+    for rules in call_policy(tenant, "service_obligations", contract=contract) or ():
         for raw in rules or ():
             try:
                 rule = schema.load(dict(raw))
@@ -697,7 +683,7 @@ def cost_table(tenant: Tenant, contract: ServiceContract, year: int) -> dict:
     the tenant's plugin (``service_cost_shares``), with totals for the budget. Without a
     plugin rule (or a price) the shares are left empty."""
     start, end = contract_year_period(contract, year)
-    tenant = _info(tenant)  # once, not per enterprise
+    tenant = as_tenant_info(tenant)  # once, not per enterprise
     stmt = (select(Enterprise)
             .join(ContractEnterprise, ContractEnterprise.enterprise_id == Enterprise.id)
             .where(ContractEnterprise.contract_id == contract.id,
@@ -712,7 +698,7 @@ def cost_table(tenant: Tenant, contract: ServiceContract, year: int) -> dict:
     for enterprise in db.session.scalars(stmt):
         shares = None
         if price is not None:
-            shares = _call(tenant, "service_cost_shares", contract=contract,
+            shares = call_policy(tenant, "service_cost_shares", contract=contract,
                            enterprise=enterprise, contract_year=year)
         row = {"enterprise_id": enterprise.id, "enterprise_name": enterprise.name,
                "credit_code": enterprise.credit_code, "scale": enterprise.scale,
@@ -800,7 +786,7 @@ def draw_sample(tenant: Tenant, contract: ServiceContract, data: dict,
         raise ServiceError(422, "该合同没有服务企业，无法抽查")
     enterprises = list(db.session.scalars(
         select(Enterprise).where(Enterprise.id.in_(population)).order_by(Enterprise.id)))
-    picked = _call(tenant, "select_spot_check_sample", subject=SPOT_CHECK_SUBJECT,
+    picked = call_policy(tenant, "select_spot_check_sample", subject=SPOT_CHECK_SUBJECT,
                    candidates=enterprises, ratio=float(ratio), seed=seed)
     if picked is None:
         by_id = {e.id: e for e in enterprises}
@@ -819,7 +805,7 @@ def draw_sample(tenant: Tenant, contract: ServiceContract, data: dict,
     start = data.get("deadline_start") or today()
     workdays = data.get("deadline_workdays")
     if workdays is None:
-        workdays = _call(tenant, "task_deadline", task_kind="spot_check", start=start)
+        workdays = call_policy(tenant, "task_deadline", task_kind="spot_check", start=start)
     if workdays is not None:
         set_deadline(sample, start, int(workdays))
     db.session.add(sample)

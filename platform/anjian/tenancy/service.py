@@ -315,6 +315,17 @@ def tenant_info(tenant: Tenant, plugins: PluginRegistry | None = None) -> Tenant
                       settings)
 
 
+def as_tenant_info(tenant) -> TenantInfo:
+    """A Tenant as the TenantInfo hooks are given (a TenantInfo is returned as it is)."""
+    return tenant if isinstance(tenant, TenantInfo) else tenant_info(tenant)
+
+
+def call_policy(tenant, hook: str, **kwargs):
+    """Call one of a tenant's policy hooks (its enabled plugins, then the core default);
+    ``tenant`` is a Tenant or the TenantInfo a job already has."""
+    return registry().call(as_tenant_info(tenant), hook, **kwargs)
+
+
 def tenant_policy(tenant: Tenant):
     """The tenant's hook caller (built once per tenant version, cached on the app)."""
     plugins = registry()
