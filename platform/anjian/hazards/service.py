@@ -267,12 +267,6 @@ ACTION_LABELS = {name: action.label for name, action in ACTIONS.items()}
 API_ACTIONS = tuple(name for name, action in ACTIONS.items() if not action.system)
 
 
-def allowed_actions(hazard: Hazard, access) -> list[str]:
-    """The actions ``access`` could take on ``hazard`` now (for a client's buttons)."""
-    return [name for name, action in ACTIONS.items()
-            if hazard.state in action.sources and _role_allows(action, access)]
-
-
 def _role_allows(action: Action, access) -> bool:
     if access is None:
         return True  # the system: jobs, the CLI

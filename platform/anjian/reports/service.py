@@ -31,7 +31,6 @@ import decimal
 import io
 import logging
 import math
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
@@ -41,6 +40,7 @@ from anjian.api.problems import ApiProblem, translate
 from anjian.db import utcnow
 from anjian.extensions import db
 from anjian.jobs.models import Job
+from anjian.jobs.schedules import TIMEZONE, local_now
 from anjian.reports.figures import period_start
 from anjian.reports.kinds import (
     FIGURE_PERIODS,
@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 
 REPORT_JOB = "report"
 URL_SECONDS = 600  # download links are short-lived; ask again for a fresh one
-CHINA = ZoneInfo("Asia/Shanghai")
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
@@ -257,17 +256,13 @@ def snapshot(session):
         session.rollback()
 
 
-def _local(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(CHINA)
-
-
 def file_name(title: str, snapshot_at: dt.datetime, fmt: str) -> str:
-    return f"{title}_{_local(snapshot_at):%Y%m%d_%H%M}.{fmt}"
+    return f"{title}_{local_now(snapshot_at):%Y%m%d_%H%M}.{fmt}"
 
 
 def render(kind: ReportKind, report: Report, data: dict, tenant, snapshot_at) -> bytes | None:
     """The file of one format (None for json: the data itself is the report)."""
-    stamp = f"数据时间：{_local(snapshot_at):%Y-%m-%d %H:%M}（北京时间）"
+    stamp = f"数据时间：{local_now(snapshot_at):%Y-%m-%d %H:%M}（北京时间）"
     if report.format == "xlsx":
         from anjian.reports.xlsx import SafeWorkbook
 
@@ -341,7 +336,7 @@ def _scheduled_report(ctx, info) -> Report | None:
 
         raise JobError("定时报表的类型已不可用（插件未启用或已卸载）",
                        f"no report kind for schedule {schedule!r}")
-    moment = dt.datetime.fromisoformat(slot).astimezone(CHINA)
+    moment = dt.datetime.fromisoformat(slot).astimezone(TIMEZONE)
     try:
         raw = kind.schedule.params(tenant=info, slot=moment)
     except Exception as exc:

@@ -26,7 +26,6 @@ import math
 import random
 import secrets
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from flask import g, has_request_context
@@ -54,6 +53,7 @@ from anjian.db import utcnow
 from anjian.enterprises.models import SCALES, Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.extensions import db
+from anjian.jobs.schedules import local_now, local_today
 from anjian.services.models import (
     RECORD_KINDS,
     ContractEnterprise,
@@ -67,7 +67,6 @@ from anjian.services.models import (
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.service import as_tenant_info, call_policy
 
-CHINA = ZoneInfo("Asia/Shanghai")
 PERIODS = {"quarter": 3, "year": 12, "contract": None}
 PERIOD_LABELS = {"quarter": "季度", "year": "年度", "contract": "服务期"}
 ALIGNS = ("contract", "calendar")
@@ -87,7 +86,7 @@ class ServiceError(ApiProblem):
 
 def today() -> dt.date:
     """Today in China: service dates are Beijing dates."""
-    return dt.datetime.now(CHINA).date()
+    return local_today()
 
 
 def _china_date(moment: dt.datetime | None) -> dt.date | None:
@@ -95,7 +94,7 @@ def _china_date(moment: dt.datetime | None) -> dt.date | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(CHINA).date()
+    return local_now(moment).date()
 
 
 def _actor():
