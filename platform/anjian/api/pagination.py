@@ -34,8 +34,23 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
 
 
 def paginate(statement, page: int, per_page: int, *, scalars: bool = True) -> dict:
-    """Run ``statement`` for one page, with the total count of the unpaged statement."""
+    """Run ``statement`` for one page, with the total count of the unpaged statement.
+
+    A list of entities (``scalars``) gets its total in the same statement: ``count(*)
+    OVER ()`` is computed over every matching row before LIMIT and rides along each
+    row of the page, which saves a statement per list request. A page past the end
+    has no row to carry it, and DISTINCT would apply after the window, so those
+    (and lists of tuples, whose rows callers read by name) count on their own.
+    """
+    offset = (page - 1) * per_page
+    if scalars and not statement._distinct:
+        rows = db.session.execute(
+            statement.add_columns(func.count().over()).limit(per_page).offset(offset)
+        ).all()
+        if rows or page == 1:
+            return {"items": [row[0] for row in rows], "page": page, "per_page": per_page,
+                    "total": rows[0][1] if rows else 0}
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    paged = statement.limit(per_page).offset((page - 1) * per_page)
+    paged = statement.limit(per_page).offset(offset)
     result = db.session.scalars(paged) if scalars else db.session.execute(paged)
     return {"items": list(result), "page": page, "per_page": per_page, "total": total}

@@ -11,7 +11,6 @@ import logging
 import uuid
 
 from flask import current_app, g, request
-from sqlalchemy import select
 
 from anjian import observability
 from anjian.api.policy import (
@@ -23,10 +22,9 @@ from anjian.api.policy import (
 )
 from anjian.api.problems import problem
 from anjian.audit.service import REQUEST_ID_KEY, record_event
-from anjian.auth.service import AuthError, access_in, user_from_token
+from anjian.auth.service import AuthError, tenant_access, user_from_token
 from anjian.extensions import db
 from anjian.idempotency import service as idempotency
-from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, set_scope
 
 log = logging.getLogger(__name__)
@@ -99,11 +97,9 @@ def before_request():
             return None
         deny(403, "需要平台管理员权限", "platform_role")
 
-    tenant = db.session.scalar(select(Tenant).where(Tenant.code == code))
-    if tenant is not None and not tenant.is_active and not user.is_platform_admin:
-        tenant = None  # a deactivated tenant is gone for everyone but the platform admins,
-        # who must still be able to read and reactivate it (PATCH is_active)
-    access = access_in(user, tenant) if tenant is not None else None
+    # A deactivated tenant is gone for everyone but the platform admins, who must
+    # still be able to read and reactivate it (PATCH is_active).
+    tenant, access = tenant_access(user, code)
     if access is None:
         deny(404, "租户不存在", "foreign_tenant")
     allowed = access.role in policy.roles or (

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
@@ -57,18 +57,22 @@ def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = Non
 
 
 def user_from_token(secret: str | None) -> tuple[User, ApiToken]:
+    """The token's user, read with the token in one statement."""
     if not secret:
         raise AuthError("缺少访问令牌", "missing_token")
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
-    if token is None:
+    row = db.session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_digest(secret))
+    ).first()
+    if row is None:
         raise AuthError("访问令牌无效", "invalid_token")
+    token, user = row
     now = utcnow()
     if token.revoked_at is not None:
         raise AuthError("访问令牌已被撤销", "revoked_token")
     if token.expires_at is not None and token.expires_at <= now:
         raise AuthError("访问令牌已过期", "expired_token")
-    user = db.session.get(User, token.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         raise AuthError("用户已停用", "disabled_user")
     return user, token
 
@@ -157,25 +161,36 @@ def ancestors(tenant: Tenant, limit: int = 16) -> list[Tenant]:
     return out
 
 
-def access_in(user: User, tenant: Tenant) -> Access | None:
-    """A user's access to a tenant; None means the tenant does not exist for them.
+def tenant_access(user: User, code: str) -> tuple[Tenant | None, Access | None]:
+    """The tenant named ``code`` and the user's access to it (None: none at all).
 
-    Platform admins act as tenant admins everywhere (to bootstrap a tenant). A
-    member of an ancestor tenant reads as a viewer and never writes.
-    Memberships are read under the actor's own scope (RLS lets a user see its own).
+    Platform admins act as tenant admins everywhere (to bootstrap a tenant), also in
+    a deactivated tenant, which is gone for everyone else. A member of an ancestor
+    tenant reads as a viewer and never writes. The tenant and the user's membership
+    in it come in one statement; memberships are read under the actor's own scope
+    (RLS lets a user see its own).
     """
+    row = db.session.execute(
+        select(Tenant, Membership)
+        .outerjoin(Membership, and_(Membership.tenant_id == Tenant.id,
+                                    Membership.user_id == user.id))
+        .where(Tenant.code == code)
+    ).first()
+    if row is None:
+        return None, None
+    tenant, membership = row
     if user.is_platform_admin:
-        return Access("tenant_admin", True, "platform")
-    own = {m.tenant_id: m
-           for m in db.session.scalars(select(Membership).where(Membership.user_id == user.id))}
-    memberships = {tenant_id: m.role for tenant_id, m in own.items()}
-    if tenant.id in memberships:
-        return Access(memberships[tenant.id], True, "member", own[tenant.id].enterprise_id)
+        return tenant, Access("tenant_admin", True, "platform")
+    if not tenant.is_active:
+        return None, None
+    if membership is not None:
+        return tenant, Access(membership.role, True, "member", membership.enterprise_id)
+    roles = {m.tenant_id: m.role
+             for m in db.session.scalars(select(Membership).where(Membership.user_id == user.id))}
     for ancestor in ancestors(tenant):
-        if ancestor.id in memberships and memberships[ancestor.id] in ("tenant_admin", "viewer",
-                                                                        "supervisor"):
-            return Access("viewer", False, "ancestor")
-    return None
+        if roles.get(ancestor.id) in ("tenant_admin", "viewer", "supervisor"):
+            return tenant, Access("viewer", False, "ancestor")
+    return tenant, None
 
 
 __all__ = ["TENANT_ROLES", "Access", "AuthError", "Throttled"]
