@@ -238,6 +238,97 @@ def test_pagination_envelope_and_limits(client, factory, admin):
     assert message == "须在 1 到 200 之间", message
 
 
+def test_pagination_totals_ride_with_the_page_and_past_the_end(client, factory, admin):
+    """The total comes with the page's rows (count(*) OVER ()): it must be the filtered
+    total, not the page's length, and 0 for an empty first page."""
+    r = client.get("/api/v1/tenants/ta/areas", headers=admin["headers"])
+    assert (r.json["items"], r.json["total"]) == ([], 0)
+    for i in range(7):
+        factory.area(admin["tenant_id"], f"z{i}")
+    r = client.get("/api/v1/tenants/ta/areas", query_string={"per_page": 3, "page": 3},
+                   headers=admin["headers"])
+    assert ([a["code"] for a in r.json["items"]], r.json["total"]) == (["z6"], 7)
+    r = client.get("/api/v1/tenants/ta/areas", query_string={"per_page": 3, "page": 4},
+                   headers=admin["headers"])
+    assert (r.json["items"], r.json["total"]) == ([], 7)
+
+
+class _Row:
+    """An object with a value of each field's type; any other attribute reads None
+    (Function fields read attributes of their own)."""
+
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+    def __getattr__(self, name):
+        return None
+
+
+def _sample(field, n: int):
+    import datetime as dt
+    import decimal
+
+    import marshmallow as ma
+
+    kinds = [
+        (ma.fields.Boolean, lambda: n % 2 == 0),
+        (ma.fields.Integer, lambda: n * 7),
+        (ma.fields.Decimal, lambda: decimal.Decimal(f"{n}.25")),
+        (ma.fields.Float, lambda: n / 4),
+        (ma.fields.DateTime, lambda: dt.datetime(2026, 11, 23, 8, n, tzinfo=dt.UTC)),
+        (ma.fields.Date, lambda: dt.date(2026, 11, n + 1)),
+        (ma.fields.Dict, lambda: {"键": n}),
+        (ma.fields.List, lambda: [n]),
+        (ma.fields.String, lambda: f"值{n}"),
+    ]
+    for kind, make in kinds:
+        if isinstance(field, kind):
+            return make()
+    return None
+
+
+def test_page_items_dump_exactly_as_marshmallow_does(app):
+    """Every page schema of the API: the items' short walk gives what marshmallow's own
+    List(Nested(...)) gives, for typed values, for None, for a missing attribute (the
+    field's default handling) and for mappings."""
+    import datetime as dt
+
+    import marshmallow as ma
+
+    from anjian.api.pagination import Items, _envelopes
+
+    assert len(_envelopes) >= 15  # every list of the API is registered at import
+    for item_schema, envelope in _envelopes.items():
+        items = envelope._declared_fields["items"]
+        assert isinstance(items, Items)
+        reference = ma.fields.List(ma.fields.Nested(item_schema))
+        fields = item_schema().dump_fields
+        rows = [_Row({f.attribute or name: _sample(f, n) for name, f in fields.items()
+                      if not isinstance(f, ma.fields.Nested)}) for n in range(3)]
+        rows.append(_Row({}))  # every attribute None
+        rows.append(type("Bare", (), {})())  # every attribute missing
+        rows.append({name: _sample(f, 1) for name, f in fields.items()
+                     if not isinstance(f, ma.fields.Nested)})
+        for row in rows:
+            try:
+                expected = reference.serialize("items", {"items": [row]})
+            except Exception as exc:  # the row does not suit this schema's own functions
+                with pytest.raises(type(exc)):
+                    items.serialize("items", {"items": [row]})
+                continue
+            assert items.serialize("items", {"items": [row]}) == expected, item_schema
+    assert Items(ma.Schema).serialize("items", {"items": None}) is None
+
+    class Keyed(ma.Schema):  # a default for a missing attribute, a data_key, a source
+        a = ma.fields.Date(dump_default=dt.date(2026, 1, 1))
+        b = ma.fields.Integer(data_key="bee")
+        c = ma.fields.String(attribute="see")
+    for row in (type("Bare", (), {})(), _Row({"a": dt.date(2026, 2, 1), "b": 2, "see": "源"})):
+        expected = ma.fields.List(ma.fields.Nested(Keyed)).serialize("items", {"items": [row]})
+        assert Items(Keyed).serialize("items", {"items": [row]}) == expected
+    assert expected == [{"a": "2026-02-01", "bee": 2, "c": "源"}]
+
+
 # --- request ids -------------------------------------------------------------------------------
 
 def test_request_id_is_made_or_kept(client):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import marshmallow as ma
 from sqlalchemy import func, select
 
@@ -17,6 +19,66 @@ class PageArgs(ma.Schema):
     )
 
 
+class Items(ma.fields.List):
+    """The ``items`` of a page: a list of ``item_schema``, dumped row by row.
+
+    A plain ``List(Nested(item_schema))`` to the OpenAPI document and for every value
+    it is given; only the walk is shorter. marshmallow dumps each field of each row
+    through ``Field.serialize``, which looks the attribute up through the schema's
+    accessor chain (``get_attribute``, ``utils.get_value``, key splitting) before it
+    formats it, about half of a list's dump time. A row that is an object (an ORM
+    entity, not a mapping) of a schema without dump hooks is dumped here by reading
+    each attribute directly and formatting it with the very same field's
+    ``_serialize``: the same fields, the same formats, the same keys. Anything else
+    (mappings, dotted attributes, defaults for missing attributes, hooks) goes through
+    marshmallow as before. A test dumps every page schema both ways and compares.
+    """
+
+    def __init__(self, item_schema: type[ma.Schema], **kwargs):
+        super().__init__(ma.fields.Nested(item_schema), **kwargs)
+        self._plan: list | None = None
+
+    def _dump_plan(self) -> list | None:
+        schema = self.inner.schema
+        if schema._hooks[ma.decorators.PRE_DUMP] or schema._hooks[ma.decorators.POST_DUMP]:
+            return None
+        plan = []
+        for name, field in schema.dump_fields.items():
+            attribute = field.attribute or name
+            if "." in attribute:
+                return None
+            key = field.data_key if field.data_key is not None else name
+            plan.append((key, attribute, field, field._CHECK_ATTRIBUTE))
+        return plan
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if self._plan is None:
+            self._plan = self._dump_plan() or []
+        if not self._plan:
+            return super()._serialize(value, attr, obj, **kwargs)
+        return [self._dump_row(row) for row in value]
+
+    def _dump_row(self, row) -> dict:
+        if isinstance(row, Mapping):
+            return self.inner.schema.dump(row)
+        out = {}
+        missing = ma.missing
+        for key, attribute, field, check in self._plan:
+            if check:
+                value = getattr(row, attribute, missing)
+                if value is missing:  # marshmallow's default handling, in full
+                    value = field.serialize(attribute, row)
+                    if value is not missing:
+                        out[key] = value
+                    continue
+            else:
+                value = None
+            out[key] = field._serialize(value, attribute, row)
+        return out
+
+
 _envelopes: dict[type, type] = {}
 
 
@@ -25,7 +87,7 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     if item_schema not in _envelopes:
         name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
         _envelopes[item_schema] = type(name, (ma.Schema,), {
-            "items": ma.fields.List(ma.fields.Nested(item_schema)),
+            "items": Items(item_schema),
             "page": ma.fields.Integer(),
             "per_page": ma.fields.Integer(),
             "total": ma.fields.Integer(),
