@@ -287,6 +287,32 @@ def test_redis_down_answers_503_and_leaves_no_job(app, client, world):
     assert listed.status_code == 200 and listed.json["total"] == 0
 
 
+def test_a_tenant_over_its_share_of_open_jobs_gets_429_and_others_do_not(app, client, world,
+                                                                         redis_url):
+    """RELIABILITY 25: one tenant's burst queues behind its own work. Over
+    ANJIAN_JOBS_OPEN_PER_TENANT queued or running jobs, a request's job answers 429
+    with Retry-After and leaves nothing behind; other tenants are not affected; once
+    the tenant's jobs are done it may submit again."""
+    app.config["ANJIAN_REDIS_URL"] = redis_url
+    app.config["ANJIAN_JOBS_OPEN_PER_TENANT"] = 2
+    connection(app).flushdb()
+    for n in range(2):
+        assert start(client, world["admin"], "test.echo", {"n": n}).status_code == 202
+    r = start(client, world["sup"], "test.echo", {"n": 2})
+    assert r.status_code == 429
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert int(r.headers["Retry-After"]) > 0
+    assert r.json["type"].endswith("too-many-jobs") and "2" in r.json["detail"]
+    assert queued_in_redis(app) == 2
+    listed = client.get("/api/v1/tenants/ja/jobs", headers=world["admin"]).json
+    assert listed["total"] == 2  # the refused one left no row
+    assert start(client, world["b_admin"], "test.echo", tenant="jb").status_code == 202
+    assert embedded.drain(app)
+    assert start(client, world["admin"], "test.echo", {"n": 3}).status_code == 202
+    app.config["ANJIAN_JOBS_OPEN_PER_TENANT"] = 0  # 0: no limit
+    assert all(start(client, world["admin"], "test.echo").status_code == 202 for _ in range(3))
+
+
 def test_real_redis_with_a_simple_worker_in_this_process(app, client, world, redis_url):
     app.config["ANJIAN_REDIS_URL"] = redis_url
     connection(app).flushdb()

@@ -60,6 +60,10 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "ANJIAN_JOB_MODULES": env.get("ANJIAN_JOB_MODULES", ""),
         "ANJIAN_JOB_HEARTBEAT_SECONDS": _int(env, "ANJIAN_JOB_HEARTBEAT_SECONDS", 30),
         "ANJIAN_JOB_STALE_SECONDS": _int(env, "ANJIAN_JOB_STALE_SECONDS", 300),
+        # Jobs one tenant may have queued or running from requests at once (imports,
+        # exports, reports); one more answers 429. Keeps one tenant's burst from
+        # filling the queue in front of everyone else's work. 0: no limit.
+        "ANJIAN_JOBS_OPEN_PER_TENANT": _int(env, "ANJIAN_JOBS_OPEN_PER_TENANT", 6),
         # Fixed API prefixes and OpenAPI settings (flask-smorest).
         "API_TITLE": "anjian 安监 API",
         "API_VERSION": "v1",

@@ -43,8 +43,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, select
+from flask import current_app, has_app_context, has_request_context
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from anjian import observability
@@ -83,6 +83,15 @@ class QueueUnavailable(ApiProblem):
         super().__init__(503, slug="queue-unavailable", detail=detail,
                          headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class TooManyJobs(ApiProblem):
+    """The tenant already has its share of open jobs: 429 problem+json with Retry-After."""
+
+    def __init__(self, limit: int, retry_after: int = 30):
+        super().__init__(429, slug="too-many-jobs", title="后台任务过多",
+                         detail=f"本单位已有 {limit} 个后台任务在排队或运行，请等其完成后再提交",
+                         headers={"Retry-After": str(retry_after)})
 
 
 class JobError(Exception):
@@ -233,6 +242,8 @@ def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = No
         actor_user_id = scope.user_id
     params = dict(params or {})
     json.dumps(params)  # ValueError/TypeError now rather than in the worker
+    if has_request_context():
+        _check_share(session, app, tenant_id)
     check_queue(app)
     job_id = new_job_id()
     job = Job(id=job_id, tenant_id=tenant_id, kind=kind, queue=spec.queue, status=QUEUED,
@@ -242,6 +253,22 @@ def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = No
     session.flush()
     _schedule(session, app, job, spec)
     return job
+
+
+def _check_share(session, app, tenant_id: int) -> None:
+    """Refuse a request's job when its tenant already has ANJIAN_JOBS_OPEN_PER_TENANT
+    jobs queued or running (RELIABILITY 25: a tenant's burst of imports queues behind
+    its own work, not in front of every other tenant's). Scheduled jobs are not
+    limited: they are the platform's, one per tenant and slot."""
+    limit = app.config.get("ANJIAN_JOBS_OPEN_PER_TENANT", 0)
+    if limit <= 0:
+        return
+    open_jobs = session.scalar(
+        select(func.count()).select_from(Job)
+        .where(Job.tenant_id == tenant_id, Job.status.in_((QUEUED, STARTED)))
+    )
+    if open_jobs >= limit:
+        raise TooManyJobs(limit)
 
 
 def retry(job: Job, session=None) -> Job:
