@@ -99,6 +99,23 @@ def upload(stack: Stack, token: str, data: bytes, name: str, **form):
                          files={"file": (name, data, XLSX)}, data=form, timeout=60)
 
 
+def upload_chunked(stack: Stack, token: str, data: bytes, name: str):
+    """The upload of ``upload`` as a chunked body: gunicorn hands it on with no length."""
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{name}\"\r\nContent-Type: {XLSX}\r\n\r\n").encode() + data + \
+        f"\r\n--{boundary}--\r\n".encode()
+
+    def chunks(size=256 * 1024):
+        for at in range(0, len(body), size):
+            yield body[at:at + size]
+
+    return stack.request("POST", f"{T}/enterprise-imports", token, data=chunks(), timeout=60,
+                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+
 def login(stack: Stack, username: str) -> str:
     return ok(stack.request("POST", "/api/v1/auth/login",
                             json={"username": username, "password": PASSWORD}), 201)["token"]
@@ -479,6 +496,9 @@ def test_body_over_the_limit_is_413_and_the_worker_is_unharmed(stack, scenario):
         big = b"PK\x03\x04" + b"\x00" * (UPLOAD_LIMIT + 1024 * 1024)
         for _ in range(3):
             r = upload(stack, token, big, "太大了.xlsx")
+            assert r.status_code == 413 and is_problem(r), (r.status_code, r.text[:500])
+        for _ in range(2):  # the same body without Content-Length (Transfer-Encoding: chunked)
+            r = upload_chunked(stack, token, big, "太大了.xlsx")
             assert r.status_code == 413 and is_problem(r), (r.status_code, r.text[:500])
         for _ in range(6):
             ok(stack.request("GET", f"{T}/enterprises", token, params={"per_page": 1}))
