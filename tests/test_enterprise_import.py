@@ -298,6 +298,34 @@ def test_file_over_the_size_limit_is_413(app, client, world):
     assert enterprises(app, world["a"]) == []
 
 
+def test_an_upload_refused_by_the_queue_leaves_no_stored_file(app, client, world, tmp_path):
+    """A 429 (the tenant's share of open jobs is used up) or a 503 (Redis down) after the
+    file was stored: the file is removed again, no job row is left, and the tenant's
+    queued import is untouched."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    folder = Path(urlsplit(app.config["ANJIAN_STORAGE_URL"]).path)
+
+    def stored():
+        return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+    app.config["ANJIAN_JOBS_OPEN_PER_TENANT"] = 1
+    data = xlsx([row(1), row(2)])
+    assert upload(client, world["admin"], data).status_code == 202  # queued, not run
+    kept = stored()
+    assert kept  # the queued import's file (and its metadata)
+    r = upload(client, world["sup"], data)
+    assert r.status_code == 429 and r.mimetype == "application/problem+json"
+    assert int(r.headers["Retry-After"]) > 0
+    assert stored() == kept
+    app.config["ANJIAN_JOBS_OPEN_PER_TENANT"] = 0
+    app.config["ANJIAN_REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    assert upload(client, world["admin"], data).status_code == 503
+    assert stored() == kept
+    assert client.get("/api/v1/tenants/imp/jobs", headers=world["admin"]).json["total"] == 1
+
+
 def test_viewers_cannot_import_and_unknown_profile_is_422(client, world):
     assert upload(client, world["viewer"], xlsx([row(1)])).status_code == 403
     r = upload(client, world["admin"], xlsx([row(1)]), profile="nope")

@@ -13,7 +13,7 @@ from anjian.enterprises import importing
 from anjian.enterprises.jobs import KIND
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job
-from anjian.jobs.service import QueueUnavailable, enqueue
+from anjian.jobs.service import enqueue
 from anjian.storage import UploadRejected, content_disposition, storage_for
 
 blp = Blueprint("enterprise_imports", __name__,
@@ -116,8 +116,8 @@ def upload(files, tenant_code):
             "dry_run": options["dry_run"], "profile": profile["key"],
             "tenant_code": g.tenant.code,
         })
-    except QueueUnavailable:  # Redis is down: 503, and no stored file left behind
-        storage.delete(obj.key, g.tenant.id)
+    except Exception:  # Redis down (503), the tenant's share of jobs used up (429), ...:
+        storage.delete(obj.key, g.tenant.id)  # no stored file left behind
         raise
     db.session.commit()
     return accepted(job)
