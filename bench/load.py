@@ -45,7 +45,9 @@ What one run does:
    (what systemd's ``Nice=`` does); ``--worker-group-nice`` lowers the weight of each
    worker's scheduling group (/proc/PID/autogroup; what ``CPUWeight=`` does to a
    service's cgroup): with autogroup on, the kernel shares the CPU between sessions
-   first, so a process's nice value counts only inside its own session.
+   first, so a process's nice value counts only inside its own session. By default the
+   workers run as deployed: group nice 7 (weight 215 against the web's 1024, as the
+   worker unit's ``CPUWeight=20`` against the default 100).
 
 Printed: requests/s, p50, p90, p99 and max per run, the ratio platform/floor of the
 throughput per endpoint, non-200 answers and answers holding another tenant's rows.
@@ -58,7 +60,7 @@ row count, rows imported, the cores used. Timings are printed, never asserted.
 
     .venv/bin/python bench/load.py --duration 8 --rounds 2      # both, shorter rounds
     .venv/bin/python bench/load.py --noisy-only                 # the noisy neighbour only
-    .venv/bin/python bench/load.py --noisy-only --worker-group-nice 10   # workers weighed down
+    .venv/bin/python bench/load.py --noisy-only --worker-group-nice 0   # workers weigh as web
 """
 
 from __future__ import annotations
@@ -769,9 +771,12 @@ def main() -> None:
                        help="worker.py processes")
     noisy.add_argument("--worker-nice", type=int, default=0,
                        help="niceness of the worker.py processes (what systemd's Nice= sets)")
-    noisy.add_argument("--worker-group-nice", type=int, default=0,
+    noisy.add_argument("--worker-group-nice", type=int, default=7,
                        help="niceness of each worker's scheduling group (/proc/PID/autogroup; "
-                            "what CPUWeight= is to a systemd service)")
+                            "what CPUWeight= is to a systemd service). Default 7, as "
+                            "deployed: weight 215 of the web's 1024, as CPUWeight=20 of 100 "
+                            "(deploy/systemd/anjian-worker@.service) and cpu_shares 205 "
+                            "(docker-compose.yml); 0: the workers weigh as much as the web")
     noisy.add_argument("--retry-cap", type=float, default=1.0,
                        help="the flood waits min(Retry-After, this) seconds after a 429")
     noisy.add_argument("--drain-timeout", type=float, default=300,
