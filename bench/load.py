@@ -46,8 +46,8 @@ What one run does:
    worker's scheduling group (/proc/PID/autogroup; what ``CPUWeight=`` does to a
    service's cgroup): with autogroup on, the kernel shares the CPU between sessions
    first, so a process's nice value counts only inside its own session. By default the
-   workers run as deployed: group nice 7 (weight 215 against the web's 1024, as the
-   worker unit's ``CPUWeight=20`` against the default 100).
+   workers run as deployed: group nice 10 (weight 110 against the web's 1024, as the
+   worker unit's ``CPUWeight=10`` against the default 100).
 
 Printed: requests/s, p50, p90, p99 and max per run, the ratio platform/floor of the
 throughput per endpoint, non-200 answers and answers holding another tenant's rows.
@@ -771,11 +771,11 @@ def main() -> None:
                        help="worker.py processes")
     noisy.add_argument("--worker-nice", type=int, default=0,
                        help="niceness of the worker.py processes (what systemd's Nice= sets)")
-    noisy.add_argument("--worker-group-nice", type=int, default=7,
+    noisy.add_argument("--worker-group-nice", type=int, default=10,
                        help="niceness of each worker's scheduling group (/proc/PID/autogroup; "
-                            "what CPUWeight= is to a systemd service). Default 7, as "
-                            "deployed: weight 215 of the web's 1024, as CPUWeight=20 of 100 "
-                            "(deploy/systemd/anjian-worker@.service) and cpu_shares 205 "
+                            "what CPUWeight= is to a systemd service). Default 10, as "
+                            "deployed: weight 110 of the web's 1024, as CPUWeight=10 of 100 "
+                            "(deploy/systemd/anjian-worker@.service) and cpu_shares 102 "
                             "(docker-compose.yml); 0: the workers weigh as much as the web")
     noisy.add_argument("--retry-cap", type=float, default=1.0,
                        help="the flood waits min(Retry-After, this) seconds after a 429")
