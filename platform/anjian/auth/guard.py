@@ -77,8 +77,9 @@ def before_request():
         set_scope(db.session, Scope.platform_scope())
         return None
 
-    try:
-        user, _token = user_from_token(_bearer())
+    code = (request.view_args or {}).get("tenant_code")
+    try:  # the token, its user and the URL's tenant: one statement
+        user, _token, tenant = user_from_token(_bearer(), code)
     except AuthError as exc:
         if exc.code != "missing_token":
             record_event(db.engine, action=f"auth.{exc.code}", result="denied",
@@ -86,20 +87,21 @@ def before_request():
         problem(401, exc.reason)
     g.user = user
     observability.bind(user_id=user.id)
-    set_scope(db.session, Scope.platform_scope(user.id))
 
-    code = (request.view_args or {}).get("tenant_code")
     if code is None:
+        set_scope(db.session, Scope.platform_scope(user.id))
         if AUTHENTICATED in policy.roles:
             return None
         if PLATFORM_ADMIN in policy.roles and user.is_platform_admin:
-            set_scope(db.session, Scope.platform_scope(user.id))
             return None
         deny(403, "需要平台管理员权限", "platform_role")
 
     # A deactivated tenant is gone for everyone but the platform admins, who must
-    # still be able to read and reactivate it (PATCH is_active).
-    tenant, access = tenant_access(user, code)
+    # still be able to read and reactivate it (PATCH is_active). The memberships that
+    # decide are read in the tenant's read-only scope, which also names the user.
+    if tenant is not None:
+        set_scope(db.session, Scope.tenant(tenant.id, user.id, write=False))
+    access = tenant_access(user, tenant) if tenant is not None else None
     if access is None:
         deny(404, "租户不存在", "foreign_tenant")
     allowed = access.role in policy.roles or (
@@ -112,7 +114,10 @@ def before_request():
         deny(403, "上级单位只能查看下级数据，不能修改", "read_only", tenant_id=tenant.id)
     g.tenant = tenant
     g.access = access
-    set_scope(db.session, Scope.tenant(tenant.id, user.id, write=access.can_write))
+    # A read (GET, HEAD, OPTIONS) runs read-only whatever the role: a view that wrote
+    # on a GET would fail, in the ORM and in RLS. Writes get the tenant to write to.
+    if writing:
+        set_scope(db.session, Scope.tenant(tenant.id, user.id, write=True))
     return idempotency.claim()  # a repeated Idempotency-Key answers here
 
 

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
@@ -56,17 +56,20 @@ def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = Non
     return token, secret
 
 
-def user_from_token(secret: str | None) -> tuple[User, ApiToken]:
-    """The token's user, read with the token in one statement."""
+def user_from_token(secret: str | None,
+                    tenant_code: str | None = None) -> tuple[User, ApiToken, Tenant | None]:
+    """The token's user, and the tenant named ``tenant_code`` (None: no such tenant),
+    read with the token in one statement (tenants are a platform table)."""
     if not secret:
         raise AuthError("缺少访问令牌", "missing_token")
-    row = db.session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_digest(secret))
-    ).first()
+    statement = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                 .where(ApiToken.token_hash == token_digest(secret)))
+    if tenant_code is not None:
+        statement = statement.add_columns(Tenant).outerjoin(Tenant, Tenant.code == tenant_code)
+    row = db.session.execute(statement).first()
     if row is None:
         raise AuthError("访问令牌无效", "invalid_token")
-    token, user = row
+    token, user = row[0], row[1]
     now = utcnow()
     if token.revoked_at is not None:
         raise AuthError("访问令牌已被撤销", "revoked_token")
@@ -74,7 +77,7 @@ def user_from_token(secret: str | None) -> tuple[User, ApiToken]:
         raise AuthError("访问令牌已过期", "expired_token")
     if not user.is_active:
         raise AuthError("用户已停用", "disabled_user")
-    return user, token
+    return user, token, row[2] if tenant_code is not None else None
 
 
 def _recent_failures(column, value, since):
@@ -161,36 +164,27 @@ def ancestors(tenant: Tenant, limit: int = 16) -> list[Tenant]:
     return out
 
 
-def tenant_access(user: User, code: str) -> tuple[Tenant | None, Access | None]:
-    """The tenant named ``code`` and the user's access to it (None: none at all).
+def tenant_access(user: User, tenant: Tenant) -> Access | None:
+    """A user's access to a tenant; None means the tenant does not exist for them.
 
     Platform admins act as tenant admins everywhere (to bootstrap a tenant), also in
     a deactivated tenant, which is gone for everyone else. A member of an ancestor
-    tenant reads as a viewer and never writes. The tenant and the user's membership
-    in it come in one statement; memberships are read under the actor's own scope
-    (RLS lets a user see its own).
+    tenant reads as a viewer and never writes. The user's memberships are read in
+    one statement, under a scope that names the user (RLS lets a user see its own).
     """
-    row = db.session.execute(
-        select(Tenant, Membership)
-        .outerjoin(Membership, and_(Membership.tenant_id == Tenant.id,
-                                    Membership.user_id == user.id))
-        .where(Tenant.code == code)
-    ).first()
-    if row is None:
-        return None, None
-    tenant, membership = row
     if user.is_platform_admin:
-        return tenant, Access("tenant_admin", True, "platform")
+        return Access("tenant_admin", True, "platform")
     if not tenant.is_active:
-        return None, None
-    if membership is not None:
-        return tenant, Access(membership.role, True, "member", membership.enterprise_id)
-    roles = {m.tenant_id: m.role
-             for m in db.session.scalars(select(Membership).where(Membership.user_id == user.id))}
+        return None
+    own = {m.tenant_id: m
+           for m in db.session.scalars(select(Membership).where(Membership.user_id == user.id))}
+    if tenant.id in own:
+        return Access(own[tenant.id].role, True, "member", own[tenant.id].enterprise_id)
     for ancestor in ancestors(tenant):
-        if roles.get(ancestor.id) in ("tenant_admin", "viewer", "supervisor"):
-            return tenant, Access("viewer", False, "ancestor")
-    return tenant, None
+        if ancestor.id in own and own[ancestor.id].role in ("tenant_admin", "viewer",
+                                                            "supervisor"):
+            return Access("viewer", False, "ancestor")
+    return None
 
 
 __all__ = ["TENANT_ROLES", "Access", "AuthError", "Throttled"]

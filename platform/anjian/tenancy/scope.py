@@ -148,7 +148,9 @@ def _forget_foreign_rows(session: Session, scope: Scope | None) -> None:
 def set_scope(session: Session, scope: Scope | None) -> None:
     """Set the scope; when a transaction is open, PostgreSQL learns it at once."""
     session = _real(session)
-    if session.info.get(SCOPE_KEY) != scope and session.identity_map:
+    if SCOPE_KEY in session.info and session.info[SCOPE_KEY] == scope:
+        return  # the open transaction, if any, has it already (after_begin or below)
+    if session.identity_map:
         _forget_foreign_rows(session, scope)
     session.info[SCOPE_KEY] = scope
     if session.in_transaction():
