@@ -100,7 +100,6 @@ ENDPOINTS = {
 }
 GOAL_P99_MS = 100
 GOAL_RATIO = 0.5
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --------------------------------------------------------------------------- data
@@ -203,43 +202,12 @@ TERMINAL = ("finished", "failed", "abandoned")
 
 
 def import_workbook(rows: int, file_no: int, variant: int) -> bytes:
-    """An .xlsx of ``rows`` enterprises in the core template's headers, valid credit codes
+    """An .xlsx of ``rows`` enterprises (tests.stack.enterprise_workbook), credit codes
     ``911201<file_no:02d>MA<n:07d><check>``; ``variant`` 0 and 1 differ in every name and
     address, so that importing them in turn updates every row."""
-    import io
+    from tests.stack import enterprise_workbook
 
-    import xlsxwriter
-    from stdnum.cn import uscc
-
-    from anjian.enterprises.importing import CORE_HEADERS
-
-    columns = ["credit_code", "name", "address", "industry", "scale", "employees", "status"]
-    kind = ("有限公司", "有限责任公司")[variant]
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True})
-    sheet = book.add_worksheet("企业台账")
-    for col, key in enumerate(columns):
-        sheet.write_string(0, col, CORE_HEADERS[key])
-    for n in range(1, rows + 1):
-        base = f"911201{file_no:02d}MA{n:07d}"
-        values = [base + uscc.calc_check_digit(base), f"第{file_no}批第{n}号商贸{kind}",
-                  f"天津市河北区中山路{n}号{'甲乙'[variant]}座", "商贸", ("规上", "规下", "小微")[n % 3],
-                  10 + n % 300, "在营"]
-        for col, value in enumerate(values):
-            if isinstance(value, int):
-                sheet.write_number(n, col, value)
-            else:
-                sheet.write_string(n, col, value)
-    book.close()
-    return buffer.getvalue()
-
-
-def _multipart(data: bytes, name: str) -> tuple[bytes, str]:
-    boundary = secrets.token_hex(16)
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{name}\"\r\nContent-Type: {XLSX}\r\n\r\n").encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), \
-        f"multipart/form-data; boundary={boundary}"
+    return enterprise_workbook(rows, prefix=f"911201{file_no:02d}", variant=variant)
 
 
 class Client:
@@ -306,11 +274,13 @@ class ImportFlood:
         self._thread.join(120)
 
     def _loop(self, stop) -> None:
+        from tests.stack import multipart_file
+
         path = f"/api/v1/tenants/{self.code}/enterprise-imports"
         while not stop.is_set():
             n = len(self.accepted)
             file_no, variant = n % len(self.books), (n // len(self.books)) % 2
-            body, content_type = _multipart(self.books[file_no][variant],
+            body, content_type = multipart_file(self.books[file_no][variant],
                                             f"台账{file_no:02d}{'AB'[variant]}.xlsx")
             try:
                 status, headers, answer = self.client.request("POST", path, body, content_type)

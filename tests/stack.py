@@ -475,8 +475,11 @@ def credit_code(prefix: str, n: int) -> str:
     return base + uscc.calc_check_digit(base)
 
 
-def enterprise_workbook(rows: int, prefix: str = "91120105", first: int = 1) -> bytes:
-    """An .xlsx of ``rows`` enterprises in the core template's headers."""
+def enterprise_workbook(rows: int, prefix: str = "91120105", first: int = 1,
+                        variant: int = 0) -> bytes:
+    """An .xlsx of ``rows`` enterprises in the core template's headers; variants 0 and 1
+    of the same rows differ in every name and address (importing them in turn updates
+    every row)."""
     import xlsxwriter
 
     from anjian.enterprises.importing import CORE_HEADERS
@@ -488,8 +491,9 @@ def enterprise_workbook(rows: int, prefix: str = "91120105", first: int = 1) -> 
     for col, key in enumerate(columns):
         sheet.write_string(0, col, CORE_HEADERS[key])
     for r, n in enumerate(range(first, first + rows), 1):
-        values = [credit_code(prefix, n), f"河北区第{n}号商贸有限公司", f"天津市河北区中山路{n}号",
-                  "商贸", ("规上", "规下", "小微")[n % 3], 10 + n % 300, "在营"]
+        values = [credit_code(prefix, n), f"河北区第{n}号商贸{('有限公司', '有限责任公司')[variant]}",
+                  f"天津市河北区中山路{n}号{('', '乙座')[variant]}", "商贸",
+                  ("规上", "规下", "小微")[n % 3], 10 + n % 300, "在营"]
         for col, value in enumerate(values):
             if isinstance(value, int):
                 sheet.write_number(r, col, value)
@@ -497,6 +501,16 @@ def enterprise_workbook(rows: int, prefix: str = "91120105", first: int = 1) -> 
                 sheet.write_string(r, col, value)
     book.close()
     return buffer.getvalue()
+
+
+def multipart_file(data: bytes, name: str, field: str = "file",
+                   content_type: str = XLSX) -> tuple[bytes, str]:
+    """A multipart/form-data body holding one file; returns (body, its Content-Type)."""
+    boundary = secrets.token_hex(16)
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
+            f"filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
+    return (head + data + f"\r\n--{boundary}--\r\n".encode(),
+            f"multipart/form-data; boundary={boundary}")
 
 
 __all__ = [
@@ -507,5 +521,6 @@ __all__ = [
     "credit_code",
     "descendants",
     "enterprise_workbook",
+    "multipart_file",
     "wait_for",
 ]

@@ -18,7 +18,14 @@ import time
 
 import pytest
 
-from tests.stack import XLSX, Stack, credit_code, enterprise_workbook, wait_for
+from tests.stack import (
+    XLSX,
+    Stack,
+    credit_code,
+    enterprise_workbook,
+    multipart_file,
+    wait_for,
+)
 
 T = "/api/v1/tenants/stack"
 PASSWORD = "a-long-password-42"
@@ -101,19 +108,14 @@ def upload(stack: Stack, token: str, data: bytes, name: str, **form):
 
 def upload_chunked(stack: Stack, token: str, data: bytes, name: str):
     """The upload of ``upload`` as a chunked body: gunicorn hands it on with no length."""
-    import uuid
-
-    boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{name}\"\r\nContent-Type: {XLSX}\r\n\r\n").encode() + data + \
-        f"\r\n--{boundary}--\r\n".encode()
+    body, content_type = multipart_file(data, name)
 
     def chunks(size=256 * 1024):
         for at in range(0, len(body), size):
             yield body[at:at + size]
 
     return stack.request("POST", f"{T}/enterprise-imports", token, data=chunks(), timeout=60,
-                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                         headers={"Content-Type": content_type})
 
 
 def login(stack: Stack, username: str) -> str:
