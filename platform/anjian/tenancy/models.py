@@ -57,7 +57,10 @@ class Tenant(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
-    parent = relationship("Tenant", remote_side=[id], lazy="joined", join_depth=1)
+    # Loaded when read (only the tenant API shows it): every request reads its tenant, and
+    # a join to the parent on each of those reads was work for nothing. A parent already
+    # in the session (a list of siblings) comes from the identity map without SQL.
+    parent = relationship("Tenant", remote_side=[id], lazy="select")
 
     __mapper_args__ = {"version_id_col": version}
 
