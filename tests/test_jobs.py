@@ -313,6 +313,19 @@ def test_a_tenant_over_its_share_of_open_jobs_gets_429_and_others_do_not(app, cl
     assert all(start(client, world["admin"], "test.echo").status_code == 202 for _ in range(3))
 
 
+def test_every_route_that_answers_202_declares_the_queue_refusals(client):
+    """The OpenAPI of every route that queues a job (202) names its 503, and every route
+    that starts a new one (not a retry) its 429."""
+    spec = client.get("/api/openapi.json").json
+    starting = {(path, method): op["responses"] for path, ops in spec["paths"].items()
+                for method, op in ops.items()
+                if isinstance(op, dict) and "202" in op.get("responses", {})}
+    assert len(starting) >= 3
+    for (path, method), responses in starting.items():
+        wanted = {"503"} if path.endswith("/retry") else {"429", "503"}
+        assert wanted <= set(responses), (method, path)
+
+
 def test_real_redis_with_a_simple_worker_in_this_process(app, client, world, redis_url):
     app.config["ANJIAN_REDIS_URL"] = redis_url
     connection(app).flushdb()

@@ -10,7 +10,7 @@ from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises.schemas import EnterpriseQuerySchema
 from anjian.extensions import db
-from anjian.jobs.api import JobSchema, accepted, readable_job
+from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
 from anjian.jobs.models import FINISHED
 from anjian.jobs.service import enqueue
 
@@ -35,6 +35,7 @@ class DownloadLinkSchema(ma.Schema):
 @blp.route("", methods=["POST"])
 @blp.arguments(EnterpriseQuerySchema, required=False)
 @blp.response(202, JobSchema)
+@starts_a_job(blp)
 @requires(*EXPORTERS)
 def create_export(query, tenant_code):
     """导出企业台账（筛选条件同企业列表；后台任务，完成后下载 .xlsx）"""

@@ -12,7 +12,7 @@ from anjian.api.problems import problem
 from anjian.enterprises import importing
 from anjian.enterprises.jobs import KIND
 from anjian.extensions import db
-from anjian.jobs.api import JobSchema, accepted, readable_job
+from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
 from anjian.jobs.service import enqueue
 from anjian.storage import UploadRejected, content_disposition, storage_for
 
@@ -81,6 +81,7 @@ def list_profiles(tenant_code):
 @blp.route("", methods=["POST"])
 @blp.arguments(EnterpriseImportUploadSchema, location="files", content_type="multipart/form-data")
 @blp.response(202, JobSchema)
+@starts_a_job(blp)
 @requires(*WRITERS)
 def upload(files, tenant_code):
     """上传企业名单（.xlsx / .csv）并开始导入；返回任务（202，Location 指向任务）"""

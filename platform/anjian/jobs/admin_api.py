@@ -19,7 +19,7 @@ from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import PLATFORM_ADMIN, requires
 from anjian.api.problems import problem
 from anjian.extensions import db
-from anjian.jobs.api import JobSchema, RetrySchema, retry_and_accept
+from anjian.jobs.api import JobSchema, RetrySchema, retry_and_accept, starts_a_job
 from anjian.jobs.models import STATUSES, Job
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, set_scope
@@ -82,6 +82,7 @@ def list_all_jobs(query, pages):
 @blp.route("/<job_id>/retry", methods=["POST"])
 @blp.arguments(RetrySchema, required=False)
 @blp.response(202, JobSchema)
+@starts_a_job(blp, shared=False)
 @requires(PLATFORM_ADMIN)
 def retry_any_job(data, job_id):
     """重试任一租户失败或中断的任务（平台管理员；记入该租户的审计日志）"""

@@ -92,6 +92,20 @@ def accepted(job: Job):
     return body, 202, {"Location": body["url"]}
 
 
+def starts_a_job(blueprint: Blueprint, *, shared: bool = True):
+    """Declare (OpenAPI) the refusals of a route that queues a job, besides its 202: the
+    queue unavailable (503) and, for a new job (``shared``; not a retry), the tenant's
+    share of open jobs used up (429); problem+json with Retry-After."""
+    def decorate(view):
+        if shared:
+            view = blueprint.alt_response(
+                429, description="本单位排队或运行中的后台任务已达上限"
+                                 "（ANJIAN_JOBS_OPEN_PER_TENANT），请按 Retry-After 稍后再试")(view)
+        return blueprint.alt_response(
+            503, description="任务队列暂不可用，请按 Retry-After 稍后再试")(view)
+    return decorate
+
+
 def readable_job(job_id: str, kind: str | None = None, label: str = "任务") -> Job:
     """A job the caller may read: admins read all, others the jobs they started.
 
@@ -132,6 +146,7 @@ def get_job(tenant_code, job_id):
 @blp.route("/<job_id>/retry", methods=["POST"])
 @blp.arguments(RetrySchema, required=False)
 @blp.response(202, JobSchema)
+@starts_a_job(blp, shared=False)
 @requires("tenant_admin")
 def retry_job(data, tenant_code, job_id):
     """重试失败或中断的任务（租户管理员）"""

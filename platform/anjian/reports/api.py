@@ -13,7 +13,7 @@ from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.auth.models import User
 from anjian.extensions import db
-from anjian.jobs.api import accepted
+from anjian.jobs.api import accepted, starts_a_job
 from anjian.jobs.models import Job
 from anjian.reports import service
 from anjian.reports.models import Report
@@ -92,6 +92,7 @@ def list_reports(query, pages, tenant_code):
 @blp.route("", methods=["POST"])
 @blp.arguments(ReportRequestSchema)
 @blp.response(202, ReportAcceptedSchema)
+@starts_a_job(blp)
 @blp.alt_response(422, description="未知的报表类型、不提供的格式或参数无效（逐字段说明）")
 @requires(*REQUESTERS)
 def create_report(data, tenant_code):
