@@ -296,6 +296,39 @@ def test_parent_tenant_member_reads_but_never_writes_a_child(client, factory):
     assert r.status_code == 403
 
 
+def test_a_read_request_cannot_write_even_for_a_tenant_admin(app, client, factory):
+    """A GET runs in the tenant's read-only scope: a view that wrote on a GET fails (the
+    ORM refuses at flush; on PostgreSQL RLS would refuse too, test_rls.py) and nothing is
+    written; the same write on a POST goes through."""
+    from flask_smorest import Blueprint
+
+    from anjian.api.policy import requires
+    from anjian.extensions import db
+    from anjian.tenancy.models import Area
+
+    writer = Blueprint("test_auth_writer", __name__, url_prefix="/api/v1/tenants/<tenant_code>")
+
+    @writer.route("/test-write/<code>", methods=["GET", "POST"])
+    @requires("tenant_admin")
+    def write(tenant_code, code):
+        db.session.add(Area(code=code, name=code, kind="sector"))
+        db.session.commit()
+        return {"written": code}
+
+    app.extensions["anjian.api"].register_blueprint(writer)
+    tenant = factory.tenant("ro")
+    _, token = factory.user("ro-admin", {tenant: "tenant_admin"})
+    from anjian.tenancy.scope import TenantScopeError
+
+    with pytest.raises(TenantScopeError, match="read-only"):  # a 500 outside tests
+        client.get("/api/v1/tenants/ro/test-write/by-get", headers=bearer(token))
+    r = client.post("/api/v1/tenants/ro/test-write/by-post", headers=bearer(token))
+    assert r.status_code == 200, r.get_json()
+    codes = [a["code"] for a in client.get("/api/v1/tenants/ro/areas",
+                                          headers=bearer(token)).json["items"]]
+    assert codes == ["by-post"]
+
+
 # --- writable fields (RELIABILITY 9) ---------------------------------------------
 
 def test_client_cannot_set_tenant_id(client, factory):
