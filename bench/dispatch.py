@@ -49,9 +49,9 @@ sys.path[:0] = [str(ROOT / "platform"), str(ROOT / "plugins"), str(ROOT)]
 
 from bench.closed_loop import (  # noqa: E402
     APP_ROLE,
+    bulk_load,
     copy_lines,
     counting,
-    finish_load,
     make_app,
     migrate,
 )
@@ -384,11 +384,9 @@ def run(options) -> dict:
         started = time.perf_counter()
         migrate(admin, app_url, tmp)
         owner = psycopg.connect(libpq(admin))
-        owner.execute("SET session_replication_role = replica")  # generated data: no RI triggers
-        base = generate_base(owner, options.enterprises)
-        small = generate_hazards(owner, options.enterprises, 1, options.small, seed=1)
-        owner.execute("SET session_replication_role = DEFAULT")
-        finish_load(owner)
+        with bulk_load(owner):  # generated data: no RI triggers, then ANALYZE
+            base = generate_base(owner, options.enterprises)
+            small = generate_hazards(owner, options.enterprises, 1, options.small, seed=1)
         print(f"generated in {time.perf_counter() - started:.1f} s: {base} + {small:,} hazards",
               flush=True)
         app = make_app(app_url, tmp)
@@ -397,11 +395,9 @@ def run(options) -> dict:
         at_small = measure(app, app_conn, info, options.repeat, timed=False)
 
         t1 = time.perf_counter()
-        owner.execute("SET session_replication_role = replica")
-        more = generate_hazards(owner, options.enterprises, options.small + 1,
-                                options.hazards - options.small, seed=2)
-        owner.execute("SET session_replication_role = DEFAULT")
-        finish_load(owner)
+        with bulk_load(owner):  # generated data: no RI triggers, then ANALYZE
+            more = generate_hazards(owner, options.enterprises, options.small + 1,
+                                    options.hazards - options.small, seed=2)
         print(f"generated {more:,} more hazards in {time.perf_counter() - t1:.1f} s", flush=True)
         at_full = measure(app, app_conn, info, options.repeat, timed=True)
         app_conn.close()

@@ -84,8 +84,8 @@ from bench.closed_loop import (  # noqa: E402
     APP_ROLE,
     ENTERPRISES_PER_TENANT,
     NOW,
+    bulk_load,
     copy_lines,
-    finish_load,
     generate_base,
     generate_hazards,
     migrate,
@@ -575,12 +575,10 @@ def run(options) -> dict:
         started = time.perf_counter()
         migrate(admin, app_url, tmp)
         with psycopg.connect(libpq(admin)) as owner:
-            owner.execute("SET session_replication_role = replica")  # generated: no RI triggers
-            base = generate_base(owner, options.tenants)
-            hazards = generate_hazards(owner, options.tenants, 1, options.hazards, seed=1)
-            users = generate_users(owner, options.tenants)
-            owner.execute("SET session_replication_role = DEFAULT")
-            finish_load(owner)
+            with bulk_load(owner):  # generated data: no RI triggers, then ANALYZE
+                base = generate_base(owner, options.tenants)
+                hazards = generate_hazards(owner, options.tenants, 1, options.hazards, seed=1)
+                users = generate_users(owner, options.tenants)
         figures["generation_s"] = time.perf_counter() - started
         print(f"generated in {figures['generation_s']:.1f} s: {base}, {hazards:,} hazards, "
               f"{len(users)} users with tokens", flush=True)

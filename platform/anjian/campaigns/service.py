@@ -23,6 +23,7 @@ from anjian.db import utcnow
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.extensions import db
+from anjian.jobs.schedules import local_today as today  # today in China: Beijing dates
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
 from anjian.tenancy.service import call_policy, registry
@@ -43,13 +44,6 @@ class CampaignError(ApiProblem):
     def __init__(self, status: int, message: str, field: str | None = None):
         super().__init__(status, detail=message, errors={field: [message]} if field else None)
         self.status, self.message, self.field = status, message, field
-
-
-def today() -> dt.date:
-    """Today in China: deadlines are Beijing dates."""
-    from anjian.jobs.schedules import local_today
-
-    return local_today()
 
 
 def _date(value, field: str) -> dt.date | None:

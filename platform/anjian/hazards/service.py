@@ -33,6 +33,7 @@ from anjian.hazards.models import (
     HazardEvent,
     Notification,
 )
+from anjian.jobs.schedules import local_today as today  # today in China: Beijing dates
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
 from anjian.tenancy.service import call_policy
@@ -47,13 +48,6 @@ class HazardError(Exception):
     def __init__(self, status: int, message: str, errors: dict[str, list[str]] | None = None):
         super().__init__(message)
         self.status, self.message, self.errors = status, message, errors
-
-
-def today() -> dt.date:
-    """Today in China: deadlines and "found on" dates are Beijing dates."""
-    from anjian.jobs.schedules import local_today
-
-    return local_today()
 
 
 def current_tenant() -> Tenant:
