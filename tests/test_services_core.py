@@ -698,6 +698,29 @@ def test_findings_recorded_per_enterprise(client, w):
                           headers=w.admin), 404)
 
 
+def test_a_page_of_samples_reads_its_spot_checks_in_one_statement(app, client, w):
+    from sqlalchemy import event
+
+    from anjian.extensions import db
+
+    url = f"{URL}/service-contracts/{w.c1}/spot-checks"
+    drawn = [client.post(url, headers=w.supervisor, json={"ratio": 1, "seed": f"s{n}"}).json
+             for n in range(3)]
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = client.get(url, headers=w.viewer).json
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [s["id"] for s in page["items"]] == [s["id"] for s in reversed(drawn)]
+    assert [len(s["items"]) for s in page["items"]] == [3, 3, 3]
+    assert all(s["summary"]["unchecked"] == 3 for s in page["items"])
+    assert len([s for s in statements if "FROM spot_checks" in s]) == 1
+
+
 def test_a_plugin_may_choose_the_sample(app, client, w):
     app.extensions["anjian.plugins"].plugins["test_rules"].pick_last = True
     r = client.post(f"{URL}/service-contracts/{w.c1}/spot-checks", headers=w.supervisor,

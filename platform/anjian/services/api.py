@@ -367,7 +367,7 @@ def list_samples(pages, tenant_code, contract_id):
     stmt = (select(SpotCheckSample).where(SpotCheckSample.contract_id == contract.id)
             .order_by(SpotCheckSample.drawn_at.desc(), SpotCheckSample.id.desc()))
     page = paginate(stmt, pages["page"], pages["per_page"])
-    page["items"] = [service.sample_view(s) for s in page["items"]]
+    page["items"] = service.sample_views(page["items"])
     return page
 
 
@@ -405,8 +405,7 @@ def record_finding(data, tenant_code, contract_id, sample_id, enterprise_id):
         problem(404, "该企业不在本次抽查中")
     service.record_finding(check, data, g.user.id)
     db.session.commit()
-    view = service.sample_view(sample)
-    return next(i for i in view["items"] if i["enterprise_id"] == enterprise_id)
+    return service.check_item(check)
 
 
 # --- service records --------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from anjian.enterprises.visibility import enterprise_clause
 from anjian.extensions import db
 from anjian.jobs.schedules import local_now, local_today
 from anjian.services.models import (
+    FINDINGS,
     RECORD_KINDS,
     ContractEnterprise,
     ServiceContract,
@@ -826,22 +827,46 @@ def record_finding(check: SpotCheck, data: dict, actor_id: int | None) -> SpotCh
     return check
 
 
-def sample_view(sample: SpotCheckSample) -> dict:
-    from anjian.services.models import FINDINGS
+SAMPLE_FIELDS = ("id", "contract_id", "ratio", "seed", "population", "drawn_by", "drawn_at",
+                 "deadline_start", "deadline_workdays", "deadline", "deadline_provisional")
 
+
+def _check_items(where) -> dict[int, list[dict]]:
+    """The spot checks matching ``where`` with their enterprises, by sample id, in one
+    statement."""
     rows = db.session.execute(
         select(SpotCheck, Enterprise.name, Enterprise.credit_code)
         .join(Enterprise, Enterprise.id == SpotCheck.enterprise_id)
-        .where(SpotCheck.sample_id == sample.id).order_by(SpotCheck.enterprise_id))
-    items = [{"enterprise_id": check.enterprise_id, "enterprise_name": name,
-              "credit_code": code, "reason": check.reason, "finding": check.finding,
-              "finding_label": FINDINGS.get(check.finding), "note": check.note,
-              "checked_by": check.checked_by, "checked_at": check.checked_at}
-             for check, name, code in rows]
-    summary = {key: 0 for key in (*FINDINGS, "unchecked")}
-    for item in items:
-        summary[item["finding"] or "unchecked"] += 1
-    fields = ("id", "contract_id", "ratio", "seed", "population", "drawn_by", "drawn_at",
-              "deadline_start", "deadline_workdays", "deadline", "deadline_provisional")
-    return {**{f: getattr(sample, f) for f in fields}, "size": len(items), "items": items,
-            "summary": summary}
+        .where(where).order_by(SpotCheck.sample_id, SpotCheck.enterprise_id))
+    out: dict[int, list[dict]] = defaultdict(list)
+    for check, name, code in rows:
+        out[check.sample_id].append({
+            "enterprise_id": check.enterprise_id, "enterprise_name": name, "credit_code": code,
+            "reason": check.reason, "finding": check.finding,
+            "finding_label": FINDINGS.get(check.finding), "note": check.note,
+            "checked_by": check.checked_by, "checked_at": check.checked_at})
+    return out
+
+
+def sample_views(samples) -> list[dict]:
+    """The views of ``samples`` (a page of them), their items read in one statement."""
+    samples = list(samples)
+    items = _check_items(SpotCheck.sample_id.in_([s.id for s in samples])) if samples else {}
+    out = []
+    for sample in samples:
+        mine = items.get(sample.id, [])
+        summary = {key: 0 for key in (*FINDINGS, "unchecked")}
+        for item in mine:
+            summary[item["finding"] or "unchecked"] += 1
+        out.append({**{f: getattr(sample, f) for f in SAMPLE_FIELDS}, "size": len(mine),
+                    "items": mine, "summary": summary})
+    return out
+
+
+def sample_view(sample: SpotCheckSample) -> dict:
+    return sample_views([sample])[0]
+
+
+def check_item(check: SpotCheck) -> dict:
+    """One spot check as it stands in its sample's view."""
+    return _check_items(SpotCheck.id == check.id)[check.sample_id][0]
