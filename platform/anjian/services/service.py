@@ -461,10 +461,11 @@ def _report_of_organisation(report, organisation_id: int) -> bool:
     """A service organisation delivers its own reports: one requested by its staff."""
     if not is_service_org():
         return True
-    staff = select(ServiceOrgStaff.user_id).where(
-        ServiceOrgStaff.organisation_id == organisation_id)
-    return report.requested_by is not None and report.requested_by in set(
-        db.session.scalars(staff))
+    if report.requested_by is None:
+        return False
+    return db.session.scalar(select(ServiceOrgStaff.id).where(
+        ServiceOrgStaff.organisation_id == organisation_id,
+        ServiceOrgStaff.user_id == report.requested_by).limit(1)) is not None
 
 
 def record_clause():
