@@ -660,6 +660,27 @@ def check_form(content: bytes, data: dict, expected: dict) -> None:
     assert sheet.column_dimensions["C"].width > sheet.column_dimensions["B"].width
 
 
+def test_the_form_keeps_a_formula_like_unit_inert():
+    """The layout is written on the core's SafeWorkbook (as the report job does): a tenant
+    name that begins like a formula stays text."""
+    import openpyxl
+
+    from anjian.reports.xlsx import SafeWorkbook
+    from anjian_tianjin_hebei import form
+
+    buffer = io.BytesIO()
+    workbook = SafeWorkbook(buffer, {"in_memory": True})
+    form.write({"unit": "=HYPERLINK(\"http://x.invalid\")", "report_date": "2023-06-12",
+                "sections": [], "campaign": {"starts_on": "2023-05-01"},
+                "week": {"end": "2023-06-11"}}, workbook)
+    workbook.close()
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["调度表"]
+    assert sheet["A2"].value == "'=HYPERLINK(\"http://x.invalid\")（单位）"
+    assert sheet["A2"].data_type == "s"
+    assert sheet["E2"].value == "时间：2023年6月12日"
+    assert sheet["A3"].value == "统计口径：自2023年5月1日专项行动开展以来至2023年6月11日累计数据。"
+
+
 def test_dispatch_table_refuses_what_it_cannot_make(app, client, factory):
     from anjian.jobs.service import JobError
 

@@ -227,7 +227,10 @@ def scheduled_params(tenant, slot: dt.datetime) -> dict | None:
     return {"week": (week_of(day)[0] - dt.timedelta(days=7)).isoformat()}
 
 
-def _cn(day: dt.date) -> str:
+def date_cn(day: dt.date | str) -> str:
+    """``2023年5月1日`` (a date, or an ISO date string as in the table's JSON)."""
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
     return f"{day.year}年{day.month}月{day.day}日"
 
 
@@ -418,7 +421,7 @@ def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dic
              "text": cell_text(row, values)}
             for row in rows]})
     return {
-        "kind": DISPATCH_KEY, "title": f"{TITLE}（截至{_cn(week_end)}）", "unit": tenant.name,
+        "kind": DISPATCH_KEY, "title": f"{TITLE}（截至{date_cn(week_end)}）", "unit": tenant.name,
         "campaign": {"id": campaign.id, "title": campaign.title,
                      "starts_on": _iso(campaign.starts_on), "ends_on": _iso(campaign.ends_on)},
         "week": {"start": week_start.isoformat(), "end": week_end.isoformat()},

@@ -7,30 +7,17 @@ figures per line, each as number, label and value::
     （一）总体情况 1   企业自查发现的重大事故隐患（个）  12     2   …已完成整改的（个）          7
 
 A merged two-line title, the reporting unit and the date above; the annex's notes
-below. A4 portrait, one page wide, centred.
+below. A4 portrait, one page wide, centred. The workbook is the core's ``SafeWorkbook``:
+every string cell (the tenant's name too) is neutralised there (RELIABILITY 17).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
-from anjian_tianjin_hebei.dispatch import NOTES
+from anjian_tianjin_hebei.dispatch import NOTES, date_cn
 
 TITLE_LINES = ("河北区重大事故隐患专项排查整治", "2023行动进展情况调度表")
 WIDTHS = {"A": 14, "B": 5, "C": 34, "D": 13, "E": 5, "F": 34, "G": 13}
 LAST_COLUMN = 6  # G
-
-
-def _date_cn(iso: str) -> str:
-    day = dt.date.fromisoformat(iso)
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def _safe(text: str) -> str:
-    # Cells are written with write_string (never a formula); a leading "=" still gets an
-    # apostrophe so that a later CSV export of the sheet stays inert (RELIABILITY 17).
-    text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\0") else text
 
 
 def write(data: dict, workbook) -> None:
@@ -55,8 +42,8 @@ def write(data: dict, workbook) -> None:
     sheet.set_row(0, 60)
     sheet.merge_range(0, 0, 0, LAST_COLUMN, "\n".join(TITLE_LINES), title)
     sheet.set_row(1, 24)
-    sheet.merge_range(1, 0, 1, 3, _safe(f"{data['unit']}（单位）"), plain_left)
-    sheet.merge_range(1, 4, 1, LAST_COLUMN, f"时间：{_date_cn(data['report_date'])}",
+    sheet.merge_range(1, 0, 1, 3, f"{data['unit']}（单位）", plain_left)
+    sheet.merge_range(1, 4, 1, LAST_COLUMN, f"时间：{date_cn(data['report_date'])}",
                       plain_right)
 
     row_index = 2
@@ -81,8 +68,8 @@ def write(data: dict, workbook) -> None:
         row_index += lines
 
     sheet.merge_range(row_index, 0, row_index, LAST_COLUMN,
-                      f"统计口径：自{_date_cn(data['campaign']['starts_on'])}专项行动开展以来"
-                      f"至{_date_cn(data['week']['end'])}累计数据。", note)
+                      f"统计口径：自{date_cn(data['campaign']['starts_on'])}专项行动开展以来"
+                      f"至{date_cn(data['week']['end'])}累计数据。", note)
     row_index += 1
     for text, height in zip(NOTES, (32, 78), strict=True):
         sheet.set_row(row_index, height)
