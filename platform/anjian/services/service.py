@@ -419,10 +419,11 @@ def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRe
         raise ServiceError(404, "服务合同不存在", "contract_id")
     if contract.status != "active":
         raise ServiceError(409, "合同已结束或已终止，不能再登记服务", "contract_id")
-    row = served_row(contract.id, data["enterprise_id"])
-    visible = db.session.scalar(select(Enterprise.id).where(
-        Enterprise.id == data["enterprise_id"], enterprise_clause(Enterprise.id)))
-    if row is None or row.left_on is not None or visible is None:
+    row = db.session.scalar(select(ContractEnterprise).where(
+        ContractEnterprise.contract_id == contract.id,
+        ContractEnterprise.enterprise_id == data["enterprise_id"],
+        ContractEnterprise.left_on.is_(None), enterprise_clause(ContractEnterprise.enterprise_id)))
+    if row is None:
         raise ServiceError(404, "该企业不在本合同的服务范围内", "enterprise_id")
     done_on = data["done_on"]
     first = max(contract.starts_on, row.joined_on or contract.starts_on)
