@@ -701,7 +701,7 @@ def cost_table(tenant: Tenant, contract: ServiceContract, year: int) -> dict:
         shares = None
         if price is not None:
             shares = call_policy(tenant, "service_cost_shares", contract=contract,
-                           enterprise=enterprise, contract_year=year)
+                                 enterprise=enterprise, contract_year=year)
         row = {"enterprise_id": enterprise.id, "enterprise_name": enterprise.name,
                "credit_code": enterprise.credit_code, "scale": enterprise.scale,
                "scale_label": SCALES.get(enterprise.scale), "above_quota": enterprise.above_quota,
@@ -789,7 +789,7 @@ def draw_sample(tenant: Tenant, contract: ServiceContract, data: dict,
     enterprises = list(db.session.scalars(
         select(Enterprise).where(Enterprise.id.in_(population)).order_by(Enterprise.id)))
     picked = call_policy(tenant, "select_spot_check_sample", subject=SPOT_CHECK_SUBJECT,
-                   candidates=enterprises, ratio=float(ratio), seed=seed)
+                         candidates=enterprises, ratio=float(ratio), seed=seed)
     if picked is None:
         by_id = {e.id: e for e in enterprises}
         picked = [(by_id[i], DEFAULT_SAMPLE_REASON) for i in uniform_sample(population, ratio, seed)]
