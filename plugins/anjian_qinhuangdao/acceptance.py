@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy import select
@@ -42,6 +41,7 @@ from anjian_qinhuangdao.baseline import (
     CERTIFIED_SPECIAL_WORKERS,
     LABELS,
     SURVEY_ON,
+    china_date,
     enterprise_baseline,
     major_hazard_counts,
     surveyed_on,
@@ -50,7 +50,6 @@ from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE
 from anjian_qinhuangdao.settings import settings_of
 
 REPORT_KIND = "qinhuangdao_acceptance"
-CHINA = ZoneInfo("Asia/Shanghai")
 
 PASS, BASIC_PASS, FAIL = "合格", "基本合格", "不合格"
 # Criteria whose failure alone fails the enterprise: the seed's two "major" ones.
@@ -83,14 +82,6 @@ class AcceptanceParameters(Schema):
             return
         if data.get("enterprise_id") is None or data.get("campaign_id") is None:
             raise ValidationError("须给出复查验收检查（inspection_id），或企业和专项行动", "inspection_id")
-
-
-def china_date(moment) -> dt.date | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(CHINA).date()
 
 
 def template_key(inspection: Inspection) -> str | None:

@@ -20,6 +20,7 @@ from anjian.enterprises.models import SCALES, Enterprise
 from anjian.extensions import db
 from anjian.hazards.models import Hazard
 from anjian.inspections.models import ChecklistTemplate, Inspection
+from anjian.jobs.schedules import local_now
 from anjian_qinhuangdao.catalogue import SURVEY_TEMPLATE
 
 SURVEY_ON = "qhd_survey_on"
@@ -85,17 +86,16 @@ def surveyed_on(campaign_id: int, enterprise_ids) -> dict[int, dt.date]:
         .where(Inspection.campaign_id == campaign_id, Inspection.status == "submitted",
                ChecklistTemplate.key == SURVEY_TEMPLATE, Inspection.enterprise_id.in_(ids))
         .group_by(Inspection.enterprise_id))
-    return {e: _china_date(at) for e, at in rows if at is not None}
+    return {e: china_date(at) for e, at in rows if at is not None}
 
 
-def _china_date(moment) -> dt.date:
-    from zoneinfo import ZoneInfo
-
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
+def china_date(moment: dt.datetime | None) -> dt.date | None:
+    """The China (Beijing) date of a stored moment; a naive one is read as UTC."""
+    if moment is None:
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return local_now(moment).date()
 
 
 def enterprise_baseline(enterprise: Enterprise, majors: tuple[int, int] | None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from anjian.extensions import db
+from anjian_qinhuangdao.baseline import china_date
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE, SURVEY_TEMPLATE
 from anjian_qinhuangdao.settings import PLUGIN
 
@@ -60,7 +61,6 @@ def record_inspection(tenant, inspection, actor, template_key: str):
         ServiceRecord,
     )
     from anjian.services.service import create_record
-    from anjian_qinhuangdao.acceptance import china_date
 
     topic = TOPICS.get(template_key)
     if topic is None or inspection.inspector_kind != "service_org" or actor is None:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from anjian.extensions import db
 from anjian.inspections.models import ChecklistTemplate, Inspection
+from anjian_qinhuangdao.baseline import china_date
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE
 from anjian_qinhuangdao.settings import settings_of
 
@@ -29,8 +30,6 @@ SUBJECT = "service_results"
 
 def acceptance_dates(enterprise_ids, campaign_id: int | None = None) -> dict[int, dt.date]:
     """{enterprise id: the China date of its latest submitted acceptance}."""
-    from anjian_qinhuangdao.acceptance import china_date
-
     ids = list(enterprise_ids)
     if not ids:
         return {}
