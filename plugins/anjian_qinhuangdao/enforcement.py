@@ -32,6 +32,7 @@ from anjian.enterprises.models import FLAGS, SCALES, Enterprise
 from anjian.extensions import db
 from anjian.hazards.models import GRADES, OPEN_STATES, STATES, EnforcementReferral, Hazard
 from anjian.inspections.models import ChecklistItem, ChecklistTemplate, Inspection, InspectionResult
+from anjian.jobs.schedules import local_today as today  # today in China
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_CRITERIA, ACCEPTANCE_TEMPLATE, CAMPAIGN_KEY
 from anjian_qinhuangdao.settings import settings_of
 
@@ -64,12 +65,6 @@ CRITERION_TEXT = {c["code"]: c["text"] for c in ACCEPTANCE_CRITERIA}
 class EnforcementPlanParameters(Schema):
     campaign_id = fields.Integer(required=True)
     on = fields.Date(load_default=None, allow_none=True)  # the plan's date (default: today)
-
-
-def today() -> dt.date:
-    from anjian.campaigns.service import today as china_today
-
-    return china_today()
 
 
 def is_programme(campaign) -> bool:
