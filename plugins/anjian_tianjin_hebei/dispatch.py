@@ -33,14 +33,13 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass
 from typing import NoReturn
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from anjian.jobs.schedules import TIMEZONE, local_now, local_today
 from anjian_tianjin_hebei.campaign import CAMPAIGN_KEY, PLUGIN
 from anjian_tianjin_hebei.checklists import FAILING_OF_CODE, FAILINGS, SPOT_CHECK_TEMPLATE
 
-CHINA = ZoneInfo("Asia/Shanghai")
 DISPATCH_KEY = "hebei_dispatch_2023"
 TITLE = "河北区重大事故隐患专项排查整治2023行动进展情况调度表"
 SECTOR_FIELD = "hebei_sector"
@@ -74,7 +73,7 @@ class DispatchParams(Schema):
 
     @validates("week")
     def _not_in_the_future(self, value, **_kwargs):
-        if value > dt.datetime.now(CHINA).date():
+        if value > local_today():
             raise ValidationError("不能生成未来周的调度表")
 
     @validates("campaign_id")
@@ -206,7 +205,7 @@ def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
 
 def week_cutoff(week_end: dt.date) -> dt.datetime:
     """The end of the week's Sunday in China, as an aware datetime."""
-    return dt.datetime.combine(week_end + dt.timedelta(days=1), dt.time(), CHINA)
+    return dt.datetime.combine(week_end + dt.timedelta(days=1), dt.time(), TIMEZONE)
 
 
 def report_date(week_start: dt.date, settings: dict) -> dt.date:
@@ -220,7 +219,7 @@ def scheduled_params(tenant, slot: dt.datetime) -> dict | None:
     Outside the reporting period (from the first dispatch date to the week after the
     campaign's end) there is no table to make: None, and the core skips the slot."""
     settings = tenant.settings[PLUGIN]
-    day = slot.astimezone(CHINA).date()
+    day = local_now(slot).date()
     last = week_of(settings["campaign_end"])[0] + dt.timedelta(days=7 + 6)
     if not settings["dispatch_first_date"] <= day <= last:
         return None
@@ -238,7 +237,7 @@ def _as_date(value, field: str) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.astimezone(CHINA).date() if value.tzinfo else value.date()
+        return local_now(value).date() if value.tzinfo else value.date()
     if isinstance(value, dt.date):
         return value
     try:
@@ -398,8 +397,8 @@ def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dic
     this plugin's kind). Runs under the tenant's scope.
     """
     settings = tenant.settings[PLUGIN]
-    now = snapshot_at or dt.datetime.now(dt.UTC)
-    today = now.astimezone(CHINA).date()
+    now = local_now(snapshot_at)
+    today = now.date()
     week = _as_date(params.get("week"), "week")
     if week is not None and week > today:
         refuse("不能生成未来周的调度表")
@@ -426,7 +425,7 @@ def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dic
                      "starts_on": _iso(campaign.starts_on), "ends_on": _iso(campaign.ends_on)},
         "week": {"start": week_start.isoformat(), "end": week_end.isoformat()},
         "report_date": report_date(week_start, settings).isoformat(),
-        "as_of": cutoff.astimezone(CHINA).isoformat(timespec="minutes"),
+        "as_of": local_now(cutoff).isoformat(timespec="minutes"),
         "sections": sections,
         "figures": values,
     }

@@ -7,11 +7,10 @@ aggregate statement)."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
-CHINA = ZoneInfo("Asia/Shanghai")
+from anjian.jobs.schedules import local_now
 
 KIND = {
     "key": "campaign_progress",
@@ -53,7 +52,7 @@ def compute(tenant, params, snapshot_at):
     campaign = db.session.get(Campaign, params["campaign_id"])
     if campaign is None:
         raise JobError("专项行动不存在（可能已被删除）", f"campaign {params['campaign_id']} not found")
-    on = params.get("on") or snapshot_at.astimezone(CHINA).date()
+    on = params.get("on") or local_now(snapshot_at).date()
     progress = campaign_progress(campaign.id, on)
     return {
         "title": f"{campaign.title}进度报表",
@@ -75,7 +74,7 @@ def compute(tenant, params, snapshot_at):
 
 
 def _local(iso: str) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return local_now(dt.datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M")
 
 
 def _meta(data) -> str:
