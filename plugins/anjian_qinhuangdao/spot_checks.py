@@ -14,18 +14,24 @@ service organisation completed the contract's acceptances.
 from __future__ import annotations
 
 import datetime as dt
-import random
 
 from sqlalchemy import func, select
 
 from anjian.extensions import db
 from anjian.inspections.models import ChecklistTemplate, Inspection
+from anjian.services.service import SPOT_CHECK_SUBJECT as SUBJECT
+from anjian.services.service import (
+    ServiceError,
+    draw_sample,
+    served_population,
+    uniform_sample,
+)
+from anjian.workdays.service import add_workdays
 from anjian_qinhuangdao.baseline import china_date
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE
 from anjian_qinhuangdao.settings import settings_of
 
 TASK_KIND = "spot_check"
-SUBJECT = "service_results"
 
 
 def acceptance_dates(enterprise_ids, campaign_id: int | None = None) -> dict[int, dt.date]:
@@ -43,12 +49,6 @@ def acceptance_dates(enterprise_ids, campaign_id: int | None = None) -> dict[int
     return {e: china_date(at) for e, at in db.session.execute(stmt) if at is not None}
 
 
-def sample_size(ratio, population: int) -> int:
-    from anjian.services.service import sample_size as core_size
-
-    return core_size(ratio, population)
-
-
 def sample(tenant, subject, candidates, ratio, seed):
     """The ``select_spot_check_sample`` answer: [(enterprise, reason)] among the accepted
     candidates, the same for the same seed; None when there is nothing of ours to draw."""
@@ -58,25 +58,19 @@ def sample(tenant, subject, candidates, ratio, seed):
     accepted = acceptance_dates(by_id)
     if not accepted:
         return None
-    ordered = sorted(accepted)
-    picked = random.Random(seed).sample(ordered, sample_size(ratio, len(ordered)))  # noqa: S311
     share = f"{float(ratio):.0%}"
-    return [(by_id[i], f"已于{accepted[i].isoformat()}复查验收；在已验收的{len(ordered)}家中按{share}"
-                       "比例随机抽取") for i in sorted(picked)]
+    return [(by_id[i], f"已于{accepted[i].isoformat()}复查验收；在已验收的{len(accepted)}家中按{share}"
+                       "比例随机抽取") for i in uniform_sample(list(accepted), ratio, seed)]
 
 
 def due_date(tenant, accepted_on: dt.date):
     """The spot check's deadline after an acceptance on ``accepted_on`` (a ``Deadline``)."""
-    from anjian.workdays.service import add_workdays
-
     return add_workdays(accepted_on, settings_of(tenant)["spot_check_workdays"])
 
 
 def completed_on(contract) -> dt.date | None:
     """The day the contract's acceptances were complete: the latest acceptance among the
     enterprises it serves (in its campaign, when it has one)."""
-    from anjian.services.service import served_population
-
     dates = acceptance_dates(served_population(contract), contract.campaign_id)
     return max(dates.values()) if dates else None
 
@@ -84,16 +78,11 @@ def completed_on(contract) -> dt.date | None:
 def draw(tenant, contract, ratio, seed: str | None = None, actor_id: int | None = None):
     """Draw the bureau's sample for one of the programme's contracts, due
     ``spot_check_workdays`` working days after the contract's acceptances were complete."""
-    from anjian.services.service import ServiceError, draw_sample
-    from anjian.workdays.service import set_deadline
-
     accepted_on = completed_on(contract)
     if accepted_on is None:
         raise ServiceError(409, "该合同的服务企业尚未复查验收，不能抽查服务结果")
-    data = {"ratio": ratio, "deadline_start": accepted_on}
+    data = {"ratio": ratio, "deadline_start": accepted_on,
+            "deadline_workdays": settings_of(tenant)["spot_check_workdays"]}
     if seed is not None:
         data["seed"] = seed
-    drawn = draw_sample(tenant, contract, data, actor_id)
-    set_deadline(drawn, accepted_on, settings_of(tenant)["spot_check_workdays"])
-    db.session.flush()
-    return drawn
+    return draw_sample(tenant, contract, data, actor_id)
