@@ -36,6 +36,7 @@ from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.hazards.models import GRADES, OPEN_STATES, SOURCES, STATES, Hazard
 from anjian.inspections.models import ANSWERS, ChecklistTemplate, Inspection
+from anjian_qinhuangdao import spot_checks
 from anjian_qinhuangdao.baseline import (
     BASELINE_FIELDS,
     CERTIFIED_SPECIAL_WORKERS,
@@ -200,8 +201,6 @@ def _hazard_row(h: Hazard) -> dict:
 
 def compute(tenant, params: dict, snapshot_at) -> dict:
     """The report's data (JSON): runs in the report job, from ids only."""
-    from anjian.workdays.service import add_workdays
-
     settings = settings_of(tenant)
     inspection = find_inspection(params)
     enterprise = db.session.get(Enterprise, inspection.enterprise_id)
@@ -222,7 +221,7 @@ def compute(tenant, params: dict, snapshot_at) -> dict:
     majors = major_hazard_counts(inspection.campaign_id, [enterprise.id]).get(enterprise.id)
     surveyed = (surveyed_on(inspection.campaign_id, [enterprise.id]).get(enterprise.id)
                 if inspection.campaign_id is not None else None)
-    spot_check_due = add_workdays(accepted_on, settings["spot_check_workdays"])
+    spot_check_due = spot_checks.due_date(tenant, accepted_on)
     return {
         "tenant": getattr(tenant, "name", ""),
         "title": "安全生产社会化服务企业复查验收情况报告",
