@@ -16,6 +16,7 @@ from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.extensions import db
 from anjian.inspections.models import Evidence
+from anjian.jobs.schedules import local_today
 from anjian.services import service
 from anjian.services.models import (
     ContractEnterprise,
@@ -333,7 +334,7 @@ def remove_contract_enterprise(tenant_code, contract_id, enterprise_id):
 def contract_compliance(query, tenant_code, contract_id):
     """服务义务完成情况：每家企业每项义务每个周期为已完成、进行中或未完成（as_of 为计算日）"""
     contract = _contract(contract_id)
-    return service.compliance(g.tenant, contract, query.get("as_of") or service.today(),
+    return service.compliance(g.tenant, contract, query.get("as_of") or local_today(),
                               query.get("enterprise_id"), query.get("status"))
 
 

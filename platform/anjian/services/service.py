@@ -85,19 +85,6 @@ class ServiceError(ApiProblem):
         self.status, self.message, self.field = status, message, field
 
 
-def today() -> dt.date:
-    """Today in China: service dates are Beijing dates."""
-    return local_today()
-
-
-def _china_date(moment: dt.datetime | None) -> dt.date | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return local_now(moment).date()
-
-
 def _actor():
     if not has_request_context():
         return None, None
@@ -355,7 +342,7 @@ def revoke_contract(contract: ServiceContract) -> ServiceContract:
 def contract_end(contract: ServiceContract) -> dt.date:
     """The last day of service: the contract's end, or the day it was revoked."""
     if contract.status == "revoked" and contract.revoked_at is not None:
-        return min(contract.ends_on, _china_date(contract.revoked_at))
+        return min(contract.ends_on, local_now(contract.revoked_at).date())
     return contract.ends_on
 
 
@@ -377,7 +364,7 @@ def add_contract_enterprises(contract: ServiceContract, ids, joined_on: dt.date 
                                               enterprise_id=enterprise_id, joined_on=joined_on))
             added += 1
         elif row.left_on is not None:
-            row.left_on, row.joined_on = None, joined_on or today()
+            row.left_on, row.joined_on = None, joined_on or local_today()
             rejoined += 1
     try:
         db.session.flush()
@@ -391,7 +378,7 @@ def remove_contract_enterprise(contract: ServiceContract, row: ContractEnterpris
     its records, costs and compliance history are kept."""
     _writable(contract)
     if row.left_on is None:
-        row.left_on = max(today(), row.joined_on or contract.starts_on)
+        row.left_on = max(local_today(), row.joined_on or contract.starts_on)
         db.session.flush()
 
 
@@ -429,7 +416,7 @@ def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRe
     first = max(contract.starts_on, row.joined_on or contract.starts_on)
     if not first <= done_on <= contract.ends_on:
         raise ServiceError(422, "服务日期须在合同期内", "done_on")
-    if done_on > today():
+    if done_on > local_today():
         raise ServiceError(422, "服务日期不能晚于今天", "done_on")
     if is_service_org():
         data["staff_user_id"] = actor_id
@@ -804,7 +791,7 @@ def draw_sample(tenant: Tenant, contract: ServiceContract, data: dict,
         raise ServiceError(500, "插件没有抽取任何企业")
     sample = SpotCheckSample(contract_id=contract.id, ratio=ratio, seed=seed,
                              population=population, drawn_by=actor_id)
-    start = data.get("deadline_start") or today()
+    start = data.get("deadline_start") or local_today()
     workdays = data.get("deadline_workdays")
     if workdays is None:
         workdays = call_policy(tenant, "task_deadline", task_kind="spot_check", start=start)
