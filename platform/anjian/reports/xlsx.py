@@ -28,6 +28,10 @@ DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell
 MAX_ROWS = 1_048_576
 DEFAULT_WIDTH_MIN, DEFAULT_WIDTH_MAX = 8, 60
+# Workbook options: strings stay strings (never formulas, numbers or links); datetimes
+# are written without their zone.
+SAFE_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False,
+                "strings_to_urls": False, "remove_timezone": True}
 
 
 def neutralize(value):
@@ -47,11 +51,8 @@ class SafeWorksheet(Worksheet):
 class SafeWorkbook(xlsxwriter.Workbook):
     """A workbook whose sheets are ``SafeWorksheet``s, with strings kept as strings."""
 
-    SAFE_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False,
-                    "strings_to_urls": False, "remove_timezone": True}
-
     def __init__(self, filename=None, options=None):
-        super().__init__(filename, {**(options or {}), **self.SAFE_OPTIONS})
+        super().__init__(filename, {**(options or {}), **SAFE_OPTIONS})
 
     def add_worksheet(self, name=None, worksheet_class=None):
         return super().add_worksheet(name, worksheet_class=worksheet_class or SafeWorksheet)
@@ -73,13 +74,7 @@ def write_table(path_or_buffer, sheet_title: str, headers: Sequence,
     """Write one sheet: a header row, then ``rows`` (any iterable, consumed once,
     streamed: nothing is kept in memory). ``headers`` are labels or (label, width).
     ``on_row(n)`` is called every ``every`` rows (progress). Returns the data row count."""
-    workbook = xlsxwriter.Workbook(path_or_buffer, {
-        "constant_memory": True,
-        "remove_timezone": True,
-        "strings_to_formulas": False,
-        "strings_to_numbers": False,
-        "strings_to_urls": False,
-    })
+    workbook = xlsxwriter.Workbook(path_or_buffer, {"constant_memory": True, **SAFE_OPTIONS})
     try:
         sheet = workbook.add_worksheet(_sheet_name(sheet_title))
         head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
