@@ -294,9 +294,7 @@ def _failure(exc: Exception, title: str) -> tuple[str, str]:
     from anjian.storage import StorageError, UploadRejected
 
     technical = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, JobError):
-        return exc.message, exc.technical or technical
-    if isinstance(exc, PdfError):
+    if isinstance(exc, (JobError, PdfError)):
         return exc.message, exc.technical or technical
     if isinstance(exc, UploadRejected):
         return f"报表文件无法保存：{exc.message}", technical
@@ -453,10 +451,15 @@ def parse_period(kind: ReportKind, raw: str) -> dt.date:
     return day
 
 
+def _entered_rows(kind: ReportKind, period: dt.date) -> dict[str, EnteredFigure]:
+    """The kind's entered rows of one period, by key (one query)."""
+    return {f.key: f for f in db.session.scalars(select(EnteredFigure).where(
+        EnteredFigure.report_kind == kind.key, EnteredFigure.period == period))}
+
+
 def figures_of(kind: ReportKind, period: dt.date) -> dict:
     """The kind's declared figures for one period, entered or not (one query)."""
-    rows = {f.key: f for f in db.session.scalars(select(EnteredFigure).where(
-        EnteredFigure.report_kind == kind.key, EnteredFigure.period == period))}
+    rows = _entered_rows(kind, period)
     figures = []
     for spec in kind.entered_figures:
         row = rows.get(spec.key)
@@ -482,8 +485,7 @@ def put_figures(kind: ReportKind, period: dt.date, items: list[dict], user_id: i
         seen.add(item["key"])
     if errors:
         raise ReportError(422, "填报数据校验失败", errors={"figures": errors})
-    rows = {f.key: f for f in db.session.scalars(select(EnteredFigure).where(
-        EnteredFigure.report_kind == kind.key, EnteredFigure.period == period))}
+    rows = _entered_rows(kind, period)
     for item in items:
         row = rows.get(item["key"])
         if item["value"] is None:
