@@ -34,7 +34,6 @@ CONTRACT_STATUSES = {"active": "履行中", "ended": "已结束", "revoked": "�
 FINDINGS = {"satisfactory": "服务合格", "deficient": "服务不到位", "false": "弄虚作假"}
 
 
-
 class ServiceOrganisation(TenantOwned, db.Model):
     __tablename__ = "service_organisations"
     __table_args__ = (
