@@ -75,18 +75,27 @@ def major_hazard_counts(campaign_id: int | None, enterprise_ids) -> dict[int, tu
     return {e: (int(n), int(v)) for e, n, v in db.session.execute(stmt)}
 
 
-def surveyed_on(campaign_id: int, enterprise_ids) -> dict[int, dt.date]:
-    """{enterprise id: date of its first submitted survey inspection} in the campaign."""
+def inspection_dates(template_key: str, enterprise_ids, campaign_id: int | None = None,
+                     first: bool = False) -> dict[int, dt.date]:
+    """{enterprise id: the China date of its latest (``first``: earliest) submitted
+    inspection on the template}, in the campaign when one is given."""
     ids = list(enterprise_ids)
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(Inspection.enterprise_id, func.min(Inspection.submitted_at))
-        .join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
-        .where(Inspection.campaign_id == campaign_id, Inspection.status == "submitted",
-               ChecklistTemplate.key == SURVEY_TEMPLATE, Inspection.enterprise_id.in_(ids))
-        .group_by(Inspection.enterprise_id))
-    return {e: china_date(at) for e, at in rows if at is not None}
+    moment = (func.min if first else func.max)(Inspection.submitted_at)
+    stmt = (select(Inspection.enterprise_id, moment)
+            .join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+            .where(Inspection.status == "submitted", ChecklistTemplate.key == template_key,
+                   Inspection.enterprise_id.in_(ids))
+            .group_by(Inspection.enterprise_id))
+    if campaign_id is not None:
+        stmt = stmt.where(Inspection.campaign_id == campaign_id)
+    return {e: china_date(at) for e, at in db.session.execute(stmt) if at is not None}
+
+
+def surveyed_on(campaign_id: int, enterprise_ids) -> dict[int, dt.date]:
+    """{enterprise id: date of its first submitted survey inspection} in the campaign."""
+    return inspection_dates(SURVEY_TEMPLATE, enterprise_ids, campaign_id, first=True)
 
 
 def china_date(moment: dt.datetime | None) -> dt.date | None:

@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
-
-from anjian.extensions import db
-from anjian.inspections.models import ChecklistTemplate, Inspection
 from anjian.services.service import SPOT_CHECK_SUBJECT as SUBJECT
 from anjian.services.service import (
     ServiceError,
@@ -27,7 +23,7 @@ from anjian.services.service import (
     uniform_sample,
 )
 from anjian.workdays.service import add_workdays
-from anjian_qinhuangdao.baseline import china_date
+from anjian_qinhuangdao.baseline import inspection_dates
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE
 from anjian_qinhuangdao.settings import settings_of
 
@@ -36,17 +32,7 @@ TASK_KIND = "spot_check"
 
 def acceptance_dates(enterprise_ids, campaign_id: int | None = None) -> dict[int, dt.date]:
     """{enterprise id: the China date of its latest submitted acceptance}."""
-    ids = list(enterprise_ids)
-    if not ids:
-        return {}
-    stmt = (select(Inspection.enterprise_id, func.max(Inspection.submitted_at))
-            .join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
-            .where(Inspection.status == "submitted", ChecklistTemplate.key == ACCEPTANCE_TEMPLATE,
-                   Inspection.enterprise_id.in_(ids))
-            .group_by(Inspection.enterprise_id))
-    if campaign_id is not None:
-        stmt = stmt.where(Inspection.campaign_id == campaign_id)
-    return {e: china_date(at) for e, at in db.session.execute(stmt) if at is not None}
+    return inspection_dates(ACCEPTANCE_TEMPLATE, enterprise_ids, campaign_id)
 
 
 def sample(tenant, subject, candidates, ratio, seed):
