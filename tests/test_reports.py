@@ -269,7 +269,7 @@ def weekly_compute(tenant, params, snapshot_at):
 
     from anjian.enterprises.models import Enterprise
     from anjian.jobs.service import JobError
-    from anjian.reports.figures import entered_totals, entered_values
+    from anjian.reports.figures import entered_latest, entered_totals, entered_values
 
     fail = current_app.config.get("TEST_REPORT_FAIL")
     if fail == "message":
@@ -285,6 +285,9 @@ def weekly_compute(tenant, params, snapshot_at):
         "first_name": db.session.scalar(select(Enterprise.name).order_by(Enterprise.id)),
         "this_week": entered_values(WEEKLY, week),
         "cumulative": entered_totals(WEEKLY, until=week),
+        "latest": entered_latest(WEEKLY, ["media_programmes"], until=week),
+        "latest_since": entered_latest(WEEKLY, ["media_programmes", "study_sessions"],
+                                       since=week),
         "transaction": state,
     }
 
@@ -504,6 +507,9 @@ def test_entered_figures_are_declared_per_week_audited_and_seen_by_compute(app, 
     assert report["status"] == "ready", report
     assert report["data"]["this_week"] == {"media_programmes": 4.5, "study_sessions": 1}
     assert report["data"]["cumulative"] == {"media_programmes": 9.5, "study_sessions": 1}
+    # The latest value entered per key, each key from its own latest period.
+    assert report["data"]["latest"] == {"media_programmes": 4.5}
+    assert report["data"]["latest_since"] == {"media_programmes": 100, "study_sessions": 1}
     assert report["title"] == "测试街道测试周报（2023-06-12）"
 
 

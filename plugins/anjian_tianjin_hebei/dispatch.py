@@ -290,7 +290,7 @@ def _wan(yuan) -> float | int:
 def figures(campaign, settings: dict, week_start: dt.date, week_end: dt.date,
             cutoff: dt.datetime) -> dict:
     """Every figure of the table, by value key: six aggregate statements."""
-    from sqlalchemy import and_, case, distinct, func, select, tuple_
+    from sqlalchemy import and_, case, distinct, func, select
 
     from anjian.enterprises.models import Enterprise
     from anjian.extensions import db
@@ -301,8 +301,7 @@ def figures(campaign, settings: dict, week_start: dt.date, week_end: dt.date,
         Inspection,
         InspectionResult,
     )
-    from anjian.reports.figures import entered_totals
-    from anjian.reports.models import EnteredFigure
+    from anjian.reports.figures import entered_latest, entered_totals
 
     out: dict = {}
     count = func.count
@@ -371,14 +370,9 @@ def figures(campaign, settings: dict, week_start: dt.date, week_end: dt.date,
     # value entered (a stock, or the yes/no of the media column).
     first_week = week_of(campaign.starts_on or settings["campaign_start"])[0]
     totals = entered_totals(DISPATCH_KEY, since=first_week, until=week_start)
-    latest_keys = [key for key, value in ENTERED.items() if value.aggregate != "sum"]
-    of_weeks = and_(EnteredFigure.report_kind == DISPATCH_KEY, EnteredFigure.key.in_(latest_keys),
-                    EnteredFigure.period >= first_week, EnteredFigure.period <= week_start)
-    newest = (select(EnteredFigure.key, func.max(EnteredFigure.period))
-              .where(of_weeks).group_by(EnteredFigure.key))
-    latest = dict(db.session.execute(
-        select(EnteredFigure.key, EnteredFigure.value)
-        .where(of_weeks, tuple_(EnteredFigure.key, EnteredFigure.period).in_(newest))).all())
+    latest = entered_latest(DISPATCH_KEY,
+                            [key for key, value in ENTERED.items() if value.aggregate != "sum"],
+                            since=first_week, until=week_start)
     for key, value in ENTERED.items():
         if value.aggregate == "flag":
             out[key] = bool(latest.get(key))
@@ -386,7 +380,7 @@ def figures(campaign, settings: dict, week_start: dt.date, week_end: dt.date,
             out[key] = _number(latest.get(key))
         else:
             out[key] = _number(decimal.Decimal(totals.get(key, 0)).normalize())
-    return {key: _number(v) if not isinstance(v, bool) else v for key, v in out.items()}
+    return {key: _number(v) for key, v in out.items()}
 
 
 def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dict:

@@ -8,10 +8,11 @@ Monday, a month's 1st); each row is an ``EnteredFigure``, audited like any write
 ``compute`` reads them with these functions, inside its snapshot and tenant scope,
 by SQL (one statement each)::
 
-    from anjian.reports.figures import entered_totals, entered_values
+    from anjian.reports.figures import entered_latest, entered_totals, entered_values
 
     week = entered_values("tj_dispatch_weekly", monday)          # {"media_programmes": Decimal("3")}
     since_start = entered_totals("tj_dispatch_weekly", since=start, until=monday)
+    staff = entered_latest("tj_dispatch_weekly", ["inspectors"], since=start, until=monday)
 
 Keys nobody entered are absent: use ``.get(key, 0)``. Values are ``Decimal``.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, tuple_
 
 from anjian.extensions import db
 from anjian.reports.models import EnteredFigure
@@ -59,3 +60,21 @@ def entered_totals(kind: str, *, since: dt.date | None = None,
         stmt = stmt.where(EnteredFigure.period <= until)
     return {key: decimal.Decimal(str(total)).quantize(CENT)
             for key, total in db.session.execute(stmt)}
+
+
+def entered_latest(kind: str, keys, *, since: dt.date | None = None,
+                   until: dt.date | None = None) -> dict[str, decimal.Decimal]:
+    """Each of ``keys``' value in the latest period starting in ``[since, until]`` it was
+    entered for: a stock (people on staff) or a yes/no, where a sum means nothing."""
+    of_periods = [EnteredFigure.report_kind == kind, EnteredFigure.key.in_(list(keys))]
+    if since is not None:
+        of_periods.append(EnteredFigure.period >= since)
+    if until is not None:
+        of_periods.append(EnteredFigure.period <= until)
+    where = and_(*of_periods)
+    newest = (select(EnteredFigure.key, func.max(EnteredFigure.period))
+              .where(where).group_by(EnteredFigure.key))
+    rows = db.session.execute(
+        select(EnteredFigure.key, EnteredFigure.value)
+        .where(where, tuple_(EnteredFigure.key, EnteredFigure.period).in_(newest)))
+    return dict(rows.all())
