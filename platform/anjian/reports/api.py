@@ -107,11 +107,12 @@ def create_report(data, tenant_code):
 
 
 def _report(report_id: int):
-    report = get_or_404(Report, report_id, "报表")
-    job = db.session.get(Job, report.job_id) if report.job_id else None
-    name = db.session.scalar(select(User.username).where(User.id == report.requested_by)) \
-        if report.requested_by else None
-    return report, job, name
+    """(Report, Job | None, username | None) in one statement, as the list reads them; a
+    miss is get_or_404's (logged) 404."""
+    row = db.session.execute(_rows(select(Report).where(Report.id == report_id))).one_or_none()
+    if row is None:
+        return get_or_404(Report, report_id, "报表"), None, None
+    return tuple(row)
 
 
 @blp.route("/<int:report_id>")
