@@ -17,7 +17,8 @@ from anjian.api.problems import problem
 RESTRICTED_ROLES = ("enterprise", "service_org")
 
 
-def _actor():
+def current_actor():
+    """The request's (access, user); (None, None) outside a request (jobs, the CLI)."""
     if not has_request_context():
         return None, None
     return g.get("access"), g.get("user")
@@ -46,7 +47,7 @@ def enterprise_clause(column):
 
     Outside a request (jobs, CLI) the tenant scope alone applies.
     """
-    access, user = _actor()
+    access, user = current_actor()
     if access is None or access.role not in RESTRICTED_ROLES:
         return true()
     if access.role == "enterprise":
@@ -55,7 +56,7 @@ def enterprise_clause(column):
 
 
 def can_see_enterprise(enterprise_id: int | None) -> bool:
-    access, user = _actor()
+    access, user = current_actor()
     if access is None or access.role not in RESTRICTED_ROLES or enterprise_id is None:
         return True
     if access.role == "enterprise":

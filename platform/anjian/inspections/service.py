@@ -3,13 +3,12 @@ inspections and their answers, evidence files and attaching them. The caller com
 
 from __future__ import annotations
 
-from flask import g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from anjian.api.problems import ApiProblem
 from anjian.db import utcnow
-from anjian.enterprises.visibility import RESTRICTED_ROLES, can_see_enterprise
+from anjian.enterprises.visibility import RESTRICTED_ROLES, can_see_enterprise, current_actor
 from anjian.extensions import db
 from anjian.inspections.models import (
     INSPECTOR_KINDS,
@@ -37,16 +36,10 @@ class InspectionError(ApiProblem):
         self.status, self.message, self.field = status, message, field
 
 
-def _actor():
-    if not has_request_context():
-        return None, None
-    return g.get("access"), g.get("user")
-
-
 def evidence_visible(evidence: Evidence) -> bool:
     """The uploader sees its file; others see it through its enterprise (restricted roles
     only the enterprises they may see; a file of no enterprise is the uploader's alone)."""
-    access, user = _actor()
+    access, user = current_actor()
     if access is None or access.role not in RESTRICTED_ROLES:
         return True
     if user is not None and evidence.uploaded_by == user.id:

@@ -28,7 +28,6 @@ import secrets
 from collections import defaultdict
 
 import marshmallow as ma
-from flask import g, has_request_context
 from marshmallow import validate
 from sqlalchemy import (
     Date,
@@ -51,7 +50,7 @@ from anjian.auth.models import Membership
 from anjian.campaigns.models import Campaign
 from anjian.db import utcnow
 from anjian.enterprises.models import SCALES, Enterprise
-from anjian.enterprises.visibility import enterprise_clause
+from anjian.enterprises.visibility import current_actor, enterprise_clause
 from anjian.extensions import db
 from anjian.jobs.schedules import local_now, local_today
 from anjian.services.models import (
@@ -83,12 +82,6 @@ class ServiceError(ApiProblem):
     def __init__(self, status: int, message: str, field: str | None = None):
         super().__init__(status, detail=message, errors={field: [message]} if field else None)
         self.status, self.message, self.field = status, message, field
-
-
-def _actor():
-    if not has_request_context():
-        return None, None
-    return g.get("access"), g.get("user")
 
 
 # --- months -----------------------------------------------------------------------------------
@@ -133,7 +126,7 @@ def contract_years(contract: ServiceContract) -> int:
 
 def my_organisation_id() -> int | None:
     """The organisation the calling service-organisation user works for (None for others)."""
-    access, user = _actor()
+    access, user = current_actor()
     if access is None or access.role != "service_org" or user is None:
         return None
     return db.session.scalar(select(ServiceOrgStaff.organisation_id)
@@ -141,7 +134,7 @@ def my_organisation_id() -> int | None:
 
 
 def is_service_org() -> bool:
-    access, _user = _actor()
+    access, _user = current_actor()
     return access is not None and access.role == "service_org"
 
 
