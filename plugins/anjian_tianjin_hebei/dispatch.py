@@ -159,23 +159,17 @@ SECTIONS = [
 
 VALUES = {v.key: v for _k, _n, _t, rows in SECTIONS for row in rows for v in row.values}
 ENTERED = {key: v for key, v in VALUES.items() if v.entered}
+# What staff see when entering: a one-figure row's own label, except where the entry needs
+# saying more; a two-figure row's figures each get their own.
 ENTERED_LABELS = {
-    "guided_streets": "帮扶指导重点街道（个次）",
-    "double_penalties": "企业和企业主要负责人“一案双罚”（次）",
-    "exposed_enterprises": "曝光、约谈、联合惩戒企业（家）",
+    **{row.key: row.label for _k, _n, _t, rows in SECTIONS for row in rows
+       if row.entered and len(row.values) == 1},
     "cases_published": "公布典型执法案例（个）",
     "dangerous_work_cases": "其中危险作业罪案例（个）",
-    "accountability": "责任倒查追责问责（人）",
-    "interviews": "约谈通报街道及部门（次）",
-    "study_sessions": "组织专题学习安全生产十五条硬措施（次）",
-    "leadership_studies": "党政主要负责同志专题研究（次）",
-    "onsite_supervision": "有关负责同志现场督导检查（次）",
-    "enterprise_briefings": "有关负责同志到企业宣讲（次）",
     "report_rewards": "举报奖励（万元）",
     "anonymous_rewards": "其中匿名举报查实奖励（万元）",
     "media_column": "是否依托媒体设置并播放安全生产专题栏目（1 是，0 否）",
     "technical_inspectors": "配备专兼职技术检查员数量（人，填当周实有数）",
-    "supervision_checks": "组织开展督导检查（次）",
 }
 assert set(ENTERED_LABELS) == set(ENTERED)
 
