@@ -329,10 +329,8 @@ def request_report(tenant, inspection: Inspection, actor):
     the submission commits; the requester is the inspector, so that a service organisation
     can deliver the report as its own."""
     from anjian.reports.service import request_report as core_request
-    from anjian.tenancy.models import Tenant
 
-    stored = db.session.get(Tenant, tenant.id)
-    report, _job = core_request(stored, {"kind": REPORT_KIND, "format": "pdf",
+    report, _job = core_request(tenant, {"kind": REPORT_KIND, "format": "pdf",
                                          "params": {"inspection_id": inspection.id}},
                                 getattr(actor, "id", None))
     return report

@@ -51,7 +51,7 @@ from anjian.reports.kinds import (
     kinds_for,
 )
 from anjian.reports.models import FORMATS, REPORT_STATUSES, EnteredFigure, Report
-from anjian.tenancy.service import tenant_info
+from anjian.tenancy.service import as_tenant_info, tenant_info
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,9 @@ class ReportError(ApiProblem):
 
 def tenant_kinds(tenant) -> dict[str, ReportKind]:
     """The kinds of the core and of the tenant's enabled plugins (a broken one is a 500
-    naming the plugin and the key)."""
+    naming the plugin and the key); ``tenant`` is a Tenant or a hook's TenantInfo."""
     try:
-        return kinds_for(tenant_info(tenant))
+        return kinds_for(as_tenant_info(tenant))
     except ReportKindError as exc:
         log.error("report kinds: %s", exc)
         raise ReportError(500, f"报表类型定义有误（插件错误）：{exc}") from exc
