@@ -6,6 +6,7 @@ while migrations and cleanup run as the owner, exactly as in deployment.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,24 @@ def runner(app):
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.contextmanager
+def sql_statements(engine):
+    """The SQL statements ``engine`` sends inside the block, in a list filled as they go
+    (for tests that count statements, never time them)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 class Factory:

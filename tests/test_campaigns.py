@@ -4,11 +4,10 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import event
 from stdnum.cn import uscc
 
 from anjian.plugins import hookimpl
-from tests.conftest import bearer
+from tests.conftest import bearer, sql_statements
 
 SHENYANG = "anjian_shenyang"
 SHENYANG_KIND = "shenyang_small_industrial_crackdown_2024"
@@ -436,19 +435,12 @@ def test_progress_equals_a_hand_count_in_a_fixed_number_of_queries(app, client, 
     from anjian.tenancy.scope import Scope, scoped
 
     def statements():
-        seen = []
-
-        def count(conn, cursor, statement, *args):
-            if not statement.lstrip().upper().startswith(("SELECT SET_CONFIG", "PRAGMA")):
-                seen.append(statement)
-
         with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
             db.session.execute(db.select(db.literal(1)))  # connect and scope first
-            event.listen(db.engine, "before_cursor_execute", count)
-            try:
+            with sql_statements(db.engine) as sent:
                 result = campaign_progress(campaign["id"])
-            finally:
-                event.remove(db.engine, "before_cursor_execute", count)
+        seen = [s for s in sent
+                if not s.lstrip().upper().startswith(("SELECT SET_CONFIG", "PRAGMA"))]
         return len(seen), result
 
     before, result = statements()

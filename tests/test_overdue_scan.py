@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from anjian.audit.models import AuditEntry
 from anjian.campaigns.models import Campaign, CampaignTask
@@ -20,6 +20,7 @@ from anjian.jobs.service import enqueue
 from anjian.plugins import hookimpl
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, TenantScopeError, scoped
+from tests.conftest import sql_statements
 
 TODAY = dt.date(2026, 11, 24)
 PAST = TODAY - dt.timedelta(days=1)
@@ -218,18 +219,8 @@ def test_a_plugin_that_raises_rolls_the_scan_back(app, factory):
 
 
 def count_statements(app, tenant_id: int) -> int:
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            scan(app, tenant_id)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
+    with app.app_context(), sql_statements(db.engine) as statements:
+        scan(app, tenant_id)
     return len(statements)
 
 

@@ -9,7 +9,7 @@ import pytest
 from stdnum.cn import uscc
 
 from anjian.plugins import hookimpl
-from tests.conftest import bearer
+from tests.conftest import bearer, sql_statements
 
 D = dt.date.fromisoformat
 T = "svc"
@@ -561,21 +561,15 @@ def test_calendar_periods_and_a_late_joiner(app, client, w):
 
 
 def test_compliance_counts_are_one_aggregate_statement(app, client, w):
-    from sqlalchemy import event
 
     from anjian.extensions import db
 
     add_records(app, w.tenant, w.c1, [(e, "inspection", f"2025-0{m}-10")
                                       for e in w.ents[:3] for m in range(1, 10)])
-    statements = []
     with app.app_context():
         engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sql_statements(engine) as statements:
         view = compliance(client, w, "2025-12-31")
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     grouped = [s for s in statements if "service_records" in s and "GROUP BY" in s]
     assert len(grouped) == 1 and "count(" in grouped[0].lower()
     assert [s[3] for s in states(view, w.ents[2], "quarterly_inspection")] == [
@@ -699,22 +693,16 @@ def test_findings_recorded_per_enterprise(client, w):
 
 
 def test_a_page_of_samples_reads_its_spot_checks_in_one_statement(app, client, w):
-    from sqlalchemy import event
 
     from anjian.extensions import db
 
     url = f"{URL}/service-contracts/{w.c1}/spot-checks"
     drawn = [client.post(url, headers=w.supervisor, json={"ratio": 1, "seed": f"s{n}"}).json
              for n in range(3)]
-    statements = []
     with app.app_context():
         engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sql_statements(engine) as statements:
         page = client.get(url, headers=w.viewer).json
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert [s["id"] for s in page["items"]] == [s["id"] for s in reversed(drawn)]
     assert [len(s["items"]) for s in page["items"]] == [3, 3, 3]
     assert all(s["summary"]["unchecked"] == 3 for s in page["items"])

@@ -10,11 +10,10 @@ import types
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from stdnum.cn import uscc
 
 from anjian.plugins import PluginError, PluginRegistry, TenantInfo
-from tests.conftest import bearer
+from tests.conftest import bearer, sql_statements
 
 PLUGIN = "anjian_tianjin_hebei"
 KIND = "hebei_major_hazards_2023"
@@ -480,22 +479,15 @@ def compute(app, tenant_code, params, count_statements=False):
     from anjian.tenancy.service import tenant_info
     from anjian_tianjin_hebei import dispatch
 
-    seen = []
     with app.app_context():
         with scoped(db.session, Scope.platform_scope()):
             tenant = db.session.scalar(select(Tenant).where(Tenant.code == tenant_code))
             tenant_id, info_ = tenant.id, tenant_info(tenant)
 
-        def record(conn, cursor, statement, parameters, context, executemany):
-            seen.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            with scoped(db.session, Scope.tenant(tenant_id, write=False)):
-                data = dispatch.compute(info_, params)
-                db.session.rollback()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+        with sql_statements(db.engine) as seen, \
+                scoped(db.session, Scope.tenant(tenant_id, write=False)):
+            data = dispatch.compute(info_, params)
+            db.session.rollback()
     # The scope's set_config at each BEGIN (PostgreSQL) is not the report's.
     statements = [s for s in seen if "set_config" not in s]
     return (data, len(statements)) if count_statements else data
