@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT / "plugins"), str(ROOT)]
 
 from bench.harness import Postgres, libpq  # noqa: E402
+from tests.conftest import sql_statements as counting  # noqa: E402  (one recorder)
 
 APP_ROLE = "anjian_app"
 TODAY = dt.date(2026, 11, 24)
@@ -278,21 +279,6 @@ def verify(conn) -> dict:
 # --------------------------------------------------------------------------- measuring
 
 
-@contextmanager
-def counting(engine):
-    """Counts the SQL statements the engine sends (executemany counts once)."""
-    from sqlalchemy import event
-
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def platform_progress(app, tenant_id: int, campaign_id: int) -> tuple[dict, float, int]:
