@@ -329,6 +329,44 @@ def test_page_items_dump_exactly_as_marshmallow_does(app):
     assert expected == [{"a": "2026-02-01", "bee": 2, "c": "源"}]
 
 
+def test_json_answers_are_what_the_standard_encoder_would_write(app, client, admin):
+    """The app's JSON (orjson) decodes to what Flask's standard provider would have
+    written for the same values: Chinese as UTF-8, not escaped; dates and datetimes as
+    Flask writes them (HTTP dates), decimals as strings, dataclasses as objects, int
+    keys as strings; an unknown type is a TypeError, as before; keys keep the schema's
+    order; debug's indented form still works."""
+    import dataclasses
+    import datetime as dt
+    import decimal
+    import uuid
+
+    from flask.json.provider import DefaultJSONProvider
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    value = {"名称": "安监", "when": dt.datetime(2026, 12, 3, 8, 30, tzinfo=dt.UTC),
+             "day": dt.date(2026, 12, 3), "money": decimal.Decimal("12.50"),
+             "id": uuid.UUID(int=7), "point": Point(1), 3: [None, True, 1.5], "z": 1, "a": 2}
+    standard = DefaultJSONProvider(app)
+    mine = app.json.dumps(value)
+    assert json.loads(mine) == json.loads(standard.dumps(value, sort_keys=False))
+    assert "安监" in mine and "\\u" not in mine
+    assert list(json.loads(mine))[-2:] == ["z", "a"]  # not sorted
+    assert json.loads(app.json.dumps(value, indent=2)) == json.loads(mine)
+    assert app.json.dumps(value, indent=2).startswith('{\n  "名称": "安监"')
+    assert json.loads(app.json.dumps(value, ensure_ascii=True)) == json.loads(mine)
+    with pytest.raises(TypeError):
+        app.json.dumps({"x": object()})
+
+    assert client.post("/api/v1/tenants/ta/areas", json={"code": "w1", "name": "西区", "kind": "sector"},
+                       headers=admin["headers"]).status_code == 201
+    r = client.get("/api/v1/tenants/ta/areas", headers=admin["headers"])
+    assert r.status_code == 200 and r.content_type == "application/json"
+    assert '"name":"西区"' in r.data.decode("utf-8")
+
+
 # --- request ids -------------------------------------------------------------------------------
 
 def test_request_id_is_made_or_kept(client):
@@ -446,3 +484,49 @@ def test_a_lost_database_answers_503_with_retry_after(client, admin, monkeypatch
     assert r.headers["Retry-After"] == "5"
     assert r.json["type"].endswith("database-unavailable") and "数据库" in r.json["detail"]
     assert client.get(url, headers=admin["headers"]).status_code == 404  # served again
+
+
+@pytest.mark.postgres_only
+def test_idle_connections_are_pinged_and_busy_ones_are_not(app, client, admin, database,
+                                                           monkeypatch):
+    """RELIABILITY 21 without a ping per request: a pooled connection killed while idle
+    for longer than PING_AFTER_IDLE_SECONDS is found by the ping and replaced, so the
+    request succeeds; one used within that time is not pinged, so a kill meets the
+    request (503 with Retry-After) and the pool connects afresh for the next one."""
+    from sqlalchemy import create_engine, text
+
+    from anjian import db as db_module
+    from anjian.extensions import db
+
+    url = "/api/v1/tenants/ta/areas"
+    pings = []
+    with app.app_context():
+        dialect = db.engine.dialect
+    real_ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda conn: (pings.append(1), real_ping(conn)))
+
+    def kill_app_backends():
+        admin_engine = create_engine(database.admin_url)
+        with admin_engine.begin() as conn:
+            killed = conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE usename = 'anjian_app' AND pid <> pg_backend_pid()")).scalar()
+        admin_engine.dispose()
+        assert killed >= 1
+
+    assert client.get(url, headers=admin["headers"]).status_code == 200
+    assert client.get(url, headers=admin["headers"]).status_code == 200
+    assert pings == []  # busy: no round trip spent on a ping
+
+    kill_app_backends()
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)  # everything is idle now
+    assert client.get(url, headers=admin["headers"]).status_code == 200  # pinged, replaced
+    assert pings
+
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)  # nothing is idle
+    pings.clear()
+    kill_app_backends()
+    r = client.get(url, headers=admin["headers"])
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5", r.get_data(as_text=True)
+    assert pings == []
+    assert client.get(url, headers=admin["headers"]).status_code == 200  # a fresh connection

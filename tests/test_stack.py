@@ -433,7 +433,8 @@ def test_postgres_restart_under_requests_fails_cleanly_then_recovers(stack, scen
                                                                      postgres_cluster):
     """RELIABILITY 21: `pg_ctl restart -m fast` under a trickle of requests: each answer
     is a 200 or a clean 5xx problem+json within a bound, and the requests after it
-    succeed (the pool pre-pings); a background job runs after it too."""
+    succeed (idle connections are pinged, dead ones replaced); a background job runs
+    after it too."""
     if postgres_cluster is None:
         pytest.skip("ANJIAN_TEST_POSTGRES_URL names a server these tests cannot restart")
     token = scenario["supervisor"]

@@ -15,7 +15,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config_module.ensure_secret_key(app.config)
-    app.json.ensure_ascii = False
+    from anjian.api.jsonio import JSONProvider
+
+    app.json = JSONProvider(app)
     from anjian import observability
 
     observability.init_app(app)  # logging, request metrics; before the guard's hooks
@@ -35,6 +37,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     audit_service.install()
     _import_models()
     db.init_app(app)
+    from anjian.db import install_idle_ping
+
+    with app.app_context():
+        for engine in db.engines.values():
+            install_idle_ping(engine)
     migrate.init_app(app, db, directory=_migrations_dir())
 
     from anjian.plugins import PluginRegistry

@@ -73,7 +73,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping on every checkout: anjian.db.install_idle_ping pings idle connections.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
         "JSON_AS_ASCII": False,
         # Embedded default only: whether its worker thread runs jobs / fires schedules
         # (unset: yes, except under tests). Set only when given, so the default stays.

@@ -62,6 +62,52 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(dt.UTC)
 
 
+# A pooled PostgreSQL connection unused for longer than this is pinged before it is
+# handed out; one used more recently is not (see ``install_idle_ping``).
+PING_AFTER_IDLE_SECONDS = 1.0
+_USED_AT = "anjian.used_at"
+
+
+def install_idle_ping(engine) -> None:
+    """Ping a pooled PostgreSQL connection before use when it has been idle for more than
+    ``PING_AFTER_IDLE_SECONDS``; a dead one is replaced before the request sees it.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip for
+    every request and job, the largest fixed cost of a read after the query itself.
+    A server restart happens between requests far more often than within the second
+    after one: the connections it left dead have been idle since, so they are pinged
+    and replaced, and the next requests succeed. A connection that was busy within the
+    second (a restart under load) meets the restart at its first statement, as the
+    requests in flight do: that request answers 503 with Retry-After
+    (``api.problems``), and SQLAlchemy, seeing a disconnect, discards every connection
+    of the pool, so the ones after it connect afresh.
+    """
+    import time
+
+    from sqlalchemy import event, exc
+
+    if engine.dialect.name != "postgresql" or engine.pool.__dict__.get("anjian_idle_ping"):
+        return
+    engine.pool.anjian_idle_ping = True
+
+    def used(dbapi_connection, connection_record, *args):
+        connection_record.info[_USED_AT] = time.monotonic()
+
+    def ping_idle(dbapi_connection, connection_record, connection_proxy):
+        used_at = connection_record.info.get(_USED_AT)
+        if used_at is not None and time.monotonic() - used_at <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # dead or unusable: the pool connects afresh
+            raise exc.DisconnectionError(str(error)) from error
+        connection_record.info[_USED_AT] = time.monotonic()
+
+    event.listen(engine, "connect", used)
+    event.listen(engine, "checkin", used)
+    event.listen(engine, "checkout", ping_idle)
+
+
 def _sqlite_pragmas(dbapi_connection, connection_record):
     # SQLite leaves foreign keys unchecked unless asked; our composite keys need them.
     cursor = dbapi_connection.cursor()

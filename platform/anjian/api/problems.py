@@ -167,8 +167,9 @@ class Api(SmorestApi):
 
     def handle_database_unavailable(self, error):
         """The database went away or refused the work (a restart, a failover, a lock
-        timeout): 503 with Retry-After, not a bare 500. The pool's pre-ping replaces the
-        dead connections on the next request."""
+        timeout): 503 with Retry-After, not a bare 500. A lost connection makes
+        SQLAlchemy replace the pool's connections; idle ones are pinged before use
+        (``anjian.db.install_idle_ping``), so the next requests are served."""
         from anjian.extensions import db
 
         log.error("database unavailable on %s %s: %s", request.method, request.path,
