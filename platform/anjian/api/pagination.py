@@ -29,7 +29,9 @@ class Items(ma.fields.List):
     formats it, about half of a list's dump time. A row that is an object (an ORM
     entity, not a mapping) of a schema without dump hooks is dumped here by reading
     each attribute directly and formatting it with the very same field's
-    ``_serialize``: the same fields, the same formats, the same keys. Anything else
+    ``_serialize``, skipped where it would give the value back unchanged (a str of a
+    String, an int of an Integer, a Boolean; see ``_kind``): the same fields, the same
+    formats, the same keys. Anything else
     (mappings, dotted attributes, defaults for missing attributes, hooks) goes through
     marshmallow as before. A test dumps every page schema both ways and compares.
     """
@@ -48,7 +50,7 @@ class Items(ma.fields.List):
             if "." in attribute:
                 return None
             key = field.data_key if field.data_key is not None else name
-            plan.append((key, attribute, field, field._CHECK_ATTRIBUTE))
+            plan.append((key, attribute, field, field._CHECK_ATTRIBUTE, _kind(field)))
         return plan
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -65,7 +67,10 @@ class Items(ma.fields.List):
             return self.inner.schema.dump(row)
         out = {}
         missing = ma.missing
-        for key, attribute, field, check in self._plan:
+        for key, attribute, field, check, kind in self._plan:
+            if kind is _FUNCTION:
+                out[key] = field.serialize_func(row)
+                continue
             if check:
                 value = getattr(row, attribute, missing)
                 if value is missing:  # marshmallow's default handling, in full
@@ -75,8 +80,33 @@ class Items(ma.fields.List):
                     continue
             else:
                 value = None
-            out[key] = field._serialize(value, attribute, row)
+            if type(value) in kind:
+                out[key] = value  # what the field's _serialize gives back unchanged
+            else:
+                out[key] = field._serialize(value, attribute, row)
         return out
+
+
+_FUNCTION = object()  # a Function field: its function of the row, as Function._serialize
+_ANY = type("_Any", (), {"__contains__": lambda self, item: True})()  # every type
+
+
+def _kind(field: ma.fields.Field):
+    """The types whose values ``field._serialize`` returns unchanged, so that the walk can
+    skip the call: str or None for a plain String, int or None for an Integer, any value
+    for a field that does not format (Boolean, Raw); a Function field is called
+    directly. Any other field, or any other value, is formatted by the field."""
+    serialize = type(field)._serialize
+    if serialize is ma.fields.Function._serialize and getattr(field, "serialize_func", None):
+        return _FUNCTION
+    if serialize is ma.fields.Field._serialize:
+        return _ANY
+    if serialize is ma.fields.String._serialize:
+        return (str, type(None))
+    if (serialize is ma.fields.Number._serialize and isinstance(field, ma.fields.Integer)
+            and not field.as_string):
+        return (int, type(None))
+    return ()  # every value goes through the field (a Method field's None too)
 
 
 _envelopes: dict[type, type] = {}
