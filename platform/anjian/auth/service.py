@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
@@ -56,17 +56,27 @@ def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = Non
     return token, secret
 
 
+# The guard's statements, built once (every request runs them; building one anew costs
+# about as much as the scope's work on it): the token and its user, with or without the
+# tenant the URL names; the user's memberships.
+_TOKEN_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+               .where(ApiToken.token_hash == bindparam("token_hash")))
+_TOKEN_USER_TENANT = _TOKEN_USER.add_columns(Tenant).outerjoin(
+    Tenant, Tenant.code == bindparam("tenant_code"))
+_MEMBERSHIPS = select(Membership).where(Membership.user_id == bindparam("user_id"))
+
+
 def user_from_token(secret: str | None,
                     tenant_code: str | None = None) -> tuple[User, ApiToken, Tenant | None]:
     """The token's user, and the tenant named ``tenant_code`` (None: no such tenant),
     read with the token in one statement (tenants are a platform table)."""
     if not secret:
         raise AuthError("缺少访问令牌", "missing_token")
-    statement = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                 .where(ApiToken.token_hash == token_digest(secret)))
-    if tenant_code is not None:
-        statement = statement.add_columns(Tenant).outerjoin(Tenant, Tenant.code == tenant_code)
-    row = db.session.execute(statement).first()
+    if tenant_code is None:
+        row = db.session.execute(_TOKEN_USER, {"token_hash": token_digest(secret)}).first()
+    else:
+        row = db.session.execute(_TOKEN_USER_TENANT, {"token_hash": token_digest(secret),
+                                                      "tenant_code": tenant_code}).first()
     if row is None:
         raise AuthError("访问令牌无效", "invalid_token")
     token, user = row[0], row[1]
@@ -176,8 +186,7 @@ def tenant_access(user: User, tenant: Tenant) -> Access | None:
         return Access("tenant_admin", True, "platform")
     if not tenant.is_active:
         return None
-    own = {m.tenant_id: m
-           for m in db.session.scalars(select(Membership).where(Membership.user_id == user.id))}
+    own = {m.tenant_id: m for m in db.session.scalars(_MEMBERSHIPS, {"user_id": user.id})}
     if tenant.id in own:
         return Access(own[tenant.id].role, True, "member", own[tenant.id].enterprise_id)
     for ancestor in ancestors(tenant):

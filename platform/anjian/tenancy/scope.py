@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import weakref
 from dataclasses import dataclass, field
 
 from sqlalchemy import Table, event, false, or_, true
@@ -202,10 +203,27 @@ def _reachable_tenant_classes(mappers: set) -> tuple:
                         key=lambda c: c.__name__))
 
 
+_walked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _statement_entities(statement) -> tuple[tuple, list]:
     """What one walk of a statement finds: the tenant-owned classes it can read (by
     entity, column, join, subquery or plain table, widened along relationships), and
-    the aliased() tenant-owned entities among them (self-joins, explicit aliases)."""
+    the aliased() tenant-owned entities among them (self-joins, explicit aliases).
+
+    Kept as long as the statement object lives: a statement built once and run on
+    every request (the guard's) is walked once. Statements are immutable, and the
+    mappers and their relationships are complete before the first request."""
+    try:
+        return _walked[statement]
+    except KeyError:
+        pass
+    found = _walk(statement)
+    _walked[statement] = found
+    return found
+
+
+def _walk(statement) -> tuple[tuple, list]:
     mappers, aliases = set(), {}
     tables = _tenant_table_classes(tenant_classes())
     for element in visitors.iterate(statement):
