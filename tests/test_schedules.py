@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -274,6 +275,77 @@ def test_a_second_scheduler_waits_for_the_lock(app, redis_url):
     assert outcome == {"code": 1}
     assert rq_jobs(app) == []
     held.release()
+
+
+def test_the_scheduler_rides_out_redis_going_away_and_coming_back_empty(
+        app, redis_url, redis_server, monkeypatch):
+    """The scheduler does not exit when Redis goes away: it waits for it, and when Redis
+    comes back without its data (no persistence: the lock is gone too) it takes the one
+    lock again, catches up and goes on; a stop ends it and frees the lock. A lock that
+    another scheduler took meanwhile is not taken from it."""
+    if redis_server is None:
+        pytest.skip("ANJIAN_TEST_REDIS_URL names a server these tests cannot stop")
+    app.config["ANJIAN_REDIS_URL"] = redis_url
+    conn = connection(app)
+    conn.flushdb()
+    monkeypatch.setattr(schedules, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(schedules, "REDIS_RETRY_SECONDS", 0.1)
+    stop = threading.Event()
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault(
+        "code", schedules.run_scheduler(app, wait=0.1, stop=stop)), daemon=True)
+
+    def until(what, check, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):  # Redis still starting
+                if check():
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; outcome {outcome}")
+
+    runner.start()
+    try:
+        until("the lock", lambda: conn.get(schedules.LOCK_KEY) is not None)
+        first = conn.get(schedules.LOCK_KEY)
+        redis_server.stop()
+        time.sleep(0.5)  # several heartbeats and retries without Redis
+        assert runner.is_alive(), outcome
+        assert not redis_server.start()
+        until("the lock taken again", lambda: conn.get(schedules.LOCK_KEY) is not None)
+        assert runner.is_alive(), outcome
+        assert conn.get(schedules.LOCK_KEY) != first  # a new lock, of the same scheduler
+        until("the catch-up enqueued again", lambda: rq_jobs(app))
+
+        # Another scheduler holds the lock when this one finds its own gone: it stops.
+        conn.delete(schedules.LOCK_KEY)
+        assert conn.lock(schedules.LOCK_KEY, timeout=30).acquire(blocking=False)
+        runner.join(10)
+        assert outcome == {"code": 0}
+    finally:
+        stop.set()
+        runner.join(10)
+    assert not runner.is_alive()
+
+
+def test_a_stopped_scheduler_frees_the_lock(app, redis_url, monkeypatch):
+    app.config["ANJIAN_REDIS_URL"] = redis_url
+    conn = connection(app)
+    conn.flushdb()
+    monkeypatch.setattr(schedules, "HEARTBEAT_SECONDS", 0.05)
+    stop = threading.Event()
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault(
+        "code", schedules.run_scheduler(app, wait=0.1, stop=stop)), daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 20
+    while conn.get(schedules.LOCK_KEY) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert conn.get(schedules.LOCK_KEY) is not None
+    stop.set()
+    runner.join(10)
+    assert outcome == {"code": 0}
+    assert conn.get(schedules.LOCK_KEY) is None
 
 
 def test_worker_py_scheduler_runs_rq_cron_until_sigterm(app, factory, redis_url, tmp_path):

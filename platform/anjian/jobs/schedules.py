@@ -28,6 +28,12 @@ Who fires:
 Both fire, at start, the most recent slot of the last ``CATCH_UP`` (a day) again:
 a scheduler down at 01:00 still runs that night's scan when it comes back, and
 the per-tenant check makes this a no-op when the slot already ran.
+
+The RQ scheduler rides out a Redis outage: while Redis is unreachable it waits
+(``REDIS_RETRY_SECONDS``), then takes the lock again and catches up; a Redis that
+came back without its data (no persistence) has lost the lock too, which the
+scheduler takes again unless another scheduler took it first (then it stops, as
+a standby's lock wins).
 """
 
 from __future__ import annotations
@@ -59,7 +65,9 @@ CORE = "anjian.defaults"
 CATCH_UP = dt.timedelta(days=1)
 TICK_SECONDS = 20.0  # the embedded tick checks at most this often
 LOCK_KEY = "anjian:schedules:lock"
-LOCK_TTL = 180  # seconds; refreshed at every scheduler heartbeat (at most 60 s apart)
+LOCK_TTL = 180  # seconds; refreshed at every scheduler heartbeat
+HEARTBEAT_SECONDS = 10.0  # the scheduler's loop turns at least this often (RQ's: 60 s)
+REDIS_RETRY_SECONDS = 5.0  # how often a scheduler that lost Redis looks for it again
 ENTRY_KEYS = {"key", "cron", "queue", "function"}
 
 
@@ -344,9 +352,20 @@ def _cron_classes():
             return super().enqueue(connection)
 
     class Scheduler(CronScheduler):
-        """One CronJob per declared schedule; holds the single-scheduler lock while running."""
+        """One CronJob per declared schedule; holds the single-scheduler lock while running
+        (``stop_event``, when given, stops it at its next heartbeat)."""
 
         lock = None
+        stop_event = None
+
+        def calculate_sleep_interval(self) -> float:
+            # A lock lost with Redis's data is found (and taken again) within seconds.
+            return min(super().calculate_sleep_interval(), HEARTBEAT_SECONDS)
+
+        def _install_signal_handlers(self):
+            # Only the main thread may; a scheduler in a thread is stopped by stop_event.
+            if threading.current_thread() is threading.main_thread():
+                super()._install_signal_handlers()
 
         def add(self, schedule: Schedule, timeout: int = 600) -> ShanghaiCronJob:
             job = ShanghaiCronJob(queue_name=schedule.queue, func=run_schedule,
@@ -369,6 +388,8 @@ def _cron_classes():
             return caught
 
         def heartbeat(self) -> None:
+            if self.stop_event is not None and self.stop_event.is_set():
+                raise StopRequested()
             super().heartbeat()
             if self.lock is not None:
                 from redis.exceptions import LockError
@@ -376,6 +397,11 @@ def _cron_classes():
                 try:
                     self.lock.reacquire()
                 except LockError:
+                    # Gone from Redis (a restart without persistence): take it again,
+                    # unless another scheduler has meanwhile.
+                    if self.lock.acquire(blocking=False):
+                        self.log.warning("scheduler lock was gone from Redis: taken again")
+                        return
                     self.log.error("scheduler lock lost: stopping (another scheduler runs)")
                     raise StopRequested() from None
 
@@ -395,10 +421,18 @@ def build_scheduler(app, connection=None, schedules: list[Schedule] | None = Non
 
 
 def run_scheduler(app, *, wait: float = 30.0, stop: threading.Event | None = None) -> int:
-    """Run the one cron scheduler of this Redis (blocks; SIGTERM/SIGINT stop it).
+    """Run the one cron scheduler of this Redis (blocks; SIGTERM/SIGINT stop it, and so
+    does ``stop``). Returns 0 when stopped, 1 when ``stop`` ends a standby's wait.
 
-    A second one waits for the lock, checking every ``wait`` seconds.
+    A second one waits for the lock, checking every ``wait`` seconds. When Redis goes
+    away the scheduler waits for it (``REDIS_RETRY_SECONDS``), then takes the lock again
+    and catches up the latest slot, as at a start.
     """
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import LockError
+    from redis.exceptions import TimeoutError as RedisSlow
+    from rq.exceptions import StopRequested
+
     from anjian.jobs.queues import connection as redis_connection
 
     if not app.config.get("ANJIAN_REDIS_URL"):
@@ -410,31 +444,71 @@ def run_scheduler(app, *, wait: float = 30.0, stop: threading.Event | None = Non
 
         load_job_modules(app)
         scheduler = build_scheduler(app, conn)
+    scheduler.stop_event = stop
     lock = conn.lock(LOCK_KEY, timeout=LOCK_TTL)
-    while not lock.acquire(blocking=False):
-        holder = conn.get(LOCK_KEY)
-        log.warning("another scheduler holds %s (%s): waiting", LOCK_KEY, holder)
-        if stop is not None and stop.wait(wait):
-            return 1
-        if stop is None:
-            time.sleep(wait)
-    scheduler.lock = lock
-    try:
-        caught = scheduler.catch_up()
-        for job in scheduler._cron_jobs:
-            log.info("schedule %s (%s Asia/Shanghai, queue %s): next %s", job.name, job.cron,
-                     job.queue_name, local_now(job.next_enqueue_time).isoformat())
-        if caught:
-            log.info("catching up the latest slot of: %s", ", ".join(caught))
-        scheduler.start()
-    finally:
-        from redis.exceptions import LockError
 
+    def pause(seconds: float) -> bool:
+        """Wait; True when asked to stop meanwhile."""
+        try:
+            if stop is not None:
+                return stop.wait(seconds)
+            time.sleep(seconds)
+        except StopRequested:  # SIGTERM between two runs of RQ's loop
+            return True
+        return False
+
+    def ours() -> bool:
+        """Whether this scheduler still holds the lock it took before Redis went away."""
+        if lock.local.token is None:
+            return False
+        try:
+            lock.reacquire()
+        except LockError:
+            return False
+        return True
+
+    def release() -> None:
+        if lock.local.token is None:
+            return
         try:
             lock.release()
         except LockError:  # expired or taken over meanwhile
             log.warning("scheduler lock %s was no longer ours at exit", LOCK_KEY)
-    return 0
+        except (RedisDown, RedisSlow):
+            pass  # it expires by itself (LOCK_TTL)
+
+    def serve() -> int:
+        while True:
+            try:
+                while not (ours() or lock.acquire(blocking=False)):
+                    holder = conn.get(LOCK_KEY)
+                    log.warning("another scheduler holds %s (%s): waiting", LOCK_KEY, holder)
+                    if pause(wait):
+                        return 1
+                scheduler.lock = lock
+                caught = scheduler.catch_up()
+                for job in scheduler._cron_jobs:
+                    log.info("schedule %s (%s Asia/Shanghai, queue %s): next %s", job.name,
+                             job.cron, job.queue_name,
+                             local_now(job.next_enqueue_time).isoformat())
+                if caught:
+                    log.info("catching up the latest slot of: %s", ", ".join(caught))
+                scheduler.start()
+            except (RedisDown, RedisSlow) as exc:
+                # The lock is kept: a short outage finds it still ours; a Redis that
+                # lost its data has lost the lock too, and it is taken again.
+                log.warning("Redis unreachable (%s): the scheduler waits for it", exc)
+                if pause(REDIS_RETRY_SECONDS):
+                    return 0
+                continue
+            release()
+            return 0
+
+    try:
+        return serve()
+    except StopRequested:  # SIGTERM outside RQ's own loop (RQ's handler raises it)
+        release()
+        return 0
 
 
 __all__ = ["CATCH_UP", "TIMEZONE", "Schedule", "ScheduleError", "build_scheduler", "declared",
