@@ -22,10 +22,10 @@ import argparse
 import sys
 import threading
 
-from rq import Queue, Worker
+from rq import Queue
 
 from anjian.app import create_app
-from anjian.jobs.queues import QUEUE_NAMES, connection
+from anjian.jobs.queues import QUEUE_NAMES, connection, worker_class
 
 REAP_INTERVAL = 60.0
 
@@ -96,8 +96,8 @@ def main(argv: list[str]) -> int:
     options = {key: value for key, value in (("worker_ttl", args.worker_ttl),
                                              ("maintenance_interval", args.maintenance_interval))
                if value is not None}
-    worker = Worker([Queue(name, connection=conn) for name in names], connection=conn,
-                    **options)
+    worker = worker_class()([Queue(name, connection=conn) for name in names],
+                            connection=conn, **options)
     _reap(app, args.stale_after)
     stop = threading.Event()
     if not args.burst:

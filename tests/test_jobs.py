@@ -337,6 +337,35 @@ def test_real_redis_with_a_simple_worker_in_this_process(app, client, world, red
     assert body["status"] == "finished" and body["result"]["echo"] == {"via": "redis"}
 
 
+def test_a_worker_registers_again_when_redis_lost_its_registry(app, redis_url):
+    """A Redis restarted without its data forgets which workers there are: RQ's own
+    heartbeat does not bring a worker back (the metric's worker count stays 0); anjian's
+    worker registers again at its next heartbeat, with its queues."""
+    from rq import Queue, Worker
+
+    from anjian.jobs.queues import worker_class
+
+    app.config["ANJIAN_REDIS_URL"] = redis_url
+    conn = connection(app)
+    conn.flushdb()
+    queues = [Queue(name, connection=conn) for name in QUEUE_NAMES]
+    ours, plain = worker_class()(queues, connection=conn), Worker(queues, connection=conn)
+    ours.register_birth()
+    plain.register_birth()
+    assert Worker.count(connection=conn) == 2
+    conn.flushdb()  # what a restart without persistence leaves
+    ours.heartbeat()
+    plain.heartbeat()
+    assert [w.name for w in Worker.all(connection=conn)] == [ours.name]
+    assert Worker.count(queue=queues[0]) == 1
+    [found] = Worker.all(connection=conn)
+    assert found.queue_names() == list(QUEUE_NAMES)
+    ours.heartbeat()  # registered: nothing more to do
+    assert Worker.count(connection=conn) == 1
+    ours.register_death()
+    plain.register_death()
+
+
 def test_real_redis_with_worker_py_in_a_subprocess(app, client, world, redis_url, tmp_path):
     app.config["ANJIAN_REDIS_URL"] = redis_url
     connection(app).flushdb()

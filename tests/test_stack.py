@@ -424,6 +424,13 @@ def test_redis_down_reads_answer_submissions_refused_then_resumed(stack, scenari
         # or retry; wait_scheduler fails if the process exited).
         stack.wait_scheduler(timeout=30)
 
+        def both_registered():  # and the workers are in RQ's registry again (metrics)
+            from rq import Worker
+
+            with stack.redis() as conn:
+                return Worker.count(connection=conn) == 2
+        wait_for("both workers registered again", both_registered, 30, 0.2, stack.explain)
+
 
 def test_postgres_restart_under_requests_fails_cleanly_then_recovers(stack, scenario,
                                                                      postgres_cluster):

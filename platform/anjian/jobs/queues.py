@@ -35,3 +35,30 @@ def connection(app):
 
 def ping(app) -> bool:
     return bool(connection(app).ping())
+
+
+def worker_class():
+    """RQ's Worker, made to register itself again in Redis when Redis lost it.
+
+    A Redis restarted without its data forgets the registry of workers: RQ's heartbeat
+    refreshes only the worker's own hash, so the worker went on working but was gone
+    from ``Worker.all()`` and from the ``anjian_workers`` metric until it restarted. At
+    each heartbeat (outside a pipeline) this one checks its place in the registry and,
+    when it is gone, writes its hash and registration again, as at its birth.
+    (Imported lazily, as RQ is only needed with Redis.)"""
+    from rq import Worker, worker_registration
+
+    class RegisteredWorker(Worker):
+        def heartbeat(self, timeout: int | None = None, pipeline=None):
+            super().heartbeat(timeout, pipeline)
+            if pipeline is None and not self.connection.sismember(
+                    worker_registration.REDIS_WORKER_KEYS, self.key):
+                self.log.warning("Worker %s: gone from Redis's registry; registering again",
+                                 self.name)
+                with self.connection.pipeline() as again:
+                    again.hset(self.key, mapping=self.serialize())
+                    worker_registration.register(self, again)
+                    again.expire(self.key, timeout or self.worker_ttl + 60)
+                    again.execute()
+
+    return RegisteredWorker
