@@ -313,6 +313,45 @@ def test_a_tenant_over_its_share_of_open_jobs_gets_429_and_others_do_not(app, cl
     assert all(start(client, world["admin"], "test.echo").status_code == 202 for _ in range(3))
 
 
+@pytest.mark.postgres_only
+def test_two_submissions_at_once_cannot_both_take_the_last_place(app, world, redis_url,
+                                                                 monkeypatch):
+    """The share is counted under a per-tenant lock: two submissions that both count
+    before either has written its job would each see room for one more; with the lock
+    the second counts after the first has committed, and gets its 429."""
+    import threading
+
+    from anjian.jobs import service
+
+    app.config["ANJIAN_REDIS_URL"] = redis_url
+    app.config["ANJIAN_JOBS_OPEN_PER_TENANT"] = 1
+    connection(app).flushdb()
+    counted = threading.Barrier(2)
+    check = service._check_share
+
+    def check_then_meet(*args, **kwargs):
+        check(*args, **kwargs)
+        try:  # without the lock both get here before either writes its job
+            counted.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass
+
+    monkeypatch.setattr(service, "_check_share", check_then_meet)
+    statuses = []
+
+    def submit(n):
+        statuses.append(start(app.test_client(), world["admin"], "test.echo",
+                              {"n": n}).status_code)
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [202, 429]
+    assert queued_in_redis(app) == 1
+
+
 def test_every_route_that_answers_202_declares_the_queue_refusals(client):
     """The OpenAPI of every route that queues a job (202) names its 503, and every route
     that starts a new one (not a retry) its 429."""

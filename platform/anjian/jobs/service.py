@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, has_app_context, has_request_context
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from anjian import observability
@@ -255,6 +255,9 @@ def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = No
     return job
 
 
+SHARE_LOCK_SPACE = 0x616A  # pg_advisory_xact_lock(SHARE_LOCK_SPACE, tenant_id): "aj"
+
+
 def _check_share(session, app, tenant_id: int) -> None:
     """Refuse a request's job when its tenant already has ANJIAN_JOBS_OPEN_PER_TENANT
     jobs queued or running (RELIABILITY 25: a tenant's burst of imports queues behind
@@ -263,6 +266,12 @@ def _check_share(session, app, tenant_id: int) -> None:
     limit = app.config.get("ANJIAN_JOBS_OPEN_PER_TENANT", 0)
     if limit <= 0:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        # Two submissions of one tenant at once would both count below the limit: the
+        # second waits here until the first one's transaction has ended, then counts it.
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, :tenant)")
+                        .execution_options(tenant_scoped_sql=True),
+                        {"space": SHARE_LOCK_SPACE, "tenant": tenant_id})
     open_jobs = session.scalar(
         select(func.count()).select_from(Job)
         .where(Job.tenant_id == tenant_id, Job.status.in_((QUEUED, STARTED)))
