@@ -434,6 +434,35 @@ def test_acceptance_makes_a_pdf_report_with_a_conclusion(app, client, w):
     assert status[(w["ent"]["B"], "qhd_report")] == "due"
 
 
+def test_an_acceptance_without_a_campaign_reads_the_service_window_throughout(app, client, w):
+    """An acceptance outside any campaign reads the hazards found in the service window
+    up to the acceptance, and so does its baseline line "有无重大隐患": a major hazard
+    found before the programme began counts in neither (they once disagreed)."""
+    from anjian.extensions import db
+    from anjian.hazards.models import Hazard
+    from anjian.tenancy.scope import Scope, scoped
+
+    enterprise = w["ent"]["C"]
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        db.session.add(Hazard(tenant_id=w["tenant"], enterprise_id=enterprise, source="self",
+                              grade="major", state="reported", title="早年的重大隐患",
+                              found_on=dt.date(2022, 5, 1)))
+        db.session.commit()
+    contract(client, w, None, "C")  # a programme contract outside any campaign
+    org = w["service_org"]
+    inspect(client, org, enterprise, None, SURVEY,
+            {"S06": ("no", {"title": "喷漆间未设置可燃气体报警装置"})})  # major, found today
+    iid, _ = inspect(client, org, enterprise, None, ACCEPTANCE)
+    data = make_report(app, client, w, "qinhuangdao_acceptance", "json",
+                       {"inspection_id": iid})["data"]
+    assert data["campaign_id"] is None
+    summary, baseline = data["hazard_summary"], data["enterprise"]
+    assert (summary["found"], summary["major_found"], summary["major_verified"]) == (1, 1, 0)
+    assert (baseline["major_accident_hazards_found"],
+            baseline["major_accident_hazards_verified"]) == (1, 0)
+    assert data["conclusion"] == "不合格"
+
+
 def test_conclusion_rule():
     from types import SimpleNamespace
 

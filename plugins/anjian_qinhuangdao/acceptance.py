@@ -44,7 +44,6 @@ from anjian_qinhuangdao.baseline import (
     SURVEY_ON,
     china_date,
     enterprise_baseline,
-    major_hazard_counts,
     surveyed_on,
 )
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE
@@ -128,6 +127,7 @@ def hazard_summary(hazards: list[Hazard], on: dt.date) -> dict:
         "overdue": sum(1 for h in hazards if late(h)),
         "referred": sum(1 for h in hazards if h.state == "referred"),
         "major_found": sum(1 for h in hazards if h.grade == "major"),
+        "major_verified": sum(1 for h in hazards if h.grade == "major" and h.state == "verified"),
         "major_open": sum(1 for h in hazards if h.grade == "major"
                           and h.state not in RECTIFIED_STATES),
     }
@@ -218,7 +218,9 @@ def compute(tenant, params: dict, snapshot_at) -> dict:
     criteria = _criteria(inspection)
     summary = hazard_summary(hazards, accepted_on)
     conclusion, reasons = conclude(criteria, summary, settings["basic_pass_max_unmet"])
-    majors = major_hazard_counts(inspection.campaign_id, [enterprise.id]).get(enterprise.id)
+    # The baseline's "有无重大隐患" counts the very hazards the conclusion reads (the
+    # campaign's, or the service window's when the acceptance stands alone).
+    majors = (summary["major_found"], summary["major_verified"])
     surveyed = (surveyed_on(inspection.campaign_id, [enterprise.id]).get(enterprise.id)
                 if inspection.campaign_id is not None else None)
     spot_check_due = spot_checks.due_date(tenant, accepted_on)
