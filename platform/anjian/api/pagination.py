@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import marshmallow as ma
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 
 from anjian.extensions import db
 
@@ -30,8 +32,9 @@ class Items(ma.fields.List):
     entity, not a mapping) of a schema without dump hooks is dumped here by reading
     each attribute directly and formatting it with the very same field's
     ``_serialize``, skipped where it would give the value back unchanged (a str of a
-    String, an int of an Integer, a Boolean; see ``_kind``): the same fields, the same
-    formats, the same keys. Anything else
+    String, an int of an Integer, a Boolean; see ``_kind``), and reading an entity's
+    loaded columns from its ``__dict__``, where their descriptors would read them: the
+    same fields, the same formats, the same keys. Anything else
     (mappings, dotted attributes, defaults for missing attributes, hooks) goes through
     marshmallow as before. A test dumps every page schema both ways and compares.
     """
@@ -67,12 +70,18 @@ class Items(ma.fields.List):
             return self.inner.schema.dump(row)
         out = {}
         missing = ma.missing
+        columns = _column_keys(type(row))
+        loaded = row.__dict__ if columns else None
         for key, attribute, field, check, kind in self._plan:
             if kind is _FUNCTION:
                 out[key] = field.serialize_func(row)
                 continue
             if check:
-                value = getattr(row, attribute, missing)
+                # A loaded column of an ORM entity is in its __dict__, where the
+                # attribute's descriptor would read it; anything else is looked up.
+                value = loaded.get(attribute, missing) if attribute in columns else missing
+                if value is missing:
+                    value = getattr(row, attribute, missing)
                 if value is missing:  # marshmallow's default handling, in full
                     value = field.serialize(attribute, row)
                     if value is not missing:
@@ -85,6 +94,15 @@ class Items(ma.fields.List):
             else:
                 out[key] = field._serialize(value, attribute, row)
         return out
+
+
+@functools.lru_cache(maxsize=256)
+def _column_keys(cls) -> frozenset:
+    """The column attributes of a mapped class (none for anything else)."""
+    mapper = sa_inspect(cls, raiseerr=False)
+    if mapper is None or not hasattr(mapper, "column_attrs"):
+        return frozenset()
+    return frozenset(attr.key for attr in mapper.column_attrs)
 
 
 _FUNCTION = object()  # a Function field: its function of the row, as Function._serialize
