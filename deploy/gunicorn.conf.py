@@ -64,6 +64,23 @@ if os.environ.get("ANJIAN_LOG_FORMAT", "console") == "json":
 else:
     accesslog = "-"
 
+# --- the garbage collector ----------------------------------------------------------
+# Once a worker has built its app, everything made so far (modules, mappers, schemas,
+# routes: most of the heap) is moved out of the collector's sight, and the youngest
+# generation is collected every 10,000 new objects instead of 700. A list request
+# makes thousands of short-lived objects; with the defaults a collection ran about
+# once a request, often walking the whole heap: 0.15-0.4 ms of a 9-12 ms request,
+# against ~0.04 ms now (in-process, docs/benchmarks.md). Cycles are still collected.
+GC_THRESHOLD = (10_000, 10, 10)
+
+
+def post_worker_init(worker):
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 # gunicorn 27's control socket sits at one fixed path per user: two services on one host
 # would take it from each other. The platform does not use it.
 control_socket_disable = True

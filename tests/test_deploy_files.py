@@ -207,7 +207,11 @@ conf["on_starting"](None)
 print(json.dumps({"dir": folder, "left": os.listdir(folder), "workers": conf["workers"],
                   "accesslog": conf.get("accesslog"), "logconfig": "logconfig_dict" in conf}))
 conf["on_exit"](None)
-print(json.dumps({"exists": os.path.exists(folder)}))
+import gc
+frozen = gc.get_freeze_count()
+conf["post_worker_init"](None)
+print(json.dumps({"exists": os.path.exists(folder), "threshold": gc.get_threshold(),
+                  "frozen": gc.get_freeze_count() > frozen}))
 """
 
 
@@ -221,7 +225,9 @@ def test_gunicorn_conf_sets_up_multiprocess_metrics_and_logs(fmt, tmp_path):
     assert done.returncode == 0, done.stderr
     first, second = (json.loads(line) for line in done.stdout.splitlines())
     assert first["left"] == [] and first["workers"] == 3  # stale metric files removed
-    assert second == {"exists": False}  # its own folder, removed at exit
+    assert second["exists"] is False  # its own folder, removed at exit
+    # Each worker, once its app is built, freezes the heap it has and collects less often.
+    assert second["frozen"] and second["threshold"] == [10_000, 10, 10]
     if fmt == "json":
         assert (first["accesslog"], first["logconfig"]) == (None, True)
     else:
