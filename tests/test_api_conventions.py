@@ -337,8 +337,8 @@ def test_page_items_of_orm_entities_dump_as_marshmallow_does(app, client, admin)
     from anjian.api.pagination import Items
     from anjian.extensions import db
     from anjian.tenancy.models import Area
-    from anjian.tenancy.scope import Scope, scoped
     from anjian.tenancy.schemas import AreaSchema
+    from anjian.tenancy.scope import Scope, scoped
 
     for n in range(3):
         assert client.post("/api/v1/tenants/ta/areas", json={
