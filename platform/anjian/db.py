@@ -101,7 +101,6 @@ def install_idle_ping(engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as error:  # dead or unusable: the pool connects afresh
             raise exc.DisconnectionError(str(error)) from error
-        connection_record.info[_USED_AT] = time.monotonic()
 
     event.listen(engine, "connect", used)
     event.listen(engine, "checkin", used)

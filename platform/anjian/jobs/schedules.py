@@ -391,21 +391,26 @@ def _cron_classes():
             if self.stop_event is not None and self.stop_event.is_set():
                 raise StopRequested()
             super().heartbeat()
-            if self.lock is not None:
-                from redis.exceptions import LockError
-
-                try:
-                    self.lock.reacquire()
-                except LockError:
-                    # Gone from Redis (a restart without persistence): take it again,
-                    # unless another scheduler has meanwhile.
-                    if self.lock.acquire(blocking=False):
-                        self.log.warning("scheduler lock was gone from Redis: taken again")
-                        return
-                    self.log.error("scheduler lock lost: stopping (another scheduler runs)")
-                    raise StopRequested() from None
+            if self.lock is not None and not hold(self.lock):
+                self.log.error("scheduler lock lost: stopping (another scheduler runs)")
+                raise StopRequested()
 
     return ShanghaiCronJob, Scheduler
+
+
+def hold(lock) -> bool:
+    """Keep the one scheduler lock: refresh it while it is ours; take it when it is free
+    (a first start, or gone with Redis's data after a restart without persistence).
+    False when another scheduler holds it."""
+    from redis.exceptions import LockError
+
+    if lock.local.token is not None:
+        try:
+            lock.reacquire()
+            return True
+        except LockError:
+            log.warning("scheduler lock %s was gone from Redis: taking it again", LOCK_KEY)
+    return lock.acquire(blocking=False)
 
 
 def build_scheduler(app, connection=None, schedules: list[Schedule] | None = None):
@@ -457,16 +462,6 @@ def run_scheduler(app, *, wait: float = 30.0, stop: threading.Event | None = Non
             return True
         return False
 
-    def ours() -> bool:
-        """Whether this scheduler still holds the lock it took before Redis went away."""
-        if lock.local.token is None:
-            return False
-        try:
-            lock.reacquire()
-        except LockError:
-            return False
-        return True
-
     def release() -> None:
         if lock.local.token is None:
             return
@@ -480,7 +475,7 @@ def run_scheduler(app, *, wait: float = 30.0, stop: threading.Event | None = Non
     def serve() -> int:
         while True:
             try:
-                while not (ours() or lock.acquire(blocking=False)):
+                while not hold(lock):
                     holder = conn.get(LOCK_KEY)
                     log.warning("another scheduler holds %s (%s): waiting", LOCK_KEY, holder)
                     if pause(wait):
@@ -495,8 +490,8 @@ def run_scheduler(app, *, wait: float = 30.0, stop: threading.Event | None = Non
                     log.info("catching up the latest slot of: %s", ", ".join(caught))
                 scheduler.start()
             except (RedisDown, RedisSlow) as exc:
-                # The lock is kept: a short outage finds it still ours; a Redis that
-                # lost its data has lost the lock too, and it is taken again.
+                # The lock is kept: a short outage finds it still ours (``hold``); a
+                # Redis that lost its data has lost the lock too, and it is taken again.
                 log.warning("Redis unreachable (%s): the scheduler waits for it", exc)
                 if pause(REDIS_RETRY_SECONDS):
                     return 0
