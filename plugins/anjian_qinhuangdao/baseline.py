@@ -61,17 +61,16 @@ def targets_of(campaign_id: int) -> list[Enterprise]:
         .order_by(Enterprise.name, Enterprise.id)))
 
 
-def major_hazard_counts(campaign_id: int | None, enterprise_ids) -> dict[int, tuple[int, int]]:
+def major_hazard_counts(campaign_id: int, enterprise_ids) -> dict[int, tuple[int, int]]:
     """{enterprise id: (major hazards found, of which verified)} in the campaign."""
     ids = list(enterprise_ids)
     if not ids:
         return {}
     verified = func.sum(case((Hazard.state == "verified", 1), else_=0))
     stmt = (select(Hazard.enterprise_id, func.count(Hazard.id), func.coalesce(verified, 0))
-            .where(Hazard.grade == "major", Hazard.enterprise_id.in_(ids))
+            .where(Hazard.grade == "major", Hazard.enterprise_id.in_(ids),
+                   Hazard.campaign_id == campaign_id)
             .group_by(Hazard.enterprise_id))
-    if campaign_id is not None:
-        stmt = stmt.where(Hazard.campaign_id == campaign_id)
     return {e: (int(n), int(v)) for e, n, v in db.session.execute(stmt)}
 
 
