@@ -258,17 +258,34 @@ def test_the_rq_cron_scheduler_enqueues_the_schedule_on_real_redis(app, factory,
         assert db.session.scalar(select(Hazard.state)) == "overdue"
 
 
+def scheduler_thread(app):
+    """``run_scheduler`` in a thread (standby checks every 0.1 s): (thread, stop, outcome)."""
+    stop = threading.Event()
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault(
+        "code", schedules.run_scheduler(app, wait=0.1, stop=stop)), daemon=True)
+    runner.start()
+    return runner, stop, outcome
+
+
+def until(what, check, outcome, timeout=20.0):
+    """Wait for ``check()`` (errors count as not yet: Redis may be starting)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}; scheduler outcome {outcome}")
+
+
 def test_a_second_scheduler_waits_for_the_lock(app, redis_url):
     app.config["ANJIAN_REDIS_URL"] = redis_url
     conn = connection(app)
     conn.flushdb()
     held = conn.lock(schedules.LOCK_KEY, timeout=30)
     assert held.acquire(blocking=False)
-    stop = threading.Event()
-    outcome = {}
-    runner = threading.Thread(target=lambda: outcome.setdefault(
-        "code", schedules.run_scheduler(app, wait=0.1, stop=stop)))
-    runner.start()
+    runner, stop, outcome = scheduler_thread(app)
     time.sleep(0.5)
     stop.set()
     runner.join(10)
@@ -290,32 +307,19 @@ def test_the_scheduler_rides_out_redis_going_away_and_coming_back_empty(
     conn.flushdb()
     monkeypatch.setattr(schedules, "HEARTBEAT_SECONDS", 0.05)
     monkeypatch.setattr(schedules, "REDIS_RETRY_SECONDS", 0.1)
-    stop = threading.Event()
-    outcome = {}
-    runner = threading.Thread(target=lambda: outcome.setdefault(
-        "code", schedules.run_scheduler(app, wait=0.1, stop=stop)), daemon=True)
-
-    def until(what, check, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(Exception):  # Redis still starting
-                if check():
-                    return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; outcome {outcome}")
-
-    runner.start()
+    runner, stop, outcome = scheduler_thread(app)
     try:
-        until("the lock", lambda: conn.get(schedules.LOCK_KEY) is not None)
+        until("the lock", lambda: conn.get(schedules.LOCK_KEY) is not None, outcome)
         first = conn.get(schedules.LOCK_KEY)
         redis_server.stop()
         time.sleep(0.5)  # several heartbeats and retries without Redis
         assert runner.is_alive(), outcome
         assert not redis_server.start()
-        until("the lock taken again", lambda: conn.get(schedules.LOCK_KEY) is not None)
+        until("the lock taken again", lambda: conn.get(schedules.LOCK_KEY) is not None,
+              outcome)
         assert runner.is_alive(), outcome
         assert conn.get(schedules.LOCK_KEY) != first  # a new lock, of the same scheduler
-        until("the catch-up enqueued again", lambda: rq_jobs(app))
+        until("the catch-up enqueued again", lambda: rq_jobs(app), outcome)
 
         # Another scheduler holds the lock when this one finds its own gone: it stops.
         conn.delete(schedules.LOCK_KEY)
@@ -333,15 +337,8 @@ def test_a_stopped_scheduler_frees_the_lock(app, redis_url, monkeypatch):
     conn = connection(app)
     conn.flushdb()
     monkeypatch.setattr(schedules, "HEARTBEAT_SECONDS", 0.05)
-    stop = threading.Event()
-    outcome = {}
-    runner = threading.Thread(target=lambda: outcome.setdefault(
-        "code", schedules.run_scheduler(app, wait=0.1, stop=stop)), daemon=True)
-    runner.start()
-    deadline = time.monotonic() + 20
-    while conn.get(schedules.LOCK_KEY) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert conn.get(schedules.LOCK_KEY) is not None
+    runner, stop, outcome = scheduler_thread(app)
+    until("the lock", lambda: conn.get(schedules.LOCK_KEY) is not None, outcome)
     stop.set()
     runner.join(10)
     assert outcome == {"code": 0}
