@@ -71,6 +71,7 @@ _USED_AT = "anjian.used_at"
 def install_idle_ping(engine) -> None:
     """Ping a pooled PostgreSQL connection before use when it has been idle for more than
     ``PING_AFTER_IDLE_SECONDS``; a dead one is replaced before the request sees it.
+    Called once per engine, by the app factory (the listeners survive ``dispose()``).
 
     SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip for
     every request and job, the largest fixed cost of a read after the query itself.
@@ -86,9 +87,8 @@ def install_idle_ping(engine) -> None:
 
     from sqlalchemy import event, exc
 
-    if engine.dialect.name != "postgresql" or engine.pool.__dict__.get("anjian_idle_ping"):
+    if engine.dialect.name != "postgresql":
         return
-    engine.pool.anjian_idle_ping = True
 
     def used(dbapi_connection, connection_record, *args):
         connection_record.info[_USED_AT] = time.monotonic()
