@@ -290,6 +290,100 @@ def test_orm_sessions_alternating_on_one_connection(app, app_engine, world):
             assert session.execute(text("SELECT id FROM areas"), **raw).all() == []
 
 
+# --- the guard's first statement scopes its own transaction --------------------
+
+def _settings_now(session):
+    from anjian.tenancy.scope import SETTINGS
+
+    row = session.execute(text("SELECT " + ", ".join(
+        f"current_setting('{name}', true)" for name in SETTINGS)),
+        execution_options={"tenant_scoped_sql": True}).one()
+    return tuple(value or "" for value in row)
+
+
+def test_token_statement_gives_the_read_scope_in_the_same_round_trip(app, world, factory):
+    """The token, its user and the URL's tenant are read in one statement, which also
+    scopes the transaction: no set_config of its own, and PostgreSQL holds exactly the
+    scope the session records, under which the memberships that decide are read."""
+    from anjian.auth.service import tenant_access, user_from_token
+    from anjian.extensions import db
+    from anjian.tenancy.scope import Scope, get_scope
+    from tests.conftest import sql_statements
+
+    _, secret = factory.user("rls-uc", {world["b"]: "viewer"})
+    b = world["b"]
+    with app.test_request_context():
+        with sql_statements(db.engine) as seen:
+            user, _token, tenant = user_from_token(secret, "rls-b")
+        assert len(seen) == 1 and "set_config" in seen[0] and "api_tokens" in seen[0]
+        assert tenant.id == b and user.username == "rls-uc"
+        assert get_scope(db.session) == Scope.tenant(b, user.id, write=False)
+        assert _settings_now(db.session) == (str(b), "", str(user.id), "")
+        with sql_statements(db.engine) as seen:
+            access = tenant_access(user, tenant)
+        assert access.role == "viewer" and access.via == "member"
+        assert len(seen) == 1 and "set_config" not in seen[0]
+        ids = {r[0] for r in db.session.execute(
+            text("SELECT id FROM areas"), execution_options={"tenant_scoped_sql": True})}
+        assert ids == world["areas"][b]
+
+
+def test_unknown_tenant_or_refused_token_leaves_no_scope(app, world, factory, admin_engine):
+    from anjian.auth.service import AuthError, user_from_token
+    from anjian.extensions import db
+    from anjian.tenancy.scope import get_scope
+
+    _, secret = factory.user("rls-ud", {world["a"]: "tenant_admin"})
+    with app.test_request_context():
+        _user, _token, tenant = user_from_token(secret, "no-such-tenant")
+        assert tenant is None and get_scope(db.session) is None
+        assert _settings_now(db.session) == ("", "", "", "")
+        db.session.rollback()
+    with admin_engine.begin() as conn:
+        conn.execute(text("UPDATE api_tokens SET revoked_at = now()"))
+    with app.test_request_context():
+        with pytest.raises(AuthError) as refused:
+            user_from_token(secret, "rls-a")
+        assert refused.value.code == "revoked_token"
+        # The statement had named the tenant and the user; its transaction is gone.
+        assert not db.session().in_transaction() and get_scope(db.session) is None
+        assert _settings_now(db.session) == ("", "", "", "")
+        assert db.session.execute(text("SELECT id FROM areas"),
+                                  execution_options={"tenant_scoped_sql": True}).all() == []
+
+
+def test_adopt_refuses_settings_that_are_not_the_scope(app, world):
+    from sqlalchemy import select
+
+    from anjian.extensions import db
+    from anjian.tenancy.scope import (
+        Scope,
+        TenantScopeError,
+        adopt,
+        get_scope,
+        reader_settings,
+    )
+
+    a, b = world["a"], world["b"]
+    user = world["user_a"]
+    with app.test_request_context():
+        from sqlalchemy import literal
+
+        applied = db.session.execute(select(reader_settings(literal(a), literal(user)))).scalar()
+        for wrong in (Scope.tenant(b, user, write=False), Scope.tenant(a, user),
+                      Scope.tenant(a, None, write=False), None):
+            with pytest.raises(TenantScopeError):
+                adopt(db.session, wrong, applied)
+            assert get_scope(db.session) is None
+        with pytest.raises(TenantScopeError):  # PostgreSQL and no values at all
+            adopt(db.session, Scope.tenant(a, user, write=False), None)
+        adopt(db.session, Scope.tenant(a, user, write=False), applied)
+        assert _settings_now(db.session) == (str(a), "", str(user), "")
+        assert {r[0] for r in db.session.execute(
+            text("SELECT id FROM areas"), execution_options={"tenant_scoped_sql": True})} \
+            == world["areas"][a]
+
+
 # --- the audit log is append-only for the app ------------------------------------
 
 def test_app_role_may_only_append_to_the_audit_log(app_engine, world, admin_engine):

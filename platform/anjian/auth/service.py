@@ -14,6 +14,7 @@ from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership,
 from anjian.db import utcnow
 from anjian.extensions import db
 from anjian.tenancy.models import Tenant
+from anjian.tenancy.scope import Scope, adopt, reader_settings
 
 TOKEN_PREFIX = "ajt_"  # noqa: S105 (a prefix, not a secret)
 
@@ -58,36 +59,55 @@ def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = Non
 
 # The guard's statements, built once (every request runs them; building one anew costs
 # about as much as the scope's work on it): the token and its user, with or without the
-# tenant the URL names; the user's memberships.
+# tenant the URL names; the user's memberships. On PostgreSQL the one with the tenant
+# also gives its transaction the read scope of that tenant and user (see
+# ``scope.reader_settings``), which the memberships that decide are read under.
 _TOKEN_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
                .where(ApiToken.token_hash == bindparam("token_hash")))
 _TOKEN_USER_TENANT = _TOKEN_USER.add_columns(Tenant).outerjoin(
     Tenant, Tenant.code == bindparam("tenant_code"))
+_TOKEN_USER_TENANT_SCOPED = _TOKEN_USER_TENANT.add_columns(reader_settings(Tenant.id, User.id))
 _MEMBERSHIPS = select(Membership).where(Membership.user_id == bindparam("user_id"))
 
 
 def user_from_token(secret: str | None,
                     tenant_code: str | None = None) -> tuple[User, ApiToken, Tenant | None]:
     """The token's user, and the tenant named ``tenant_code`` (None: no such tenant),
-    read with the token in one statement (tenants are a platform table)."""
+    read with the token in one statement (tenants are a platform table).
+
+    With a tenant, the session's scope is then that tenant's, read-only, naming the
+    user (on PostgreSQL given to the transaction by the same statement); a refused
+    token ends the transaction instead."""
     if not secret:
         raise AuthError("缺少访问令牌", "missing_token")
+    params = {"token_hash": token_digest(secret)}
     if tenant_code is None:
-        row = db.session.execute(_TOKEN_USER, {"token_hash": token_digest(secret)}).first()
+        row = db.session.execute(_TOKEN_USER, params).first()
     else:
-        row = db.session.execute(_TOKEN_USER_TENANT, {"token_hash": token_digest(secret),
-                                                      "tenant_code": tenant_code}).first()
+        params["tenant_code"] = tenant_code
+        scoped_sql = db.session.get_bind().dialect.name == "postgresql"
+        row = db.session.execute(_TOKEN_USER_TENANT_SCOPED if scoped_sql
+                                 else _TOKEN_USER_TENANT, params).first()
     if row is None:
         raise AuthError("访问令牌无效", "invalid_token")
     token, user = row[0], row[1]
     now = utcnow()
+    refused = None
     if token.revoked_at is not None:
-        raise AuthError("访问令牌已被撤销", "revoked_token")
-    if token.expires_at is not None and token.expires_at <= now:
-        raise AuthError("访问令牌已过期", "expired_token")
-    if not user.is_active:
-        raise AuthError("用户已停用", "disabled_user")
-    return user, token, row[2] if tenant_code is not None else None
+        refused = AuthError("访问令牌已被撤销", "revoked_token")
+    elif token.expires_at is not None and token.expires_at <= now:
+        refused = AuthError("访问令牌已过期", "expired_token")
+    elif not user.is_active:
+        refused = AuthError("用户已停用", "disabled_user")
+    if refused is not None:
+        db.session.rollback()  # its settings name a refused user
+        raise refused
+    if tenant_code is None:
+        return user, token, None
+    tenant = row[2]
+    adopt(db.session, Scope.tenant(tenant.id, user.id, write=False) if tenant else None,
+          row[3] if scoped_sql else None)
+    return user, token, tenant
 
 
 def _recent_failures(column, value, since):
