@@ -394,6 +394,29 @@ def test_json_answers_are_what_the_standard_encoder_would_write(app, client, adm
     assert '"name":"西区"' in r.data.decode("utf-8")
 
 
+def test_json_columns_read_back_as_the_standard_decoder_reads_them(app, factory):
+    """JSON columns are decoded by orjson (the engine's json_deserializer); what it
+    refuses, an integer past 64 bits, still reads back through json.loads."""
+    from sqlalchemy import update
+
+    from anjian.api.jsonio import loads_stored
+    from anjian.extensions import db
+    from anjian.tenancy.models import Tenant
+
+    settings = {"名称": "安监", "big": 2**70, "small": -(2**63), "ratio": 1.5,
+                "list": [None, True, "七"], "nested": {"a": {"b": []}}}
+    tid = factory.tenant("tj")
+    with app.app_context():
+        assert db.engine.dialect._json_deserializer is loads_stored
+        db.session.execute(update(Tenant).where(Tenant.id == tid).values(settings=settings))
+        db.session.commit()
+        assert db.session.get(Tenant, tid).settings == settings
+    text = json.dumps(settings, ensure_ascii=False)
+    assert loads_stored(text) == loads_stored(text.encode()) == json.loads(text)
+    with pytest.raises(json.JSONDecodeError):
+        loads_stored("{not json")
+
+
 # --- request ids -------------------------------------------------------------------------------
 
 def test_request_id_is_made_or_kept(client):

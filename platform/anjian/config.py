@@ -13,6 +13,8 @@ def _int(env, name, default):
 
 def from_environment(env: dict[str, str] | None = None) -> dict:
     """The app's configuration from the environment; every key is documented in deploy/env.example."""
+    from anjian.api.jsonio import loads_stored
+
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("ANJIAN_DATA_DIR", "var")).resolve()
     return {
@@ -74,7 +76,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         # No ping on every checkout: anjian.db.install_idle_ping pings idle connections.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        # JSON columns are decoded by orjson.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, "json_deserializer": loads_stored},
         "JSON_AS_ASCII": False,
         # Embedded default only: whether its worker thread runs jobs / fires schedules
         # (unset: yes, except under tests). Set only when given, so the default stays.
