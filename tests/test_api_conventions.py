@@ -356,6 +356,25 @@ def test_page_items_of_orm_entities_dump_as_marshmallow_does(app, client, admin)
         assert [a["name"] for a in expected] == ["区域0", "区域1", "区域2"]
 
 
+def test_argument_schemas_are_made_once_not_per_request(client, admin, monkeypatch):
+    """webargs would make a schema given as a class anew on every request; the app's
+    Blueprint gives it an instance made once, and the arguments still validate."""
+    from anjian.api.pagination import PageArgs
+    from anjian.enterprises.schemas import EnterpriseQuerySchema
+
+    made = []
+    for cls in (PageArgs, EnterpriseQuerySchema):
+        original = cls.__init__
+        monkeypatch.setattr(cls, "__init__", lambda self, *a, _o=original, **k: (
+            made.append(type(self)), _o(self, *a, **k))[1])
+    for _ in range(3):
+        r = client.get("/api/v1/tenants/ta/enterprises?per_page=5", headers=admin["headers"])
+        assert r.status_code == 200 and r.json["per_page"] == 5
+    assert made == []
+    r = client.get("/api/v1/tenants/ta/enterprises?per_page=0", headers=admin["headers"])
+    assert r.status_code == 422 and "per_page" in str(r.json)
+
+
 def test_json_answers_are_what_the_standard_encoder_would_write(app, client, admin):
     """The app's JSON (orjson) decodes to what Flask's standard provider would have
     written for the same values: Chinese as UTF-8, not escaped; dates and datetimes as

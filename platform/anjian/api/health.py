@@ -6,10 +6,10 @@ import logging
 
 import marshmallow as ma
 from flask import current_app
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from anjian import storage
+from anjian.api.blueprint import Blueprint
 from anjian.api.policy import PUBLIC, requires
 from anjian.extensions import db
 from anjian.jobs import queues

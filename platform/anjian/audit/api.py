@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import PLATFORM_ADMIN, requires
 from anjian.audit.models import AuditEntry

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app, g, request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import AUTHENTICATED, PLATFORM_ADMIN, PUBLIC, requires

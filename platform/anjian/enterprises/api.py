@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires

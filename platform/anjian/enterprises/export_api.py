@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import redirect
-from flask_smorest import Blueprint
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises.schemas import EnterpriseQuerySchema

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises import importing

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 
 from flask import g, request
-from flask_smorest import Blueprint
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g, request
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from sqlalchemy import select
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g, url_for
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import PLATFORM_ADMIN, requires

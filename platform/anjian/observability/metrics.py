@@ -27,8 +27,8 @@ import os
 import threading
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.policy import PUBLIC, requires
 from anjian.api.problems import problem
 from anjian.jobs.queues import QUEUE_NAMES, connection

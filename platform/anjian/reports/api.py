@@ -4,9 +4,9 @@ figures staff enter per period."""
 from __future__ import annotations
 
 from flask import current_app, g, redirect, url_for
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires

@@ -8,9 +8,9 @@ A tampered or expired token, or an object gone, answers 404.
 from __future__ import annotations
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 from werkzeug.wsgi import wrap_file
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.policy import PUBLIC, requires
 from anjian.api.problems import problem
 from anjian.storage import storage_for

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from anjian.api.blueprint import Blueprint
 from anjian.api.policy import AUTHENTICATED, PLATFORM_ADMIN, requires
 from anjian.api.problems import problem
 from anjian.extensions import db
