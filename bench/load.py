@@ -436,6 +436,23 @@ class CpuMeter:
         return {k: round(v, 2) for k, v in out.items()}
 
 
+def worker_memory(proc) -> dict:
+    """Resident memory of a gunicorn's workers (its master's descendants), in MiB: the
+    largest now (VmRSS) and the largest peak (VmHWM), from /proc."""
+    from tests.stack import descendants
+
+    now = peak = 0
+    for pid in descendants(proc.pid):
+        try:
+            status = dict(line.split(":", 1) for line in
+                          Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        now = max(now, int(status["VmRSS"].split()[0]))
+        peak = max(peak, int(status["VmHWM"].split()[0]))
+    return {"rss_mib": round(now / 1024, 1), "peak_mib": round(peak / 1024, 1)}
+
+
 def postmaster_pid(owner_url: str) -> int | None:
     """The PostgreSQL server's pid (its data directory's postmaster.pid), if local."""
     import psycopg
@@ -634,6 +651,9 @@ def run(options) -> dict:
                               f"wrong tenant {result['wrong_tenant']}", flush=True)
                 for name, results in rounds.items():
                     figures["runs"][f"{endpoint}/{name}"] = combine(results)
+            if not options.noisy_only:  # after both endpoints' rounds, before the imports
+                figures["memory"] = {"platform": worker_memory(platform),
+                                     "floor": worker_memory(floor)}
             if options.noisy:
                 figures["noisy"] = noisy_phase(options, platform, ports["platform"],
                                                bases["platform"], users, env, logs, tmp_path,
@@ -793,8 +813,15 @@ def main_report(options, runs: dict, figures: dict) -> dict:
           f"throughput >= {GOAL_RATIO:.0%} of the floor: {'met' if met_ratio else 'NOT met'}; "
           f"answers checked: {sum(r['checked'] for r in runs.values()):,}, "
           f"problems: {bad or 'none'}")
+    memory = figures["memory"]
+    print("worker memory (largest worker): " + "; ".join(
+        f"{app} {m['rss_mib']:.0f} MiB resident, {m['peak_mib']:.0f} MiB peak"
+        for app, m in memory.items()))
     result = {"ratio": round(min(ratios.values()), 2), "duration_s": options.duration,
               "rounds": options.rounds}
+    for app, m in memory.items():
+        result[f"{app}_worker_rss_mib"] = m["rss_mib"]
+        result[f"{app}_worker_peak_mib"] = m["peak_mib"]
     for key, r in runs.items():
         name = key.replace("/", "_")
         result[f"{name}_rps"] = round(r["rps"], 1)
