@@ -49,6 +49,8 @@ class Recipe:
     redirects: bool = False
     # A body naming the tenant's own objects: a callable (world, tenant key) -> body.
     body_for: object = None
+    # A query naming the tenant's own objects: a callable (world, tenant key) -> query.
+    query_for: object = None
     # A POST that needs If-Match: the ETag is read from the resource the path is under.
     if_match: bool = False
     # Path parameters that name no object (a report kind, a period): fixed values.
@@ -113,6 +115,8 @@ RECIPES = {
     "notifications.read_notification": Recipe(ids={"notification_id": "notification"},
                                               body=lambda: {}, owner_only=frozenset(ROLES)),
     "enforcement_referrals.list_referrals": Recipe(query={"status": "open"}),
+    "enforcement_referrals.list_enforcement_candidates": Recipe(
+        query_for=lambda w, k: {"campaign_id": w.own("campaign", k, fresh=False)}),
     "enforcement_referrals.create_referral": Recipe(
         body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "reason": "uncooperative"}),
     "enforcement_referrals.get_referral": Recipe(ids={"referral_id": "referral"}),
@@ -784,9 +788,11 @@ def test_isolation_matrix(app, client, factory):
                 if recipe.body_for is not None:
                     body = recipe.body_for(world, target)
                 form = recipe.form() if callable(recipe.form) else recipe.form
+                query = (recipe.query_for(world, target) if recipe.query_for is not None
+                         else recipe.query)
                 etag_path = path.rsplit("/", 1)[0] if recipe.if_match else None
                 response, bare = call(client, method, path, world.tokens[caller.token_key],
-                                      body, recipe.query, form, etag_path)
+                                      body, query, form, etag_path)
                 count += 1
                 got = response.status_code
                 ok = ((200 <= got < 300 or (recipe.redirects and got == 302)) if want == 200

@@ -606,6 +606,27 @@ def test_enforcement_candidates_with_a_plan_each(app, client, w):
         w["ent"]["C"]: "对社会化服务发现提出的问题拒不整改",
         w["ent"]["E"]: "不积极配合社会化服务",
     }
+    # The same list over HTTP, where the core asks the tenant's plugins, with the referrals
+    # already made in the campaign; by name, paged.
+    url = f"{T}/enforcement-referrals/candidates"
+    listed = ok(client.get(f"{url}?campaign_id={cid}", headers=w["viewer"]))
+    assert listed["total"] == 4 and len(listed["items"]) == 4
+    by_id = {c["enterprise_id"]: c for c in listed["items"]}
+    assert {k: c["reasons"] for k, c in by_id.items()} == {k: [v] for k, v in found.items()}
+    assert [(r["reason"], r["status_label"]) for r in by_id[w["ent"]["A"]]["referrals"]] == [
+        ("uncooperative", "待处理")]
+    assert [r["reason"] for r in by_id[w["ent"]["C"]]["referrals"]] == ["refused"]
+    assert by_id[w["ent"]["B"]]["referrals"] == by_id[w["ent"]["E"]]["referrals"] == []
+    assert by_id[w["ent"]["B"]]["enterprise_name"] == ENTERPRISES["B"][0]
+    names = [c["enterprise_name"] for c in listed["items"]]
+    assert names == sorted(names)
+    page = ok(client.get(f"{url}?campaign_id={cid}&per_page=3&page=2", headers=w["viewer"]))
+    assert (page["total"], [c["enterprise_id"] for c in page["items"]]) == (
+        4, [listed["items"][3]["enterprise_id"]])
+    assert ok(client.get(f"{url}?campaign_id={other['id']}", headers=w["viewer"]))["total"] == 0
+    assert client.get(f"{url}?campaign_id=999999", headers=w["viewer"]).status_code == 404
+    assert client.get(url, headers=w["viewer"]).status_code == 422
+    assert client.get(f"{url}?campaign_id={cid}", headers=org).status_code == 403
 
     # The plans (一企一策), as of the first day of the enforcement phase.
     report = make_report(app, client, w, "qinhuangdao_enforcement_plan", "json",

@@ -176,3 +176,22 @@ def test_another_tenants_referral_is_404_like_a_missing_one(client, w):
                422)
     assert client.get(f"{w.url}/{hid}", headers=w.h["sup"]).json["state"] == "reported"
     problem_of(client.get(w.refs, headers=head), 404)
+
+
+def test_enforcement_candidates_come_from_the_tenants_plugins_only(client, w):
+    """The core proposes nobody by itself (no plugin of this tenant answers the hook); a
+    campaign of another tenant is as absent as a missing one."""
+    campaign = client.post(f"/api/v1/tenants/{w.code}/campaigns", headers=w.h["admin"],
+                           json={"title": "候选测试行动"})
+    assert campaign.status_code == 201, campaign.json
+    cid = campaign.json["id"]
+    url = f"{w.refs}/candidates"
+    listed = client.get(url, query_string={"campaign_id": cid}, headers=w.h["viewer"])
+    assert listed.status_code == 200
+    assert (listed.json["items"], listed.json["total"]) == ([], 0)
+    other = f"/api/v1/tenants/{w.code}-other/enforcement-referrals/candidates"
+    foreign = problem_of(client.get(other, query_string={"campaign_id": cid},
+                                    headers=w.h["other_admin"]), 404)
+    missing = problem_of(client.get(other, query_string={"campaign_id": 987654},
+                                    headers=w.h["other_admin"]), 404)
+    assert foreign["detail"] == missing["detail"]

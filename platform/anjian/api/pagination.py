@@ -170,3 +170,10 @@ def paginate(statement, page: int, per_page: int, *, scalars: bool = True) -> di
     paged = statement.limit(per_page).offset(offset)
     result = db.session.scalars(paged) if scalars else db.session.execute(paged)
     return {"items": list(result), "page": page, "per_page": per_page, "total": total}
+
+
+def paginate_list(rows: list, page: int, per_page: int) -> dict:
+    """One page of a list computed in Python (what a plugin or a service assembled)."""
+    first = (page - 1) * per_page
+    return {"items": rows[first:first + per_page], "page": page, "per_page": per_page,
+            "total": len(rows)}

@@ -10,15 +10,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
-from anjian.api.pagination import PageArgs, page_of, paginate
+from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
 from anjian.api.policy import requires
 from anjian.api.problems import ProblemSchema, problem
 from anjian.audit.service import record_event
+from anjian.campaigns.models import Campaign
 from anjian.enterprises.visibility import enterprise_clause, require_enterprise
 from anjian.extensions import db
 from anjian.hazards import service
 from anjian.hazards.models import EnforcementReferral, Hazard, HazardEvent, Notification
 from anjian.hazards.schemas import (
+    CandidateQuerySchema,
+    EnforcementCandidateSchema,
     HazardCreateSchema,
     HazardEventSchema,
     HazardQuerySchema,
@@ -264,6 +267,19 @@ def list_referrals(query, pages, tenant_code):
             stmt = stmt.where(getattr(EnforcementReferral, key) == query[key])
     stmt = stmt.order_by(EnforcementReferral.created_at.desc(), EnforcementReferral.id.desc())
     return paginate(stmt, pages["page"], pages["per_page"])
+
+
+@referrals_blp.route("/candidates")
+@referrals_blp.arguments(CandidateQuerySchema, location="query")
+@referrals_blp.arguments(PageArgs, location="query")
+@referrals_blp.response(200, page_of(EnforcementCandidateSchema))
+@requires(*REFERRAL_READERS)
+def list_enforcement_candidates(query, pages, tenant_code):
+    """拟移交执法的企业：本单位启用的插件按其政策给出的名单和理由（如秦皇岛执法检查阶段的不配合、
+    逾期不改、拒不整改），以及本专项行动中已作出的移交"""
+    campaign = get_or_404(Campaign, query["campaign_id"], "专项行动")
+    return paginate_list(service.enforcement_candidates(g.tenant, campaign), pages["page"],
+                         pages["per_page"])
 
 
 @referrals_blp.route("", methods=["POST"])

@@ -192,3 +192,24 @@ class ReferralQuerySchema(ma.Schema):
     enterprise_id = ma.fields.Integer()
     hazard_id = ma.fields.Integer()
     campaign_id = ma.fields.Integer()
+
+
+class CandidateQuerySchema(ma.Schema):
+    campaign_id = ma.fields.Integer(required=True, metadata={"description": "专项行动"})
+
+
+class CandidateReferralSchema(ma.Schema):
+    id = ma.fields.Integer()
+    reason = ma.fields.String()
+    reason_label = ma.fields.Function(lambda r: REFERRAL_REASONS.get(r.reason))
+    status = ma.fields.String()
+    status_label = ma.fields.Function(lambda r: REFERRAL_STATUSES.get(r.status))
+
+
+class EnforcementCandidateSchema(ma.Schema):
+    enterprise_id = ma.fields.Function(lambda c: c["enterprise"].id)
+    enterprise_name = ma.fields.Function(lambda c: c["enterprise"].name)
+    credit_code = ma.fields.Function(lambda c: c["enterprise"].credit_code)
+    reasons = ma.fields.List(ma.fields.String(), metadata={"description": "插件给出的移交理由"})
+    referrals = ma.fields.List(ma.fields.Nested(CandidateReferralSchema),
+                               metadata={"description": "本专项行动中已对该企业作出的移交"})

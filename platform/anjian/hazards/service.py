@@ -488,6 +488,29 @@ def refer(*, actor, access, reason: str, reason_text: str = "", hazard_id: int |
     return referral
 
 
+def enforcement_candidates(tenant, campaign) -> list[dict]:
+    """Whom the tenant's plugins propose to refer to enforcement in ``campaign`` (hook
+    ``enforcement_candidates``): one entry per enterprise, with every reason any plugin
+    gave and the referrals already made for it in the campaign, by enterprise name."""
+    from anjian.tenancy.service import registry, tenant_info
+
+    found: dict[int, dict] = {}
+    for answer in registry().call(tenant_info(tenant), "enforcement_candidates",
+                                  campaign=campaign):
+        for enterprise, reason in answer or ():
+            entry = found.setdefault(enterprise.id, {"enterprise": enterprise, "reasons": [],
+                                                     "referrals": []})
+            if reason and reason not in entry["reasons"]:
+                entry["reasons"].append(reason)
+    if found:
+        for referral in db.session.scalars(select(EnforcementReferral).where(
+                EnforcementReferral.campaign_id == campaign.id,
+                EnforcementReferral.enterprise_id.in_(list(found)))
+                .order_by(EnforcementReferral.id)):
+            found[referral.enterprise_id]["referrals"].append(referral)
+    return sorted(found.values(), key=lambda e: (e["enterprise"].name, e["enterprise"].id))
+
+
 def _status_conflict(referral: EnforcementReferral, doing: str) -> HazardError:
     return HazardError(409, f"移交记录当前状态为「{REFERRAL_STATUSES[referral.status]}」，不能{doing}")
 

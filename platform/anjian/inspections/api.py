@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
-from anjian.api.pagination import PageArgs, page_of, paginate
+from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises.visibility import enterprise_clause, require_enterprise
@@ -58,10 +58,7 @@ URL_SECONDS = 300
 @requires(*READERS)
 def list_templates(pages, tenant_code):
     """检查表列表：本单位的检查表（当前版本）及已启用插件提供的检查表"""
-    rows = service.list_templates(g.tenant)
-    first = (pages["page"] - 1) * pages["per_page"]
-    return {"items": rows[first:first + pages["per_page"]], "page": pages["page"],
-            "per_page": pages["per_page"], "total": len(rows)}
+    return paginate_list(service.list_templates(g.tenant), pages["page"], pages["per_page"])
 
 
 @templates_blp.route("", methods=["POST"])
