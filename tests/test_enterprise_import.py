@@ -78,8 +78,8 @@ def upload(client, headers, data, name="企业名单.xlsx", url=URL, **form):
         builder.close()
 
 
-def run(app, client, headers, data, name="企业名单.xlsx", **form):
-    r = upload(client, headers, data, name, **form)
+def run(app, client, headers, data, name="企业名单.xlsx", url=URL, **form):
+    r = upload(client, headers, data, name, url=url, **form)
     assert r.status_code == 202, r.get_json()
     assert r.headers["Location"] == r.json["url"]
     embedded.drain(app)
@@ -484,3 +484,83 @@ def test_lookups_are_planned_with_their_own_codes(app, world):
         db.session.rollback()
     with app.app_context(), scoped(db.session, Scope.tenant(world["b"])):
         assert importing.load_existing(world["b"], [code(91)]) == {}
+
+
+# --- plugin fields -------------------------------------------------------------------------
+
+JINBEI = "/api/v1/tenants/imp-jb/enterprise-imports"
+
+
+@pytest.fixture
+def jinbei(factory):
+    tenant = factory.tenant("imp-jb", plugins=["anjian_jinbei"], level="street")
+    _, admin = factory.user("imp-jb-admin", {tenant: "tenant_admin"})
+    return {"id": tenant, "admin": bearer(admin)}
+
+
+def extras(app, tenant_id) -> dict:
+    with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
+        return {e.credit_code: e.extra for e in db.session.scalars(select(Enterprise))}
+
+
+@pytest.mark.parametrize("staged", [False, True])
+def test_plugin_fields_are_columns_of_the_tenants_import(app, client, jinbei, monkeypatch,
+                                                         staged):
+    """A tenant's plugin fields (锦北: 职业病危害风险等级, 大型市场, ...) are columns of its
+    template and its imports, under their labels: converted as the API stores them,
+    rejected with the row and the column, merged into what is stored (a blank cell or a
+    missing column changes nothing); a tenant without the plugin ignores the column."""
+    if staged:  # PostgreSQL stages the updates with COPY (SQLite: executemany either way)
+        monkeypatch.setattr(importing, "COPY_UPDATES_FROM", 1)
+    template = client.get(f"{JINBEI}/template", headers=jinbei["admin"])
+    assert template.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(template.data))
+    header = [c.value for c in book["企业名单"][1]]
+    assert "职业病危害风险等级" in str([c.value for c in book["填写说明"]["A"]])
+    assert header[:len(HEADERS)] == HEADERS
+    assert header[len(HEADERS):] == ["职业病危害风险等级", "自身安全生产管理能力不足",
+                                     "出租厂房等涉及多租赁户的主体", "大型市场",
+                                     "存在重大事故隐患并被列为政府挂牌督办"]
+
+    headers = ["统一社会信用代码", "企业名称", "职业病危害风险等级", "大型市场"]
+    first = [[code(1), "锦北一厂", "较重", "是"], [code(2), "锦北二厂", None, "否"],
+             [code(3), "锦北三厂", "很严重", "是"], [code(4), "锦北四厂", "一般", "也许"]]
+    job = run(app, client, jinbei["admin"], xlsx(first, headers=headers), url=JINBEI)
+    result = job["result"]
+    assert (result["created"], result["rejected"]) == (2, 2), result
+    assert extras(app, jinbei["id"]) == {
+        code(1): {"occupational_hazard_level": "较重", "large_market": True},
+        code(2): {"large_market": False}}
+    link = client.get(f"{JINBEI}/{job['id']}/rejected", headers=jinbei["admin"]).json["url"]
+    ws = openpyxl.load_workbook(io.BytesIO(fetch(client, link))).worksheets[0]
+    reasons = {line[0]: (line[1], line[2]) for line in ws.iter_rows(min_row=2, values_only=True)}
+    assert reasons[4] == ("职业病危害风险等级", "职业病危害风险等级：须为 一般、较重、严重 之一，而不是「很严重」")
+    assert reasons[5][0] == "大型市场" and "是/否" in reasons[5][1]
+
+    # Again: 1 gets a new level (its large_market stays), 2 nothing new (a blank cell),
+    # 3 is created now; a file without the plugin columns leaves extra alone.
+    second = [[code(1), "锦北一厂", "严重", None], [code(2), "锦北二厂", None, None],
+              [code(3), "锦北三厂", "一般", "是"]]
+    result = run(app, client, jinbei["admin"], xlsx(second, headers=headers),
+                 url=JINBEI)["result"]
+    assert (result["created"], result["updated"], result["unchanged"]) == (1, 1, 1), result
+    assert extras(app, jinbei["id"]) == {
+        code(1): {"occupational_hazard_level": "严重", "large_market": True},
+        code(2): {"large_market": False},
+        code(3): {"occupational_hazard_level": "一般", "large_market": True}}
+    result = run(app, client, jinbei["admin"],
+                 xlsx([[code(1), "锦北一厂改名"]], headers=headers[:2]), url=JINBEI)["result"]
+    assert result["updated"] == 1
+    assert extras(app, jinbei["id"])[code(1)] == {"occupational_hazard_level": "严重",
+                                                  "large_market": True}
+    # The API reads what the import stored.
+    listed = client.get("/api/v1/tenants/imp-jb/enterprises", headers=jinbei["admin"]).json
+    assert {e["credit_code"]: e["extra"] for e in listed["items"]}[code(3)] == {
+        "occupational_hazard_level": "一般", "large_market": True}
+
+
+def test_plugin_columns_are_ignored_where_the_plugin_is_not_enabled(app, client, world):
+    headers = ["统一社会信用代码", "企业名称", "职业病危害风险等级"]
+    job = run(app, client, world["admin"], xlsx([[code(9), "普通企业", "较重"]], headers=headers))
+    assert job["result"]["created"] == 1
+    assert extras(app, world["a"]) == {code(9): {}}

@@ -60,8 +60,9 @@ class RejectedRowsSchema(ma.Schema):
               description="空白导入模板（.xlsx）")
 @requires(*WRITERS)
 def download_template(tenant_code):
-    """下载空白导入模板（表头、列宽、是/否与规模下拉选项）"""
-    response = Response(importing.template_workbook(), status=200,
+    """下载空白导入模板（表头、列宽、是/否与规模下拉选项；含本单位启用插件的扩展字段列）"""
+    response = Response(importing.template_workbook(importing.find_profile(g.tenant, None)),
+                        status=200,
                         content_type=importing.XLSX_TYPE)
     response.headers["Content-Disposition"] = content_disposition("企业台账导入模板.xlsx")
     response.headers["X-Content-Type-Options"] = "nosniff"

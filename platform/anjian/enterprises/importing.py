@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter, mul
 
+import marshmallow as ma
 from sqlalchemy import bindparam, select
 
 from anjian.db import utcnow
@@ -106,11 +107,79 @@ def profiles_for(tenant) -> list[dict]:
 
 
 def find_profile(tenant, key: str | None) -> dict:
+    """The profile ``key`` (the core one by default), with a column for each of the
+    tenant's plugin fields (``enterprise_extra_fields``) under its label, unless the
+    profile maps that label already; ``converters`` converts their cells."""
     key = key or CORE_PROFILE_KEY
     for profile in profiles_for(tenant):
         if profile.get("key") == key:
-            return profile
+            columns = extra_columns(tenant)
+            headers = dict(profile["headers"])
+            for name, (label, _convert) in columns.items():
+                headers.setdefault(label, name)
+            return {**profile, "headers": headers,
+                    "converters": {name: convert for name, (_label, convert) in columns.items()}}
     raise ImportFileError(f"未知的导入模板：{key}")
+
+
+# --------------------------------------------------------------------------- plugin fields
+
+EXTRA_PREFIX = "extra."  # a column of a plugin field: "extra.<field name>"
+
+
+def extra_label(name: str, field: ma.fields.Field) -> str:
+    """A plugin field's column header: its title, else its description up to the first
+    bracket or colon (职业病危害风险等级：一般、较重、严重 → 职业病危害风险等级), else its name."""
+    metadata = field.metadata or {}
+    if metadata.get("title"):
+        return str(metadata["title"])
+    label = re.split(r"[（(：:，,]", str(metadata.get("description") or ""), maxsplit=1)[0]
+    return label.strip() or name
+
+
+def extra_columns(tenant) -> dict[str, tuple[str, Callable]]:
+    """{"extra.<name>": (header, converter)} for each of the tenant's plugin fields. A
+    converter gives what the API would store for the cell (the field's load, then its
+    dump: a date as 2022-08-01), or a CellError in Chinese."""
+    from anjian.enterprises.service import extra_schema
+
+    return {EXTRA_PREFIX + name: (extra_label(name, field), _extra_converter(name, field))
+            for name, field in extra_schema(tenant).fields.items()}
+
+
+def _extra_converter(name: str, field: ma.fields.Field) -> Callable:
+    schema = ma.Schema.from_dict({name: field})()
+    if isinstance(field, ma.fields.Boolean):
+        read = _yes_no
+    elif isinstance(field, ma.fields.Integer):
+        read = _count
+    elif isinstance(field, (ma.fields.Date, ma.fields.DateTime)):
+        read = _date_text
+    else:
+        read = _text
+    choices = [c for v in field.validators if isinstance(v, ma.validate.OneOf)
+               for c in v.choices]
+    if choices:
+        hint = f"须为 {'、'.join(map(str, choices))} 之一"
+    elif isinstance(field, ma.fields.Integer):
+        hint = "须为 0 或正整数"
+    elif isinstance(field, (ma.fields.Date, ma.fields.DateTime)):
+        hint = "须为日期（如 2022-08-01）"
+    else:
+        hint = "格式错误"
+
+    def convert(value):
+        try:
+            return schema.dump(schema.load({name: read(value)}))[name]
+        except ma.ValidationError as exc:
+            raise CellError(f"{hint}，而不是「{_text(value)}」") from exc
+    return convert
+
+
+def _date_text(value) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return _text(value)
 
 
 def _norm_header(value) -> str:
@@ -210,6 +279,7 @@ class Sheet:
     total: int  # data rows, blank rows not counted (known once validated)
     ignored: list[str] = field(default_factory=list)  # headers the profile does not know
     header_cells: list[str] = field(default_factory=list)  # the header row as written
+    converters: dict[str, Callable] = field(default_factory=dict)  # plugin fields' columns
 
     def data_rows(self) -> Iterator[tuple[int, list]]:
         """(spreadsheet row number, cells) of each non-blank row after the header."""
@@ -255,7 +325,8 @@ def parse(data: bytes, content_type: str, profile: dict) -> Sheet:
         labels = {f: h for h, f in profile["headers"].items()}
         names = "、".join(labels.get(n, CORE_HEADERS[n]) for n in missing)
         raise ImportFileError(f"缺少必需的列：{names}")
-    sheet = Sheet(columns, headers, source, header_row, 0, ignored, [_text(c) for c in head])
+    sheet = Sheet(columns, headers, source, header_row, 0, ignored, [_text(c) for c in head],
+                  profile.get("converters") or {})
     if next(sheet.data_rows(), None) is None:
         raise ImportFileError("文件中没有数据行")
     return sheet
@@ -398,7 +469,7 @@ DEFAULTS = {
     "contact_name": "", "contact_phone": "", "area_id": None, "status": "active",
     **{flag: False for flag in FLAGS},
 }
-COMPARED = ("name", *DEFAULTS)
+COMPARED = ("name", *DEFAULTS, "extra")
 
 
 @dataclass
@@ -439,7 +510,8 @@ def _convert_cell(raw, convert):
 
 
 def _row_plan(sheet: Sheet) -> list[tuple]:
-    """(field, column index, header, converter, required, memo) per mapped column, made once.
+    """(field, column index, header, converter, required, memo, plugin field or None) per
+    mapped column, made once.
 
     The converters are pure functions of the cell, so each column remembers up to
     ``MEMO_CAP`` results (value or error) by cell: scale, flags, industry, status, counts
@@ -448,8 +520,10 @@ def _row_plan(sheet: Sheet) -> list[tuple]:
     """
     plan = sheet.__dict__.get("_plan")
     if plan is None:
-        plan = [(name, index, sheet.headers[name], CONVERTERS[name], name in REQUIRED,
-                 None if name in ("credit_code", "name") else {})
+        plan = [(name, index, sheet.headers[name],
+                 CONVERTERS.get(name) or sheet.converters[name], name in REQUIRED,
+                 None if name in ("credit_code", "name") else {},
+                 name.removeprefix(EXTRA_PREFIX) if name.startswith(EXTRA_PREFIX) else None)
                 for name, index in sheet.columns.items()]
         sheet.__dict__["_plan"] = plan
     return plan
@@ -459,7 +533,7 @@ def check_row(cells: list, sheet: Sheet, areas: dict[str, int]) -> tuple[dict, l
     """One row's values (field → converted value) and errors [(header, message)]."""
     values, errors = {}, []
     width = len(cells)
-    for name, index, header, convert, required, memo in _row_plan(sheet):
+    for name, index, header, convert, required, memo, extra in _row_plan(sheet):
         raw = cells[index] if index < width else None
         if memo is None:
             value = _convert_cell(raw, convert)
@@ -486,6 +560,8 @@ def check_row(cells: list, sheet: Sheet, areas: dict[str, int]) -> tuple[dict, l
                 errors.append((header, f"所属区域代码「{value}」不存在或已停用"))
                 continue
             values["area_id"] = area_id
+        elif extra is not None:
+            values.setdefault("extra", {})[extra] = value
         else:
             values[name] = value
     return values, errors
@@ -638,8 +714,9 @@ def load_existing(tenant_id: int, codes: Iterable[str] | None = None,
 
 def compared_fields(sheet: Sheet) -> tuple[str, ...]:
     """The stored columns a file's rows can change (area_code is stored as area_id)."""
-    return tuple("area_id" if n == "area_code" else n
-                 for n in sheet.columns if n != "credit_code")
+    return tuple(dict.fromkeys(
+        "area_id" if n == "area_code" else "extra" if n.startswith(EXTRA_PREFIX) else n
+        for n in sheet.columns if n != "credit_code"))
 
 
 @dataclass
@@ -663,7 +740,12 @@ def plan_batch(tenant_id: int, batch: Iterable[Candidate], existing: dict[str, d
                                      "name": cand.values["name"]})
             continue
         changed = {k: v for k, v in cand.values.items()
-                   if k != "credit_code" and current.get(k) != v}
+                   if k not in ("credit_code", "extra") and current.get(k) != v}
+        if "extra" in cand.values:  # the file's plugin fields, over the stored ones
+            stored = current.get("extra") or {}
+            merged = {**stored, **cand.values["extra"]}
+            if merged != stored:
+                changed["extra"] = merged
         if current["deleted_at"] is not None:
             changed["deleted_at"] = None
         if not changed:
@@ -690,16 +772,16 @@ def apply_plan(tenant_id: int, plan: Plan, existing: dict[str, dict] | None = No
         _update_rows(tenant_id, plan.updates, now)
 
 
-INSERTED = ("credit_code", "name", *DEFAULTS)
-CONSTANT = ("tenant_id", "extra", "deleted_at", "created_at", "updated_at")
+INSERTED = ("credit_code", "name", *DEFAULTS, "extra")
+CONSTANT = ("tenant_id", "deleted_at", "created_at", "updated_at")
 COPY_UPDATES_FROM = 50  # PostgreSQL: a batch with this many updates stages them with COPY
 
 
 def _constants(dialect, tenant_id: int, now) -> tuple:
-    """tenant_id, extra, deleted_at, created_at, updated_at through their types' bind processors."""
+    """tenant_id, deleted_at, created_at, updated_at through their types' bind processors."""
     t = Enterprise.__table__
     out = []
-    for name, value in zip(CONSTANT, (tenant_id, {}, None, now, now), strict=True):
+    for name, value in zip(CONSTANT, (tenant_id, None, now, now), strict=True):
         processor = t.c[name].type._cached_bind_processor(dialect)
         out.append(processor(value) if processor is not None and value is not None else value)
     return tuple(out)
@@ -746,7 +828,13 @@ def _insert_rows(tenant_id: int, inserts: list[dict], now) -> None:
     dialect = conn.dialect
     constant = _constants(dialect, tenant_id, now)
     base = {n: DEFAULTS.get(n) for n in INSERTED}
-    columns = itemgetter(*INSERTED)  # the row's values, in INSERTED order, defaults filled in
+    base["extra"] = {}
+    extra = t.c.extra.type._cached_bind_processor(dialect)  # a dict as the driver takes it
+    pick = itemgetter(*INSERTED)  # the row's values, in INSERTED order, defaults filled in
+
+    def columns(values):
+        values["extra"] = extra(values["extra"])
+        return pick(values)
     if dialect.name == "postgresql":
         # COPY into a staging table, then one INSERT ... SELECT: COPY FROM is not
         # allowed on a table with row-level security; the INSERT is checked by RLS.
@@ -758,7 +846,7 @@ def _insert_rows(tenant_id: int, inserts: list[dict], now) -> None:
                    (columns({**base, **values}) for values in inserts))
         conn.exec_driver_sql(
             f"INSERT INTO {t.name} ({cols}, {', '.join(CONSTANT)}) "
-            f"SELECT {cols}, %s, %s, %s, %s, %s FROM enterprise_import_stage", constant,
+            f"SELECT {cols}, %s, %s, %s, %s FROM enterprise_import_stage", constant,
             execution_options=SCOPED)
         return
     names = (*INSERTED, *CONSTANT)
@@ -785,9 +873,11 @@ def _update_rows(tenant_id: int, updates: list[tuple[int, dict]], now) -> None:
         stage = "enterprise_update_stage"
         _stage(conn, stage, ("id", "deleted_at", *COMPARED), key="id")
         updated_at = _constants(conn.dialect, tenant_id, now)[-1]
+        extra = t.c.extra.type._cached_bind_processor(conn.dialect)
         for keys, items in groups.items():
-            _copy_rows(conn, stage, ("id", *keys),
-                       ((ent_id, *(changed[k] for k in keys)) for ent_id, changed in items))
+            _copy_rows(conn, stage, ("id", *keys), (
+                (ent_id, *(extra(changed[k]) if k == "extra" else changed[k] for k in keys))
+                for ent_id, changed in items))
             sets = ", ".join(f"{k} = s.{k}" for k in keys)
             conn.exec_driver_sql(
                 f"UPDATE {t.name} AS e SET {sets}, updated_at = %s FROM {stage} AS s "
@@ -907,6 +997,9 @@ def template_workbook(profile: dict | None = None) -> bytes:
         "所属区域填区域代码（见系统“区域”列表）。",
         "同一文件内统一社会信用代码重复的行均不导入。",
     ]
+    extra = [h for h in headers if profile["headers"][h].startswith(EXTRA_PREFIX)]
+    if extra:
+        lines.append(f"{'、'.join(extra)}：本单位启用的插件的扩展字段，空白不修改已有的值。")
     notes.set_column(0, 0, 90)
     for r, line in enumerate(lines):
         notes.write_string(r, 0, line)
