@@ -517,6 +517,10 @@ def test_plugin_fields_are_columns_of_the_tenants_import(app, client, jinbei, mo
     book = openpyxl.load_workbook(io.BytesIO(template.data))
     header = [c.value for c in book["企业名单"][1]]
     assert "职业病危害风险等级" in str([c.value for c in book["填写说明"]["A"]])
+    profiles = client.get(f"{JINBEI}/profiles", headers=jinbei["admin"]).json
+    core = next(p for p in profiles if p["key"] == "core")
+    assert core["headers"]["职业病危害风险等级"] == "extra.occupational_hazard_level"
+    assert core["headers"]["统一社会信用代码"] == "credit_code"
     assert header[:len(HEADERS)] == HEADERS
     assert header[len(HEADERS):] == ["职业病危害风险等级", "自身安全生产管理能力不足",
                                      "出租厂房等涉及多租赁户的主体", "大型市场",

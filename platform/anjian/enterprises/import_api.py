@@ -74,8 +74,9 @@ def download_template(tenant_code):
 @blp.response(200, ImportProfileSchema(many=True))
 @requires(*WRITERS)
 def list_profiles(tenant_code):
-    """可用的导入模板（核心模板及本租户已启用插件提供的表头映射）"""
-    return [{**p, "plugin": p.get("plugin", "anjian.defaults")}
+    """可用的导入模板（核心模板及本租户已启用插件提供的表头映射，含插件扩展字段列）"""
+    return [{**importing.find_profile(g.tenant, p["key"]),
+             "plugin": p.get("plugin", "anjian.defaults")}
             for p in importing.profiles_for(g.tenant)]
 
 
