@@ -266,12 +266,16 @@ def _check_share(session, app, tenant_id: int) -> None:
     limit = app.config.get("ANJIAN_JOBS_OPEN_PER_TENANT", 0)
     if limit <= 0:
         return
+    # Two submissions of one tenant at once would both count below the limit: the
+    # second waits here until the first one's transaction has ended, then counts it.
     if session.get_bind().dialect.name == "postgresql":
-        # Two submissions of one tenant at once would both count below the limit: the
-        # second waits here until the first one's transaction has ended, then counts it.
         session.execute(text("SELECT pg_advisory_xact_lock(:space, :tenant)")
                         .execution_options(tenant_scoped_sql=True),
                         {"space": SHARE_LOCK_SPACE, "tenant": tenant_id})
+    else:  # SQLite (the embedded default serves 4 threads): its one write lock, taken
+        # by a write that changes nothing, before the count (busy_timeout waits for it).
+        session.execute(text("UPDATE jobs SET id = id WHERE 0")
+                        .execution_options(tenant_scoped_sql=True))
     open_jobs = session.scalar(
         select(func.count()).select_from(Job)
         .where(Job.tenant_id == tenant_id, Job.status.in_((QUEUED, STARTED)))
