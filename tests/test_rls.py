@@ -303,29 +303,53 @@ def _settings_now(session):
 
 def test_token_statement_gives_the_read_scope_in_the_same_round_trip(app, world, factory):
     """The token, its user and the URL's tenant are read in one statement, which also
-    scopes the transaction: no set_config of its own, and PostgreSQL holds exactly the
-    scope the session records, under which the memberships that decide are read."""
+    scopes the transaction and reads the user's memberships under that scope
+    (``anjian_read_scope``): the whole guard is one statement. PostgreSQL holds exactly
+    the scope the session records; the memberships are the user's own, in every tenant,
+    and nobody else's."""
     from anjian.auth.service import tenant_access, user_from_token
     from anjian.extensions import db
     from anjian.tenancy.scope import Scope, get_scope
     from tests.conftest import sql_statements
 
-    _, secret = factory.user("rls-uc", {world["b"]: "viewer"})
-    b = world["b"]
+    a, b = world["a"], world["b"]
+    _, secret = factory.user("rls-uc", {b: "viewer", a: "supervisor"})
     with app.test_request_context():
         with sql_statements(db.engine) as seen:
-            user, _token, tenant = user_from_token(secret, "rls-b")
-        assert len(seen) == 1 and "set_config" in seen[0] and "api_tokens" in seen[0]
+            user, _token, tenant, memberships = user_from_token(secret, "rls-b")
+            access = tenant_access(user, tenant, memberships)
+        assert len(seen) == 1 and "anjian_read_scope" in seen[0] and "api_tokens" in seen[0]
         assert tenant.id == b and user.username == "rls-uc"
+        assert sorted(memberships) == sorted([(a, "supervisor", None), (b, "viewer", None)])
+        assert (access.role, access.via) == ("viewer", "member")
         assert get_scope(db.session) == Scope.tenant(b, user.id, write=False)
         assert _settings_now(db.session) == (str(b), "", str(user.id), "")
-        with sql_statements(db.engine) as seen:
-            access = tenant_access(user, tenant)
-        assert access.role == "viewer" and access.via == "member"
-        assert len(seen) == 1 and "set_config" not in seen[0]
+        # Read again the ORM's way (SQLite's): the same memberships, the same access.
+        assert tenant_access(user, tenant) == access
         ids = {r[0] for r in db.session.execute(
             text("SELECT id FROM areas"), execution_options={"tenant_scoped_sql": True})}
         assert ids == world["areas"][b]
+
+
+def test_read_scope_function_runs_with_the_callers_rights(admin_engine, app_engine, world):
+    """SECURITY INVOKER: RLS applies inside, and what it reads is the named user's own
+    memberships under the scope it has just set, nothing it set before or after."""
+    with admin_engine.connect() as conn:
+        definer = conn.execute(text(
+            "SELECT prosecdef FROM pg_proc WHERE proname = 'anjian_read_scope'")).scalar()
+    assert definer is False
+    with app_engine.begin() as conn:
+        out = conn.execute(text("SELECT anjian_read_scope(:t, :u)"),
+                           {"t": world["a"], "u": world["user_b"]}).scalar()
+        assert out == {"settings": [str(world["a"]), "", str(world["user_b"]), ""],
+                       "memberships": [{"tenant_id": world["b"], "role": "tenant_admin",
+                                        "enterprise_id": None}]}
+        assert {r.tenant_id for r in area_rows(conn)} == {world["a"]}
+    with app_engine.begin() as conn:
+        out = conn.execute(text("SELECT anjian_read_scope(NULL, :u)"),
+                           {"u": world["user_b"]}).scalar()
+        assert out == {"settings": ["", "", "", ""], "memberships": []}
+        assert area_rows(conn) == []
 
 
 def test_unknown_tenant_or_refused_token_leaves_no_scope(app, world, factory, admin_engine):
@@ -335,7 +359,8 @@ def test_unknown_tenant_or_refused_token_leaves_no_scope(app, world, factory, ad
 
     _, secret = factory.user("rls-ud", {world["a"]: "tenant_admin"})
     with app.test_request_context():
-        _user, _token, tenant = user_from_token(secret, "no-such-tenant")
+        _user, _token, tenant, memberships = user_from_token(secret, "no-such-tenant")
+        assert memberships == []
         assert tenant is None and get_scope(db.session) is None
         assert _settings_now(db.session) == ("", "", "", "")
         db.session.rollback()
@@ -353,23 +378,15 @@ def test_unknown_tenant_or_refused_token_leaves_no_scope(app, world, factory, ad
 
 
 def test_adopt_refuses_settings_that_are_not_the_scope(app, world):
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from anjian.extensions import db
-    from anjian.tenancy.scope import (
-        Scope,
-        TenantScopeError,
-        adopt,
-        get_scope,
-        reader_settings,
-    )
+    from anjian.tenancy.scope import Scope, TenantScopeError, adopt, get_scope
 
     a, b = world["a"], world["b"]
     user = world["user_a"]
     with app.test_request_context():
-        from sqlalchemy import literal
-
-        applied = db.session.execute(select(reader_settings(literal(a), literal(user)))).scalar()
+        applied = db.session.execute(select(func.anjian_read_scope(a, user))).scalar()["settings"]
         for wrong in (Scope.tenant(b, user, write=False), Scope.tenant(a, user),
                       Scope.tenant(a, None, write=False), None):
             with pytest.raises(TenantScopeError):

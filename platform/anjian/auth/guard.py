@@ -78,8 +78,8 @@ def before_request():
         return None
 
     code = (request.view_args or {}).get("tenant_code")
-    try:  # the token, its user, the URL's tenant and its read scope: one statement
-        user, _token, tenant = user_from_token(_bearer(), code)
+    try:  # the token, its user, the URL's tenant, its read scope (and memberships)
+        user, _token, tenant, memberships = user_from_token(_bearer(), code)
     except AuthError as exc:
         if exc.code != "missing_token":
             record_event(db.engine, action=f"auth.{exc.code}", result="denied",
@@ -99,8 +99,8 @@ def before_request():
     # A deactivated tenant is gone for everyone but the platform admins, who must
     # still be able to read and reactivate it (PATCH is_active). The memberships that
     # decide are read in the tenant's read-only scope, which also names the user (the
-    # scope ``user_from_token`` left).
-    access = tenant_access(user, tenant) if tenant is not None else None
+    # scope ``user_from_token`` left; on PostgreSQL it read them too).
+    access = tenant_access(user, tenant, memberships) if tenant is not None else None
     if access is None:
         deny(404, "租户不存在", "foreign_tenant")
     allowed = access.role in policy.roles or (

@@ -6,15 +6,18 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, literal_column, select
+from sqlalchemy.dialects import postgresql
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
 from anjian.db import utcnow
 from anjian.extensions import db
 from anjian.tenancy.models import Tenant
-from anjian.tenancy.scope import Scope, adopt, reader_settings
+from anjian.tenancy.rls import READ_SCOPE_FUNCTION
+from anjian.tenancy.scope import Scope, adopt
 
 TOKEN_PREFIX = "ajt_"  # noqa: S105 (a prefix, not a secret)
 
@@ -60,24 +63,37 @@ def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = Non
 # The guard's statements, built once (every request runs them; building one anew costs
 # about as much as the scope's work on it): the token and its user, with or without the
 # tenant the URL names; the user's memberships. On PostgreSQL the one with the tenant
-# also gives its transaction the read scope of that tenant and user (see
-# ``scope.reader_settings``), which the memberships that decide are read under.
+# also calls ``anjian_read_scope`` (``rls.create_read_scope_function``): it gives the
+# transaction the read scope of that tenant and user, then reads the user's memberships
+# under it, so that the whole guard is one round trip. The call is one literal column,
+# compiled once: the ORM spends on every execution of an expression column what it
+# does not on a literal one.
 _TOKEN_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
                .where(ApiToken.token_hash == bindparam("token_hash")))
 _TOKEN_USER_TENANT = _TOKEN_USER.add_columns(Tenant).outerjoin(
     Tenant, Tenant.code == bindparam("tenant_code"))
-_TOKEN_USER_TENANT_SCOPED = _TOKEN_USER_TENANT.add_columns(reader_settings(Tenant.id, User.id))
+_TOKEN_USER_TENANT_SCOPED = _TOKEN_USER_TENANT.add_columns(literal_column(str(
+    getattr(func, READ_SCOPE_FUNCTION)(Tenant.id, User.id).compile(dialect=postgresql.dialect()))))
 _MEMBERSHIPS = select(Membership).where(Membership.user_id == bindparam("user_id"))
 
 
-def user_from_token(secret: str | None,
-                    tenant_code: str | None = None) -> tuple[User, ApiToken, Tenant | None]:
-    """The token's user, and the tenant named ``tenant_code`` (None: no such tenant),
-    read with the token in one statement (tenants are a platform table).
+class Bearer(NamedTuple):
+    """Who a request's token says it is: the user, the token, the URL's tenant (None: no
+    such tenant) and, when already read with them, the user's memberships."""
+
+    user: User
+    token: ApiToken
+    tenant: Tenant | None
+    memberships: list[tuple[int, str, int | None]] | None = None  # (tenant, role, enterprise)
+
+
+def user_from_token(secret: str | None, tenant_code: str | None = None) -> Bearer:
+    """The token's user, and the tenant named ``tenant_code``, read with the token in
+    one statement (tenants are a platform table).
 
     With a tenant, the session's scope is then that tenant's, read-only, naming the
-    user (on PostgreSQL given to the transaction by the same statement); a refused
-    token ends the transaction instead."""
+    user; on PostgreSQL the same statement gave it to the transaction and read the
+    user's memberships under it. A refused token ends the transaction instead."""
     if not secret:
         raise AuthError("缺少访问令牌", "missing_token")
     params = {"token_hash": token_digest(secret)}
@@ -103,11 +119,14 @@ def user_from_token(secret: str | None,
         db.session.rollback()  # its settings name a refused user
         raise refused
     if tenant_code is None:
-        return user, token, None
+        return Bearer(user, token, None)
     tenant = row[2]
+    read = row[3] if scoped_sql else None
     adopt(db.session, Scope.tenant(tenant.id, user.id, write=False) if tenant else None,
-          row[3] if scoped_sql else None)
-    return user, token, tenant
+          read["settings"] if read is not None else None)
+    memberships = None if read is None else [
+        (m["tenant_id"], m["role"], m["enterprise_id"]) for m in read["memberships"]]
+    return Bearer(user, token, tenant, memberships)
 
 
 def _recent_failures(column, value, since):
@@ -194,24 +213,30 @@ def ancestors(tenant: Tenant, limit: int = 16) -> list[Tenant]:
     return out
 
 
-def tenant_access(user: User, tenant: Tenant) -> Access | None:
+def tenant_access(user: User, tenant: Tenant,
+                  memberships: list[tuple[int, str, int | None]] | None = None) -> Access | None:
     """A user's access to a tenant; None means the tenant does not exist for them.
 
     Platform admins act as tenant admins everywhere (to bootstrap a tenant), also in
     a deactivated tenant, which is gone for everyone else. A member of an ancestor
-    tenant reads as a viewer and never writes. The user's memberships are read in
-    one statement, under a scope that names the user (RLS lets a user see its own).
+    tenant reads as a viewer and never writes. The user's memberships, (tenant, role,
+    enterprise), are those the guard's statement read (PostgreSQL), or read here in one
+    statement, under a scope that names the user (RLS lets a user see its own).
     """
     if user.is_platform_admin:
         return Access("tenant_admin", True, "platform")
     if not tenant.is_active:
         return None
-    own = {m.tenant_id: m for m in db.session.scalars(_MEMBERSHIPS, {"user_id": user.id})}
+    if memberships is None:
+        memberships = [(m.tenant_id, m.role, m.enterprise_id)
+                       for m in db.session.scalars(_MEMBERSHIPS, {"user_id": user.id})]
+    own = {tenant_id: (role, enterprise_id) for tenant_id, role, enterprise_id in memberships}
     if tenant.id in own:
-        return Access(own[tenant.id].role, True, "member", own[tenant.id].enterprise_id)
+        role, enterprise_id = own[tenant.id]
+        return Access(role, True, "member", enterprise_id)
     for ancestor in ancestors(tenant):
-        if ancestor.id in own and own[ancestor.id].role in ("tenant_admin", "viewer",
-                                                            "supervisor"):
+        if ancestor.id in own and own[ancestor.id][0] in ("tenant_admin", "viewer",
+                                                          "supervisor"):
             return Access("viewer", False, "ancestor")
     return None
 

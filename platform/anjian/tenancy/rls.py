@@ -72,6 +72,45 @@ def enable_tenant_rls(op, table: str, kind: str = "tenant") -> None:
         op.execute(f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING ({check})")
 
 
+READ_SCOPE_FUNCTION = "anjian_read_scope"
+
+
+def create_read_scope_function(op) -> None:
+    """PostgreSQL: ``anjian_read_scope(tenant, user)``, which the guard calls in the
+    statement that reads the token, its user and the URL's tenant (one round trip for
+    the whole guard). In this order, which a function keeps and a statement's columns
+    would not: it gives the transaction the read-only scope of that tenant naming that
+    user (``scope._settings``; an empty scope when the tenant is NULL), then reads the
+    user's memberships under it, RLS applying (SECURITY INVOKER: the caller's rights).
+    Returns {"settings": [...as set], "memberships": [{tenant_id, role, enterprise_id}]}."""
+    if not _is_postgres(op):
+        return
+    op.execute(f"""
+CREATE OR REPLACE FUNCTION {READ_SCOPE_FUNCTION}(p_tenant integer, p_user integer)
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
+DECLARE
+    found boolean := p_tenant IS NOT NULL;
+    settings text[];
+BEGIN
+    settings := ARRAY[
+        set_config('app.tenant_ids', CASE WHEN found THEN p_tenant::text ELSE '' END, true),
+        set_config('app.tenant_id', '', true),
+        set_config('app.user_id', CASE WHEN found THEN p_user::text ELSE '' END, true),
+        set_config('app.platform', '', true)];
+    RETURN json_build_object('settings', settings, 'memberships', (
+        SELECT coalesce(json_agg(json_build_object(
+                   'tenant_id', m.tenant_id, 'role', m.role, 'enterprise_id', m.enterprise_id)
+                   ORDER BY m.tenant_id), '[]'::json)
+          FROM public.memberships AS m
+         WHERE found AND m.user_id = p_user));
+END $$""")
+
+
+def drop_read_scope_function(op) -> None:
+    if _is_postgres(op):
+        op.execute(f"DROP FUNCTION IF EXISTS {READ_SCOPE_FUNCTION}(integer, integer)")
+
+
 def make_append_only(op, table: str) -> None:
     """SQLite: triggers refuse UPDATE and DELETE. PostgreSQL: the grants do (see below)."""
     if op.get_bind().dialect.name == "sqlite":

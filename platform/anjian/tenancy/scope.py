@@ -20,18 +20,7 @@ import functools
 import weakref
 from dataclasses import dataclass, field
 
-from sqlalchemy import (
-    Table,
-    Text,
-    case,
-    cast,
-    event,
-    false,
-    func,
-    literal_column,
-    or_,
-    true,
-)
+from sqlalchemy import Table, event, false, or_, true
 from sqlalchemy.orm import (
     Session,
     declared_attr,
@@ -465,29 +454,10 @@ def _apply_to_connection(session, connection):
     )
 
 
-def reader_settings(tenant_id, user_id):
-    """A column that gives PostgreSQL the read scope of ``Scope.tenant(tenant, user,
-    write=False)`` from a statement's own ``tenant_id`` and ``user_id`` columns (an
-    empty scope when the tenant is NULL), so that the statement that finds the tenant
-    and the user also scopes its transaction, without a round trip of its own. Its
-    value, the settings as set, comes back with the row; ``adopt`` checks it and
-    records the scope. The column is compiled once to SQL: the ORM handles a literal
-    column at a fraction of what it spends on every execution of an expression."""
-    from sqlalchemy.dialects import postgresql
-
-    found = tenant_id.is_not(None)
-    values = (case((found, cast(tenant_id, Text)), else_=""), "",
-              case((found, cast(user_id, Text)), else_=""), "")
-    settings = postgresql.array([func.set_config(name, value, true())
-                                 for name, value in zip(SETTINGS, values, strict=True)])
-    sql = settings.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
-    return literal_column(str(sql))
-
-
 def adopt(session: Session, scope: Scope | None, applied: tuple | None) -> None:
     """Make ``scope`` the session's when the statement just run in its open transaction
-    gave PostgreSQL that scope already: ``applied`` is what its ``reader_settings``
-    column returned (None where there is no PostgreSQL). Values that do not match the
+    gave PostgreSQL that scope already: ``applied`` is the settings (``SETTINGS``) as that
+    statement set them (``anjian_read_scope``; None where there is no PostgreSQL). Values that do not match the
     scope's (or none, on PostgreSQL) raise, and nothing is recorded."""
     session = _real(session)
     if session.get_bind().dialect.name == "postgresql" and (
