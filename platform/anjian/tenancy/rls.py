@@ -104,6 +104,9 @@ BEGIN
           FROM public.memberships AS m
          WHERE found AND m.user_id = p_user));
 END $$""")
+    # PUBLIC may execute a new function by default; a hardened server may not.
+    op.execute(f"GRANT EXECUTE ON FUNCTION {READ_SCOPE_FUNCTION}(integer, integer) "
+               f"TO {app_role()}")
 
 
 def drop_read_scope_function(op) -> None:
