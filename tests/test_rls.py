@@ -316,7 +316,7 @@ def test_token_statement_gives_the_read_scope_in_the_same_round_trip(app, world,
     _, secret = factory.user("rls-uc", {b: "viewer", a: "supervisor"})
     with app.test_request_context():
         with sql_statements(db.engine) as seen:
-            user, _token, tenant, memberships = user_from_token(secret, "rls-b")
+            user, tenant, memberships = user_from_token(secret, "rls-b")
             access = tenant_access(user, tenant, memberships)
         assert len(seen) == 1 and "anjian_read_scope" in seen[0] and "api_tokens" in seen[0]
         assert tenant.id == b and user.username == "rls-uc"
@@ -359,7 +359,7 @@ def test_unknown_tenant_or_refused_token_leaves_no_scope(app, world, factory, ad
 
     _, secret = factory.user("rls-ud", {world["a"]: "tenant_admin"})
     with app.test_request_context():
-        _user, _token, tenant, memberships = user_from_token(secret, "no-such-tenant")
+        _user, tenant, memberships = user_from_token(secret, "no-such-tenant")
         assert memberships == []
         assert tenant is None and get_scope(db.session) is None
         assert _settings_now(db.session) == ("", "", "", "")

@@ -79,7 +79,7 @@ def before_request():
 
     code = (request.view_args or {}).get("tenant_code")
     try:  # the token, its user, the URL's tenant, its read scope (and memberships)
-        user, _token, tenant, memberships = user_from_token(_bearer(), code)
+        user, tenant, memberships = user_from_token(_bearer(), code)
     except AuthError as exc:
         if exc.code != "missing_token":
             record_event(db.engine, action=f"auth.{exc.code}", result="denied",

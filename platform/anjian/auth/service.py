@@ -68,7 +68,10 @@ def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = Non
 # under it, so that the whole guard is one round trip. The call is one literal column,
 # compiled once: the ORM spends on every execution of an expression column what it
 # does not on a literal one.
-_TOKEN_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+# The token is read as the two columns that decide (an entity more to load on every
+# request was ~10 % of the statement's time).
+_TOKEN_USER = (select(User, ApiToken.revoked_at, ApiToken.expires_at).select_from(ApiToken)
+               .join(User, User.id == ApiToken.user_id)
                .where(ApiToken.token_hash == bindparam("token_hash")))
 _TOKEN_USER_TENANT = _TOKEN_USER.add_columns(Tenant).outerjoin(
     Tenant, Tenant.code == bindparam("tenant_code"))
@@ -78,11 +81,10 @@ _MEMBERSHIPS = select(Membership).where(Membership.user_id == bindparam("user_id
 
 
 class Bearer(NamedTuple):
-    """Who a request's token says it is: the user, the token, the URL's tenant (None: no
-    such tenant) and, when already read with them, the user's memberships."""
+    """Who a request's token says it is: the user, the URL's tenant (None: no such
+    tenant) and, when already read with them, the user's memberships."""
 
     user: User
-    token: ApiToken
     tenant: Tenant | None
     memberships: list[tuple[int, str, int | None]] | None = None  # (tenant, role, enterprise)
 
@@ -106,12 +108,12 @@ def user_from_token(secret: str | None, tenant_code: str | None = None) -> Beare
                                  else _TOKEN_USER_TENANT, params).first()
     if row is None:
         raise AuthError("访问令牌无效", "invalid_token")
-    token, user = row[0], row[1]
+    user, revoked_at, expires_at = row[0], row[1], row[2]
     now = utcnow()
     refused = None
-    if token.revoked_at is not None:
+    if revoked_at is not None:
         refused = AuthError("访问令牌已被撤销", "revoked_token")
-    elif token.expires_at is not None and token.expires_at <= now:
+    elif expires_at is not None and expires_at <= now:
         refused = AuthError("访问令牌已过期", "expired_token")
     elif not user.is_active:
         refused = AuthError("用户已停用", "disabled_user")
@@ -119,14 +121,14 @@ def user_from_token(secret: str | None, tenant_code: str | None = None) -> Beare
         db.session.rollback()  # its settings name a refused user
         raise refused
     if tenant_code is None:
-        return Bearer(user, token, None)
-    tenant = row[2]
-    read = row[3] if scoped_sql else None
+        return Bearer(user, None)
+    tenant = row[3]
+    read = row[4] if scoped_sql else None
     adopt(db.session, Scope.tenant(tenant.id, user.id, write=False) if tenant else None,
           read["settings"] if read is not None else None)
     memberships = None if read is None else [
         (m["tenant_id"], m["role"], m["enterprise_id"]) for m in read["memberships"]]
-    return Bearer(user, token, tenant, memberships)
+    return Bearer(user, tenant, memberships)
 
 
 def _recent_failures(column, value, since):
