@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import openpyxl
 import pytest
@@ -517,6 +518,12 @@ def test_plugin_fields_are_columns_of_the_tenants_import(app, client, jinbei, mo
     book = openpyxl.load_workbook(io.BytesIO(template.data))
     header = [c.value for c in book["企业名单"][1]]
     assert "职业病危害风险等级" in str([c.value for c in book["填写说明"]["A"]])
+    lists = {re.match(r"[A-Z]+", next(iter(dv.sqref.ranges)).coord).group(): dv.formula1
+             for dv in book["企业名单"].data_validations.dataValidation}
+    first = len(HEADERS)  # the plugin columns follow the core ones: U, V, ...
+    letters = [openpyxl.utils.get_column_letter(first + n) for n in range(1, 6)]
+    assert [lists.get(letter) for letter in letters] == [
+        '"一般,较重,严重"', '"是,否"', '"是,否"', '"是,否"', '"是,否"']
     profiles = client.get(f"{JINBEI}/profiles", headers=jinbei["admin"]).json
     core = next(p for p in profiles if p["key"] == "core")
     assert core["headers"]["职业病危害风险等级"] == "extra.occupational_hazard_level"

@@ -109,16 +109,19 @@ def profiles_for(tenant) -> list[dict]:
 def find_profile(tenant, key: str | None) -> dict:
     """The profile ``key`` (the core one by default), with a column for each of the
     tenant's plugin fields (``enterprise_extra_fields``) under its label, unless the
-    profile maps that label already; ``converters`` converts their cells."""
+    profile maps that label already; ``converters`` converts their cells, ``choices``
+    lists what the template's drop-downs offer."""
     key = key or CORE_PROFILE_KEY
     for profile in profiles_for(tenant):
         if profile.get("key") == key:
             columns = extra_columns(tenant)
             headers = dict(profile["headers"])
-            for name, (label, _convert) in columns.items():
+            for name, (label, _convert, _choices) in columns.items():
                 headers.setdefault(label, name)
             return {**profile, "headers": headers,
-                    "converters": {name: convert for name, (_label, convert) in columns.items()}}
+                    "converters": {name: column[1] for name, column in columns.items()},
+                    "choices": {name: column[2] for name, column in columns.items()
+                                if column[2]}}
     raise ImportFileError(f"未知的导入模板：{key}")
 
 
@@ -137,14 +140,23 @@ def extra_label(name: str, field: ma.fields.Field) -> str:
     return label.strip() or name
 
 
-def extra_columns(tenant) -> dict[str, tuple[str, Callable]]:
-    """{"extra.<name>": (header, converter)} for each of the tenant's plugin fields. A
-    converter gives what the API would store for the cell (the field's load, then its
-    dump: a date as 2022-08-01), or a CellError in Chinese."""
+def extra_columns(tenant) -> dict[str, tuple[str, Callable, list[str]]]:
+    """{"extra.<name>": (header, converter, choices)} for each of the tenant's plugin
+    fields. A converter gives what the API would store for the cell (the field's load,
+    then its dump: a date as 2022-08-01), or a CellError in Chinese; choices are what a
+    cell may say (是/否 for a Boolean, a OneOf's values; none: anything)."""
     from anjian.enterprises.service import extra_schema
 
-    return {EXTRA_PREFIX + name: (extra_label(name, field), _extra_converter(name, field))
+    return {EXTRA_PREFIX + name: (extra_label(name, field), _extra_converter(name, field),
+                                  _choices(field))
             for name, field in extra_schema(tenant).fields.items()}
+
+
+def _choices(field: ma.fields.Field) -> list[str]:
+    if isinstance(field, ma.fields.Boolean):
+        return ["是", "否"]
+    return [str(c) for v in field.validators if isinstance(v, ma.validate.OneOf)
+            for c in v.choices]
 
 
 def _extra_converter(name: str, field: ma.fields.Field) -> Callable:
@@ -157,10 +169,9 @@ def _extra_converter(name: str, field: ma.fields.Field) -> Callable:
         read = _date_text
     else:
         read = _text
-    choices = [c for v in field.validators if isinstance(v, ma.validate.OneOf)
-               for c in v.choices]
+    choices = [] if isinstance(field, ma.fields.Boolean) else _choices(field)
     if choices:
-        hint = f"须为 {'、'.join(map(str, choices))} 之一"
+        hint = f"须为 {'、'.join(choices)} 之一"
     elif isinstance(field, ma.fields.Integer):
         hint = "须为 0 或正整数"
     elif isinstance(field, (ma.fields.Date, ma.fields.DateTime)):
@@ -985,6 +996,9 @@ def template_workbook(profile: dict | None = None) -> bytes:
                                                "source": list(STATUSES.values())})
         elif name == "industry":
             ws.data_validation(1, c, last, c, {"validate": "list", "source": list(INDUSTRIES)})
+        elif name in profile.get("choices", {}):  # a plugin field's values
+            ws.data_validation(1, c, last, c, {"validate": "list",
+                                               "source": profile["choices"][name]})
         elif name in ("employees", "safety_managers", "special_workers"):
             ws.data_validation(1, c, last, c, {"validate": "integer", "criteria": ">=",
                                                "value": 0, "error_message": "须为 0 或正整数"})
