@@ -422,3 +422,72 @@ def test_app_role_may_only_append_to_the_audit_log(app_engine, world, admin_engi
                                  " AND tenant_id = :a"), {"a": a}).scalar() == 1
         assert conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'forged'")
                             ).scalar() == 0
+
+
+def test_requests_alternating_tenants_on_one_pooled_connection(app, world, factory,
+                                                              admin_engine):
+    """RELIABILITY 4 through the whole stack: the guard's one statement scopes each
+    request's transaction; requests of two tenants, a refused token, a denied tenant and
+    writes that fail in the database and writes that commit, one after another on the
+    same pooled connections
+    (two: a denial is audited on a connection of its own, so that the request's rollback
+    keeps it), each see only their own tenant's rows."""
+    from sqlalchemy import event
+
+    from anjian.app import create_app
+    from anjian.extensions import db
+    from tests.conftest import bearer
+
+    a, b = world["a"], world["b"]
+    _, ua = factory.user("rls-pa", {a: "tenant_admin", b: "viewer"})
+    _, ub = factory.user("rls-pb", {b: "tenant_admin"})
+    _, gone = factory.user("rls-pg", {a: "tenant_admin"})
+    with admin_engine.begin() as conn:
+        conn.execute(text("UPDATE api_tokens SET revoked_at = now() FROM users"
+                          " WHERE users.id = api_tokens.user_id AND users.username = 'rls-pg'"))
+    one = create_app({
+        "TESTING": True, "ANJIAN_REDIS_URL": "",
+        **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "ANJIAN_DATA_DIR",
+                                      "ANJIAN_STORAGE_URL", "ANJIAN_TENANTS_DIR")},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 0},
+    })
+    pids = []
+    with one.app_context():
+        event.listen(db.engine, "checkout",
+                     lambda dbapi, record, proxy: pids.append(dbapi.info.backend_pid))
+    client = one.test_client()
+
+    def areas(token, tenant_code):
+        r = client.get(f"/api/v1/tenants/{tenant_code}/areas", headers=bearer(token))
+        return r.status_code, {item["id"] for item in r.json["items"]} if r.status_code == 200 \
+            else None
+
+    own = {tenant: set(ids) for tenant, ids in world["areas"].items()}
+    for n in range(2):
+        assert areas(ua, "rls-a") == (200, own[a])
+        assert areas(ub, "rls-a") == (404, None)
+        assert areas(gone, "rls-a") == (401, None)
+        assert areas(ub, "rls-b") == (200, own[b])
+        duplicate = client.post("/api/v1/tenants/rls-b/areas", headers=bearer(ub),
+                                json={"code": "b1", "name": "重复", "kind": "sector"})
+        assert duplicate.status_code in (409, 422), duplicate.json
+        added = client.post("/api/v1/tenants/rls-b/areas", headers=bearer(ub),
+                            json={"code": f"b-new{n}", "name": "新区域", "kind": "sector"})
+        assert added.status_code == 201, added.json  # a transaction that commits
+        own[b].add(added.json["id"])
+        assert areas(ua, "rls-b") == (200, own[b])
+        assert areas(ua, "rls-a") == (200, own[a])
+        added = client.post("/api/v1/tenants/rls-a/areas", headers=bearer(ua),
+                            json={"code": f"a-new{n}", "name": "新区域", "kind": "sector"})
+        assert added.status_code == 201, added.json
+        own[a].add(added.json["id"])
+    assert len(pids) >= 12 and len(set(pids)) <= 2, "the test must reuse its connections"
+    with one.app_context():
+        # Nothing a request set outlives its transaction on either pooled connection.
+        with db.engine.connect() as first, db.engine.connect() as second:
+            for conn in (first, second):
+                assert conn.execute(text(
+                    "SELECT current_setting('app.tenant_ids', true),"
+                    " current_setting('app.user_id', true)")).one() in (("", ""), (None, None))
+                assert area_rows(conn) == []
+        db.engine.dispose()
