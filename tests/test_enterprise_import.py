@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -575,3 +576,27 @@ def test_plugin_columns_are_ignored_where_the_plugin_is_not_enabled(app, client,
     job = run(app, client, world["admin"], xlsx([[code(9), "普通企业", "较重"]], headers=headers))
     assert job["result"]["created"] == 1
     assert extras(app, world["a"]) == {code(9): {}}
+
+
+def test_plugin_date_and_number_columns_take_spreadsheet_cells(app, client, factory):
+    """秦皇岛's 摸底排查日期 (a Date) and 持证特种作业人员数量 (an Integer): a date cell or
+    2022-08-01 text is stored as the API stores a date; a number cell as an integer."""
+    tenant = factory.tenant("imp-qhd", plugins=["anjian_qinhuangdao"], level="zone")
+    _, admin = factory.user("imp-qhd-admin", {tenant: "tenant_admin"})
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet("名单")
+    ws.write_row(0, 0, ["统一社会信用代码", "企业名称", "摸底排查日期", "持证特种作业人员数量"])
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    ws.write_row(1, 0, [code(21), "秦皇岛一厂"])
+    ws.write_datetime(1, 2, dt.datetime(2022, 8, 1), date)
+    ws.write_number(1, 3, 4)
+    ws.write_row(2, 0, [code(22), "秦皇岛二厂", "2022-08-02", "3"])
+    ws.write_row(3, 0, [code(23), "秦皇岛三厂", "八月", -1])
+    book.close()
+    job = run(app, client, bearer(admin), buffer.getvalue(),
+              url="/api/v1/tenants/imp-qhd/enterprise-imports")
+    assert (job["result"]["created"], job["result"]["rejected"]) == (2, 1), job["result"]
+    assert extras(app, tenant) == {
+        code(21): {"qhd_survey_on": "2022-08-01", "qhd_certified_special_workers": 4},
+        code(22): {"qhd_survey_on": "2022-08-02", "qhd_certified_special_workers": 3}}
