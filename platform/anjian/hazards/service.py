@@ -492,11 +492,8 @@ def enforcement_candidates(tenant, campaign) -> list[dict]:
     """Whom the tenant's plugins propose to refer to enforcement in ``campaign`` (hook
     ``enforcement_candidates``): one entry per enterprise, with every reason any plugin
     gave and the referrals already made for it in the campaign, by enterprise name."""
-    from anjian.tenancy.service import registry, tenant_info
-
     found: dict[int, dict] = {}
-    for answer in registry().call(tenant_info(tenant), "enforcement_candidates",
-                                  campaign=campaign):
+    for answer in call_policy(tenant, "enforcement_candidates", campaign=campaign):
         for enterprise, reason in answer or ():
             entry = found.setdefault(enterprise.id, {"enterprise": enterprise, "reasons": [],
                                                      "referrals": []})
