@@ -151,11 +151,15 @@ def set_scope(session: Session, scope: Scope | None) -> None:
     session = _real(session)
     if SCOPE_KEY in session.info and session.info[SCOPE_KEY] == scope:
         return  # the open transaction, if any, has it already (after_begin or below)
+    _record(session, scope)
+    if session.in_transaction():
+        _apply_to_connection(session, session.connection())
+
+
+def _record(session: Session, scope: Scope | None) -> None:
     if session.identity_map:
         _forget_foreign_rows(session, scope)
     session.info[SCOPE_KEY] = scope
-    if session.in_transaction():
-        _apply_to_connection(session, session.connection())
 
 
 @contextlib.contextmanager
@@ -455,18 +459,17 @@ def _apply_to_connection(session, connection):
 
 
 def adopt(session: Session, scope: Scope | None, applied: tuple | None) -> None:
-    """Make ``scope`` the session's when the statement just run in its open transaction
-    gave PostgreSQL that scope already: ``applied`` is the settings (``SETTINGS``) as that
-    statement set them (``anjian_read_scope``; None where there is no PostgreSQL). Values that do not match the
-    scope's (or none, on PostgreSQL) raise, and nothing is recorded."""
+    """``set_scope`` without the round trip, when the statement just run in the open
+    transaction gave PostgreSQL that scope already: ``applied`` is the settings
+    (``SETTINGS``) as that statement set them (``anjian_read_scope``; None where there is
+    no PostgreSQL). Values that do not match the scope's (or none, on PostgreSQL) raise,
+    and nothing is recorded."""
     session = _real(session)
     if session.get_bind().dialect.name == "postgresql" and (
             not session.in_transaction() or applied is None
             or tuple(applied) != _settings(scope)):
         raise TenantScopeError("the settings PostgreSQL holds are not the scope's")
-    if session.identity_map:
-        _forget_foreign_rows(session, scope)
-    session.info[SCOPE_KEY] = scope
+    _record(session, scope)
 
 
 def _after_begin(session, transaction, connection):
