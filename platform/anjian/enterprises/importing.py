@@ -114,14 +114,17 @@ def find_profile(tenant, key: str | None) -> dict:
     key = key or CORE_PROFILE_KEY
     for profile in profiles_for(tenant):
         if profile.get("key") == key:
-            columns = extra_columns(tenant)
-            headers = dict(profile["headers"])
-            for name, (label, _convert, _choices) in columns.items():
-                headers.setdefault(label, name)
-            return {**profile, "headers": headers,
-                    "converters": {name: column[1] for name, column in columns.items()},
-                    "choices": {name: column[2] for name, column in columns.items()
-                                if column[2]}}
+            from anjian.enterprises.service import extra_schema
+
+            headers, converters, choices = dict(profile["headers"]), {}, {}
+            for name, field in extra_schema(tenant).fields.items():
+                column = EXTRA_PREFIX + name
+                headers.setdefault(extra_label(name, field), column)
+                converters[column] = _extra_converter(name, field)
+                if _choices(field):
+                    choices[column] = _choices(field)
+            return {**profile, "headers": headers, "converters": converters,
+                    "choices": choices}
     raise ImportFileError(f"未知的导入模板：{key}")
 
 
@@ -140,18 +143,6 @@ def extra_label(name: str, field: ma.fields.Field) -> str:
     return label.strip() or name
 
 
-def extra_columns(tenant) -> dict[str, tuple[str, Callable, list[str]]]:
-    """{"extra.<name>": (header, converter, choices)} for each of the tenant's plugin
-    fields. A converter gives what the API would store for the cell (the field's load,
-    then its dump: a date as 2022-08-01), or a CellError in Chinese; choices are what a
-    cell may say (是/否 for a Boolean, a OneOf's values; none: anything)."""
-    from anjian.enterprises.service import extra_schema
-
-    return {EXTRA_PREFIX + name: (extra_label(name, field), _extra_converter(name, field),
-                                  _choices(field))
-            for name, field in extra_schema(tenant).fields.items()}
-
-
 def _choices(field: ma.fields.Field) -> list[str]:
     if isinstance(field, ma.fields.Boolean):
         return ["是", "否"]
@@ -160,24 +151,13 @@ def _choices(field: ma.fields.Field) -> list[str]:
 
 
 def _extra_converter(name: str, field: ma.fields.Field) -> Callable:
+    """What the API would store for a cell of a plugin field (the field's load, then its
+    dump: a date as 2022-08-01), or a CellError in Chinese."""
     schema = ma.Schema.from_dict({name: field})()
-    if isinstance(field, ma.fields.Boolean):
-        read = _yes_no
-    elif isinstance(field, ma.fields.Integer):
-        read = _count
-    elif isinstance(field, (ma.fields.Date, ma.fields.DateTime)):
-        read = _date_text
-    else:
-        read = _text
-    choices = [] if isinstance(field, ma.fields.Boolean) else _choices(field)
-    if choices:
+    read, hint = next(((read, hint) for kind, read, hint in _EXTRA_CELLS
+                       if isinstance(field, kind)), (_text, "格式错误"))
+    if choices := _choices(field):
         hint = f"须为 {'、'.join(choices)} 之一"
-    elif isinstance(field, ma.fields.Integer):
-        hint = "须为 0 或正整数"
-    elif isinstance(field, (ma.fields.Date, ma.fields.DateTime)):
-        hint = "须为日期（如 2022-08-01）"
-    else:
-        hint = "格式错误"
 
     def convert(value):
         try:
@@ -191,6 +171,7 @@ def _date_text(value) -> str:
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     return _text(value)
+
 
 
 def _norm_header(value) -> str:
@@ -472,6 +453,15 @@ CONVERTERS: dict[str, Callable] = {
     "status": _choice(STATUS_LABELS, "在营、停产、关闭"),
     **{flag: _yes_no for flag in FLAGS},
 }
+
+# How a cell of a plugin field is read before the field loads it, and what a bad one is
+# told (a Boolean's 是/否 reader says its own; a OneOf's values are named instead).
+_EXTRA_CELLS = (
+    (ma.fields.Boolean, _yes_no, ""),
+    (ma.fields.Integer, _count, "须为 0 或正整数"),
+    ((ma.fields.Date, ma.fields.DateTime), _date_text, "须为日期（如 2022-08-01）"),
+)
+
 # Values a new enterprise gets for fields the file leaves out.
 DEFAULTS = {
     "address": "", "industry": None, "industry_code": None, "scale": "below",
