@@ -75,7 +75,7 @@ def download_template(tenant_code):
 @requires(*WRITERS)
 def list_profiles(tenant_code):
     """可用的导入模板（核心模板及本租户已启用插件提供的表头映射，含插件扩展字段列）"""
-    return [{**importing.find_profile(g.tenant, p["key"]),
+    return [{**importing.with_plugin_columns(g.tenant, p),
              "plugin": p.get("plugin", "anjian.defaults")}
             for p in importing.profiles_for(g.tenant)]
 

@@ -107,25 +107,29 @@ def profiles_for(tenant) -> list[dict]:
 
 
 def find_profile(tenant, key: str | None) -> dict:
-    """The profile ``key`` (the core one by default), with a column for each of the
-    tenant's plugin fields (``enterprise_extra_fields``) under its label, unless the
-    profile maps that label already; ``converters`` converts their cells, ``choices``
-    lists what the template's drop-downs offer."""
+    """The profile ``key`` (the core one by default), with the tenant's plugin columns."""
     key = key or CORE_PROFILE_KEY
     for profile in profiles_for(tenant):
         if profile.get("key") == key:
-            from anjian.enterprises.service import extra_schema
-
-            headers, converters, choices = dict(profile["headers"]), {}, {}
-            for name, field in extra_schema(tenant).fields.items():
-                column = EXTRA_PREFIX + name
-                headers.setdefault(extra_label(name, field), column)
-                converters[column] = _extra_converter(name, field)
-                if _choices(field):
-                    choices[column] = _choices(field)
-            return {**profile, "headers": headers, "converters": converters,
-                    "choices": choices}
+            return with_plugin_columns(tenant, profile)
     raise ImportFileError(f"未知的导入模板：{key}")
+
+
+def with_plugin_columns(tenant, profile: dict) -> dict:
+    """``profile`` with a column for each of the tenant's plugin fields
+    (``enterprise_extra_fields``) under its label, unless the profile maps that label
+    already; ``converters`` converts their cells, ``choices`` lists what the template's
+    drop-downs offer."""
+    from anjian.enterprises.service import extra_schema
+
+    headers, converters, choices = dict(profile["headers"]), {}, {}
+    for name, plugin_field in extra_schema(tenant).fields.items():
+        column = EXTRA_PREFIX + name
+        headers.setdefault(extra_label(name, plugin_field), column)
+        converters[column] = _extra_converter(name, plugin_field)
+        if _choices(plugin_field):
+            choices[column] = _choices(plugin_field)
+    return {**profile, "headers": headers, "converters": converters, "choices": choices}
 
 
 # --------------------------------------------------------------------------- plugin fields
