@@ -439,6 +439,9 @@ def _before_flush(session, flush_context, instances):
 SETTINGS = ("app.tenant_ids", "app.tenant_id", "app.user_id", "app.platform")
 
 
+_SET_SCOPE = "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in SETTINGS)
+
+
 def _settings(scope: Scope | None) -> tuple[str, str, str, str]:
     """The values of ``SETTINGS`` that give PostgreSQL ``scope`` ('' for none)."""
     ids = ",".join(str(i) for i in sorted(scope.tenant_ids)) if scope else ""
@@ -451,11 +454,7 @@ def _settings(scope: Scope | None) -> tuple[str, str, str, str]:
 def _apply_to_connection(session, connection):
     if connection.dialect.name != "postgresql":
         return
-    connection.exec_driver_sql(
-        "SELECT set_config('app.tenant_ids', %s, true), set_config('app.tenant_id', %s, true),"
-        " set_config('app.user_id', %s, true), set_config('app.platform', %s, true)",
-        _settings(get_scope(session)),
-    )
+    connection.exec_driver_sql(_SET_SCOPE, _settings(get_scope(session)))
 
 
 def adopt(session: Session, scope: Scope | None, applied: tuple | None) -> None:
