@@ -491,3 +491,89 @@ def test_requests_alternating_tenants_on_one_pooled_connection(app, world, facto
                     " current_setting('app.user_id', true)")).one() in (("", ""), (None, None))
                 assert area_rows(conn) == []
         db.engine.dispose()
+
+
+def test_a_read_runs_read_only_in_postgresql_and_ends_with_commit(app, world, factory,
+                                                                  admin_engine):
+    """An authenticated GET runs in a READ ONLY transaction, which it ends with COMMIT:
+    PostgreSQL itself refuses a write in it, to any table, even one a view sends past
+    the ORM; committing writes nothing; and psycopg keeps its prepared statements (a
+    ROLLBACK makes it forget them all, and PostgreSQL plan every statement anew).
+    A write request's transaction is not read-only, and one that fails rolls back."""
+    from flask import g
+    from sqlalchemy import event
+
+    from anjian.api.policy import requires
+    from anjian.app import create_app
+    from anjian.extensions import db
+    from tests.conftest import bearer
+
+    a, b = world["a"], world["b"]
+    user_id, token = factory.user("rls-ro", {a: "tenant_admin", b: "viewer"})
+    one = create_app({
+        "TESTING": True, "ANJIAN_REDIS_URL": "",
+        **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "ANJIAN_DATA_DIR",
+                                      "ANJIAN_STORAGE_URL", "ANJIAN_TENANTS_DIR")},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0},
+    })
+
+    @requires("tenant_admin")
+    def rename_on_a_read(tenant_code):
+        db.session.execute(text("UPDATE users SET display_name = 'renamed' WHERE id = :id"),
+                           {"id": g.user.id}, execution_options={"tenant_scoped_sql": True})
+        return {}
+
+    one.add_url_rule("/api/v1/tenants/<tenant_code>/test-rename", view_func=rename_on_a_read)
+    ends, read_only, prepared = [], [], []
+    with one.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def plans_shared_by_tenants(dbapi, record):  # however few runs, whatever the costs
+        dbapi.execute("SET plan_cache_mode = force_generic_plan")
+        dbapi.commit()
+
+    event.listen(engine, "commit", lambda conn: ends.append("COMMIT"))
+    event.listen(engine, "rollback", lambda conn: ends.append("ROLLBACK"))
+
+    def look(conn, cursor, statement, parameters, context, executemany):
+        dbapi = conn.connection.dbapi_connection
+        read_only.append(dbapi.execute("SHOW transaction_read_only").fetchone()[0])
+        prepared[:] = dbapi.execute("SELECT statement, generic_plans FROM pg_prepared_statements",
+                                    prepare=False).fetchall()
+
+    event.listen(engine, "after_cursor_execute", look)
+    client = one.test_client()
+    for n in range(16):
+        del ends[:], read_only[:]
+        tenant, code = (a, "rls-a") if n % 2 else (b, "rls-b")
+        r = client.get(f"/api/v1/tenants/{code}/areas", headers=bearer(token))
+        assert r.status_code == 200
+        assert {i["id"] for i in r.json["items"]} == world["areas"][tenant]
+        assert read_only == ["on", "on"] and ends == ["COMMIT"]
+    # From the 5th run on the connection, the guard's and the page's statements are
+    # prepared, and stay prepared from one request to the next: one plan serves both
+    # tenants, and each still saw only its own rows.
+    plans = {("anjian_read_scope" in s, "FROM areas" in s): n for s, n in prepared}
+    assert plans.get((True, False), 0) >= 8 and plans.get((False, True), 0) >= 8, prepared
+
+    del ends[:], read_only[:]
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        client.get("/api/v1/tenants/rls-a/test-rename", headers=bearer(token))
+    assert ends == ["ROLLBACK"]
+    with admin_engine.connect() as conn:
+        assert conn.execute(text("SELECT display_name FROM users WHERE id = :id"),
+                            {"id": user_id}).scalar() != "renamed"
+
+    del ends[:], read_only[:]
+    added = client.post("/api/v1/tenants/rls-a/areas", headers=bearer(token),
+                        json={"code": "a-ro", "name": "新区域", "kind": "sector"})
+    assert added.status_code == 201, added.json
+    assert set(read_only) == {"off"} and ends[0] == "COMMIT"
+    del ends[:], read_only[:]
+    duplicate = client.post("/api/v1/tenants/rls-a/areas", headers=bearer(token),
+                            json={"code": "a-ro", "name": "重复", "kind": "sector"})
+    assert duplicate.status_code in (409, 422) and ends[-1] == "ROLLBACK"
+    event.remove(engine, "after_cursor_execute", look)
+    with one.app_context():
+        db.engine.dispose()

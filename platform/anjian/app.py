@@ -126,4 +126,5 @@ def _register_api(app: Flask) -> None:
     app.register_blueprint(docs.blp)
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)
+    app.teardown_request(guard.teardown_request)
     app.extensions["anjian.api"] = api

@@ -77,6 +77,9 @@ def before_request():
         set_scope(db.session, Scope.platform_scope())
         return None
 
+    reading = request.method in READ_METHODS
+    if reading:
+        _begin_read_only()
     code = (request.view_args or {}).get("tenant_code")
     try:  # the token, its user, the URL's tenant, its read scope (and memberships)
         user, tenant, memberships = user_from_token(_bearer(), code)
@@ -108,16 +111,49 @@ def before_request():
     ) or AUTHENTICATED in policy.roles
     if not allowed:
         deny(403, "当前角色无权执行此操作", "role", tenant_id=tenant.id)
-    writing = request.method not in READ_METHODS
-    if writing and not access.can_write:
+    if not reading and not access.can_write:
         deny(403, "上级单位只能查看下级数据，不能修改", "read_only", tenant_id=tenant.id)
     g.tenant = tenant
     g.access = access
     # A read (GET, HEAD, OPTIONS) runs read-only whatever the role: a view that wrote
     # on a GET would fail, in the ORM and in RLS. Writes get the tenant to write to.
-    if writing:
+    if not reading:
         set_scope(db.session, Scope.tenant(tenant.id, user.id, write=True))
     return idempotency.claim()  # a repeated Idempotency-Key answers here
+
+
+# On PostgreSQL an authenticated read (GET, HEAD, OPTIONS) runs in a READ ONLY
+# transaction: PostgreSQL itself refuses any write in it, to any table, whatever a view
+# does. psycopg says so in its BEGIN (``BEGIN READ ONLY``: no round trip more).
+# Such a transaction ends with COMMIT, not ROLLBACK. Both end it alike (it wrote
+# nothing; its transaction-local scope settings go either way), but psycopg forgets
+# every prepared statement of a connection on ROLLBACK, so ending each read with one
+# made PostgreSQL parse and plan the guard's and the page's statements on every
+# request. Committed, they are prepared from their 5th run on the connection.
+_READ_ONLY = {"postgresql_readonly": True}
+
+
+def _begin_read_only() -> None:
+    session = db.session()
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options=_READ_ONLY)
+
+
+def teardown_request(exc) -> None:
+    """Commit the request's transaction if PostgreSQL holds it READ ONLY (see above);
+    any other is left to the session's end, which rolls it back."""
+    session = db.session()
+    transaction = session.get_transaction()
+    if exc is not None or transaction is None or not transaction.is_active:
+        return
+    connection = session.connection()
+    if not getattr(connection.connection.dbapi_connection, "read_only", False):
+        return
+    try:
+        session.commit()
+    except Exception:  # the connection broke at the end of a read: nothing to keep
+        log.warning("ending a read-only transaction failed", exc_info=True)
+        session.rollback()
 
 
 def after_request(response):
