@@ -149,11 +149,15 @@ def teardown_request(exc) -> None:
     connection = session.connection()
     if not getattr(connection.connection.dbapi_connection, "read_only", False):
         return
+    # Its objects end with the request: nothing to expire.
+    session.expire_on_commit, expire = False, session.expire_on_commit
     try:
         session.commit()
     except Exception:  # the connection broke at the end of a read: nothing to keep
         log.warning("ending a read-only transaction failed", exc_info=True)
         session.rollback()
+    finally:
+        session.expire_on_commit = expire
 
 
 def after_request(response):

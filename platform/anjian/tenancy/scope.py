@@ -266,8 +266,21 @@ def _scope_options(statement, scope: Scope | None) -> tuple:
     return tuple(options)
 
 
+_owned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _owned_mappers(state):
-    return [m for m in state.all_mappers if issubclass(m.class_, TenantOwned)]
+    """The tenant-owned mappers an ORM statement names itself (not along its
+    relationships). Kept as long as the statement lives, like its walk: the guard's
+    statement, run in no scope on every request, is looked at once."""
+    statement = state.statement
+    try:
+        return _owned[statement]
+    except KeyError:
+        pass
+    owned = [m for m in state.all_mappers if issubclass(m.class_, TenantOwned)]
+    _owned[statement] = owned
+    return owned
 
 
 def _rows_of_insert(state):
