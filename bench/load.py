@@ -50,7 +50,9 @@ What one run does:
    worker unit's ``CPUWeight=10`` against the default 100).
 
 Printed: requests/s, p50, p90, p99 and max per run, the ratio platform/floor of the
-throughput per endpoint, non-200 answers and answers holding another tenant's rows.
+throughput per endpoint, non-200 answers and answers holding another tenant's rows,
+and the CPU each answered request cost the web workers, PostgreSQL and wrk (from
+/proc, over the rounds; JSON keys ``<endpoint>_<app>_<group>_cpu_ms``).
 Goal: p99 <= 100 ms at 32 connections and throughput >= 50 % of the floor. The last
 line is ``{"bench": "load", "ratio": <the lower of the two throughput ratios>, ...}``
 (null with ``--noisy-only``); the noisy neighbour's figures are its ``noisy_*`` keys:
@@ -191,6 +193,9 @@ def combine(rounds: list[dict]) -> dict:
     for key in ("non200", "wrong_tenant", "checked", "empty"):
         out[key] = sum(r[key] for r in rounds)
     out["errors"] = {k: sum(r["errors"][k] for r in rounds) for k in rounds[0]["errors"]}
+    if all("cpu_s" in r for r in rounds):  # CPU per answered request, per process group
+        out["cpu_ms"] = {k: sum(r["cpu_s"][k] for r in rounds) / out["requests"] * 1000
+                         if out["requests"] else 0.0 for k in rounds[0]["cpu_s"]}
     return out
 
 
@@ -428,6 +433,12 @@ class CpuMeter:
         return out
 
     @staticmethod
+    def seconds(after: dict, before: dict) -> dict:
+        """CPU seconds used per group between two snapshots (web, postgres, wrk)."""
+        return {k: after[k] - before[k] for k in before
+                if not k.startswith("_") and k != "bench"}
+
+    @staticmethod
     def cores(before: dict, after: dict) -> dict:
         """Cores used per group between two snapshots; "other": the rest of the machine."""
         wall = after["_wall"] - before["_wall"]
@@ -632,6 +643,12 @@ def run(options) -> dict:
             wait_answer(platform, ports["platform"], f"/api/v1/tenants/{code}/enterprises",
                         token)
 
+            postgres = postmaster_pid(admin)
+            meters = {name: CpuMeter({"web": [proc.pid],
+                                      **({"postgres": [postgres]} if postgres else {})})
+                      for name, proc in (("platform", platform),
+                                         *((("floor", floor),) if not options.noisy_only
+                                           else ()))}
             per_round = max(1, round(options.duration / options.rounds))
             for endpoint, (platform_path, floor_path) in \
                     ({} if options.noisy_only else ENDPOINTS).items():
@@ -642,8 +659,10 @@ def run(options) -> dict:
                 rounds: dict[str, list[dict]] = {"floor": [], "platform": []}
                 for n in range(options.rounds):  # alternated: both see the same machine
                     for name in (("floor", "platform") if n % 2 == 0 else ("platform", "floor")):
+                        before = meters[name].snapshot()
                         result = run_wrk(bases[name], paths[name], endpoint, tokens,
                                          options.connections, per_round)
+                        result["cpu_s"] = CpuMeter.seconds(meters[name].snapshot(), before)
                         rounds[name].append(result)
                         print(f"{endpoint:12} {name:9} round {n + 1}: {result['rps']:6.0f} req/s"
                               f"  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
@@ -803,6 +822,10 @@ def main_report(options, runs: dict, figures: dict) -> dict:
               f"p99 {ours['p99_ms']:.1f} ms, worst round {ours['p99_worst_ms']:.1f} ms) vs "
               f"floor {floor['rps']:.0f} req/s (p50 {floor['p50_ms']:.1f} ms, "
               f"p99 {floor['p99_ms']:.1f} ms): ratio {ratios[endpoint]:.2f}")
+        if "cpu_ms" in ours and "cpu_ms" in floor:
+            print(f"{'':12} CPU per request: " + "; ".join(
+                f"{app} " + ", ".join(f"{group} {ms:.2f} ms" for group, ms in r["cpu_ms"].items())
+                for app, r in (("platform", ours), ("floor", floor))))
     bad = {k: {"non200": r["non200"], "wrong_tenant": r["wrong_tenant"], "empty": r["empty"],
                "errors": {e: n for e, n in r["errors"].items() if n}}
            for k, r in runs.items()
@@ -827,6 +850,8 @@ def main_report(options, runs: dict, figures: dict) -> dict:
         result[f"{name}_rps"] = round(r["rps"], 1)
         result[f"{name}_p50_ms"] = round(r["p50_ms"], 1)
         result[f"{name}_p99_ms"] = round(r["p99_ms"], 1)
+        for group, ms in r.get("cpu_ms", {}).items():
+            result[f"{name}_{group}_cpu_ms"] = round(ms, 2)
     result.update({f"{k}_ratio": round(v, 2) for k, v in ratios.items()})
     result.update(goal_p99_met=met_p99, goal_ratio_met=met_ratio,
                   wrong_tenant=sum(r["wrong_tenant"] for r in runs.values()),
