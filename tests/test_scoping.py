@@ -146,6 +146,27 @@ def test_selects_joins_subqueries_and_aggregates_are_scoped(session, world):
         assert session.scalars(select(Area).where(Area.tenant_id == b)).all() == []
 
 
+def test_one_statement_object_run_in_alternating_scopes(session, world):
+    """A statement built once and run again and again (the guard's) is scoped once per
+    scope it runs in, and kept for the last: run alternately for A, for B, and with no
+    scope, each run sees its own scope's rows, never the kept scope of the run before."""
+    from anjian.tenancy import scope as mechanism
+
+    a, b = world["a"], world["b"]
+    statement = select(Area).order_by(Area.id)
+    mine = {a: {world["a1"], world["a2"]}, b: {world["b1"], world["b2"]}}
+    for tenant in (a, b, b, a, b):
+        with scoped(session, Scope.tenant(tenant)):
+            assert ids(session.scalars(statement)) == mine[tenant]
+    with pytest.raises(TenantScopeError):
+        session.scalars(statement).all()  # no scope: refused, not answered from a kept one
+    with scoped(session, Scope.tenant(a)):
+        assert ids(session.scalars(statement)) == mine[a]
+        kept = mechanism._scoped(statement, Scope.tenant(a))
+        assert mechanism._scoped(statement, Scope.tenant(a)) is kept
+        assert mechanism._scoped(statement, Scope.tenant(b)) is not kept
+
+
 def test_criteria_for_the_classes_a_statement_reaches_render_as_criteria_for_all(session,
                                                                               world):
     """Each statement gets criteria only for the tenant classes it reaches (one walk of

@@ -266,6 +266,22 @@ def _scope_options(statement, scope: Scope | None) -> tuple:
     return tuple(options)
 
 
+_last_scoped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _scoped(statement, scope: Scope | None):
+    """``statement`` with the loader criteria of ``scope``. The result is kept for the
+    statement's last scope, as long as the statement lives: a statement built once
+    and run again and again in one scope (the guard's, in none) is scoped once, and
+    SQLAlchemy finds its cache key already computed on the same object."""
+    kept = _last_scoped.get(statement)
+    if kept is not None and kept[0] == scope:
+        return kept[1]
+    scoped = statement.options(*_scope_options(statement, scope))
+    _last_scoped[statement] = (scope, scoped)
+    return scoped
+
+
 _owned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -414,7 +430,7 @@ def _on_execute(state):
             # Writes reach only the write tenant (not every readable one, nor the
             # actor's own memberships elsewhere).
             scope = Scope(frozenset({scope.write_tenant_id}), scope.write_tenant_id)
-    state.statement = statement.options(*_scope_options(statement, scope))
+    state.statement = _scoped(statement, scope)
 
 
 def _check_write(scope: Scope | None, obj, action: str):
