@@ -433,7 +433,7 @@ class CpuMeter:
         return out
 
     @staticmethod
-    def seconds(after: dict, before: dict) -> dict:
+    def seconds(before: dict, after: dict) -> dict:
         """CPU seconds used per group between two snapshots (web, postgres, wrk)."""
         return {k: after[k] - before[k] for k in before
                 if not k.startswith("_") and k != "bench"}
@@ -662,7 +662,7 @@ def run(options) -> dict:
                         before = meters[name].snapshot()
                         result = run_wrk(bases[name], paths[name], endpoint, tokens,
                                          options.connections, per_round)
-                        result["cpu_s"] = CpuMeter.seconds(meters[name].snapshot(), before)
+                        result["cpu_s"] = CpuMeter.seconds(before, meters[name].snapshot())
                         rounds[name].append(result)
                         print(f"{endpoint:12} {name:9} round {n + 1}: {result['rps']:6.0f} req/s"
                               f"  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"

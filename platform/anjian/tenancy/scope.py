@@ -218,12 +218,16 @@ def _statement_entities(statement) -> tuple[tuple, list]:
     Kept as long as the statement object lives: a statement built once and run on
     every request (the guard's) is walked once. Statements are immutable, and the
     mappers and their relationships are complete before the first request."""
+    return _kept(_walked, statement, _walk)
+
+
+def _kept(cache: weakref.WeakKeyDictionary, statement, compute):
+    """``compute(statement)``, kept in ``cache`` as long as the statement lives."""
     try:
-        return _walked[statement]
+        return cache[statement]
     except KeyError:
         pass
-    found = _walk(statement)
-    _walked[statement] = found
+    found = cache[statement] = compute(statement)
     return found
 
 
@@ -289,14 +293,8 @@ def _owned_mappers(state):
     """The tenant-owned mappers an ORM statement names itself (not along its
     relationships). Kept as long as the statement lives, like its walk: the guard's
     statement, run in no scope on every request, is looked at once."""
-    statement = state.statement
-    try:
-        return _owned[statement]
-    except KeyError:
-        pass
-    owned = [m for m in state.all_mappers if issubclass(m.class_, TenantOwned)]
-    _owned[statement] = owned
-    return owned
+    return _kept(_owned, state.statement, lambda _statement: [
+        m for m in state.all_mappers if issubclass(m.class_, TenantOwned)])
 
 
 def _rows_of_insert(state):
