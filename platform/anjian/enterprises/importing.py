@@ -127,8 +127,8 @@ def with_plugin_columns(tenant, profile: dict) -> dict:
         column = EXTRA_PREFIX + name
         headers.setdefault(extra_label(name, plugin_field), column)
         converters[column] = _extra_converter(name, plugin_field)
-        if _choices(plugin_field):
-            choices[column] = _choices(plugin_field)
+        if offered := _choices(plugin_field):
+            choices[column] = offered
     return {**profile, "headers": headers, "converters": converters, "choices": choices}
 
 
@@ -175,7 +175,6 @@ def _date_text(value) -> str:
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     return _text(value)
-
 
 
 def _norm_header(value) -> str:
@@ -782,14 +781,19 @@ CONSTANT = ("tenant_id", "deleted_at", "created_at", "updated_at")
 COPY_UPDATES_FROM = 50  # PostgreSQL: a batch with this many updates stages them with COPY
 
 
+def _to_driver(dialect, name: str) -> Callable:
+    """A value of column ``name`` of enterprises as the driver takes it (its type's bind
+    processor; a None stays None)."""
+    processor = Enterprise.__table__.c[name].type._cached_bind_processor(dialect)
+    if processor is None:
+        return lambda value: value
+    return lambda value: None if value is None else processor(value)
+
+
 def _constants(dialect, tenant_id: int, now) -> tuple:
-    """tenant_id, deleted_at, created_at, updated_at through their types' bind processors."""
-    t = Enterprise.__table__
-    out = []
-    for name, value in zip(CONSTANT, (tenant_id, None, now, now), strict=True):
-        processor = t.c[name].type._cached_bind_processor(dialect)
-        out.append(processor(value) if processor is not None and value is not None else value)
-    return tuple(out)
+    """tenant_id, deleted_at, created_at, updated_at as the driver takes them."""
+    return tuple(_to_driver(dialect, name)(value)
+                 for name, value in zip(CONSTANT, (tenant_id, None, now, now), strict=True))
 
 
 def _stage(conn, name: str, columns: Iterable[str], key: str | None = None) -> None:
@@ -834,7 +838,7 @@ def _insert_rows(tenant_id: int, inserts: list[dict], now) -> None:
     constant = _constants(dialect, tenant_id, now)
     base = {n: DEFAULTS.get(n) for n in INSERTED}
     base["extra"] = {}
-    extra = t.c.extra.type._cached_bind_processor(dialect)  # a dict as the driver takes it
+    extra = _to_driver(dialect, "extra")
     pick = itemgetter(*INSERTED)  # the row's values, in INSERTED order, defaults filled in
 
     def columns(values):
@@ -878,7 +882,7 @@ def _update_rows(tenant_id: int, updates: list[tuple[int, dict]], now) -> None:
         stage = "enterprise_update_stage"
         _stage(conn, stage, ("id", "deleted_at", *COMPARED), key="id")
         updated_at = _constants(conn.dialect, tenant_id, now)[-1]
-        extra = t.c.extra.type._cached_bind_processor(conn.dialect)
+        extra = _to_driver(conn.dialect, "extra")
         for keys, items in groups.items():
             _copy_rows(conn, stage, ("id", *keys), (
                 (ent_id, *(extra(changed[k]) if k == "extra" else changed[k] for k in keys))
