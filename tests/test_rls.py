@@ -301,6 +301,12 @@ def _settings_now(session):
     return tuple(value or "" for value in row)
 
 
+def _area_ids(session) -> set[int]:
+    """The areas the session's transaction sees, by SQL that only RLS scopes."""
+    return set(session.execute(text("SELECT id FROM areas"),
+                               execution_options={"tenant_scoped_sql": True}).scalars())
+
+
 def test_token_statement_gives_the_read_scope_in_the_same_round_trip(app, world, factory):
     """The token, its user and the URL's tenant are read in one statement, which also
     scopes the transaction and reads the user's memberships under that scope
@@ -326,9 +332,7 @@ def test_token_statement_gives_the_read_scope_in_the_same_round_trip(app, world,
         assert _settings_now(db.session) == (str(b), "", str(user.id), "")
         # Read again the ORM's way (SQLite's): the same memberships, the same access.
         assert tenant_access(user, tenant) == access
-        ids = {r[0] for r in db.session.execute(
-            text("SELECT id FROM areas"), execution_options={"tenant_scoped_sql": True})}
-        assert ids == world["areas"][b]
+        assert _area_ids(db.session) == world["areas"][b]
 
 
 def test_read_scope_function_runs_with_the_callers_rights(admin_engine, app_engine, world):
@@ -373,8 +377,7 @@ def test_unknown_tenant_or_refused_token_leaves_no_scope(app, world, factory, ad
         # The statement had named the tenant and the user; its transaction is gone.
         assert not db.session().in_transaction() and get_scope(db.session) is None
         assert _settings_now(db.session) == ("", "", "", "")
-        assert db.session.execute(text("SELECT id FROM areas"),
-                                  execution_options={"tenant_scoped_sql": True}).all() == []
+        assert _area_ids(db.session) == set()
 
 
 def test_adopt_refuses_settings_that_are_not_the_scope(app, world):
@@ -396,9 +399,7 @@ def test_adopt_refuses_settings_that_are_not_the_scope(app, world):
             adopt(db.session, Scope.tenant(a, user, write=False), None)
         adopt(db.session, Scope.tenant(a, user, write=False), applied)
         assert _settings_now(db.session) == (str(a), "", str(user), "")
-        assert {r[0] for r in db.session.execute(
-            text("SELECT id FROM areas"), execution_options={"tenant_scoped_sql": True})} \
-            == world["areas"][a]
+        assert _area_ids(db.session) == world["areas"][a]
 
 
 # --- the audit log is append-only for the app ------------------------------------
@@ -424,6 +425,19 @@ def test_app_role_may_only_append_to_the_audit_log(app_engine, world, admin_engi
                             ).scalar() == 0
 
 
+def _app_on_pool(app, size: int):
+    """Another app on the test's database, with a pool of ``size`` connections (so that
+    its requests reuse them)."""
+    from anjian.app import create_app
+
+    return create_app({
+        "TESTING": True, "ANJIAN_REDIS_URL": "",
+        **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "ANJIAN_DATA_DIR",
+                                      "ANJIAN_STORAGE_URL", "ANJIAN_TENANTS_DIR")},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": size, "max_overflow": 0},
+    })
+
+
 def test_requests_alternating_tenants_on_one_pooled_connection(app, world, factory,
                                                               admin_engine):
     """RELIABILITY 4 through the whole stack: the guard's one statement scopes each
@@ -434,7 +448,6 @@ def test_requests_alternating_tenants_on_one_pooled_connection(app, world, facto
     keeps it), each see only their own tenant's rows."""
     from sqlalchemy import event
 
-    from anjian.app import create_app
     from anjian.extensions import db
     from tests.conftest import bearer
 
@@ -445,12 +458,7 @@ def test_requests_alternating_tenants_on_one_pooled_connection(app, world, facto
     with admin_engine.begin() as conn:
         conn.execute(text("UPDATE api_tokens SET revoked_at = now() FROM users"
                           " WHERE users.id = api_tokens.user_id AND users.username = 'rls-pg'"))
-    one = create_app({
-        "TESTING": True, "ANJIAN_REDIS_URL": "",
-        **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "ANJIAN_DATA_DIR",
-                                      "ANJIAN_STORAGE_URL", "ANJIAN_TENANTS_DIR")},
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 0},
-    })
+    one = _app_on_pool(app, 2)
     pids = []
     with one.app_context():
         event.listen(db.engine, "checkout",
@@ -504,18 +512,12 @@ def test_a_read_runs_read_only_in_postgresql_and_ends_with_commit(app, world, fa
     from sqlalchemy import event
 
     from anjian.api.policy import requires
-    from anjian.app import create_app
     from anjian.extensions import db
     from tests.conftest import bearer
 
     a, b = world["a"], world["b"]
     user_id, token = factory.user("rls-ro", {a: "tenant_admin", b: "viewer"})
-    one = create_app({
-        "TESTING": True, "ANJIAN_REDIS_URL": "",
-        **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "ANJIAN_DATA_DIR",
-                                      "ANJIAN_STORAGE_URL", "ANJIAN_TENANTS_DIR")},
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0},
-    })
+    one = _app_on_pool(app, 1)
 
     @requires("tenant_admin")
     def rename_on_a_read(tenant_code):
