@@ -477,10 +477,11 @@ def postmaster_pid(owner_url: str) -> int | None:
 
 
 def noisy_phase(options, web, port: int, base: str, users, env: dict, logs: Path,
-                tmp_path: Path, redis_url: str, owner_url: str) -> dict:
+                tmp_path: Path, redis_url: str, postgres: dict) -> dict:
     """RELIABILITY 25's last clause: wrk on the OTHER tenants' enterprise lists, once with
     the job workers idle and once while the first tenant floods the import endpoint;
-    alternated over ``--noisy-rounds`` rounds, the workers drained between."""
+    alternated over ``--noisy-rounds`` rounds, the workers drained between. ``postgres``:
+    the PostgreSQL server as a CpuMeter root ({} when not local)."""
     code, token, _tid = users[0]
     others = tmp_path / "tokens-others.tsv"
     others.write_text("".join(f"{c}\t{t}\t{i}\n" for c, t, i in users[1:]))
@@ -495,9 +496,7 @@ def noisy_phase(options, web, port: int, base: str, users, env: dict, logs: Path
     workers = start_job_workers(options.job_workers, options.worker_nice,
                                 options.worker_group_nice, env, logs, redis_url)
     flood = ImportFlood(port, code, token, books, options.import_rows, options.retry_cap)
-    postgres = postmaster_pid(owner_url)
-    meter = CpuMeter({"web": [web.pid], "job_workers": [p.pid for p in workers],
-                      **({"postgres": [postgres]} if postgres else {})})
+    meter = CpuMeter({"web": [web.pid], "job_workers": [p.pid for p in workers], **postgres})
     out: dict = {"rounds": {"quiet": [], "flood": []}, "windows": [], "drains": [],
                  "cpu": {"quiet": [], "flood": []}}
     try:
@@ -643,12 +642,9 @@ def run(options) -> dict:
             wait_answer(platform, ports["platform"], f"/api/v1/tenants/{code}/enterprises",
                         token)
 
-            postgres = postmaster_pid(admin)
-            meters = {name: CpuMeter({"web": [proc.pid],
-                                      **({"postgres": [postgres]} if postgres else {})})
-                      for name, proc in (("platform", platform),
-                                         *((("floor", floor),) if not options.noisy_only
-                                           else ()))}
+            # CPU meters: each app's web workers, and the PostgreSQL server when local.
+            postgres = {"postgres": [pid]} if (pid := postmaster_pid(admin)) else {}
+            meters = {proc.name: CpuMeter({"web": [proc.pid], **postgres}) for proc in procs}
             per_round = max(1, round(options.duration / options.rounds))
             for endpoint, (platform_path, floor_path) in \
                     ({} if options.noisy_only else ENDPOINTS).items():
@@ -676,7 +672,7 @@ def run(options) -> dict:
             if options.noisy:
                 figures["noisy"] = noisy_phase(options, platform, ports["platform"],
                                                bases["platform"], users, env, logs, tmp_path,
-                                               redis.url, admin)
+                                               redis.url, postgres)
             for proc in procs:
                 if not proc.alive:
                     raise SystemExit(f"{proc.name} died under load:\n{proc.tail()}")
