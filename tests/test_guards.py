@@ -28,7 +28,7 @@ def test_platform_is_the_standard_library():
 
 def test_migrations_have_exactly_one_head():
     config = Config()
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("script_location", str(ROOT / "platform" / "anjian" / "migrations"))
     script = ScriptDirectory.from_config(config)
     heads = script.get_heads()
     assert len(heads) == 1, f"several migration heads, add a merge migration: {heads}"

@@ -77,14 +77,11 @@ def _import_models() -> None:
 
 
 def _migrations_dir() -> str:
+    """The Alembic revisions ship inside the package (package data), so an installed
+    wheel migrates as well as a checkout does."""
     from pathlib import Path
 
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "migrations"
-        if (candidate / "env.py").exists():
-            return str(candidate)
-    return str(here.parents[2] / "migrations")
+    return str(Path(__file__).resolve().parent / "migrations")
 
 
 def _register_api(app: Flask) -> None:
