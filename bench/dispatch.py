@@ -6,10 +6,10 @@ Not a test (pytest's testpaths is ``tests/``). Run from the repository root:
     .venv/bin/python bench/dispatch.py                     # 100,000 enterprises, 1,000,000 hazards
     .venv/bin/python bench/dispatch.py --hazards 200000 --small 20000 --repeat 5
 
-PostgreSQL only, as ``bench/closed_loop.py`` (whose helpers it imports: migration, the
-app, COPY, statement counting): a throwaway cluster from ``tests/services.py`` through
-``bench/harness.py``, or ``ANJIAN_BENCH_POSTGRES_URL``. The schema is migrated as the
-owner; the platform runs as the unprivileged role ``anjian_app`` (Row-Level Security on).
+It imports ``bench/closed_loop.py``'s helpers (migration, the app, COPY, statement
+counting); a throwaway PostgreSQL cluster through ``bench/harness.py``, or
+``ANJIAN_BENCH_POSTGRES_URL``. The schema is migrated as the owner; the platform runs
+as the unprivileged role ``anjian_app`` (Row-Level Security on).
 
 Data, generated with COPY as the owner, all in **one tenant** with the plugin
 ``anjian_tianjin_hebei``: ``--enterprises`` enterprises (sectors spread over the focus,
@@ -28,7 +28,8 @@ report snapshot (one read-only REPEATABLE READ transaction), against the floor: 
 hand-written query giving the same figures, on a psycopg connection of the same role
 with the same RLS setting. Answers are compared before timing; SQL statements are
 counted at both sizes (they must not grow); timings are medians of ``--repeat`` × 5
-alternated runs. The last line is ``{"bench": "dispatch", "ratio": ...}``.
+alternated runs. Goal: ratio <= 1.5 (against the floor in the same run). The last
+line is ``{"bench": "dispatch", "ratio": ..., "goal": "ratio <= 1.5", "goal_met": ...}``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ DECISIONS = [(None, 20), ("order_rectify", 30), ("penalty", 30), ("suspension", 
              ("transfer", 5)]
 INSPECTIONS_PER_ENTERPRISE = 1.2
 REFERRALS = 10_000
+GOAL_RATIO = 1.5  # platform seconds / floor seconds
 
 
 def _moment(day: dt.date, rnd: random.Random) -> str:
@@ -438,7 +440,10 @@ def main() -> None:
           f"                    floor    {full['floor_runs_ms']}")
     print(f"SQL statements: {small['statements']} at {options.small:,} hazards, "
           f"{full['statements']} at {options.hazards:,}")
+    goal_met = ratio <= GOAL_RATIO
+    print(f"goal ratio <= {GOAL_RATIO:g}: {'met' if goal_met else 'NOT met'}")
     print(json.dumps({"bench": "dispatch", "ratio": round(ratio, 2),
+                      "goal": f"ratio <= {GOAL_RATIO:g}", "goal_met": goal_met,
                       "enterprises": options.enterprises, "hazards": options.hazards,
                       "platform_ms": round(full["platform_s"] * 1000, 2),
                       "floor_ms": round(full["floor_s"] * 1000, 2),
