@@ -49,13 +49,16 @@ What one run does:
    workers run as deployed: group nice 10 (weight 110 against the web's 1024, as the
    worker unit's ``CPUWeight=10`` against the default 100).
 
-Printed: requests/s, p50, p90, p99 and max per run, the ratio platform/floor of the
-throughput per endpoint, non-200 answers and answers holding another tenant's rows,
-and the CPU each answered request cost the web workers, PostgreSQL and wrk (from
-/proc, over the rounds; JSON keys ``<endpoint>_<app>_<group>_cpu_ms``).
-Goal: p99 <= 100 ms at 32 connections and throughput >= 50 % of the floor. The last
-line is ``{"bench": "load", "ratio": <the lower of the two throughput ratios>, ...}``
-(null with ``--noisy-only``); the noisy neighbour's figures are its ``noisy_*`` keys:
+Printed: requests/s, p50, p90, p99 and max per run, the ratios platform/floor of the
+throughput and of the p99 per endpoint, non-200 answers and answers holding another
+tenant's rows, and the CPU each answered request cost the web workers, PostgreSQL and
+wrk (from /proc, over the rounds; JSON keys ``<endpoint>_<app>_<group>_cpu_ms``).
+Goal, on both lists, against the floor measured in the same run, at 32 connections
+with 2 workers (the defaults): throughput >= 0.5 of the floor's, and p99 <= 2 times
+the floor's p99 (each app's p99 is the median of its rounds' p99). The last line is
+``{"bench": "load", "ratio": <the lower of the two throughput ratios>, "p99_ratio":
+<the higher of the two p99 ratios>, "goal_met": ..., ...}`` (null with
+``--noisy-only``); the noisy neighbour's figures are its ``noisy_*`` keys:
 the others' req/s, p50 and p99 quiet and under the flood, ``noisy_p99_ratio`` (flood /
 quiet) and ``noisy_rps_ratio``, imports accepted, refused (429), finished, with a wrong
 row count, rows imported, the cores used. Timings are printed, never asserted.
@@ -100,8 +103,9 @@ ENDPOINTS = {
     "enterprises": ("/api/v1/tenants/%s/enterprises", "/floor/%s/enterprises"),
     "hazards": ("/api/v1/tenants/%s/hazards", "/floor/%s/hazards"),
 }
-GOAL_P99_MS = 100
-GOAL_RATIO = 0.5
+GOAL_RATIO = 0.5  # platform req/s / floor req/s, at least, on each list
+GOAL_P99_RATIO = 2.0  # platform p99 / floor p99, at most, on each list
+GOAL_CONNECTIONS, GOAL_WORKERS = 32, 2  # where the goal is stated
 
 
 # --------------------------------------------------------------------------- data
@@ -625,8 +629,10 @@ def run(options) -> dict:
                 "ANJIAN_TENANTS_DIR": str(ROOT / "tenants"),
                 "ANJIAN_SECRET_KEY": secrets.token_urlsafe(48),
                 "ANJIAN_FLOOR_DATABASE_URL": libpq(admin),
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                            os.environ.get("PYTHONPATH")])),
+                # This checkout's code in every process (gunicorn, worker.py), as here.
+                "PYTHONPATH": os.pathsep.join(filter(None, [
+                    str(ROOT), str(ROOT / "platform"), str(ROOT / "plugins"),
+                    os.environ.get("PYTHONPATH")])),
             }
             ports = {"platform": _free_port(), "floor": _free_port()}
             platform = serve("platform", "wsgi:app", ports["platform"], options.workers, env,
@@ -789,7 +795,11 @@ def main() -> None:
         options.noisy = True
     figures = run(options)
     runs = figures["runs"]
-    result = {"bench": "load", "ratio": None, "tenants": options.tenants,
+    result = {"bench": "load", "ratio": None, "p99_ratio": None,
+              "goal": f"throughput ratio >= {GOAL_RATIO:g} and p99 ratio <= "
+                      f"{GOAL_P99_RATIO:g} on both lists, at {GOAL_CONNECTIONS} connections "
+                      f"and {GOAL_WORKERS} workers",
+              "goal_met": None, "tenants": options.tenants,
               "enterprises": options.tenants * ENTERPRISES_PER_TENANT,
               "hazards": options.hazards, "workers": options.workers,
               "connections": options.connections}
@@ -805,7 +815,7 @@ def main() -> None:
 
 def main_report(options, runs: dict, figures: dict) -> dict:
     """Print the endpoint rounds (platform against floor); return their JSON keys."""
-    ratios, p99 = {}, {}
+    ratios, p99_ratios = {}, {}
     print(f"\n{options.tenants} tenants, {options.tenants * ENTERPRISES_PER_TENANT:,} "
           f"enterprises, {options.hazards:,} hazards; gunicorn {options.workers} sync workers; "
           f"wrk {options.connections} connections, {options.duration} s per app and endpoint "
@@ -813,11 +823,13 @@ def main_report(options, runs: dict, figures: dict) -> dict:
     for endpoint in ENDPOINTS:
         ours, floor = runs[f"{endpoint}/platform"], runs[f"{endpoint}/floor"]
         ratios[endpoint] = ours["rps"] / floor["rps"] if floor["rps"] else 0.0
-        p99[endpoint] = ours["p99_ms"]
+        p99_ratios[endpoint] = (ours["p99_ms"] / floor["p99_ms"] if floor["p99_ms"]
+                                else float("inf"))
         print(f"{endpoint:12} platform {ours['rps']:.0f} req/s (p50 {ours['p50_ms']:.1f} ms, "
               f"p99 {ours['p99_ms']:.1f} ms, worst round {ours['p99_worst_ms']:.1f} ms) vs "
               f"floor {floor['rps']:.0f} req/s (p50 {floor['p50_ms']:.1f} ms, "
-              f"p99 {floor['p99_ms']:.1f} ms): ratio {ratios[endpoint]:.2f}")
+              f"p99 {floor['p99_ms']:.1f} ms): throughput ratio {ratios[endpoint]:.2f}, "
+              f"p99 ratio {p99_ratios[endpoint]:.2f}")
         if "cpu_ms" in ours and "cpu_ms" in floor:
             print(f"{'':12} CPU per request: " + "; ".join(
                 f"{app} " + ", ".join(f"{group} {ms:.2f} ms" for group, ms in r["cpu_ms"].items())
@@ -826,17 +838,24 @@ def main_report(options, runs: dict, figures: dict) -> dict:
                "errors": {e: n for e, n in r["errors"].items() if n}}
            for k, r in runs.items()
            if r["non200"] or r["wrong_tenant"] or r["empty"] or any(r["errors"].values())}
-    met_p99 = max(p99.values()) <= GOAL_P99_MS
     met_ratio = min(ratios.values()) >= GOAL_RATIO
-    print(f"goal p99 <= {GOAL_P99_MS} ms: {'met' if met_p99 else 'NOT met'}; "
-          f"throughput >= {GOAL_RATIO:.0%} of the floor: {'met' if met_ratio else 'NOT met'}; "
-          f"answers checked: {sum(r['checked'] for r in runs.values()):,}, "
+    met_p99 = max(p99_ratios.values()) <= GOAL_P99_RATIO
+    stated = (options.connections, options.workers) == (GOAL_CONNECTIONS, GOAL_WORKERS)
+    print(f"goal, on both lists: throughput >= {GOAL_RATIO:g} of the floor's: "
+          f"{'met' if met_ratio else 'NOT met'}; p99 <= {GOAL_P99_RATIO:g} x the floor's: "
+          f"{'met' if met_p99 else 'NOT met'}"
+          + ("" if stated else f" (the goal is stated at {GOAL_CONNECTIONS} connections and "
+             f"{GOAL_WORKERS} workers; this run had {options.connections} and "
+             f"{options.workers})"))
+    print(f"answers checked: {sum(r['checked'] for r in runs.values()):,}, "
           f"problems: {bad or 'none'}")
     memory = figures["memory"]
     print("worker memory (largest worker): " + "; ".join(
         f"{app} {m['rss_mib']:.0f} MiB resident, {m['peak_mib']:.0f} MiB peak"
         for app, m in memory.items()))
-    result = {"ratio": round(min(ratios.values()), 2), "duration_s": options.duration,
+    result = {"ratio": round(min(ratios.values()), 2),
+              "p99_ratio": round(max(p99_ratios.values()), 2),
+              "goal_met": met_ratio and met_p99, "duration_s": options.duration,
               "rounds": options.rounds}
     for app, m in memory.items():
         result[f"{app}_worker_rss_mib"] = m["rss_mib"]
@@ -849,7 +868,8 @@ def main_report(options, runs: dict, figures: dict) -> dict:
         for group, ms in r.get("cpu_ms", {}).items():
             result[f"{name}_{group}_cpu_ms"] = round(ms, 2)
     result.update({f"{k}_ratio": round(v, 2) for k, v in ratios.items()})
-    result.update(goal_p99_met=met_p99, goal_ratio_met=met_ratio,
+    result.update({f"{k}_p99_ratio": round(v, 2) for k, v in p99_ratios.items()})
+    result.update(goal_ratio_met=met_ratio, goal_p99_met=met_p99,
                   wrong_tenant=sum(r["wrong_tenant"] for r in runs.values()),
                   non200=sum(r["non200"] for r in runs.values()))
     return result
