@@ -4,17 +4,63 @@ Revision ID: 0002_jobs
 Revises: 404359eaf8ce
 Create Date: 2026-11-23 11:11:54.877775
 """
+import os
+
 from alembic import op
 import sqlalchemy as sa
-import anjian.db
-from sqlalchemy import Text
-from anjian.tenancy import rls
 from sqlalchemy.dialects import postgresql
 
 revision = '0002_jobs'
 down_revision = '404359eaf8ce'
 branch_labels = None
 depends_on = None
+
+
+# Frozen: this revision imports no application code; the SQL it runs is written here.
+
+def _app_role() -> str:
+    """The role the app connects as (ANJIAN_DB_APP_ROLE, default anjian_app)."""
+    role = os.environ.get("ANJIAN_DB_APP_ROLE", "anjian_app")
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"bad ANJIAN_DB_APP_ROLE: {role!r}")
+    return role
+
+
+def _grant_app_role() -> None:
+    """Create the app role if missing (NOLOGIN; operators give it LOGIN) and grant it the
+    use of every table and sequence; the audit log it may only read and append to."""
+    role = _app_role()
+    op.execute(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
+        f"THEN CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+        f"END IF; END $$"
+    )
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    op.execute(f"REVOKE ALL ON alembic_version FROM {role}")
+    op.execute(f"GRANT SELECT ON alembic_version TO {role}")
+    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}")
+
+
+# Row-Level Security. The scope arrives per transaction: app.tenant_ids (readable,
+# comma-separated) and app.tenant_id (writable). On a pooled connection a setting reads ''
+# after its transaction, hence NULLIF.
+READ = "tenant_id = ANY (string_to_array(NULLIF(current_setting('app.tenant_ids', true), ''), ',')::int[])"
+WRITE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::int"
+
+
+def _enable_tenant_rls(table: str, read: str = READ, write: str = WRITE) -> None:
+    """RLS, forced, with one policy per command: rows are read in the readable tenants but
+    inserted, updated and deleted only in the write tenant (a read-only scope, such as a
+    parent's viewer, deletes nothing: one FOR ALL policy would let DELETE through on its
+    USING clause alone)."""
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY tenant_read ON {table} FOR SELECT USING ({read})")
+    op.execute(f"CREATE POLICY tenant_insert ON {table} FOR INSERT WITH CHECK ({write})")
+    op.execute(f"CREATE POLICY tenant_update ON {table} FOR UPDATE USING ({write}) WITH CHECK ({write})")
+    op.execute(f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING ({write})")
 
 
 def upgrade():
@@ -25,17 +71,17 @@ def upgrade():
     sa.Column('queue', sa.String(length=20), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('progress_percent', sa.Integer(), nullable=False),
-    sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('params', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('result', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('counts', postgresql.JSONB(), nullable=False),
+    sa.Column('params', postgresql.JSONB(), nullable=False),
+    sa.Column('result', postgresql.JSONB(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('actor_user_id', sa.Integer(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('rq_job_id', sa.String(length=80), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('heartbeat_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("status IN ('queued', 'started', 'finished', 'failed', 'abandoned')", name=op.f('ck_jobs_status')),
     sa.CheckConstraint('progress_percent BETWEEN 0 AND 100', name=op.f('ck_jobs_progress_percent')),
@@ -44,24 +90,22 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_jobs_tenant_id_id'))
     )
-    with op.batch_alter_table('jobs', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_jobs_actor_user_id'), ['actor_user_id'], unique=False)
-        batch_op.create_index('ix_jobs_tenant_created', ['tenant_id', 'created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_jobs_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_jobs_tenant_status', ['tenant_id', 'status'], unique=False)
+    op.create_index(op.f('ix_jobs_actor_user_id'), 'jobs', ['actor_user_id'], unique=False)
+    op.create_index('ix_jobs_tenant_created', 'jobs', ['tenant_id', 'created_at'], unique=False)
+    op.create_index(op.f('ix_jobs_tenant_id'), 'jobs', ['tenant_id'], unique=False)
+    op.create_index('ix_jobs_tenant_status', 'jobs', ['tenant_id', 'status'], unique=False)
 
     # ### end Alembic commands ###
-    rls.enable_tenant_rls(op, "jobs")
-    rls.grant_app_role(op)
+    _enable_tenant_rls("jobs")
+    _grant_app_role()
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('jobs', schema=None) as batch_op:
-        batch_op.drop_index('ix_jobs_tenant_status')
-        batch_op.drop_index(batch_op.f('ix_jobs_tenant_id'))
-        batch_op.drop_index('ix_jobs_tenant_created')
-        batch_op.drop_index(batch_op.f('ix_jobs_actor_user_id'))
+    op.drop_index('ix_jobs_tenant_status', table_name='jobs')
+    op.drop_index(op.f('ix_jobs_tenant_id'), table_name='jobs')
+    op.drop_index('ix_jobs_tenant_created', table_name='jobs')
+    op.drop_index(op.f('ix_jobs_actor_user_id'), table_name='jobs')
 
     op.drop_table('jobs')
     # ### end Alembic commands ###

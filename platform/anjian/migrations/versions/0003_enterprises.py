@@ -4,17 +4,63 @@ Revision ID: 0003_enterprises
 Revises: 0002_jobs
 Create Date: 2026-11-23 11:14:24.568430
 """
+import os
+
 from alembic import op
 import sqlalchemy as sa
-import anjian.db
-from sqlalchemy import Text
-from anjian.tenancy import rls
 from sqlalchemy.dialects import postgresql
 
 revision = '0003_enterprises'
 down_revision = '0002_jobs'
 branch_labels = None
 depends_on = None
+
+
+# Frozen: this revision imports no application code; the SQL it runs is written here.
+
+def _app_role() -> str:
+    """The role the app connects as (ANJIAN_DB_APP_ROLE, default anjian_app)."""
+    role = os.environ.get("ANJIAN_DB_APP_ROLE", "anjian_app")
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"bad ANJIAN_DB_APP_ROLE: {role!r}")
+    return role
+
+
+def _grant_app_role() -> None:
+    """Create the app role if missing (NOLOGIN; operators give it LOGIN) and grant it the
+    use of every table and sequence; the audit log it may only read and append to."""
+    role = _app_role()
+    op.execute(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
+        f"THEN CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+        f"END IF; END $$"
+    )
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    op.execute(f"REVOKE ALL ON alembic_version FROM {role}")
+    op.execute(f"GRANT SELECT ON alembic_version TO {role}")
+    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}")
+
+
+# Row-Level Security. The scope arrives per transaction: app.tenant_ids (readable,
+# comma-separated) and app.tenant_id (writable). On a pooled connection a setting reads ''
+# after its transaction, hence NULLIF.
+READ = "tenant_id = ANY (string_to_array(NULLIF(current_setting('app.tenant_ids', true), ''), ',')::int[])"
+WRITE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::int"
+
+
+def _enable_tenant_rls(table: str, read: str = READ, write: str = WRITE) -> None:
+    """RLS, forced, with one policy per command: rows are read in the readable tenants but
+    inserted, updated and deleted only in the write tenant (a read-only scope, such as a
+    parent's viewer, deletes nothing: one FOR ALL policy would let DELETE through on its
+    USING clause alone)."""
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY tenant_read ON {table} FOR SELECT USING ({read})")
+    op.execute(f"CREATE POLICY tenant_insert ON {table} FOR INSERT WITH CHECK ({write})")
+    op.execute(f"CREATE POLICY tenant_update ON {table} FOR UPDATE USING ({write}) WITH CHECK ({write})")
+    op.execute(f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING ({write})")
 
 
 def upgrade():
@@ -44,10 +90,10 @@ def upgrade():
     sa.Column('contact_phone', sa.String(length=30), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('extra', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('deleted_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('extra', postgresql.JSONB(), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("scale IN ('above', 'below', 'micro')", name=op.f('ck_enterprises_scale')),
     sa.CheckConstraint("status IN ('active', 'suspended', 'closed')", name=op.f('ck_enterprises_status')),
@@ -57,22 +103,20 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'credit_code', name=op.f('uq_enterprises_tenant_id_credit_code')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_enterprises_tenant_id_id'))
     )
-    with op.batch_alter_table('enterprises', schema=None) as batch_op:
-        batch_op.create_index('ix_enterprises_tenant_area', ['tenant_id', 'area_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_enterprises_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_enterprises_tenant_name', ['tenant_id', 'name'], unique=False)
+    op.create_index('ix_enterprises_tenant_area', 'enterprises', ['tenant_id', 'area_id'], unique=False)
+    op.create_index(op.f('ix_enterprises_tenant_id'), 'enterprises', ['tenant_id'], unique=False)
+    op.create_index('ix_enterprises_tenant_name', 'enterprises', ['tenant_id', 'name'], unique=False)
 
     # ### end Alembic commands ###
-    rls.enable_tenant_rls(op, "enterprises")
-    rls.grant_app_role(op)
+    _enable_tenant_rls("enterprises")
+    _grant_app_role()
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('enterprises', schema=None) as batch_op:
-        batch_op.drop_index('ix_enterprises_tenant_name')
-        batch_op.drop_index(batch_op.f('ix_enterprises_tenant_id'))
-        batch_op.drop_index('ix_enterprises_tenant_area')
+    op.drop_index('ix_enterprises_tenant_name', table_name='enterprises')
+    op.drop_index(op.f('ix_enterprises_tenant_id'), table_name='enterprises')
+    op.drop_index('ix_enterprises_tenant_area', table_name='enterprises')
 
     op.drop_table('enterprises')
     # ### end Alembic commands ###

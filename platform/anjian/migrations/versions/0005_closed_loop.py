@@ -4,17 +4,63 @@ Revision ID: 0005_closed_loop
 Revises: 0004_idempotency
 Create Date: 2026-11-23 15:19:53.157415
 """
+import os
+
 from alembic import op
 import sqlalchemy as sa
-import anjian.db
-from sqlalchemy import Text
-from anjian.tenancy import rls
 from sqlalchemy.dialects import postgresql
 
 revision = '0005_closed_loop'
 down_revision = '0004_idempotency'
 branch_labels = None
 depends_on = None
+
+
+# Frozen: this revision imports no application code; the SQL it runs is written here.
+
+def _app_role() -> str:
+    """The role the app connects as (ANJIAN_DB_APP_ROLE, default anjian_app)."""
+    role = os.environ.get("ANJIAN_DB_APP_ROLE", "anjian_app")
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"bad ANJIAN_DB_APP_ROLE: {role!r}")
+    return role
+
+
+def _grant_app_role() -> None:
+    """Create the app role if missing (NOLOGIN; operators give it LOGIN) and grant it the
+    use of every table and sequence; the audit log it may only read and append to."""
+    role = _app_role()
+    op.execute(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
+        f"THEN CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+        f"END IF; END $$"
+    )
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    op.execute(f"REVOKE ALL ON alembic_version FROM {role}")
+    op.execute(f"GRANT SELECT ON alembic_version TO {role}")
+    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}")
+
+
+# Row-Level Security. The scope arrives per transaction: app.tenant_ids (readable,
+# comma-separated) and app.tenant_id (writable). On a pooled connection a setting reads ''
+# after its transaction, hence NULLIF.
+READ = "tenant_id = ANY (string_to_array(NULLIF(current_setting('app.tenant_ids', true), ''), ',')::int[])"
+WRITE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::int"
+
+
+def _enable_tenant_rls(table: str, read: str = READ, write: str = WRITE) -> None:
+    """RLS, forced, with one policy per command: rows are read in the readable tenants but
+    inserted, updated and deleted only in the write tenant (a read-only scope, such as a
+    parent's viewer, deletes nothing: one FOR ALL policy would let DELETE through on its
+    USING clause alone)."""
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY tenant_read ON {table} FOR SELECT USING ({read})")
+    op.execute(f"CREATE POLICY tenant_insert ON {table} FOR INSERT WITH CHECK ({write})")
+    op.execute(f"CREATE POLICY tenant_update ON {table} FOR UPDATE USING ({write}) WITH CHECK ({write})")
+    op.execute(f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING ({write})")
 
 
 def upgrade():
@@ -24,7 +70,7 @@ def upgrade():
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('notice', sa.String(length=200), nullable=False),
     sa.Column('updated_by', sa.Integer(), nullable=True),
-    sa.Column('updated_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['updated_by'], ['users.id'], name=op.f('fk_calendar_years_updated_by_users')),
     sa.PrimaryKeyConstraint('year', name=op.f('pk_calendar_years'))
     )
@@ -37,10 +83,10 @@ def upgrade():
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('starts_on', sa.Date(), nullable=True),
     sa.Column('ends_on', sa.Date(), nullable=True),
-    sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('settings', postgresql.JSONB(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("status IN ('draft', 'active', 'closed')", name=op.f('ck_campaigns_status')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_campaigns_created_by_users')),
@@ -48,9 +94,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_campaigns_tenant_id_id'))
     )
-    with op.batch_alter_table('campaigns', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_campaigns_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_campaigns_tenant_status', ['tenant_id', 'status'], unique=False)
+    op.create_index(op.f('ix_campaigns_tenant_id'), 'campaigns', ['tenant_id'], unique=False)
+    op.create_index('ix_campaigns_tenant_status', 'campaigns', ['tenant_id', 'status'], unique=False)
 
     op.create_table('checklist_templates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -61,7 +106,7 @@ def upgrade():
     sa.Column('plugin', sa.String(length=80), nullable=True),
     sa.Column('is_current', sa.Boolean(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("source IN ('plugin', 'tenant')", name=op.f('ck_checklist_templates_source')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_checklist_templates_created_by_users')),
@@ -70,8 +115,7 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_checklist_templates_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'key', 'version', name=op.f('uq_checklist_templates_tenant_id_key_version'))
     )
-    with op.batch_alter_table('checklist_templates', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_checklist_templates_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_checklist_templates_tenant_id'), 'checklist_templates', ['tenant_id'], unique=False)
 
     op.create_table('calendar_days',
     sa.Column('day', sa.Date(), nullable=False),
@@ -81,8 +125,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['year'], ['calendar_years.year'], name=op.f('fk_calendar_days_year_calendar_years'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_calendar_days'))
     )
-    with op.batch_alter_table('calendar_days', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_calendar_days_year'), ['year'], unique=False)
+    op.create_index(op.f('ix_calendar_days_year'), 'calendar_days', ['year'], unique=False)
 
     op.create_table('campaign_phases',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -100,9 +143,8 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'campaign_id', 'key', name=op.f('uq_campaign_phases_tenant_id_campaign_id_key')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_campaign_phases_tenant_id_id'))
     )
-    with op.batch_alter_table('campaign_phases', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_campaign_phases_campaign_id'), ['campaign_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_campaign_phases_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_campaign_phases_campaign_id'), 'campaign_phases', ['campaign_id'], unique=False)
+    op.create_index(op.f('ix_campaign_phases_tenant_id'), 'campaign_phases', ['tenant_id'], unique=False)
 
     op.create_table('checklist_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -122,9 +164,8 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_checklist_items_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'template_id', 'code', name=op.f('uq_checklist_items_tenant_id_template_id_code'))
     )
-    with op.batch_alter_table('checklist_items', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_checklist_items_template_id'), ['template_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_checklist_items_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_checklist_items_template_id'), 'checklist_items', ['template_id'], unique=False)
+    op.create_index(op.f('ix_checklist_items_tenant_id'), 'checklist_items', ['tenant_id'], unique=False)
 
     op.create_table('campaign_targets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -133,7 +174,7 @@ def upgrade():
     sa.Column('method', sa.String(length=10), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('assignee_user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("method IN ('filter', 'list', 'plugin')", name=op.f('ck_campaign_targets_method')),
     sa.ForeignKeyConstraint(['assignee_user_id'], ['users.id'], name=op.f('fk_campaign_targets_assignee_user_id_users')),
@@ -144,10 +185,9 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'campaign_id', 'enterprise_id', name=op.f('uq_campaign_targets_tenant_id_campaign_id_enterprise_id')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_campaign_targets_tenant_id_id'))
     )
-    with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
-        batch_op.create_index('ix_campaign_targets_tenant_assignee', ['tenant_id', 'assignee_user_id'], unique=False)
-        batch_op.create_index('ix_campaign_targets_tenant_enterprise', ['tenant_id', 'enterprise_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_campaign_targets_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index('ix_campaign_targets_tenant_assignee', 'campaign_targets', ['tenant_id', 'assignee_user_id'], unique=False)
+    op.create_index('ix_campaign_targets_tenant_enterprise', 'campaign_targets', ['tenant_id', 'enterprise_id'], unique=False)
+    op.create_index(op.f('ix_campaign_targets_tenant_id'), 'campaign_targets', ['tenant_id'], unique=False)
 
     op.create_table('campaign_tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -158,10 +198,10 @@ def upgrade():
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('remind_before', sa.Integer(), nullable=False),
-    sa.Column('done_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('done_by', sa.Integer(), nullable=True),
-    sa.Column('overdue_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline_start', sa.Date(), nullable=True),
     sa.Column('deadline_workdays', sa.Integer(), nullable=True),
     sa.Column('deadline', sa.Date(), nullable=True),
@@ -177,10 +217,9 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'campaign_id', 'key', 'enterprise_id', name=op.f('uq_campaign_tasks_tenant_id_campaign_id_key_enterprise_id')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_campaign_tasks_tenant_id_id'))
     )
-    with op.batch_alter_table('campaign_tasks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_campaign_tasks_campaign_id'), ['campaign_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_campaign_tasks_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_campaign_tasks_tenant_status_deadline', ['tenant_id', 'status', 'deadline'], unique=False)
+    op.create_index(op.f('ix_campaign_tasks_campaign_id'), 'campaign_tasks', ['campaign_id'], unique=False)
+    op.create_index(op.f('ix_campaign_tasks_tenant_id'), 'campaign_tasks', ['tenant_id'], unique=False)
+    op.create_index('ix_campaign_tasks_tenant_status_deadline', 'campaign_tasks', ['tenant_id', 'status', 'deadline'], unique=False)
 
     op.create_table('inspections',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -192,8 +231,8 @@ def upgrade():
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
     sa.Column('conclusion', sa.Text(), nullable=False),
-    sa.Column('started_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('submitted_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("inspector_kind IN ('department', 'service_org', 'self', 'spot_check')", name=op.f('ck_inspections_inspector_kind')),
     sa.CheckConstraint("status IN ('draft', 'submitted')", name=op.f('ck_inspections_status')),
@@ -205,10 +244,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inspections')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_inspections_tenant_id_id'))
     )
-    with op.batch_alter_table('inspections', schema=None) as batch_op:
-        batch_op.create_index('ix_inspections_tenant_campaign', ['tenant_id', 'campaign_id'], unique=False)
-        batch_op.create_index('ix_inspections_tenant_enterprise', ['tenant_id', 'enterprise_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_inspections_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index('ix_inspections_tenant_campaign', 'inspections', ['tenant_id', 'campaign_id'], unique=False)
+    op.create_index('ix_inspections_tenant_enterprise', 'inspections', ['tenant_id', 'enterprise_id'], unique=False)
+    op.create_index(op.f('ix_inspections_tenant_id'), 'inspections', ['tenant_id'], unique=False)
 
     op.create_table('inspection_results',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -217,7 +255,7 @@ def upgrade():
     sa.Column('answer', sa.String(length=3), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('answered_by', sa.Integer(), nullable=True),
-    sa.Column('answered_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("answer IN ('yes', 'no', 'na')", name=op.f('ck_inspection_results_answer')),
     sa.ForeignKeyConstraint(['answered_by'], ['users.id'], name=op.f('fk_inspection_results_answered_by_users')),
@@ -228,9 +266,8 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_inspection_results_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'inspection_id', 'item_id', name=op.f('uq_inspection_results_tenant_id_inspection_id_item_id'))
     )
-    with op.batch_alter_table('inspection_results', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_inspection_results_inspection_id'), ['inspection_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_inspection_results_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_inspection_results_inspection_id'), 'inspection_results', ['inspection_id'], unique=False)
+    op.create_index(op.f('ix_inspection_results_tenant_id'), 'inspection_results', ['tenant_id'], unique=False)
 
     op.create_table('hazards',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -251,13 +288,13 @@ def upgrade():
     sa.Column('measures', sa.Text(), nullable=False),
     sa.Column('funds', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('contingency_plan', sa.Text(), nullable=False),
-    sa.Column('rectified_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('verified_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rectified_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('verified_by', sa.Integer(), nullable=True),
-    sa.Column('overdue_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline_start', sa.Date(), nullable=True),
     sa.Column('deadline_workdays', sa.Integer(), nullable=True),
     sa.Column('deadline', sa.Date(), nullable=True),
@@ -276,11 +313,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hazards')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_hazards_tenant_id_id'))
     )
-    with op.batch_alter_table('hazards', schema=None) as batch_op:
-        batch_op.create_index('ix_hazards_tenant_campaign_grade_state', ['tenant_id', 'campaign_id', 'grade', 'state'], unique=False)
-        batch_op.create_index('ix_hazards_tenant_enterprise', ['tenant_id', 'enterprise_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_hazards_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_hazards_tenant_state_deadline', ['tenant_id', 'state', 'deadline'], unique=False)
+    op.create_index('ix_hazards_tenant_campaign_grade_state', 'hazards', ['tenant_id', 'campaign_id', 'grade', 'state'], unique=False)
+    op.create_index('ix_hazards_tenant_enterprise', 'hazards', ['tenant_id', 'enterprise_id'], unique=False)
+    op.create_index(op.f('ix_hazards_tenant_id'), 'hazards', ['tenant_id'], unique=False)
+    op.create_index('ix_hazards_tenant_state_deadline', 'hazards', ['tenant_id', 'state', 'deadline'], unique=False)
 
     op.create_table('enforcement_referrals',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -293,13 +329,13 @@ def upgrade():
     sa.Column('decision', sa.String(length=14), nullable=True),
     sa.Column('penalty_amount', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('decision_note', sa.Text(), nullable=False),
-    sa.Column('decided_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decided_by', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.Text(), nullable=False),
-    sa.Column('closed_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('referred_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("decision IS NULL OR decision IN ('order_rectify', 'penalty', 'suspension', 'transfer')", name=op.f('ck_enforcement_referrals_decision')),
     sa.CheckConstraint("reason IN ('overdue', 'refused', 'uncooperative', 'other')", name=op.f('ck_enforcement_referrals_reason')),
@@ -313,9 +349,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enforcement_referrals')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_enforcement_referrals_tenant_id_id'))
     )
-    with op.batch_alter_table('enforcement_referrals', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_enforcement_referrals_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_referrals_tenant_campaign', ['tenant_id', 'campaign_id'], unique=False)
+    op.create_index(op.f('ix_enforcement_referrals_tenant_id'), 'enforcement_referrals', ['tenant_id'], unique=False)
+    op.create_index('ix_referrals_tenant_campaign', 'enforcement_referrals', ['tenant_id', 'campaign_id'], unique=False)
 
     op.create_table('hazard_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -325,8 +360,8 @@ def upgrade():
     sa.Column('to_state', sa.String(length=10), nullable=False),
     sa.Column('actor_user_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('data', postgresql.JSONB(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['actor_user_id'], ['users.id'], name=op.f('fk_hazard_events_actor_user_id_users')),
     sa.ForeignKeyConstraint(['tenant_id', 'hazard_id'], ['hazards.tenant_id', 'hazards.id'], name=op.f('fk_hazard_events_tenant_id_hazard_id_hazards')),
@@ -334,9 +369,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hazard_events')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_hazard_events_tenant_id_id'))
     )
-    with op.batch_alter_table('hazard_events', schema=None) as batch_op:
-        batch_op.create_index('ix_hazard_events_tenant_hazard', ['tenant_id', 'hazard_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_hazard_events_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index('ix_hazard_events_tenant_hazard', 'hazard_events', ['tenant_id', 'hazard_id'], unique=False)
+    op.create_index(op.f('ix_hazard_events_tenant_id'), 'hazard_events', ['tenant_id'], unique=False)
 
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -345,8 +379,8 @@ def upgrade():
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('hazard_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id', 'hazard_id'], ['hazards.tenant_id', 'hazards.id'], name=op.f('fk_notifications_tenant_id_hazard_id_hazards')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_notifications_tenant_id_tenants')),
@@ -354,9 +388,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_notifications_tenant_id_id'))
     )
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notifications_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_notifications_tenant_user', ['tenant_id', 'user_id', 'read_at'], unique=False)
+    op.create_index(op.f('ix_notifications_tenant_id'), 'notifications', ['tenant_id'], unique=False)
+    op.create_index('ix_notifications_tenant_user', 'notifications', ['tenant_id', 'user_id', 'read_at'], unique=False)
 
     op.create_table('evidence',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -369,7 +402,7 @@ def upgrade():
     sa.Column('hazard_id', sa.Integer(), nullable=True),
     sa.Column('hazard_event_id', sa.Integer(), nullable=True),
     sa.Column('uploaded_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id', 'hazard_event_id'], ['hazard_events.tenant_id', 'hazard_events.id'], name=op.f('fk_evidence_tenant_id_hazard_event_id_hazard_events')),
     sa.ForeignKeyConstraint(['tenant_id', 'hazard_id'], ['hazards.tenant_id', 'hazards.id'], name=op.f('fk_evidence_tenant_id_hazard_id_hazards')),
@@ -380,104 +413,87 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'object_key', name=op.f('uq_evidence_tenant_id_object_key')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_evidence_tenant_id_id'))
     )
-    with op.batch_alter_table('evidence', schema=None) as batch_op:
-        batch_op.create_index('ix_evidence_tenant_hazard', ['tenant_id', 'hazard_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_evidence_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_evidence_tenant_result', ['tenant_id', 'inspection_result_id'], unique=False)
+    op.create_index('ix_evidence_tenant_hazard', 'evidence', ['tenant_id', 'hazard_id'], unique=False)
+    op.create_index(op.f('ix_evidence_tenant_id'), 'evidence', ['tenant_id'], unique=False)
+    op.create_index('ix_evidence_tenant_result', 'evidence', ['tenant_id', 'inspection_result_id'], unique=False)
 
-    with op.batch_alter_table('memberships', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('enterprise_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_memberships_tenant_id_enterprise_id_enterprises'), 'enterprises', ['tenant_id', 'enterprise_id'], ['tenant_id', 'id'])
-        batch_op.create_check_constraint(op.f('ck_memberships_enterprise_role'), "enterprise_id IS NULL OR role = 'enterprise'")
+    op.add_column('memberships', sa.Column('enterprise_id', sa.Integer(), nullable=True))
+    op.create_foreign_key(op.f('fk_memberships_tenant_id_enterprise_id_enterprises'), 'memberships', 'enterprises', ['tenant_id', 'enterprise_id'], ['tenant_id', 'id'])
+    op.create_check_constraint(op.f('ck_memberships_enterprise_role'), 'memberships', "enterprise_id IS NULL OR role = 'enterprise'")
 
     # ### end Alembic commands ###
     for table in ('campaigns', 'campaign_phases', 'campaign_targets', 'campaign_tasks',
                   'checklist_templates', 'checklist_items', 'inspections', 'inspection_results',
                   'evidence', 'hazards', 'hazard_events', 'notifications',
                   'enforcement_referrals'):
-        rls.enable_tenant_rls(op, table)
-    rls.grant_app_role(op)
+        _enable_tenant_rls(table)
+    _grant_app_role()
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('memberships', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_memberships_enterprise_role'), type_='check')
-        batch_op.drop_constraint(batch_op.f('fk_memberships_tenant_id_enterprise_id_enterprises'), type_='foreignkey')
-        batch_op.drop_column('enterprise_id')
+    op.drop_constraint(op.f('ck_memberships_enterprise_role'), 'memberships', type_='check')
+    op.drop_constraint(op.f('fk_memberships_tenant_id_enterprise_id_enterprises'), 'memberships', type_='foreignkey')
+    op.drop_column('memberships', 'enterprise_id')
 
-    with op.batch_alter_table('evidence', schema=None) as batch_op:
-        batch_op.drop_index('ix_evidence_tenant_result')
-        batch_op.drop_index(batch_op.f('ix_evidence_tenant_id'))
-        batch_op.drop_index('ix_evidence_tenant_hazard')
+    op.drop_index('ix_evidence_tenant_result', table_name='evidence')
+    op.drop_index(op.f('ix_evidence_tenant_id'), table_name='evidence')
+    op.drop_index('ix_evidence_tenant_hazard', table_name='evidence')
 
     op.drop_table('evidence')
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_index('ix_notifications_tenant_user')
-        batch_op.drop_index(batch_op.f('ix_notifications_tenant_id'))
+    op.drop_index('ix_notifications_tenant_user', table_name='notifications')
+    op.drop_index(op.f('ix_notifications_tenant_id'), table_name='notifications')
 
     op.drop_table('notifications')
-    with op.batch_alter_table('hazard_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_hazard_events_tenant_id'))
-        batch_op.drop_index('ix_hazard_events_tenant_hazard')
+    op.drop_index(op.f('ix_hazard_events_tenant_id'), table_name='hazard_events')
+    op.drop_index('ix_hazard_events_tenant_hazard', table_name='hazard_events')
 
     op.drop_table('hazard_events')
-    with op.batch_alter_table('enforcement_referrals', schema=None) as batch_op:
-        batch_op.drop_index('ix_referrals_tenant_campaign')
-        batch_op.drop_index(batch_op.f('ix_enforcement_referrals_tenant_id'))
+    op.drop_index('ix_referrals_tenant_campaign', table_name='enforcement_referrals')
+    op.drop_index(op.f('ix_enforcement_referrals_tenant_id'), table_name='enforcement_referrals')
 
     op.drop_table('enforcement_referrals')
-    with op.batch_alter_table('hazards', schema=None) as batch_op:
-        batch_op.drop_index('ix_hazards_tenant_state_deadline')
-        batch_op.drop_index(batch_op.f('ix_hazards_tenant_id'))
-        batch_op.drop_index('ix_hazards_tenant_enterprise')
-        batch_op.drop_index('ix_hazards_tenant_campaign_grade_state')
+    op.drop_index('ix_hazards_tenant_state_deadline', table_name='hazards')
+    op.drop_index(op.f('ix_hazards_tenant_id'), table_name='hazards')
+    op.drop_index('ix_hazards_tenant_enterprise', table_name='hazards')
+    op.drop_index('ix_hazards_tenant_campaign_grade_state', table_name='hazards')
 
     op.drop_table('hazards')
-    with op.batch_alter_table('inspection_results', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_inspection_results_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_inspection_results_inspection_id'))
+    op.drop_index(op.f('ix_inspection_results_tenant_id'), table_name='inspection_results')
+    op.drop_index(op.f('ix_inspection_results_inspection_id'), table_name='inspection_results')
 
     op.drop_table('inspection_results')
-    with op.batch_alter_table('inspections', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_inspections_tenant_id'))
-        batch_op.drop_index('ix_inspections_tenant_enterprise')
-        batch_op.drop_index('ix_inspections_tenant_campaign')
+    op.drop_index(op.f('ix_inspections_tenant_id'), table_name='inspections')
+    op.drop_index('ix_inspections_tenant_enterprise', table_name='inspections')
+    op.drop_index('ix_inspections_tenant_campaign', table_name='inspections')
 
     op.drop_table('inspections')
-    with op.batch_alter_table('campaign_tasks', schema=None) as batch_op:
-        batch_op.drop_index('ix_campaign_tasks_tenant_status_deadline')
-        batch_op.drop_index(batch_op.f('ix_campaign_tasks_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_campaign_tasks_campaign_id'))
+    op.drop_index('ix_campaign_tasks_tenant_status_deadline', table_name='campaign_tasks')
+    op.drop_index(op.f('ix_campaign_tasks_tenant_id'), table_name='campaign_tasks')
+    op.drop_index(op.f('ix_campaign_tasks_campaign_id'), table_name='campaign_tasks')
 
     op.drop_table('campaign_tasks')
-    with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_campaign_targets_tenant_id'))
-        batch_op.drop_index('ix_campaign_targets_tenant_enterprise')
-        batch_op.drop_index('ix_campaign_targets_tenant_assignee')
+    op.drop_index(op.f('ix_campaign_targets_tenant_id'), table_name='campaign_targets')
+    op.drop_index('ix_campaign_targets_tenant_enterprise', table_name='campaign_targets')
+    op.drop_index('ix_campaign_targets_tenant_assignee', table_name='campaign_targets')
 
     op.drop_table('campaign_targets')
-    with op.batch_alter_table('checklist_items', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_checklist_items_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_checklist_items_template_id'))
+    op.drop_index(op.f('ix_checklist_items_tenant_id'), table_name='checklist_items')
+    op.drop_index(op.f('ix_checklist_items_template_id'), table_name='checklist_items')
 
     op.drop_table('checklist_items')
-    with op.batch_alter_table('campaign_phases', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_campaign_phases_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_campaign_phases_campaign_id'))
+    op.drop_index(op.f('ix_campaign_phases_tenant_id'), table_name='campaign_phases')
+    op.drop_index(op.f('ix_campaign_phases_campaign_id'), table_name='campaign_phases')
 
     op.drop_table('campaign_phases')
-    with op.batch_alter_table('calendar_days', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_calendar_days_year'))
+    op.drop_index(op.f('ix_calendar_days_year'), table_name='calendar_days')
 
     op.drop_table('calendar_days')
-    with op.batch_alter_table('checklist_templates', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_checklist_templates_tenant_id'))
+    op.drop_index(op.f('ix_checklist_templates_tenant_id'), table_name='checklist_templates')
 
     op.drop_table('checklist_templates')
-    with op.batch_alter_table('campaigns', schema=None) as batch_op:
-        batch_op.drop_index('ix_campaigns_tenant_status')
-        batch_op.drop_index(batch_op.f('ix_campaigns_tenant_id'))
+    op.drop_index('ix_campaigns_tenant_status', table_name='campaigns')
+    op.drop_index(op.f('ix_campaigns_tenant_id'), table_name='campaigns')
 
     op.drop_table('campaigns')
     op.drop_table('calendar_years')

@@ -4,17 +4,63 @@ Revision ID: 0007_reports_services
 Revises: 0006_calendar_seed
 Create Date: 2026-11-23 15:53:51.181603
 """
+import os
+
 from alembic import op
 import sqlalchemy as sa
-import anjian.db
-from sqlalchemy import Text
-from anjian.tenancy import rls
 from sqlalchemy.dialects import postgresql
 
 revision = '0007_reports_services'
 down_revision = '0006_calendar_seed'
 branch_labels = None
 depends_on = None
+
+
+# Frozen: this revision imports no application code; the SQL it runs is written here.
+
+def _app_role() -> str:
+    """The role the app connects as (ANJIAN_DB_APP_ROLE, default anjian_app)."""
+    role = os.environ.get("ANJIAN_DB_APP_ROLE", "anjian_app")
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"bad ANJIAN_DB_APP_ROLE: {role!r}")
+    return role
+
+
+def _grant_app_role() -> None:
+    """Create the app role if missing (NOLOGIN; operators give it LOGIN) and grant it the
+    use of every table and sequence; the audit log it may only read and append to."""
+    role = _app_role()
+    op.execute(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
+        f"THEN CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+        f"END IF; END $$"
+    )
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    op.execute(f"REVOKE ALL ON alembic_version FROM {role}")
+    op.execute(f"GRANT SELECT ON alembic_version TO {role}")
+    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}")
+
+
+# Row-Level Security. The scope arrives per transaction: app.tenant_ids (readable,
+# comma-separated) and app.tenant_id (writable). On a pooled connection a setting reads ''
+# after its transaction, hence NULLIF.
+READ = "tenant_id = ANY (string_to_array(NULLIF(current_setting('app.tenant_ids', true), ''), ',')::int[])"
+WRITE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::int"
+
+
+def _enable_tenant_rls(table: str, read: str = READ, write: str = WRITE) -> None:
+    """RLS, forced, with one policy per command: rows are read in the readable tenants but
+    inserted, updated and deleted only in the write tenant (a read-only scope, such as a
+    parent's viewer, deletes nothing: one FOR ALL policy would let DELETE through on its
+    USING clause alone)."""
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY tenant_read ON {table} FOR SELECT USING ({read})")
+    op.execute(f"CREATE POLICY tenant_insert ON {table} FOR INSERT WITH CHECK ({write})")
+    op.execute(f"CREATE POLICY tenant_update ON {table} FOR UPDATE USING ({write}) WITH CHECK ({write})")
+    op.execute(f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING ({write})")
 
 
 def upgrade():
@@ -27,7 +73,7 @@ def upgrade():
     sa.Column('value', sa.Numeric(precision=16, scale=2), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('entered_by', sa.Integer(), nullable=True),
-    sa.Column('updated_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['entered_by'], ['users.id'], name=op.f('fk_entered_figures_entered_by_users')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_entered_figures_tenant_id_tenants')),
@@ -35,9 +81,8 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_entered_figures_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'report_kind', 'period', 'key', name=op.f('uq_entered_figures_tenant_id_report_kind_period_key'))
     )
-    with op.batch_alter_table('entered_figures', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_entered_figures_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_entered_figures_tenant_kind_period', ['tenant_id', 'report_kind', 'period'], unique=False)
+    op.create_index(op.f('ix_entered_figures_tenant_id'), 'entered_figures', ['tenant_id'], unique=False)
+    op.create_index('ix_entered_figures_tenant_kind_period', 'entered_figures', ['tenant_id', 'report_kind', 'period'], unique=False)
 
     op.create_table('reports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -45,20 +90,20 @@ def upgrade():
     sa.Column('plugin', sa.String(length=80), nullable=True),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('format', sa.String(length=5), nullable=False),
-    sa.Column('params', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('params', postgresql.JSONB(), nullable=False),
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('job_id', sa.String(length=32), nullable=True),
     sa.Column('schedule_key', sa.String(length=120), nullable=True),
     sa.Column('requested_by', sa.Integer(), nullable=True),
-    sa.Column('snapshot_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('snapshot_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('object_key', sa.String(length=200), nullable=True),
     sa.Column('filename', sa.String(length=200), nullable=True),
     sa.Column('content_type', sa.String(length=100), nullable=True),
     sa.Column('size', sa.Integer(), nullable=True),
-    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('data', postgresql.JSONB(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("format IN ('xlsx', 'pdf', 'json')", name=op.f('ck_reports_format')),
     sa.CheckConstraint("status IN ('queued', 'running', 'ready', 'failed')", name=op.f('ck_reports_status')),
@@ -67,9 +112,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reports')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_reports_tenant_id_id'))
     )
-    with op.batch_alter_table('reports', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reports_tenant_id'), ['tenant_id'], unique=False)
-        batch_op.create_index('ix_reports_tenant_kind_created', ['tenant_id', 'kind', 'created_at'], unique=False)
+    op.create_index(op.f('ix_reports_tenant_id'), 'reports', ['tenant_id'], unique=False)
+    op.create_index('ix_reports_tenant_kind_created', 'reports', ['tenant_id', 'kind', 'created_at'], unique=False)
 
     op.create_table('service_organisations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -78,15 +122,14 @@ def upgrade():
     sa.Column('contact_name', sa.String(length=50), nullable=False),
     sa.Column('contact_phone', sa.String(length=30), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_service_organisations_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_organisations')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_service_organisations_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_service_organisations_tenant_id_name'))
     )
-    with op.batch_alter_table('service_organisations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_service_organisations_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_service_organisations_tenant_id'), 'service_organisations', ['tenant_id'], unique=False)
 
     op.create_table('service_contracts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -96,12 +139,12 @@ def upgrade():
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('price_per_enterprise', sa.Numeric(precision=14, scale=2), nullable=True),
-    sa.Column('service_kinds', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('service_kinds', postgresql.JSONB(), nullable=False),
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('plugin', sa.String(length=80), nullable=True),
-    sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('settings', postgresql.JSONB(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("status IN ('active', 'ended', 'revoked')", name=op.f('ck_service_contracts_status')),
     sa.CheckConstraint('starts_on <= ends_on', name=op.f('ck_service_contracts_period')),
@@ -111,9 +154,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_contracts')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_service_contracts_tenant_id_id'))
     )
-    with op.batch_alter_table('service_contracts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_service_contracts_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_service_contracts_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_service_contracts_organisation_id'), 'service_contracts', ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_service_contracts_tenant_id'), 'service_contracts', ['tenant_id'], unique=False)
 
     op.create_table('service_org_staff',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -127,9 +169,8 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_service_org_staff_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'user_id', name=op.f('uq_service_org_staff_tenant_id_user_id'))
     )
-    with op.batch_alter_table('service_org_staff', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_service_org_staff_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_service_org_staff_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_service_org_staff_organisation_id'), 'service_org_staff', ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_service_org_staff_tenant_id'), 'service_org_staff', ['tenant_id'], unique=False)
 
     op.create_table('contract_enterprises',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -145,18 +186,17 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'contract_id', 'enterprise_id', name=op.f('uq_contract_enterprises_tenant_id_contract_id_enterprise_id')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_contract_enterprises_tenant_id_id'))
     )
-    with op.batch_alter_table('contract_enterprises', schema=None) as batch_op:
-        batch_op.create_index('ix_contract_enterprises_tenant_enterprise', ['tenant_id', 'enterprise_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_contract_enterprises_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index('ix_contract_enterprises_tenant_enterprise', 'contract_enterprises', ['tenant_id', 'enterprise_id'], unique=False)
+    op.create_index(op.f('ix_contract_enterprises_tenant_id'), 'contract_enterprises', ['tenant_id'], unique=False)
 
     op.create_table('spot_check_samples',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contract_id', sa.Integer(), nullable=False),
     sa.Column('ratio', sa.Numeric(precision=5, scale=4), nullable=False),
     sa.Column('seed', sa.String(length=64), nullable=False),
-    sa.Column('population', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('population', postgresql.JSONB(), nullable=False),
     sa.Column('drawn_by', sa.Integer(), nullable=True),
-    sa.Column('drawn_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline_start', sa.Date(), nullable=True),
     sa.Column('deadline_workdays', sa.Integer(), nullable=True),
     sa.Column('deadline', sa.Date(), nullable=True),
@@ -168,9 +208,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_spot_check_samples')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_spot_check_samples_tenant_id_id'))
     )
-    with op.batch_alter_table('spot_check_samples', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_spot_check_samples_contract_id'), ['contract_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_spot_check_samples_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_spot_check_samples_contract_id'), 'spot_check_samples', ['contract_id'], unique=False)
+    op.create_index(op.f('ix_spot_check_samples_tenant_id'), 'spot_check_samples', ['tenant_id'], unique=False)
 
     op.create_table('service_records',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -183,7 +222,7 @@ def upgrade():
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('inspection_id', sa.Integer(), nullable=True),
     sa.Column('report_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', anjian.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("kind IN ('inspection', 'guidance', 'training', 'drill', 'document_setup', 'report')", name=op.f('ck_service_records_kind')),
     sa.ForeignKeyConstraint(['staff_user_id'], ['users.id'], name=op.f('fk_service_records_staff_user_id_users')),
@@ -195,9 +234,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_records')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_service_records_tenant_id_id'))
     )
-    with op.batch_alter_table('service_records', schema=None) as batch_op:
-        batch_op.create_index('ix_service_records_tenant_contract_enterprise', ['tenant_id', 'contract_id', 'enterprise_id', 'kind', 'done_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_service_records_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index('ix_service_records_tenant_contract_enterprise', 'service_records', ['tenant_id', 'contract_id', 'enterprise_id', 'kind', 'done_on'], unique=False)
+    op.create_index(op.f('ix_service_records_tenant_id'), 'service_records', ['tenant_id'], unique=False)
 
     op.create_table('spot_checks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -207,7 +245,7 @@ def upgrade():
     sa.Column('finding', sa.String(length=14), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('checked_by', sa.Integer(), nullable=True),
-    sa.Column('checked_at', anjian.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("finding IS NULL OR finding IN ('satisfactory', 'deficient', 'false')", name=op.f('ck_spot_checks_finding')),
     sa.ForeignKeyConstraint(['checked_by'], ['users.id'], name=op.f('fk_spot_checks_checked_by_users')),
@@ -218,70 +256,58 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_spot_checks_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'sample_id', 'enterprise_id', name=op.f('uq_spot_checks_tenant_id_sample_id_enterprise_id'))
     )
-    with op.batch_alter_table('spot_checks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_spot_checks_sample_id'), ['sample_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_spot_checks_tenant_id'), ['tenant_id'], unique=False)
+    op.create_index(op.f('ix_spot_checks_sample_id'), 'spot_checks', ['sample_id'], unique=False)
+    op.create_index(op.f('ix_spot_checks_tenant_id'), 'spot_checks', ['tenant_id'], unique=False)
 
-    with op.batch_alter_table('evidence', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('service_record_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_evidence_tenant_id_service_record_id_service_records'), 'service_records', ['tenant_id', 'service_record_id'], ['tenant_id', 'id'])
+    op.add_column('evidence', sa.Column('service_record_id', sa.Integer(), nullable=True))
+    op.create_foreign_key(op.f('fk_evidence_tenant_id_service_record_id_service_records'), 'evidence', 'service_records', ['tenant_id', 'service_record_id'], ['tenant_id', 'id'])
 
     # ### end Alembic commands ###
     for table in ('reports', 'entered_figures', 'service_organisations', 'service_org_staff',
                   'service_contracts', 'contract_enterprises', 'service_records',
                   'spot_check_samples', 'spot_checks'):
-        rls.enable_tenant_rls(op, table)
-    rls.grant_app_role(op)
+        _enable_tenant_rls(table)
+    _grant_app_role()
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('evidence', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_evidence_tenant_id_service_record_id_service_records'), type_='foreignkey')
-        batch_op.drop_column('service_record_id')
+    op.drop_constraint(op.f('fk_evidence_tenant_id_service_record_id_service_records'), 'evidence', type_='foreignkey')
+    op.drop_column('evidence', 'service_record_id')
 
-    with op.batch_alter_table('spot_checks', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_spot_checks_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_spot_checks_sample_id'))
+    op.drop_index(op.f('ix_spot_checks_tenant_id'), table_name='spot_checks')
+    op.drop_index(op.f('ix_spot_checks_sample_id'), table_name='spot_checks')
 
     op.drop_table('spot_checks')
-    with op.batch_alter_table('service_records', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_service_records_tenant_id'))
-        batch_op.drop_index('ix_service_records_tenant_contract_enterprise')
+    op.drop_index(op.f('ix_service_records_tenant_id'), table_name='service_records')
+    op.drop_index('ix_service_records_tenant_contract_enterprise', table_name='service_records')
 
     op.drop_table('service_records')
-    with op.batch_alter_table('spot_check_samples', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_spot_check_samples_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_spot_check_samples_contract_id'))
+    op.drop_index(op.f('ix_spot_check_samples_tenant_id'), table_name='spot_check_samples')
+    op.drop_index(op.f('ix_spot_check_samples_contract_id'), table_name='spot_check_samples')
 
     op.drop_table('spot_check_samples')
-    with op.batch_alter_table('contract_enterprises', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_contract_enterprises_tenant_id'))
-        batch_op.drop_index('ix_contract_enterprises_tenant_enterprise')
+    op.drop_index(op.f('ix_contract_enterprises_tenant_id'), table_name='contract_enterprises')
+    op.drop_index('ix_contract_enterprises_tenant_enterprise', table_name='contract_enterprises')
 
     op.drop_table('contract_enterprises')
-    with op.batch_alter_table('service_org_staff', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_service_org_staff_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_service_org_staff_organisation_id'))
+    op.drop_index(op.f('ix_service_org_staff_tenant_id'), table_name='service_org_staff')
+    op.drop_index(op.f('ix_service_org_staff_organisation_id'), table_name='service_org_staff')
 
     op.drop_table('service_org_staff')
-    with op.batch_alter_table('service_contracts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_service_contracts_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_service_contracts_organisation_id'))
+    op.drop_index(op.f('ix_service_contracts_tenant_id'), table_name='service_contracts')
+    op.drop_index(op.f('ix_service_contracts_organisation_id'), table_name='service_contracts')
 
     op.drop_table('service_contracts')
-    with op.batch_alter_table('service_organisations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_service_organisations_tenant_id'))
+    op.drop_index(op.f('ix_service_organisations_tenant_id'), table_name='service_organisations')
 
     op.drop_table('service_organisations')
-    with op.batch_alter_table('reports', schema=None) as batch_op:
-        batch_op.drop_index('ix_reports_tenant_kind_created')
-        batch_op.drop_index(batch_op.f('ix_reports_tenant_id'))
+    op.drop_index('ix_reports_tenant_kind_created', table_name='reports')
+    op.drop_index(op.f('ix_reports_tenant_id'), table_name='reports')
 
     op.drop_table('reports')
-    with op.batch_alter_table('entered_figures', schema=None) as batch_op:
-        batch_op.drop_index('ix_entered_figures_tenant_kind_period')
-        batch_op.drop_index(batch_op.f('ix_entered_figures_tenant_id'))
+    op.drop_index('ix_entered_figures_tenant_kind_period', table_name='entered_figures')
+    op.drop_index(op.f('ix_entered_figures_tenant_id'), table_name='entered_figures')
 
     op.drop_table('entered_figures')
     # ### end Alembic commands ###
