@@ -7,7 +7,8 @@ moto S3) and starts beside them, natively, what a deployment runs:
   its own (``anjian_stack``) on the session's cluster; the app connects as
   ``anjian_app`` (RLS applies);
 * gunicorn with ``deploy/gunicorn.conf.py`` (2 sync workers) on a free port;
-* ``python worker.py`` processes and the one scheduler (``worker.py --scheduler``).
+* ``anjian worker`` processes and the one scheduler (``anjian scheduler``), run by the
+  installed ``anjian`` script as systemd runs them.
 
 Every process runs in a session (process group) of its own, writes stdout and stderr
 to a log file under the given folder, and carries ``ANJIAN_TEST_PROCS=<token>`` in
@@ -38,6 +39,13 @@ STACK_DB = "anjian_stack"
 # A Redis database of its own: other tests flush database 0 of the session's server.
 REDIS_DB = 7
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def anjian_command() -> list[str]:
+    """The ``anjian`` command of this interpreter's environment: its installed script, or
+    ``python -m anjian.cli`` where there is none."""
+    exe = Path(sys.executable).parent / "anjian"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "anjian.cli"]
 
 
 class StackError(AssertionError):
@@ -283,9 +291,7 @@ class Stack:
     def cli(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60,
             check: bool = True) -> subprocess.CompletedProcess:
         """``anjian ARGS`` as a one-shot process with the stack's environment."""
-        exe = Path(sys.executable).parent / "anjian"
-        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "anjian.cli"]
-        done = subprocess.run([*cmd, *args], cwd=ROOT, env={**self.env, **(env or {})},
+        done = subprocess.run([*anjian_command(), *args], cwd=ROOT, env={**self.env, **(env or {})},
                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=timeout, start_new_session=True)
         if check and done.returncode != 0:
@@ -316,13 +322,13 @@ class Stack:
     def start_worker(self) -> Proc:
         self._worker_seq += 1
         proc = Proc(f"worker-{self._worker_seq}",
-                    [sys.executable, "worker.py", *self.worker_args], self.env, self.logs).start()
+                    [*anjian_command(), "worker", *self.worker_args], self.env, self.logs).start()
         self.workers.append(proc)
         return proc
 
     def start_scheduler(self) -> Proc:
-        self.scheduler = Proc("scheduler", [sys.executable, "worker.py", "--scheduler"],
-                              self.env, self.logs).start()
+        self.scheduler = Proc("scheduler", [*anjian_command(), "scheduler"], self.env,
+                              self.logs).start()
         return self.scheduler
 
     def wait_scheduler(self, timeout: float = 60) -> None:

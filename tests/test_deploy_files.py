@@ -179,8 +179,8 @@ def test_systemd_units_run_the_same_processes_the_same_way():
                                            "anjian-migrate.service")}
     execs = {name: u["Service"]["ExecStart"] for name, u in units.items()}
     assert execs["anjian-web.service"].endswith("gunicorn -c deploy/gunicorn.conf.py wsgi:app")
-    assert execs["anjian-worker@.service"].endswith("python worker.py $WORKER_QUEUES")
-    assert execs["anjian-scheduler.service"].endswith("python worker.py --scheduler")
+    assert execs["anjian-worker@.service"].endswith("/bin/anjian worker $WORKER_QUEUES")
+    assert execs["anjian-scheduler.service"].endswith("/bin/anjian scheduler")
     assert execs["anjian-migrate.service"].endswith("anjian db upgrade")
     for name, u in units.items():
         service = u["Service"]

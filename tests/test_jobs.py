@@ -403,10 +403,11 @@ def test_a_worker_registers_again_when_redis_lost_its_registry(app, redis_url):
     plain.register_death()
 
 
-def test_real_redis_with_worker_py_in_a_subprocess(app, client, world, redis_url, tmp_path):
+def test_real_redis_with_anjian_worker_in_a_subprocess(app, client, world, redis_url, tmp_path):
+    """``anjian worker --burst`` (here as ``python -m anjian.cli``) runs the queued jobs."""
     app.config["ANJIAN_REDIS_URL"] = redis_url
     connection(app).flushdb()
-    r = start(client, world["admin"], "test.echo", {"via": "worker.py"})
+    r = start(client, world["admin"], "test.echo", {"via": "anjian worker"})
     areas = start(client, world["b_admin"], "test.areas", tenant="jb")
     assert r.status_code == areas.status_code == 202
     with app.app_context():
@@ -414,11 +415,11 @@ def test_real_redis_with_worker_py_in_a_subprocess(app, client, world, redis_url
     env = {**os.environ, "ANJIAN_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "ANJIAN_REDIS_URL": redis_url, "ANJIAN_DATA_DIR": str(tmp_path),
            "ANJIAN_JOB_MODULES": "tests.test_jobs", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(ROOT / "worker.py"), "--burst"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "anjian.cli", "worker", "--burst"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=45)
     assert done.returncode == 0, done.stderr[-3000:]
     body = client.get(r.headers["Location"], headers=world["admin"]).json
     assert body["status"] == "finished", (body, done.stderr[-3000:])
-    assert body["result"]["echo"] == {"via": "worker.py"}
+    assert body["result"]["echo"] == {"via": "anjian worker"}
     assert row(app, world["b"], areas.json["id"]).result == {"codes": ["b-one"]}
     assert queued_in_redis(app) == 0

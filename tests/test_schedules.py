@@ -345,14 +345,15 @@ def test_a_stopped_scheduler_frees_the_lock(app, redis_url, monkeypatch):
     assert conn.get(schedules.LOCK_KEY) is None
 
 
-def test_worker_py_scheduler_runs_rq_cron_until_sigterm(app, factory, redis_url, tmp_path):
+def test_anjian_scheduler_runs_rq_cron_until_sigterm(app, factory, redis_url, tmp_path):
+    """``anjian scheduler`` (here as ``python -m anjian.cli``) in a process of its own."""
     app.config["ANJIAN_REDIS_URL"] = redis_url
     conn = connection(app)
     conn.flushdb()
     env = {**os.environ, "ANJIAN_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "ANJIAN_REDIS_URL": redis_url, "ANJIAN_DATA_DIR": str(tmp_path),
            "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--scheduler"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "anjian.cli", "scheduler"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30

@@ -1,5 +1,5 @@
 """The whole stack, for real: PostgreSQL, Redis, S3 (moto), gunicorn with 2 workers,
-2 ``worker.py`` processes and the scheduler, all native processes (tests/stack.py).
+2 ``anjian worker`` processes and the scheduler, all native processes (tests/stack.py).
 
 One stack for the module: a whole scenario over HTTP (tenant sync, users, an Excel
 import, a campaign, an inspection raising a hazard, the hazard loop to verified, a
@@ -31,7 +31,7 @@ T = "/api/v1/tenants/stack"
 PASSWORD = "a-long-password-42"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 # Jobs beat every second (ANJIAN_JOB_HEARTBEAT_SECONDS), the platform's reaper in every
-# worker.py runs every second and abandons a started job whose last beat is older than
+# `anjian worker` runs every second and abandons a started job whose last beat is older than
 # this: a live job is five beats clear of it.
 HEARTBEAT = 1
 STALE_AFTER = 5

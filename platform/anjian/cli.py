@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from anjian.extensions import db
 from anjian.jobs import schedules
+from anjian.jobs import worker as job_worker
 
 
 def _app_factory():
@@ -26,6 +27,13 @@ def _app_factory():
              load_dotenv=False, set_debug_flag=False)
 def main():
     """anjian 安监 — platform administration."""
+
+
+# The RQ processes (anjian.jobs.worker) hang on the group itself, not on app.cli: no app
+# context is pushed around them (each work horse builds its own app) and their --help needs
+# no app.
+main.add_command(job_worker.worker)
+main.add_command(job_worker.scheduler)
 
 
 def init_app(app) -> None:
@@ -380,3 +388,7 @@ def serve(port, host):
 
     click.echo(f"anjian serving on http://{host}:{port}  (API docs: /api/docs)")
     Server().run()
+
+
+if __name__ == "__main__":  # python -m anjian.cli, where the anjian script is not at hand
+    main()

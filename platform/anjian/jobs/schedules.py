@@ -16,7 +16,7 @@ more.
 
 Who fires:
 
-* with Redis, ``anjian schedules run`` (or ``python worker.py --scheduler``):
+* with Redis, ``anjian scheduler`` (or ``anjian schedules run``, ``python worker.py --scheduler``):
   RQ's cron scheduler (``rq.cron.CronScheduler``) with one ``CronJob`` per
   schedule that enqueues ``run_schedule(key, slot=...)``; a worker runs it. RQ's
   cron takes no lock, so the command holds a Redis lock and a second scheduler
