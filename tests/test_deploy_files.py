@@ -80,6 +80,22 @@ def test_every_setting_in_env_example_has_a_comment():
     assert undocumented == []
 
 
+def test_every_setting_config_reads_is_in_env_example():
+    """config.py is where the app reads its environment: each name it reads is set there."""
+    read = set(re.findall(r'"(ANJIAN_[A-Z0-9_]+)"', (ROOT / "platform/anjian/config.py").read_text()))
+    assert {"ANJIAN_DATABASE_URL", "ANJIAN_REDIS_URL", "ANJIAN_STORAGE_URL"} <= read
+    assert sorted(read - set(documented())) == []
+
+
+def test_env_example_reads_the_same_in_compose_and_systemd():
+    """Plain NAME=value lines: no quotes, no $ (compose would interpolate it), no comment
+    after a value (systemd would keep it as part of the value)."""
+    for number, line in enumerate((DEPLOY / "env.example").read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        assert re.fullmatch(r"ANJIAN_[A-Z0-9_]+=[^\s\"'$#]*", line), f"env.example:{number}: {line}"
+
+
 def test_the_settings_of_env_example_are_the_ones_the_app_reads(monkeypatch):
     from anjian import config
 
@@ -122,13 +138,14 @@ def test_compose_has_the_whole_stack_with_healthchecks():
             "service_completed_successfully", name
         env = service["environment"]
         assert env["ANJIAN_DATABASE_URL"].startswith("postgresql+psycopg://anjian_app:"), name
-        assert "ANJIAN_MIGRATION_DATABASE_URL" not in env, f"{name} must not get the owner"
+        # Blank, over the owner's URL that env.example (their env_file) has.
+        assert env["ANJIAN_MIGRATION_DATABASE_URL"] == "", f"{name} must not get the owner"
         assert env["ANJIAN_REDIS_URL"] == "redis://redis:6379/0"
         assert env["ANJIAN_STORAGE_URL"].startswith("s3://anjian")
         assert env["ANJIAN_LOG_FORMAT"] == "json"
     assert services["web"]["command"] == ["gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"]
-    assert services["worker"]["command"] == ["python", "worker.py"]
-    assert services["scheduler"]["command"] == ["python", "worker.py", "--scheduler"]
+    assert services["worker"]["command"] == ["anjian", "worker"]
+    assert services["scheduler"]["command"] == ["anjian", "scheduler"]
     assert services["scheduler"]["deploy"]["replicas"] == 1
     # The bucket the app's storage URL names is the one the one-shot creates.
     assert "mc mb --ignore-existing local/anjian " in services["minio-bucket"]["command"][0]
@@ -139,6 +156,46 @@ def test_compose_has_the_whole_stack_with_healthchecks():
              for key in (service.get("environment") or {}) if key.startswith("ANJIAN_")}
     assert given - set(documented()) <= {"ANJIAN_OWNER_DB_PASSWORD", "ANJIAN_APP_DB_PASSWORD",
                                           "ANJIAN_S3_SECRET"}
+
+
+def app_services() -> dict[str, dict]:
+    """The services built from this repository (the anjian image)."""
+    return {name: service for name, service in compose()["services"].items() if "build" in service}
+
+
+def env_files(service: dict) -> list[tuple[str, bool]]:
+    """(path, required) of a service's env_file, in any of compose's spellings."""
+    entries = service.get("env_file") or []
+    entries = [entries] if isinstance(entries, str | dict) else entries
+    return [(entry, True) if isinstance(entry, str) else (entry["path"], entry.get("required", True))
+            for entry in entries]
+
+
+def test_compose_gives_every_app_service_every_setting_of_env_example():
+    services = app_services()
+    assert set(services) == {"migrate", "web", "worker", "scheduler"}
+    header = (DEPLOY / "docker-compose.yml").read_text().split("\nname:")[0]
+    for name, service in services.items():
+        files = env_files(service)
+        assert ("env.example", True) in files, f"{name}: env_file must name env.example"
+        for path, required in files:
+            if path != "env.example":
+                # The operator's copy: optional, and said in the file's opening comment.
+                assert not required and f"cp env.example {path}" in header, (name, path)
+        # What a container is given beside the file, the file documents too.
+        extra = {key for key in service.get("environment") or {} if key.startswith("ANJIAN_")}
+        assert extra <= set(documented()), name
+
+
+def test_compose_pins_every_image_to_a_version():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    for name, service in compose()["services"].items():
+        image = service.get("image", "")
+        repository, _, tag = image.split("@")[0].rpartition(":")
+        assert repository and "/" not in tag, f"{name}: {image!r} names no tag"
+        assert tag != "latest" and re.search(r"\d", tag), f"{name}: {image!r} is not a version"
+        if "build" in service:
+            assert image == f"anjian:{version}", f"{name}: the image is tagged {version}"
 
 
 def test_compose_follows_the_compose_specification():
