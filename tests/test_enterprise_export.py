@@ -200,5 +200,5 @@ def test_an_empty_export_still_has_the_header(app, client, ex):
     ("\tx", "'\tx"), ("\rx", "'\rx"), ("\0x", "'\0x"), ("常熟", "常熟"), ("a=b", "a=b"),
     ("", ""), (12, 12), (-3, -3), (None, None),
 ])
-def test_neutralize(value, expected, backend_name):
+def test_neutralize(value, expected):
     assert neutralize(value) == expected

@@ -428,7 +428,7 @@ def test_remembered_cell_values_keep_booleans_and_numbers_apart(app, client, wor
 
 def test_many_updates_are_staged_and_restore_deleted_enterprises(app, client, world,
                                                                   monkeypatch):
-    """PostgreSQL stages a batch's updates with COPY (here from 1 update); SQLite executemany."""
+    """A batch's updates are staged with COPY (here from 1 update)."""
     from anjian.db import utcnow
 
     monkeypatch.setattr(importing, "COPY_UPDATES_FROM", 1)
@@ -479,10 +479,9 @@ def test_lookups_are_planned_with_their_own_codes(app, world):
             found = importing.load_existing(world["a"], [code(n), code(n + 100)], ("name",))
             assert list(found) == [code(n)] and found[code(n)]["name"] == f"企业{n}"
             assert set(found[code(n)]) == {"id", "credit_code", "deleted_at", "name"}
-        if db.engine.dialect.name == "postgresql":
-            prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements"),
-                                          execution_options=importing.SCOPED).scalars().all()
-            assert not [s for s in prepared if "credit_code" in s], prepared
+        prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements"),
+                                      execution_options=importing.SCOPED).scalars().all()
+        assert not [s for s in prepared if "credit_code" in s], prepared
         db.session.rollback()
     with app.app_context(), scoped(db.session, Scope.tenant(world["b"])):
         assert importing.load_existing(world["b"], [code(91)]) == {}
@@ -512,7 +511,7 @@ def test_plugin_fields_are_columns_of_the_tenants_import(app, client, jinbei, mo
     template and its imports, under their labels: converted as the API stores them,
     rejected with the row and the column, merged into what is stored (a blank cell or a
     missing column changes nothing); a tenant without the plugin ignores the column."""
-    if staged:  # PostgreSQL stages the updates with COPY (SQLite: executemany either way)
+    if staged:  # the updates are staged with COPY from the first one
         monkeypatch.setattr(importing, "COPY_UPDATES_FROM", 1)
     template = client.get(f"{JINBEI}/template", headers=jinbei["admin"])
     assert template.status_code == 200

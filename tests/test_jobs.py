@@ -36,6 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS: dict[str, threading.Event] = {}
 FLAKY = {"fail": True}
 
+# The app of its own: its world adds a blueprint of test routes.
+pytestmark = pytest.mark.own_app
+
 
 @job_function("test.echo")
 def echo(ctx):
@@ -314,8 +317,7 @@ def test_a_tenant_over_its_share_of_open_jobs_gets_429_and_others_do_not(app, cl
 
 
 def test_two_submissions_at_once_cannot_both_take_the_last_place(app, world, monkeypatch):
-    """The share is counted under a lock (PostgreSQL: per tenant; SQLite, whose embedded
-    server runs 4 threads: its write lock): two submissions that both count before
+    """The share is counted under a lock per tenant: two submissions that both count before
     either has written its job would each see room for one more; with the lock the
     second counts after the first has committed, and gets its 429."""
     import threading

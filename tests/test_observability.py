@@ -27,6 +27,9 @@ from tests.conftest import bearer
 ROOT = Path(__file__).resolve().parents[1]
 library_log = logging.getLogger("tests.some_library")
 
+# The app of its own: its world adds a blueprint of test routes.
+pytestmark = pytest.mark.own_app
+
 
 @job_function("test.obs_ok")
 def obs_ok(ctx):
@@ -295,7 +298,7 @@ MULTIPROCESS = textwrap.dedent("""
     from anjian.app import create_app
 
     app = create_app({"TESTING": True, "ANJIAN_DATA_DIR": sys.argv[1],
-                      "SQLALCHEMY_DATABASE_URI": "sqlite:///" + sys.argv[1] + "/x.sqlite3"})
+                      "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@/none?host=/nonexistent"})
     client = app.test_client()
     pid = os.fork()
     if pid == 0:  # a second gunicorn worker

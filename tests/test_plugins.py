@@ -15,6 +15,8 @@ import pytest
 from anjian.plugins import PluginError, PluginRegistry, TenantInfo, hookimpl, hookspecs
 
 ROOT = Path(__file__).parents[1]
+# Apps that never connect: create_app opens no connection.
+NO_DATABASE = "postgresql+psycopg://nobody@/none?host=/nonexistent"
 FIVE = ("anjian_changshu", "anjian_jinbei", "anjian_qinhuangdao", "anjian_shenyang",
         "anjian_tianjin_hebei")
 
@@ -300,7 +302,7 @@ def test_anjian_plugins_loads_a_module_by_name(tmp_path, monkeypatch, clean_modu
 
     from anjian.app import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+    app = create_app({"SQLALCHEMY_DATABASE_URI": NO_DATABASE, "ANJIAN_DATA_DIR": str(tmp_path),
                       "ANJIAN_PLUGINS": name, "ANJIAN_LOAD_ENTRY_POINTS": False})
     assert list(app.extensions["anjian.plugins"].plugins) == [name]
 
@@ -386,6 +388,7 @@ def test_outside_package_without_install_is_not_loaded(registry):
     assert "anjian_outside_demo" not in registry.plugins
 
 
+@pytest.mark.own_app  # the app must load the package installed just before
 def test_outside_plugin_enabled_by_a_tenant_file(outside_package, app, runner, tmp_path):
     from anjian.extensions import db
     from anjian.tenancy import service
@@ -478,8 +481,8 @@ def test_tenant_file_settings_validated_at_load(app, factory):
 def _bare_app(tmp_path, name):
     from anjian.app import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}.sqlite3",
-                       "ANJIAN_DATA_DIR": str(tmp_path)})
+    return create_app({"SQLALCHEMY_DATABASE_URI": NO_DATABASE,
+                       "ANJIAN_DATA_DIR": str(tmp_path / name)})
 
 
 def test_each_app_has_its_own_registry(tmp_path):

@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import APP_ROLE
 
-pytestmark = pytest.mark.postgres_only
-
 SET_SCOPE = (
     "SELECT set_config('app.tenant_ids', :ids, true), set_config('app.tenant_id', :write, true),"
     " set_config('app.user_id', :user, true), set_config('app.platform', :platform, true)"
@@ -330,7 +328,7 @@ def test_token_statement_gives_the_read_scope_in_the_same_round_trip(app, world,
         assert (access.role, access.via) == ("viewer", "member")
         assert get_scope(db.session) == Scope.tenant(b, user.id, write=False)
         assert _settings_now(db.session) == (str(b), "", str(user.id), "")
-        # Read again the ORM's way (SQLite's): the same memberships, the same access.
+        # Read again the ORM's way (tenant_access reading them itself): the same memberships, the same access.
         assert tenant_access(user, tenant) == access
         assert _area_ids(db.session) == world["areas"][b]
 

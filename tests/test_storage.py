@@ -318,6 +318,7 @@ def test_download_tampered_or_foreign_is_404(app, client):
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.own_app  # its secret key is made in this test's data folder
 def test_secret_key_comes_from_data_dir(app, tmp_path):
     storage.storage_for(app)
     assert (tmp_path / "secret_key").exists()

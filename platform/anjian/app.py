@@ -15,6 +15,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config_module.ensure_secret_key(app.config)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        from anjian import embedded
+
+        database = embedded.ensure(app.config["ANJIAN_DATA_DIR"], app.config["ANJIAN_DB_APP_ROLE"])
+        app.config["SQLALCHEMY_DATABASE_URI"] = database.app_url
+        app.config["ANJIAN_MIGRATION_DATABASE_URL"] = database.owner_url
     from anjian.api.jsonio import JSONProvider
 
     app.json = JSONProvider(app)
@@ -23,17 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     observability.init_app(app)  # logging, request metrics; before the guard's hooks
 
     from anjian.audit import service as audit_service
-    from anjian.db import install_sqlite_pragmas
     from anjian.tenancy import scope
 
-    install_sqlite_pragmas()
     scope.install()
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
     audit_service.install()
     _import_models()
     db.init_app(app)

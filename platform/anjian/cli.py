@@ -390,5 +390,24 @@ def serve(port, host):
     Server().run()
 
 
+@click.command("embedded")
+@click.option("--port", type=int, default=None, help="Default: ANJIAN_PORT or 8000.")
+@click.option("--host", default="127.0.0.1")
+@click.pass_context
+@with_appcontext
+def embedded(ctx, port, host):
+    """`make run`: migrate, sync tenants/, make the first admin, serve (embedded PostgreSQL
+    under the data folder when ANJIAN_DATABASE_URL is unset; stopped when this exits)."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    ctx.invoke(tenants_sync, folder=None, dry_run=False)
+    ctx.invoke(bootstrap, username="admin")
+    ctx.invoke(serve, port=port, host=host)
+
+
+main.add_command(embedded)
+
+
 if __name__ == "__main__":  # python -m anjian.cli, where the anjian script is not at hand
     main()

@@ -18,13 +18,12 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("ANJIAN_DATA_DIR", "var")).resolve()
     return {
-        # Where the embedded default keeps its SQLite file and stored objects.
+        # Where the embedded default keeps its PostgreSQL server (postgres/) and stored objects.
         "ANJIAN_DATA_DIR": str(data_dir),
-        # The app's own connection. On PostgreSQL this is a role that owns no table.
-        "SQLALCHEMY_DATABASE_URI": env.get(
-            "ANJIAN_DATABASE_URL", f"sqlite:///{data_dir / 'anjian.sqlite3'}"
-        ),
-        # Migrations run as the schema owner; unset → the app's own URL (SQLite).
+        # The app's own connection: a PostgreSQL (>= 15) role that owns no table.
+        # Unset → the embedded PostgreSQL server under the data folder (anjian.embedded).
+        "SQLALCHEMY_DATABASE_URI": env.get("ANJIAN_DATABASE_URL", ""),
+        # Migrations run as the schema owner; unset → the app's own URL.
         "ANJIAN_MIGRATION_DATABASE_URL": env.get("ANJIAN_MIGRATION_DATABASE_URL", ""),
         # The PostgreSQL role the app connects as; migrations grant it its rights.
         "ANJIAN_DB_APP_ROLE": env.get("ANJIAN_DB_APP_ROLE", "anjian_app"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime, TypeDecorator
+from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+JSONType = JSONB()
 
 
 def sql_values(values) -> str:
@@ -42,7 +42,7 @@ def subtree_ids(id_column, parent_column, root_id: int) -> set[int]:
 
 
 class UTCDateTime(TypeDecorator):
-    """Timezone-aware UTC datetimes on PostgreSQL and SQLite alike (SQLite drops the zone)."""
+    """Timezone-aware UTC datetimes, given and returned in UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -87,9 +87,6 @@ def install_idle_ping(engine) -> None:
 
     from sqlalchemy import event, exc
 
-    if engine.dialect.name != "postgresql":
-        return
-
     def used(dbapi_connection, connection_record, *args):
         connection_record.info[_USED_AT] = time.monotonic()
 
@@ -105,26 +102,3 @@ def install_idle_ping(engine) -> None:
     event.listen(engine, "connect", used)
     event.listen(engine, "checkin", used)
     event.listen(engine, "checkout", ping_idle)
-
-
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    # SQLite leaves foreign keys unchecked unless asked; our composite keys need them.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-def install_sqlite_pragmas() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if not event.contains(Engine, "connect", _on_connect):
-        event.listen(Engine, "connect", _on_connect)
-
-
-def _on_connect(dbapi_connection, connection_record):
-    import sqlite3
-
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        _sqlite_pragmas(dbapi_connection, connection_record)

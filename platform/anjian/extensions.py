@@ -4,7 +4,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
-# Named constraints so Alembic migrations are stable on SQLite and PostgreSQL alike.
+# Named constraints, so that Alembic migrations name them the same way everywhere.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

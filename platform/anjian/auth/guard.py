@@ -122,7 +122,7 @@ def before_request():
     return idempotency.claim()  # a repeated Idempotency-Key answers here
 
 
-# On PostgreSQL an authenticated read (GET, HEAD, OPTIONS) runs in a READ ONLY
+# An authenticated read (GET, HEAD, OPTIONS) runs in a READ ONLY
 # transaction: PostgreSQL itself refuses any write in it, to any table, whatever a view
 # does. psycopg says so in its BEGIN (``BEGIN READ ONLY``: no round trip more).
 # Such a transaction ends with COMMIT, not ROLLBACK. Both end it alike (it wrote
@@ -135,7 +135,7 @@ _READ_ONLY = {"postgresql_readonly": True}
 
 def _begin_read_only() -> None:
     session = db.session()
-    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+    if not session.in_transaction():
         session.connection(execution_options=_READ_ONLY)
 
 

@@ -62,8 +62,8 @@ def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = Non
 
 # The guard's statements, built once (every request runs them; building one anew costs
 # about as much as the scope's work on it): the token and its user, with or without the
-# tenant the URL names; the user's memberships. On PostgreSQL the one with the tenant
-# also calls ``anjian_read_scope`` (``rls.create_read_scope_function``): it gives the
+# tenant the URL names; the user's memberships. The one with the tenant
+# also calls ``anjian_read_scope`` (made by migration 0009): it gives the
 # transaction the read scope of that tenant and user, then reads the user's memberships
 # under it, so that the whole guard is one round trip. The call is one literal column,
 # compiled once: the ORM spends on every execution of an expression column what it
@@ -94,7 +94,7 @@ def user_from_token(secret: str | None, tenant_code: str | None = None) -> Beare
     one statement (tenants are a platform table).
 
     With a tenant, the session's scope is then that tenant's, read-only, naming the
-    user; on PostgreSQL the same statement gave it to the transaction and read the
+    user; the same statement gave it to the transaction and read the
     user's memberships under it. A refused token ends the transaction instead."""
     if not secret:
         raise AuthError("缺少访问令牌", "missing_token")
@@ -103,9 +103,7 @@ def user_from_token(secret: str | None, tenant_code: str | None = None) -> Beare
         row = db.session.execute(_TOKEN_USER, params).first()
     else:
         params["tenant_code"] = tenant_code
-        scoped_sql = db.session.get_bind().dialect.name == "postgresql"
-        row = db.session.execute(_TOKEN_USER_TENANT_SCOPED if scoped_sql
-                                 else _TOKEN_USER_TENANT, params).first()
+        row = db.session.execute(_TOKEN_USER_TENANT_SCOPED, params).first()
     if row is None:
         raise AuthError("访问令牌无效", "invalid_token")
     user, revoked_at, expires_at = row[0], row[1], row[2]
@@ -123,11 +121,10 @@ def user_from_token(secret: str | None, tenant_code: str | None = None) -> Beare
     if tenant_code is None:
         return Bearer(user, None)
     tenant = row[3]
-    read = row[4] if scoped_sql else None
+    read = row[4]
     adopt(db.session, Scope.tenant(tenant.id, user.id, write=False) if tenant else None,
-          read["settings"] if read is not None else None)
-    memberships = None if read is None else [
-        (m["tenant_id"], m["role"], m["enterprise_id"]) for m in read["memberships"]]
+          read["settings"])
+    memberships = [(m["tenant_id"], m["role"], m["enterprise_id"]) for m in read["memberships"]]
     return Bearer(user, tenant, memberships)
 
 
@@ -222,7 +219,7 @@ def tenant_access(user: User, tenant: Tenant,
     Platform admins act as tenant admins everywhere (to bootstrap a tenant), also in
     a deactivated tenant, which is gone for everyone else. A member of an ancestor
     tenant reads as a viewer and never writes. The user's memberships, (tenant, role,
-    enterprise), are those the guard's statement read (PostgreSQL), or read here in one
+    enterprise), are those the guard's statement read, or read here in one
     statement, under a scope that names the user (RLS lets a user see its own).
     """
     if user.is_platform_admin:

@@ -44,7 +44,6 @@ from anjian.enterprises.service import EnterpriseError, normalize_credit_code
 from anjian.extensions import db
 
 BATCH_SIZE = 5000
-LOOKUP_CHUNK = 5000  # credit codes per IN (...) lookup
 SCOPED = {"tenant_scoped_sql": True}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -678,16 +677,15 @@ def load_existing(tenant_id: int, codes: Iterable[str] | None = None,
     """The tenant's enterprises (deleted ones too) with these credit codes (or all), by code.
 
     Only ``fields`` (the compared columns the file gives) and id, credit_code,
-    deleted_at are read. On PostgreSQL the codes go as one array parameter in an
-    unprepared statement, so that every lookup is planned with its own codes (see
-    ``run_import``); SQLite takes them as ``IN (...)`` chunks.
+    deleted_at are read. The codes go as one array parameter in an unprepared
+    statement, so that every lookup is planned with its own codes (see ``run_import``).
     """
     t = Enterprise.__table__
     names = ("id", "credit_code", "deleted_at",
              *(n for n in dict.fromkeys(fields) if n not in ("id", "credit_code", "deleted_at")))
     out: dict[str, dict] = {}
     conn = db.session.connection()
-    if conn.dialect.name == "postgresql" and codes is not None:
+    if codes is not None:
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
             # prepare=False: psycopg prepares a statement from its 5th run (prepare_threshold)
@@ -704,15 +702,8 @@ def load_existing(tenant_id: int, codes: Iterable[str] | None = None,
                 out[row[1]] = dict(zip(names, row, strict=True))
         return out
     stmt = select(*(t.c[n] for n in names)).where(t.c.tenant_id == tenant_id)
-    if codes is None:
-        chunks = [None]
-    else:
-        codes = list(codes)
-        chunks = [codes[i:i + LOOKUP_CHUNK] for i in range(0, len(codes), LOOKUP_CHUNK)]
-    for chunk in chunks:
-        query = stmt if chunk is None else stmt.where(t.c.credit_code.in_(chunk))
-        for row in db.session.execute(query, execution_options=SCOPED):
-            out[row[1]] = dict(zip(names, row, strict=True))
+    for row in db.session.execute(stmt, execution_options=SCOPED):
+        out[row[1]] = dict(zip(names, row, strict=True))
     return out
 
 
@@ -826,10 +817,10 @@ def _copy_rows(conn, table: str, columns: Iterable[str], rows: Iterable[tuple]) 
 
 
 def _insert_rows(tenant_id: int, inserts: list[dict], now) -> None:
-    """Insert new rows without per-row SQLAlchemy compiling: PostgreSQL COPY, SQLite executemany.
+    """Insert new rows without per-row SQLAlchemy compiling: COPY into a staging table.
 
     The per-row values are plain str/int/bool/None (what the converters return), which
-    both drivers take as they are; the constant columns go through their column types'
+    psycopg takes as they are; the constant columns go through their column types'
     bind processors once.
     """
     t = Enterprise.__table__
@@ -844,41 +835,32 @@ def _insert_rows(tenant_id: int, inserts: list[dict], now) -> None:
     def columns(values):
         values["extra"] = extra(values["extra"])
         return pick(values)
-    if dialect.name == "postgresql":
-        # COPY into a staging table, then one INSERT ... SELECT: COPY FROM is not
-        # allowed on a table with row-level security; the INSERT is checked by RLS.
-        # Through the session's own connection: same transaction, same tenant scope.
-        # Only the per-row columns are copied; the constant ones are parameters.
-        cols = ", ".join(INSERTED)
-        _stage(conn, "enterprise_import_stage", INSERTED)
-        _copy_rows(conn, "enterprise_import_stage", INSERTED,
-                   (columns({**base, **values}) for values in inserts))
-        conn.exec_driver_sql(
-            f"INSERT INTO {t.name} ({cols}, {', '.join(CONSTANT)}) "
-            f"SELECT {cols}, %s, %s, %s, %s FROM enterprise_import_stage", constant,
-            execution_options=SCOPED)
-        return
-    names = (*INSERTED, *CONSTANT)
-    rows = [columns({**base, **values}) + constant for values in inserts]
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {t.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join([marker] * len(names))})")
-    conn.exec_driver_sql(sql, rows, execution_options=SCOPED)
+    # COPY into a staging table, then one INSERT ... SELECT: COPY FROM is not allowed on
+    # a table with row-level security; the INSERT is checked by RLS. Through the
+    # session's own connection: same transaction, same tenant scope. Only the per-row
+    # columns are copied; the constant ones are parameters.
+    cols = ", ".join(INSERTED)
+    _stage(conn, "enterprise_import_stage", INSERTED)
+    _copy_rows(conn, "enterprise_import_stage", INSERTED,
+               (columns({**base, **values}) for values in inserts))
+    conn.exec_driver_sql(
+        f"INSERT INTO {t.name} ({cols}, {', '.join(CONSTANT)}) "
+        f"SELECT {cols}, %s, %s, %s, %s FROM enterprise_import_stage", constant,
+        execution_options=SCOPED)
 
 
 def _update_rows(tenant_id: int, updates: list[tuple[int, dict]], now) -> None:
     """Updates grouped by the set of columns they change (a file changes few such sets).
 
-    PostgreSQL, from ``COPY_UPDATES_FROM`` updates: each group is copied into a staging
-    table and applied with one ``UPDATE ... FROM``; otherwise (and on SQLite) one
-    executemany per group keyed by id.
+    From ``COPY_UPDATES_FROM`` updates: each group is copied into a staging table and
+    applied with one ``UPDATE ... FROM``; below that, one executemany per group keyed by id.
     """
     t = Enterprise.__table__
     groups: dict[tuple, list[tuple[int, dict]]] = {}
     for ent_id, changed in updates:
         groups.setdefault(tuple(sorted(changed)), []).append((ent_id, changed))
     conn = db.session.connection()
-    if conn.dialect.name == "postgresql" and len(updates) >= COPY_UPDATES_FROM:
+    if len(updates) >= COPY_UPDATES_FROM:
         stage = "enterprise_update_stage"
         _stage(conn, stage, ("id", "deleted_at", *COMPARED), key="id")
         updated_at = _constants(conn.dialect, tenant_id, now)[-1]
@@ -1100,7 +1082,7 @@ def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
         outcome.rejected = len(rejected) + len(duplicates)
         if dry_run:
             outcome.changes.extend(plan.changes)
-            db.session.commit()  # nothing written; ends the read transaction (SQLite)
+            db.session.commit()  # nothing written; ends the read transaction
         else:
             apply_plan(tenant_id, plan)
             audit_batch(tenant_id, actor, job_id, number, plan)

@@ -49,11 +49,11 @@ def enterprise_import(ctx):
         sheet = importing.parse(data, params.get("content_type") or "", profile)
     except importing.ImportFileError as exc:
         raise JobError(exc.message, "ImportFileError") from exc
-    db.session.commit()  # end the read transaction before progress writes (SQLite)
+    db.session.commit()  # end the read transaction before progress writes
     ctx.progress(1, dry_run=dry_run)
 
     def on_validated(outcome):  # the rows are counted; rejections are counted per batch
-        db.session.commit()  # end the read transaction before progress writes (SQLite)
+        db.session.commit()  # end the read transaction before progress writes
         ctx.progress(5, total=outcome.total)
 
     def on_batch(number, count, outcome):

@@ -248,8 +248,8 @@ REFERRAL_READERS = ("tenant_admin", "supervisor", "viewer")
 
 def _referral(referral_id: int, *, lock: bool = False) -> EnforcementReferral:
     if lock:
-        # Two people deciding at once (PostgreSQL): the second waits here for the first to
-        # commit, then its If-Match no longer matches. SQLite writes one at a time anyway.
+        # Two people deciding at once: the second waits here for the first to commit,
+        # then its If-Match no longer matches.
         db.session.get(EnforcementReferral, referral_id, with_for_update=True)
     return get_or_404(EnforcementReferral, referral_id, "移交记录")
 

@@ -1,8 +1,7 @@
 """The overdue scan (逾期扫描): open hazards and tasks past their deadline become overdue.
 
 Set-based: a fixed number of SQL statements per tenant whatever the number of rows
-(PostgreSQL: one statement moves the hazards and writes their history; SQLite: two,
-the history first, inside the same write transaction). Runs in the current tenant
+(one statement moves the hazards and writes their history). Runs in the current tenant
 scope (``db.session``); the caller commits, so a plugin that raises in
 ``on_overdue`` rolls the whole scan back and the next run finds the same rows.
 
@@ -46,8 +45,7 @@ _RETURNED = {"id": Integer(), "enterprise_id": Integer(), "campaign_id": Integer
 
 
 def _sql(source: str, **columns):
-    """A text() statement with typed parameters (dates and UTC times on both dialects)
-    and typed result columns."""
+    """A text() statement with typed parameters (dates and UTC times) and typed result columns."""
     statement = text(source).bindparams(bindparam("today", type_=Date()),
                                         bindparam("now", type_=UTCDateTime()))
     return statement.columns(**(columns or _RETURNED))
@@ -56,10 +54,10 @@ def _sql(source: str, **columns):
 _DUE = ("tenant_id = :tenant AND state IN ('reported', 'rectifying') AND deadline IS NOT NULL"
         " AND deadline < :today")
 
-# PostgreSQL: lock the due rows (a concurrent transition waits or wins; FOR UPDATE re-reads
+# Lock the due rows (a concurrent transition waits or wins; FOR UPDATE re-reads
 # the row, so the recorded from_state is the one actually left), move them, and write one
 # event per moved row, in one statement.
-_HAZARDS_PG = _sql(f"""
+_HAZARDS = _sql(f"""
 WITH due AS (
     SELECT id, state FROM hazards WHERE {_DUE} FOR UPDATE
 ), moved AS (
@@ -80,23 +78,6 @@ WITH due AS (
 SELECT id, enterprise_id, campaign_id, deadline, grade, from_state FROM moved
 """)
 
-# SQLite: no data-modifying CTEs, and RETURNING gives only new values; so the history is
-# written first from the rows as they are, then the same rows are moved. SQLite has one
-# writer at a time: nothing changes between the two statements of the transaction.
-_EVENTS_SQLITE = _sql(f"""
-INSERT INTO hazard_events (tenant_id, hazard_id, action, from_state, to_state,
-                           actor_user_id, note, data, at)
-SELECT tenant_id, id, 'overdue', state, 'overdue', NULL, :note,
-       json_object('deadline', deadline, 'evidence_ids', json('[]')), :now
-FROM hazards WHERE {_DUE}
-RETURNING hazard_id, from_state
-""", hazard_id=Integer(), from_state=String())
-_HAZARDS_SQLITE = _sql(f"""
-UPDATE hazards SET state = 'overdue', overdue_at = :now, updated_at = :now, version = version + 1
-WHERE {_DUE}
-RETURNING id, enterprise_id, campaign_id, deadline, grade, NULL AS from_state
-""")
-
 _TASKS = _sql("""
 UPDATE campaign_tasks SET status = 'overdue', overdue_at = :now
 WHERE tenant_id = :tenant AND status = 'open' AND deadline IS NOT NULL AND deadline < :today
@@ -104,18 +85,10 @@ RETURNING id, enterprise_id, campaign_id, deadline, NULL AS grade, NULL AS from_
 """)
 
 
-def _move_hazards(session, dialect: str, params: dict) -> list[OverdueItem]:
-    if dialect == "postgresql":
-        rows = session.execute(_HAZARDS_PG, params, execution_options=SCOPED).all()
-        return [OverdueItem("hazard", r.id, r.enterprise_id, r.campaign_id, r.deadline, r.grade,
-                            r.from_state) for r in rows]
-    if dialect != "sqlite":
-        raise NotImplementedError(f"overdue scan on {dialect}")
-    # UPDATE/INSERT ... RETURNING need SQLite 3.35 (Debian 12 ships 3.40).
-    before = dict(session.execute(_EVENTS_SQLITE, params, execution_options=SCOPED).all())
-    rows = session.execute(_HAZARDS_SQLITE, params, execution_options=SCOPED).all()
+def _move_hazards(session, params: dict) -> list[OverdueItem]:
+    rows = session.execute(_HAZARDS, params, execution_options=SCOPED).all()
     return [OverdueItem("hazard", r.id, r.enterprise_id, r.campaign_id, r.deadline, r.grade,
-                        before.get(r.id)) for r in rows]
+                        r.from_state) for r in rows]
 
 
 def scan_overdue(tenant_id: int, today: dt.date) -> dict:
@@ -133,7 +106,7 @@ def scan_overdue(tenant_id: int, today: dt.date) -> dict:
     session = db.session
     now = utcnow()
     params = {"tenant": tenant_id, "today": today, "now": now, "note": NOTE}
-    hazards = _move_hazards(session, session.get_bind().dialect.name, params)
+    hazards = _move_hazards(session, params)
     tasks = [OverdueItem("task", r.id, r.enterprise_id, r.campaign_id, r.deadline, None)
              for r in session.execute(_TASKS, params, execution_options=SCOPED)]
     if hazards or tasks:

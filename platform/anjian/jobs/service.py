@@ -268,14 +268,9 @@ def _check_share(session, app, tenant_id: int) -> None:
         return
     # Two submissions of one tenant at once would both count below the limit: the
     # second waits here until the first one's transaction has ended, then counts it.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, :tenant)")
-                        .execution_options(tenant_scoped_sql=True),
-                        {"space": SHARE_LOCK_SPACE, "tenant": tenant_id})
-    else:  # SQLite (the embedded default serves 4 threads): its one write lock, taken
-        # by a write that changes nothing, before the count (busy_timeout waits for it).
-        session.execute(text("UPDATE jobs SET id = id WHERE 0")
-                        .execution_options(tenant_scoped_sql=True))
+    session.execute(text("SELECT pg_advisory_xact_lock(:space, :tenant)")
+                    .execution_options(tenant_scoped_sql=True),
+                    {"space": SHARE_LOCK_SPACE, "tenant": tenant_id})
     open_jobs = session.scalar(
         select(func.count()).select_from(Job)
         .where(Job.tenant_id == tenant_id, Job.status.in_((QUEUED, STARTED)))
@@ -437,9 +432,7 @@ class JobContext:
     def progress(self, percent: float | None = None, **counts) -> None:
         """Record progress (0-100) and counts (merged) in a short transaction of its own.
 
-        Call it between batches, after committing the batch: on SQLite a write
-        transaction still open in ``db.session`` would block it (the update is then
-        skipped, with a warning, rather than failing the job).
+        Call it between batches, after committing the batch.
         """
         if percent is not None:
             self.percent = max(0, min(100, int(percent)))

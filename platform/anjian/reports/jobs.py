@@ -95,11 +95,7 @@ def enterprise_export(ctx: JobContext) -> dict:
 
     filename = export_filename()
     with tempfile.TemporaryFile(suffix=".xlsx") as spool:
-        # SQLite: a reader stepping through a cursor holds a lock that would stall the
-        # progress write (another connection); progress is then reported only at the end.
-        sqlite = db.session.get_bind().dialect.name == "sqlite"
-        count = write_table(spool, "企业台账", HEADERS, rows(),
-                            on_row=None if sqlite else on_row)
+        count = write_table(spool, "企业台账", HEADERS, rows(), on_row=on_row)
         db.session.commit()  # ends the read (and the server-side cursor) before storing
         spool.seek(0)
         storage = storage_for(current_app)

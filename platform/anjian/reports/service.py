@@ -8,8 +8,7 @@ job only when the caller commits. The job (``run_report``, from
 1. finds its ``Report`` (by id; or, fired by a schedule, by ``schedule_key`` =
    ``"report-<kind>@<slot>"``, creating it the first time: one report per slot);
 2. computes the figures with the kind's ``compute`` inside **one read-only
-   transaction** (REPEATABLE READ on PostgreSQL, one deferred transaction on
-   SQLite) under the tenant's scope: every figure is read from the same snapshot,
+   transaction** (REPEATABLE READ) under the tenant's scope: every figure is read from the same snapshot,
    whose time is ``snapshot_at``;
 3. renders the format: ``xlsx`` through the kind's layout on a ``SafeWorkbook``
    (strings neutralised), ``pdf`` through weasyprint with the CJK font
@@ -245,11 +244,8 @@ def snapshot(session):
     """One read-only transaction for every statement inside: the figures agree with each
     other. Yields the snapshot time (UTC). Ends with a rollback (nothing is written)."""
     session.commit()  # the snapshot must be the first read of its own transaction
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ",
-                                              "postgresql_readonly": True})
-    else:  # pysqlite begins only before writes: begin here, so reads share one snapshot
-        session.connection().exec_driver_sql("BEGIN")
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ",
+                                          "postgresql_readonly": True})
     try:
         yield utcnow()
     finally:

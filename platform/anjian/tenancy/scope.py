@@ -479,21 +479,16 @@ def _settings(scope: Scope | None) -> tuple[str, str, str, str]:
 
 
 def _apply_to_connection(session, connection):
-    if connection.dialect.name != "postgresql":
-        return
     connection.exec_driver_sql(_SET_SCOPE, _settings(get_scope(session)))
 
 
 def adopt(session: Session, scope: Scope | None, applied: tuple | None) -> None:
     """``set_scope`` without the round trip, when the statement just run in the open
     transaction gave PostgreSQL that scope already: ``applied`` is the settings
-    (``SETTINGS``) as that statement set them (``anjian_read_scope``; None where there is
-    no PostgreSQL). Values that do not match the scope's (or none, on PostgreSQL) raise,
-    and nothing is recorded."""
+    (``SETTINGS``) as that statement set them (``anjian_read_scope``). Values that do not
+    match the scope's (or none) raise, and nothing is recorded."""
     session = _real(session)
-    if session.get_bind().dialect.name == "postgresql" and (
-            not session.in_transaction() or applied is None
-            or tuple(applied) != _settings(scope)):
+    if not session.in_transaction() or applied is None or tuple(applied) != _settings(scope):
         raise TenantScopeError("the settings PostgreSQL holds are not the scope's")
     _record(session, scope)
 
