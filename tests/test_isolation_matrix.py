@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+import pytest
 from flask import Flask
 
 from anjian.api.policy import (
@@ -759,7 +760,9 @@ def snapshot_b(client, world):
     return tenant, areas, members
 
 
-def test_isolation_matrix(app, client, factory):
+# One test per tenant of the URL (split so that parallel workers share the matrix).
+@pytest.mark.parametrize("target", ["a", "c", "p", "b"])
+def test_isolation_matrix(app, client, factory, target):
     # Who may call what, not how many jobs a tenant may have open (tests/test_jobs.py):
     # the matrix queues every job route once per caller and never runs them.
     app.config["ANJIAN_JOBS_OPEN_PER_TENANT"] = 0
@@ -768,44 +771,43 @@ def test_isolation_matrix(app, client, factory):
     routes = tenant_routes(app)
     failures = []
     count = 0
-    for target in ("a", "c", "p", "b"):
-        code = world.codes[target]
-        for rule, method, endpoint in routes:
-            recipe = RECIPES.get(endpoint)
-            if recipe is None:  # test_every_tenant_route_has_a_recipe names it
-                continue
-            policy = policy_of(app.view_functions[endpoint]) or LIBRARY_ENDPOINTS.get(endpoint)
-            variants = ("own", "foreign") if recipe.ids else ("own",)
-            for caller, variant in itertools.product(callers_for(target), variants):
-                want = expected(caller, policy, method, variant, recipe.owner_only)
-                writing = method not in READ_METHODS
-                values = {"tenant_code": code, **recipe.path}
-                for arg, kind in recipe.ids.items():
-                    values[arg] = (world.own(kind, target, fresh=writing and want == 200)
-                                   if variant == "own" else world.foreign(kind, target))
-                path = rule.build(values, append_unknown=False)[1]
-                body = recipe.body() if callable(recipe.body) else recipe.body
-                if recipe.body_for is not None:
-                    body = recipe.body_for(world, target)
-                form = recipe.form() if callable(recipe.form) else recipe.form
-                query = (recipe.query_for(world, target) if recipe.query_for is not None
-                         else recipe.query)
-                etag_path = path.rsplit("/", 1)[0] if recipe.if_match else None
-                response, bare = call(client, method, path, world.tokens[caller.token_key],
-                                      body, query, form, etag_path)
-                count += 1
-                got = response.status_code
-                ok = ((200 <= got < 300 or (recipe.redirects and got == 302)) if want == 200
-                      else got == want)
-                label = f"{method} {path} as {caller.token_key or 'anonymous'} ({variant})"
-                if not ok:
-                    failures.append(f"{label}: expected {want}, got {got} {response.json}")
-                if bare is not None and want == 200 and bare.status_code != 428:
-                    failures.append(f"{label} without If-Match: expected 428, got "
-                                    f"{bare.status_code}")
-                if got in (403, 404) and not response.is_json:
-                    failures.append(f"{label}: a denial must be problem+json")
-    assert count > 300
+    code = world.codes[target]
+    for rule, method, endpoint in routes:
+        recipe = RECIPES.get(endpoint)
+        if recipe is None:  # test_every_tenant_route_has_a_recipe names it
+            continue
+        policy = policy_of(app.view_functions[endpoint]) or LIBRARY_ENDPOINTS.get(endpoint)
+        variants = ("own", "foreign") if recipe.ids else ("own",)
+        for caller, variant in itertools.product(callers_for(target), variants):
+            want = expected(caller, policy, method, variant, recipe.owner_only)
+            writing = method not in READ_METHODS
+            values = {"tenant_code": code, **recipe.path}
+            for arg, kind in recipe.ids.items():
+                values[arg] = (world.own(kind, target, fresh=writing and want == 200)
+                               if variant == "own" else world.foreign(kind, target))
+            path = rule.build(values, append_unknown=False)[1]
+            body = recipe.body() if callable(recipe.body) else recipe.body
+            if recipe.body_for is not None:
+                body = recipe.body_for(world, target)
+            form = recipe.form() if callable(recipe.form) else recipe.form
+            query = (recipe.query_for(world, target) if recipe.query_for is not None
+                     else recipe.query)
+            etag_path = path.rsplit("/", 1)[0] if recipe.if_match else None
+            response, bare = call(client, method, path, world.tokens[caller.token_key],
+                                  body, query, form, etag_path)
+            count += 1
+            got = response.status_code
+            ok = ((200 <= got < 300 or (recipe.redirects and got == 302)) if want == 200
+                  else got == want)
+            label = f"{method} {path} as {caller.token_key or 'anonymous'} ({variant})"
+            if not ok:
+                failures.append(f"{label}: expected {want}, got {got} {response.json}")
+            if bare is not None and want == 200 and bare.status_code != 428:
+                failures.append(f"{label} without If-Match: expected 428, got "
+                                f"{bare.status_code}")
+            if got in (403, 404) and not response.is_json:
+                failures.append(f"{label}: a denial must be problem+json")
+    assert count > 75
     assert failures == [], f"{len(failures)} of {count} calls wrong:\n" + "\n".join(failures)
     # Nothing crossed: B's tenant, areas and members are exactly as before.
     assert snapshot_b(client, world) == before_b

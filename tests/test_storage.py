@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import stat
 import time
 import urllib.request
@@ -25,10 +26,12 @@ from anjian.storage.backends import (
     sanitize_filename,
 )
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + os.urandom(64)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(64)
+# Fixed noise (the same in every pytest-xdist worker, which must collect the same ids).
+NOISE = random.Random(7).randbytes(200)
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + NOISE[:64]
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + NOISE[64:128]
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + os.urandom(200)
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + NOISE
 
 
 def xlsx_bytes(extra: dict[str, bytes] | None = None) -> bytes:
