@@ -29,11 +29,6 @@ APP_ROLE = "anjian_app"
 TENANTS_DIR = str(Path(__file__).parents[1] / "tenants")
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "own_app: the test changes the app itself and gets an app of its own")
-
-
 def _migrate(app_url: str, migration_url: str, data_dir: Path) -> None:
     from flask_migrate import upgrade
 
