@@ -41,10 +41,11 @@ $(VENV)/.installed-test: pyproject.toml uv.lock | $(BIN)/python $(UV)
 run: $(VENV)/.installed
 	$(BIN)/anjian embedded
 
-# The whole suite, on a real PostgreSQL and Redis that the tests start.
+# The whole suite, on a real PostgreSQL and Redis that the tests start. In parallel, one
+# pytest-xdist worker per core (at most 4), each with its own servers and database.
 test: $(VENV)/.installed-test
 	scripts/ensure-services.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist worksteal
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check platform plugins tests bench wsgi.py worker.py
