@@ -42,10 +42,11 @@ run: $(VENV)/.installed
 	$(BIN)/anjian embedded
 
 # The whole suite, on a real PostgreSQL and Redis that the tests start. In parallel, one
-# pytest-xdist worker per core (at most 4), each with its own servers and database.
+# pytest-xdist worker per core (at most 4), each with its own servers and database; the
+# tests of one xdist_group (the whole-stack test) stay on one worker.
 test: $(VENV)/.installed-test
 	scripts/ensure-services.sh
-	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist worksteal
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadgroup
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check platform plugins tests bench wsgi.py worker.py

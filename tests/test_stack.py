@@ -52,6 +52,10 @@ name = "望海楼街道"
 kind = "sector"
 """
 
+# One stack for the module, its tests in order (the faults, then "still up"): under
+# pytest-xdist the whole module runs on one worker (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("stack")
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, postgres15_cluster, redis_url, redis_server, s3_endpoint):
