@@ -242,7 +242,9 @@ def test_unknown_hook_argument_is_rejected():
 
 def test_misspelled_hook_in_a_module_stops_startup(tmp_path, monkeypatch, clean_modules):
     (tmp_path / "anjian_test_misspelt.py").write_text(textwrap.dedent("""
-        from anjian.plugins import hookimpl
+        from anjian.plugin_api import hookimpl
+
+        ANJIAN_CONTRACT = 1
 
         @hookimpl
         def grade_hazzard(hazard):
@@ -264,7 +266,9 @@ def test_broken_plugin_module_is_named():
 MODULE_PLUGIN = """
 from marshmallow import Schema, fields, validate
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
+
+ANJIAN_CONTRACT = 1
 
 
 class Settings(Schema):
@@ -314,7 +318,9 @@ OUTSIDE_PACKAGE = '''
 
 from marshmallow import Schema, fields, validate
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
+
+ANJIAN_CONTRACT = 1
 
 
 class OutsideSettings(Schema):

@@ -27,9 +27,12 @@ Written as an outside package: it imports ``anjian.plugins.hookimpl`` and the pu
 services of the core (``anjian.services.service``) only.
 """
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from anjian_jinbei import catalogue, costs, obligations, reports, targets
 from anjian_jinbei.settings import PLUGIN, JinbeiSettings, applies_to, settings_of
+
+# The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
+ANJIAN_CONTRACT = 1
 
 CAMPAIGN_KEY = catalogue.CAMPAIGN_KEY
 

@@ -21,7 +21,7 @@ The hooks live here; each delegates to the module that holds the rule:
 - ``enforcement``: the candidates of phase 5 and a plan for each (一企一策).
 """
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from anjian_qinhuangdao import (
     acceptance,
     baseline,
@@ -33,6 +33,9 @@ from anjian_qinhuangdao import (
 )
 from anjian_qinhuangdao.catalogue import CAMPAIGN_KEY
 from anjian_qinhuangdao.settings import DATA_SYSTEMS, PLUGIN, QinhuangdaoSettings, settings_of
+
+# The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
+ANJIAN_CONTRACT = 1
 
 __all__ = ["CAMPAIGN_KEY", "DATA_SYSTEMS", "PLUGIN", "QinhuangdaoSettings"]
 

@@ -27,7 +27,10 @@ import datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
+
+# The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
+ANJIAN_CONTRACT = 1
 
 CAMPAIGN_KEY = "shenyang_small_industrial_crackdown_2024"
 

@@ -21,7 +21,7 @@ import datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from anjian_tianjin_hebei import checklists, dispatch
 from anjian_tianjin_hebei.campaign import (
     CAMPAIGN_KEY,
@@ -32,6 +32,9 @@ from anjian_tianjin_hebei.campaign import (
     kind,
     milestones,
 )
+
+# The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
+ANJIAN_CONTRACT = 1
 
 __all__ = ["CAMPAIGN_KEY", "PLUGIN", "TianjinHebeiSettings"]
 

@@ -21,11 +21,6 @@ def rectification_deadline(hazard):
 
 
 @hookimpl(trylast=True)
-def standardisation_transition():
-    return None
-
-
-@hookimpl(trylast=True)
 def register_import_profiles():
     from anjian.enterprises.importing import core_profile
 

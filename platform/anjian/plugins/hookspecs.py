@@ -57,10 +57,6 @@ def register_import_profiles():
     """Return import profiles: dicts with key, title and a header → field mapping."""
 
 
-@hookspec
-def register_ledger_kinds():
-    """Return per-enterprise ledger kinds: dicts with key, title and their field schema."""
-
 
 @hookspec
 def register_schedules():
@@ -125,19 +121,7 @@ def enforcement_candidates(tenant, campaign):
     """Return [(enterprise, reason)] that should be referred to enforcement in a campaign."""
 
 
-@hookspec(firstresult=True)
-def standardisation_transition(tenant, enterprise, from_state, to_state, facts):
-    """Return a refusal reason (str) if a standardisation transition is not allowed, else None."""
 
-
-@hookspec(firstresult=True)
-def classify_enterprise(tenant, enterprise, facts):
-    """Return a locality-specific class for an enterprise (e.g. Changshu's A/B/C/D), or None."""
-
-
-@hookspec(firstresult=True)
-def permit_approvals(tenant, permit):
-    """Return the approval steps a dangerous-work permit (作业票) needs, or None."""
 
 
 @hookspec

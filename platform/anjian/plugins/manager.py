@@ -25,6 +25,29 @@ class PluginError(Exception):
     """A plugin is unknown, broken, or its settings do not validate."""
 
 
+def check_contract(name: str, plugin: Any, required: bool = True) -> None:
+    """Refuse a plugin that targets another contract version than this anjian's.
+
+    A plugin declares ``ANJIAN_CONTRACT = <version>`` (a module attribute). Loaded
+    plugins must declare it; objects registered at run time (tests, embedding) that
+    declare nothing are taken to target the current version.
+    """
+    declared = getattr(plugin, "ANJIAN_CONTRACT", None)
+    if declared is None and not required:
+        return
+    if declared is None:
+        raise PluginError(
+            f"插件 {name} 未声明所针对的插件契约版本（ANJIAN_CONTRACT = {hookspecs.CONTRACT_VERSION}）"
+            f" / plugin {name} does not declare the plugin contract version it targets "
+            f"(ANJIAN_CONTRACT = {hookspecs.CONTRACT_VERSION})")
+    if declared != hookspecs.CONTRACT_VERSION:
+        raise PluginError(
+            f"插件 {name} 针对插件契约版本 {declared!r}，本 anjian 提供版本 "
+            f"{hookspecs.CONTRACT_VERSION}，拒绝加载 / plugin {name} targets plugin contract "
+            f"version {declared!r}, this anjian provides version {hookspecs.CONTRACT_VERSION}: "
+            "not loaded")
+
+
 @dataclass(frozen=True)
 class TenantInfo:
     """What a policy hook learns about the tenant it decides for."""
@@ -71,6 +94,7 @@ class PluginRegistry:
             module = load()
         except Exception as exc:  # an installed plugin that does not import is an operator error
             raise PluginError(f"插件 {name} 无法加载: {exc}") from exc
+        check_contract(name, module)
         self.plugins[name] = module
         self.catalogue.register(module, name=name)
 
@@ -82,6 +106,7 @@ class PluginRegistry:
         """
         if name in self.plugins:
             raise PluginError(f"插件已加载: {name}")
+        check_contract(name, module, required=False)
         try:
             self.catalogue.register(module, name=name)
             self.catalogue.check_pending()

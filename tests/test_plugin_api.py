@@ -1,0 +1,128 @@
+"""The public plugin API: every hook has a caller, plugins declare their contract,
+plugins import ``anjian.plugin_api`` alone."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from anjian import plugin_api
+from anjian.plugins import PluginError, PluginRegistry, hookspecs
+
+ROOT = Path(__file__).parents[1]
+CORE = ROOT / "platform" / "anjian"
+# Where a hook is declared or implemented, not called.
+NOT_CALLERS = {CORE / "plugins" / "hookspecs.py", CORE / "plugins" / "defaults.py"}
+# What a core module calls a hook through: the tenant's caller, or the registry by name.
+CALLS_BY_NAME = {"call_policy", "call", "catalogue_entries"}
+
+
+def _hookspec_names() -> set[str]:
+    return {name for name, fn in vars(hookspecs).items()
+            if callable(fn) and getattr(fn, f"{hookspecs.PROJECT}_spec", None) is not None}
+
+
+def _called_hooks(tree: ast.AST) -> set[str]:
+    """Hooks a module calls: ``<x>.hook.NAME``, ``hook.NAME`` (a caller's ``.hook`` kept in a
+    variable) and ``call_policy(tenant, "NAME", ...)`` / ``registry.call(..., "NAME")`` /
+    ``catalogue_entries("NAME")``."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            owner = node.value
+            if (isinstance(owner, ast.Attribute) and owner.attr == "hook") or (
+                    isinstance(owner, ast.Name) and owner.id in {"hook", "listening"}):
+                out.add(node.attr)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in CALLS_BY_NAME:
+                out.update(a.value for a in node.args
+                           if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    return out
+
+
+def test_every_hookspec_has_a_caller_in_the_core():
+    called: set[str] = set()
+    for path in CORE.rglob("*.py"):
+        if path in NOT_CALLERS or "migrations" in path.parts:
+            continue
+        called |= _called_hooks(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+    specs = _hookspec_names()
+    uncalled = sorted(specs - called)
+    assert not uncalled, (f"hookspecs no core module calls: {uncalled} (remove them, or call "
+                          "them where the core decides)")
+    for dead in ("register_ledger_kinds", "standardisation_transition", "classify_enterprise",
+                 "permit_approvals"):
+        assert dead not in specs
+
+
+def test_the_caller_scan_sees_a_dead_hook():
+    tree = ast.parse("def f(tenant):\n    call_policy(tenant, 'grade_hazard', hazard=None)\n"
+                     "    pm.hook.on_overdue(tenant=tenant, item=None)\n")
+    assert _called_hooks(tree) == {"grade_hazard", "on_overdue"}
+    assert "task_deadline" not in _called_hooks(ast.parse("'task_deadline'"))
+
+
+# --- the contract version -----------------------------------------------------------------
+
+
+def test_the_five_plugins_declare_the_contract_they_target():
+    registry = PluginRegistry()
+    for name in ("anjian_changshu", "anjian_jinbei", "anjian_qinhuangdao", "anjian_shenyang",
+                 "anjian_tianjin_hebei"):
+        assert registry.plugins[name].ANJIAN_CONTRACT == plugin_api.CONTRACT_VERSION
+
+
+@pytest.fixture
+def module_plugin(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    names = []
+
+    def write(name: str, declaration: str) -> str:
+        (tmp_path / f"{name}.py").write_text(
+            f"from anjian.plugin_api import hookimpl\n{declaration}\n\n"
+            "@hookimpl\ndef task_deadline(task_kind):\n    return 3\n", encoding="utf-8")
+        names.append(name)
+        return name
+
+    yield write
+    import sys
+
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+def test_a_plugin_for_another_contract_is_refused_with_a_clear_message(module_plugin):
+    name = module_plugin("anjian_test_future", "ANJIAN_CONTRACT = 99")
+    with pytest.raises(PluginError) as raised:
+        PluginRegistry(extra_modules=[name], use_entry_points=False)
+    message = str(raised.value)
+    assert "插件 anjian_test_future 针对插件契约版本 99" in message
+    assert f"本 anjian 提供版本 {plugin_api.CONTRACT_VERSION}" in message
+    assert "plugin anjian_test_future targets plugin contract version 99" in message
+
+
+def test_a_loaded_plugin_without_a_contract_is_refused(module_plugin):
+    name = module_plugin("anjian_test_undeclared", "")
+    with pytest.raises(PluginError, match=r"anjian_test_undeclared 未声明.*ANJIAN_CONTRACT = 1"):
+        PluginRegistry(extra_modules=[name], use_entry_points=False)
+    ok = module_plugin("anjian_test_declared", "ANJIAN_CONTRACT = 1")
+    assert list(PluginRegistry(extra_modules=[ok], use_entry_points=False).plugins) == [ok]
+
+
+def test_a_run_time_plugin_declaring_another_contract_is_refused():
+    registry = PluginRegistry(use_entry_points=False)
+
+    class Future:
+        ANJIAN_CONTRACT = 2
+
+        @plugin_api.hookimpl
+        def task_deadline(self, task_kind):
+            return 3
+
+    with pytest.raises(PluginError, match="targets plugin contract version 2"):
+        registry.register("test_future", Future())
+    assert "test_future" not in registry.plugins
