@@ -8,8 +8,7 @@ import secrets
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, func, literal_column, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
@@ -65,9 +64,7 @@ def issue_token(user: User, name: str = "", expires_at: dt.datetime | None = Non
 # tenant the URL names; the user's memberships. The one with the tenant
 # also calls ``anjian_read_scope`` (made by migration 0009): it gives the
 # transaction the read scope of that tenant and user, then reads the user's memberships
-# under it, so that the whole guard is one round trip. The call is one literal column,
-# compiled once: the ORM spends on every execution of an expression column what it
-# does not on a literal one.
+# under it, so that the whole guard is one round trip.
 # The token is read as the two columns that decide (an entity more to load on every
 # request was ~10 % of the statement's time).
 _TOKEN_USER = (select(User, ApiToken.revoked_at, ApiToken.expires_at).select_from(ApiToken)
@@ -75,8 +72,8 @@ _TOKEN_USER = (select(User, ApiToken.revoked_at, ApiToken.expires_at).select_fro
                .where(ApiToken.token_hash == bindparam("token_hash")))
 _TOKEN_USER_TENANT = _TOKEN_USER.add_columns(Tenant).outerjoin(
     Tenant, Tenant.code == bindparam("tenant_code"))
-_TOKEN_USER_TENANT_SCOPED = _TOKEN_USER_TENANT.add_columns(literal_column(str(
-    getattr(func, READ_SCOPE_FUNCTION)(Tenant.id, User.id).compile(dialect=postgresql.dialect()))))
+_TOKEN_USER_TENANT_SCOPED = _TOKEN_USER_TENANT.add_columns(
+    getattr(func, READ_SCOPE_FUNCTION)(Tenant.id, User.id))
 _MEMBERSHIPS = select(Membership).where(Membership.user_id == bindparam("user_id"))
 
 
