@@ -70,7 +70,8 @@ else:
 # generation is collected every 10,000 new objects instead of 700. A list request
 # makes thousands of short-lived objects; with the defaults a collection ran about
 # once a request, often walking the whole heap: 0.15-0.4 ms of a 9-12 ms request,
-# against ~0.04 ms now (in-process, docs/benchmarks.md). Cycles are still collected.
+# against ~0.04 ms now (in-process; see the git history of docs/benchmarks.md). Cycles
+# are still collected.
 GC_THRESHOLD = (10_000, 10, 10)
 
 
