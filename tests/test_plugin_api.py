@@ -126,3 +126,64 @@ def test_a_run_time_plugin_declaring_another_contract_is_refused():
     with pytest.raises(PluginError, match="targets plugin contract version 2"):
         registry.register("test_future", Future())
     assert "test_future" not in registry.plugins
+
+
+# --- typed catalogue entries --------------------------------------------------------------
+
+
+def _startup_with(module_plugin, name: str, body: str) -> PluginError:
+    module_plugin(name, "ANJIAN_CONTRACT = 1\nfrom anjian.plugin_api import *  # noqa\n" + body)
+    with pytest.raises(PluginError) as raised:
+        PluginRegistry(extra_modules=[name], use_entry_points=False)
+    return raised.value
+
+
+def test_an_invalid_entry_stops_startup_naming_plugin_entry_and_field(module_plugin):
+    error = _startup_with(module_plugin, "anjian_test_bad_phase", """
+@hookimpl
+def register_campaign_kinds():
+    return [CampaignKind(key="bad_dates", title="日期有误", phases=(
+        Phase(key="one", title="第一阶段", start="2025-03-01", end="2025-05-31"),
+        Phase(key="two", title="第二阶段", start="2025-13-01"),
+    ))]
+""")
+    message = str(error)
+    assert "插件 anjian_test_bad_phase" in message
+    assert "register_campaign_kinds 'bad_dates'" in message
+    assert "field phases[1].start" in message
+    assert isinstance(error.__cause__, plugin_api.CatalogueError)
+    assert (error.__cause__.plugin, error.__cause__.entry, error.__cause__.field) == (
+        "anjian_test_bad_phase", "bad_dates", "phases[1].start")
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ("register_checklist_templates():\n    return [ChecklistTemplate(key='t', title='表', items=("
+     "ChecklistItem(code='1', text='甲'), ChecklistItem(code='1', text='乙')))]", "items[1].code"),
+    ("register_report_kinds():\n    return [{'key': 'r_kind', 'title': '报表', 'formats': ['pdf'],"
+     " 'parameters': __import__('marshmallow').Schema, 'compute': print}]", "html"),
+    ("register_schedules():\n    return [Schedule(key='s', cron='0 25 * * *', queue='default',"
+     " function='a.b')]", "cron"),
+    ("register_import_profiles():\n    return [ImportProfile(key='p', title='模板', headers={})]",
+     "headers"),
+    ("register_campaign_kinds():\n    return [{'key': 'k', 'title': '行动', 'phases': [],"
+     " 'colour': 'red'}]", "colour"),
+])
+def test_every_catalogue_hook_is_typed_and_checked(module_plugin, body, field):
+    error = _startup_with(module_plugin, f"anjian_test_bad_{field.split('[')[0]}",
+                          f"@hookimpl\ndef {body}\n")
+    assert f"field {field}:" in str(error)
+
+
+def test_typed_entries_reach_the_core_as_the_dicts_it_reads(module_plugin):
+    name = module_plugin("anjian_test_typed", "ANJIAN_CONTRACT = 1\n"
+                         "from anjian.plugin_api import CampaignKind, Milestone, Phase\n"
+                         "@hookimpl\ndef register_campaign_kinds():\n"
+                         "    return [CampaignKind(key='typed', title='类型化', year=2025,"
+                         " focus=('燃气',), phases=(Phase(key='p', title='排查',"
+                         " start='2025-03-01'),), milestones=(Milestone(date='2025-04-30',"
+                         " rule='报送'),))]\n")
+    registry = PluginRegistry(extra_modules=[name], use_entry_points=False)
+    [kind] = registry.catalogue_entries("register_campaign_kinds", enabled=(name,))
+    assert kind == {"key": "typed", "title": "类型化", "year": 2025, "focus": ["燃气"],
+                    "phases": [{"key": "p", "title": "排查", "start": "2025-03-01"}],
+                    "milestones": [{"date": "2025-04-30", "rule": "报送"}], "plugin": name}

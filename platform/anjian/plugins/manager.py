@@ -16,7 +16,7 @@ from typing import Any
 import pluggy
 from marshmallow import Schema, ValidationError
 
-from anjian.plugins import defaults, hookspecs
+from anjian.plugins import catalogue, defaults, hookspecs
 
 ENTRY_POINT_GROUP = "anjian"
 
@@ -81,6 +81,7 @@ class PluginRegistry:
             if module_name and module_name not in self.plugins:
                 self._add(module_name, lambda m=module_name: importlib.import_module(m))
         self.catalogue.check_pending()
+        self.check_catalogue()
         self._tenant_callers: dict[int, tuple[tuple, pluggy.PluginManager]] = {}
         self._lock = threading.Lock()
 
@@ -120,6 +121,22 @@ class PluginRegistry:
 
     # --- catalogue ---------------------------------------------------------
 
+    def check_catalogue(self) -> None:
+        """Type and check every catalogue entry of every loaded plugin (at start-up).
+
+        An invalid entry raises ``PluginError`` naming the plugin, the hook, the entry
+        and the field. Plugins registered later at run time (``register``) are checked
+        where their entries are used.
+        """
+        for hook_name in catalogue.ENTRY_TYPES:
+            for impl in getattr(self.catalogue.hook, hook_name).get_hookimpls():
+                name = self.catalogue.get_name(impl.plugin)
+                for entry in impl.function() or ():
+                    try:
+                        catalogue.checked(name, hook_name, entry)
+                    except catalogue.CatalogueError as exc:
+                        raise PluginError(str(exc)) from exc
+
     def catalogue_entries(self, hook_name: str, enabled: tuple[str, ...] | None = None):
         """Entries of a ``register_*`` hook, each tagged with its plugin's name.
 
@@ -132,7 +149,7 @@ class PluginRegistry:
             if enabled is not None and name != "anjian.defaults" and name not in enabled:
                 continue
             for entry in impl.function() or ():
-                out.append({**entry, "plugin": name})
+                out.append({**catalogue.as_entry(hook_name, entry), "plugin": name})
         return out
 
     def settings_schema(self, plugin_name: str) -> Schema | None:

@@ -1,0 +1,432 @@
+"""Typed catalogue entries: what the ``register_*`` hooks return.
+
+A plugin returns these dataclasses (``anjian.plugin_api`` exports them); a plain
+dict of the same fields is accepted too and read through ``from_dict``. Every
+entry of every loaded plugin is checked when the plugins load (``check``): an
+invalid one stops the start-up with a ``CatalogueError`` naming the plugin, the
+entry and the field. The core reads the entries as dicts (``as_entry``), the
+shape the hooks always returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from croniter import croniter
+from marshmallow import Schema
+
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,79}$")
+FIGURE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,119}$")
+REPORT_FORMATS = ("xlsx", "pdf", "json")
+FIGURE_PERIODS = ("week", "month", "day")
+QUEUES = ("imports", "reports", "default")
+PARTS = ("document", "onsite", "软件资料", "现场", None, "")
+
+
+class CatalogueError(ValueError):
+    """An invalid catalogue entry: ``plugin``, ``hook``, ``entry`` (its key) and ``field``."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+        self.plugin = self.hook = self.entry = None
+
+    def located(self, plugin: str, hook: str, entry) -> CatalogueError:
+        self.plugin, self.hook, self.entry = plugin, hook, entry
+        self.args = (f"插件 {plugin} 的目录项无效 / invalid catalogue entry of plugin {plugin}: "
+                     f"{hook} {entry!r}, field {self.field}: {self.message}",)
+        return self
+
+
+def _text(value, field: str, required: bool = True, limit: int = 300) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+        raise CatalogueError(field, f"须为非空字符串（至多 {limit} 字） / must be a non-empty "
+                                    f"string of at most {limit} characters")
+
+
+def _key(value, field: str = "key") -> None:
+    if not isinstance(value, str) or not value or not re.match(r"^[A-Za-z0-9_.-]{1,120}$", value):
+        raise CatalogueError(field, "须为字母、数字、'_'、'-' 或 '.' / must be letters, digits, "
+                                    "'_', '-' or '.'")
+
+
+def _date(value, field: str) -> None:
+    if value is None or isinstance(value, dt.date):
+        return
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise CatalogueError(field, f"日期无效 / not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _callable(value, field: str) -> None:
+    if value is None or callable(value):
+        return
+    if isinstance(value, str) and ("." in value or ":" in value):
+        return  # a dotted path, imported where it is used
+    raise CatalogueError(field, "须为可调用对象或其路径 / must be a callable or its dotted path")
+
+
+def _cron(value, field: str) -> None:
+    if not isinstance(value, str) or len(value.split()) != 5 or not croniter.is_valid(value):
+        raise CatalogueError(field, f"不是五段 cron 表达式 / not a five-field cron expression: "
+                                    f"{value!r}")
+
+
+def _as_dict(value):
+    if isinstance(value, Entry):
+        return value.as_entry()
+    if isinstance(value, tuple):
+        return [_as_dict(v) for v in value]
+    return value
+
+
+class Entry:
+    """What every catalogue entry has: ``as_entry`` (a dict of its fields that are set)."""
+
+    NESTED: ClassVar[dict[str, type]] = {}
+
+    def as_entry(self) -> dict:
+        return {f.name: _as_dict(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_dict(cls, value, field: str = "") -> Entry:
+        """The entry a plugin gave as a dict; unknown or missing fields are named."""
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise CatalogueError(field or cls.__name__, f"须为 {cls.__name__} 或 dict / must be a "
+                                                        f"{cls.__name__} or a dict")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(value) - names - {"plugin"})
+        if unknown:
+            raise CatalogueError(f"{field}{unknown[0]}", "未知字段 / unknown field")
+        required = [f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        for name in required:
+            if name not in value:
+                raise CatalogueError(f"{field}{name}", "缺少此字段 / missing")
+        kwargs = {}
+        for name in names & set(value):
+            item = value[name]
+            nested = cls.NESTED.get(name)
+            if nested is not None and item is not None:
+                if not isinstance(item, (list, tuple)):
+                    raise CatalogueError(f"{field}{name}", "须为列表 / must be a list")
+                item = tuple(nested.from_dict(v, f"{field}{name}[{i}].") for i, v in enumerate(item))
+            elif isinstance(item, list):
+                item = tuple(item)
+            kwargs[name] = item
+        return cls(**kwargs)
+
+    def check(self, field: str = "") -> None:
+        """Raise ``CatalogueError`` naming the first invalid field."""
+
+
+# --------------------------------------------------------------------------- campaign kinds
+
+
+@dataclass(frozen=True)
+class Phase(Entry):
+    """A phase of a campaign kind; ``start``/``end`` dates (or ISO strings), ``rule`` in Chinese.
+    ``relative`` dates the phase from a contract (see docs/plugins.md)."""
+
+    key: str
+    title: str
+    start: dt.date | str | None = None
+    end: dt.date | str | None = None
+    rule: str | None = None
+    relative: dict | None = None
+
+    def check(self, field: str = "") -> None:
+        _key(self.key, f"{field}key")
+        _text(self.title, f"{field}title")
+        _date(self.start, f"{field}start")
+        _date(self.end, f"{field}end")
+        _text(self.rule, f"{field}rule", required=False, limit=2000)
+
+
+@dataclass(frozen=True)
+class Milestone(Entry):
+    """A dated deadline of a campaign kind (``date`` and the ``rule`` it comes from)."""
+
+    date: dt.date | str
+    rule: str | None = None
+    key: str | None = None
+    title: str | None = None
+
+    def check(self, field: str = "") -> None:
+        _date(self.date, f"{field}date")
+        if self.key is not None:
+            _key(self.key, f"{field}key")
+        _text(self.rule, f"{field}rule", required=False, limit=2000)
+        _text(self.title, f"{field}title", required=False)
+
+
+@dataclass(frozen=True)
+class CampaignKind(Entry):
+    """``register_campaign_kinds``: a kind of campaign (专项行动) a tenant may start."""
+
+    key: str
+    title: str
+    phases: tuple[Phase, ...]
+    focus: tuple[str, ...] = ()
+    year: int | None = None
+    milestones: tuple[Milestone, ...] | None = None
+    description: str | None = None
+
+    NESTED: ClassVar[dict[str, type]] = {"phases": Phase, "milestones": Milestone}
+
+    def check(self, field: str = "") -> None:
+        _key(self.key)
+        _text(self.title, "title")
+        if not self.phases:
+            raise CatalogueError("phases", "至少一个阶段 / at least one phase")
+        for i, phase in enumerate(self.phases):
+            Phase.from_dict(phase, f"phases[{i}].").check(f"phases[{i}].")
+        for i, focus in enumerate(self.focus or ()):
+            _text(focus, f"focus[{i}]")
+        if self.year is not None and (not isinstance(self.year, int) or not 2000 <= self.year <= 2100):
+            raise CatalogueError("year", "须为 2000–2100 的年份 / must be a year 2000-2100")
+        for i, milestone in enumerate(self.milestones or ()):
+            Milestone.from_dict(milestone, f"milestones[{i}].").check(f"milestones[{i}].")
+        _text(self.description, "description", required=False, limit=4000)
+
+
+# --------------------------------------------------------------------------- checklist templates
+
+
+@dataclass(frozen=True)
+class ChecklistItem(Entry):
+    """One item of a checklist template: ``code``, ``text``; ``part`` is document or onsite."""
+
+    code: str
+    text: str
+    category: str | None = None
+    part: str | None = None
+    legal_basis: str | None = None
+    is_major_criterion: bool | None = None
+
+    def check(self, field: str = "") -> None:
+        _text(self.code, f"{field}code", limit=40)
+        _text(self.text, f"{field}text", limit=4000)
+        if self.part not in PARTS:
+            raise CatalogueError(f"{field}part", "须为 document 或 onsite / must be document or "
+                                                 "onsite")
+
+
+@dataclass(frozen=True)
+class ChecklistTemplate(Entry):
+    """``register_checklist_templates``: a versioned checklist (检查表)."""
+
+    key: str
+    title: str
+    items: tuple[ChecklistItem, ...]
+    version: int = 1
+
+    NESTED: ClassVar[dict[str, type]] = {"items": ChecklistItem}
+
+    def check(self, field: str = "") -> None:
+        _key(self.key)
+        _text(self.title, "title")
+        if not isinstance(self.version, int) or self.version < 1:
+            raise CatalogueError("version", "须为正整数 / must be a positive integer")
+        if not self.items:
+            raise CatalogueError("items", "至少一个检查项 / at least one item")
+        codes = set()
+        for i, item in enumerate(self.items):
+            item = ChecklistItem.from_dict(item, f"items[{i}].")
+            item.check(f"items[{i}].")
+            if item.code in codes:
+                raise CatalogueError(f"items[{i}].code", f"检查项编号重复 / duplicate code: {item.code}")
+            codes.add(item.code)
+
+
+# --------------------------------------------------------------------------- report kinds
+
+
+@dataclass(frozen=True)
+class EnteredFigure(Entry):
+    """A figure staff enter per period for a report kind (``key``, Chinese ``label``)."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ReportSchedule(Entry):
+    """A report kind's schedule: ``cron`` (Asia/Shanghai), ``params(tenant, slot)``, ``format``."""
+
+    cron: str
+    params: Callable | str
+    format: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportKind(Entry):
+    """``register_report_kinds``: a report (报表) computed by ``compute(tenant, params,
+    snapshot_at)`` and laid out by ``xlsx(data, workbook)`` / ``html(data)``."""
+
+    key: str
+    title: str
+    formats: tuple[str, ...]
+    parameters: Any
+    compute: Callable | str
+    xlsx: Callable | str | None = None
+    html: Callable | str | None = None
+    entered_figures: tuple[EnteredFigure, ...] | None = None
+    figures_period: str | None = None
+    schedule: ReportSchedule | None = None
+    description: str | None = None
+
+    NESTED: ClassVar[dict[str, type]] = {"entered_figures": EnteredFigure}
+
+    def as_entry(self) -> dict:
+        entry = super().as_entry()
+        if isinstance(self.schedule, ReportSchedule):
+            entry["schedule"] = self.schedule.as_entry()
+        if "formats" in entry:
+            entry["formats"] = list(entry["formats"])
+        return entry
+
+    def check(self, field: str = "") -> None:
+        if not isinstance(self.key, str) or not KEY_RE.match(self.key):
+            raise CatalogueError("key", "须为 2–80 个小写字母、数字或 '_' / must be 2-80 lower-case "
+                                        "letters, digits or '_'")
+        _text(self.title, "title", limit=200)
+        formats = self.formats
+        if (not isinstance(formats, (list, tuple)) or not formats
+                or not set(formats) <= set(REPORT_FORMATS) or len(set(formats)) != len(formats)):
+            raise CatalogueError("formats", f"须为 {list(REPORT_FORMATS)} 中的若干项 / must be a "
+                                            f"non-empty list of {list(REPORT_FORMATS)}")
+        parameters = self.parameters
+        if not (isinstance(parameters, str) or isinstance(parameters, Schema) or (
+                isinstance(parameters, type) and issubclass(parameters, Schema))):
+            raise CatalogueError("parameters", "须为 marshmallow Schema / must be a marshmallow "
+                                               "Schema class")
+        for name in ("compute", "xlsx", "html"):
+            _callable(getattr(self, name), name)
+        if self.compute is None:
+            raise CatalogueError("compute", "缺少此字段 / missing")
+        if "xlsx" in formats and self.xlsx is None:
+            raise CatalogueError("xlsx", "xlsx 格式须有 xlsx 布局函数 / format xlsx needs an "
+                                         "'xlsx' layout callable")
+        if "pdf" in formats and self.html is None:
+            raise CatalogueError("html", "pdf 格式须有 html 函数 / format pdf needs an 'html' "
+                                         "callable")
+        keys = set()
+        for i, figure in enumerate(self.entered_figures or ()):
+            figure = EnteredFigure.from_dict(figure, f"entered_figures[{i}].")
+            if not isinstance(figure.key, str) or not FIGURE_KEY_RE.match(figure.key):
+                raise CatalogueError(f"entered_figures[{i}].key", "须为小写字母、数字或 '_' / "
+                                                                  "lower-case letters, digits, '_'")
+            _text(figure.label, f"entered_figures[{i}].label")
+            if figure.key in keys:
+                raise CatalogueError(f"entered_figures[{i}].key", "重复 / not unique")
+            keys.add(figure.key)
+        if self.figures_period is not None and self.figures_period not in FIGURE_PERIODS:
+            raise CatalogueError("figures_period", f"须为 {list(FIGURE_PERIODS)} 之一 / must be "
+                                                   f"one of {list(FIGURE_PERIODS)}")
+        if self.schedule is not None:
+            schedule = ReportSchedule.from_dict(self.schedule, "schedule.")
+            _cron(schedule.cron, "schedule.cron")
+            _callable(schedule.params, "schedule.params")
+            if schedule.format not in formats:
+                raise CatalogueError("schedule.format", f"须为本报表的格式之一 / must be one of the "
+                                                        f"kind's formats {list(formats)}")
+        _text(self.description, "description", required=False, limit=4000)
+
+
+# --------------------------------------------------------------------------- schedules, imports
+
+
+@dataclass(frozen=True)
+class Schedule(Entry):
+    """``register_schedules``: a recurring job (``function``, a dotted path) on a ``queue``."""
+
+    key: str
+    cron: str
+    queue: str
+    function: str
+    title: str | None = None
+
+    def check(self, field: str = "") -> None:
+        _key(self.key)
+        _cron(self.cron, "cron")
+        if self.queue not in QUEUES:
+            raise CatalogueError("queue", f"须为 {list(QUEUES)} 之一 / must be one of {list(QUEUES)}")
+        if not isinstance(self.function, str) or "." not in self.function:
+            raise CatalogueError("function", "须为带点的路径 / must be a dotted path")
+        _text(self.title, "title", required=False)
+
+
+@dataclass(frozen=True)
+class ImportProfile(Entry):
+    """``register_import_profiles``: the columns of a locality's enterprise list (表头 → field)."""
+
+    key: str
+    title: str
+    headers: Mapping[str, str]
+    sheet: str | None = None
+    header_row: int | None = None
+
+    def as_entry(self) -> dict:
+        entry = super().as_entry()
+        entry["headers"] = dict(self.headers)
+        entry.setdefault("sheet", None)
+        entry.setdefault("header_row", 1)
+        return entry
+
+    def check(self, field: str = "") -> None:
+        _key(self.key)
+        _text(self.title, "title")
+        if not isinstance(self.headers, Mapping) or not self.headers:
+            raise CatalogueError("headers", "须为非空的 表头 → 字段 映射 / must be a non-empty "
+                                            "header → field mapping")
+        for header, name in self.headers.items():
+            _text(header, f"headers[{header!r}]")
+            _text(name, f"headers[{header!r}]")
+        if self.header_row is not None and (not isinstance(self.header_row, int)
+                                            or self.header_row < 1):
+            raise CatalogueError("header_row", "须为正整数 / must be a positive integer")
+
+
+# What each catalogue hook returns.
+ENTRY_TYPES: dict[str, type[Entry]] = {
+    "register_campaign_kinds": CampaignKind,
+    "register_checklist_templates": ChecklistTemplate,
+    "register_report_kinds": ReportKind,
+    "register_schedules": Schedule,
+    "register_import_profiles": ImportProfile,
+}
+
+
+def as_entry(hook: str, entry) -> dict:
+    """One entry as the dict the core reads (a dict given by a plugin is kept as it is)."""
+    return entry.as_entry() if isinstance(entry, Entry) else entry
+
+
+def checked(plugin: str, hook: str, entry) -> Entry:
+    """``entry`` typed and checked; ``CatalogueError`` naming the plugin, entry and field."""
+    kind = ENTRY_TYPES[hook]
+    name = entry.get("key") if isinstance(entry, Mapping) else getattr(entry, "key", None)
+    try:
+        if isinstance(entry, Entry) and not isinstance(entry, kind):
+            raise CatalogueError(kind.__name__, f"{hook} 须返回 {kind.__name__} / {hook} returns "
+                                                f"{kind.__name__} entries")
+        typed = kind.from_dict(entry)
+        typed.check()
+    except CatalogueError as exc:
+        raise exc.located(plugin, hook, name) from None
+    except TypeError as exc:
+        raise CatalogueError(kind.__name__, str(exc)).located(plugin, hook, name) from None
+    return typed
