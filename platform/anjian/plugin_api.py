@@ -17,11 +17,20 @@ What is here:
   ``ImportProfile``), checked when the plugins load: an invalid entry stops the
   start-up with a ``PluginError`` naming the plugin, the entry and the field;
 * ``TenantInfo``, what policy hooks learn about their tenant;
-* the errors a plugin raises (``JobError``: a job fails with its Chinese message).
+* ``context(tenant)``: the ``PluginContext`` of read helpers (campaigns as
+  ``CampaignView``, counts and aggregates of hazards, referrals, inspections and
+  entered figures, a service contract's cost table), so a plugin never touches
+  the ORM; they read inside the scope the core set, the tenant's;
+* the clock (``TIMEZONE``, ``local_now``, ``local_today``: China's time) and
+  working days (``add_workdays``, ``is_workday``, ``workdays_between``: the
+  platform's holiday calendar);
+* the errors a plugin raises (``JobError``: a job fails with its Chinese
+  message; ``PluginError``, ``CatalogueError``).
 """
 
 from __future__ import annotations
 
+from anjian.jobs.schedules import TIMEZONE, local_now, local_today
 from anjian.jobs.service import JobError
 from anjian.plugins.catalogue import (
     CampaignKind,
@@ -36,24 +45,49 @@ from anjian.plugins.catalogue import (
     ReportSchedule,
     Schedule,
 )
+from anjian.plugins.context import CampaignView, ContractView, InspectionCount, PluginContext
 from anjian.plugins.hookspecs import CONTRACT_VERSION, hookimpl
 from anjian.plugins.manager import PluginError, TenantInfo
+from anjian.services.service import COST_HEADERS, cost_rows
+from anjian.workdays.service import add_workdays, is_workday, workdays_between
 
 __all__ = [
     "CONTRACT_VERSION",
+    "COST_HEADERS",
+    "TIMEZONE",
     "CampaignKind",
+    "CampaignView",
     "CatalogueError",
     "ChecklistItem",
     "ChecklistTemplate",
+    "ContractView",
     "EnteredFigure",
     "ImportProfile",
+    "InspectionCount",
     "JobError",
     "Milestone",
     "Phase",
+    "PluginContext",
     "PluginError",
     "ReportKind",
     "ReportSchedule",
     "Schedule",
     "TenantInfo",
+    "add_workdays",
+    "context",
+    "cost_rows",
     "hookimpl",
+    "is_workday",
+    "local_now",
+    "local_today",
+    "workdays_between",
 ]
+
+
+def context(tenant: TenantInfo | None = None) -> PluginContext:
+    """The read helpers of ``tenant`` (the ``tenant`` a hook or a report's ``compute`` got).
+
+    They read inside the tenant scope the core set; ``tenant`` is needed only by the
+    helpers that ask the tenant's plugins again (``service_cost_table``), so a
+    marshmallow validator, which has no tenant, may call ``context()``."""
+    return PluginContext(tenant)

@@ -23,8 +23,7 @@ service contract's start. The campaign kind's phases therefore have no fixed
 ``start``/``end`` (``None``) and carry a ``relative`` window in months from the
 contract start instead.
 
-Written as an outside package: it imports ``anjian.plugins.hookimpl`` and the public
-services of the core (``anjian.services.service``) only.
+Written as an outside package: of anjian it imports ``anjian.plugin_api`` only.
 """
 
 from anjian.plugin_api import hookimpl

@@ -1,12 +1,14 @@
 """The street's budget: the cost table of one contract year as a report kind.
 
 Parameters: the contract and its year (from 1). ``compute`` reads the core's cost table
-(``anjian.services.service.cost_table``, which asks ``service_cost_shares`` for each
+(``context(tenant).service_cost_table``, which asks ``service_cost_shares`` for each
 enterprise served in that year); ``xlsx`` lays it out as a form: title, period, one row
 per enterprise (who pays what) and the totals the street budgets for.
 """
 
 from marshmallow import Schema, fields, validate
+
+from anjian.plugin_api import COST_HEADERS, context, cost_rows
 
 REPORT_KIND = "jinbei_service_costs"
 TITLE = "安全生产社会化服务费用分担表"
@@ -27,24 +29,11 @@ def report_kind() -> dict:
 
 
 def compute(tenant, params, snapshot_at) -> dict:
-    from anjian.extensions import db
-    from anjian.jobs.service import JobError
-    from anjian.services.models import ServiceContract
-    from anjian.services.service import ServiceError, cost_table
-
-    contract = db.session.get(ServiceContract, params["contract_id"])
-    if contract is None:
-        raise JobError("服务合同不存在", f"service contract {params['contract_id']} not found")
-    try:
-        table = cost_table(tenant, contract, params["year"])
-    except ServiceError as exc:
-        raise JobError(exc.message, f"cost table: {exc.message}") from exc
+    contract, table = context(tenant).service_cost_table(params["contract_id"], params["year"])
     return {**table, "title": f"{contract.title} 费用分担表（第{params['year']}年度）"}
 
 
 def xlsx(data, workbook) -> None:
-    from anjian.services.service import COST_HEADERS, cost_rows
-
     sheet = workbook.add_worksheet(f"第{data['contract_year']}年度")
     title = workbook.add_format({"bold": True, "font_size": 14, "align": "center"})
     head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,

@@ -36,7 +36,7 @@ from typing import NoReturn
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from anjian.jobs.schedules import TIMEZONE, local_now, local_today
+from anjian.plugin_api import TIMEZONE, InspectionCount, JobError, context, local_now, local_today
 from anjian_tianjin_hebei.campaign import CAMPAIGN_KEY, PLUGIN
 from anjian_tianjin_hebei.checklists import FAILING_OF_CODE, FAILINGS, SPOT_CHECK_TEMPLATE
 
@@ -56,9 +56,7 @@ SCHEDULE_TIME = "09:00"
 
 def refuse(message: str) -> NoReturn:
     """The table cannot be made for these parameters: the report fails with this Chinese
-    message (the core's ``JobError``, imported here to keep the plugin's import light)."""
-    from anjian.jobs.service import JobError
-
+    message (the plugin API's ``JobError``)."""
     raise JobError(message, f"dispatch table refused: {message}")
 
 
@@ -78,10 +76,7 @@ class DispatchParams(Schema):
 
     @validates("campaign_id")
     def _campaign_of_this_kind(self, value, **_kwargs):
-        from anjian.campaigns.models import Campaign
-        from anjian.extensions import db
-
-        campaign = db.session.get(Campaign, value)  # the tenant scope: a foreign id is absent
+        campaign = context().campaign(value)  # the tenant scope: a foreign id is absent
         if campaign is None or campaign.kind != CAMPAIGN_KEY:
             raise ValidationError("专项行动不存在或不是重大事故隐患排查整治2023专项行动")
 
@@ -242,24 +237,16 @@ def _as_date(value, field: str) -> dt.date | None:
 
 # --- compute ---------------------------------------------------------------------------------
 
-def _campaign(params: dict, week: dt.date | None):
-    from sqlalchemy import select
-
-    from anjian.campaigns.models import Campaign
-    from anjian.extensions import db
-
+def _campaign(tenant, params: dict, week: dt.date | None):
+    reads = context(tenant)
     campaign_id = params.get("campaign_id")
     if campaign_id is not None:
-        campaign = db.session.get(Campaign, int(campaign_id))  # scoped: foreign is absent
+        campaign = reads.campaign(int(campaign_id))  # scoped: foreign is absent
         if campaign is None or campaign.kind != CAMPAIGN_KEY:
             refuse(f"专项行动不存在或不是本调度表所属的专项行动: {campaign_id}")
         return campaign
-    stmt = (select(Campaign).where(Campaign.kind == CAMPAIGN_KEY,
-                                   Campaign.status.in_(("active", "closed")))
-            .order_by(Campaign.starts_on.desc(), Campaign.id.desc()).limit(1))
-    if week is not None:
-        stmt = stmt.where(Campaign.starts_on <= week_of(week)[1])
-    campaign = db.session.scalar(stmt)
+    campaign = reads.latest_campaign(CAMPAIGN_KEY, statuses=("active", "closed"),
+                                     started_by=week_of(week)[1] if week is not None else None)
     if campaign is None:
         refuse("本单位尚无已启动的“重大事故隐患排查整治2023专项行动”")
     return campaign
@@ -281,90 +268,46 @@ def _wan(yuan) -> float | int:
     return _number((decimal.Decimal(yuan) / WAN).quantize(decimal.Decimal("0.000001")).normalize())
 
 
-def figures(campaign, settings: dict, week_start: dt.date, week_end: dt.date,
+def figures(reads, campaign, settings: dict, week_start: dt.date, week_end: dt.date,
             cutoff: dt.datetime) -> dict:
-    """Every figure of the table, by value key: six aggregate statements."""
-    from sqlalchemy import and_, case, distinct, func, select
-
-    from anjian.enterprises.models import Enterprise
-    from anjian.extensions import db
-    from anjian.hazards.models import EnforcementReferral, Hazard
-    from anjian.inspections.models import (
-        ChecklistItem,
-        ChecklistTemplate,
-        Inspection,
-        InspectionResult,
-    )
-    from anjian.reports.figures import entered_latest, entered_totals
-
+    """Every figure of the table, by value key: six aggregate reads of the plugin API."""
     out: dict = {}
-    count = func.count
 
     # (一) major hazards of the campaign, by finder; fixed = verified before the cutoff.
-    is_self = Hazard.source == "self"
-    fixed = and_(Hazard.state == "verified", Hazard.verified_at < cutoff)
-    row = db.session.execute(
-        select(count().filter(is_self), count().filter(and_(is_self, fixed)),
-               count().filter(Hazard.source.in_(DEPARTMENT_SOURCES)),
-               count().filter(and_(Hazard.source.in_(DEPARTMENT_SOURCES), fixed)))
-        .where(Hazard.campaign_id == campaign.id, Hazard.grade == "major",
-               Hazard.found_on <= week_end)).one()
-    out.update(zip(("self_found", "self_fixed", "department_found", "department_fixed"),
-                   row, strict=True))
+    by_source = reads.hazard_tally(campaign_id=campaign.id, grade="major", found_until=week_end,
+                                   verified_before=cutoff)
+    department = [by_source.get(source, (0, 0)) for source in DEPARTMENT_SOURCES]
+    out["self_found"], out["self_fixed"] = by_source.get("self", (0, 0))
+    out["department_found"] = sum(found for found, _ in department)
+    out["department_fixed"] = sum(fixed for _, fixed in department)
 
     # (二) row 1 and (三) row 2: submitted inspections of the campaign before the cutoff.
-    focus = list(settings["focus_sectors"])
-    sector = Enterprise.extra[SECTOR_FIELD].as_string()
-    spot = Inspection.inspector_kind == "spot_check"
-    guided = and_(Inspection.inspector_kind == "department", sector.in_(focus))
-    row = db.session.execute(
-        select(count(distinct(case((spot, Inspection.enterprise_id)))),
-               count().filter(guided))
-        .select_from(Inspection)
-        .join(Enterprise, and_(Enterprise.tenant_id == Inspection.tenant_id,
-                               Enterprise.id == Inspection.enterprise_id))
-        .where(Inspection.campaign_id == campaign.id, Inspection.status == "submitted",
-               Inspection.submitted_at < cutoff,
-               Inspection.inspector_kind.in_(("spot_check", "department")))).one()
-    out["spot_checked"], out["guided_enterprises"] = row
+    out.update(reads.count_inspections(campaign_id=campaign.id, submitted_before=cutoff, counts={
+        "spot_checked": InspectionCount("spot_check", distinct_enterprises=True),
+        "guided_enterprises": InspectionCount(
+            "department", enterprise_field=(SECTOR_FIELD, settings["focus_sectors"])),
+    }))
 
     # (二) rows 2-9: enterprises with a "no" on a failing's item in a spot check.
-    failing = case(FAILING_OF_CODE, value=ChecklistItem.code)
     counted = dict.fromkeys(FAILINGS, 0)
-    counted.update(db.session.execute(
-        select(failing, count(distinct(Inspection.enterprise_id)))
-        .select_from(InspectionResult)
-        .join(Inspection, and_(Inspection.tenant_id == InspectionResult.tenant_id,
-                               Inspection.id == InspectionResult.inspection_id))
-        .join(ChecklistItem, and_(ChecklistItem.tenant_id == InspectionResult.tenant_id,
-                                  ChecklistItem.id == InspectionResult.item_id))
-        .join(ChecklistTemplate, and_(ChecklistTemplate.tenant_id == ChecklistItem.tenant_id,
-                                      ChecklistTemplate.id == ChecklistItem.template_id))
-        .where(Inspection.campaign_id == campaign.id, spot, Inspection.status == "submitted",
-               Inspection.submitted_at < cutoff, InspectionResult.answer == "no",
-               ChecklistTemplate.key == SPOT_CHECK_TEMPLATE,
-               ChecklistItem.code.in_(list(FAILING_OF_CODE)))
-        .group_by(failing)).all())
+    counted.update(reads.answer_tally(
+        campaign_id=campaign.id, template_key=SPOT_CHECK_TEMPLATE, groups=FAILING_OF_CODE,
+        answer="no", inspector_kind="spot_check", submitted_before=cutoff))
     for number, (key, _label) in FAILINGS.items():
         out[key] = counted[number]
 
     # (三) enforcement decisions of the campaign's referrals before the cutoff.
-    decision = EnforcementReferral.decision
-    row = db.session.execute(
-        select(count().filter(decision == "penalty"),
-               func.sum(EnforcementReferral.penalty_amount).filter(decision == "penalty"),
-               count().filter(decision == "transfer"),
-               count(distinct(case((decision == "suspension", EnforcementReferral.enterprise_id)))))
-        .where(EnforcementReferral.campaign_id == campaign.id, decision.is_not(None),
-               EnforcementReferral.decided_at < cutoff)).one()
-    out["penalties"], amount, out["judiciary_transfers"], out["suspensions"] = row
-    out["penalty_amount"] = _wan(amount)
+    decided = reads.referral_tally(campaign_id=campaign.id, decided_before=cutoff)
+    out["penalties"] = decided["penalties"]
+    out["judiciary_transfers"] = decided["transfers"]
+    out["suspensions"] = decided["suspended_enterprises"]
+    out["penalty_amount"] = _wan(decided["penalty_amount"])
 
     # Entered figures of the campaign's weeks up to this one: sums (flows), and the latest
     # value entered (a stock, or the yes/no of the media column).
     first_week = week_of(campaign.starts_on or settings["campaign_start"])[0]
-    totals = entered_totals(DISPATCH_KEY, since=first_week, until=week_start)
-    latest = entered_latest(DISPATCH_KEY,
+    totals = reads.entered_totals(DISPATCH_KEY, since=first_week, until=week_start)
+    latest = reads.entered_latest(DISPATCH_KEY,
                             [key for key, value in ENTERED.items() if value.aggregate != "sum"],
                             since=first_week, until=week_start)
     for key, value in ENTERED.items():
@@ -390,14 +333,14 @@ def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dic
     week = _as_date(params.get("week"), "week")
     if week is not None and week > today:
         refuse("不能生成未来周的调度表")
-    campaign = _campaign(params, week)
+    campaign = _campaign(tenant, params, week)
     if week is None:
         week = week_of(today)[0] - dt.timedelta(days=7)
         if campaign.ends_on is not None:
             week = min(week, campaign.ends_on)
     week_start, week_end = week_of(week)
     cutoff = min(week_cutoff(week_end), now)
-    values = figures(campaign, settings, week_start, week_end, cutoff)
+    values = figures(context(tenant), campaign, settings, week_start, week_end, cutoff)
     sections = []
     for key, number, title, rows in SECTIONS:
         sections.append({"key": key, "number": number, "title": title, "rows": [
