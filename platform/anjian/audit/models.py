@@ -34,8 +34,9 @@ class AuditEntry(TenantOwned, db.Model):
     detail: Mapped[str | None] = mapped_column(String(500))
 
     @classmethod
-    def scope_clause(cls, scope):
+    def scope_clause(cls, scope, entity=None):
+        entity = cls if entity is None else entity
         ids = tuple(sorted(scope.tenant_ids))
         if scope.platform:
-            return or_(cls.tenant_id.in_(ids), cls.tenant_id.is_(None))
-        return cls.tenant_id.in_(ids)
+            return or_(entity.tenant_id.in_(ids), entity.tenant_id.is_(None))
+        return entity.tenant_id.in_(ids)

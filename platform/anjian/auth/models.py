@@ -67,8 +67,8 @@ class Membership(TenantOwned, db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     @classmethod
-    def scope_clause(cls, scope):
-        return membership_clause(cls, scope)
+    def scope_clause(cls, scope, entity=None):
+        return membership_clause(cls if entity is None else entity, scope)
 
 
 class ApiToken(db.Model):

@@ -5,12 +5,18 @@ A ``Scope`` lives in ``session.info``. Three session events enforce it:
 * ``do_orm_execute`` adds ``with_loader_criteria`` to every ORM select, update
   and delete (joins, lazy loads and ``Session.get`` included); with no scope,
   a query of a tenant-owned entity raises and any tenant-owned join yields
-  nothing. Raw SQL through the session is refused unless the caller marks it
+  nothing. An ORM insert gives its rows as parameters, each in the write tenant;
+  a bulk update neither moves rows to another tenant nor goes by primary key.
+  Raw SQL through the session is refused unless the caller marks it
   ``execution_options(tenant_scoped_sql=True)``, promising it scoped itself.
 * ``before_flush`` refuses inserts, updates and deletes outside the scope's
   write tenant, and any change of ``tenant_id``.
 * ``after_begin`` gives PostgreSQL the same scope per transaction
   (``set_config(..., true)``), which Row-Level Security enforces again.
+
+Only SQLAlchemy's public API: the session events and their ``ORMExecuteState``,
+``with_loader_criteria``, ``sqlalchemy.inspect`` and the statements' own traversal
+(``visitors.iterate``, ``get_children``, ``compare``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import functools
 import weakref
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, event, false, or_, true
+from sqlalchemy import ColumnElement, Table, event, false, insert, inspect, or_, true
 from sqlalchemy.orm import (
     Session,
     declared_attr,
@@ -28,7 +34,6 @@ from sqlalchemy.orm import (
     scoped_session,
     with_loader_criteria,
 )
-from sqlalchemy.orm.query import FromStatement
 from sqlalchemy.sql import TextClause, visitors
 from sqlalchemy.sql.util import find_tables
 
@@ -78,9 +83,11 @@ class TenantOwned:
         )
 
     @classmethod
-    def scope_clause(cls, scope: Scope):
-        ids = tuple(sorted(scope.tenant_ids))
-        return cls.tenant_id.in_(ids)
+    def scope_clause(cls, scope: Scope, entity=None):
+        """The rows of ``entity`` (this class, or an ``aliased()`` of it) that ``scope``
+        shows; a class may refine it (audit rows, memberships)."""
+        entity = cls if entity is None else entity
+        return entity.tenant_id.in_(tuple(sorted(scope.tenant_ids)))
 
     def writable_in(self, scope: Scope) -> bool:
         """Whether this row may be written in ``scope`` although it is not the write tenant's."""
@@ -173,111 +180,92 @@ def scoped(session: Session, scope: Scope | None):
         set_scope(session, previous)
 
 
+# --- reads: loader criteria ----------------------------------------------------------
+
+def _clause(scope: Scope | None, entity, cls):
+    """The rows of ``entity`` (``cls`` or an alias of it) that ``scope`` shows: nothing
+    without a scope."""
+    if scope is None:
+        return false()
+    clause = cls.scope_clause(scope, entity)
+    return true() if clause is True else clause
+
+
 @functools.lru_cache(maxsize=16384)
 def _criterion(scope: Scope | None, cls) -> object:
-    """The loader criterion of one tenant-owned class in one scope (a class may refine
-    its clause); with no scope, nothing of the class is visible.
+    """The loader criterion of one tenant-owned class in one scope.
 
-    Built once and reused: options are immutable, and the tenant ids are bound
-    parameters of the clause (SQLAlchemy extracts them into every statement's
-    parameters, so one compiled form serves every scope of a shape). A clause, not a
-    lambda: the ids are literal values of this scope, never a closure that
-    SQLAlchemy's lambda cache could keep from another scope.
+    Built once per (scope, class) and reused: options are immutable, and the tenant
+    ids are bound parameters of the clause, so one compiled form serves every scope of
+    a shape. A clause, not a lambda: the ids are literal values of this scope, never a
+    closure that SQLAlchemy's lambda cache could keep from another scope.
     """
-    if scope is None:
-        return with_loader_criteria(cls, lambda c: false(), include_aliases=True)
-    clause = cls.scope_clause(scope)
-    if clause is True:
-        clause = true()
-    return with_loader_criteria(cls, clause, include_aliases=True, propagate_to_loaders=True)
-
-
-def _reachable_tenant_classes(mappers: set) -> tuple:
-    """The tenant-owned classes among ``mappers`` and every class their relationships
-    reach, transitively: an eager load joins a related class the statement never names.
-    (Not cached: a relationship may be added to a mapper at any time.)"""
-    seen, todo = set(), list(mappers)
-    while todo:
-        mapper = todo.pop()
-        if mapper in seen:
-            continue
-        seen.add(mapper)
-        todo.extend(rel.mapper for rel in mapper.relationships)
-    return tuple(sorted((m.class_ for m in seen if issubclass(m.class_, TenantOwned)),
-                        key=lambda c: c.__name__))
-
-
-_walked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _statement_entities(statement) -> tuple[tuple, list]:
-    """What one walk of a statement finds: the tenant-owned classes it can read (by
-    entity, column, join, subquery or plain table, widened along relationships), and
-    the aliased() tenant-owned entities among them (self-joins, explicit aliases).
-
-    Kept as long as the statement object lives: a statement built once and run on
-    every request (the guard's) is walked once. Statements are immutable, and the
-    mappers and their relationships are complete before the first request."""
-    return _kept(_walked, statement, _walk)
-
-
-def _kept(cache: weakref.WeakKeyDictionary, statement, compute):
-    """``compute(statement)``, kept in ``cache`` as long as the statement lives."""
-    try:
-        return cache[statement]
-    except KeyError:
-        pass
-    found = cache[statement] = compute(statement)
-    return found
-
-
-def _walk(statement) -> tuple[tuple, list]:
-    mappers, aliases = set(), {}
-    tables = _tenant_table_classes(tenant_classes())
-    for element in visitors.iterate(statement):
-        annotations = getattr(element, "_annotations", None) or {}
-        entity = annotations.get("parententity")
-        if entity is not None:
-            mappers.add(entity.mapper)
-            if (getattr(entity, "is_aliased_class", False)
-                    and issubclass(entity.mapper.class_, TenantOwned)):
-                aliases[id(entity)] = entity
-        elif isinstance(element, Table) and element in tables:
-            mappers.add(tables[element].__mapper__)
-    return _reachable_tenant_classes(mappers), list(aliases.values())
+    return with_loader_criteria(cls, _clause(scope, cls, cls), include_aliases=True,
+                                propagate_to_loaders=True)
 
 
 @functools.lru_cache(maxsize=8)
-def _tenant_table_classes(classes: tuple) -> dict:
-    return {cls.__table__: cls for cls in classes}
+def _mappers_by_table(mappers: frozenset) -> dict:
+    return {mapper.local_table: mapper for mapper in mappers}
+
+
+def _statement_entities(statement) -> tuple[tuple, list]:
+    """What a statement can read: the tenant-owned classes (by entity, column, join,
+    subquery or plain table, widened along relationships, since an eager load joins a
+    related class the statement never names), and the aliases of tenant-owned classes
+    in it (``aliased()``: self-joins, explicit aliases).
+
+    Each ORM element of a statement names its entity (``entity_namespace``: the class
+    or the ``aliased()`` class it comes from); a plain table is looked up among the
+    mapped tables.
+    """
+    from anjian.extensions import db
+
+    by_table = _mappers_by_table(db.Model.registry.mappers)
+    mappers, aliases = set(), {}
+    for element in visitors.iterate(statement):
+        entity = inspect(getattr(element, "entity_namespace", None), raiseerr=False)
+        mapper = getattr(entity, "mapper", None)
+        if mapper is not None:
+            mappers.add(mapper)
+            if entity.is_aliased_class and issubclass(mapper.class_, TenantOwned):
+                aliases[entity.entity] = entity.entity
+        elif isinstance(element, Table) and element in by_table:
+            mappers.add(by_table[element])
+    reached, todo = set(), list(mappers)
+    while todo:
+        mapper = todo.pop()
+        if mapper not in reached:
+            reached.add(mapper)
+            todo.extend(rel.mapper for rel in mapper.relationships)
+    classes = sorted((m.class_ for m in reached if issubclass(m.class_, TenantOwned)),
+                     key=lambda c: c.__name__)
+    return tuple(classes), list(aliases)
 
 
 def _scope_options(statement, scope: Scope | None) -> tuple:
     """The loader criteria one ORM statement needs: one per tenant-owned class it can
-    read, and one per alias of such a class. A plain criterion given for a class is
-    not adapted to an alias of it when the class itself is in the same statement (a
-    self-join would leak the alias side), so every alias gets its own criterion,
-    adapted to the alias's columns. Only the classes the statement reaches: 28
-    criteria on every statement were a third of a list request's time."""
+    read, then one per alias of such a class. A criterion given for a class is not
+    applied to an alias of it when the class itself is in the same statement (a
+    self-join would leak the alias side), so every alias gets its own, written on the
+    alias's columns. Only the classes the statement reaches: criteria for all 28 on
+    every statement were a third of a list request's time."""
     classes, aliases = _statement_entities(statement)
     options = [_criterion(scope, cls) for cls in classes]
     for alias in aliases:
-        cls = alias.mapper.class_
-        clause = false() if scope is None else cls.scope_clause(scope)
-        if clause is True:
-            clause = true()
-        options.append(with_loader_criteria(alias.entity, alias._adapter.traverse(clause)))
+        cls = inspect(alias).mapper.class_
+        options.append(with_loader_criteria(alias, _clause(scope, alias, cls)))
     return tuple(options)
 
 
+# A statement built once and run on every request (the guard's, always in no scope)
+# is scoped once: its scoped form is kept for the last scope it ran in, for as long as
+# the statement object lives, and SQLAlchemy finds that form's cache key computed.
 _last_scoped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _scoped(statement, scope: Scope | None):
-    """``statement`` with the loader criteria of ``scope``. The result is kept for the
-    statement's last scope, as long as the statement lives: a statement built once
-    and run again and again in one scope (the guard's, in none) is scoped once, and
-    SQLAlchemy finds its cache key already computed on the same object."""
+    """``statement`` with the loader criteria of ``scope``."""
     kept = _last_scoped.get(statement)
     if kept is not None and kept[0] == scope:
         return kept[1]
@@ -286,84 +274,86 @@ def _scoped(statement, scope: Scope | None):
     return scoped
 
 
-_owned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# --- ORM statements: reads, bulk writes, raw SQL ------------------------------------
+
+def _owned_mappers(state) -> list:
+    """The tenant-owned mappers an ORM statement names itself (its entities, or the
+    target of a bulk write)."""
+    return [m for m in state.all_mappers if issubclass(m.class_, TenantOwned)]
 
 
-def _owned_mappers(state):
-    """The tenant-owned mappers an ORM statement names itself (not along its
-    relationships). Kept as long as the statement lives, like its walk: the guard's
-    statement, run in no scope on every request, is looked at once."""
-    return _kept(_owned, state.statement, lambda _statement: [
-        m for m in state.all_mappers if issubclass(m.class_, TenantOwned)])
+def _names_tenant_id(row) -> bool:
+    return any((key if isinstance(key, str) else getattr(key, "key", None)) == "tenant_id"
+               for key in row)
 
 
-def _rows_of_insert(state):
-    """Every row an ORM insert would write, as dicts keyed by column/attribute name."""
-    statement = state.statement
-    rows = []
-    if statement._multi_values:
-        for batch in statement._multi_values:
-            for row in batch:
-                rows.append(row if isinstance(row, dict) else {})
-    elif statement._values:
-        rows.append(statement._values)
+def _rows_of(state) -> list:
     params = state.parameters
-    if isinstance(params, dict) and params:
-        params = [params]
-    if isinstance(params, list | tuple) and params:
-        if rows:  # values() and per-row parameters: each row gets both
-            rows = [{**rows[0], **p} for p in params]
-        else:
-            rows = list(params)
-    return rows
+    if isinstance(params, dict):
+        return [params] if params else []
+    return list(params or ())
 
 
-def _tenant_of(row):
-    for key, value in row.items():
-        name = key if isinstance(key, str) else getattr(key, "key", None)
-        if name == "tenant_id":
-            return getattr(value, "value", value), True
-    return None, False
-
-
-def _check_orm_insert(state, scope: Scope | None):
+def _check_orm_insert(state, scope: Scope | None, marked: bool):
+    """An ORM INSERT of a tenant-owned entity needs a writable scope, and is
+    ``insert(Entity)`` with its rows as parameters, each naming the write tenant;
+    anything else (``values()``, ``from_select()``) must be marked ``tenant_scoped_sql``."""
     owned = _owned_mappers(state)
     if not owned:
         return
-    name = owned[0].class_.__name__
-    statement = state.statement
+    cls = owned[0].class_
+    name = cls.__name__
     if scope is None or scope.write_tenant_id is None:
         raise TenantScopeError(f"insert of {name} without a writable tenant context")
-    if getattr(statement, "select", None) is not None:
-        raise TenantScopeError(f"INSERT ... SELECT of {name} must be marked tenant_scoped_sql=True")
-    rows = _rows_of_insert(state)
+    if marked:
+        return
+    if not state.statement.compare(insert(cls)):
+        raise TenantScopeError(
+            f"an ORM insert of {name} takes its rows as parameters "
+            f"(session.execute(insert({name}), rows)), or is marked tenant_scoped_sql=True")
+    rows = _rows_of(state)
     if not rows:
         raise TenantScopeError(f"insert of {name} without values")
     for row in rows:
-        tenant_id, given = _tenant_of(row)
-        if not given or tenant_id != scope.write_tenant_id:
+        if row.get("tenant_id") != scope.write_tenant_id:
             raise TenantScopeError(f"insert of {name} outside the tenant being written")
 
 
-def _from_statement_mappers(statement):
-    mappers = []
-    for column in statement._raw_columns:
-        subject = column._propagate_attrs.get("plugin_subject")
-        mapper = getattr(subject, "mapper", None)
-        if mapper is not None:
-            mappers.append(mapper)
-    return mappers
+def _sets_tenant_id(state) -> bool:
+    """Whether an ORM UPDATE sets ``tenant_id``. The columns among the statement's own
+    children are those it SETs (its WHERE clause is one child, an expression) and those
+    it RETURNs: a RETURNING of ``tenant_id`` is refused too, on the safe side."""
+    if any(isinstance(child, ColumnElement) and getattr(child, "key", None) == "tenant_id"
+           for child in state.statement.get_children()):
+        return True
+    return isinstance(state.parameters, dict) and _names_tenant_id(state.parameters)
+
+
+def _check_bulk_write(state, scope: Scope | None, marked: bool) -> Scope | None:
+    """Refuse an ORM UPDATE or DELETE of a tenant-owned entity that could cross tenants;
+    the scope it runs in: the write tenant only (not every readable one, nor the
+    actor's own memberships elsewhere)."""
+    owned = _owned_mappers(state)
+    if not owned:
+        return scope
+    name = owned[0].class_.__name__
+    if scope.write_tenant_id is None:
+        raise TenantScopeError(f"bulk write of {name} in a read-only scope")
+    if state.is_update and isinstance(state.parameters, list | tuple) and not marked:
+        # "bulk UPDATE by primary key" ignores loader criteria entirely.
+        raise TenantScopeError(
+            f"bulk UPDATE by primary key of {name} is not scoped; use a WHERE clause")
+    if state.is_update and _sets_tenant_id(state):
+        raise TenantScopeError(f"moving {name} rows to another tenant")
+    return Scope(frozenset({scope.write_tenant_id}), scope.write_tenant_id)
 
 
 def _on_execute(state):
     statement = state.statement
     marked = bool(state.execution_options.get("tenant_scoped_sql"))
-    if isinstance(statement, FromStatement):
+    if state.is_from_statement:
         # select(Area).from_statement(text(...)): no criteria can reach the inner SQL.
-        # (Such a statement is neither is_select nor is_update to the event.)
-        owned = [m for m in _from_statement_mappers(statement)
-                 if issubclass(m.class_, TenantOwned)]
-        if owned and not marked:
+        if _owned_mappers(state) and not marked:
             raise TenantScopeError(
                 "from_statement() of a tenant-owned entity must be marked tenant_scoped_sql=True"
             )
@@ -384,16 +374,11 @@ def _on_execute(state):
         owned = _owned_mappers(state)
         if owned:
             cls = owned[0].class_
-            clause = false() if scope is None else cls.scope_clause(scope)
-            state.statement = statement.where(true() if clause is True else clause)
+            state.statement = statement.where(_clause(scope, cls, cls))
         return
     if not state.is_orm_statement:
         if marked:
             return
-        if isinstance(statement, TextClause):
-            raise TenantScopeError(
-                "raw SQL through the session must be marked tenant_scoped_sql=True"
-            )
         touched = set(find_tables(statement, include_crud=True, include_joins=True))
         if touched & tenant_tables():
             raise TenantScopeError(
@@ -401,7 +386,7 @@ def _on_execute(state):
             )
         return
     if state.is_insert:
-        _check_orm_insert(state, scope)
+        _check_orm_insert(state, scope, marked)
         return
     if scope is None:
         owned = _owned_mappers(state)
@@ -410,26 +395,11 @@ def _on_execute(state):
                 f"tenant-owned query ({owned[0].class_.__name__}) without a tenant context"
             )
     if state.is_update or state.is_delete:
-        owned = _owned_mappers(state)
-        if owned:
-            name = owned[0].class_.__name__
-            if scope.write_tenant_id is None:
-                raise TenantScopeError(f"bulk write of {name} in a read-only scope")
-            if state.is_update and isinstance(state.parameters, list | tuple) and not marked:
-                # "bulk UPDATE by primary key" ignores loader criteria entirely.
-                raise TenantScopeError(
-                    f"bulk UPDATE by primary key of {name} is not scoped; use a WHERE clause"
-                )
-            if state.is_update and (
-                _tenant_of(dict(statement._values or {}))[1]
-                or (isinstance(state.parameters, dict) and _tenant_of(state.parameters)[1])
-            ):
-                raise TenantScopeError(f"moving {name} rows to another tenant")
-            # Writes reach only the write tenant (not every readable one, nor the
-            # actor's own memberships elsewhere).
-            scope = Scope(frozenset({scope.write_tenant_id}), scope.write_tenant_id)
+        scope = _check_bulk_write(state, scope, marked)
     state.statement = _scoped(statement, scope)
 
+
+# --- the unit of work ------------------------------------------------------------------
 
 def _check_write(scope: Scope | None, obj, action: str):
     if scope is None:
@@ -446,8 +416,6 @@ def _check_write(scope: Scope | None, obj, action: str):
 
 
 def _before_flush(session, flush_context, instances):
-    from sqlalchemy import inspect
-
     scope = get_scope(session)
     for obj in session.new:
         if isinstance(obj, TenantOwned):
