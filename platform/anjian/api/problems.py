@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import marshmallow as ma
 from flask import g, request
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
+
+from anjian import errors as domain
+from anjian.errors import translate
 
 log = logging.getLogger(__name__)
 
@@ -30,57 +32,6 @@ TITLES = {
     500: ("internal-error", "服务器内部错误"),
     503: ("unavailable", "服务暂不可用，请稍后再试"),
 }
-
-
-# marshmallow and webargs speak English; users of this API read Chinese.
-MESSAGES_ZH = {
-    "Missing data for required field.": "必填项",
-    "Unknown field.": "不允许的字段",
-    "Field may not be null.": "不能为空值",
-    "Not a valid string.": "不是有效的文本",
-    "Not a valid integer.": "不是有效的整数",
-    "Not a valid number.": "不是有效的数字",
-    "Not a valid boolean.": "不是有效的布尔值",
-    "Not a valid datetime.": "不是有效的日期时间",
-    "Not a valid date.": "不是有效的日期",
-    "Not a valid aware datetime.": "须为带时区的日期时间",
-    "Not a valid list.": "不是有效的列表",
-    "Not a valid mapping type.": "不是有效的对象",
-    "Invalid input type.": "输入类型无效",
-    "Invalid value.": "取值无效",
-    "String does not match expected pattern.": "格式不正确",
-}
-# marshmallow's parameterised messages (validate.Range, Length, OneOf), whole-message patterns
-# so that no English tail is left behind ("须大于或等于 1 and less than or equal to 200.").
-_PATTERNS_ZH = [
-    (re.compile(r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$"),
-     r"须在 \1 到 \2 之间"),
-    (re.compile(r"^Must be greater than (.+) and less than (.+)\.$"), r"须大于 \1 且小于 \2"),
-    (re.compile(r"^Must be greater than or equal to (.+)\.$"), r"须大于或等于 \1"),
-    (re.compile(r"^Must be less than or equal to (.+)\.$"), r"须小于或等于 \1"),
-    (re.compile(r"^Must be greater than (.+)\.$"), r"须大于 \1"),
-    (re.compile(r"^Must be less than (.+)\.$"), r"须小于 \1"),
-    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"长度须在 \1 到 \2 之间"),
-    (re.compile(r"^Length must be (\d+)\.$"), r"长度须为 \1"),
-    (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"短于最小长度 \1"),
-    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"超过最大长度 \1"),
-    (re.compile(r"^Must be one of: (.*)\.$", re.S), r"须为以下之一: \1"),
-]
-
-
-def translate(messages):
-    """Chinese for marshmallow's stock messages, recursively; our own messages pass through."""
-    if isinstance(messages, dict):
-        return {k: translate(v) for k, v in messages.items()}
-    if isinstance(messages, list):
-        return [translate(m) for m in messages]
-    if isinstance(messages, str):
-        if messages in MESSAGES_ZH:
-            return MESSAGES_ZH[messages]
-        for pattern, zh in _PATTERNS_ZH:
-            if pattern.match(messages):
-                return pattern.sub(zh, messages)
-    return messages
 
 
 class ProblemSchema(ma.Schema):
@@ -110,6 +61,36 @@ class ApiProblem(HTTPException):
 def problem(status: int, detail: str | None = None, slug: str | None = None, **kw):
     """Raise a problem+json response."""
     raise ApiProblem(status, slug=slug, detail=detail, **kw)
+
+
+# The one place where a domain error becomes an HTTP status (most specific class first).
+DOMAIN_STATUSES = (
+    (domain.NotFound, 404),
+    (domain.TooLarge, 413),
+    (domain.UnsupportedType, 415),
+    (domain.Refused, 422),
+    (domain.Forbidden, 403),
+    (domain.Conflict, 409),
+    (domain.PreconditionFailed, 412),
+    (domain.TooMany, 429),
+    (domain.Unavailable, 503),
+    (domain.Defect, 500),
+)
+
+
+def status_of(error: domain.DomainError) -> int:
+    for cls, status in DOMAIN_STATUSES:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def from_domain(error: domain.DomainError) -> ApiProblem:
+    """The problem a domain error answers: its status, slug, title, message, per-field
+    messages and Retry-After."""
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return ApiProblem(status_of(error), slug=error.slug, detail=error.message,
+                      errors=error.errors, headers=headers, title=error.title)
 
 
 def problem_response(error: HTTPException):
@@ -164,6 +145,18 @@ class Api(SmorestApi):
         from sqlalchemy.exc import OperationalError
 
         app.register_error_handler(OperationalError, self.handle_database_unavailable)
+        app.register_error_handler(domain.DomainError, self.handle_domain_error)
+
+    def handle_domain_error(self, error: domain.DomainError):
+        """A service, a job helper or the kernel said no: nothing half-written is kept, and
+        the answer is the problem the error maps to."""
+        from anjian.extensions import db
+
+        db.session.rollback()
+        problem = from_domain(error)
+        if problem.code >= 500:
+            log.error("server error on %s %s: %s", request.method, request.path, error.message)
+        return problem_response(problem)
 
     def handle_database_unavailable(self, error):
         """The database went away or refused the work (a restart, a failover, a lock

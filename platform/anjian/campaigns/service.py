@@ -10,7 +10,6 @@ from flask import g, has_request_context
 from sqlalchemy import and_, bindparam, case, distinct, func, literal, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
-from anjian.api.problems import ApiProblem
 from anjian.auth.models import Membership
 from anjian.campaigns.models import (
     CAMPAIGN_STATUSES,
@@ -22,6 +21,7 @@ from anjian.campaigns.models import (
 from anjian.db import utcnow
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
+from anjian.errors import Conflict, Defect, Refused
 from anjian.extensions import db
 from anjian.jobs.schedules import local_today as today  # today in China: Beijing dates
 from anjian.tenancy.models import Tenant
@@ -38,14 +38,6 @@ PHASE_TASK_PREFIX = "phase:"
 MILESTONE_PREFIX = "milestone-"
 
 
-class CampaignError(ApiProblem):
-    """A rule refused the request: answers problem+json by itself (``field`` gets the message)."""
-
-    def __init__(self, status: int, message: str, field: str | None = None):
-        super().__init__(status, detail=message, errors={field: [message]} if field else None)
-        self.status, self.message, self.field = status, message, field
-
-
 def _date(value, field: str) -> dt.date | None:
     if value is None or value == "":
         return None
@@ -56,7 +48,7 @@ def _date(value, field: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError as exc:
-        raise CampaignError(500, f"插件给出的日期无效: {value!r}", field) from exc
+        raise Defect(f"插件给出的日期无效: {value!r}", field=field) from exc
 
 
 # --- kinds ------------------------------------------------------------------------------------
@@ -91,13 +83,13 @@ def _check_phases(phases: list[dict]) -> None:
     seen = set()
     for i, phase in enumerate(phases):
         if phase["key"] in seen:
-            raise CampaignError(422, f"阶段代码重复: {phase['key']}", f"phases[{i}].key")
+            raise Refused(f"阶段代码重复: {phase['key']}", field=f"phases[{i}].key")
         seen.add(phase["key"])
         if not phase.get("title"):
-            raise CampaignError(422, "阶段须有名称", f"phases[{i}].title")
+            raise Refused("阶段须有名称", field=f"phases[{i}].title")
         start, end = phase.get("starts_on"), phase.get("ends_on")
         if start and end and start > end:
-            raise CampaignError(422, "阶段开始日期晚于结束日期", f"phases[{i}].ends_on")
+            raise Refused("阶段开始日期晚于结束日期", field=f"phases[{i}].ends_on")
 
 
 def _window(campaign: Campaign, phases: list[dict]) -> None:
@@ -108,7 +100,7 @@ def _window(campaign: Campaign, phases: list[dict]) -> None:
     if campaign.ends_on is None and ends:
         campaign.ends_on = max(ends)
     if campaign.starts_on and campaign.ends_on and campaign.starts_on > campaign.ends_on:
-        raise CampaignError(422, "开始日期晚于结束日期", "ends_on")
+        raise Refused("开始日期晚于结束日期", field="ends_on")
 
 
 def _milestones_json(milestones: list[dict]) -> list[dict]:
@@ -127,14 +119,14 @@ def create(tenant: Tenant, data: dict, actor_id: int | None) -> Campaign:
     if kind_key:
         kind = find_kind(tenant, kind_key)
         if kind is None:
-            raise CampaignError(422, f"本单位没有此专项行动类型: {kind_key}", "kind")
+            raise Refused(f"本单位没有此专项行动类型: {kind_key}", field="kind")
         plugin = kind["plugin"]
         phases = _kind_phases(kind)
         by_key = {p["key"]: p for p in phases}
         for i, override in enumerate(given_phases):  # the tenant fixes dates the kind leaves open
             if override["key"] not in by_key:
-                raise CampaignError(422, f"该类型没有此阶段: {override['key']}",
-                                    f"phases[{i}].key")
+                raise Refused(f"该类型没有此阶段: {override['key']}",
+                                    field=f"phases[{i}].key")
             by_key[override["key"]].update(override)
         milestones = _kind_milestones(kind)
         data.setdefault("title", kind.get("title") or kind_key)
@@ -144,14 +136,14 @@ def create(tenant: Tenant, data: dict, actor_id: int | None) -> Campaign:
             settings["relative_phases"] = relative
     else:
         if not (data.get("title") or "").strip():
-            raise CampaignError(422, "自定义专项行动须填写标题", "title")
+            raise Refused("自定义专项行动须填写标题", field="title")
         phases = given_phases
         milestones = []
     for n, m in enumerate(given_milestones, start=len(milestones) + 1):
         milestones.append({"key": m.get("key") or f"{MILESTONE_PREFIX}{n}", "title": m["title"],
                            "due": m["due"]})
     if len({m["key"] for m in milestones}) != len(milestones):
-        raise CampaignError(422, "节点代码重复", "milestones")
+        raise Refused("节点代码重复", field="milestones")
     _check_phases(phases)
     settings["milestones"] = _milestones_json(milestones)
     campaign = Campaign(kind=kind_key or None, plugin=plugin, title=data["title"].strip(),
@@ -179,7 +171,7 @@ def phases_of(campaign_id: int) -> list[CampaignPhase]:
 
 def _writable(campaign: Campaign) -> None:
     if campaign.status == "closed":
-        raise CampaignError(409, "专项行动已结束，不能修改")
+        raise Conflict("专项行动已结束，不能修改")
 
 
 def update(tenant: Tenant, campaign: Campaign, data: dict) -> Campaign:
@@ -193,10 +185,10 @@ def update(tenant: Tenant, campaign: Campaign, data: dict) -> Campaign:
             if key == "title":
                 value = (value or "").strip()
                 if not value:
-                    raise CampaignError(422, "标题不能为空", "title")
+                    raise Refused("标题不能为空", field="title")
             setattr(campaign, key, value if key != "description" else value or "")
     if campaign.starts_on and campaign.ends_on and campaign.starts_on > campaign.ends_on:
-        raise CampaignError(422, "开始日期晚于结束日期", "ends_on")
+        raise Refused("开始日期晚于结束日期", field="ends_on")
     if given_phases is not None:
         existing = {p.key: p for p in phases_of(campaign.id)}
         merged = []
@@ -209,7 +201,7 @@ def update(tenant: Tenant, campaign: Campaign, data: dict) -> Campaign:
                 index[given["key"]].update(given)
             else:
                 if campaign.kind:
-                    raise CampaignError(422, f"该类型没有此阶段: {given['key']}", "phases")
+                    raise Refused(f"该类型没有此阶段: {given['key']}", field="phases")
                 merged.append(dict(given))
                 index[given["key"]] = merged[-1]
         _check_phases(merged)
@@ -231,8 +223,8 @@ def set_status(tenant: Tenant, campaign: Campaign, status: str) -> Campaign:
     if status == campaign.status:
         return campaign
     if (campaign.status, status) not in TRANSITIONS:
-        raise CampaignError(409, f"不能从“{CAMPAIGN_STATUSES[campaign.status]}”变为"
-                                 f"“{CAMPAIGN_STATUSES[status]}”", "status")
+        raise Conflict(f"不能从“{CAMPAIGN_STATUSES[campaign.status]}”变为"
+                                 f"“{CAMPAIGN_STATUSES[status]}”", field="status")
     campaign.status = status
     db.session.flush()
     if status == "active":
@@ -264,7 +256,7 @@ def lay_out_tasks(tenant: Tenant, campaign: Campaign) -> list[CampaignTask]:
     for result in call_policy(tenant, "campaign_milestones", campaign=campaign) or ():
         for m in result or ():
             if not m.get("key") or not m.get("title"):
-                raise CampaignError(500, "插件给出的节点缺少 key 或 title", "milestones")
+                raise Defect("插件给出的节点缺少 key 或 title", field="milestones")
             wanted[str(m["key"])[:120]] = {
                 "title": str(m["title"])[:300], "phase_id": None, "workdays": None,
                 "due": _date(m.get("due"), "milestones"),
@@ -327,7 +319,7 @@ def add_targets(tenant: Tenant, campaign: Campaign, data: dict) -> dict:
         picked = call_policy(tenant, "select_campaign_targets", campaign=campaign,
                        enterprises=enterprises)
         if picked is None:
-            raise CampaignError(422, "本单位启用的插件没有选取目标企业的规则", "rule")
+            raise Refused("本单位启用的插件没有选取目标企业的规则", field="rule")
         allowed = {e.id for e in enterprises}
         for enterprise, reason in picked:
             if enterprise.id not in allowed:  # a plugin chooses among the candidates only
@@ -345,8 +337,8 @@ def add_targets(tenant: Tenant, campaign: Campaign, data: dict) -> dict:
                                         enterprise_clause(Enterprise.id))))
         missing = [i for i in ids if i not in found]
         if missing:  # another tenant's id is as absent as a missing one
-            raise CampaignError(422, "企业不存在: " + "、".join(map(str, missing)),
-                                "enterprise_ids")
+            raise Refused("企业不存在: " + "、".join(map(str, missing)),
+                                field="enterprise_ids")
         chosen = [(i, "") for i in ids]
     already = _targeted(campaign.id)
     added = 0
@@ -359,7 +351,7 @@ def add_targets(tenant: Tenant, campaign: Campaign, data: dict) -> dict:
     try:
         db.session.flush()
     except IntegrityError as exc:  # the same enterprise added by another request meanwhile
-        raise CampaignError(409, "目标企业正在被他人同时添加，请重试") from exc
+        raise Conflict("目标企业正在被他人同时添加，请重试") from exc
     return {"method": method, "added": added, "already": len(dict(chosen)) - added,
             "total": len(already) + added}
 
@@ -380,7 +372,7 @@ def assign(tenant: Tenant, campaign: Campaign, target: CampaignTarget,
         role = db.session.scalar(select(Membership.role).where(
             Membership.tenant_id == tenant.id, Membership.user_id == user_id))
         if role not in ASSIGNABLE_ROLES:
-            raise CampaignError(422, "只能指派给本单位的监管人员或第三方服务机构人员", "user_id")
+            raise Refused("只能指派给本单位的监管人员或第三方服务机构人员", field="user_id")
     target.assignee_user_id = user_id
     db.session.flush()
     return target

@@ -14,7 +14,7 @@ from anjian.enterprises.jobs import KIND
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
 from anjian.jobs.service import enqueue
-from anjian.storage import UploadRejected, content_disposition, storage_for
+from anjian.storage import content_disposition, storage_for
 
 blp = Blueprint("enterprise_imports", __name__,
                 url_prefix="/api/v1/tenants/<tenant_code>/enterprise-imports",
@@ -103,10 +103,7 @@ def upload(files, tenant_code):
     except importing.ImportFileError as exc:
         problem(422, exc.message, errors={"profile": [exc.message]})
     storage = storage_for(current_app)
-    try:
-        obj = storage.put(g.tenant.id, "imports", data, upload_file.mimetype, name)
-    except UploadRejected as exc:
-        exc.raise_problem()
+    obj = storage.put(g.tenant.id, "imports", data, upload_file.mimetype, name)  # UploadRejected: 413/415/422
     try:  # the header row now: a file that cannot be imported is refused at once
         importing.parse(data, obj.content_type, profile)
     except importing.ImportFileError as exc:

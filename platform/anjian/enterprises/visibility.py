@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import g, has_request_context
 from sqlalchemy import false, select, true
 
-from anjian.api.problems import problem
+from anjian.errors import NotFound
 
 RESTRICTED_ROLES = ("enterprise", "service_org")
 
@@ -71,4 +71,4 @@ def can_see_enterprise(enterprise_id: int | None) -> bool:
 def require_enterprise(enterprise_id: int | None, label: str = "对象") -> None:
     """404 (never 403) for an enterprise the actor may not see: its existence is not told."""
     if not can_see_enterprise(enterprise_id):
-        problem(404, f"{label}不存在")
+        raise NotFound(f"{label}不存在")

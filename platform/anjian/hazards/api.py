@@ -60,12 +60,10 @@ CLOSED_STATES = ("verified", "referred")
 
 @contextlib.contextmanager
 def _rules():
-    """Service refusals and lost races as problems; nothing half-written is kept."""
+    """Lost races as problems; nothing half-written is kept (the service's refusals are
+    domain errors, answered by the app's handler, which rolls back too)."""
     try:
         yield
-    except service.HazardError as exc:
-        db.session.rollback()
-        problem(exc.status, exc.message, errors=exc.errors)
     except StaleDataError:
         db.session.rollback()
         problem(409, "该隐患刚被他人修改，本次操作未生效，请刷新后重试", slug="concurrent-change")

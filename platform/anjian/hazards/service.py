@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 
 from anjian.auth.models import TENANT_ROLES, Membership, User
 from anjian.db import utcnow
+from anjian.errors import Conflict, Defect, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import (
     DECISIONS,
@@ -40,14 +41,6 @@ from anjian.tenancy.service import call_policy
 
 # Who hears of a major hazard at once (重大事故隐患): the tenant's supervisors and admins.
 NOTIFIED_ROLES = ("supervisor", "tenant_admin")
-
-
-class HazardError(Exception):
-    """A rule refused the change; ``errors`` maps fields to reasons (problem+json ``errors``)."""
-
-    def __init__(self, status: int, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.errors = status, message, errors
 
 
 def current_tenant() -> Tenant:
@@ -80,17 +73,8 @@ def attach_evidence(evidence_ids: Iterable[int], hazard: Hazard, event: HazardEv
         return
     from anjian.inspections import service as inspections
 
-    try:
-        inspections.attach_evidence(ids, hazard_id=hazard.id, hazard_event_id=event.id,
-                                    enterprise_id=hazard.enterprise_id)
-    except HazardError:
-        raise
-    except Exception as exc:
-        status = getattr(exc, "status", None)
-        if not isinstance(status, int) or status >= 500:
-            raise
-        message = getattr(exc, "message", None) or str(exc)
-        raise HazardError(status, message, {"evidence_ids": [message]}) from exc
+    inspections.attach_evidence(ids, hazard_id=hazard.id, hazard_event_id=event.id,
+                                enterprise_id=hazard.enterprise_id)
 
 
 def _event(hazard: Hazard, action: str, from_state: str | None, actor_id: int | None,
@@ -110,7 +94,7 @@ def _check_enterprise(enterprise_id: int):
 
     enterprise = db.session.get(Enterprise, enterprise_id)  # scoped: foreign ids are absent
     if enterprise is None or enterprise.deleted_at is not None:
-        raise HazardError(422, "企业不存在", {"enterprise_id": ["企业不存在"]})
+        raise Refused("企业不存在", errors={"enterprise_id": ["企业不存在"]})
     return enterprise
 
 
@@ -120,7 +104,7 @@ def _check_campaign(campaign_id: int | None) -> None:
     from anjian.campaigns.models import Campaign
 
     if db.session.get(Campaign, campaign_id) is None:
-        raise HazardError(422, "专项行动不存在", {"campaign_id": ["专项行动不存在"]})
+        raise Refused("专项行动不存在", errors={"campaign_id": ["专项行动不存在"]})
 
 
 def report_hazard(*, enterprise_id: int, source: str, title: str, description: str = "",
@@ -138,16 +122,16 @@ def report_hazard(*, enterprise_id: int, source: str, title: str, description: s
     notifies the tenant's supervisors and admins at once.
     """
     if source not in SOURCES:
-        raise HazardError(422, "隐患来源无效", {"source": [f"须为以下之一: {', '.join(SOURCES)}"]})
+        raise Refused("隐患来源无效", errors={"source": [f"须为以下之一: {', '.join(SOURCES)}"]})
     title = (title or "").strip()
     if not title:
-        raise HazardError(422, "隐患名称不能为空", {"title": ["必填项"]})
+        raise Refused("隐患名称不能为空", errors={"title": ["必填项"]})
     tenant = current_tenant()
     enterprise = _check_enterprise(enterprise_id)
     _check_campaign(campaign_id)
     found_on = found_on or today()
     if found_on > today():
-        raise HazardError(422, "发现日期不能晚于今天", {"found_on": ["发现日期不能晚于今天"]})
+        raise Refused("发现日期不能晚于今天", errors={"found_on": ["发现日期不能晚于今天"]})
     hazard = Hazard(enterprise_id=enterprise.id, source=source, title=title,
                     description=description or "", location=location or "",
                     campaign_id=campaign_id, inspection_id=inspection_id,
@@ -155,7 +139,7 @@ def report_hazard(*, enterprise_id: int, source: str, title: str, description: s
                     found_by=actor_user_id, state="reported", grade="general")
     grade = call_policy(tenant, "grade_hazard", hazard=hazard, checklist_item=checklist_item)
     if grade not in GRADES:
-        raise HazardError(500, f"隐患分级插件返回了无效的等级: {grade!r}")
+        raise Defect(f"隐患分级插件返回了无效的等级: {grade!r}")
     hazard.grade = grade
     hazard.immediate = bool(immediate) and grade == "general"
 
@@ -295,7 +279,7 @@ def _plan(hazard: Hazard, data: dict, actor_id, now) -> dict:
     if errors:
         missing = [FIVE_IN_PLACE[f] for f in FIVE_IN_PLACE if f in errors]
         message = ("五落实不完整，缺少：" + "、".join(missing)) if missing else "五落实内容有误"
-        raise HazardError(422, message, errors)
+        raise Refused(message, errors=errors)
     hazard.responsible_person = data["responsible_person"].strip()
     hazard.measures = data["measures"].strip()
     hazard.funds = funds
@@ -312,17 +296,17 @@ def _plan(hazard: Hazard, data: dict, actor_id, now) -> dict:
 
 def _need_evidence(data: dict, message: str) -> None:
     if not data.get("evidence_ids"):
-        raise HazardError(422, message, {"evidence_ids": [message]})
+        raise Refused(message, errors={"evidence_ids": [message]})
 
 
 def _need_note(data: dict, message: str) -> None:
     if _blank(data.get("note")):
-        raise HazardError(422, message, {"note": [message]})
+        raise Refused(message, errors={"note": [message]})
 
 
 def _rectify_now(hazard: Hazard, data: dict, actor_id, now) -> dict:
     if hazard.grade != "general":
-        raise HazardError(409, "重大事故隐患不能立即整改，须先制定五落实整改方案")
+        raise Conflict("重大事故隐患不能立即整改，须先制定五落实整改方案")
     _need_note(data, "立即整改须说明整改情况")
     _need_evidence(data, "立即整改须上传整改后的证据（照片或文件）")
     hazard.immediate = True
@@ -350,9 +334,9 @@ def _reject(hazard: Hazard, data: dict, actor_id, now) -> dict:
 def _refer(hazard: Hazard, data: dict, actor_id, now) -> dict:
     reason = data.get("reason") or ("overdue" if hazard.state == "overdue" else None)
     if reason is None:
-        raise HazardError(422, "移交执法须说明原因", {"reason": ["必填项"]})
+        raise Refused("移交执法须说明原因", errors={"reason": ["必填项"]})
     if reason not in REFERRAL_REASONS:
-        raise HazardError(422, "移交原因无效", {"reason": [f"须为以下之一: {', '.join(REFERRAL_REASONS)}"]})
+        raise Refused("移交原因无效", errors={"reason": [f"须为以下之一: {', '.join(REFERRAL_REASONS)}"]})
     referral = EnforcementReferral(enterprise_id=hazard.enterprise_id, hazard_id=hazard.id,
                                    campaign_id=hazard.campaign_id, reason=reason,
                                    reason_text=(data.get("note") or "").strip(), status="open",
@@ -375,10 +359,10 @@ APPLY: dict[str, Callable[..., dict]] = {
 def _refuse_role(action_name: str, action: Action, access) -> None:
     role = TENANT_ROLES.get(access.role, access.role)
     if action_name in ("verify", "reject") and access.role == "enterprise":
-        raise HazardError(403, "企业用户不能验收隐患（包括本企业的隐患）")
+        raise Forbidden("企业用户不能验收隐患（包括本企业的隐患）")
     if action.system:
-        raise HazardError(403, f"{ACTION_LABELS[action_name]}由系统定时检查完成")
-    raise HazardError(403, f"{role}无权{action.label}")
+        raise Forbidden(f"{ACTION_LABELS[action_name]}由系统定时检查完成")
+    raise Forbidden(f"{role}无权{action.label}")
 
 
 def transition(hazard: Hazard, action: str, actor, access, data: dict | None = None,
@@ -386,26 +370,26 @@ def transition(hazard: Hazard, action: str, actor, access, data: dict | None = N
     """Move ``hazard`` by ``action`` (see ``ACTIONS``); the caller commits.
 
     ``actor``: the User (or its id; None for the system). ``data``: ``note``,
-    ``evidence_ids`` and the action's own fields. Refusals are HazardError: 403
-    for a role that may not, 409 for a state that does not allow it, 422 for
+    ``evidence_ids`` and the action's own fields. Refusals are domain errors: Forbidden
+    for a role that may not, Conflict for a state that does not allow it, Refused for
     missing or wrong data. A concurrent change of the same hazard fails at the
     flush with StaleDataError (the model's version column).
     """
     data = dict(data or {})
     spec = ACTIONS.get(action)
     if spec is None:
-        raise HazardError(422, "未知的操作", {"action": [f"须为以下之一: {', '.join(API_ACTIONS)}"]})
+        raise Refused("未知的操作", errors={"action": [f"须为以下之一: {', '.join(API_ACTIONS)}"]})
     if not _role_allows(spec, access):
         _refuse_role(action, spec, access)
     if (access is not None and access.role == "enterprise"
             and hazard.enterprise_id != access.enterprise_id):
-        raise HazardError(404, "隐患不存在")
+        raise NotFound("隐患不存在")
     if hazard.state not in spec.sources:
-        raise HazardError(409, f"隐患当前状态为「{STATES[hazard.state]}」，不能{spec.label}")
+        raise Conflict(f"隐患当前状态为「{STATES[hazard.state]}」，不能{spec.label}")
     extra = set(data) - spec.fields - {"note", "evidence_ids"}
     if extra:
-        raise HazardError(422, "该操作不接受这些字段",
-                          {field: [f"「{spec.label}」不接受此字段"] for field in sorted(extra)})
+        raise Refused("该操作不接受这些字段",
+                          errors={field: [f"「{spec.label}」不接受此字段"] for field in sorted(extra)})
     actor_id = getattr(actor, "id", actor)
     tenant = tenant or current_tenant()
     from_state, now = hazard.state, utcnow()
@@ -462,24 +446,24 @@ def refer(*, actor, access, reason: str, reason_text: str = "", hazard_id: int |
     if hazard is None and hazard_id is not None:
         hazard = db.session.get(Hazard, hazard_id)
         if hazard is None:
-            raise HazardError(422, "隐患不存在", {"hazard_id": ["隐患不存在"]})
+            raise Refused("隐患不存在", errors={"hazard_id": ["隐患不存在"]})
     if hazard is not None:
         if enterprise_id is not None and enterprise_id != hazard.enterprise_id:
-            raise HazardError(422, "企业与隐患不符", {"enterprise_id": ["须为该隐患所属企业"]})
+            raise Refused("企业与隐患不符", errors={"enterprise_id": ["须为该隐患所属企业"]})
         if campaign_id is not None and campaign_id != hazard.campaign_id:
-            raise HazardError(422, "专项行动与隐患不符", {"campaign_id": ["须为该隐患所属专项行动"]})
+            raise Refused("专项行动与隐患不符", errors={"campaign_id": ["须为该隐患所属专项行动"]})
         event = transition(hazard, "refer", actor, access,
                            {"reason": reason, "note": reason_text})
         return db.session.get(EnforcementReferral, event.data["referral_id"])
     if enterprise_id is None:
-        raise HazardError(422, "须指明隐患或企业", {"enterprise_id": ["必填项（或给出 hazard_id）"]})
+        raise Refused("须指明隐患或企业", errors={"enterprise_id": ["必填项（或给出 hazard_id）"]})
     if reason not in ENTERPRISE_REASONS:
-        raise HazardError(422, "逾期或拒不整改须从隐患移交", {
+        raise Refused("逾期或拒不整改须从隐患移交", errors={
             "reason": ["不针对隐患的移交，原因须为 uncooperative（不配合检查）或 other（其他）"]})
     _check_enterprise(enterprise_id)
     _check_campaign(campaign_id)
     if reason == "other" and _blank(reason_text):
-        raise HazardError(422, "原因为其他时须说明", {"reason_text": ["必填项"]})
+        raise Refused("原因为其他时须说明", errors={"reason_text": ["必填项"]})
     referral = EnforcementReferral(enterprise_id=enterprise_id, campaign_id=campaign_id,
                                    reason=reason, reason_text=(reason_text or "").strip(),
                                    status="open", referred_by=actor_id)
@@ -508,8 +492,8 @@ def enforcement_candidates(tenant, campaign) -> list[dict]:
     return sorted(found.values(), key=lambda e: (e["enterprise"].name, e["enterprise"].id))
 
 
-def _status_conflict(referral: EnforcementReferral, doing: str) -> HazardError:
-    return HazardError(409, f"移交记录当前状态为「{REFERRAL_STATUSES[referral.status]}」，不能{doing}")
+def _status_conflict(referral: EnforcementReferral, doing: str) -> Conflict:
+    return Conflict(f"移交记录当前状态为「{REFERRAL_STATUSES[referral.status]}」，不能{doing}")
 
 
 def decide(referral: EnforcementReferral, *, decision: str, actor,
@@ -519,15 +503,15 @@ def decide(referral: EnforcementReferral, *, decision: str, actor,
     if referral.status != "open":
         raise _status_conflict(referral, "作出处理决定")
     if decision not in DECISIONS:
-        raise HazardError(422, "处理决定无效", {"decision": [f"须为以下之一: {', '.join(DECISIONS)}"]})
+        raise Refused("处理决定无效", errors={"decision": [f"须为以下之一: {', '.join(DECISIONS)}"]})
     if decision == "penalty":
         if penalty_amount is None:
-            raise HazardError(422, "行政处罚须填写罚款金额（元）", {"penalty_amount": ["必填项"]})
+            raise Refused("行政处罚须填写罚款金额（元）", errors={"penalty_amount": ["必填项"]})
         if penalty_amount <= 0:
-            raise HazardError(422, "罚款金额须大于 0", {"penalty_amount": ["须大于 0"]})
+            raise Refused("罚款金额须大于 0", errors={"penalty_amount": ["须大于 0"]})
     elif penalty_amount is not None:
-        raise HazardError(422, "只有行政处罚填写罚款金额",
-                          {"penalty_amount": [f"「{DECISIONS[decision]}」不填写罚款金额"]})
+        raise Refused("只有行政处罚填写罚款金额",
+                          errors={"penalty_amount": [f"「{DECISIONS[decision]}」不填写罚款金额"]})
     referral.decision, referral.penalty_amount = decision, penalty_amount
     referral.decision_note = (decision_note or "").strip()
     referral.decided_at, referral.decided_by = utcnow(), getattr(actor, "id", actor)
@@ -541,11 +525,11 @@ def close_referral(referral: EnforcementReferral, *, outcome: str) -> Enforcemen
     if referral.status != "decided":
         raise _status_conflict(referral, "办结")
     if _blank(outcome):
-        raise HazardError(422, "办结须填写处理结果", {"outcome": ["必填项"]})
+        raise Refused("办结须填写处理结果", errors={"outcome": ["必填项"]})
     referral.outcome, referral.closed_at, referral.status = outcome.strip(), utcnow(), "closed"
     db.session.flush()
     return referral
 
 
-__all__ = ["ACTIONS", "API_ACTIONS", "HazardError", "mark_overdue", "refer", "report_hazard",
+__all__ = ["ACTIONS", "API_ACTIONS", "mark_overdue", "refer", "report_hazard",
            "today", "transition"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from anjian.api.problems import ApiProblem
 from anjian.db import utcnow
 from anjian.enterprises.visibility import RESTRICTED_ROLES, can_see_enterprise, current_actor
+from anjian.errors import Conflict, Defect, DomainError, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.inspections.models import (
     INSPECTOR_KINDS,
@@ -26,14 +26,6 @@ PART_LABELS = {label: key for key, label in PARTS.items()}
 
 EVIDENCE_KIND = "evidence"  # the storage kind: JPEG, PNG or PDF (anjian.storage.KINDS)
 _ATTACHMENTS = ("inspection_result_id", "hazard_id", "hazard_event_id", "service_record_id")
-
-
-class InspectionError(ApiProblem):
-    """A rule refused the request: answers problem+json by itself (``field`` gets the message)."""
-
-    def __init__(self, status: int, message: str, field: str | None = None):
-        super().__init__(status, detail=message, errors={field: [message]} if field else None)
-        self.status, self.message, self.field = status, message, field
 
 
 def evidence_visible(evidence: Evidence) -> bool:
@@ -58,7 +50,7 @@ def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
     Each file must be unattached or already attached to that same object. A missing,
     foreign or invisible id is 404 (field ``evidence_ids``); a file attached elsewhere
     is 409; a file uploaded for another enterprise than ``enterprise_id`` is 422. Files
-    with no enterprise take ``enterprise_id``. Raises ``InspectionError`` (problem+json).
+    with no enterprise take ``enterprise_id``. Raises domain errors (``anjian.errors``).
     """
     target = {"inspection_result_id": inspection_result_id, "hazard_id": hazard_id,
               "hazard_event_id": hazard_event_id, "service_record_id": service_record_id}
@@ -76,12 +68,12 @@ def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
     for ident in ids:
         evidence = found.get(ident)
         if evidence is None or not evidence_visible(evidence):
-            raise InspectionError(404, f"证据文件不存在: {ident}", "evidence_ids")
+            raise NotFound(f"证据文件不存在: {ident}", field="evidence_ids")
         current = {key: getattr(evidence, key) for key in _ATTACHMENTS}
         if any(v is not None for v in current.values()) and current != target:
-            raise InspectionError(409, f"证据文件 {ident} 已用于其他记录", "evidence_ids")
+            raise Conflict(f"证据文件 {ident} 已用于其他记录", field="evidence_ids")
         if enterprise_id is not None and evidence.enterprise_id not in (None, enterprise_id):
-            raise InspectionError(422, f"证据文件 {ident} 属于其他企业", "evidence_ids")
+            raise Refused(f"证据文件 {ident} 属于其他企业", field="evidence_ids")
         for key, value in target.items():
             setattr(evidence, key, value)
         if evidence.enterprise_id is None and enterprise_id is not None:
@@ -106,24 +98,24 @@ def normalise_part(value) -> str | None:
 def check_items(items: list[dict], where: str = "items") -> list[dict]:
     """Items with unique codes, each with its part normalised; Chinese messages per field."""
     if not items:
-        raise InspectionError(422, "检查表至少需要一个检查项", where)
+        raise Refused("检查表至少需要一个检查项", field=where)
     seen: set[str] = set()
     out = []
     for i, item in enumerate(items):
         code = str(item.get("code") or "").strip()
         text = str(item.get("text") or "").strip()
         if not code:
-            raise InspectionError(422, "检查项须有编号", f"{where}[{i}].code")
+            raise Refused("检查项须有编号", field=f"{where}[{i}].code")
         if len(code) > 40:
-            raise InspectionError(422, "检查项编号最长 40 个字符", f"{where}[{i}].code")
+            raise Refused("检查项编号最长 40 个字符", field=f"{where}[{i}].code")
         if code in seen:
-            raise InspectionError(422, f"检查项编号重复: {code}", f"{where}[{i}].code")
+            raise Refused(f"检查项编号重复: {code}", field=f"{where}[{i}].code")
         if not text:
-            raise InspectionError(422, "检查项须有检查内容", f"{where}[{i}].text")
+            raise Refused("检查项须有检查内容", field=f"{where}[{i}].text")
         part = normalise_part(item.get("part"))
         if part is None:
-            raise InspectionError(422, "检查部分须为 document（软件资料）或 onsite（现场）",
-                                  f"{where}[{i}].part")
+            raise Refused("检查部分须为 document（软件资料）或 onsite（现场）",
+                                  field=f"{where}[{i}].part")
         seen.add(code)
         out.append({"code": code, "text": text, "category": str(item.get("category") or "")[:100],
                     "part": part, "legal_basis": str(item.get("legal_basis") or ""),
@@ -170,8 +162,8 @@ def plugin_items(entry: dict) -> list[dict]:
     """A plugin template's items, checked; a broken template is the plugin's fault (500)."""
     try:
         return check_items(list(entry.get("items") or ()))
-    except InspectionError as exc:
-        raise InspectionError(500, f"插件 {entry.get('plugin')} 的检查表 {entry.get('key')} "
+    except DomainError as exc:
+        raise Defect(f"插件 {entry.get('plugin')} 的检查表 {entry.get('key')} "
                                    f"无效: {exc.field}: {exc.message}") from exc
 
 
@@ -287,7 +279,7 @@ def template_in_use(template_id: int) -> bool:
 def create_template(tenant: Tenant, data: dict, actor_id: int | None) -> ChecklistTemplate:
     key = data["key"]
     if template_rows(key) or key in plugin_templates(tenant):
-        raise InspectionError(409, f"检查表代码已存在: {key}", "key")
+        raise Conflict(f"检查表代码已存在: {key}", field="key")
     items = check_items(data.get("items") or [])
     template = ChecklistTemplate(key=key, version=1, title=data["title"].strip(),
                                  source="tenant", is_current=True, created_by=actor_id)
@@ -303,7 +295,7 @@ def edit_template(tenant: Tenant, template: ChecklistTemplate, data: dict,
     """Replace title and items. A version some inspection used is never changed: a new
     version is made and becomes current; an unused one is edited in place."""
     if template.source != "tenant":
-        raise InspectionError(409, "插件提供的检查表不能修改；可新建本单位的检查表")
+        raise Conflict("插件提供的检查表不能修改；可新建本单位的检查表")
     items = check_items(data.get("items") or [])
     title = data["title"].strip()
     if not template_in_use(template.id):
@@ -343,12 +335,12 @@ HAZARD_SOURCES = {"department": "department", "service_org": "service_org", "sel
 def inspector_kind_for(role: str, requested: str | None) -> str:
     kinds = ROLE_KINDS.get(role, ())
     if not kinds:
-        raise InspectionError(403, "当前角色不能进行检查")
+        raise Forbidden("当前角色不能进行检查")
     if requested is None:
         return kinds[0]
     if requested not in kinds:
         allowed = "、".join(INSPECTOR_KINDS[k] for k in kinds)
-        raise InspectionError(422, f"当前角色只能进行：{allowed}", "inspector_kind")
+        raise Refused(f"当前角色只能进行：{allowed}", field="inspector_kind")
     return requested
 
 
@@ -356,11 +348,11 @@ def _resolve_template(tenant: Tenant, data: dict) -> ChecklistTemplate:
     if data.get("template_id") is not None:
         template = db.session.get(ChecklistTemplate, data["template_id"])  # scoped
         if template is None:
-            raise InspectionError(422, "检查表不存在", "template_id")
+            raise Refused("检查表不存在", field="template_id")
         return template
     template = current_template(tenant, data["template_key"], materialise_plugin=True)
     if template is None:
-        raise InspectionError(422, f"检查表不存在: {data['template_key']}", "template_key")
+        raise Refused(f"检查表不存在: {data['template_key']}", field="template_key")
     return template
 
 
@@ -374,13 +366,13 @@ def create_inspection(tenant: Tenant, data: dict, access, actor_id: int | None) 
     enterprise = db.session.get(Enterprise, data["enterprise_id"])  # scoped: foreign is absent
     if enterprise is None or enterprise.deleted_at is not None \
             or not can_see_enterprise(enterprise.id):
-        raise InspectionError(404, "企业不存在", "enterprise_id")
+        raise NotFound("企业不存在", field="enterprise_id")
     if data.get("campaign_id") is not None:
         campaign = db.session.get(Campaign, data["campaign_id"])
         if campaign is None:
-            raise InspectionError(422, "专项行动不存在", "campaign_id")
+            raise Refused("专项行动不存在", field="campaign_id")
         if campaign.status != "active":
-            raise InspectionError(409, "专项行动未启动或已结束，不能在其中检查", "campaign_id")
+            raise Conflict("专项行动未启动或已结束，不能在其中检查", field="campaign_id")
     template = _resolve_template(tenant, data)
     inspection = Inspection(enterprise_id=enterprise.id, campaign_id=data.get("campaign_id"),
                             template_id=template.id, inspector_kind=kind,
@@ -394,9 +386,9 @@ def create_inspection(tenant: Tenant, data: dict, access, actor_id: int | None) 
 def check_editable(inspection: Inspection, access) -> None:
     """Only a draft changes, and only by a role that does this kind of inspection."""
     if inspection.status == "submitted":
-        raise InspectionError(409, "检查已提交，不能再修改")
+        raise Conflict("检查已提交，不能再修改")
     if access is not None and inspection.inspector_kind not in EDITABLE_KINDS.get(access.role, ()):
-        raise InspectionError(403, f"当前角色不能填写“{INSPECTOR_KINDS[inspection.inspector_kind]}”")
+        raise Forbidden(f"当前角色不能填写“{INSPECTOR_KINDS[inspection.inspector_kind]}”")
 
 
 def hazard_of_result(result_id: int):
@@ -413,17 +405,17 @@ def set_result(inspection: Inspection, item_id: int, data: dict, access,
     check_editable(inspection, access)
     item = db.session.get(ChecklistItem, item_id)
     if item is None or item.template_id != inspection.template_id:
-        raise InspectionError(422, "检查项不属于本次检查所用的检查表", field)
+        raise Refused("检查项不属于本次检查所用的检查表", field=field)
     result = db.session.scalar(select(InspectionResult).where(
         InspectionResult.inspection_id == inspection.id, InspectionResult.item_id == item.id))
     hazard_id = hazard_of_result(result.id) if result is not None else None
     if hazard_id is not None and data["answer"] != "no":
-        raise InspectionError(409, "该检查项已登记隐患，不能改为“是”或“不适用”", "answer")
+        raise Conflict("该检查项已登记隐患，不能改为“是”或“不适用”", field="answer")
     raise_hazard = data.get("raise_hazard")
     if raise_hazard is not None and data["answer"] != "no":
-        raise InspectionError(422, "只有回答“否”的检查项才能登记隐患", "raise_hazard")
+        raise Refused("只有回答“否”的检查项才能登记隐患", field="raise_hazard")
     if raise_hazard is not None and hazard_id is not None:
-        raise InspectionError(409, "该检查项已登记隐患", "raise_hazard")
+        raise Conflict("该检查项已登记隐患", field="raise_hazard")
     if result is None:
         result = InspectionResult(inspection_id=inspection.id, item_id=item.id)
         db.session.add(result)
@@ -458,9 +450,9 @@ def _raise_hazard(inspection: Inspection, result: InspectionResult, item: Checkl
             inspection_id=inspection.id, inspection_result_id=result.id, checklist_item=item,
             found_on=body.get("found_on"), immediate=bool(body.get("immediate", False)),
             evidence_ids=body.get("evidence_ids") or (), actor_user_id=actor_id)
-    except hazards.HazardError as exc:
-        errors = {f"raise_hazard.{k}": v for k, v in (exc.errors or {}).items()} or None
-        raise ApiProblem(exc.status, detail=exc.message, errors=errors) from exc
+    except DomainError as exc:  # the hazard's fields sit under raise_hazard in the body
+        exc.within("raise_hazard")
+        raise
 
 
 def set_results(inspection: Inspection, entries: list[dict], access,
@@ -470,7 +462,7 @@ def set_results(inspection: Inspection, entries: list[dict], access,
     out = []
     for i, entry in enumerate(entries):
         if entry["item_id"] in seen:
-            raise InspectionError(422, "同一检查项重复出现", f"results[{i}].item_id")
+            raise Refused("同一检查项重复出现", field=f"results[{i}].item_id")
         seen.add(entry["item_id"])
         out.append(set_result(inspection, entry["item_id"], entry, access, actor_id,
                               field=f"results[{i}].item_id"))
@@ -485,7 +477,7 @@ def submit(tenant: Tenant, inspection: Inspection, data: dict, access, actor) ->
         InspectionResult.inspection_id == inspection.id)))
     missing = [item.code for item in items_of(inspection.template_id) if item.id not in answered]
     if missing:
-        raise InspectionError(422, "以下检查项尚未填写: " + "、".join(missing), "results")
+        raise Refused("以下检查项尚未填写: " + "、".join(missing), field="results")
     for key in ("summary", "conclusion"):
         if key in data:
             setattr(inspection, key, data[key] or "")
@@ -549,13 +541,13 @@ def upload_evidence(tenant: Tenant, data, content_type: str | None, filename: st
     if enterprise_id is not None:
         enterprise = db.session.get(Enterprise, enterprise_id)
         if enterprise is None or not can_see_enterprise(enterprise_id):
-            raise InspectionError(404, "企业不存在", "enterprise_id")
+            raise NotFound("企业不存在", field="enterprise_id")
     try:
         stored = storage_for(current_app).put(tenant.id, EVIDENCE_KIND, data, content_type,
                                               filename)
-    except UploadRejected as exc:
-        raise ApiProblem(exc.status, slug=exc.slug, detail=exc.message,
-                         errors={"file": [exc.message]}) from exc
+    except UploadRejected as exc:  # told on the body's file field
+        exc.on("file")
+        raise
     evidence = Evidence(object_key=stored.key, filename=stored.original_name[:200],
                         content_type=stored.content_type, size=stored.size,
                         enterprise_id=enterprise_id, uploaded_by=actor_id)

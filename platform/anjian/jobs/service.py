@@ -48,8 +48,8 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from anjian import observability
-from anjian.api.problems import ApiProblem
 from anjian.db import utcnow
+from anjian.errors import DomainError, TooMany, Unavailable
 from anjian.extensions import db
 from anjian.jobs.models import (
     ABANDONED,
@@ -76,31 +76,27 @@ DEFAULT_STALE_SECONDS = 300
 # --------------------------------------------------------------------------- errors
 
 
-class QueueUnavailable(ApiProblem):
+class QueueUnavailable(Unavailable):
     """Redis cannot take the job: 503 problem+json with Retry-After."""
 
     def __init__(self, detail: str = "任务队列暂不可用，请稍后再试", retry_after: int = 30):
-        super().__init__(503, slug="queue-unavailable", detail=detail,
-                         headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
+        super().__init__(detail, slug="queue-unavailable", retry_after=retry_after)
 
 
-class TooManyJobs(ApiProblem):
+class TooManyJobs(TooMany):
     """The tenant already has its share of open jobs: 429 problem+json with Retry-After."""
 
     def __init__(self, limit: int, retry_after: int = 30):
-        super().__init__(429, slug="too-many-jobs", title="后台任务过多",
-                         detail=f"本单位已有 {limit} 个后台任务在排队或运行，请等其完成后再提交",
-                         headers={"Retry-After": str(retry_after)})
+        super().__init__(f"本单位已有 {limit} 个后台任务在排队或运行，请等其完成后再提交",
+                         slug="too-many-jobs", title="后台任务过多", retry_after=retry_after)
 
 
-class JobError(Exception):
-    """Raised by a job function to fail with a message meant for users (Chinese)."""
+class JobError(DomainError):
+    """Raised by a job function to fail with a message meant for users (Chinese). Any
+    other domain error (``anjian.errors``) fails the job with its message as well."""
 
     def __init__(self, message: str, technical: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.technical = technical
+        super().__init__(message, technical=technical)
 
 
 class JobStateError(RuntimeError):
@@ -551,7 +547,7 @@ def _run(app, job_id: str, tenant_id: int) -> dict:
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        if isinstance(exc, JobError):
+        if isinstance(exc, DomainError):  # a rule said no: its message is the job's
             error = _error_text(exc.message, exc.technical or type(exc).__name__)
         else:
             log.exception("job %s (%s) failed", job_id, ctx.kind)

@@ -35,8 +35,8 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import and_, case, select
 
-from anjian.api.problems import ApiProblem, translate
 from anjian.db import utcnow
+from anjian.errors import Defect, DomainError, NotFound, Refused, translate
 from anjian.extensions import db
 from anjian.jobs.models import Job
 from anjian.jobs.schedules import TIMEZONE, local_now
@@ -63,14 +63,6 @@ CONTENT_TYPES = {
 MAX_FIGURE = decimal.Decimal("99999999999999.99")  # Numeric(16, 2)
 
 
-class ReportError(ApiProblem):
-    """A rule refused the request: answers problem+json by itself."""
-
-    def __init__(self, status: int, message: str, errors: dict | None = None):
-        super().__init__(status, detail=message, errors=errors)
-        self.status, self.message = status, message
-
-
 # --------------------------------------------------------------------------- kinds
 
 
@@ -81,7 +73,7 @@ def tenant_kinds(tenant) -> dict[str, ReportKind]:
         return kinds_for(as_tenant_info(tenant))
     except ReportKindError as exc:
         log.error("report kinds: %s", exc)
-        raise ReportError(500, f"报表类型定义有误（插件错误）：{exc}") from exc
+        raise Defect(f"报表类型定义有误（插件错误）：{exc}") from exc
 
 
 def get_kind(tenant, key: str, field: str | None = None) -> ReportKind:
@@ -90,8 +82,8 @@ def get_kind(tenant, key: str, field: str | None = None) -> ReportKind:
     if kind is None:
         message = "报表类型不存在或未启用"
         if field:
-            raise ReportError(422, message, errors={field: [message]})
-        raise ReportError(404, message)
+            raise Refused(message, errors={field: [message]})
+        raise NotFound(message)
     return kind
 
 
@@ -100,7 +92,7 @@ def load_params(kind: ReportKind, raw) -> dict:
     try:
         return kind.schema().load(raw or {})
     except ValidationError as exc:
-        raise ReportError(422, "报表参数校验失败", errors={"params": translate(exc.messages)}) \
+        raise Refused("报表参数校验失败", errors={"params": translate(exc.messages)}) \
             from exc
 
 
@@ -121,7 +113,7 @@ def request_report(tenant, data: dict, user_id: int | None) -> tuple[Report, Job
     fmt = data["format"]
     if fmt not in kind.formats:
         message = f"该报表不提供此格式，可选：{'、'.join(kind.formats)}"
-        raise ReportError(422, message, errors={"format": [message]})
+        raise Refused(message, errors={"format": [message]})
     params = stored_params(kind, load_params(kind, data.get("params")))
     report = Report(kind=kind.key, plugin=kind.plugin, title=kind.title[:300], format=fmt,
                     params=params, status="queued", requested_by=user_id)
@@ -285,12 +277,11 @@ def render(kind: ReportKind, report: Report, data: dict, tenant, snapshot_at) ->
 
 def _failure(exc: Exception, title: str) -> tuple[str, str]:
     """(message for users, technical line) of an exception raised while making a report."""
-    from anjian.jobs.service import JobError
     from anjian.reports.pdf import PdfError
     from anjian.storage import StorageError, UploadRejected
 
     technical = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, (JobError, PdfError)):
+    if isinstance(exc, PdfError):
         return exc.message, exc.technical or technical
     if isinstance(exc, UploadRejected):
         return f"报表文件无法保存：{exc.message}", technical
@@ -298,6 +289,8 @@ def _failure(exc: Exception, title: str) -> tuple[str, str]:
         return "报表文件无法保存（存储不可用），请稍后重试", technical
     if isinstance(exc, ValidationError):
         return f"报表参数无效：{_messages(translate(exc.messages))}", technical
+    if isinstance(exc, DomainError):  # JobError too: a rule said no, its message is the report's
+        return exc.message, exc.technical or technical
     log.exception("report %s failed", title)
     return f"报表“{title}”生成失败（计算或排版出错），请联系管理员", technical
 
@@ -439,11 +432,11 @@ def parse_period(kind: ReportKind, raw: str) -> dt.date:
         day = dt.date.fromisoformat(raw)
     except ValueError:
         message = "期间须为日期（YYYY-MM-DD）"
-        raise ReportError(422, message, errors={"period": [message]}) from None
+        raise Refused(message, errors={"period": [message]}) from None
     if period_start(day, kind.figures_period) != day:
         first = {"week": "周一", "month": "每月 1 日", "day": "当日"}[kind.figures_period]
         message = f"该报表按{FIGURE_PERIODS[kind.figures_period]}填报，期间须为{first}的日期"
-        raise ReportError(422, message, errors={"period": [message]})
+        raise Refused(message, errors={"period": [message]})
     return day
 
 
@@ -480,7 +473,7 @@ def put_figures(kind: ReportKind, period: dt.date, items: list[dict], user_id: i
             errors[str(n)] = {"key": ["同一填报项重复出现"]}
         seen.add(item["key"])
     if errors:
-        raise ReportError(422, "填报数据校验失败", errors={"figures": errors})
+        raise Refused("填报数据校验失败", errors={"figures": errors})
     rows = _entered_rows(kind, period)
     for item in items:
         row = rows.get(item["key"])
@@ -497,6 +490,6 @@ def put_figures(kind: ReportKind, period: dt.date, items: list[dict], user_id: i
     db.session.flush()
 
 
-__all__ = ["CONTENT_TYPES", "FORMATS", "REPORT_JOB", "URL_SECONDS", "ReportError", "describe",
+__all__ = ["CONTENT_TYPES", "FORMATS", "REPORT_JOB", "URL_SECONDS", "describe",
            "figures_of", "get_kind", "load_params", "plain", "put_figures", "request_report",
            "run_report", "shown_status", "snapshot", "status_expression", "tenant_kinds"]

@@ -45,12 +45,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from anjian.api.problems import ApiProblem
 from anjian.auth.models import Membership
 from anjian.campaigns.models import Campaign
 from anjian.db import utcnow
 from anjian.enterprises.models import SCALES, Enterprise
 from anjian.enterprises.visibility import current_actor, enterprise_clause
+from anjian.errors import Conflict, Defect, DomainError, NotFound, Refused
 from anjian.extensions import db
 from anjian.jobs.schedules import local_now, local_today
 from anjian.services.models import (
@@ -76,12 +76,23 @@ DEFAULT_SAMPLE_REASON = "随机抽取"
 CENT = decimal.Decimal("0.01")
 
 
-class ServiceError(ApiProblem):
-    """A rule refused the request: answers problem+json by itself (``field`` gets the message)."""
+class _AnyDomainError(type):
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, DomainError)
 
-    def __init__(self, status: int, message: str, field: str | None = None):
-        super().__init__(status, detail=message, errors={field: [message]} if field else None)
-        self.status, self.message, self.field = status, message, field
+    def __subclasscheck__(cls, subclass):
+        return issubclass(subclass, DomainError)
+
+
+class ServiceError(DomainError, metaclass=_AnyDomainError):
+    """Kept for the locality plugins until they move to the plugin API: ``ServiceError(409,
+    message)`` raises the domain error of that answer, and ``except ServiceError`` catches
+    any domain error. The core raises ``anjian.errors`` itself."""
+
+    _CLASSES = {404: NotFound, 409: Conflict, 422: Refused, 500: Defect}
+
+    def __new__(cls, status: int, message: str, field: str | None = None):
+        return cls._CLASSES[status](message, field=field)
 
 
 # --- months -----------------------------------------------------------------------------------
@@ -110,10 +121,10 @@ def contract_year_period(contract: ServiceContract, year: int) -> tuple[dt.date,
     """Contract year ``year`` (from 1): twelve months from the contract start, the last one
     cut at the contract's end."""
     if year < 1:
-        raise ServiceError(422, "合同年度从 1 开始", "year")
+        raise Refused("合同年度从 1 开始", field="year")
     start = month_start(contract.starts_on, 12 * (year - 1))
     if start > contract.ends_on:
-        raise ServiceError(422, f"合同期内没有第 {year} 年度", "year")
+        raise Refused(f"合同期内没有第 {year} 年度", field="year")
     end = month_start(contract.starts_on, 12 * year) - dt.timedelta(days=1)
     return start, min(end, contract.ends_on)
 
@@ -161,7 +172,7 @@ def _credit_code(data: dict) -> dict:
         try:
             data["credit_code"] = normalize_credit_code(data["credit_code"])
         except EnterpriseError as exc:
-            raise ServiceError(422, exc.message, "credit_code") from exc
+            raise Refused(exc.message, field="credit_code") from exc
     elif "credit_code" in data:
         data["credit_code"] = None
     return data
@@ -170,13 +181,13 @@ def _credit_code(data: dict) -> dict:
 def create_organisation(data: dict) -> ServiceOrganisation:
     data = _credit_code({**data, "name": data["name"].strip()})
     if _name_taken(data["name"]):
-        raise ServiceError(409, "同名服务机构已登记", "name")
+        raise Conflict("同名服务机构已登记", field="name")
     organisation = ServiceOrganisation(**data)
     db.session.add(organisation)
     try:
         db.session.flush()
     except IntegrityError as exc:
-        raise ServiceError(409, "同名服务机构已登记", "name") from exc
+        raise Conflict("同名服务机构已登记", field="name") from exc
     return organisation
 
 
@@ -185,7 +196,7 @@ def update_organisation(organisation: ServiceOrganisation, data: dict) -> Servic
     if "name" in data:
         data["name"] = data["name"].strip()
         if _name_taken(data["name"], but=organisation.id):
-            raise ServiceError(409, "同名服务机构已登记", "name")
+            raise Conflict("同名服务机构已登记", field="name")
     for key, value in data.items():
         setattr(organisation, key, value)
     db.session.flush()
@@ -198,7 +209,7 @@ def delete_organisation(organisation: ServiceOrganisation) -> None:
     used = db.session.scalar(select(ServiceContract.id)
                              .where(ServiceContract.organisation_id == organisation.id).limit(1))
     if used is not None:
-        raise ServiceError(409, "该服务机构已有服务合同，不能删除；可将其停用")
+        raise Conflict("该服务机构已有服务合同，不能删除；可将其停用")
     for staff in db.session.scalars(select(ServiceOrgStaff)
                                     .where(ServiceOrgStaff.organisation_id == organisation.id)):
         db.session.delete(staff)
@@ -214,19 +225,19 @@ def add_staff(tenant: Tenant, organisation: ServiceOrganisation, user_id: int) -
     role = db.session.scalar(select(Membership.role).where(
         Membership.tenant_id == tenant.id, Membership.user_id == user_id))
     if role != "service_org":
-        raise ServiceError(422, "该用户不是本单位的第三方服务机构人员（角色须为 service_org）",
-                           "user_id")
+        raise Refused("该用户不是本单位的第三方服务机构人员（角色须为 service_org）",
+                           field="user_id")
     current = db.session.scalar(select(ServiceOrgStaff).where(ServiceOrgStaff.user_id == user_id))
     if current is not None:
         if current.organisation_id == organisation.id:
             return current
-        raise ServiceError(409, "该用户已是其他服务机构的人员", "user_id")
+        raise Conflict("该用户已是其他服务机构的人员", field="user_id")
     staff = ServiceOrgStaff(organisation_id=organisation.id, user_id=user_id)
     db.session.add(staff)
     try:
         db.session.flush()
     except IntegrityError as exc:  # the same user added by another request meanwhile
-        raise ServiceError(409, "该用户正在被同时添加，请重试", "user_id") from exc
+        raise Conflict("该用户正在被同时添加，请重试", field="user_id") from exc
     return staff
 
 
@@ -240,15 +251,15 @@ def remove_staff(staff: ServiceOrgStaff) -> None:
 def _check_organisation(organisation_id: int) -> ServiceOrganisation:
     organisation = db.session.get(ServiceOrganisation, organisation_id)
     if organisation is None:
-        raise ServiceError(422, "服务机构不存在", "organisation_id")
+        raise Refused("服务机构不存在", field="organisation_id")
     if not organisation.is_active:
-        raise ServiceError(422, "服务机构已停用", "organisation_id")
+        raise Refused("服务机构已停用", field="organisation_id")
     return organisation
 
 
 def _check_campaign(campaign_id: int | None) -> None:
     if campaign_id is not None and db.session.get(Campaign, campaign_id) is None:
-        raise ServiceError(422, "专项行动不存在", "campaign_id")
+        raise Refused("专项行动不存在", field="campaign_id")
 
 
 def _check_plugin(tenant: Tenant, plugin: str | None) -> str | None:
@@ -256,13 +267,13 @@ def _check_plugin(tenant: Tenant, plugin: str | None) -> str | None:
         # One enabled plugin decides the obligations and costs; with several, name one.
         return tenant.plugins[0] if len(tenant.plugins) == 1 else None
     if plugin not in tenant.plugins:
-        raise ServiceError(422, f"本单位未启用该插件: {plugin}", "plugin")
+        raise Refused(f"本单位未启用该插件: {plugin}", field="plugin")
     return plugin
 
 
 def _check_period(starts_on: dt.date, ends_on: dt.date) -> None:
     if starts_on > ends_on:
-        raise ServiceError(422, "合同开始日期晚于结束日期", "ends_on")
+        raise Refused("合同开始日期晚于结束日期", field="ends_on")
 
 
 def _live_enterprises(ids) -> list[int]:
@@ -275,7 +286,7 @@ def _live_enterprises(ids) -> list[int]:
                                     enterprise_clause(Enterprise.id))))
     missing = [i for i in ids if i not in found]
     if missing:  # another tenant's id is as absent as a missing one
-        raise ServiceError(422, "企业不存在: " + "、".join(map(str, missing)), "enterprise_ids")
+        raise Refused("企业不存在: " + "、".join(map(str, missing)), field="enterprise_ids")
     return ids
 
 
@@ -298,7 +309,7 @@ def create_contract(tenant: Tenant, data: dict) -> ServiceContract:
 
 def _writable(contract: ServiceContract) -> None:
     if contract.status != "active":
-        raise ServiceError(409, "合同已结束或已终止，不能修改")
+        raise Conflict("合同已结束或已终止，不能修改")
 
 
 def update_contract(tenant: Tenant, contract: ServiceContract, data: dict) -> ServiceContract:
@@ -326,7 +337,7 @@ def revoke_contract(contract: ServiceContract) -> ServiceContract:
     if contract.status == "revoked":
         return contract
     if contract.status != "active":
-        raise ServiceError(409, "合同已结束，不能终止")
+        raise Conflict("合同已结束，不能终止")
     contract.status, contract.revoked_at = "revoked", utcnow()
     db.session.flush()
     return contract
@@ -345,7 +356,7 @@ def add_contract_enterprises(contract: ServiceContract, ids, joined_on: dt.date 
     _writable(contract)
     ids = _live_enterprises(ids)
     if joined_on is not None and not contract.starts_on <= joined_on <= contract.ends_on:
-        raise ServiceError(422, "加入日期须在合同期内", "joined_on")
+        raise Refused("加入日期须在合同期内", field="joined_on")
     existing = {row.enterprise_id: row for row in db.session.scalars(
         select(ContractEnterprise).where(ContractEnterprise.contract_id == contract.id,
                                          ContractEnterprise.enterprise_id.in_(ids)))}
@@ -362,7 +373,7 @@ def add_contract_enterprises(contract: ServiceContract, ids, joined_on: dt.date 
     try:
         db.session.flush()
     except IntegrityError as exc:
-        raise ServiceError(409, "服务企业正在被他人同时添加，请重试", "enterprise_ids") from exc
+        raise Conflict("服务企业正在被他人同时添加，请重试", field="enterprise_ids") from exc
     return {"added": added, "rejoined": rejoined, "already": len(ids) - added - rejoined}
 
 
@@ -396,41 +407,41 @@ def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRe
     contract = db.session.get(ServiceContract, data["contract_id"])
     mine = my_organisation_id()
     if contract is None or (is_service_org() and contract.organisation_id != mine):
-        raise ServiceError(404, "服务合同不存在", "contract_id")
+        raise NotFound("服务合同不存在", field="contract_id")
     if contract.status != "active":
-        raise ServiceError(409, "合同已结束或已终止，不能再登记服务", "contract_id")
+        raise Conflict("合同已结束或已终止，不能再登记服务", field="contract_id")
     row = db.session.scalar(select(ContractEnterprise).where(
         ContractEnterprise.contract_id == contract.id,
         ContractEnterprise.enterprise_id == data["enterprise_id"],
         ContractEnterprise.left_on.is_(None), enterprise_clause(ContractEnterprise.enterprise_id)))
     if row is None:
-        raise ServiceError(404, "该企业不在本合同的服务范围内", "enterprise_id")
+        raise NotFound("该企业不在本合同的服务范围内", field="enterprise_id")
     done_on = data["done_on"]
     first = max(contract.starts_on, row.joined_on or contract.starts_on)
     if not first <= done_on <= contract.ends_on:
-        raise ServiceError(422, "服务日期须在合同期内", "done_on")
+        raise Refused("服务日期须在合同期内", field="done_on")
     if done_on > local_today():
-        raise ServiceError(422, "服务日期不能晚于今天", "done_on")
+        raise Refused("服务日期不能晚于今天", field="done_on")
     if is_service_org():
         data["staff_user_id"] = actor_id
     elif data.get("staff_user_id") is not None:
         staff = db.session.scalar(select(ServiceOrgStaff.organisation_id).where(
             ServiceOrgStaff.user_id == data["staff_user_id"]))
         if staff != contract.organisation_id:
-            raise ServiceError(422, "该用户不是本合同服务机构的人员", "staff_user_id")
+            raise Refused("该用户不是本合同服务机构的人员", field="staff_user_id")
     if data.get("inspection_id") is not None:
         inspection = db.session.get(Inspection, data["inspection_id"])
         if inspection is None or inspection.enterprise_id != data["enterprise_id"]:
-            raise ServiceError(422, "检查记录不存在或不属于该企业", "inspection_id")
+            raise Refused("检查记录不存在或不属于该企业", field="inspection_id")
     if data.get("report_id") is not None:
         report = db.session.get(Report, data["report_id"])
         if report is None or not _report_of_organisation(report, contract.organisation_id):
-            raise ServiceError(422, "报告不存在", "report_id")
+            raise Refused("报告不存在", field="report_id")
         if report.status != "ready":
-            raise ServiceError(422, "报告尚未生成完成", "report_id")
+            raise Refused("报告尚未生成完成", field="report_id")
     if data["kind"] == "report" and data.get("report_id") is None and not evidence_ids:
-        raise ServiceError(422, "交付报告须附平台生成的报告（report_id）或上传的报告文件"
-                           "（evidence_ids）", "report_id")
+        raise Refused("交付报告须附平台生成的报告（report_id）或上传的报告文件"
+                           "（evidence_ids）", field="report_id")
     record = ServiceRecord(**data)
     db.session.add(record)
     db.session.flush()
@@ -499,9 +510,9 @@ def obligations(tenant: Tenant, contract: ServiceContract) -> list[dict]:
             except (ma.ValidationError, TypeError, ValueError) as exc:
                 key = raw.get("key") if isinstance(raw, dict) else raw
                 detail = getattr(exc, "messages", str(exc))
-                raise ServiceError(500, f"插件给出的服务义务无效: {key}: {detail}") from exc
+                raise Defect(f"插件给出的服务义务无效: {key}: {detail}") from exc
             if rule["key"] in seen:
-                raise ServiceError(500, f"插件给出的服务义务重复: {rule['key']}")
+                raise Defect(f"插件给出的服务义务重复: {rule['key']}")
             seen.add(rule["key"])
             out.append(rule)
     return out
@@ -615,7 +626,7 @@ def compliance(tenant: Tenant, contract: ServiceContract, as_of: dt.date,
     rules = obligations(tenant, contract)
     served = _served(contract, enterprise_id)
     if enterprise_id is not None and not served:
-        raise ServiceError(404, "该企业不在本合同的服务范围内", "enterprise_id")
+        raise NotFound("该企业不在本合同的服务范围内", field="enterprise_id")
     counts = _record_counts(contract, as_of, enterprise_id)
     last_day = contract_end(contract)
     enterprises = []
@@ -654,9 +665,9 @@ def _yuan(value, what: str) -> decimal.Decimal:
     try:
         amount = decimal.Decimal(str(value)).quantize(CENT)
     except (decimal.InvalidOperation, TypeError, ValueError) as exc:
-        raise ServiceError(500, f"插件给出的费用无效: {what}={value!r}") from exc
+        raise Defect(f"插件给出的费用无效: {what}={value!r}") from exc
     if amount < 0:
-        raise ServiceError(500, f"插件给出的费用为负数: {what}={value!r}")
+        raise Defect(f"插件给出的费用为负数: {what}={value!r}")
     return amount
 
 
@@ -692,7 +703,7 @@ def cost_table(tenant: Tenant, contract: ServiceContract, year: int) -> dict:
             government = _yuan(shares.get("government"), "government")
             paid = _yuan(shares.get("enterprise"), "enterprise")
             if government + paid != decimal.Decimal(price).quantize(CENT):
-                raise ServiceError(500, f"插件给出的费用分担之和 {government + paid} 不等于"
+                raise Defect(f"插件给出的费用分担之和 {government + paid} 不等于"
                                    f"中标单价 {price}（企业 {enterprise.id}）")
             row.update(government=government, enterprise=paid,
                        basis=str(shares.get("basis") or "")[:500])
@@ -765,7 +776,7 @@ def draw_sample(tenant: Tenant, contract: ServiceContract, data: dict,
     seed = data.get("seed") or secrets.token_hex(8)
     population = served_population(contract)
     if not population:
-        raise ServiceError(422, "该合同没有服务企业，无法抽查")
+        raise Refused("该合同没有服务企业，无法抽查")
     enterprises = list(db.session.scalars(
         select(Enterprise).where(Enterprise.id.in_(population)).order_by(Enterprise.id)))
     picked = call_policy(tenant, "select_spot_check_sample", subject=SPOT_CHECK_SUBJECT,
@@ -778,10 +789,10 @@ def draw_sample(tenant: Tenant, contract: ServiceContract, data: dict,
     for candidate, reason in picked:
         ident = getattr(candidate, "id", candidate)
         if ident not in allowed:
-            raise ServiceError(500, f"插件抽取了不在服务范围内的企业: {ident}")
+            raise Defect(f"插件抽取了不在服务范围内的企业: {ident}")
         chosen.setdefault(ident, str(reason or "")[:2000])
     if not chosen:
-        raise ServiceError(500, "插件没有抽取任何企业")
+        raise Defect("插件没有抽取任何企业")
     sample = SpotCheckSample(contract_id=contract.id, ratio=ratio, seed=seed,
                              population=population, drawn_by=actor_id)
     start = data.get("deadline_start") or local_today()

@@ -28,6 +28,8 @@ from urllib.parse import quote, unquote
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from anjian.errors import Refused, TooLarge, UnsupportedType
+
 CHUNK = 64 * 1024
 MIB = 1024 * 1024
 DEFAULT_URL_SECONDS = 300
@@ -58,20 +60,28 @@ class InvalidKey(StorageError, ValueError):
     """A key the platform did not make (malformed, or escaping the storage root)."""
 
 
-class UploadRejected(StorageError, ValueError):
-    """A file refused by the size or type rules; ``message`` is shown to the user."""
+class UploadRejected(StorageError, ValueError, Refused):
+    """A file refused by the size or type rules; ``message`` is shown to the user.
+
+    A domain error: ``UploadRejected(413, ...)`` is a ``TooLarge``, 415 an
+    ``UnsupportedType``, any other a ``Refused``; ``status`` keeps the answer's code."""
+
+    def __new__(cls, status: int, message: str, slug: str = "file-rejected"):
+        if cls is UploadRejected:
+            cls = {413: _UploadTooLarge, 415: _UploadUnsupported}.get(status, cls)
+        return super().__new__(cls, status, message, slug)
 
     def __init__(self, status: int, message: str, slug: str = "file-rejected"):
-        super().__init__(message)
+        Refused.__init__(self, message, slug=slug)
         self.status = status
-        self.message = message
-        self.slug = slug
 
-    def raise_problem(self):
-        """Answer the current request with a problem+json (413, 415 or 422)."""
-        from anjian.api.problems import problem
 
-        problem(self.status, self.message, slug=self.slug)
+class _UploadTooLarge(UploadRejected, TooLarge):
+    pass
+
+
+class _UploadUnsupported(UploadRejected, UnsupportedType):
+    pass
 
 
 class BadDownloadToken(StorageError):

@@ -1,0 +1,160 @@
+"""Domain errors: what services, jobs and the kernel raise when a rule says no.
+
+Each carries a message for users (Chinese) and, where it helps, per-field messages
+(``errors``: field → list of messages, or ``field`` for one field), a stable
+``slug`` naming the problem type, a ``title`` and a ``retry_after`` in seconds.
+They know nothing of HTTP: the API maps each class to a status and a
+problem+json body in one place (``anjian.api.problems``); the job wrapper
+(``anjian.jobs.service``) maps any of them to a failed job with the same message.
+
+==========================  ===============================================  ======
+class                       meaning                                          answer
+==========================  ===============================================  ======
+``NotFound``                no such object, or one the actor may not see     404
+``Refused``                 a rule refuses the input (per-field messages)     422
+``TooLarge``                … a file or body over its size limit             413
+``UnsupportedType``         … a file of a type not taken                     415
+``Forbidden``               the actor's role may not do this                 403
+``Conflict``                the object's state does not allow it             409
+``PreconditionFailed``      the object changed since the client read it      412
+``TooMany``                 too many at once; try again after ``retry_after``  429
+``Unavailable``             a service we depend on is down; ``retry_after``   503
+``Defect``                  a definition is broken (e.g. a plugin's entry)   500
+==========================  ===============================================  ======
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class DomainError(Exception):
+    """Base of the domain errors; ``message`` is shown to users as it is."""
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 errors: dict[str, list[str]] | None = None, slug: str | None = None,
+                 title: str | None = None, retry_after: int | None = None,
+                 technical: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.errors = errors if errors is not None else ({field: [message]} if field else None)
+        self.slug = slug
+        self.title = title
+        self.retry_after = retry_after
+        self.technical = technical
+
+    def on(self, field: str) -> DomainError:
+        """The same error told as a message on ``field`` (when it names no field itself)."""
+        if not self.errors:
+            self.field, self.errors = field, {field: [self.message]}
+        return self
+
+    def within(self, prefix: str) -> DomainError:
+        """The same error with its fields named under ``prefix`` (``raise_hazard.title``),
+        for a rule checked on a nested part of the input."""
+        if self.errors:
+            self.errors = {f"{prefix}.{k}": v for k, v in self.errors.items()}
+        return self
+
+
+class NotFound(DomainError):
+    """No such object, or one the actor may not see (its existence is not told)."""
+
+
+class Refused(DomainError):
+    """A rule refuses the input; ``errors`` says which field and why."""
+
+
+class TooLarge(Refused):
+    """A file or body over its size limit."""
+
+
+class UnsupportedType(Refused):
+    """A file of a type that is not taken."""
+
+
+class Forbidden(DomainError):
+    """The actor may see the object but its role may not do this to it."""
+
+
+class Conflict(DomainError):
+    """The object's current state does not allow the change."""
+
+
+class PreconditionFailed(DomainError):
+    """The object changed since the client read it."""
+
+
+class TooMany(DomainError):
+    """Too many at once (requests, jobs); the client may try again after ``retry_after``."""
+
+    def __init__(self, message: str, *, retry_after: int = 30, **kw):
+        super().__init__(message, retry_after=retry_after, **kw)
+
+
+class Unavailable(DomainError):
+    """Something we depend on (the queue, the database, storage) does not answer."""
+
+    def __init__(self, message: str, *, retry_after: int = 30, **kw):
+        super().__init__(message, retry_after=retry_after, **kw)
+
+
+class Defect(DomainError):
+    """A definition is broken (a plugin's catalogue entry, a configured kind): a fault of
+    the system, not of the request; the message names what is broken."""
+
+
+# marshmallow and webargs speak English; users of this API read Chinese.
+MESSAGES_ZH = {
+    "Missing data for required field.": "必填项",
+    "Unknown field.": "不允许的字段",
+    "Field may not be null.": "不能为空值",
+    "Not a valid string.": "不是有效的文本",
+    "Not a valid integer.": "不是有效的整数",
+    "Not a valid number.": "不是有效的数字",
+    "Not a valid boolean.": "不是有效的布尔值",
+    "Not a valid datetime.": "不是有效的日期时间",
+    "Not a valid date.": "不是有效的日期",
+    "Not a valid aware datetime.": "须为带时区的日期时间",
+    "Not a valid list.": "不是有效的列表",
+    "Not a valid mapping type.": "不是有效的对象",
+    "Invalid input type.": "输入类型无效",
+    "Invalid value.": "取值无效",
+    "String does not match expected pattern.": "格式不正确",
+}
+# marshmallow's parameterised messages (validate.Range, Length, OneOf), whole-message patterns
+# so that no English tail is left behind ("须大于或等于 1 and less than or equal to 200.").
+_PATTERNS_ZH = [
+    (re.compile(r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$"),
+     r"须在 \1 到 \2 之间"),
+    (re.compile(r"^Must be greater than (.+) and less than (.+)\.$"), r"须大于 \1 且小于 \2"),
+    (re.compile(r"^Must be greater than or equal to (.+)\.$"), r"须大于或等于 \1"),
+    (re.compile(r"^Must be less than or equal to (.+)\.$"), r"须小于或等于 \1"),
+    (re.compile(r"^Must be greater than (.+)\.$"), r"须大于 \1"),
+    (re.compile(r"^Must be less than (.+)\.$"), r"须小于 \1"),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"长度须在 \1 到 \2 之间"),
+    (re.compile(r"^Length must be (\d+)\.$"), r"长度须为 \1"),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"短于最小长度 \1"),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"超过最大长度 \1"),
+    (re.compile(r"^Must be one of: (.*)\.$", re.S), r"须为以下之一: \1"),
+]
+
+
+def translate(messages):
+    """Chinese for marshmallow's stock messages, recursively; our own messages pass through."""
+    if isinstance(messages, dict):
+        return {k: translate(v) for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [translate(m) for m in messages]
+    if isinstance(messages, str):
+        if messages in MESSAGES_ZH:
+            return MESSAGES_ZH[messages]
+        for pattern, zh in _PATTERNS_ZH:
+            if pattern.match(messages):
+                return pattern.sub(zh, messages)
+    return messages
+
+
+__all__ = ["Conflict", "Defect", "DomainError", "Forbidden", "NotFound", "PreconditionFailed",
+           "Refused", "TooLarge", "TooMany", "Unavailable", "UnsupportedType", "translate"]
