@@ -12,7 +12,7 @@ import pytest
 from stdnum.cn import uscc
 
 from anjian.jobs import embedded
-from anjian.reports.xlsx import neutralize
+from anjian.xlsx import neutralize
 from tests.conftest import bearer
 
 EXPORTS = "/api/v1/tenants/ex/enterprise-exports"

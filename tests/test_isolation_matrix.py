@@ -558,10 +558,10 @@ class World:
         from anjian.db import utcnow
         from anjian.extensions import db
         from anjian.reports.models import Report
-        from anjian.reports.xlsx import write_table
         from anjian.storage import storage_for
         from anjian.storage.backends import XLSX
         from anjian.tenancy.scope import Scope, scoped
+        from anjian.xlsx import write_table
 
         app = self.factory.app
         buffer = io.BytesIO()
@@ -583,10 +583,10 @@ class World:
 
         from anjian.extensions import db
         from anjian.jobs.models import Job
-        from anjian.reports.xlsx import write_table
         from anjian.storage import storage_for
         from anjian.storage.backends import XLSX
         from anjian.tenancy.scope import Scope, scoped
+        from anjian.xlsx import write_table
 
         app = self.factory.app
         buffer = io.BytesIO()

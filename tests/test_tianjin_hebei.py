@@ -657,7 +657,7 @@ def test_the_form_keeps_a_formula_like_unit_inert():
     name that begins like a formula stays text."""
     import openpyxl
 
-    from anjian.reports.xlsx import SafeWorkbook
+    from anjian.xlsx import SafeWorkbook
     from anjian_tianjin_hebei import form
 
     buffer = io.BytesIO()

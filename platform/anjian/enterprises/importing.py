@@ -42,6 +42,7 @@ from anjian.db import utcnow
 from anjian.enterprises.models import FLAGS, INDUSTRIES, SCALES, STATUSES, Enterprise
 from anjian.enterprises.service import EnterpriseError, normalize_credit_code
 from anjian.extensions import db
+from anjian.xlsx import SafeWorkbook
 
 BATCH_SIZE = 5000
 SCOPED = {"tenant_scoped_sql": True}
@@ -908,12 +909,10 @@ def audit_batch(tenant_id: int, actor: int | None, job_id: str, batch_no: int,
 
 
 def rejected_workbook(sheet_headers: list[str], rejected: list[Rejection]) -> bytes:
-    """An .xlsx: 行号, 列, 原因, then the row's own cells under the file's headers."""
-    import xlsxwriter
-
+    """An .xlsx: 行号, 列, 原因, then the row's own cells under the file's headers (the
+    headers and cells come from the uploaded file: the workbook neutralises them)."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False})
+    book = SafeWorkbook(buffer, {"in_memory": True})
     ws = book.add_worksheet("未导入的行")
     bold = book.add_format({"bold": True, "bg_color": "#F2DCDB"})
     head = ["行号", "列", "原因", *sheet_headers]
@@ -927,17 +926,10 @@ def rejected_workbook(sheet_headers: list[str], rejected: list[Rejection]) -> by
         ws.write_string(r, 1, rej.column)
         ws.write_string(r, 2, rej.message)
         for c, value in enumerate(rej.cells[:len(sheet_headers)]):
-            ws.write_string(r, 3 + c, _safe_cell(_text(value)))
+            ws.write_string(r, 3 + c, _text(value))
     ws.freeze_panes(1, 0)
     book.close()
     return buffer.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    """Neutralise formula-looking text (RELIABILITY 17)."""
-    if text and text[0] in ("=", "+", "-", "@", "\t", "\r", "\x00"):
-        return "'" + text
-    return text
 
 
 # --------------------------------------------------------------------------- template
@@ -945,13 +937,11 @@ def _safe_cell(text: str) -> str:
 
 def template_workbook(profile: dict | None = None) -> bytes:
     """The blank import template: bold header, widths, drop-down lists for yes/no and scale."""
-    import xlsxwriter
-
     profile = profile or core_profile()
     headers = list(profile["headers"])
     fields = [profile["headers"][h] for h in headers]
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = SafeWorkbook(buffer, {"in_memory": True})
     ws = book.add_worksheet("企业名单")
     bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     required = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})

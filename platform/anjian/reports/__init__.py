@@ -1,5 +1,5 @@
 """Reports: files the platform generates for download (Excel exports, later PDF).
 
-``xlsx`` holds the shared writer (formula-injection safe, constant memory);
-``jobs`` the report job kinds (queue ``reports``).
+``jobs`` holds the report job kinds (queue ``reports``); every workbook is written
+with ``anjian.xlsx`` (formula-injection safe).
 """

@@ -22,10 +22,10 @@ from anjian.enterprises.queries import filtered_statement
 from anjian.enterprises.schemas import EnterpriseQuerySchema
 from anjian.extensions import db
 from anjian.jobs.service import JobContext, JobError, job_function
-from anjian.reports.xlsx import write_table
 from anjian.storage import storage_for
 from anjian.storage.backends import XLSX, StorageError, UploadRejected
 from anjian.tenancy.models import Area, Tenant
+from anjian.xlsx import write_table
 
 EXPORT_KIND = "enterprise_export"
 EXPORT_URL_SECONDS = 600

@@ -252,7 +252,7 @@ def render(kind: ReportKind, report: Report, data: dict, tenant, snapshot_at) ->
     """The file of one format (None for json: the data itself is the report)."""
     stamp = f"数据时间：{local_now(snapshot_at):%Y-%m-%d %H:%M}（北京时间）"
     if report.format == "xlsx":
-        from anjian.reports.xlsx import SafeWorkbook
+        from anjian.xlsx import SafeWorkbook
 
         buffer = io.BytesIO()
         workbook = SafeWorkbook(buffer, {"in_memory": True})

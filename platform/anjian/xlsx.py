@@ -1,17 +1,19 @@
-"""A small shared .xlsx writer: formula-injection safe, constant memory (RELIABILITY 17).
+"""The one .xlsx writer of the platform: formula-injection safe (RELIABILITY 17).
+
+Every workbook the platform writes is a ``SafeWorkbook``: the reports' laid-out
+forms (a report kind's ``xlsx`` callable gets one), the enterprise export
+(``write_table``, constant memory), the import template and the rejected-rows
+workbook of an import. It is plain xlsxwriter, except that every string cell of its
+sheets, headers included, whichever method wrote it (``write``, ``write_string``,
+``write_row``, ``merge_range`` ...), goes through ``neutralize``, and strings are
+never turned into formulas, numbers or links. A formula the layout means (a total)
+is written with ``write_formula``.
 
     rows = write_table(path_or_buffer, "企业台账", [("统一社会信用代码", 22), "企业名称"], rows)
 
-Every ``str`` cell goes through ``neutralize`` and is written with ``write_string``
-(xlsxwriter's ``write`` would turn "=..." into a formula); numbers with
-``write_number``; booleans as 是/否; dates and datetimes with a date format; None
-is left blank. The header row is bold, frozen and carries an autofilter.
-
-Laid-out forms (a report kind's ``xlsx`` callable) get a ``SafeWorkbook``: plain
-xlsxwriter, except that every string cell of its sheets (``write``,
-``write_string``, ``write_row``, ``merge_range`` ...) goes through ``neutralize``
-and strings are never turned into formulas, numbers or links. A formula the
-layout means (a total) is written with ``write_formula``.
+``write_table`` writes one sheet: numbers with ``write_number``; booleans as 是/否;
+dates and datetimes with a date format; None is left blank. The header row is bold,
+frozen and carries an autofilter.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def neutralize(value):
 
 
 class SafeWorksheet(Worksheet):
-    """A worksheet whose string cells are neutralised, whichever write method put them."""
+    """A worksheet whose string cells are neutralised, whichever write method put them
+    (they all end in ``_write_string``)."""
 
     def _write_string(self, row, col, string, cell_format=None):
         return super()._write_string(row, col, neutralize(string), cell_format)
@@ -74,7 +77,7 @@ def write_table(path_or_buffer, sheet_title: str, headers: Sequence,
     """Write one sheet: a header row, then ``rows`` (any iterable, consumed once,
     streamed: nothing is kept in memory). ``headers`` are labels or (label, width).
     ``on_row(n)`` is called every ``every`` rows (progress). Returns the data row count."""
-    workbook = xlsxwriter.Workbook(path_or_buffer, {"constant_memory": True, **SAFE_OPTIONS})
+    workbook = SafeWorkbook(path_or_buffer, {"constant_memory": True})
     try:
         sheet = workbook.add_worksheet(_sheet_name(sheet_title))
         head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
@@ -116,8 +119,7 @@ def _write_cell(sheet, row, col, value, date_format, datetime_format) -> None:
     elif isinstance(value, dt.date):
         sheet.write_datetime(row, col, value, date_format)
     else:
-        text = neutralize(str(value))
-        sheet.write_string(row, col, text[:MAX_CELL_CHARS])
+        sheet.write_string(row, col, str(value)[:MAX_CELL_CHARS])
 
 
 def _sheet_name(title: str) -> str:
