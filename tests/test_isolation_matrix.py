@@ -59,8 +59,12 @@ class Recipe:
 
 
 _ENTERPRISE_BOUND = frozenset({"service_org", "enterprise"})
+# Routes plugins add (hook register_routes) are tenant routes like the core's; the world's
+# tenants enable these plugins so that their routes answer.
+MATRIX_PLUGINS = ["anjian_shenyang"]
 
 RECIPES = {
+    "plugin_anjian_shenyang.deadlines": Recipe(),
     "tenants.get_tenant": Recipe(),
     "tenants.update_tenant": Recipe(body=lambda: {"name": f"改名{_n()}"}),
     "tenants.list_areas": Recipe(query={"include_inactive": "true"}),
@@ -347,12 +351,14 @@ class World:
 
     def __init__(self, factory):
         self.factory = factory
+        # Every tenant enables the plugin whose routes the matrix calls (PLUGIN_ROUTES).
         self.tenants = {
-            "p": factory.tenant("mx-p", level="city"),
+            "p": factory.tenant("mx-p", level="city", plugins=MATRIX_PLUGINS),
         }
-        self.tenants["a"] = factory.tenant("mx-a", parent="mx-p")
-        self.tenants["c"] = factory.tenant("mx-c", parent="mx-a", level="street")
-        self.tenants["b"] = factory.tenant("mx-b")
+        self.tenants["a"] = factory.tenant("mx-a", parent="mx-p", plugins=MATRIX_PLUGINS)
+        self.tenants["c"] = factory.tenant("mx-c", parent="mx-a", level="street",
+                                           plugins=MATRIX_PLUGINS)
+        self.tenants["b"] = factory.tenant("mx-b", plugins=MATRIX_PLUGINS)
         self.codes = {k: f"mx-{k}" for k in self.tenants}
         self.areas = {k: factory.area(t, f"{k}-fixed") for k, t in self.tenants.items()}
         self.tokens = {None: None}

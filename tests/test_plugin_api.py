@@ -185,7 +185,7 @@ def test_typed_entries_reach_the_core_as_the_dicts_it_reads(module_plugin):
     registry = PluginRegistry(extra_modules=[name], use_entry_points=False)
     [kind] = registry.catalogue_entries("register_campaign_kinds", enabled=(name,))
     assert kind == {"key": "typed", "title": "类型化", "year": 2025, "focus": ["燃气"],
-                    "phases": [{"key": "p", "title": "排查", "start": "2025-03-01"}],
+                    "phases": [{"key": "p", "title": "排查", "start": "2025-03-01", "end": None}],
                     "milestones": [{"date": "2025-04-30", "rule": "报送"}], "plugin": name}
 
 
@@ -243,3 +243,42 @@ def test_the_import_scan_sees_every_form(tmp_path):
                     " hookimpl\nimport anjian_other\ndef f():\n    from anjian.jobs import x\n",
                     encoding="utf-8")
     assert internal_imports(path) == ["anjian.extensions", "anjian.db", "anjian.jobs"]
+
+
+# --- routes -------------------------------------------------------------------------------
+
+
+def test_a_plugin_route_is_guarded_like_a_core_route(app, client, factory):
+    from tests.conftest import bearer
+
+    url = "/api/v1/tenants/{}/plugins/anjian_shenyang/deadlines"
+    assert "plugin_anjian_shenyang.deadlines" in app.view_functions
+    on = factory.tenant("sy-on", plugins=["anjian_shenyang"],
+                        settings={"anjian_shenyang": {"crackdown_end": "2024-05-22"}})
+    off = factory.tenant("sy-off")
+    _, admin = factory.user("sy-admin", {on: "tenant_admin", off: "tenant_admin"})
+    _, company = factory.user("sy-company", {on: "enterprise"})
+    r = client.get(url.format("sy-on"), headers=bearer(admin))
+    assert r.status_code == 200, r.json
+    items = {item["key"]: item for item in r.json["items"]}
+    assert items["crackdown_end"] == {"key": "crackdown_end", "title": "集中攻坚结束",
+                                      "due": "2024-05-22", "passed": True, "days_left": 0}
+    assert items["planned_enterprises_deadline"]["enterprises"] == 16
+    # The declared roles: an enterprise user is refused; no token is 401.
+    assert client.get(url.format("sy-on"), headers=bearer(company)).status_code == 403
+    assert client.get(url.format("sy-on")).status_code == 401
+    # A tenant that has not enabled the plugin: as if the route did not exist.
+    r = client.get(url.format("sy-off"), headers=bearer(admin))
+    assert r.status_code == 404 and r.is_json
+    # Reads only: the route declares GET.
+    assert client.post(url.format("sy-on"), headers=bearer(admin), json={}).status_code == 405
+
+
+def test_an_invalid_route_stops_startup(module_plugin):
+    error = _startup_with(module_plugin, "anjian_test_bad_route", """
+@hookimpl
+def register_routes():
+    return [Route(name="x", rule="/absolute", view=print, roles=("viewer",))]
+""")
+    assert "register_routes 'x'" in str(error)  # a route is named by its name
+    assert "field rule:" in str(error) and "anjian_test_bad_route" in str(error)

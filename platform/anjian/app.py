@@ -119,6 +119,9 @@ def _register_api(app: Flask) -> None:
                       services_api.contracts_blp, services_api.records_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
+    from anjian.api import plugin_routes
+
+    plugin_routes.register(app, app.extensions["anjian.plugins"])
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)
     app.teardown_request(guard.teardown_request)

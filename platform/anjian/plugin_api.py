@@ -14,7 +14,8 @@ What is here:
 * the typed catalogue entries the ``register_*`` hooks return (``CampaignKind``
   with ``Phase`` and ``Milestone``, ``ChecklistTemplate`` with ``ChecklistItem``,
   ``ReportKind`` with ``EnteredFigure`` and ``ReportSchedule``, ``Schedule``,
-  ``ImportProfile``), checked when the plugins load: an invalid entry stops the
+  ``ImportProfile``, and ``Route``: an API route of the plugin under its tenant's
+  prefix, with the roles that may call it), checked when the plugins load: an invalid entry stops the
   start-up with a ``PluginError`` naming the plugin, the entry and the field;
 * ``TenantInfo``, what policy hooks learn about their tenant;
 * ``context(tenant)``: the ``PluginContext`` of read helpers (campaigns as
@@ -43,6 +44,7 @@ from anjian.plugins.catalogue import (
     Phase,
     ReportKind,
     ReportSchedule,
+    Route,
     Schedule,
 )
 from anjian.plugins.context import CampaignView, ContractView, InspectionCount, PluginContext
@@ -71,6 +73,7 @@ __all__ = [
     "PluginError",
     "ReportKind",
     "ReportSchedule",
+    "Route",
     "Schedule",
     "TenantInfo",
     "add_workdays",

@@ -27,11 +27,12 @@ import datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from anjian.plugin_api import hookimpl
+from anjian.plugin_api import CampaignKind, Milestone, Phase, Route, hookimpl, local_today
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
 ANJIAN_CONTRACT = 1
 
+PLUGIN = "anjian_shenyang"
 CAMPAIGN_KEY = "shenyang_small_industrial_crackdown_2024"
 
 FOCUS_SECTORS = ("建材", "机械", "轻工")
@@ -90,49 +91,60 @@ def settings_schema():
 
 @hookimpl
 def register_campaign_kinds():
-    return [
-        {
-            "key": CAMPAIGN_KEY,
-            "title": "小微工业企业安全生产集中攻坚整治专项行动",
-            "year": 2024,
-            "phases": [
-                {
-                    "key": "mobilisation",
-                    "title": "动员部署阶段",
-                    # "从即日起": the seed's own date is not given.
-                    "start": None,
-                    "end": "2024-04-30",
-                    "rule": "盯紧粉尘涉爆、建材、机械、轻工重点企业；制定工作方案，明确目标任务"
-                    "和时间进度，宣传发动",
-                },
-                {
-                    "key": "crackdown",
-                    "title": "集中攻坚阶段",
-                    "start": "2024-05-01",
-                    "end": "2024-05-20",
-                    "rule": "对发现的隐患依法责令限期整改，未按期整改的依法行政处罚；"
-                    "聘请专家帮扶指导",
-                },
-                {
-                    "key": "consolidation",
-                    "title": "巩固提升阶段",
-                    "start": "2024-05-21",
-                    "end": "2024-05-31",
-                    "rule": "总结经验做法，选树标杆企业，曝光典型案例",
-                },
-            ],
-            "focus": [
-                *FOCUS_SECTORS,
-                "粉尘涉爆场所",
-                "安全生产规章制度",
-                "双控机制",
-                "危险作业",
-                "相关方安全管理",
-            ],
-            "milestones": [
-                {"date": "2024-04-30", "rule": "计划内16家企业建立完善规章制度、录入风险报告系统"},
-                {"date": "2024-05-15", "rule": "计划外33家企业建立完善规章制度和操作规程"},
-                {"date": "2024-05-31", "rule": "评估总结，全街道工业企业依托系统自查自报自改"},
-            ],
-        }
-    ]
+    return [CampaignKind(
+        key=CAMPAIGN_KEY,
+        title="小微工业企业安全生产集中攻坚整治专项行动",
+        year=2024,
+        phases=(
+            # "从即日起": the seed's own date is not given.
+            Phase(key="mobilisation", title="动员部署阶段", start=None, end="2024-04-30",
+                  rule="盯紧粉尘涉爆、建材、机械、轻工重点企业；制定工作方案，明确目标任务"
+                  "和时间进度，宣传发动"),
+            Phase(key="crackdown", title="集中攻坚阶段", start="2024-05-01", end="2024-05-20",
+                  rule="对发现的隐患依法责令限期整改，未按期整改的依法行政处罚；聘请专家帮扶指导"),
+            Phase(key="consolidation", title="巩固提升阶段", start="2024-05-21",
+                  end="2024-05-31", rule="总结经验做法，选树标杆企业，曝光典型案例"),
+        ),
+        focus=(*FOCUS_SECTORS, "粉尘涉爆场所", "安全生产规章制度", "双控机制", "危险作业",
+               "相关方安全管理"),
+        milestones=(
+            Milestone(date="2024-04-30", rule="计划内16家企业建立完善规章制度、录入风险报告系统"),
+            Milestone(date="2024-05-15", rule="计划外33家企业建立完善规章制度和操作规程"),
+            Milestone(date="2024-05-31", rule="评估总结，全街道工业企业依托系统自查自报自改"),
+        ),
+    )]
+
+
+# --- the plugin's own API ---------------------------------------------------------------------
+
+DEADLINES = (
+    ("planned_enterprises_deadline", "计划内企业建立完善规章制度、录入风险报告系统",
+     "planned_enterprise_count"),
+    ("other_enterprises_deadline", "计划外企业建立完善规章制度和操作规程", "other_enterprise_count"),
+    ("crackdown_start", "集中攻坚开始", None),
+    ("crackdown_end", "集中攻坚结束", None),
+    ("evaluation_deadline", "评估总结", None),
+)
+
+
+def deadlines(tenant) -> dict:
+    """``GET .../plugins/anjian_shenyang/deadlines``: the crackdown's dates as the tenant set
+    them, each with whether it has passed (today in China)."""
+    settings = tenant.settings[PLUGIN]
+    today = local_today()
+    items = []
+    for key, title, count in DEADLINES:
+        due = settings[key]
+        item = {"key": key, "title": title, "due": due.isoformat(), "passed": due < today,
+                "days_left": max((due - today).days, 0)}
+        if count is not None:
+            item["enterprises"] = settings[count]
+        items.append(item)
+    return {"today": today.isoformat(), "items": items}
+
+
+@hookimpl
+def register_routes():
+    return [Route(name="deadlines", rule="deadlines", view=deadlines,
+                  roles=("tenant_admin", "supervisor", "viewer"),
+                  summary="集中攻坚整治的时间节点（本单位设置）及是否已过")]

@@ -146,6 +146,9 @@ class Phase(Entry):
     rule: str | None = None
     relative: dict | None = None
 
+    def as_entry(self) -> dict:
+        return {**super().as_entry(), "start": self.start, "end": self.end}
+
     def check(self, field: str = "") -> None:
         _key(self.key, f"{field}key")
         _text(self.title, f"{field}title")
@@ -400,8 +403,52 @@ class ImportProfile(Entry):
             raise CatalogueError("header_row", "须为正整数 / must be a positive integer")
 
 
+# --------------------------------------------------------------------------- routes
+
+ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ROUTE_RULE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(/([a-z0-9][a-z0-9_-]*|<(int:)?[a-z_]+>))*$")
+
+
+@dataclass(frozen=True)
+class Route(Entry):
+    """``register_routes``: an API route of the plugin, under its tenant's prefix
+    ``/api/v1/tenants/<tenant_code>/plugins/<plugin>/<rule>``.
+
+    ``view`` is called with keyword arguments, any subset of ``tenant`` (a
+    ``TenantInfo``), ``query`` (the query string as a dict), ``body`` (the JSON body
+    of a write) and the rule's own ``<parameters>``; it returns what the answer's JSON
+    is. ``roles`` is its permission: the tenant roles that may call it, enforced by the
+    request guard like any core route's; a tenant that has not enabled the plugin
+    answers 404."""
+
+    name: str
+    rule: str
+    view: Callable
+    roles: tuple[str, ...]
+    methods: tuple[str, ...] = ("GET",)
+    summary: str | None = None
+
+    def check(self, field: str = "") -> None:
+        if not isinstance(self.name, str) or not re.match(r"^[a-z][a-z0-9_]{0,79}$", self.name):
+            raise CatalogueError("name", "须为小写字母、数字或 '_' / lower-case letters, digits, '_'")
+        if not isinstance(self.rule, str) or not ROUTE_RULE_RE.match(self.rule):
+            raise CatalogueError("rule", "须为相对路径，如 items/<int:item_id> / must be a relative "
+                                         "path such as items/<int:item_id>")
+        if not callable(self.view):
+            raise CatalogueError("view", "须为可调用对象 / must be callable")
+        if (not isinstance(self.roles, (list, tuple)) or not self.roles
+                or not all(isinstance(r, str) and r for r in self.roles)):
+            raise CatalogueError("roles", "须声明可调用的角色 / must declare the roles allowed")
+        if (not isinstance(self.methods, (list, tuple)) or not self.methods
+                or not set(self.methods) <= set(ROUTE_METHODS)):
+            raise CatalogueError("methods", f"须为 {list(ROUTE_METHODS)} 中的若干项 / must be some "
+                                            f"of {list(ROUTE_METHODS)}")
+        _text(self.summary, "summary", required=False)
+
+
 # What each catalogue hook returns.
 ENTRY_TYPES: dict[str, type[Entry]] = {
+    "register_routes": Route,
     "register_campaign_kinds": CampaignKind,
     "register_checklist_templates": ChecklistTemplate,
     "register_report_kinds": ReportKind,
@@ -418,7 +465,10 @@ def as_entry(hook: str, entry) -> dict:
 def checked(plugin: str, hook: str, entry) -> Entry:
     """``entry`` typed and checked; ``CatalogueError`` naming the plugin, entry and field."""
     kind = ENTRY_TYPES[hook]
-    name = entry.get("key") if isinstance(entry, Mapping) else getattr(entry, "key", None)
+    if isinstance(entry, Mapping):
+        name = entry.get("key", entry.get("name"))
+    else:
+        name = getattr(entry, "key", getattr(entry, "name", None))
     try:
         if isinstance(entry, Entry) and not isinstance(entry, kind):
             raise CatalogueError(kind.__name__, f"{hook} 须返回 {kind.__name__} / {hook} returns "

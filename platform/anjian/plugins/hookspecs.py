@@ -63,6 +63,11 @@ def register_schedules():
     """Return recurring jobs: dicts with key, cron (Asia/Shanghai), queue and a function path."""
 
 
+@hookspec
+def register_routes():
+    """Return API routes (plugin_api.Route) under /api/v1/tenants/<code>/plugins/<plugin>/."""
+
+
 # --- policy hooks: called on a tenant's enabled plugins ---------------------
 
 
