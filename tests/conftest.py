@@ -208,6 +208,13 @@ def client(app):
 
 
 @pytest.fixture
+def anjian_app(app):
+    """The plugin authors' fixtures (anjian.testing: anjian_tenant, anjian_clients) on the
+    suite's app: the same database, reset and registry as ``app``."""
+    return app
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

@@ -41,13 +41,18 @@ KINDS = {"规上": {"scale": "above", "industry": "机械"},
 
 
 @pytest.fixture
-def w(app, client, factory):
-    tenant = factory.tenant(T, plugins=[PLUGIN], level="street", name="锦北街道办事处")
-    world = World(tenant=tenant)
+def anjian_tenant_spec():
+    """The tenant of anjian.testing's fixtures (anjian_tenant, anjian_clients)."""
+    return {"code": T, "plugins": [PLUGIN], "level": "street", "name": "锦北街道办事处"}
+
+
+@pytest.fixture
+def w(client, anjian_tenant, anjian_clients):
+    world = World(tenant=anjian_tenant.id)
     for name, role in [("admin", "tenant_admin"), ("supervisor", "supervisor"),
                        ("viewer", "viewer"), ("staff", "service_org")]:
-        world[f"{name}_id"], token = factory.user(f"jb-{name}", {tenant: role})
-        world[name] = bearer(token)
+        world[f"{name}_id"] = anjian_clients[role].user_id
+        world[name] = anjian_clients[role].headers
     world["ents"] = {}
     for n, (label, fields) in enumerate(KINDS.items(), start=1):
         world["ents"][label] = ok(client.post(f"{URL}/enterprises", headers=world.admin, json={

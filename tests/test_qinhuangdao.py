@@ -17,7 +17,6 @@ import openpyxl
 import pytest
 from stdnum.cn import uscc
 
-from tests.conftest import bearer
 from tests.services import require_service
 
 PLUGIN = "anjian_qinhuangdao"
@@ -63,14 +62,18 @@ class World(dict):
 
 
 @pytest.fixture
-def w(app, client, factory):
-    tenant = factory.tenant("qhd", plugins=[PLUGIN], level="zone", name=BUREAU)
-    world = World(tenant=tenant)
-    _, root = factory.user("root", platform_admin=True)
-    world["admin"] = bearer(root)
+def anjian_tenant_spec():
+    """The tenant of anjian.testing's fixtures (anjian_tenant, anjian_clients)."""
+    return {"code": "qhd", "plugins": [PLUGIN], "level": "zone", "name": BUREAU}
+
+
+@pytest.fixture
+def w(client, anjian_tenant, anjian_clients):
+    world = World(tenant=anjian_tenant.id)
+    world["admin"] = anjian_clients["platform_admin"].headers
     for role in ("supervisor", "viewer", "service_org"):
-        user_id, token = factory.user(f"qhd-{role}".replace("_", "-"), {tenant: role})
-        world[role], world[f"{role}_id"] = bearer(token), user_id
+        world[role] = anjian_clients[role].headers
+        world[f"{role}_id"] = anjian_clients[role].user_id
     world["ent"] = {}
     for n, (short, (name, scale, status, more)) in enumerate(ENTERPRISES.items(), start=1):
         body = {"credit_code": code(n), "name": name, "scale": scale, "status": status,

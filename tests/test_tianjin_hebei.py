@@ -160,9 +160,14 @@ def test_grading_marks_the_focus_failures_major_and_leaves_others_alone():
 
 # --- the campaign and its tasks ---------------------------------------------------------------
 
-def test_campaign_kind_phases_and_dated_tasks(app, client, factory):
-    factory.tenant("hb", plugins=[PLUGIN], name="天津市河北区商务局")
-    admin = _admin(app, factory)
+@pytest.fixture
+def anjian_tenant_spec():
+    """The tenant of anjian.testing's fixtures (anjian_tenant, anjian_clients)."""
+    return {"code": "hb", "plugins": [PLUGIN], "name": "天津市河北区商务局"}
+
+
+def test_campaign_kind_phases_and_dated_tasks(client, anjian_tenant, anjian_clients):
+    admin = anjian_clients["platform_admin"].headers
     kinds = ok(client.get("/api/v1/tenants/hb/campaign-kinds", headers=admin))
     kind = next(k for k in kinds if k["key"] == KIND)
     assert [(p["key"], p["start"], p["end"]) for p in kind["phases"]] == [
@@ -208,10 +213,11 @@ def test_campaign_kind_phases_and_dated_tasks(app, client, factory):
     assert again["total"] == len(tasks)
 
 
-def test_tasks_follow_the_tenants_settings(app, client, factory):
-    factory.tenant("hb2", plugins=[PLUGIN], settings={PLUGIN: {
-        "stage_report_due": "2023-07-28", "high_risk_sectors": ["危险物品经营储存"]}})
-    admin = _admin(app, factory, "root2")
+@pytest.mark.parametrize("anjian_tenant_spec", [{
+    "code": "hb2", "plugins": [PLUGIN], "settings": {PLUGIN: {
+        "stage_report_due": "2023-07-28", "high_risk_sectors": ["危险物品经营储存"]}}}])
+def test_tasks_follow_the_tenants_settings(client, anjian_tenant, anjian_clients):
+    admin = anjian_clients["platform_admin"].headers
     campaign = ok(client.post("/api/v1/tenants/hb2/campaigns", headers=admin,
                               json={"kind": KIND}), 201)
     tasks = ok(client.get(f"/api/v1/tenants/hb2/campaigns/{campaign['id']}/tasks", headers=admin,
