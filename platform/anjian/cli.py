@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from anjian.auth.models import TENANT_ROLES
 from anjian.extensions import db
 from anjian.jobs import schedules
 from anjian.jobs import worker as job_worker
@@ -117,8 +118,7 @@ def users_create(username, password, display_name, platform_admin):
 @users.command("add-member")
 @click.argument("username")
 @click.argument("tenant_code")
-@click.argument("role", type=click.Choice(["tenant_admin", "supervisor", "service_org",
-                                           "enterprise", "viewer"]))
+@click.argument("role", type=click.Choice(list(TENANT_ROLES)))
 @with_appcontext
 def users_add_member(username, tenant_code, role):
     """Give USERNAME a ROLE in TENANT_CODE (or change it)."""

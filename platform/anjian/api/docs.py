@@ -7,7 +7,7 @@ from pathlib import Path
 import flask_swagger_ui
 from flask import Blueprint, send_from_directory
 
-from anjian.api.policy import PUBLIC, requires
+from anjian.api.policy import requires
 
 ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
 
@@ -15,6 +15,6 @@ blp = Blueprint("docs_assets", __name__)
 
 
 @blp.route("/api/docs/assets/<path:filename>")
-@requires(PUBLIC)
+@requires("docs.read")
 def swagger_asset(filename):
     return send_from_directory(ASSETS, filename, max_age=3600)

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from anjian import storage
 from anjian.api.blueprint import Blueprint
-from anjian.api.policy import PUBLIC, requires
+from anjian.api.policy import requires
 from anjian.extensions import db
 from anjian.jobs import queues
 
@@ -25,7 +25,7 @@ class HealthSchema(ma.Schema):
 
 @blp.route("/healthz")
 @blp.response(200, HealthSchema)
-@requires(PUBLIC)
+@requires("health.read")
 def healthz():
     """进程存活"""
     return {"status": "ok", "checks": {}}
@@ -34,7 +34,7 @@ def healthz():
 @blp.route("/readyz")
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, schema=HealthSchema)
-@requires(PUBLIC)
+@requires("health.read")
 def readyz():
     """数据库、队列与对象存储均可用"""
     checks = {}

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.pagination import PageArgs, page_of, paginate
-from anjian.api.policy import PLATFORM_ADMIN, requires
+from anjian.api.policy import requires
 from anjian.audit.models import AuditEntry
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计日志（只读）")
@@ -55,7 +55,7 @@ def _filtered(query, statement):
 @blp.arguments(AuditQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(AuditEntrySchema))
-@requires("tenant_admin")
+@requires("audit.read")
 def tenant_audit(query, pages, tenant_code):
     """本租户审计日志，可按动作、对象、操作人、结果、时间筛选"""
     return paginate(_filtered(query, select(AuditEntry)), pages["page"], pages["per_page"])
@@ -65,7 +65,7 @@ def tenant_audit(query, pages, tenant_code):
 @blp.arguments(AuditQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(AuditEntrySchema))
-@requires(PLATFORM_ADMIN)
+@requires("platform_audit.read")
 def platform_audit(query, pages):
     """平台级审计日志（租户管理、登录失败、越权访问）"""
     statement = _filtered(query, select(AuditEntry).where(AuditEntry.tenant_id.is_(None)))

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
 from anjian.db import utcnow
 from anjian.extensions import db
+from anjian.permissions import allows
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.rls import READ_SCOPE_FUNCTION
 from anjian.tenancy.scope import Scope, adopt
@@ -231,8 +232,7 @@ def tenant_access(user: User, tenant: Tenant,
         role, enterprise_id = own[tenant.id]
         return Access(role, True, "member", enterprise_id)
     for ancestor in ancestors(tenant):
-        if ancestor.id in own and own[ancestor.id][0] in ("tenant_admin", "viewer",
-                                                          "supervisor"):
+        if ancestor.id in own and allows(own[ancestor.id][0], "tenant.read_descendants"):
             return Access("viewer", False, "ancestor")
     return None
 

@@ -43,13 +43,11 @@ kinds_blp = Blueprint("campaign_kinds", __name__,
 
 # Enterprise users and service organisations read campaigns, but only the targets, tasks
 # and figures of the enterprises they may see.
-READERS = ("tenant_admin", "supervisor", "viewer", "service_org", "enterprise")
-WRITERS = ("tenant_admin", "supervisor")
 
 
 @kinds_blp.route("")
 @kinds_blp.response(200, CampaignKindSchema(many=True))
-@requires(*READERS)
+@requires("campaign.read")
 def list_kinds(tenant_code):
     """本单位可用的专项行动类型（阶段、重点、时间节点）"""
     return service.kinds_for(g.tenant)
@@ -59,7 +57,7 @@ def list_kinds(tenant_code):
 @blp.arguments(CampaignQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(CampaignSummarySchema))
-@requires(*READERS)
+@requires("campaign.read")
 def list_campaigns(query, pages, tenant_code):
     """专项行动列表（按状态、类型筛选）"""
     stmt = select(Campaign)
@@ -73,7 +71,7 @@ def list_campaigns(query, pages, tenant_code):
 @blp.route("", methods=["POST"])
 @blp.arguments(CampaignCreateSchema)
 @blp.response(201, CampaignSchema)
-@requires(*WRITERS)
+@requires("campaign.manage")
 def create_campaign(data, tenant_code):
     """新建专项行动（按类型复制阶段与时间节点，或自定义阶段）"""
     campaign = service.create(g.tenant, data, g.user.id)
@@ -84,7 +82,7 @@ def create_campaign(data, tenant_code):
 @blp.route("/<int:campaign_id>")
 @blp.etag
 @blp.response(200, CampaignSchema)
-@requires(*READERS)
+@requires("campaign.read")
 def get_campaign(tenant_code, campaign_id):
     """专项行动详情（含阶段）"""
     return get_or_404(Campaign, campaign_id, "专项行动")
@@ -94,7 +92,7 @@ def get_campaign(tenant_code, campaign_id):
 @blp.etag
 @blp.arguments(CampaignUpdateSchema)
 @blp.response(200, CampaignSchema)
-@requires(*WRITERS)
+@requires("campaign.manage")
 def update_campaign(data, tenant_code, campaign_id):
     """修改专项行动（需 If-Match）；阶段按 key 修改"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
@@ -107,7 +105,7 @@ def update_campaign(data, tenant_code, campaign_id):
 @blp.route("/<int:campaign_id>/status", methods=["POST"])
 @blp.arguments(CampaignStatusSchema)
 @blp.response(200, CampaignSchema)
-@requires(*WRITERS)
+@requires("campaign.manage")
 def change_status(data, tenant_code, campaign_id):
     """启动或结束专项行动（草稿 → 进行中 → 已结束）"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
@@ -138,7 +136,7 @@ def _target_statement(campaign_id: int):
 @blp.arguments(TargetQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(TargetSchema))
-@requires(*READERS)
+@requires("campaign.read")
 def list_targets(query, pages, tenant_code, campaign_id):
     """目标企业（企业名称、信用代码、指派人员）"""
     get_or_404(Campaign, campaign_id, "专项行动")
@@ -156,7 +154,7 @@ def list_targets(query, pages, tenant_code, campaign_id):
 @blp.route("/<int:campaign_id>/targets", methods=["POST"])
 @blp.arguments(TargetsAddSchema)
 @blp.response(200, TargetsAddedSchema)
-@requires(*WRITERS)
+@requires("campaign.manage")
 def add_targets(data, tenant_code, campaign_id):
     """添加目标企业：按名单、按台账筛选条件或按插件规则（已有的不重复添加）"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
@@ -174,7 +172,7 @@ def _target(campaign_id: int, target_id: int) -> CampaignTarget:
 
 @blp.route("/<int:campaign_id>/targets/<int:target_id>", methods=["DELETE"])
 @blp.response(204)
-@requires(*WRITERS)
+@requires("campaign.manage")
 def remove_target(tenant_code, campaign_id, target_id):
     """移除目标企业"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
@@ -185,7 +183,7 @@ def remove_target(tenant_code, campaign_id, target_id):
 @blp.route("/<int:campaign_id>/targets/<int:target_id>/assignee", methods=["PUT"])
 @blp.arguments(AssigneeSchema)
 @blp.response(200, TargetSchema)
-@requires(*WRITERS)
+@requires("campaign.manage")
 def assign_target(data, tenant_code, campaign_id, target_id):
     """指派目标企业给监管人员或第三方服务机构人员（user_id 为 null 取消指派）"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
@@ -202,7 +200,7 @@ def assign_target(data, tenant_code, campaign_id, target_id):
 @blp.arguments(TaskQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(TaskSchema))
-@requires(*READERS)
+@requires("campaign.read")
 def list_tasks(query, pages, tenant_code, campaign_id):
     """专项行动的任务与时间节点（按期限排序）"""
     get_or_404(Campaign, campaign_id, "专项行动")
@@ -217,7 +215,7 @@ def list_tasks(query, pages, tenant_code, campaign_id):
 @blp.route("/<int:campaign_id>/tasks/<int:task_id>/done", methods=["POST"])
 @blp.arguments(TaskDoneSchema)
 @blp.response(200, TaskSchema)
-@requires("tenant_admin", "supervisor", "service_org", "enterprise")
+@requires("campaign_task.complete")
 def complete_task(_body, tenant_code, campaign_id, task_id):
     """标记任务完成（企业与服务机构只能完成本企业的任务）"""
     task = get_or_404(CampaignTask, task_id, "任务")
@@ -233,7 +231,7 @@ def complete_task(_body, tenant_code, campaign_id, task_id):
 
 @blp.route("/<int:campaign_id>/progress")
 @blp.response(200, ProgressSchema)
-@requires(*READERS)
+@requires("campaign.read")
 def progress(tenant_code, campaign_id):
     """进度：目标企业、已检查、隐患（按等级与状态）、逾期隐患与任务"""
     get_or_404(Campaign, campaign_id, "专项行动")

@@ -24,6 +24,7 @@ from anjian.enterprises.visibility import enterprise_clause
 from anjian.errors import Conflict, Defect, Refused
 from anjian.extensions import db
 from anjian.jobs.schedules import local_today as today  # today in China: Beijing dates
+from anjian.permissions import allows
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
 from anjian.tenancy.service import call_policy, registry
@@ -32,8 +33,7 @@ log = logging.getLogger(__name__)
 
 # draft → active → closed, nothing else.
 TRANSITIONS = {("draft", "active"), ("active", "closed")}
-# Who may be assigned to a targeted enterprise.
-ASSIGNABLE_ROLES = ("supervisor", "service_org")
+# Who may be assigned to a targeted enterprise: anjian.permissions' campaign.be_assigned.
 PHASE_TASK_PREFIX = "phase:"
 MILESTONE_PREFIX = "milestone-"
 
@@ -371,7 +371,7 @@ def assign(tenant: Tenant, campaign: Campaign, target: CampaignTarget,
         # Memberships are also visible to their own user in other tenants: name this one.
         role = db.session.scalar(select(Membership.role).where(
             Membership.tenant_id == tenant.id, Membership.user_id == user_id))
-        if role not in ASSIGNABLE_ROLES:
+        if not allows(role, "campaign.be_assigned"):
             raise Refused("只能指派给本单位的监管人员或第三方服务机构人员", field="user_id")
     target.assignee_user_id = user_id
     db.session.flush()
@@ -468,7 +468,7 @@ def campaign_progress(campaign_id: int, on: dt.date | None = None) -> dict:
 
 def restricted_actor() -> bool:
     """Whether the caller sees only some enterprises (an enterprise or service org user)."""
-    from anjian.enterprises.visibility import RESTRICTED_ROLES
+    from anjian.enterprises.visibility import sees_every_enterprise
 
     access = g.get("access") if has_request_context() else None
-    return access is not None and access.role in RESTRICTED_ROLES
+    return not sees_every_enterprise(access)

@@ -25,8 +25,6 @@ blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/tenants/<tenant_cod
                 description="企业台账")
 
 # Enterprise users read their own enterprise, service organisations the ones assigned to them.
-READERS = ("tenant_admin", "supervisor", "viewer", "service_org", "enterprise")
-WRITERS = ("tenant_admin", "supervisor")
 
 
 def _rules(fn, *args):
@@ -40,7 +38,7 @@ def _rules(fn, *args):
 @blp.arguments(EnterpriseQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(EnterpriseSchema))
-@requires(*READERS)
+@requires("enterprise.read")
 def list_enterprises(query, pages, tenant_code):
     """企业列表：按区域（含下级）、行业、规模、风险标志、状态筛选，按名称或代码搜索"""
     stmt = filtered_statement(query).where(enterprise_clause(Enterprise.id))
@@ -50,7 +48,7 @@ def list_enterprises(query, pages, tenant_code):
 @blp.route("", methods=["POST"])
 @blp.arguments(EnterpriseCreateSchema)
 @blp.response(201, EnterpriseSchema)
-@requires(*WRITERS)
+@requires("enterprise.write")
 def create_enterprise(data, tenant_code):
     """登记企业（统一社会信用代码校验；已删除的同代码企业将被恢复）"""
     enterprise = _rules(service.create, g.tenant, data)
@@ -61,7 +59,7 @@ def create_enterprise(data, tenant_code):
 @blp.route("/<int:enterprise_id>")
 @blp.etag
 @blp.response(200, EnterpriseSchema)
-@requires(*READERS)
+@requires("enterprise.read")
 def get_enterprise(tenant_code, enterprise_id):
     """企业详情"""
     require_enterprise(enterprise_id, "企业")
@@ -72,7 +70,7 @@ def get_enterprise(tenant_code, enterprise_id):
 @blp.etag
 @blp.arguments(EnterpriseUpdateSchema)
 @blp.response(200, EnterpriseSchema)
-@requires(*WRITERS)
+@requires("enterprise.write")
 def update_enterprise(data, tenant_code, enterprise_id):
     """修改企业（需 If-Match，防止两人同时修改互相覆盖）"""
     enterprise = get_or_404(Enterprise, enterprise_id, "企业")
@@ -85,7 +83,7 @@ def update_enterprise(data, tenant_code, enterprise_id):
 @blp.route("/<int:enterprise_id>", methods=["DELETE"])
 @blp.etag
 @blp.response(204)
-@requires("tenant_admin")
+@requires("enterprise.delete")
 def delete_enterprise(tenant_code, enterprise_id):
     """删除企业（软删除，保留历史；需 If-Match）"""
     enterprise = get_or_404(Enterprise, enterprise_id, "企业")

@@ -18,8 +18,6 @@ blp = Blueprint("enterprise_exports", __name__,
                 url_prefix="/api/v1/tenants/<tenant_code>/enterprise-exports",
                 description="企业台账导出（Excel）")
 
-EXPORTERS = ("tenant_admin", "supervisor", "viewer")
-
 
 class DownloadQuerySchema(ma.Schema):
     redirect = ma.fields.Boolean(load_default=True, metadata={
@@ -36,7 +34,7 @@ class DownloadLinkSchema(ma.Schema):
 @blp.arguments(EnterpriseQuerySchema, required=False)
 @blp.response(202, JobSchema)
 @starts_a_job(blp)
-@requires(*EXPORTERS)
+@requires("enterprise.export")
 def create_export(query, tenant_code):
     """导出企业台账（筛选条件同企业列表；后台任务，完成后下载 .xlsx）"""
     from anjian.reports.jobs import EXPORT_KIND
@@ -53,7 +51,7 @@ def create_export(query, tenant_code):
 @blp.alt_response(302, description="重定向到新的限时下载链接（默认）")
 @blp.alt_response(404, description="导出任务不存在")
 @blp.alt_response(409, description="导出尚未完成")
-@requires(*EXPORTERS)
+@requires("enterprise.export")
 def download_export(query, tenant_code, job_id):
     """下载导出文件（重定向到新的限时链接）"""
     from anjian.reports.jobs import EXPORT_KIND, EXPORT_URL_SECONDS

@@ -20,8 +20,6 @@ blp = Blueprint("enterprise_imports", __name__,
                 url_prefix="/api/v1/tenants/<tenant_code>/enterprise-imports",
                 description="企业台账导入（Excel / CSV）")
 
-WRITERS = ("tenant_admin", "supervisor")
-
 
 class EnterpriseImportOptionsSchema(ma.Schema):
     class Meta:
@@ -58,7 +56,7 @@ class RejectedRowsSchema(ma.Schema):
 @blp.route("/template")
 @blp.response(200, {"type": "string", "format": "binary"}, content_type=importing.XLSX_TYPE,
               description="空白导入模板（.xlsx）")
-@requires(*WRITERS)
+@requires("enterprise.import")
 def download_template(tenant_code):
     """下载空白导入模板（表头、列宽、是/否与规模下拉选项；含本单位启用插件的扩展字段列）"""
     response = Response(importing.template_workbook(importing.find_profile(g.tenant, None)),
@@ -72,7 +70,7 @@ def download_template(tenant_code):
 
 @blp.route("/profiles")
 @blp.response(200, ImportProfileSchema(many=True))
-@requires(*WRITERS)
+@requires("enterprise.import")
 def list_profiles(tenant_code):
     """可用的导入模板（核心模板及本租户已启用插件提供的表头映射，含插件扩展字段列）"""
     return [{**importing.with_plugin_columns(g.tenant, p),
@@ -84,7 +82,7 @@ def list_profiles(tenant_code):
 @blp.arguments(EnterpriseImportUploadSchema, location="files", content_type="multipart/form-data")
 @blp.response(202, JobSchema)
 @starts_a_job(blp)
-@requires(*WRITERS)
+@requires("enterprise.import")
 def upload(files, tenant_code):
     """上传企业名单（.xlsx / .csv）并开始导入；返回任务（202，Location 指向任务）"""
     # webargs reads the "files" location only: the options come from the form fields.
@@ -125,7 +123,7 @@ def upload(files, tenant_code):
 
 @blp.route("/<job_id>/rejected")
 @blp.response(200, RejectedRowsSchema)
-@requires(*WRITERS)
+@requires("enterprise.import")
 def rejected_rows(tenant_code, job_id):
     """未导入的行（.xlsx，含行号、列与原因）的限时下载链接"""
     job = readable_job(job_id, kind=KIND)

@@ -13,8 +13,7 @@ from flask import g, has_request_context
 from sqlalchemy import false, select, true
 
 from anjian.errors import NotFound
-
-RESTRICTED_ROLES = ("enterprise", "service_org")
+from anjian.permissions import allows
 
 
 def current_actor():
@@ -42,24 +41,30 @@ def assigned_enterprises(user_id: int):
         CampaignTarget.assignee_user_id == user_id).union(contracted)
 
 
+def sees_every_enterprise(access) -> bool:
+    """Whether ``access`` (None: the system) reaches every enterprise of its tenant; the
+    others (``enterprise.read_own``, ``enterprise.read_assigned``) reach some."""
+    return access is None or allows(access.role, "enterprise.read_all")
+
+
 def enterprise_clause(column):
     """A WHERE clause limiting ``column`` (an enterprise id) to what the actor may see.
 
     Outside a request (jobs, CLI) the tenant scope alone applies.
     """
     access, user = current_actor()
-    if access is None or access.role not in RESTRICTED_ROLES:
+    if sees_every_enterprise(access):
         return true()
-    if access.role == "enterprise":
+    if allows(access.role, "enterprise.read_own"):
         return column == access.enterprise_id if access.enterprise_id else false()
     return column.in_(assigned_enterprises(user.id))
 
 
 def can_see_enterprise(enterprise_id: int | None) -> bool:
     access, user = current_actor()
-    if access is None or access.role not in RESTRICTED_ROLES or enterprise_id is None:
+    if sees_every_enterprise(access) or enterprise_id is None:
         return True
-    if access.role == "enterprise":
+    if allows(access.role, "enterprise.read_own"):
         return enterprise_id == access.enterprise_id
     from anjian.extensions import db
 

@@ -8,6 +8,7 @@ from flask import g, request
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from anjian import permissions
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
@@ -51,10 +52,6 @@ IF_MATCH = {"name": "If-Match", "in": "header", "required": True, "schema": {"ty
             "description": "读取隐患时得到的 ETag"}
 # Enterprise users reach their own enterprise's hazards, service organisations the hazards
 # of the enterprises assigned to them; which transition each may move is the service's rule.
-READERS = ("tenant_admin", "supervisor", "viewer", "service_org", "enterprise")
-WRITERS = ("tenant_admin", "supervisor", "service_org", "enterprise")
-SUPERVISING = ("tenant_admin", "supervisor")
-ALL_ROLES = READERS
 CLOSED_STATES = ("verified", "referred")
 
 
@@ -89,7 +86,7 @@ def _check_if_match(hazard: Hazard) -> None:
 @blp.arguments(HazardQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(HazardSchema))
-@requires(*READERS)
+@requires("hazard.read")
 def list_hazards(query, pages, tenant_code):
     """隐患列表：按状态、等级、来源、企业、专项行动、逾期、整改期限筛选"""
     stmt = select(Hazard).where(enterprise_clause(Hazard.enterprise_id))
@@ -117,18 +114,19 @@ def list_hazards(query, pages, tenant_code):
 @blp.route("", methods=["POST"])
 @blp.arguments(HazardCreateSchema)
 @blp.response(201, HazardSchema)
-@requires(*WRITERS)
+@requires("hazard.report")
 def report_hazard(data, tenant_code):
     """上报隐患（来源由角色决定：监管人员为部门检查或抽查，服务机构为第三方，企业为自查）"""
     access = g.access
     data = dict(data)
-    if access.role in SUPERVISING:
+    if permissions.allows(access.role, "hazard.report_as_department"):
         source = data.pop("source", None) or "department"
     elif "source" in data:
         problem(422, "隐患来源由角色决定", errors={"source": ["只有监管人员可注明抽查"]})
     else:
-        source = "service_org" if access.role == "service_org" else "self"
-    if access.role == "enterprise":
+        source = ("service_org" if permissions.allows(access.role, "hazard.report_as_service_org")
+                  else "self")
+    if permissions.allows(access.role, "enterprise.read_own"):
         data.setdefault("enterprise_id", access.enterprise_id)
     if data.get("enterprise_id") is None:
         problem(422, "须指明企业", errors={"enterprise_id": ["必填项"]})
@@ -142,7 +140,7 @@ def report_hazard(data, tenant_code):
 @blp.route("/<int:hazard_id>")
 @blp.etag
 @blp.response(200, HazardSchema)
-@requires(*READERS)
+@requires("hazard.read")
 def get_hazard(tenant_code, hazard_id):
     """隐患详情（ETag 用于之后的修改与状态变更）"""
     return _hazard(hazard_id)
@@ -152,7 +150,7 @@ def get_hazard(tenant_code, hazard_id):
 @blp.etag
 @blp.arguments(HazardUpdateSchema)
 @blp.response(200, HazardSchema)
-@requires(*WRITERS)
+@requires("hazard.update")
 def update_hazard(data, tenant_code, hazard_id):
     """修改隐患描述或位置（需 If-Match；已销号或已移交的隐患不能修改）"""
     hazard = _hazard(hazard_id)
@@ -177,7 +175,7 @@ def update_hazard(data, tenant_code, hazard_id):
                   description="当前状态不允许该操作，或隐患刚被他人同时修改")
 @blp.alt_response(412, schema=ProblemSchema, description="ETag 已过期：隐患已被他人修改")
 @blp.alt_response(428, schema=ProblemSchema, description="缺少 If-Match 请求头")
-@requires(*WRITERS)
+@requires("hazard.transition")
 def transition_hazard(data, tenant_code, hazard_id):
     """隐患状态变更（需 If-Match）：plan 五落实、rectify_now 立即整改、rectified 整改完成、
     verify 验收销号、reject 验收不通过、refer 移交执法"""
@@ -194,7 +192,7 @@ def transition_hazard(data, tenant_code, hazard_id):
 @blp.route("/<int:hazard_id>/history")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(HazardEventSchema))
-@requires(*READERS)
+@requires("hazard.read")
 def hazard_history(pages, tenant_code, hazard_id):
     """隐患处理记录：谁、何时、从何状态到何状态、说明与证据"""
     hazard = _hazard(hazard_id)
@@ -209,7 +207,7 @@ def hazard_history(pages, tenant_code, hazard_id):
 @notifications_blp.arguments(NotificationQuerySchema, location="query")
 @notifications_blp.arguments(PageArgs, location="query")
 @notifications_blp.response(200, page_of(NotificationSchema))
-@requires(*ALL_ROLES)
+@requires("notification.read")
 def list_notifications(query, pages, tenant_code):
     """我的通知（未读在前）"""
     stmt = select(Notification).where(Notification.user_id == g.user.id)
@@ -224,7 +222,7 @@ def list_notifications(query, pages, tenant_code):
 @notifications_blp.route("/<int:notification_id>/read", methods=["POST"])
 @notifications_blp.arguments(NotificationReadSchema)
 @notifications_blp.response(200, NotificationSchema)
-@requires(*ALL_ROLES)
+@requires("notification.read")
 def read_notification(_body, tenant_code, notification_id):
     """标记通知为已读（只能是自己的通知）"""
     notification = get_or_404(Notification, notification_id, "通知")
@@ -241,8 +239,6 @@ def read_notification(_body, tenant_code, notification_id):
 
 # --- enforcement referrals ----------------------------------------------------------------
 
-REFERRAL_READERS = ("tenant_admin", "supervisor", "viewer")
-
 
 def _referral(referral_id: int, *, lock: bool = False) -> EnforcementReferral:
     if lock:
@@ -256,7 +252,7 @@ def _referral(referral_id: int, *, lock: bool = False) -> EnforcementReferral:
 @referrals_blp.arguments(ReferralQuerySchema, location="query")
 @referrals_blp.arguments(PageArgs, location="query")
 @referrals_blp.response(200, page_of(ReferralSchema))
-@requires(*REFERRAL_READERS)
+@requires("referral.read")
 def list_referrals(query, pages, tenant_code):
     """移交执法记录列表"""
     stmt = select(EnforcementReferral)
@@ -271,7 +267,7 @@ def list_referrals(query, pages, tenant_code):
 @referrals_blp.arguments(CandidateQuerySchema, location="query")
 @referrals_blp.arguments(PageArgs, location="query")
 @referrals_blp.response(200, page_of(EnforcementCandidateSchema))
-@requires(*REFERRAL_READERS)
+@requires("referral.read")
 def list_enforcement_candidates(query, pages, tenant_code):
     """拟移交执法的企业：本单位启用的插件按其政策给出的名单和理由（如秦皇岛执法检查阶段的不配合、
     逾期不改、拒不整改），以及本专项行动中已作出的移交"""
@@ -283,7 +279,7 @@ def list_enforcement_candidates(query, pages, tenant_code):
 @referrals_blp.route("", methods=["POST"])
 @referrals_blp.arguments(ReferralCreateSchema)
 @referrals_blp.response(201, ReferralSchema)
-@requires(*SUPERVISING)
+@requires("referral.manage")
 def create_referral(data, tenant_code):
     """移交执法：从隐患移交（逾期、拒不整改），或移交不配合检查的企业"""
     with _rules():
@@ -295,7 +291,7 @@ def create_referral(data, tenant_code):
 @referrals_blp.route("/<int:referral_id>")
 @referrals_blp.etag
 @referrals_blp.response(200, ReferralSchema)
-@requires(*REFERRAL_READERS)
+@requires("referral.read")
 def get_referral(tenant_code, referral_id):
     """移交记录详情"""
     return _referral(referral_id)
@@ -305,7 +301,7 @@ def get_referral(tenant_code, referral_id):
 @referrals_blp.etag
 @referrals_blp.arguments(ReferralDecisionSchema)
 @referrals_blp.response(200, ReferralSchema)
-@requires(*SUPERVISING)
+@requires("referral.manage")
 def decide_referral(data, tenant_code, referral_id):
     """作出处理决定（需 If-Match）：责令整改、行政处罚（罚款金额必填）、停产整顿、移送司法"""
     referral = _referral(referral_id, lock=True)
@@ -319,7 +315,7 @@ def decide_referral(data, tenant_code, referral_id):
 @referrals_blp.route("/<int:referral_id>/close", methods=["POST"])
 @referrals_blp.arguments(ReferralCloseSchema)
 @referrals_blp.response(200, ReferralSchema)
-@requires(*SUPERVISING)
+@requires("referral.manage")
 def close_referral(data, tenant_code, referral_id):
     """办结：记录处理结果（已决定 → 已办结）"""
     referral = _referral(referral_id, lock=True)

@@ -35,12 +35,10 @@ from anjian.hazards.models import (
     Notification,
 )
 from anjian.jobs.schedules import local_today as today  # today in China: Beijing dates
+from anjian.permissions import allows, roles_allowed
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
 from anjian.tenancy.service import call_policy
-
-# Who hears of a major hazard at once (重大事故隐患): the tenant's supervisors and admins.
-NOTIFIED_ROLES = ("supervisor", "tenant_admin")
 
 
 def current_tenant() -> Tenant:
@@ -175,14 +173,15 @@ def notified_users(tenant_id: int, enterprise_ids=()) -> dict[int, list[int]]:
         select(Membership.user_id, Membership.role, Membership.enterprise_id)
         .join(User, User.id == Membership.user_id).where(
             Membership.tenant_id == tenant_id,  # not the actor's memberships elsewhere
-            or_(Membership.role.in_(NOTIFIED_ROLES),
+            or_(Membership.role.in_(roles_allowed("hazard.notified_of_major")),
                 Membership.enterprise_id.in_(list(enterprise_ids) or [-1])),
             User.is_active.is_(True),
         ).order_by(Membership.user_id)
     ).all()
     out: dict[int | None, list[int]] = {None: []}
     for user_id, role, enterprise_id in rows:
-        out.setdefault(None if role in NOTIFIED_ROLES else enterprise_id, []).append(user_id)
+        key = None if allows(role, "hazard.notified_of_major") else enterprise_id
+        out.setdefault(key, []).append(user_id)
     return out
 
 
@@ -205,7 +204,6 @@ def notify_major(tenant: Tenant, hazard: Hazard, enterprise) -> list[Notificatio
 
 # --- the state machine ------------------------------------------------------------------
 
-SUPERVISING = frozenset({"tenant_admin", "supervisor"})
 # 五落实: the plan a hazard needs before rectifying (unless rectified at once).
 FIVE_IN_PLACE = {
     "responsible_person": "整改责任人",
@@ -218,37 +216,35 @@ FIVE_IN_PLACE = {
 
 @dataclass(frozen=True)
 class Action:
-    """One transition: from which states, to which, who may move it, what data it takes."""
+    """One transition: from which states, to which, who may move it (``hazard.<name>`` in
+    ``anjian.permissions``), what data it takes."""
 
     label: str  # completes "不能…" / "无权…"
     sources: tuple[str, ...]
     target: str
-    roles: frozenset[str]
     fields: frozenset[str] = frozenset()  # accepted besides note and evidence_ids
     system: bool = False  # only the system (the scheduled scan) moves it
 
 
 ACTIONS: dict[str, Action] = {
     "plan": Action("制定五落实整改方案", ("reported", "overdue"), "rectifying",
-                   SUPERVISING | {"enterprise", "service_org"},
                    frozenset({*FIVE_IN_PLACE, "deadline_workdays"})),
-    "rectify_now": Action("立即整改", ("reported",), "rectified", SUPERVISING | {"enterprise"}),
-    "rectified": Action("提交整改完成", ("rectifying", "overdue"), "rectified",
-                        SUPERVISING | {"enterprise", "service_org"}),
-    "verify": Action("验收销号", ("rectified",), "verified", SUPERVISING),
-    "reject": Action("退回整改（验收不通过）", ("rectified",), "rectifying", SUPERVISING),
-    "refer": Action("移交执法", ("reported", "rectifying", "overdue"), "referred", SUPERVISING,
+    "rectify_now": Action("立即整改", ("reported",), "rectified"),
+    "rectified": Action("提交整改完成", ("rectifying", "overdue"), "rectified"),
+    "verify": Action("验收销号", ("rectified",), "verified"),
+    "reject": Action("退回整改（验收不通过）", ("rectified",), "rectifying"),
+    "refer": Action("移交执法", ("reported", "rectifying", "overdue"), "referred",
                     frozenset({"reason"})),
-    "overdue": Action("标记逾期", ("reported", "rectifying"), "overdue", frozenset(), system=True),
+    "overdue": Action("标记逾期", ("reported", "rectifying"), "overdue", system=True),
 }
 ACTION_LABELS = {name: action.label for name, action in ACTIONS.items()}
 API_ACTIONS = tuple(name for name, action in ACTIONS.items() if not action.system)
 
 
-def _role_allows(action: Action, access) -> bool:
+def _role_allows(name: str, action: Action, access) -> bool:
     if access is None:
         return True  # the system: jobs, the CLI
-    return not action.system and access.role in action.roles
+    return not action.system and allows(access.role, f"hazard.{name}")
 
 
 def _required(errors: dict, field: str, message: str = "必填项") -> None:
@@ -358,7 +354,7 @@ APPLY: dict[str, Callable[..., dict]] = {
 
 def _refuse_role(action_name: str, action: Action, access) -> None:
     role = TENANT_ROLES.get(access.role, access.role)
-    if action_name in ("verify", "reject") and access.role == "enterprise":
+    if action_name in ("verify", "reject") and allows(access.role, "enterprise.read_own"):
         raise Forbidden("企业用户不能验收隐患（包括本企业的隐患）")
     if action.system:
         raise Forbidden(f"{ACTION_LABELS[action_name]}由系统定时检查完成")
@@ -379,9 +375,9 @@ def transition(hazard: Hazard, action: str, actor, access, data: dict | None = N
     spec = ACTIONS.get(action)
     if spec is None:
         raise Refused("未知的操作", errors={"action": [f"须为以下之一: {', '.join(API_ACTIONS)}"]})
-    if not _role_allows(spec, access):
+    if not _role_allows(action, spec, access):
         _refuse_role(action, spec, access)
-    if (access is not None and access.role == "enterprise"
+    if (access is not None and allows(access.role, "enterprise.read_own")
             and hazard.enterprise_id != access.enterprise_id):
         raise NotFound("隐患不存在")
     if hazard.state not in spec.sources:

@@ -44,9 +44,7 @@ blp = Blueprint("inspections", __name__, url_prefix=f"{PREFIX}/inspections",
 evidence_blp = Blueprint("evidence", __name__, url_prefix=f"{PREFIX}/evidence",
                          description="证据文件（照片、PDF）")
 
-READERS = ("tenant_admin", "supervisor", "viewer", "service_org", "enterprise")
 # Who inspects: departments (supervisors, admins), service organisations, the enterprise.
-INSPECTORS = ("tenant_admin", "supervisor", "service_org", "enterprise")
 URL_SECONDS = 300
 
 
@@ -55,7 +53,7 @@ URL_SECONDS = 300
 @templates_blp.route("")
 @templates_blp.arguments(PageArgs, location="query")
 @templates_blp.response(200, page_of(TemplateSummarySchema))
-@requires(*READERS)
+@requires("checklist.read")
 def list_templates(pages, tenant_code):
     """检查表列表：本单位的检查表（当前版本）及已启用插件提供的检查表"""
     return paginate_list(service.list_templates(g.tenant), pages["page"], pages["per_page"])
@@ -64,7 +62,7 @@ def list_templates(pages, tenant_code):
 @templates_blp.route("", methods=["POST"])
 @templates_blp.arguments(TemplateCreateSchema)
 @templates_blp.response(201, TemplateSchema)
-@requires("tenant_admin")
+@requires("checklist.manage")
 def create_template(data, tenant_code):
     """编制本单位检查表（检查项编号在表内唯一）"""
     template = service.create_template(g.tenant, data, g.user.id)
@@ -92,7 +90,7 @@ def _template(key: str, version: int | None = None):
 @templates_blp.etag
 @templates_blp.arguments(TemplateQuerySchema, location="query")
 @templates_blp.response(200, TemplateSchema)
-@requires(*READERS)
+@requires("checklist.read")
 def get_template(query, tenant_code, template_key):
     """检查表及其检查项（默认当前版本，version 指定历史版本）"""
     template = _template(template_key, query.get("version"))
@@ -103,7 +101,7 @@ def get_template(query, tenant_code, template_key):
 @templates_blp.etag
 @templates_blp.arguments(TemplateUpdateSchema)
 @templates_blp.response(200, TemplateSchema)
-@requires("tenant_admin")
+@requires("checklist.manage")
 def update_template(data, tenant_code, template_key):
     """修改检查表（需 If-Match）：已被检查使用的版本不变，另存为新版本"""
     template = _template(template_key)
@@ -118,7 +116,7 @@ def update_template(data, tenant_code, template_key):
 
 @templates_blp.route("/<template_key>/versions")
 @templates_blp.response(200, TemplateSummarySchema(many=True))
-@requires(*READERS)
+@requires("checklist.read")
 def list_versions(tenant_code, template_key):
     """检查表的全部版本"""
     versions = service.template_versions(g.tenant, template_key)
@@ -141,7 +139,7 @@ def _inspection(inspection_id: int) -> Inspection:
 @blp.arguments(InspectionQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(InspectionSchema))
-@requires(*READERS)
+@requires("inspection.read")
 def list_inspections(query, pages, tenant_code):
     """检查列表（按企业、专项行动、状态、检查类型筛选）"""
     stmt = select(Inspection).where(enterprise_clause(Inspection.enterprise_id))
@@ -155,7 +153,7 @@ def list_inspections(query, pages, tenant_code):
 @blp.route("", methods=["POST"])
 @blp.arguments(InspectionCreateSchema)
 @blp.response(201, InspectionDetailSchema)
-@requires(*INSPECTORS)
+@requires("inspection.conduct")
 def create_inspection(data, tenant_code):
     """开始一次检查（检查类型由角色决定；监管人员可选抽查）"""
     inspection = service.create_inspection(g.tenant, data, g.access, g.user.id)
@@ -166,7 +164,7 @@ def create_inspection(data, tenant_code):
 @blp.route("/<int:inspection_id>")
 @blp.etag
 @blp.response(200, InspectionDetailSchema)
-@requires(*READERS)
+@requires("inspection.read")
 def get_inspection(tenant_code, inspection_id):
     """检查详情：每个检查项的回答、说明、证据和登记的隐患"""
     return service.inspection_view(_inspection(inspection_id))
@@ -175,7 +173,7 @@ def get_inspection(tenant_code, inspection_id):
 @blp.route("/<int:inspection_id>/results/<int:item_id>", methods=["PUT"])
 @blp.arguments(ResultInSchema)
 @blp.response(200, ResultSchema)
-@requires(*INSPECTORS)
+@requires("inspection.conduct")
 def put_result(data, tenant_code, inspection_id, item_id):
     """填写一个检查项（是 / 否 / 不适用、说明、证据）；“否”可一并登记隐患"""
     inspection = _inspection(inspection_id)
@@ -187,7 +185,7 @@ def put_result(data, tenant_code, inspection_id, item_id):
 @blp.route("/<int:inspection_id>/results", methods=["PUT"])
 @blp.arguments(BulkResultsInSchema)
 @blp.response(200, InspectionDetailSchema)
-@requires(*INSPECTORS)
+@requires("inspection.conduct")
 def put_results(data, tenant_code, inspection_id):
     """批量填写检查项（results: [{item_id, answer, ...}]）"""
     inspection = _inspection(inspection_id)
@@ -199,7 +197,7 @@ def put_results(data, tenant_code, inspection_id):
 @blp.route("/<int:inspection_id>/submit", methods=["POST"])
 @blp.arguments(SubmitSchema)
 @blp.response(200, InspectionDetailSchema)
-@requires(*INSPECTORS)
+@requires("inspection.conduct")
 def submit_inspection(data, tenant_code, inspection_id):
     """提交检查（全部检查项须已填写；提交后不能再修改）"""
     inspection = _inspection(inspection_id)
@@ -218,7 +216,7 @@ class EvidenceUploadSchema(EvidenceUploadOptionsSchema):
 @evidence_blp.arguments(EvidenceUploadSchema, location="files",
                         content_type="multipart/form-data")
 @evidence_blp.response(201, EvidenceSchema)
-@requires(*INSPECTORS)
+@requires("evidence.upload")
 def upload_evidence(files, tenant_code):
     """上传证据文件（照片或 PDF），再在检查项或隐患中引用其 id"""
     try:  # webargs reads the "files" location only: the options come from the form fields
@@ -237,7 +235,7 @@ def upload_evidence(files, tenant_code):
 
 @evidence_blp.route("/<int:evidence_id>")
 @evidence_blp.response(200, EvidenceDownloadSchema)
-@requires(*READERS)
+@requires("evidence.read")
 def get_evidence(tenant_code, evidence_id):
     """证据文件信息及限时下载链接"""
     evidence = get_or_404(Evidence, evidence_id, "证据文件")

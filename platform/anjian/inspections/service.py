@@ -7,7 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from anjian.db import utcnow
-from anjian.enterprises.visibility import RESTRICTED_ROLES, can_see_enterprise, current_actor
+from anjian.enterprises.visibility import (
+    can_see_enterprise,
+    current_actor,
+    sees_every_enterprise,
+)
 from anjian.errors import Conflict, Defect, DomainError, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.inspections.models import (
@@ -19,6 +23,7 @@ from anjian.inspections.models import (
     Inspection,
     InspectionResult,
 )
+from anjian.permissions import allows
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.service import call_policy, registry
 
@@ -32,7 +37,7 @@ def evidence_visible(evidence: Evidence) -> bool:
     """The uploader sees its file; others see it through its enterprise (restricted roles
     only the enterprises they may see; a file of no enterprise is the uploader's alone)."""
     access, user = current_actor()
-    if access is None or access.role not in RESTRICTED_ROLES:
+    if sees_every_enterprise(access):
         return True
     if user is not None and evidence.uploaded_by == user.id:
         return True
@@ -319,21 +324,23 @@ def edit_template(tenant: Tenant, template: ChecklistTemplate, data: dict,
 
 # --- inspections ------------------------------------------------------------------------------
 
-# The kinds of inspection each role may do; the first is its default.
-ROLE_KINDS = {
-    "tenant_admin": ("department", "spot_check"),
-    "supervisor": ("department", "spot_check"),
-    "service_org": ("service_org",),
-    "enterprise": ("self",),
-}
-# Whose inspections a role may fill in (an administrator any).
-EDITABLE_KINDS = {**ROLE_KINDS, "tenant_admin": tuple(INSPECTOR_KINDS)}
+def role_kinds(role: str) -> tuple[str, ...]:
+    """The kinds of inspection ``role`` may do (``inspection.conduct_<kind>``); the first
+    is its default."""
+    return tuple(k for k in INSPECTOR_KINDS if allows(role, f"inspection.conduct_{k}"))
+
+
+def may_fill(role: str, kind: str) -> bool:
+    """Whether ``role`` may fill in an inspection of ``kind`` (an administrator any)."""
+    return allows(role, f"inspection.fill_{kind}")
+
+
 HAZARD_SOURCES = {"department": "department", "service_org": "service_org", "self": "self",
                   "spot_check": "spot_check"}
 
 
 def inspector_kind_for(role: str, requested: str | None) -> str:
-    kinds = ROLE_KINDS.get(role, ())
+    kinds = role_kinds(role)
     if not kinds:
         raise Forbidden("当前角色不能进行检查")
     if requested is None:
@@ -387,7 +394,7 @@ def check_editable(inspection: Inspection, access) -> None:
     """Only a draft changes, and only by a role that does this kind of inspection."""
     if inspection.status == "submitted":
         raise Conflict("检查已提交，不能再修改")
-    if access is not None and inspection.inspector_kind not in EDITABLE_KINDS.get(access.role, ()):
+    if access is not None and not may_fill(access.role, inspection.inspector_kind):
         raise Forbidden(f"当前角色不能填写“{INSPECTOR_KINDS[inspection.inspector_kind]}”")
 
 

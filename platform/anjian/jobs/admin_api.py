@@ -16,7 +16,7 @@ from sqlalchemy import select
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
-from anjian.api.policy import PLATFORM_ADMIN, requires
+from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, RetrySchema, retry_and_accept, starts_a_job
@@ -62,7 +62,7 @@ def _item(job: Job, tenants: dict[int, Tenant]) -> dict:
 @blp.arguments(AdminJobQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(AdminJobSchema))
-@requires(PLATFORM_ADMIN)
+@requires("platform_job.manage")
 def list_all_jobs(query, pages):
     """所有租户的后台任务（可按状态、类型、租户筛选；最新的在前）"""
     tenants = _tenants(query.get("tenant"))
@@ -83,7 +83,7 @@ def list_all_jobs(query, pages):
 @blp.arguments(RetrySchema, required=False)
 @blp.response(202, JobSchema)
 @starts_a_job(blp, shared=False)
-@requires(PLATFORM_ADMIN)
+@requires("platform_job.manage")
 def retry_any_job(data, job_id):
     """重试任一租户失败或中断的任务（平台管理员；记入该租户的审计日志）"""
     tenants = _tenants(None)

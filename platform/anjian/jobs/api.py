@@ -6,19 +6,17 @@ import marshmallow as ma
 from flask import g, url_for
 from sqlalchemy import select
 
+from anjian import permissions
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
-from anjian.api.policy import ALL_TENANT_ROLES, requires
+from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.jobs import service
 from anjian.jobs.models import STATUSES, Job
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/tenants/<tenant_code>/jobs",
                 description="后台任务：状态、进度、结果与重试")
-
-# Roles that see every job of the tenant; the others see the jobs they started.
-ADMIN_ROLES = ("tenant_admin", "supervisor")
 
 
 class _DateTime(ma.fields.DateTime):
@@ -114,7 +112,7 @@ def readable_job(job_id: str, kind: str | None = None, label: str = "任务") ->
     """
     job = get_or_404(Job, job_id, label)
     if (kind is not None and job.kind != kind) or (
-        g.access.role not in ADMIN_ROLES and job.actor_user_id != g.user.id
+        not permissions.allows(g.access.role, "job.read_all") and job.actor_user_id != g.user.id
     ):
         problem(404, f"{label}不存在")
     return job
@@ -124,7 +122,7 @@ def readable_job(job_id: str, kind: str | None = None, label: str = "任务") ->
 @blp.arguments(JobQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(JobSchema))
-@requires(*ADMIN_ROLES)
+@requires("job.read_all")
 def list_jobs(query, pages, tenant_code):
     """后台任务列表（可按状态、类型筛选）"""
     stmt = select(Job).order_by(Job.created_at.desc(), Job.id)
@@ -137,7 +135,7 @@ def list_jobs(query, pages, tenant_code):
 
 @blp.route("/<job_id>")
 @blp.response(200, JobSchema)
-@requires(*ALL_TENANT_ROLES)
+@requires("job.read")
 def get_job(tenant_code, job_id):
     """任务状态、进度、结果与错误（管理员可看全部，其他角色只看自己发起的）"""
     return readable_job(job_id)
@@ -147,7 +145,7 @@ def get_job(tenant_code, job_id):
 @blp.arguments(RetrySchema, required=False)
 @blp.response(202, JobSchema)
 @starts_a_job(blp, shared=False)
-@requires("tenant_admin")
+@requires("job.retry")
 def retry_job(data, tenant_code, job_id):
     """重试失败或中断的任务（租户管理员）"""
     return retry_and_accept(get_or_404(Job, job_id, "任务"))

@@ -29,7 +29,7 @@ import threading
 from flask import Response, current_app
 
 from anjian.api.blueprint import Blueprint
-from anjian.api.policy import PUBLIC, requires
+from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.jobs.queues import QUEUE_NAMES, connection
 
@@ -178,7 +178,7 @@ class _Forward:
 @blp.route("/metrics")
 @blp.response(200, {"type": "string"}, content_type="text/plain",
               description="Prometheus text format")
-@requires(PUBLIC)
+@requires("metrics.read")
 def metrics_view():
     """Prometheus 指标：请求、后台任务、队列（仅汇总数据，不含租户）"""
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest

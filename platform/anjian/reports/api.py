@@ -36,9 +36,6 @@ kinds_blp = Blueprint("report_kinds", __name__,
                       url_prefix="/api/v1/tenants/<tenant_code>/report-kinds",
                       description="报表类型（平台自带与本单位启用的插件提供）")
 
-READERS = ("tenant_admin", "supervisor", "viewer")
-REQUESTERS = ("tenant_admin", "supervisor")
-
 
 def _kind_view(kind, converter) -> dict:
     schedule = None
@@ -54,7 +51,7 @@ def _kind_view(kind, converter) -> dict:
 
 @kinds_blp.route("")
 @kinds_blp.response(200, ReportKindSchema(many=True))
-@requires(*READERS)
+@requires("report.read")
 def list_kinds(tenant_code):
     """本单位可用的报表类型：参数（JSON Schema）、格式、填报项、定时生成"""
     converter = current_app.extensions["anjian.api"].ma_plugin.converter
@@ -72,7 +69,7 @@ def _rows(stmt):
 @blp.arguments(ReportQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(ReportSchema))
-@requires(*READERS)
+@requires("report.read")
 def list_reports(query, pages, tenant_code):
     """报表列表（可按类型、状态、格式筛选；新的在前）"""
     stmt = _rows(select(Report))
@@ -94,7 +91,7 @@ def list_reports(query, pages, tenant_code):
 @blp.response(202, ReportAcceptedSchema)
 @starts_a_job(blp)
 @blp.alt_response(422, description="未知的报表类型、不提供的格式或参数无效（逐字段说明）")
-@requires(*REQUESTERS)
+@requires("report.request")
 def create_report(data, tenant_code):
     """生成报表（后台任务：202 与任务地址；完成后在报表详情中下载）"""
     report, job = service.request_report(g.tenant, data, g.user.id)
@@ -117,7 +114,7 @@ def _report(report_id: int):
 
 @blp.route("/<int:report_id>")
 @blp.response(200, ReportDetailSchema)
-@requires(*READERS)
+@requires("report.read")
 def get_report(tenant_code, report_id):
     """报表详情：参数、请求人、数据时间、状态；已生成的给出限时下载链接，JSON 格式附数据"""
     report, job, name = _report(report_id)
@@ -130,7 +127,7 @@ def get_report(tenant_code, report_id):
 @blp.alt_response(302, description="重定向到新的限时下载链接（默认）")
 @blp.alt_response(404, description="报表不存在或文件已被删除")
 @blp.alt_response(409, description="报表尚未生成，或为 JSON 格式（无文件）")
-@requires(*READERS)
+@requires("report.read")
 def download_report(query, tenant_code, report_id):
     """下载报表文件（重定向到新的限时链接）"""
     report, job, _name = _report(report_id)
@@ -161,7 +158,7 @@ def _figures_kind(kind_key: str):
 @blp.response(200, EnteredFiguresSchema)
 @blp.alt_response(404, description="报表类型不存在或未启用")
 @blp.alt_response(422, description="期间不是该报表填报周期的第一天")
-@requires(*READERS)
+@requires("figures.read")
 def get_figures(tenant_code, kind, period):
     """某期间的人工填报数据（该报表声明的每一项，未填为 null）"""
     report_kind = _figures_kind(kind)
@@ -174,7 +171,7 @@ def get_figures(tenant_code, kind, period):
 @blp.response(200, EnteredFiguresSchema)
 @blp.alt_response(404, description="报表类型不存在或未启用")
 @blp.alt_response(422, description="未声明的填报项、重复项或数值无效（逐项说明）")
-@requires(*REQUESTERS)
+@requires("figures.enter")
 def put_figures(data, tenant_code, kind, period):
     """填报某期间的数据（只含该报表声明的项；value 为 null 删除该项；需 If-Match）"""
     report_kind = _figures_kind(kind)

@@ -67,14 +67,8 @@ contracts_blp = Blueprint("service_contracts", __name__,
 records_blp = Blueprint("service_records", __name__, url_prefix=f"{PREFIX}/service-records",
                         description="服务记录：检查、指导、培训、演练、制度建立、报告交付")
 
-ADMINS = ("tenant_admin",)
 # The bureau reads everything; a service organisation's staff only their organisation's.
-READERS = ("tenant_admin", "supervisor", "viewer", "service_org")
-BUREAU_READERS = ("tenant_admin", "supervisor", "viewer")
-SPOT_CHECKERS = ("tenant_admin", "supervisor")
 # Served enterprises read the records (and reports) of the services they received.
-RECORD_READERS = ("tenant_admin", "supervisor", "viewer", "service_org", "enterprise")
-RECORD_WRITERS = ("tenant_admin", "service_org")
 
 
 # --- organisations ----------------------------------------------------------------------------
@@ -95,7 +89,7 @@ def _organisation(organisation_id: int) -> ServiceOrganisation:
 @organisations_blp.arguments(OrganisationQuerySchema, location="query")
 @organisations_blp.arguments(PageArgs, location="query")
 @organisations_blp.response(200, page_of(OrganisationSchema))
-@requires(*READERS)
+@requires("service_org.read")
 def list_organisations(query, pages, tenant_code):
     """服务机构列表（服务机构人员只看到本机构）"""
     stmt = select(ServiceOrganisation).where(service.organisation_clause(ServiceOrganisation.id))
@@ -110,7 +104,7 @@ def list_organisations(query, pages, tenant_code):
 @organisations_blp.route("", methods=["POST"])
 @organisations_blp.arguments(OrganisationCreateSchema)
 @organisations_blp.response(201, OrganisationSchema)
-@requires(*ADMINS)
+@requires("service_org.manage")
 def create_organisation(data, tenant_code):
     """登记服务机构"""
     organisation = service.create_organisation(data)
@@ -121,7 +115,7 @@ def create_organisation(data, tenant_code):
 @organisations_blp.route("/<int:organisation_id>")
 @organisations_blp.etag
 @organisations_blp.response(200, OrganisationSchema)
-@requires(*READERS)
+@requires("service_org.read")
 def get_organisation(tenant_code, organisation_id):
     """服务机构详情"""
     return _organisation(organisation_id)
@@ -131,7 +125,7 @@ def get_organisation(tenant_code, organisation_id):
 @organisations_blp.etag
 @organisations_blp.arguments(OrganisationUpdateSchema)
 @organisations_blp.response(200, OrganisationSchema)
-@requires(*ADMINS)
+@requires("service_org.manage")
 def update_organisation(data, tenant_code, organisation_id):
     """修改服务机构（需 If-Match；is_active=false 停用）"""
     organisation = _organisation(organisation_id)
@@ -144,7 +138,7 @@ def update_organisation(data, tenant_code, organisation_id):
 @organisations_blp.route("/<int:organisation_id>", methods=["DELETE"])
 @organisations_blp.etag
 @organisations_blp.response(204)
-@requires(*ADMINS)
+@requires("service_org.manage")
 def delete_organisation(tenant_code, organisation_id):
     """删除服务机构（需 If-Match；已签订合同的机构不能删除，只能停用）"""
     organisation = _organisation(organisation_id)
@@ -163,7 +157,7 @@ def _staff_statement(organisation_id: int):
 @organisations_blp.route("/<int:organisation_id>/staff")
 @organisations_blp.arguments(PageArgs, location="query")
 @organisations_blp.response(200, page_of(StaffSchema))
-@requires(*READERS)
+@requires("service_org.read")
 def list_staff(pages, tenant_code, organisation_id):
     """服务机构人员"""
     _organisation(organisation_id)
@@ -176,7 +170,7 @@ def list_staff(pages, tenant_code, organisation_id):
 @organisations_blp.route("/<int:organisation_id>/staff", methods=["POST"])
 @organisations_blp.arguments(StaffAddSchema)
 @organisations_blp.response(201, StaffSchema)
-@requires(*ADMINS)
+@requires("service_org.manage")
 def add_staff(data, tenant_code, organisation_id):
     """添加服务机构人员（本单位角色为 service_org 的成员；一人只属于一个机构）"""
     organisation = _organisation(organisation_id)
@@ -188,7 +182,7 @@ def add_staff(data, tenant_code, organisation_id):
 
 @organisations_blp.route("/<int:organisation_id>/staff/<int:user_id>", methods=["DELETE"])
 @organisations_blp.response(204)
-@requires(*ADMINS)
+@requires("service_org.manage")
 def remove_staff(tenant_code, organisation_id, user_id):
     """移除服务机构人员（下一次请求起不再看到合同企业）"""
     _organisation(organisation_id)
@@ -210,7 +204,7 @@ def _contract(contract_id: int) -> ServiceContract:
 @contracts_blp.arguments(ContractQuerySchema, location="query")
 @contracts_blp.arguments(PageArgs, location="query")
 @contracts_blp.response(200, page_of(ContractSchema))
-@requires(*READERS)
+@requires("contract.read")
 def list_contracts(query, pages, tenant_code):
     """服务合同列表（按机构、专项行动、服务企业、状态筛选；服务机构人员只看到本机构的）"""
     stmt = select(ServiceContract).where(
@@ -230,7 +224,7 @@ def list_contracts(query, pages, tenant_code):
 @contracts_blp.route("", methods=["POST"])
 @contracts_blp.arguments(ContractCreateSchema)
 @contracts_blp.response(201, ContractSchema)
-@requires(*ADMINS)
+@requires("contract.manage")
 def create_contract(data, tenant_code):
     """签订服务合同（服务期、中标单价、服务类别、服务企业）"""
     contract = service.create_contract(g.tenant, data)
@@ -241,7 +235,7 @@ def create_contract(data, tenant_code):
 @contracts_blp.route("/<int:contract_id>")
 @contracts_blp.etag
 @contracts_blp.response(200, ContractSchema)
-@requires(*READERS)
+@requires("contract.read")
 def get_contract(tenant_code, contract_id):
     """服务合同详情"""
     return _contract(contract_id)
@@ -251,7 +245,7 @@ def get_contract(tenant_code, contract_id):
 @contracts_blp.etag
 @contracts_blp.arguments(ContractUpdateSchema)
 @contracts_blp.response(200, ContractSchema)
-@requires(*ADMINS)
+@requires("contract.manage")
 def update_contract(data, tenant_code, contract_id):
     """修改履行中的合同（需 If-Match；status=ended 表示履行完毕）"""
     contract = _contract(contract_id)
@@ -264,7 +258,7 @@ def update_contract(data, tenant_code, contract_id):
 @contracts_blp.route("/<int:contract_id>/revoke", methods=["POST"])
 @contracts_blp.arguments(RevokeSchema)
 @contracts_blp.response(200, ContractSchema)
-@requires(*ADMINS)
+@requires("contract.manage")
 def revoke_contract(data, tenant_code, contract_id):
     """终止合同：服务机构自下一次请求起不再看到合同企业"""
     contract = _contract(contract_id)
@@ -284,7 +278,7 @@ def _enterprise_rows(stmt):
 @contracts_blp.arguments(ContractEnterpriseQuerySchema, location="query")
 @contracts_blp.arguments(PageArgs, location="query")
 @contracts_blp.response(200, page_of(ContractEnterpriseSchema))
-@requires(*READERS)
+@requires("contract.read")
 def list_contract_enterprises(query, pages, tenant_code, contract_id):
     """合同服务的企业（含加入、退出日期）"""
     contract = _contract(contract_id)
@@ -305,7 +299,7 @@ def list_contract_enterprises(query, pages, tenant_code, contract_id):
 @contracts_blp.route("/<int:contract_id>/enterprises", methods=["POST"])
 @contracts_blp.arguments(ContractEnterprisesAddSchema)
 @contracts_blp.response(200, ContractEnterprisesAddedSchema)
-@requires(*ADMINS)
+@requires("contract.manage")
 def add_contract_enterprises(data, tenant_code, contract_id):
     """增加服务企业（已在服务的不重复添加；已退出的重新加入）"""
     contract = _contract(contract_id)
@@ -316,7 +310,7 @@ def add_contract_enterprises(data, tenant_code, contract_id):
 
 @contracts_blp.route("/<int:contract_id>/enterprises/<int:enterprise_id>", methods=["DELETE"])
 @contracts_blp.response(204)
-@requires(*ADMINS)
+@requires("contract.manage")
 def remove_contract_enterprise(tenant_code, contract_id, enterprise_id):
     """企业退出服务（服务记录与费用历史保留；服务机构自下一次请求起不再看到它）"""
     contract = _contract(contract_id)
@@ -330,7 +324,7 @@ def remove_contract_enterprise(tenant_code, contract_id, enterprise_id):
 @contracts_blp.route("/<int:contract_id>/compliance")
 @contracts_blp.arguments(ComplianceQuerySchema, location="query")
 @contracts_blp.response(200, ComplianceSchema)
-@requires(*READERS)
+@requires("contract.read")
 def contract_compliance(query, tenant_code, contract_id):
     """服务义务完成情况：每家企业每项义务每个周期为已完成、进行中或未完成（as_of 为计算日）"""
     contract = _contract(contract_id)
@@ -341,7 +335,7 @@ def contract_compliance(query, tenant_code, contract_id):
 @contracts_blp.route("/<int:contract_id>/costs")
 @contracts_blp.arguments(CostQuerySchema, location="query")
 @contracts_blp.response(200, CostTableSchema)
-@requires(*BUREAU_READERS)
+@requires("contract.read_costs")
 def contract_costs(query, tenant_code, contract_id):
     """合同年度费用分担表：每家企业街道与企业各承担多少，合计为街道预算"""
     contract = _contract(contract_id)
@@ -361,7 +355,7 @@ def _sample(contract_id: int, sample_id: int) -> SpotCheckSample:
 @contracts_blp.route("/<int:contract_id>/spot-checks")
 @contracts_blp.arguments(PageArgs, location="query")
 @contracts_blp.response(200, page_of(SampleSchema))
-@requires(*BUREAU_READERS)
+@requires("spot_check.read")
 def list_samples(pages, tenant_code, contract_id):
     """对服务结果的抽查（含随机种子与抽取范围）"""
     contract = _contract(contract_id)
@@ -375,7 +369,7 @@ def list_samples(pages, tenant_code, contract_id):
 @contracts_blp.route("/<int:contract_id>/spot-checks", methods=["POST"])
 @contracts_blp.arguments(SampleCreateSchema)
 @contracts_blp.response(201, SampleSchema)
-@requires(*SPOT_CHECKERS)
+@requires("spot_check.conduct")
 def draw_sample(data, tenant_code, contract_id):
     """按比例随机抽取服务企业进行抽查（种子与范围记录在案，可复现）；可设工作日期限"""
     contract = _contract(contract_id)
@@ -386,7 +380,7 @@ def draw_sample(data, tenant_code, contract_id):
 
 @contracts_blp.route("/<int:contract_id>/spot-checks/<int:sample_id>")
 @contracts_blp.response(200, SampleSchema)
-@requires(*BUREAU_READERS)
+@requires("spot_check.read")
 def get_sample(tenant_code, contract_id, sample_id):
     """抽查详情：抽中的企业、抽查结论、随机种子"""
     return service.sample_view(_sample(contract_id, sample_id))
@@ -396,7 +390,7 @@ def get_sample(tenant_code, contract_id, sample_id):
                      methods=["PATCH"])
 @contracts_blp.arguments(FindingSchema)
 @contracts_blp.response(200, SpotCheckItemSchema)
-@requires(*SPOT_CHECKERS)
+@requires("spot_check.conduct")
 def record_finding(data, tenant_code, contract_id, sample_id, enterprise_id):
     """记录一家抽中企业的抽查结论（服务合格、服务不到位、弄虚作假）"""
     sample = _sample(contract_id, sample_id)
@@ -431,7 +425,7 @@ def _detail(record: ServiceRecord) -> dict:
 @records_blp.arguments(RecordQuerySchema, location="query")
 @records_blp.arguments(PageArgs, location="query")
 @records_blp.response(200, page_of(RecordSchema))
-@requires(*RECORD_READERS)
+@requires("service_record.read")
 def list_records(query, pages, tenant_code):
     """服务记录列表（按合同、机构、企业、类别、人员、日期筛选）"""
     stmt = select(ServiceRecord).where(service.record_clause())
@@ -458,7 +452,7 @@ def list_records(query, pages, tenant_code):
 @records_blp.route("", methods=["POST"])
 @records_blp.arguments(RecordCreateSchema)
 @records_blp.response(201, RecordDetailSchema)
-@requires(*RECORD_WRITERS)
+@requires("service_record.create")
 def create_record(data, tenant_code):
     """登记服务记录（服务机构人员只能为本机构履行中合同的服务企业登记）；可附证据文件或报告"""
     record = service.create_record(g.tenant, data, g.user.id)
@@ -468,7 +462,7 @@ def create_record(data, tenant_code):
 
 @records_blp.route("/<int:record_id>")
 @records_blp.response(200, RecordDetailSchema)
-@requires(*RECORD_READERS)
+@requires("service_record.read")
 def get_record(tenant_code, record_id):
     """服务记录详情（含证据文件）"""
     return _detail(_record(record_id))

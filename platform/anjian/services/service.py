@@ -53,6 +53,7 @@ from anjian.enterprises.visibility import current_actor, enterprise_clause
 from anjian.errors import Conflict, Defect, DomainError, NotFound, Refused
 from anjian.extensions import db
 from anjian.jobs.schedules import local_now, local_today
+from anjian.permissions import allows
 from anjian.services.models import (
     FINDINGS,
     RECORD_KINDS,
@@ -138,7 +139,7 @@ def contract_years(contract: ServiceContract) -> int:
 def my_organisation_id() -> int | None:
     """The organisation the calling service-organisation user works for (None for others)."""
     access, user = current_actor()
-    if access is None or access.role != "service_org" or user is None:
+    if access is None or not allows(access.role, "contract.read_own_organisation") or user is None:
         return None
     return db.session.scalar(select(ServiceOrgStaff.organisation_id)
                              .where(ServiceOrgStaff.user_id == user.id))
@@ -146,7 +147,7 @@ def my_organisation_id() -> int | None:
 
 def is_service_org() -> bool:
     access, _user = current_actor()
-    return access is not None and access.role == "service_org"
+    return access is not None and allows(access.role, "contract.read_own_organisation")
 
 
 def organisation_clause(column):
@@ -224,7 +225,7 @@ def add_staff(tenant: Tenant, organisation: ServiceOrganisation, user_id: int) -
     # Memberships are also visible to their own user in other tenants: name this one.
     role = db.session.scalar(select(Membership.role).where(
         Membership.tenant_id == tenant.id, Membership.user_id == user_id))
-    if role != "service_org":
+    if not allows(role, "service_org.be_staff"):
         raise Refused("该用户不是本单位的第三方服务机构人员（角色须为 service_org）",
                            field="user_id")
     current = db.session.scalar(select(ServiceOrgStaff).where(ServiceOrgStaff.user_id == user_id))

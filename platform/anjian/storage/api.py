@@ -11,7 +11,7 @@ from flask import Response, current_app, request
 from werkzeug.wsgi import wrap_file
 
 from anjian.api.blueprint import Blueprint
-from anjian.api.policy import PUBLIC, requires
+from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.storage import storage_for
 from anjian.storage.backends import (
@@ -28,7 +28,7 @@ blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="文�
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream",
               description="文件内容（附件）")
 @blp.alt_response(404, description="链接无效、已过期或文件不存在")
-@requires(PUBLIC)
+@requires("file.download")
 def download(token):
     """下载文件（限时签名链接，无需令牌）"""
     storage = storage_for(current_app)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
-from anjian.api.policy import ALL_TENANT_ROLES, PLATFORM_ADMIN, requires
+from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.extensions import db
 from anjian.tenancy import service
@@ -37,7 +37,7 @@ def _spec_or_422(raw: dict, source: str):
 @blp.route("")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(TenantSchema))
-@requires(PLATFORM_ADMIN)
+@requires("tenant.list")
 def list_tenants(args):
     """所有租户（平台管理员）"""
     return paginate(select(Tenant).order_by(Tenant.code), args["page"], args["per_page"])
@@ -46,7 +46,7 @@ def list_tenants(args):
 @blp.route("", methods=["POST"])
 @blp.arguments(TenantWriteSchema)
 @blp.response(201, TenantSchema)
-@requires(PLATFORM_ADMIN)
+@requires("tenant.create")
 def create_tenant(data):
     """新建租户（平台管理员）"""
     if db.session.scalar(select(Tenant.id).where(Tenant.code == data["code"])):
@@ -64,7 +64,7 @@ def create_tenant(data):
 @blp.route("/<tenant_code>")
 @blp.etag
 @blp.response(200, TenantSchema)
-@requires(*ALL_TENANT_ROLES)
+@requires("tenant.read")
 def get_tenant(tenant_code):
     """租户详情"""
     return g.tenant
@@ -74,7 +74,7 @@ def get_tenant(tenant_code):
 @blp.etag
 @blp.arguments(TenantUpdateSchema)
 @blp.response(200, TenantSchema)
-@requires(PLATFORM_ADMIN)
+@requires("tenant.update")
 def update_tenant(data, tenant_code):
     """修改租户（平台管理员，需 If-Match）"""
     tenant = g.tenant
@@ -114,7 +114,7 @@ def _ancestors_of(tenant):
 @blp.arguments(AreaQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(AreaSchema))
-@requires(*ALL_TENANT_ROLES)
+@requires("area.read")
 def list_areas(query, pages, tenant_code):
     """区域列表"""
     stmt = select(Area).order_by(Area.code)
@@ -144,7 +144,7 @@ def _check_parent(parent_id, area_id=None):
 @blp.route("/<tenant_code>/areas", methods=["POST"])
 @blp.arguments(AreaCreateSchema)
 @blp.response(201, AreaSchema)
-@requires("tenant_admin")
+@requires("area.manage")
 def create_area(data, tenant_code):
     """新建区域"""
     if db.session.scalar(select(Area.id).where(Area.code == data["code"])):
@@ -159,7 +159,7 @@ def create_area(data, tenant_code):
 @blp.route("/<tenant_code>/areas/<int:area_id>")
 @blp.etag
 @blp.response(200, AreaSchema)
-@requires(*ALL_TENANT_ROLES)
+@requires("area.read")
 def get_area(tenant_code, area_id):
     """区域详情"""
     return get_or_404(Area, area_id, "区域")
@@ -169,7 +169,7 @@ def get_area(tenant_code, area_id):
 @blp.etag
 @blp.arguments(AreaUpdateSchema)
 @blp.response(200, AreaSchema)
-@requires("tenant_admin")
+@requires("area.manage")
 def update_area(data, tenant_code, area_id):
     """修改区域（需 If-Match）"""
     area = get_or_404(Area, area_id, "区域")
@@ -185,7 +185,7 @@ def update_area(data, tenant_code, area_id):
 @blp.route("/<tenant_code>/areas/<int:area_id>", methods=["DELETE"])
 @blp.etag
 @blp.response(204)
-@requires("tenant_admin")
+@requires("area.manage")
 def delete_area(tenant_code, area_id):
     """停用区域（保留历史，不物理删除；需 If-Match）"""
     area = get_or_404(Area, area_id, "区域")

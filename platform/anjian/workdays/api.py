@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from anjian.api.blueprint import Blueprint
-from anjian.api.policy import AUTHENTICATED, PLATFORM_ADMIN, requires
+from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.extensions import db
 from anjian.workdays import service
@@ -42,7 +42,7 @@ def _detail(year: int) -> dict:
 
 @blp.route("")
 @blp.response(200, CalendarYearSchema(many=True))
-@requires(AUTHENTICATED)
+@requires("calendar.read")
 def list_years():
     """已发布放假安排的年份（未列出的年份按周一至周五暂定计算）"""
     return db.session.scalars(select(CalendarYear).order_by(CalendarYear.year)).all()
@@ -51,7 +51,7 @@ def list_years():
 @blp.route("/deadline")
 @blp.arguments(DeadlineQuerySchema, location="query")
 @blp.response(200, DeadlineSchema)
-@requires(AUTHENTICATED)
+@requires("calendar.read")
 def compute_deadline(args):
     """计算期限：起算日之后第 N 个工作日（起算日不计入；跳过法定节假日，计入调休上班日）"""
     start, workdays = args["start"], args["workdays"]
@@ -66,7 +66,7 @@ def compute_deadline(args):
 
 @blp.route("/<int:year>")
 @blp.response(200, CalendarYearDetailSchema)
-@requires(AUTHENTICATED)
+@requires("calendar.read")
 def get_year(year):
     """一年的放假日期与调休上班日期"""
     return _detail(year)
@@ -75,7 +75,7 @@ def get_year(year):
 @blp.route("/<int:year>", methods=["PUT"])
 @blp.arguments(CalendarPublishSchema)
 @blp.response(200, CalendarPublishedSchema)
-@requires(PLATFORM_ADMIN)
+@requires("calendar.publish")
 def publish_year(data, year):
     """发布或更正一年的放假安排（平台管理员）；涉及该年的暂定期限随之重新计算"""
     holidays = [(e["date"], e["name"]) for e in data["holidays"]]

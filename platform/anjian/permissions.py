@@ -1,0 +1,159 @@
+"""Who may do what: one table of actions → the roles allowed, and nothing else.
+
+The route guard reads it (``@requires("hazard.verify")`` on a view: the roles come
+from here) and so do the services for their own role rules (who may verify a
+hazard, which inspections a role does, who hears of a major hazard, whose
+enterprises a role sees): ``allows(role, action)``. No other module lists roles.
+
+Roles are the tenant roles of ``anjian.auth.models.TENANT_ROLES`` and three special
+names for routes: ``public`` (no token), ``authenticated`` (any valid token) and
+``platform_admin`` (who also acts as a tenant administrator in every tenant, and
+whose access the guard gives as ``tenant_admin``). A tenant route lets the roles in
+for reads and writes; a read-only access (an ancestor tenant's member) never writes.
+
+An action is named by its domain object and a verb (``enterprise.import``).
+"""
+
+from __future__ import annotations
+
+from anjian.auth.models import TENANT_ROLES
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+PLATFORM_ADMIN = "platform_admin"
+SPECIAL = frozenset({PUBLIC, AUTHENTICATED, PLATFORM_ADMIN})
+
+# The groups the table is written with (a group is not a permission: ask the table).
+_ALL = frozenset(TENANT_ROLES)  # every member of the tenant
+_BUREAU = frozenset({"tenant_admin", "supervisor", "viewer"})  # the supervising department
+_SUPERVISING = frozenset({"tenant_admin", "supervisor"})
+_ADMIN = frozenset({"tenant_admin"})
+_FIELD = frozenset({"tenant_admin", "supervisor", "service_org", "enterprise"})  # who works
+_BUREAU_AND_SERVICES = _BUREAU | {"service_org"}
+
+ACTIONS: dict[str, frozenset[str]] = {
+    # --- the platform -----------------------------------------------------------------
+    "docs.read": frozenset({PUBLIC}),  # the OpenAPI document, Swagger UI and its assets
+    "health.read": frozenset({PUBLIC}),
+    "metrics.read": frozenset({PUBLIC}),  # the endpoint answers 404 unless enabled
+    "file.download": frozenset({PUBLIC}),  # a signed, short-lived link is the credential
+    "session.login": frozenset({PUBLIC}),
+    "account.read": frozenset({AUTHENTICATED}),  # who am I, my memberships
+    "token.manage": frozenset({AUTHENTICATED}),  # my own API tokens
+    "calendar.read": frozenset({AUTHENTICATED}),  # holidays, working-day deadlines
+    "calendar.publish": frozenset({PLATFORM_ADMIN}),
+    "tenant.list": frozenset({PLATFORM_ADMIN}),
+    "tenant.create": frozenset({PLATFORM_ADMIN}),
+    "tenant.update": frozenset({PLATFORM_ADMIN}),
+    "user.manage": frozenset({PLATFORM_ADMIN}),
+    "platform_audit.read": frozenset({PLATFORM_ADMIN}),
+    "platform_job.manage": frozenset({PLATFORM_ADMIN}),  # every tenant's jobs, retried
+    # --- a tenant ---------------------------------------------------------------------
+    "tenant.read": _ALL,
+    # a member of an ancestor tenant with one of these roles reads the tenant (as a viewer)
+    "tenant.read_descendants": _BUREAU,
+    "area.read": _ALL,
+    "area.manage": _ADMIN,
+    "member.manage": _ADMIN,
+    "audit.read": _ADMIN,
+    # jobs: everybody reads the jobs they started; these read every job of the tenant
+    "job.read": _ALL,
+    "job.read_all": _SUPERVISING,
+    "job.retry": _ADMIN,
+    # enterprises, and whose of them a role sees
+    "enterprise.read": _ALL,
+    "enterprise.read_all": _BUREAU,  # the others: see below
+    "enterprise.read_own": frozenset({"enterprise"}),  # acts for one enterprise, sees it only
+    "enterprise.read_assigned": frozenset({"service_org"}),  # assigned or under contract
+    "enterprise.write": _SUPERVISING,
+    "enterprise.delete": _ADMIN,
+    "enterprise.import": _SUPERVISING,
+    "enterprise.export": _BUREAU,
+    # campaigns
+    "campaign.read": _ALL,
+    "campaign.manage": _SUPERVISING,
+    "campaign.be_assigned": frozenset({"supervisor", "service_org"}),  # a target's assignee
+    "campaign_task.complete": _FIELD,
+    # checklists, inspections, evidence
+    "checklist.read": _ALL,
+    "checklist.manage": _ADMIN,
+    "inspection.read": _ALL,
+    "inspection.conduct": _FIELD,
+    # which kinds of inspection a role does (the first it has is its default) ...
+    "inspection.conduct_department": _SUPERVISING,
+    "inspection.conduct_service_org": frozenset({"service_org"}),
+    "inspection.conduct_self": frozenset({"enterprise"}),
+    "inspection.conduct_spot_check": _SUPERVISING,
+    # ... and whose inspections it may fill in (an administrator any)
+    "inspection.fill_department": _SUPERVISING,
+    "inspection.fill_service_org": frozenset({"tenant_admin", "service_org"}),
+    "inspection.fill_self": frozenset({"tenant_admin", "enterprise"}),
+    "inspection.fill_spot_check": _SUPERVISING,
+    "evidence.read": _ALL,
+    "evidence.upload": _FIELD,
+    # hazards: the routes ...
+    "hazard.read": _ALL,
+    "hazard.report": _FIELD,
+    "hazard.update": _FIELD,
+    "hazard.transition": _FIELD,  # which transition: the hazard.<transition> actions
+    # ... the source a report takes from its reporter's role ...
+    "hazard.report_as_department": _SUPERVISING,  # may name spot_check instead
+    "hazard.report_as_service_org": frozenset({"service_org"}),
+    "hazard.report_as_self": frozenset({"enterprise"}),
+    # ... the transitions of the closed loop (overdue: the system alone) ...
+    "hazard.plan": _FIELD,
+    "hazard.rectify_now": frozenset({"tenant_admin", "supervisor", "enterprise"}),
+    "hazard.rectified": _FIELD,
+    "hazard.verify": _SUPERVISING,
+    "hazard.reject": _SUPERVISING,
+    "hazard.refer": _SUPERVISING,
+    # ... and who hears of a major hazard at once (重大事故隐患)
+    "hazard.notified_of_major": _SUPERVISING,
+    "notification.read": _ALL,  # one's own notifications, marked read too
+    "referral.read": _BUREAU,
+    "referral.manage": _SUPERVISING,  # refer an enterprise, decide, close
+    # reports
+    "report.read": _BUREAU,
+    "report.request": _SUPERVISING,
+    "figures.read": _BUREAU,
+    "figures.enter": _SUPERVISING,
+    # third-party services
+    "service_org.read": _BUREAU_AND_SERVICES,
+    "service_org.manage": _ADMIN,
+    "service_org.be_staff": frozenset({"service_org"}),  # may work for an organisation
+    "contract.read": _BUREAU_AND_SERVICES,
+    "contract.read_own_organisation": frozenset({"service_org"}),  # its organisation's only
+    "contract.read_costs": _BUREAU,
+    "contract.manage": _ADMIN,
+    "spot_check.read": _BUREAU,
+    "spot_check.conduct": _SUPERVISING,
+    "service_record.read": _ALL,
+    "service_record.create": frozenset({"tenant_admin", "service_org"}),
+}
+
+_KNOWN = SPECIAL | _ALL
+for _action, _roles in ACTIONS.items():
+    if not _roles or not _roles <= _KNOWN:
+        raise ValueError(f"permission {_action!r}: unknown roles {_roles - _KNOWN or 'none'}")
+
+
+def roles_for(action: str) -> frozenset[str]:
+    """The roles allowed ``action``; KeyError for an action the table does not know."""
+    return ACTIONS[action]
+
+
+def allows(role: str | None, action: str) -> bool:
+    """Whether ``role`` (a tenant role, as in a membership or a request's access) may do
+    ``action``. None (the system: jobs, the CLI) is no role: ask ``allows`` only for an
+    actor."""
+    return role is not None and role in ACTIONS[action]
+
+
+def roles_allowed(*actions: str) -> tuple[str, ...]:
+    """The tenant roles allowed any of ``actions``, in TENANT_ROLES' order (for a query of
+    the members who may, e.g. who hears of a major hazard)."""
+    return tuple(r for r in TENANT_ROLES if any(r in ACTIONS[a] for a in actions))
+
+
+__all__ = ["ACTIONS", "AUTHENTICATED", "PLATFORM_ADMIN", "PUBLIC", "SPECIAL", "allows",
+           "roles_allowed", "roles_for"]
