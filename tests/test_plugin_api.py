@@ -282,3 +282,69 @@ def register_routes():
 """)
     assert "register_routes 'x'" in str(error)  # a route is named by its name
     assert "field rule:" in str(error) and "anjian_test_bad_route" in str(error)
+
+
+# --- discovery: anjian plugins hooks, anjian plugins new -----------------------------------
+
+
+def test_plugins_hooks_lists_every_hook_with_its_signature(tmp_path):
+    import inspect
+
+    from anjian.app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@/none?host=/nowhere",
+                      "ANJIAN_DATA_DIR": str(tmp_path)})
+    result = app.test_cli_runner().invoke(args=["plugins", "hooks"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("(")[0]: line for line in result.output.splitlines()}
+    specs = {name: fn for name, fn in vars(hookspecs).items() if name in _hookspec_names()}
+    assert set(lines) == set(specs)
+    for name, fn in specs.items():
+        assert lines[name].startswith(f"{name}{inspect.signature(fn)}\t"), lines[name]
+    assert "[policy, firstresult]" in lines["grade_hazard"]
+    assert "returns plugin_api.CampaignKind" in lines["register_campaign_kinds"]
+
+
+def test_plugins_new_writes_a_plugin_whose_test_passes(tmp_path, postgres_admin_url):
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from anjian.app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@/none?host=/nowhere",
+                      "ANJIAN_DATA_DIR": str(tmp_path)})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["plugins", "new", "anjian_demo_town", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "anjian-demo-town"
+    assert {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} == {
+        "pyproject.toml", "README.md", "anjian_demo_town/__init__.py", "tests/conftest.py",
+        "tests/test_anjian_demo_town.py"}
+    assert internal_imports(folder / "anjian_demo_town" / "__init__.py") == []
+    again = runner.invoke(args=["plugins", "new", "anjian_demo_town", "--dir", str(tmp_path)])
+    assert again.exit_code == 2 and "目录已存在" in again.output
+    assert runner.invoke(args=["plugins", "new", "Bad-Name"]).exit_code == 2
+
+    # Its test, in a pytest of its own, on the fixtures anjian ships (a database of its own).
+    name = f"skeleton_{os.getpid()}"
+    engine = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PYTEST_", "ANJIAN_"))}
+        env["ANJIAN_TEST_DATABASE_URL"] = url
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                             cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "1 passed" in run.stdout
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()

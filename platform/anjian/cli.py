@@ -16,6 +16,7 @@ from anjian.auth.models import TENANT_ROLES
 from anjian.extensions import db
 from anjian.jobs import schedules
 from anjian.jobs import worker as job_worker
+from anjian.plugins import scaffold
 
 
 def _app_factory():
@@ -222,6 +223,26 @@ def plugins_list():
     for name, module in sorted(registry.plugins.items()):
         hooks = sorted(h.name for h in registry.catalogue.get_hookcallers(module) or [])
         click.echo(f"{name}\t{getattr(module, '__file__', '')}\t{', '.join(hooks)}")
+
+
+@plugins.command("hooks")
+def plugins_hooks():
+    """List every hook with its signature, kind and what it is for."""
+    for line in scaffold.hook_lines():
+        click.echo(line)
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=".",
+              show_default=True, help="Where to write the plugin's folder.")
+def plugins_new(name, parent):
+    """Write a working plugin skeleton NAME (a package, its entry point and one test)."""
+    try:
+        folder = scaffold.write_skeleton(name, parent)
+    except scaffold.ScaffoldError as exc:
+        _fail(str(exc))
+    click.echo(f"{folder}: plugin {name} written; `pip install -e {folder}` and run `pytest` there")
 
 
 # --- the working-day calendar -----------------------------------------------------

