@@ -25,12 +25,29 @@ What is here:
 * the clock (``TIMEZONE``, ``local_now``, ``local_today``: China's time) and
   working days (``add_workdays``, ``is_workday``, ``workdays_between``: the
   platform's holiday calendar);
-* the errors a plugin raises (``JobError``: a job fails with its Chinese
-  message; ``PluginError``, ``CatalogueError``).
+* the errors a plugin raises: the domain errors of ``anjian.errors``
+  (``NotFound``, ``Refused`` with per-field messages, ``Conflict``, ``Forbidden``,
+  ``PreconditionFailed``, ``TooMany``, ``Unavailable``, ``Defect``, ...: an API
+  request answers problem+json, a job fails, with the same Chinese message) and
+  ``JobError`` (a job fails with its message); ``PluginError`` and
+  ``CatalogueError`` are what the core raises about a plugin.
 """
 
 from __future__ import annotations
 
+from anjian.errors import (
+    Conflict,
+    Defect,
+    DomainError,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    Refused,
+    TooLarge,
+    TooMany,
+    Unavailable,
+    UnsupportedType,
+)
 from anjian.jobs.schedules import TIMEZONE, local_now, local_today
 from anjian.jobs.service import JobError
 from anjian.plugins.catalogue import (
@@ -62,20 +79,31 @@ __all__ = [
     "CatalogueError",
     "ChecklistItem",
     "ChecklistTemplate",
+    "Conflict",
     "ContractView",
+    "Defect",
+    "DomainError",
     "EnteredFigure",
+    "Forbidden",
     "ImportProfile",
     "InspectionCount",
     "JobError",
     "Milestone",
+    "NotFound",
     "Phase",
     "PluginContext",
     "PluginError",
+    "PreconditionFailed",
+    "Refused",
     "ReportKind",
     "ReportSchedule",
     "Route",
     "Schedule",
     "TenantInfo",
+    "TooLarge",
+    "TooMany",
+    "Unavailable",
+    "UnsupportedType",
     "add_workdays",
     "context",
     "cost_rows",
