@@ -4,6 +4,11 @@ Every rule with ``<tenant_code>`` x every method x every kind of caller x (own
 object, another tenant's object). A new tenant route without a recipe below
 fails ``test_every_tenant_route_has_a_recipe``; a route without a declared
 policy fails ``test_every_route_declares_a_policy``.
+
+Who may call what comes from the hand-written table in tests/permissions_expected.py,
+never from the routes' declarations: a route missing from it fails
+``test_every_route_is_in_the_hand_written_table``, a declaration that disagrees with
+it ``test_every_declared_permission_agrees_with_the_table``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from anjian.api.policy import (
 )
 from anjian.auth.models import TENANT_ROLES
 from tests.conftest import bearer
+from tests.permissions_expected import ALLOWED
 
 ROLES = tuple(TENANT_ROLES)
 _counter = itertools.count(1)
@@ -322,6 +328,39 @@ def undeclared_routes(app) -> list[str]:
 
 def test_every_route_declares_a_policy(app):
     assert undeclared_routes(app) == []
+
+
+def route_keys(app) -> list[tuple[str, str]]:
+    """("METHOD rule", endpoint) for every route of the app, as the table names them."""
+    return [(f"{method} {rule.rule}", rule.endpoint) for rule in app.url_map.iter_rules()
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+
+def test_every_route_is_in_the_hand_written_table(app):
+    keys = route_keys(app)
+    missing = sorted(f"{key} ({endpoint})" for key, endpoint in keys if key not in ALLOWED)
+    assert missing == [], ("routes not in tests/permissions_expected.py (say who may call "
+                           "them):\n" + "\n".join(missing))
+    assert set(ALLOWED) <= {key for key, _ in keys}, "stale entries in the table"
+
+
+def test_every_declared_permission_agrees_with_the_table(app):
+    wrong = []
+    for key, endpoint in route_keys(app):
+        declared = policy_of(app.view_functions[endpoint]) or LIBRARY_ENDPOINTS.get(endpoint)
+        if declared is not None and key in ALLOWED and declared.roles != ALLOWED[key]:
+            wrong.append(f"{key}: declared {sorted(declared.roles)} ({declared.action}), "
+                         f"the table says {sorted(ALLOWED[key])}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_core_routes_declare_an_action(app):
+    """A core route names an action of anjian.permissions; only a plugin's route names roles."""
+    named = sorted(
+        f"{rule.rule} ({rule.endpoint})" for rule in app.url_map.iter_rules()
+        if rule.endpoint not in LIBRARY_ENDPOINTS and "/plugins/" not in rule.rule
+        and policy_of(app.view_functions[rule.endpoint]).action is None)
+    assert named == []
 
 
 def test_a_route_without_a_policy_is_caught_and_refused(database, tmp_path):
@@ -708,7 +747,7 @@ def callers_for(target):
     return out
 
 
-def expected(caller: Caller, policy, method, variant, owner_only=frozenset()):
+def expected(caller: Caller, roles, method, variant, owner_only=frozenset()):
     """The status class a caller should get: 401, 404, 403 or 2xx."""
     if caller.access == "anon":
         return 401
@@ -720,8 +759,8 @@ def expected(caller: Caller, policy, method, variant, owner_only=frozenset()):
         role, platform, can_write = "viewer", False, False
     else:
         role, platform, can_write = caller.access.split(":", 1)[1], False, True
-    allowed = (role in policy.roles or AUTHENTICATED in policy.roles
-               or (platform and PLATFORM_ADMIN in policy.roles))
+    allowed = (role in roles or AUTHENTICATED in roles
+               or (platform and PLATFORM_ADMIN in roles))
     if not allowed:
         return 403
     if method not in READ_METHODS and not can_write:
@@ -795,11 +834,13 @@ def test_isolation_matrix(app, client, factory, target, group):
         recipe = RECIPES.get(endpoint)
         if recipe is None:  # test_every_tenant_route_has_a_recipe names it
             continue
-        policy = policy_of(app.view_functions[endpoint]) or LIBRARY_ENDPOINTS.get(endpoint)
+        roles = ALLOWED.get(f"{method} {rule.rule}")
+        if roles is None:  # test_every_route_is_in_the_hand_written_table names it
+            continue
         variants = ("own", "foreign") if recipe.ids else ("own",)
         for caller, variant in itertools.product(callers_group(callers_for(target), group),
                                                  variants):
-            want = expected(caller, policy, method, variant, recipe.owner_only)
+            want = expected(caller, roles, method, variant, recipe.owner_only)
             writing = method not in READ_METHODS
             values = {"tenant_code": code, **recipe.path}
             for arg, kind in recipe.ids.items():
