@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 from flask import g, has_request_context
-from sqlalchemy import and_, bindparam, case, distinct, func, literal, or_, select, true
+from sqlalchemy import and_, bindparam, case, distinct, func, literal, select, true
 from sqlalchemy.exc import IntegrityError
 
 from anjian.auth.models import Membership
@@ -23,6 +23,7 @@ from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.errors import Conflict, Defect, Refused
 from anjian.extensions import db
+from anjian.hazards.rules import overdue_clause, task_overdue_clause
 from anjian.jobs.schedules import local_today as today  # today in China: Beijing dates
 from anjian.permissions import allows
 from anjian.tenancy.models import Tenant
@@ -409,14 +410,13 @@ def _progress_statement(visible):
                  .scalar_subquery())
     late_tasks = (select(func.count())
                   .where(of_campaign(task),
-                         or_(task.c.status == "overdue",
-                             and_(task.c.status == "open", task.c.deadline < on)),
+                         task_overdue_clause(task.c, on),
                          visible(task.c.enterprise_id))
                   .scalar_subquery())
     one = select(literal(1).label("one")).subquery("one")
     return (
         select(hazard.c.grade, hazard.c.state, func.count(hazard.c.id),
-               func.coalesce(func.sum(case((hazard.c.deadline < on, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((overdue_clause(hazard.c, on), 1), else_=0)), 0),
                targets.label("targets"), inspected.label("inspected"),
                late_tasks.label("late_tasks"))
         .select_from(one.outerjoin(hazard, and_(of_campaign(hazard),
@@ -434,7 +434,7 @@ def campaign_progress(campaign_id: int, on: dt.date | None = None) -> dict:
     targets, late tasks) come back even without hazards. Overdue: marked overdue by the
     scan, or still open past the deadline (``on``, default today in China).
     """
-    from anjian.hazards.models import GRADES, OPEN_STATES, STATES
+    from anjian.hazards.models import GRADES, STATES
 
     scope = get_scope(db.session)
     if scope is None or not scope.tenant_ids:
@@ -451,15 +451,12 @@ def campaign_progress(campaign_id: int, on: dt.date | None = None) -> dict:
                                           "on": on or today()}).all()
     by_grade_state = {grade: dict.fromkeys(STATES, 0) for grade in GRADES}
     total = hazards_overdue = 0
-    for grade, state, count, past_deadline, *_ in rows:  # at most grades x states rows
+    for grade, state, count, overdue, *_ in rows:  # at most grades x states rows
         if grade is None:
             continue  # the one row of a campaign without hazards
         by_grade_state.setdefault(grade, dict.fromkeys(STATES, 0))[state] = count
         total += count
-        if state == "overdue":
-            hazards_overdue += count
-        elif state in OPEN_STATES:
-            hazards_overdue += int(past_deadline or 0)
+        hazards_overdue += int(overdue or 0)
     _, _, _, _, targets_count, inspected_count, tasks_overdue = rows[0]
     return {"targets": targets_count, "inspected": inspected_count,
             "hazards": {"by_grade_state": by_grade_state, "total": total},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from flask import g, request
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import case, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from anjian import permissions
@@ -20,6 +20,7 @@ from anjian.enterprises.visibility import enterprise_clause, require_enterprise
 from anjian.extensions import db
 from anjian.hazards import service
 from anjian.hazards.models import EnforcementReferral, Hazard, HazardEvent, Notification
+from anjian.hazards.rules import overdue_clause
 from anjian.hazards.schemas import (
     CandidateQuerySchema,
     EnforcementCandidateSchema,
@@ -96,9 +97,7 @@ def list_hazards(query, pages, tenant_code):
         if key in query:
             stmt = stmt.where(getattr(Hazard, key) == query[key])
     if query.get("overdue") is not None:
-        late = or_(Hazard.state == "overdue",
-                   and_(Hazard.state.in_(("reported", "rectifying")),
-                        Hazard.deadline.is_not(None), Hazard.deadline < service.today()))
+        late = overdue_clause(Hazard, service.today())
         stmt = stmt.where(late if query["overdue"] else ~late)
     if "deadline_before" in query:
         stmt = stmt.where(Hazard.deadline < query["deadline_before"])

@@ -15,15 +15,30 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Date, Integer, String, bindparam, select, text
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from anjian.audit.service import record_bulk_write
+from anjian.campaigns.models import CampaignTask
 from anjian.db import UTCDateTime, utcnow
 from anjian.extensions import db
+from anjian.hazards.models import Hazard, HazardEvent
+from anjian.hazards.rules import hazard_due, task_due
 from anjian.tenancy.scope import TenantScopeError, get_scope
 
 SCOPED = {"tenant_scoped_sql": True}
-SOURCE_STATES = ("reported", "rectifying")
 NOTE = "自动逾期扫描"
 
 
@@ -40,49 +55,41 @@ class OverdueItem:
     from_state: str | None = None  # hazards only: "reported" or "rectifying"
 
 
-_RETURNED = {"id": Integer(), "enterprise_id": Integer(), "campaign_id": Integer(),
-             "deadline": Date(), "grade": String(), "from_state": String()}
-
-
-def _sql(source: str, **columns):
-    """A text() statement with typed parameters (dates and UTC times) and typed result columns."""
-    statement = text(source).bindparams(bindparam("today", type_=Date()),
-                                        bindparam("now", type_=UTCDateTime()))
-    return statement.columns(**(columns or _RETURNED))
-
-
-_DUE = ("tenant_id = :tenant AND state IN ('reported', 'rectifying') AND deadline IS NOT NULL"
-        " AND deadline < :today")
+_HAZARD, _EVENT, _TASK = Hazard.__table__, HazardEvent.__table__, CampaignTask.__table__
+_TENANT = bindparam("tenant", type_=Integer())
+_TODAY = bindparam("today", type_=Date())
+_NOW = bindparam("now", type_=UTCDateTime())
 
 # Lock the due rows (a concurrent transition waits or wins; FOR UPDATE re-reads
 # the row, so the recorded from_state is the one actually left), move them, and write one
 # event per moved row, in one statement.
-_HAZARDS = _sql(f"""
-WITH due AS (
-    SELECT id, state FROM hazards WHERE {_DUE} FOR UPDATE
-), moved AS (
-    UPDATE hazards AS h
-    SET state = 'overdue', overdue_at = :now, updated_at = :now, version = h.version + 1
-    FROM due
-    WHERE h.tenant_id = :tenant AND h.id = due.id
-    RETURNING h.id, due.state AS from_state, h.enterprise_id, h.campaign_id, h.deadline, h.grade
-), events AS (
-    INSERT INTO hazard_events (tenant_id, hazard_id, action, from_state, to_state,
-                               actor_user_id, note, data, at)
-    SELECT :tenant, id, 'overdue', from_state, 'overdue', NULL, :note,
-           jsonb_build_object('deadline', to_char(deadline, 'YYYY-MM-DD'),
-                              'evidence_ids', '[]'::jsonb),
-           :now
-    FROM moved
-)
-SELECT id, enterprise_id, campaign_id, deadline, grade, from_state FROM moved
-""")
+_DUE = (select(_HAZARD.c.id, _HAZARD.c.state)
+        .where(_HAZARD.c.tenant_id == _TENANT, hazard_due(_HAZARD.c, _TODAY))
+        .with_for_update().cte("due"))
+_MOVED = (update(_HAZARD)
+          .where(_HAZARD.c.tenant_id == _TENANT, _HAZARD.c.id == _DUE.c.id)
+          .values(state="overdue", overdue_at=_NOW, updated_at=_NOW,
+                  version=_HAZARD.c.version + 1)
+          .returning(_HAZARD.c.id, _DUE.c.state.label("from_state"), _HAZARD.c.enterprise_id,
+                     _HAZARD.c.campaign_id, _HAZARD.c.deadline, _HAZARD.c.grade)
+          .cte("moved"))
+_EVENTS = (insert(_EVENT).from_select(
+    ["tenant_id", "hazard_id", "action", "from_state", "to_state", "actor_user_id", "note",
+     "data", "at"],
+    select(_TENANT, _MOVED.c.id, literal("overdue"), _MOVED.c.from_state, literal("overdue"),
+           null(), bindparam("note", type_=String()),
+           func.jsonb_build_object(literal("deadline"),
+                                   func.to_char(_MOVED.c.deadline, literal("YYYY-MM-DD")),
+                                   literal("evidence_ids"), cast(literal("[]"), JSONB)),
+           _NOW))
+    .cte("events"))
+_HAZARDS = select(_MOVED.c.id, _MOVED.c.enterprise_id, _MOVED.c.campaign_id,
+                  _MOVED.c.deadline, _MOVED.c.grade, _MOVED.c.from_state).add_cte(_EVENTS)
 
-_TASKS = _sql("""
-UPDATE campaign_tasks SET status = 'overdue', overdue_at = :now
-WHERE tenant_id = :tenant AND status = 'open' AND deadline IS NOT NULL AND deadline < :today
-RETURNING id, enterprise_id, campaign_id, deadline, NULL AS grade, NULL AS from_state
-""")
+_TASKS = (update(_TASK)
+          .where(_TASK.c.tenant_id == _TENANT, task_due(_TASK.c, _TODAY))
+          .values(status="overdue", overdue_at=_NOW)
+          .returning(_TASK.c.id, _TASK.c.enterprise_id, _TASK.c.campaign_id, _TASK.c.deadline))
 
 
 def _move_hazards(session, params: dict) -> list[OverdueItem]:
