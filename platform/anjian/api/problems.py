@@ -63,8 +63,10 @@ def problem(status: int, detail: str | None = None, slug: str | None = None, **k
     raise ApiProblem(status, slug=slug, detail=detail, **kw)
 
 
-# The one place where a domain error becomes an HTTP status (most specific class first).
+# The one place where a domain error becomes an HTTP status (most specific class first; a
+# Defect is a fault whatever else it is).
 DOMAIN_STATUSES = (
+    (domain.Defect, 500),
     (domain.NotFound, 404),
     (domain.TooLarge, 413),
     (domain.UnsupportedType, 415),
@@ -74,7 +76,6 @@ DOMAIN_STATUSES = (
     (domain.PreconditionFailed, 412),
     (domain.TooMany, 429),
     (domain.Unavailable, 503),
-    (domain.Defect, 500),
 )
 
 

@@ -8,7 +8,6 @@ from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
-from anjian.api.problems import problem
 from anjian.enterprises import service
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.queries import filtered_statement
@@ -27,11 +26,6 @@ blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/tenants/<tenant_cod
 # Enterprise users read their own enterprise, service organisations the ones assigned to them.
 
 
-def _rules(fn, *args):
-    try:
-        return fn(*args)
-    except service.EnterpriseError as exc:
-        problem(exc.status, exc.message, errors={exc.field: [exc.message]})
 
 
 @blp.route("")
@@ -51,7 +45,7 @@ def list_enterprises(query, pages, tenant_code):
 @requires("enterprise.write")
 def create_enterprise(data, tenant_code):
     """登记企业（统一社会信用代码校验；已删除的同代码企业将被恢复）"""
-    enterprise = _rules(service.create, g.tenant, data)
+    enterprise = service.create(g.tenant, data)
     db.session.commit()
     return enterprise
 
@@ -75,7 +69,7 @@ def update_enterprise(data, tenant_code, enterprise_id):
     """修改企业（需 If-Match，防止两人同时修改互相覆盖）"""
     enterprise = get_or_404(Enterprise, enterprise_id, "企业")
     blp.check_etag(enterprise, EnterpriseSchema)
-    _rules(service.update, g.tenant, enterprise, data)
+    service.update(g.tenant, enterprise, data)
     db.session.commit()
     return enterprise
 

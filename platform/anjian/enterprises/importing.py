@@ -40,7 +40,8 @@ from sqlalchemy import bindparam, select
 
 from anjian.db import utcnow
 from anjian.enterprises.models import FLAGS, INDUSTRIES, SCALES, STATUSES, Enterprise
-from anjian.enterprises.service import EnterpriseError, normalize_credit_code
+from anjian.enterprises.service import normalize_credit_code
+from anjian.errors import Refused
 from anjian.extensions import db
 from anjian.xlsx import SafeWorkbook
 
@@ -424,7 +425,7 @@ def _code(value):
             return text
     try:
         return normalize_credit_code(_text(value))
-    except EnterpriseError as exc:
+    except Refused as exc:
         raise CellError(exc.message) from exc
 
 

@@ -9,28 +9,21 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, Val
 
 from anjian.db import utcnow
 from anjian.enterprises.models import Enterprise
+from anjian.errors import Conflict, Defect, Refused
 from anjian.extensions import db
 from anjian.tenancy.models import Area, Tenant
 
 
-class EnterpriseError(Exception):
-    """A rule refused the data; ``field`` names the offending field."""
-
-    def __init__(self, field: str, message: str, status: int = 422):
-        super().__init__(message)
-        self.field, self.message, self.status = field, message, status
-
-
 def normalize_credit_code(value: str) -> str:
-    """The canonical 18-character code, or EnterpriseError with a Chinese reason."""
+    """The canonical 18-character code, or Refused (field credit_code) with a Chinese reason."""
     try:
         return uscc.validate(value or "")
     except InvalidChecksum as exc:
-        raise EnterpriseError("credit_code", "统一社会信用代码校验位错误") from exc
+        raise Refused("统一社会信用代码校验位错误", field="credit_code") from exc
     except InvalidLength as exc:
-        raise EnterpriseError("credit_code", "统一社会信用代码须为 18 位") from exc
+        raise Refused("统一社会信用代码须为 18 位", field="credit_code") from exc
     except (InvalidFormat, ValidationError) as exc:
-        raise EnterpriseError("credit_code", "统一社会信用代码格式错误") from exc
+        raise Refused("统一社会信用代码格式错误", field="credit_code") from exc
 
 
 def extra_schema(tenant: Tenant) -> ma.Schema:
@@ -42,7 +35,7 @@ def extra_schema(tenant: Tenant) -> ma.Schema:
     for fields in pm.hook.enterprise_extra_fields(tenant=tenant_info(tenant, plugins)):
         for name, field in (fields or {}).items():
             if name in merged:
-                raise EnterpriseError("extra", f"插件扩展字段重名: {name}", status=500)
+                raise Defect(f"插件扩展字段重名: {name}", field="extra")
             merged[name] = field
     return ma.Schema.from_dict(merged, name=f"EnterpriseExtra_{tenant.code}")()
 
@@ -52,7 +45,7 @@ def validate_extra(tenant: Tenant, values: dict | None) -> dict:
     try:
         return schema.dump(schema.load(values or {}))
     except ma.ValidationError as exc:
-        raise EnterpriseError("extra", f"扩展字段无效: {exc.messages}") from exc
+        raise Refused(f"扩展字段无效: {exc.messages}", field="extra") from exc
 
 
 def check_area(area_id: int | None) -> None:
@@ -60,7 +53,7 @@ def check_area(area_id: int | None) -> None:
         return
     area = db.session.get(Area, area_id)  # scoped: another tenant's area is absent
     if area is None or not area.is_active:
-        raise EnterpriseError("area_id", "所属区域不存在")
+        raise Refused("所属区域不存在", field="area_id")
 
 
 def find_by_code(code: str) -> Enterprise | None:
@@ -75,7 +68,7 @@ def create(tenant: Tenant, data: dict) -> Enterprise:
     data["extra"] = validate_extra(tenant, data.get("extra"))
     existing = find_by_code(data["credit_code"])
     if existing is not None and existing.deleted_at is None:
-        raise EnterpriseError("credit_code", "该统一社会信用代码已登记", status=409)
+        raise Conflict("该统一社会信用代码已登记", field="credit_code")
     if existing is not None:
         for key, value in data.items():
             setattr(existing, key, value)
@@ -94,7 +87,7 @@ def update(tenant: Tenant, enterprise: Enterprise, data: dict) -> Enterprise:
         code = normalize_credit_code(data["credit_code"])
         other = find_by_code(code)
         if other is not None and other.id != enterprise.id:
-            raise EnterpriseError("credit_code", "该统一社会信用代码已登记", status=409)
+            raise Conflict("该统一社会信用代码已登记", field="credit_code")
         data["credit_code"] = code
     if "area_id" in data:
         check_area(data["area_id"])

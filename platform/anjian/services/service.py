@@ -167,13 +167,10 @@ def _name_taken(name: str, but: int | None = None) -> bool:
 
 
 def _credit_code(data: dict) -> dict:
-    from anjian.enterprises.service import EnterpriseError, normalize_credit_code
+    from anjian.enterprises.service import normalize_credit_code
 
     if data.get("credit_code"):
-        try:
-            data["credit_code"] = normalize_credit_code(data["credit_code"])
-        except EnterpriseError as exc:
-            raise Refused(exc.message, field="credit_code") from exc
+        data["credit_code"] = normalize_credit_code(data["credit_code"])  # Refused on credit_code
     elif "credit_code" in data:
         data["credit_code"] = None
     return data

@@ -83,9 +83,6 @@ def publish_year(data, year):
     try:
         recomputed = service.publish_year(year, holidays, workdays, data["notice"], g.user)
         db.session.commit()
-    except service.CalendarError as exc:
-        db.session.rollback()
-        problem(exc.status, exc.message, errors=exc.errors)
     except IntegrityError:  # another admin published the same year at the same moment
         db.session.rollback()
         problem(409, f"{year} 年放假安排正被他人同时修改，请刷新后重试")

@@ -30,6 +30,7 @@ from flask import current_app, g
 from sqlalchemy import func, select
 
 from anjian.db import utcnow
+from anjian.errors import Defect, Refused
 from anjian.extensions import db
 from anjian.workdays.models import CalendarDay, CalendarYear, WorkdayDeadline
 
@@ -62,16 +63,16 @@ class Deadline(NamedTuple):
     provisional: bool
 
 
-class CalendarError(Exception):
+class CalendarError(Refused):
     """The calendar data was refused; ``errors`` maps each entry (``holidays[2]``) to reasons."""
 
-    def __init__(self, errors: dict[str, list[str]], status: int = 422):
-        self.errors, self.status = errors, status
-        super().__init__(self.message)
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("；".join(f"{key}: {m}" for key, messages in errors.items()
+                                  for m in messages), errors=errors)
 
-    @property
-    def message(self) -> str:
-        return "；".join(f"{key}: {m}" for key, messages in self.errors.items() for m in messages)
+
+class CalendarPackageMissing(CalendarError, Defect):
+    """chinese-calendar is not installed (a declared dependency): a fault, not a refusal."""
 
 
 def weekday_zh(day: dt.date) -> str:
@@ -433,7 +434,7 @@ def package_years() -> dict[int, dict[dt.date, tuple[bool, str]]]:
     try:
         import chinese_calendar
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise CalendarError({"package": ["未安装 chinesecalendar"]}, status=500) from exc
+        raise CalendarPackageMissing({"package": ["未安装 chinesecalendar"]}) from exc
     out: dict[int, dict[dt.date, tuple[bool, str]]] = {}
     for day, name in chinese_calendar.holidays.items():
         if day.weekday() < 5:
