@@ -127,7 +127,7 @@ def create(tenant: Tenant, data: dict, actor_id: int | None) -> Campaign:
         for i, override in enumerate(given_phases):  # the tenant fixes dates the kind leaves open
             if override["key"] not in by_key:
                 raise Refused(f"该类型没有此阶段: {override['key']}",
-                                    field=f"phases[{i}].key")
+                              field=f"phases[{i}].key")
             by_key[override["key"]].update(override)
         milestones = _kind_milestones(kind)
         data.setdefault("title", kind.get("title") or kind_key)
@@ -225,7 +225,7 @@ def set_status(tenant: Tenant, campaign: Campaign, status: str) -> Campaign:
         return campaign
     if (campaign.status, status) not in TRANSITIONS:
         raise Conflict(f"不能从“{CAMPAIGN_STATUSES[campaign.status]}”变为"
-                                 f"“{CAMPAIGN_STATUSES[status]}”", field="status")
+                       f"“{CAMPAIGN_STATUSES[status]}”", field="status")
     campaign.status = status
     db.session.flush()
     if status == "active":
@@ -339,7 +339,7 @@ def add_targets(tenant: Tenant, campaign: Campaign, data: dict) -> dict:
         missing = [i for i in ids if i not in found]
         if missing:  # another tenant's id is as absent as a missing one
             raise Refused("企业不存在: " + "、".join(map(str, missing)),
-                                field="enterprise_ids")
+                          field="enterprise_ids")
         chosen = [(i, "") for i in ids]
     already = _targeted(campaign.id)
     added = 0

@@ -385,7 +385,7 @@ def transition(hazard: Hazard, action: str, actor, access, data: dict | None = N
     extra = set(data) - spec.fields - {"note", "evidence_ids"}
     if extra:
         raise Refused("该操作不接受这些字段",
-                          errors={field: [f"「{spec.label}」不接受此字段"] for field in sorted(extra)})
+                      errors={field: [f"「{spec.label}」不接受此字段"] for field in sorted(extra)})
     actor_id = getattr(actor, "id", actor)
     tenant = tenant or current_tenant()
     from_state, now = hazard.state, utcnow()
@@ -455,7 +455,7 @@ def refer(*, actor, access, reason: str, reason_text: str = "", hazard_id: int |
         raise Refused("须指明隐患或企业", errors={"enterprise_id": ["必填项（或给出 hazard_id）"]})
     if reason not in ENTERPRISE_REASONS:
         raise Refused("逾期或拒不整改须从隐患移交", errors={
-            "reason": ["不针对隐患的移交，原因须为 uncooperative（不配合检查）或 other（其他）"]})
+                      "reason": ["不针对隐患的移交，原因须为 uncooperative（不配合检查）或 other（其他）"]})
     _check_enterprise(enterprise_id)
     _check_campaign(campaign_id)
     if reason == "other" and _blank(reason_text):
@@ -507,7 +507,7 @@ def decide(referral: EnforcementReferral, *, decision: str, actor,
             raise Refused("罚款金额须大于 0", errors={"penalty_amount": ["须大于 0"]})
     elif penalty_amount is not None:
         raise Refused("只有行政处罚填写罚款金额",
-                          errors={"penalty_amount": [f"「{DECISIONS[decision]}」不填写罚款金额"]})
+                      errors={"penalty_amount": [f"「{DECISIONS[decision]}」不填写罚款金额"]})
     referral.decision, referral.penalty_amount = decision, penalty_amount
     referral.decision_note = (decision_note or "").strip()
     referral.decided_at, referral.decided_by = utcnow(), getattr(actor, "id", actor)

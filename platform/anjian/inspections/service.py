@@ -120,7 +120,7 @@ def check_items(items: list[dict], where: str = "items") -> list[dict]:
         part = normalise_part(item.get("part"))
         if part is None:
             raise Refused("检查部分须为 document（软件资料）或 onsite（现场）",
-                                  field=f"{where}[{i}].part")
+                          field=f"{where}[{i}].part")
         seen.add(code)
         out.append({"code": code, "text": text, "category": str(item.get("category") or "")[:100],
                     "part": part, "legal_basis": str(item.get("legal_basis") or ""),
@@ -169,7 +169,7 @@ def plugin_items(entry: dict) -> list[dict]:
         return check_items(list(entry.get("items") or ()))
     except DomainError as exc:
         raise Defect(f"插件 {entry.get('plugin')} 的检查表 {entry.get('key')} "
-                                   f"无效: {exc.field}: {exc.message}") from exc
+                     f"无效: {exc.field}: {exc.message}") from exc
 
 
 def materialise(tenant: Tenant, entry: dict) -> ChecklistTemplate:

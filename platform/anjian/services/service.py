@@ -224,7 +224,7 @@ def add_staff(tenant: Tenant, organisation: ServiceOrganisation, user_id: int) -
         Membership.tenant_id == tenant.id, Membership.user_id == user_id))
     if not allows(role, "service_org.be_staff"):
         raise Refused("该用户不是本单位的第三方服务机构人员（角色须为 service_org）",
-                           field="user_id")
+                      field="user_id")
     current = db.session.scalar(select(ServiceOrgStaff).where(ServiceOrgStaff.user_id == user_id))
     if current is not None:
         if current.organisation_id == organisation.id:
@@ -439,7 +439,7 @@ def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRe
             raise Refused("报告尚未生成完成", field="report_id")
     if data["kind"] == "report" and data.get("report_id") is None and not evidence_ids:
         raise Refused("交付报告须附平台生成的报告（report_id）或上传的报告文件"
-                           "（evidence_ids）", field="report_id")
+                      "（evidence_ids）", field="report_id")
     record = ServiceRecord(**data)
     db.session.add(record)
     db.session.flush()
@@ -702,7 +702,7 @@ def cost_table(tenant: Tenant, contract: ServiceContract, year: int) -> dict:
             paid = _yuan(shares.get("enterprise"), "enterprise")
             if government + paid != decimal.Decimal(price).quantize(CENT):
                 raise Defect(f"插件给出的费用分担之和 {government + paid} 不等于"
-                                   f"中标单价 {price}（企业 {enterprise.id}）")
+                             f"中标单价 {price}（企业 {enterprise.id}）")
             row.update(government=government, enterprise=paid,
                        basis=str(shares.get("basis") or "")[:500])
             totals["government"] += government
