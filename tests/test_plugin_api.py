@@ -348,3 +348,40 @@ def test_plugins_new_writes_a_plugin_whose_test_passes(tmp_path, postgres_admin_
         with engine.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         engine.dispose()
+
+
+# --- policy hooks get read-only views -----------------------------------------------------
+
+
+def test_policy_hooks_receive_read_only_views_not_entities():
+    from anjian.hazards.models import Hazard
+    from anjian.inspections.models import ChecklistItem
+    from anjian.plugins import TenantInfo
+    from anjian.plugins.views import RowView
+
+    seen = {}
+
+    class Recorder:
+        @plugin_api.hookimpl
+        def grade_hazard(self, hazard, checklist_item):
+            seen["hazard"], seen["item"] = hazard, checklist_item
+            with pytest.raises(AttributeError, match="read-only"):
+                hazard.grade = "major"
+            with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+                _ = hazard.nothing
+            return "major" if checklist_item.is_major_criterion else None
+
+    registry = PluginRegistry(use_entry_points=False)
+    registry.register("test_recorder", Recorder())
+    tenant = TenantInfo(id=1, code="t", name="测试", level="street", plugins=("test_recorder",))
+    hazard = Hazard(title="配电箱未接地", description="一楼", enterprise_id=3)
+    item = ChecklistItem(code="1", text="配电箱接地", is_major_criterion=True)
+    assert registry.call(tenant, "grade_hazard", hazard=hazard, checklist_item=item) == "major"
+    assert isinstance(seen["hazard"], RowView) and isinstance(seen["item"], RowView)
+    assert (seen["hazard"].title, seen["hazard"].enterprise_id) == ("配电箱未接地", 3)
+    assert hazard.grade is None  # the entity itself never reached the plugin
+    # Lists of entities become lists of views; plain values pass as they are.
+    from anjian.plugins.views import view_of
+
+    assert [type(v) for v in view_of([hazard, item])] == [RowView, RowView]
+    assert view_of(tenant) is tenant and view_of(3) == 3

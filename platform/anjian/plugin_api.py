@@ -18,6 +18,9 @@ What is here:
   prefix, with the roles that may call it), checked when the plugins load: an invalid entry stops the
   start-up with a ``PluginError`` naming the plugin, the entry and the field;
 * ``TenantInfo``, what policy hooks learn about their tenant;
+* ``RowView``: what policy hooks receive instead of live ORM entities (a hazard, a
+  campaign, an enterprise, a contract, an inspection, the actor): a read-only
+  snapshot of the row's columns, read as attributes;
 * ``context(tenant)``: the ``PluginContext`` of read helpers (campaigns as
   ``CampaignView``, counts and aggregates of hazards, referrals, inspections and
   entered figures, a service contract's cost table), so a plugin never touches
@@ -67,6 +70,7 @@ from anjian.plugins.catalogue import (
 from anjian.plugins.context import CampaignView, ContractView, InspectionCount, PluginContext
 from anjian.plugins.hookspecs import CONTRACT_VERSION, hookimpl
 from anjian.plugins.manager import PluginError, TenantInfo
+from anjian.plugins.views import RowView
 from anjian.services.service import COST_HEADERS, cost_rows
 from anjian.workdays.service import add_workdays, is_workday, workdays_between
 
@@ -98,6 +102,7 @@ __all__ = [
     "ReportKind",
     "ReportSchedule",
     "Route",
+    "RowView",
     "Schedule",
     "TenantInfo",
     "TooLarge",

@@ -138,6 +138,7 @@ def _call_hooks(tenant_id: int, hazards: list[OverdueItem], tasks: list[OverdueI
                 now: dt.datetime) -> None:
     """The tenant's hooks, only when one of its plugins listens (no per-row SQL here)."""
     from anjian.hazards.models import Hazard
+    from anjian.plugins.views import view_of
     from anjian.tenancy.models import Tenant
     from anjian.tenancy.service import registry, tenant_info
 
@@ -156,7 +157,7 @@ def _call_hooks(tenant_id: int, hazards: list[OverdueItem], tasks: list[OverdueI
         moved = db.session.scalars(select(Hazard).where(Hazard.state == "overdue",
                                                         Hazard.overdue_at == now))
         for hazard in moved:
-            hook.on_hazard_transition(tenant=info, hazard=hazard,
+            hook.on_hazard_transition(tenant=info, hazard=view_of(hazard),
                                       from_state=from_states.get(hazard.id),
                                       to_state="overdue", actor=None)
     if hook.on_overdue.get_hookimpls():

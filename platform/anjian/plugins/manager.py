@@ -17,6 +17,7 @@ import pluggy
 from marshmallow import Schema, ValidationError
 
 from anjian.plugins import catalogue, defaults, hookspecs
+from anjian.plugins.views import view_of
 
 ENTRY_POINT_GROUP = "anjian"
 
@@ -198,5 +199,7 @@ class PluginRegistry:
             return pm
 
     def call(self, tenant: TenantInfo, hook_name: str, **kwargs):
-        """Call a policy hook for a tenant (keyword arguments only)."""
+        """Call a policy hook for a tenant (keyword arguments only); entities are given
+        as read-only views (``anjian.plugins.views``), never live."""
+        kwargs = {name: view_of(value) for name, value in kwargs.items()}
         return getattr(self.for_tenant(tenant).hook, hook_name)(tenant=tenant, **kwargs)

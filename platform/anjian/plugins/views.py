@@ -1,0 +1,67 @@
+"""Read-only views: what policy hooks receive instead of live ORM entities.
+
+``view_of`` turns a mapped row (a hazard, a campaign, an enterprise, a contract, an
+inspection, the acting user, ...) into a ``RowView``: a snapshot of its columns,
+read as attributes (``hazard.grade``, ``enterprise.extra``), that cannot be
+changed and is not in the session. Lists and tuples of rows become lists and
+tuples of views; anything else (a ``TenantInfo``, a date, a number) is passed as
+it is. A plugin that returns a view (``[(enterprise, reason)]``) is understood by
+its ``id``, as the core reads every answer.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import InstanceState
+
+
+class RowView:
+    """A read-only snapshot of one row's columns (see the module's docstring)."""
+
+    __slots__ = ("_kind", "_values")
+
+    def __init__(self, kind: str, values: dict[str, Any]):
+        object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_values", MappingProxyType(dict(values)))
+
+    def __getattr__(self, name: str):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"{self._kind} view has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"{self._kind} view is read-only: {name!r} cannot be set")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{self._kind} view is read-only")
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, RowView) and other._kind == self._kind
+                and other._values == self._values)
+
+    def __hash__(self) -> int:
+        return hash((self._kind, self._values.get("id")))
+
+    def __repr__(self) -> str:
+        return f"<{self._kind} view id={self._values.get('id')!r}>"
+
+
+def view_of(value):
+    """``value`` as plugins see it: a mapped row as a ``RowView``, lists and tuples item by
+    item, anything else unchanged."""
+    if isinstance(value, RowView):
+        return value
+    if isinstance(value, list):
+        return [view_of(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(view_of(v) for v in value)
+    state = inspect(value, raiseerr=False)
+    if isinstance(state, InstanceState):
+        mapper = state.mapper
+        return RowView(mapper.class_.__name__,
+                       {attr.key: getattr(value, attr.key) for attr in mapper.column_attrs})
+    return value
