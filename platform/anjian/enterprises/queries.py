@@ -6,6 +6,7 @@ from sqlalchemy import Select, or_, select
 
 from anjian.db import subtree_ids
 from anjian.enterprises.models import Enterprise
+from anjian.sorting import order_by
 from anjian.tenancy.models import Area
 
 
@@ -35,6 +36,4 @@ def filtered_statement(query: dict, columns=None) -> Select:
                                                               autoescape=True))
     for flag in query.get("flag", []):
         stmt = stmt.where(getattr(Enterprise, flag).is_(True))
-    sort = query.get("sort", "name")
-    column = getattr(Enterprise, sort.lstrip("-"))
-    return stmt.order_by(column.desc() if sort.startswith("-") else column.asc(), Enterprise.id)
+    return stmt.order_by(*order_by(Enterprise, query.get("sort", "name"), tie_descending=False))

@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from anjian.enterprises.models import FLAGS, INDUSTRIES, SCALES, STATUSES
+from anjian.sorting import sort_argument
 
 GBT4754 = validate.Regexp(r"^[A-T](\d{2}|\d{3}|\d{4})?$", error="国民经济行业分类代码格式错误（如 C3011）")
 PHONE = validate.Regexp(r"^[0-9+\-() ]{0,30}$", error="电话号码格式错误")
@@ -68,8 +69,7 @@ def _write_fields(required: bool) -> dict:
 EnterpriseCreateSchema = ma.Schema.from_dict(_write_fields(True), name="EnterpriseCreateSchema")
 EnterpriseUpdateSchema = ma.Schema.from_dict(_write_fields(False), name="EnterpriseUpdateSchema")
 
-SORTS = ("name", "-name", "credit_code", "-credit_code", "created_at", "-created_at",
-         "employees", "-employees", "id", "-id")
+SORTS = ("name", "credit_code", "created_at", "employees", "id")  # each also descending
 
 
 class EnterpriseQuerySchema(ma.Schema):
@@ -84,4 +84,4 @@ class EnterpriseQuerySchema(ma.Schema):
                           metadata={"description": "可多次给出，须全部满足"})
     status = ma.fields.String(validate=validate.OneOf(list(STATUSES)))
     include_deleted = ma.fields.Boolean(load_default=False)
-    sort = ma.fields.String(load_default="name", validate=validate.OneOf(SORTS))
+    sort = sort_argument(SORTS, default="name")

@@ -39,6 +39,7 @@ from anjian.hazards.schemas import (
     ReferralSchema,
     TransitionSchema,
 )
+from anjian.sorting import order_by
 
 blp = Blueprint("hazards", __name__, url_prefix="/api/v1/tenants/<tenant_code>/hazards",
                 description="隐患闭环：上报、五落实、整改、验收销号、逾期与移交执法")
@@ -101,13 +102,8 @@ def list_hazards(query, pages, tenant_code):
         stmt = stmt.where(late if query["overdue"] else ~late)
     if "deadline_before" in query:
         stmt = stmt.where(Hazard.deadline < query["deadline_before"])
-    sort = query["sort"]
-    column = getattr(Hazard, sort.lstrip("-"))
-    order = column.desc() if sort.startswith("-") else column.asc()
-    if sort.lstrip("-") == "deadline":
-        order = order.nulls_last()
-    tie = Hazard.id.desc() if sort.startswith("-") else Hazard.id.asc()
-    return paginate(stmt.order_by(order, tie), pages["page"], pages["per_page"])
+    stmt = stmt.order_by(*order_by(Hazard, query["sort"], nulls_last=("deadline",)))
+    return paginate(stmt, pages["page"], pages["per_page"])
 
 
 @blp.route("", methods=["POST"])

@@ -10,6 +10,7 @@ from anjian.hazards.models import (
     STATES,
 )
 from anjian.hazards.service import ACTION_LABELS, API_ACTIONS
+from anjian.sorting import sort_argument
 from anjian.workdays.service import MAX_WORKDAYS
 
 MONEY = {"places": 2, "as_string": True, "allow_nan": False}
@@ -72,7 +73,7 @@ class HazardUpdateSchema(ma.Schema):
     location = ma.fields.String(validate=validate.Length(max=300))
 
 
-SORTS = ("deadline", "-deadline", "created_at", "-created_at", "id", "-id")
+SORTS = ("deadline", "created_at", "id")  # each also descending
 
 
 class HazardQuerySchema(ma.Schema):
@@ -84,7 +85,7 @@ class HazardQuerySchema(ma.Schema):
     campaign_id = ma.fields.Integer()
     overdue = ma.fields.Boolean(metadata={"description": "只看已过整改期限仍未整改的"})
     deadline_before = ma.fields.Date(metadata={"description": "整改期限早于该日"})
-    sort = ma.fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
+    sort = sort_argument(SORTS, default="-created_at")
 
 
 class TransitionSchema(ma.Schema):

@@ -56,6 +56,7 @@ from anjian.services.schemas import (
     StaffAddSchema,
     StaffSchema,
 )
+from anjian.sorting import order_by
 
 PREFIX = "/api/v1/tenants/<tenant_code>"
 organisations_blp = Blueprint("service_organisations", __name__,
@@ -441,11 +442,7 @@ def list_records(query, pages, tenant_code):
         stmt = stmt.where(ServiceRecord.done_on >= query["done_from"])
     if "done_to" in query:
         stmt = stmt.where(ServiceRecord.done_on <= query["done_to"])
-    sort = query["sort"]
-    column = getattr(ServiceRecord, sort.lstrip("-"))
-    desc = sort.startswith("-")
-    stmt = stmt.order_by(column.desc() if desc else column.asc(),
-                         ServiceRecord.id.desc() if desc else ServiceRecord.id.asc())
+    stmt = stmt.order_by(*order_by(ServiceRecord, query["sort"]))
     return paginate(stmt, pages["page"], pages["per_page"])
 
 

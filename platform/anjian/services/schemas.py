@@ -10,6 +10,7 @@ from anjian.services.models import (
     SERVICE_KINDS,
 )
 from anjian.services.service import COMPLIANCE_STATUSES, PERIOD_LABELS
+from anjian.sorting import sort_argument
 
 PHONE = validate.Regexp(r"^[0-9+\-() ]{0,30}$", error="电话号码格式错误")
 IDS = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1)),
@@ -319,8 +320,7 @@ class RecordQuerySchema(ma.Schema):
     staff_user_id = ma.fields.Integer()
     done_from = ma.fields.Date()
     done_to = ma.fields.Date()
-    sort = ma.fields.String(load_default="-done_on",
-                            validate=validate.OneOf(["done_on", "-done_on", "id", "-id"]))
+    sort = sort_argument(("done_on", "id"), default="-done_on")
 
 
 # --- spot checks ------------------------------------------------------------------------------
