@@ -25,6 +25,10 @@ What is here:
   ``CampaignView``, counts and aggregates of hazards, referrals, inspections and
   entered figures, a service contract's cost table), so a plugin never touches
   the ORM; they read inside the scope the core set, the tenant's;
+* the core's vocabularies, code → Chinese label: hazard ``GRADES``, ``STATES``
+  (``OPEN_STATES``), ``SOURCES``; inspection ``ANSWERS``; enterprise ``SCALES`` and
+  ``FLAGS``; and the services core's ``SPOT_CHECK_SUBJECT`` and ``uniform_sample``
+  (its reproducible draw);
 * the clock (``TIMEZONE``, ``local_now``, ``local_today``: China's time) and
   working days (``add_workdays``, ``is_workday``, ``workdays_between``: the
   platform's holiday calendar);
@@ -38,6 +42,7 @@ What is here:
 
 from __future__ import annotations
 
+from anjian.enterprises.models import FLAGS, SCALES
 from anjian.errors import (
     Conflict,
     Defect,
@@ -51,6 +56,8 @@ from anjian.errors import (
     Unavailable,
     UnsupportedType,
 )
+from anjian.hazards.models import GRADES, OPEN_STATES, SOURCES, STATES
+from anjian.inspections.models import ANSWERS
 from anjian.jobs.schedules import TIMEZONE, local_now, local_today
 from anjian.jobs.service import JobError
 from anjian.plugins.catalogue import (
@@ -71,12 +78,20 @@ from anjian.plugins.context import CampaignView, ContractView, InspectionCount, 
 from anjian.plugins.hookspecs import CONTRACT_VERSION, hookimpl
 from anjian.plugins.manager import PluginError, TenantInfo
 from anjian.plugins.views import RowView
-from anjian.services.service import COST_HEADERS, cost_rows
+from anjian.services.service import COST_HEADERS, SPOT_CHECK_SUBJECT, cost_rows, uniform_sample
 from anjian.workdays.service import add_workdays, is_workday, workdays_between
 
 __all__ = [
+    "ANSWERS",
     "CONTRACT_VERSION",
     "COST_HEADERS",
+    "FLAGS",
+    "GRADES",
+    "OPEN_STATES",
+    "SCALES",
+    "SOURCES",
+    "SPOT_CHECK_SUBJECT",
+    "STATES",
     "TIMEZONE",
     "CampaignKind",
     "CampaignView",
@@ -116,6 +131,7 @@ __all__ = [
     "is_workday",
     "local_now",
     "local_today",
+    "uniform_sample",
     "workdays_between",
 ]
 

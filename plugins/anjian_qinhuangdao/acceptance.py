@@ -29,13 +29,8 @@ import datetime as dt
 from html import escape
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
-from sqlalchemy import select
 
-from anjian.auth.models import User
-from anjian.enterprises.models import Enterprise
-from anjian.extensions import db
-from anjian.hazards.models import GRADES, OPEN_STATES, SOURCES, STATES, Hazard
-from anjian.inspections.models import ANSWERS, ChecklistTemplate, Inspection
+from anjian.plugin_api import ANSWERS, GRADES, OPEN_STATES, SOURCES, STATES, context
 from anjian_qinhuangdao import spot_checks
 from anjian_qinhuangdao.baseline import (
     BASELINE_FIELDS,
@@ -84,28 +79,25 @@ class AcceptanceParameters(Schema):
             raise ValidationError("须给出复查验收检查（inspection_id），或企业和专项行动", "inspection_id")
 
 
-def template_key(inspection: Inspection) -> str | None:
-    template = db.session.get(ChecklistTemplate, inspection.template_id)
-    return template.key if template is not None else None
+def template_key(inspection) -> str | None:
+    return context().template_key(inspection)
 
 
-def is_acceptance(inspection: Inspection) -> bool:
+def is_acceptance(inspection) -> bool:
     return template_key(inspection) == ACCEPTANCE_TEMPLATE
 
 
-def find_inspection(params: dict) -> Inspection:
+def find_inspection(params: dict):
     """The submitted acceptance inspection the parameters name."""
+    reads = context()
     if params.get("inspection_id") is not None:
-        inspection = db.session.get(Inspection, params["inspection_id"])  # scoped
+        inspection = reads.inspection(params["inspection_id"])  # scoped
         if inspection is None or not is_acceptance(inspection):
             raise AcceptanceError("复查验收检查不存在")
     else:
-        inspection = db.session.scalar(
-            select(Inspection).join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
-            .where(Inspection.enterprise_id == params["enterprise_id"],
-                   Inspection.campaign_id == params["campaign_id"],
-                   Inspection.status == "submitted", ChecklistTemplate.key == ACCEPTANCE_TEMPLATE)
-            .order_by(Inspection.submitted_at.desc(), Inspection.id.desc()).limit(1))
+        inspection = reads.latest_inspection(enterprise_id=params["enterprise_id"],
+                                             campaign_id=params["campaign_id"],
+                                             template_key=ACCEPTANCE_TEMPLATE)
         if inspection is None:
             raise AcceptanceError("该企业在此专项行动中尚无已提交的复查验收")
     if inspection.status != "submitted":
@@ -113,7 +105,7 @@ def find_inspection(params: dict) -> Inspection:
     return inspection
 
 
-def hazard_summary(hazards: list[Hazard], on: dt.date) -> dict:
+def hazard_summary(hazards: list, on: dt.date) -> dict:
     """Counts the conclusion reads, as of ``on`` (the acceptance date)."""
     def late(h):
         return h.state == "overdue" or (h.state in OPEN_STATES and h.deadline is not None
@@ -166,33 +158,23 @@ def conclude(criteria: list[dict], summary: dict, max_unmet: int) -> tuple[str, 
 
 
 def _person(user_id: int | None) -> str:
-    user = db.session.get(User, user_id) if user_id is not None else None
-    return (user.display_name or user.username) if user is not None else ""
+    return context().user_name(user_id)
 
 
 def _organisation(user_id: int | None) -> str:
     """The service organisation the inspector works for, if any."""
-    if user_id is None:
-        return ""
-    from anjian.services.models import ServiceOrganisation, ServiceOrgStaff
-
-    return db.session.scalar(
-        select(ServiceOrganisation.name)
-        .join(ServiceOrgStaff, ServiceOrgStaff.organisation_id == ServiceOrganisation.id)
-        .where(ServiceOrgStaff.user_id == user_id).limit(1)) or ""
+    return context().organisation_of(user_id)
 
 
-def _criteria(inspection: Inspection) -> list[dict]:
-    from anjian.inspections.service import inspection_view
-
-    rows = inspection_view(inspection)["results"]
+def _criteria(inspection) -> list[dict]:
+    rows = context().inspection_results(inspection.id)
     return [{"number": n, "code": r["code"], "text": r["text"], "part": r["part"],
              "answer": r["answer"], "answer_label": ANSWERS.get(r["answer"], "未复查"),
              "note": r["note"] or ""}
             for n, r in enumerate(rows, start=1)]
 
 
-def _hazard_row(h: Hazard) -> dict:
+def _hazard_row(h) -> dict:
     return {"id": h.id, "title": h.title, "grade": h.grade, "grade_label": GRADES[h.grade],
             "state": h.state, "state_label": STATES[h.state],
             "source_label": SOURCES.get(h.source, h.source), "found_on": h.found_on.isoformat(),
@@ -203,18 +185,17 @@ def compute(tenant, params: dict, snapshot_at) -> dict:
     """The report's data (JSON): runs in the report job, from ids only."""
     settings = settings_of(tenant)
     inspection = find_inspection(params)
-    enterprise = db.session.get(Enterprise, inspection.enterprise_id)
+    reads = context(tenant)
+    enterprise = reads.enterprise(inspection.enterprise_id)
     if enterprise is None:
         raise AcceptanceError("企业不存在")
     accepted_on = china_date(inspection.submitted_at)
-    stmt = select(Hazard).where(Hazard.enterprise_id == enterprise.id).order_by(Hazard.found_on,
-                                                                                Hazard.id)
     if inspection.campaign_id is not None:
-        stmt = stmt.where(Hazard.campaign_id == inspection.campaign_id)
+        hazards = reads.hazards(enterprise_id=enterprise.id, campaign_id=inspection.campaign_id,
+                                by_found_on=True)
     else:  # alone: the hazards found in the service window up to the acceptance
-        stmt = stmt.where(Hazard.found_on >= settings["service_start"],
-                          Hazard.found_on <= accepted_on)
-    hazards = list(db.session.scalars(stmt))
+        hazards = reads.hazards(enterprise_id=enterprise.id, found_from=settings["service_start"],
+                                found_until=accepted_on, by_found_on=True)
     criteria = _criteria(inspection)
     summary = hazard_summary(hazards, accepted_on)
     conclusion, reasons = conclude(criteria, summary, settings["basic_pass_max_unmet"])
@@ -326,13 +307,9 @@ def html(data: dict) -> str:
     return "\n".join(out)
 
 
-def request_report(tenant, inspection: Inspection, actor):
+def request_report(tenant, inspection, actor):
     """Ask the reports core for this enterprise's report (PDF), made in the background once
     the submission commits; the requester is the inspector, so that a service organisation
     can deliver the report as its own."""
-    from anjian.reports.service import request_report as core_request
-
-    report, _job = core_request(tenant, {"kind": REPORT_KIND, "format": "pdf",
-                                         "params": {"inspection_id": inspection.id}},
-                                getattr(actor, "id", None))
-    return report
+    return context(tenant).request_report(REPORT_KIND, "pdf", {"inspection_id": inspection.id},
+                                          getattr(actor, "id", None))

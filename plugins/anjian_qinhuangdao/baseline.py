@@ -13,14 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import case, func, select
 
-from anjian.campaigns.models import Campaign, CampaignTarget
-from anjian.enterprises.models import SCALES, Enterprise
-from anjian.extensions import db
-from anjian.hazards.models import Hazard
-from anjian.inspections.models import ChecklistTemplate, Inspection
-from anjian.jobs.schedules import local_now
+from anjian.plugin_api import SCALES, context, local_now
 from anjian_qinhuangdao.catalogue import SURVEY_TEMPLATE
 
 SURVEY_ON = "qhd_survey_on"
@@ -53,43 +47,23 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def targets_of(campaign_id: int) -> list[Enterprise]:
+def targets_of(campaign_id: int) -> list:
     """The campaign's target enterprises (live ones), by name."""
-    return list(db.session.scalars(
-        select(Enterprise).join(CampaignTarget, CampaignTarget.enterprise_id == Enterprise.id)
-        .where(CampaignTarget.campaign_id == campaign_id, Enterprise.deleted_at.is_(None))
-        .order_by(Enterprise.name, Enterprise.id)))
+    return context().campaign_targets(campaign_id)
 
 
 def major_hazard_counts(campaign_id: int, enterprise_ids) -> dict[int, tuple[int, int]]:
     """{enterprise id: (major hazards found, of which verified)} in the campaign."""
-    ids = list(enterprise_ids)
-    if not ids:
-        return {}
-    verified = func.sum(case((Hazard.state == "verified", 1), else_=0))
-    stmt = (select(Hazard.enterprise_id, func.count(Hazard.id), func.coalesce(verified, 0))
-            .where(Hazard.grade == "major", Hazard.enterprise_id.in_(ids),
-                   Hazard.campaign_id == campaign_id)
-            .group_by(Hazard.enterprise_id))
-    return {e: (int(n), int(v)) for e, n, v in db.session.execute(stmt)}
+    return context().hazard_counts_by_enterprise(campaign_id=campaign_id,
+                                                 enterprise_ids=enterprise_ids, grade="major")
 
 
 def inspection_dates(template_key: str, enterprise_ids, campaign_id: int | None = None,
                      first: bool = False) -> dict[int, dt.date]:
     """{enterprise id: the China date of its latest (``first``: earliest) submitted
     inspection on the template}, in the campaign when one is given."""
-    ids = list(enterprise_ids)
-    if not ids:
-        return {}
-    moment = (func.min if first else func.max)(Inspection.submitted_at)
-    stmt = (select(Inspection.enterprise_id, moment)
-            .join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
-            .where(Inspection.status == "submitted", ChecklistTemplate.key == template_key,
-                   Inspection.enterprise_id.in_(ids))
-            .group_by(Inspection.enterprise_id))
-    if campaign_id is not None:
-        stmt = stmt.where(Inspection.campaign_id == campaign_id)
-    return {e: china_date(at) for e, at in db.session.execute(stmt) if at is not None}
+    moments = context().inspection_moments(template_key, enterprise_ids, campaign_id, first)
+    return {e: china_date(at) for e, at in moments.items()}
 
 
 def surveyed_on(campaign_id: int, enterprise_ids) -> dict[int, dt.date]:
@@ -106,7 +80,7 @@ def china_date(moment: dt.datetime | None) -> dt.date | None:
     return local_now(moment).date()
 
 
-def enterprise_baseline(enterprise: Enterprise, majors: tuple[int, int] | None,
+def enterprise_baseline(enterprise, majors: tuple[int, int] | None,
                         surveyed: dt.date | None = None) -> dict:
     """One enterprise's baseline: the seed's fields, the plugin's extras and the gaps
     (the fields still unknown, by their Chinese labels)."""
@@ -134,7 +108,7 @@ def enterprise_baseline(enterprise: Enterprise, majors: tuple[int, int] | None,
     return row
 
 
-def campaign_baseline(campaign: Campaign, settings: dict) -> dict:
+def campaign_baseline(campaign, settings: dict) -> dict:
     """Every target's baseline, with the totals the bureau reads first."""
     enterprises = targets_of(campaign.id)
     ids = [e.id for e in enterprises]
@@ -164,7 +138,7 @@ class BaselineParameters(Schema):
 def compute(tenant, params: dict, snapshot_at) -> dict:
     from anjian_qinhuangdao.settings import settings_of
 
-    campaign = db.session.get(Campaign, params["campaign_id"])  # scoped
+    campaign = context(tenant).campaign(params["campaign_id"])  # scoped
     if campaign is None:
         raise ValueError("专项行动不存在")
     return campaign_baseline(campaign, settings_of(tenant))

@@ -25,14 +25,9 @@ from __future__ import annotations
 import datetime as dt
 
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
-from anjian.campaigns.models import Campaign, CampaignPhase, CampaignTarget
-from anjian.enterprises.models import FLAGS, SCALES, Enterprise
-from anjian.extensions import db
-from anjian.hazards.models import GRADES, OPEN_STATES, STATES, EnforcementReferral, Hazard
-from anjian.inspections.models import ChecklistItem, ChecklistTemplate, Inspection, InspectionResult
-from anjian.jobs.schedules import local_today as today  # today in China
+from anjian.plugin_api import FLAGS, GRADES, OPEN_STATES, SCALES, STATES, add_workdays, context
+from anjian.plugin_api import local_today as today  # today in China
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_CRITERIA, ACCEPTANCE_TEMPLATE, CAMPAIGN_KEY
 from anjian_qinhuangdao.settings import settings_of
 
@@ -71,42 +66,35 @@ def is_programme(campaign) -> bool:
     return campaign is not None and campaign.kind == CAMPAIGN_KEY
 
 
-def _phase(campaign_id: int, key: str) -> CampaignPhase | None:
-    return db.session.scalar(select(CampaignPhase).where(CampaignPhase.campaign_id == campaign_id,
-                                                         CampaignPhase.key == key))
+def _phase(campaign_id: int, key: str):
+    return context().campaign_phase(campaign_id, key)
 
 
-def service_window_end(campaign: Campaign) -> dt.date | None:
+def service_window_end(campaign) -> dt.date | None:
     phase = _phase(campaign.id, "acceptance")
     return (phase.ends_on if phase is not None and phase.ends_on else None) or campaign.ends_on
 
 
-def findings(campaign: Campaign, on: dt.date) -> dict[int, dict[str, list[str]]]:
+def findings(campaign, on: dt.date) -> dict[int, dict[str, list[str]]]:
     """{enterprise id: {reason code: [details]}} for the campaign as of ``on``."""
     out: dict[int, dict[str, list[str]]] = {}
 
     def add(enterprise_id, code, detail):
         out.setdefault(enterprise_id, {}).setdefault(code, []).append(detail)
 
-    for referral in db.session.scalars(select(EnforcementReferral).where(
-            EnforcementReferral.campaign_id == campaign.id).order_by(EnforcementReferral.id)):
+    reads = context()
+    for referral in reads.referrals(campaign_id=campaign.id):
         if referral.reason in REASONS:
             detail = referral.reason_text or f"移交执法记录 {referral.id}"
             add(referral.enterprise_id, referral.reason, detail)
-    for hazard in db.session.scalars(select(Hazard).where(
-            Hazard.campaign_id == campaign.id, Hazard.state.in_(OPEN_STATES),
-            Hazard.deadline.is_not(None)).order_by(Hazard.id)):
+    for hazard in reads.hazards(campaign_id=campaign.id, states=OPEN_STATES, with_deadline=True):
         if hazard.state == "overdue" or hazard.deadline < on:
             add(hazard.enterprise_id, "overdue",
                 f"{GRADES[hazard.grade]}“{hazard.title}”整改期限{hazard.deadline.isoformat()}，"
                 f"{STATES[hazard.state]}")
     end = service_window_end(campaign)
     if end is not None and on > end:
-        inspected = select(Inspection.enterprise_id).where(Inspection.campaign_id == campaign.id,
-                                                           Inspection.status == "submitted")
-        for enterprise_id in db.session.scalars(select(CampaignTarget.enterprise_id).where(
-                CampaignTarget.campaign_id == campaign.id,
-                CampaignTarget.enterprise_id.not_in(inspected)).order_by(CampaignTarget.id)):
+        for enterprise_id in reads.targets_not_inspected(campaign.id):
             add(enterprise_id, "uncooperative", f"服务期（至{end.isoformat()}）内未接受检查")
     return out
 
@@ -115,7 +103,7 @@ def _reason_text(found: dict[str, list[str]]) -> str:
     return "；".join(REASONS[code] for code in REASONS if code in found)
 
 
-def candidates(tenant, campaign) -> list[tuple[Enterprise, str]]:
+def candidates(tenant, campaign) -> list[tuple]:
     """The ``enforcement_candidates`` answer: [(enterprise, reason)], one per enterprise."""
     if not is_programme(campaign):
         return []
@@ -124,60 +112,34 @@ def candidates(tenant, campaign) -> list[tuple[Enterprise, str]]:
     return [(enterprises[e], _reason_text(found[e])) for e in found if e in enterprises]
 
 
-def _enterprises(found) -> dict[int, Enterprise]:
-    if not found:
-        return {}
-    return {e.id: e for e in db.session.scalars(select(Enterprise).where(
-        Enterprise.id.in_(list(found)), Enterprise.deleted_at.is_(None)))}
+def _enterprises(found) -> dict:
+    return context().enterprises(found) if found else {}
 
 
 def unmet_criteria(campaign_id: int, enterprise_ids) -> dict[int, list[str]]:
     """{enterprise id: codes answered "no"} in its latest submitted acceptance."""
-    ids = list(enterprise_ids)
-    if not ids:
-        return {}
-    latest: dict[int, int] = {}
-    for inspection_id, enterprise_id in db.session.execute(
-            select(Inspection.id, Inspection.enterprise_id)
-            .join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
-            .where(Inspection.campaign_id == campaign_id, Inspection.status == "submitted",
-                   ChecklistTemplate.key == ACCEPTANCE_TEMPLATE, Inspection.enterprise_id.in_(ids))
-            .order_by(Inspection.submitted_at, Inspection.id)):
-        latest[enterprise_id] = inspection_id
-    out: dict[int, list[str]] = {}
-    if latest:
-        by_inspection = {i: e for e, i in latest.items()}
-        for inspection_id, code in db.session.execute(
-                select(InspectionResult.inspection_id, ChecklistItem.code)
-                .join(ChecklistItem, ChecklistItem.id == InspectionResult.item_id)
-                .where(InspectionResult.inspection_id.in_(list(by_inspection)),
-                       InspectionResult.answer == "no")
-                .order_by(ChecklistItem.position)):
-            out.setdefault(by_inspection[inspection_id], []).append(code)
-    return out
+    return context().latest_answers(campaign_id=campaign_id, template_key=ACCEPTANCE_TEMPLATE,
+                                    enterprise_ids=enterprise_ids, answer="no")
 
 
-def _open_hazards(campaign_id: int, enterprise_ids) -> dict[int, list[Hazard]]:
-    out: dict[int, list[Hazard]] = {}
-    for hazard in db.session.scalars(select(Hazard).where(
-            Hazard.campaign_id == campaign_id, Hazard.enterprise_id.in_(list(enterprise_ids)),
-            Hazard.state.in_((*OPEN_STATES, "referred"))).order_by(Hazard.id)):
+def _open_hazards(campaign_id: int, enterprise_ids) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for hazard in context().hazards(campaign_id=campaign_id, enterprise_ids=enterprise_ids,
+                                    states=(*OPEN_STATES, "referred")):
         out.setdefault(hazard.enterprise_id, []).append(hazard)
     return out
 
 
-def plan_deadline(campaign: Campaign, settings: dict, on: dt.date) -> tuple[dt.date, str]:
+def plan_deadline(campaign, settings: dict, on: dt.date) -> tuple[dt.date, str]:
     phase = _phase(campaign.id, "enforcement")
     if phase is not None and phase.ends_on is not None and phase.ends_on >= on:
         return phase.ends_on, "执法检查阶段结束日期"
-    from anjian.workdays.service import add_workdays
-
     days = settings["enforcement_workdays"]
     return add_workdays(on, days).date, f"制定方案后{days}个工作日内"
 
 
-def plan_for(enterprise: Enterprise, found: dict[str, list[str]], unmet: list[str],
-             open_hazards: list[Hazard], department: str, deadline: dt.date,
+def plan_for(enterprise, found: dict[str, list[str]], unmet: list[str],
+             open_hazards: list, department: str, deadline: dt.date,
              deadline_basis: str) -> dict:
     """One enterprise's plan (一企一策)."""
     measures = [MEASURES[code] for code in REASONS if code in found]
@@ -206,7 +168,7 @@ def plan_for(enterprise: Enterprise, found: dict[str, list[str]], unmet: list[st
     }
 
 
-def plans(tenant, campaign: Campaign, on: dt.date | None = None) -> dict:
+def plans(tenant, campaign, on: dt.date | None = None) -> dict:
     """The plans of every candidate of the campaign as of ``on`` (default today)."""
     on = on or today()
     settings = settings_of(tenant)
@@ -227,7 +189,7 @@ def plans(tenant, campaign: Campaign, on: dt.date | None = None) -> dict:
 
 
 def compute(tenant, params: dict, snapshot_at) -> dict:
-    campaign = db.session.get(Campaign, params["campaign_id"])  # scoped
+    campaign = context(tenant).campaign(params["campaign_id"])  # scoped
     if campaign is None:
         raise ValueError("专项行动不存在")
     return plans(tenant, campaign, params.get("on"))

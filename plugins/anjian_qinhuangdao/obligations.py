@@ -16,9 +16,7 @@ organisation when it is ready (a ``report`` record naming the platform's report)
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-
-from anjian.extensions import db
+from anjian.plugin_api import context
 from anjian_qinhuangdao.baseline import china_date
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE, SURVEY_TEMPLATE
 from anjian_qinhuangdao.settings import PLUGIN
@@ -54,35 +52,19 @@ def record_inspection(tenant, inspection, actor, template_key: str):
     """The service record of a survey or acceptance inspection a service organisation's
     user submitted (None when it is not one, or no active programme contract of its
     organisation serves the enterprise on that day)."""
-    from anjian.services.models import (
-        ContractEnterprise,
-        ServiceContract,
-        ServiceOrgStaff,
-        ServiceRecord,
-    )
-    from anjian.services.service import create_record
-
     topic = TOPICS.get(template_key)
     if topic is None or inspection.inspector_kind != "service_org" or actor is None:
         return None
-    if db.session.scalar(select(ServiceRecord.id).where(
-            ServiceRecord.inspection_id == inspection.id).limit(1)) is not None:
+    reads = context(tenant)
+    if reads.has_service_record(inspection_id=inspection.id):
         return None
     done_on = china_date(inspection.submitted_at)
-    contract_id = db.session.scalar(
-        select(ServiceContract.id)
-        .join(ServiceOrgStaff, ServiceOrgStaff.organisation_id == ServiceContract.organisation_id)
-        .join(ContractEnterprise, ContractEnterprise.contract_id == ServiceContract.id)
-        .where(ServiceOrgStaff.user_id == actor.id, ServiceContract.status == "active",
-               ServiceContract.plugin == PLUGIN,
-               ContractEnterprise.enterprise_id == inspection.enterprise_id,
-               ContractEnterprise.left_on.is_(None),
-               or_(ContractEnterprise.joined_on.is_(None), ContractEnterprise.joined_on <= done_on),
-               ServiceContract.starts_on <= done_on, ServiceContract.ends_on >= done_on)
-        .order_by(ServiceContract.id.desc()).limit(1))
+    contract_id = reads.active_contract_serving(staff_user_id=actor.id,
+                                                enterprise_id=inspection.enterprise_id,
+                                                plugin=PLUGIN, on=done_on)
     if contract_id is None:
         return None
-    return create_record(tenant, {"contract_id": contract_id, "enterprise_id": inspection.enterprise_id,
-                                  "kind": "inspection", "topic": topic, "done_on": done_on,
-                                  "inspection_id": inspection.id,
-                                  "note": inspection.summary or ""}, actor.id)
+    return reads.create_service_record({
+        "contract_id": contract_id, "enterprise_id": inspection.enterprise_id,
+        "kind": "inspection", "topic": topic, "done_on": done_on, "inspection_id": inspection.id,
+        "note": inspection.summary or ""}, actor.id)

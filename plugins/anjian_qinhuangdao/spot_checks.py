@@ -15,14 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from anjian.services.service import SPOT_CHECK_SUBJECT as SUBJECT
-from anjian.services.service import (
-    ServiceError,
-    draw_sample,
-    served_population,
-    uniform_sample,
-)
-from anjian.workdays.service import add_workdays
+from anjian.plugin_api import SPOT_CHECK_SUBJECT as SUBJECT
+from anjian.plugin_api import Conflict, add_workdays, context, uniform_sample
 from anjian_qinhuangdao.baseline import inspection_dates
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE
 from anjian_qinhuangdao.settings import settings_of
@@ -57,7 +51,7 @@ def due_date(tenant, accepted_on: dt.date):
 def completed_on(contract) -> dt.date | None:
     """The day the contract's acceptances were complete: the latest acceptance among the
     enterprises it serves (in its campaign, when it has one)."""
-    dates = acceptance_dates(served_population(contract), contract.campaign_id)
+    dates = acceptance_dates(context().served_enterprise_ids(contract.id), contract.campaign_id)
     return max(dates.values()) if dates else None
 
 
@@ -66,9 +60,9 @@ def draw(tenant, contract, ratio, seed: str | None = None, actor_id: int | None 
     ``spot_check_workdays`` working days after the contract's acceptances were complete."""
     accepted_on = completed_on(contract)
     if accepted_on is None:
-        raise ServiceError(409, "该合同的服务企业尚未复查验收，不能抽查服务结果")
+        raise Conflict("该合同的服务企业尚未复查验收，不能抽查服务结果")
     data = {"ratio": ratio, "deadline_start": accepted_on,
             "deadline_workdays": settings_of(tenant)["spot_check_workdays"]}
     if seed is not None:
         data["seed"] = seed
-    return draw_sample(tenant, contract, data, actor_id)
+    return context(tenant).draw_spot_check_sample(contract.id, data, actor_id)

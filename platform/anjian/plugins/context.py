@@ -15,18 +15,36 @@ import decimal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 
-from anjian.campaigns.models import Campaign
+from anjian.auth.models import User
+from anjian.campaigns.models import Campaign, CampaignPhase, CampaignTarget, CampaignTask
+from anjian.campaigns.service import mark_task_done
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.hazards.models import EnforcementReferral, Hazard
 from anjian.inspections.models import ChecklistItem, ChecklistTemplate, Inspection, InspectionResult
+from anjian.inspections.service import inspection_view
 from anjian.jobs.service import JobError
 from anjian.plugins.manager import TenantInfo
+from anjian.plugins.views import RowView, view_of
 from anjian.reports.figures import entered_latest, entered_totals
-from anjian.services.models import ServiceContract
-from anjian.services.service import ServiceError, cost_table
+from anjian.reports.service import request_report
+from anjian.services.models import (
+    ContractEnterprise,
+    ServiceContract,
+    ServiceOrganisation,
+    ServiceOrgStaff,
+    ServiceRecord,
+)
+from anjian.services.service import (
+    ServiceError,
+    cost_table,
+    create_record,
+    draw_sample,
+    served_population,
+)
+from anjian.workdays.service import set_deadline_date
 
 
 @dataclass(frozen=True)
@@ -210,3 +228,235 @@ class PluginContext:
         except ServiceError as exc:
             raise JobError(exc.message, f"cost table: {exc.message}") from exc
         return ContractView.of(contract), table
+
+    # --- what a programme plugin reads of enterprises, campaigns, inspections ------------------
+
+    def enterprise(self, enterprise_id: int) -> RowView | None:
+        """An enterprise of the tenant (deleted ones included), or None."""
+        return view_of(db.session.get(Enterprise, int(enterprise_id)))
+
+    def enterprises(self, enterprise_ids: Iterable[int]) -> dict[int, RowView]:
+        """The live enterprises among ``enterprise_ids``, by id."""
+        ids = list(enterprise_ids)
+        if not ids:
+            return {}
+        return {e.id: view_of(e) for e in db.session.scalars(select(Enterprise).where(
+            Enterprise.id.in_(ids), Enterprise.deleted_at.is_(None)))}
+
+    def campaign_targets(self, campaign_id: int) -> list[RowView]:
+        """A campaign's target enterprises (live ones), by name."""
+        return view_of(list(db.session.scalars(
+            select(Enterprise).join(CampaignTarget, CampaignTarget.enterprise_id == Enterprise.id)
+            .where(CampaignTarget.campaign_id == campaign_id, Enterprise.deleted_at.is_(None))
+            .order_by(Enterprise.name, Enterprise.id))))
+
+    def targets_not_inspected(self, campaign_id: int) -> list[int]:
+        """The campaign's targets with no submitted inspection in it, in the order targeted."""
+        inspected = select(Inspection.enterprise_id).where(Inspection.campaign_id == campaign_id,
+                                                           Inspection.status == "submitted")
+        return list(db.session.scalars(select(CampaignTarget.enterprise_id).where(
+            CampaignTarget.campaign_id == campaign_id,
+            CampaignTarget.enterprise_id.not_in(inspected)).order_by(CampaignTarget.id)))
+
+    def campaign_phase(self, campaign_id: int, key: str) -> RowView | None:
+        """One phase of a campaign by its key (``starts_on``, ``ends_on``, ...), or None."""
+        return view_of(db.session.scalar(select(CampaignPhase).where(
+            CampaignPhase.campaign_id == campaign_id, CampaignPhase.key == key)))
+
+    def latest_campaign_targeting(self, kind: str, enterprise_id: int,
+                                  status: str = "active") -> CampaignView | None:
+        """The newest campaign of ``kind`` in ``status`` that targets the enterprise."""
+        campaign = db.session.scalar(
+            select(Campaign).join(CampaignTarget, CampaignTarget.campaign_id == Campaign.id)
+            .where(Campaign.kind == kind, Campaign.status == status,
+                   CampaignTarget.enterprise_id == enterprise_id)
+            .order_by(Campaign.id.desc()).limit(1))
+        return CampaignView.of(campaign) if campaign is not None else None
+
+    def record_done_task(self, campaign_id: int, *, key: str, title: str, enterprise_id: int,
+                         due: dt.date, phase_key: str | None = None,
+                         actor_id: int | None = None) -> RowView:
+        """A campaign task recording something done (its deadline ``due``), made once per
+        ``key``: the one already there is returned as it is."""
+        task = db.session.scalar(select(CampaignTask).where(CampaignTask.campaign_id == campaign_id,
+                                                            CampaignTask.key == key))
+        if task is None:
+            phase_id = None
+            if phase_key is not None:
+                phase_id = db.session.scalar(select(CampaignPhase.id).where(
+                    CampaignPhase.campaign_id == campaign_id, CampaignPhase.key == phase_key))
+            task = CampaignTask(campaign_id=campaign_id, phase_id=phase_id,
+                                enterprise_id=enterprise_id, key=key, status="open",
+                                title=title[:300])
+            set_deadline_date(task, due)
+            db.session.add(task)
+            db.session.flush()
+            task = mark_task_done(task, actor_id)
+        return view_of(task)
+
+    def hazards(self, *, campaign_id: int | None = None, enterprise_id: int | None = None,
+                enterprise_ids: Iterable[int] | None = None, states: Iterable[str] | None = None,
+                with_deadline: bool = False, found_from: dt.date | None = None,
+                found_until: dt.date | None = None, by_found_on: bool = False) -> list[RowView]:
+        """Hazards matching every filter given, by id (``by_found_on``: by date found)."""
+        stmt = select(Hazard)
+        if campaign_id is not None:
+            stmt = stmt.where(Hazard.campaign_id == campaign_id)
+        if enterprise_id is not None:
+            stmt = stmt.where(Hazard.enterprise_id == enterprise_id)
+        if enterprise_ids is not None:
+            stmt = stmt.where(Hazard.enterprise_id.in_(list(enterprise_ids)))
+        if states is not None:
+            stmt = stmt.where(Hazard.state.in_(list(states)))
+        if with_deadline:
+            stmt = stmt.where(Hazard.deadline.is_not(None))
+        if found_from is not None:
+            stmt = stmt.where(Hazard.found_on >= found_from)
+        if found_until is not None:
+            stmt = stmt.where(Hazard.found_on <= found_until)
+        order = (Hazard.found_on, Hazard.id) if by_found_on else (Hazard.id,)
+        return view_of(list(db.session.scalars(stmt.order_by(*order))))
+
+    def hazard_counts_by_enterprise(self, *, campaign_id: int, enterprise_ids: Iterable[int],
+                                    grade: str | None = None) -> dict[int, tuple[int, int]]:
+        """{enterprise id: (hazards found, of which verified)} in a campaign."""
+        ids = list(enterprise_ids)
+        if not ids:
+            return {}
+        verified = func.sum(case((Hazard.state == "verified", 1), else_=0))
+        stmt = (select(Hazard.enterprise_id, func.count(Hazard.id), func.coalesce(verified, 0))
+                .where(Hazard.enterprise_id.in_(ids), Hazard.campaign_id == campaign_id)
+                .group_by(Hazard.enterprise_id))
+        if grade is not None:
+            stmt = stmt.where(Hazard.grade == grade)
+        return {e: (int(n), int(v)) for e, n, v in db.session.execute(stmt)}
+
+    def referrals(self, *, campaign_id: int) -> list[RowView]:
+        """A campaign's enforcement referrals (移交执法), by id."""
+        return view_of(list(db.session.scalars(select(EnforcementReferral).where(
+            EnforcementReferral.campaign_id == campaign_id).order_by(EnforcementReferral.id))))
+
+    def inspection(self, inspection_id: int) -> RowView | None:
+        return view_of(db.session.get(Inspection, int(inspection_id)))
+
+    def template_key(self, inspection) -> str | None:
+        """The key of the checklist template an inspection used."""
+        template = db.session.get(ChecklistTemplate, inspection.template_id)
+        return template.key if template is not None else None
+
+    def latest_inspection(self, *, enterprise_id: int, campaign_id: int, template_key: str,
+                          status: str = "submitted") -> RowView | None:
+        """An enterprise's newest inspection on a template in a campaign."""
+        return view_of(db.session.scalar(
+            select(Inspection).join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+            .where(Inspection.enterprise_id == enterprise_id, Inspection.campaign_id == campaign_id,
+                   Inspection.status == status, ChecklistTemplate.key == template_key)
+            .order_by(Inspection.submitted_at.desc(), Inspection.id.desc()).limit(1)))
+
+    def inspection_moments(self, template_key: str, enterprise_ids: Iterable[int],
+                           campaign_id: int | None = None,
+                           first: bool = False) -> dict[int, dt.datetime]:
+        """{enterprise id: when its latest (``first``: earliest) submitted inspection on the
+        template was submitted}, in the campaign when one is given."""
+        ids = list(enterprise_ids)
+        if not ids:
+            return {}
+        moment = (func.min if first else func.max)(Inspection.submitted_at)
+        stmt = (select(Inspection.enterprise_id, moment)
+                .join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+                .where(Inspection.status == "submitted", ChecklistTemplate.key == template_key,
+                       Inspection.enterprise_id.in_(ids))
+                .group_by(Inspection.enterprise_id))
+        if campaign_id is not None:
+            stmt = stmt.where(Inspection.campaign_id == campaign_id)
+        return {e: at for e, at in db.session.execute(stmt) if at is not None}
+
+    def latest_answers(self, *, campaign_id: int, template_key: str, enterprise_ids: Iterable[int],
+                       answer: str = "no") -> dict[int, list[str]]:
+        """{enterprise id: the item codes answered ``answer``} in its latest submitted
+        inspection on the template in the campaign (in the checklist's order)."""
+        ids = list(enterprise_ids)
+        if not ids:
+            return {}
+        latest: dict[int, int] = {}
+        for inspection_id, enterprise_id in db.session.execute(
+                select(Inspection.id, Inspection.enterprise_id)
+                .join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+                .where(Inspection.campaign_id == campaign_id, Inspection.status == "submitted",
+                       ChecklistTemplate.key == template_key, Inspection.enterprise_id.in_(ids))
+                .order_by(Inspection.submitted_at, Inspection.id)):
+            latest[enterprise_id] = inspection_id
+        out: dict[int, list[str]] = {}
+        if latest:
+            by_inspection = {i: e for e, i in latest.items()}
+            for inspection_id, code in db.session.execute(
+                    select(InspectionResult.inspection_id, ChecklistItem.code)
+                    .join(ChecklistItem, ChecklistItem.id == InspectionResult.item_id)
+                    .where(InspectionResult.inspection_id.in_(list(by_inspection)),
+                           InspectionResult.answer == answer)
+                    .order_by(ChecklistItem.position)):
+                out.setdefault(by_inspection[inspection_id], []).append(code)
+        return out
+
+    def inspection_results(self, inspection_id: int) -> list[dict]:
+        """An inspection's answers item by item, as its API view gives them."""
+        return inspection_view(db.session.get(Inspection, int(inspection_id)))["results"]
+
+    # --- people and services -----------------------------------------------------------------
+
+    def user_name(self, user_id: int | None) -> str:
+        """A user's display name (or username); "" for nobody."""
+        user = db.session.get(User, user_id) if user_id is not None else None
+        return (user.display_name or user.username) if user is not None else ""
+
+    def organisation_of(self, user_id: int | None) -> str:
+        """The name of the service organisation a user works for; "" for none."""
+        if user_id is None:
+            return ""
+        return db.session.scalar(
+            select(ServiceOrganisation.name)
+            .join(ServiceOrgStaff, ServiceOrgStaff.organisation_id == ServiceOrganisation.id)
+            .where(ServiceOrgStaff.user_id == user_id).limit(1)) or ""
+
+    def served_enterprise_ids(self, contract_id: int) -> list[int]:
+        """The ids of the enterprises a service contract serves now, sorted."""
+        return served_population(db.session.get(ServiceContract, int(contract_id)))
+
+    def has_service_record(self, *, inspection_id: int) -> bool:
+        return db.session.scalar(select(ServiceRecord.id).where(
+            ServiceRecord.inspection_id == inspection_id).limit(1)) is not None
+
+    def active_contract_serving(self, *, staff_user_id: int, enterprise_id: int, plugin: str,
+                                on: dt.date) -> int | None:
+        """The newest active contract of ``plugin`` whose organisation employs the user and
+        that serves the enterprise on day ``on`` (its id), or None."""
+        return db.session.scalar(
+            select(ServiceContract.id)
+            .join(ServiceOrgStaff, ServiceOrgStaff.organisation_id == ServiceContract.organisation_id)
+            .join(ContractEnterprise, ContractEnterprise.contract_id == ServiceContract.id)
+            .where(ServiceOrgStaff.user_id == staff_user_id, ServiceContract.status == "active",
+                   ServiceContract.plugin == plugin,
+                   ContractEnterprise.enterprise_id == enterprise_id,
+                   ContractEnterprise.left_on.is_(None),
+                   or_(ContractEnterprise.joined_on.is_(None), ContractEnterprise.joined_on <= on),
+                   ServiceContract.starts_on <= on, ServiceContract.ends_on >= on)
+            .order_by(ServiceContract.id.desc()).limit(1))
+
+    # --- writes through the core's services ----------------------------------------------------
+
+    def create_service_record(self, data: dict, actor_id: int | None) -> RowView:
+        """Record a service delivered (the services core's rules apply)."""
+        return view_of(create_record(self.tenant, data, actor_id))
+
+    def draw_spot_check_sample(self, contract_id: int, data: dict,
+                               actor_id: int | None) -> RowView:
+        """Draw the bureau's spot check of a contract's results (the services core)."""
+        return view_of(draw_sample(self.tenant, db.session.get(ServiceContract, int(contract_id)),
+                                   data, actor_id))
+
+    def request_report(self, kind: str, format: str, params: dict,
+                       actor_id: int | None) -> RowView:
+        """Ask the reports core for a report, made in the background after the commit."""
+        report, _job = request_report(self.tenant, {"kind": kind, "format": format,
+                                                    "params": params}, actor_id)
+        return view_of(report)
