@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -13,6 +14,21 @@ JSONType = JSONB()
 def sql_values(values) -> str:
     """``'a', 'b'``: the list inside a CHECK constraint's ``IN (...)`` (from a dict's keys)."""
     return ", ".join(repr(k) for k in values)
+
+
+def jsonable(value):
+    """A stored value as JSON holds it (an audit row's before/after, an event's data, an
+    import's changes): dates and datetimes in ISO 8601, decimals as exact strings, sets
+    and tuples as lists, through dicts and lists; anything else as it is."""
+    if isinstance(value, dt.date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(item) for item in value]
+    return value
 
 
 def utcnow() -> dt.datetime:

@@ -9,13 +9,11 @@ that caused them is about to fail and roll back.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from anjian.audit.models import AuditEntry
+from anjian.db import jsonable
 from anjian.tenancy.scope import TenantOwned, TenantScopeError, get_scope
 
 REQUEST_ID_KEY = "anjian.request_id"
@@ -25,16 +23,6 @@ class AuditError(RuntimeError):
     """Someone tried to change or delete an audit row."""
 
 
-def _plain(value):
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return value
-
-
 def _snapshot(obj, keys=None):
     mapper = inspect(obj).mapper
     redact = getattr(obj, "__audit_redact__", frozenset())
@@ -42,7 +30,7 @@ def _snapshot(obj, keys=None):
     for attr in mapper.column_attrs:
         if keys is not None and attr.key not in keys:
             continue
-        out[attr.key] = "***" if attr.key in redact else _plain(getattr(obj, attr.key))
+        out[attr.key] = "***" if attr.key in redact else jsonable(getattr(obj, attr.key))
     return out
 
 
@@ -61,8 +49,8 @@ def _changes(obj):
         new = hist.added[0] if hist.added else None
         if old == new:
             continue
-        before[attr.key] = "***" if attr.key in redact else _plain(old)
-        after[attr.key] = "***" if attr.key in redact else _plain(new)
+        before[attr.key] = "***" if attr.key in redact else jsonable(old)
+        after[attr.key] = "***" if attr.key in redact else jsonable(new)
     return before, after
 
 

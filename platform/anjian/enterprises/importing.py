@@ -38,7 +38,7 @@ from operator import itemgetter, mul
 import marshmallow as ma
 from sqlalchemy import bindparam, select
 
-from anjian.db import utcnow
+from anjian.db import jsonable, utcnow
 from anjian.enterprises.models import FLAGS, INDUSTRIES, SCALES, STATUSES, Enterprise
 from anjian.enterprises.service import normalize_credit_code
 from anjian.errors import Refused
@@ -752,12 +752,8 @@ def plan_batch(tenant_id: int, batch: Iterable[Candidate], existing: dict[str, d
         if len(plan.changes) < keep_changes:
             plan.changes.append({
                 "row": cand.row, "credit_code": code, "action": "update",
-                "changes": {k: [_plain(current.get(k)), _plain(v)] for k, v in changed.items()}})
+                "changes": {k: [jsonable(current.get(k)), jsonable(v)] for k, v in changed.items()}})
     return plan
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
 
 
 def apply_plan(tenant_id: int, plan: Plan, existing: dict[str, dict] | None = None) -> None:

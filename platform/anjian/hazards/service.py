@@ -19,7 +19,7 @@ from flask import g, has_app_context
 from sqlalchemy import or_, select
 
 from anjian.auth.models import TENANT_ROLES, Membership, User
-from anjian.db import utcnow
+from anjian.db import jsonable, utcnow
 from anjian.errors import Conflict, Defect, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import (
@@ -56,14 +56,6 @@ def _user(user_id: int | None) -> User | None:
     return db.session.get(User, user_id) if user_id is not None else None
 
 
-def _plain(value):
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
-
-
 def attach_evidence(evidence_ids: Iterable[int], hazard: Hazard, event: HazardEvent) -> None:
     """Attach uploaded evidence files to a hazard and the event that brought them."""
     ids = list(evidence_ids or ())
@@ -79,7 +71,7 @@ def _event(hazard: Hazard, action: str, from_state: str | None, actor_id: int | 
            note: str = "", data: dict | None = None) -> HazardEvent:
     event = HazardEvent(hazard_id=hazard.id, action=action, from_state=from_state,
                         to_state=hazard.state, actor_user_id=actor_id, note=note or "",
-                        data={k: _plain(v) for k, v in (data or {}).items()})
+                        data=jsonable(data or {}))
     db.session.add(event)
     db.session.flush()
     return event
