@@ -367,3 +367,30 @@ def test_policy_hooks_receive_read_only_views_not_entities():
 
     assert [type(v) for v in view_of([hazard, item])] == [RowView, RowView]
     assert view_of(tenant) is tenant and view_of(3) == 3
+
+
+# --- the import contracts (import-linter) ---------------------------------------------------
+
+
+def test_the_import_contracts_hold():
+    import shutil
+    import subprocess
+
+    lint = shutil.which("lint-imports", path=str(Path(__import__("sys").executable).parent))
+    assert lint, "import-linter is in the test extra (pyproject.toml)"
+    run = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "2 kept, 0 broken" in run.stdout
+
+
+def test_the_plugin_contract_forbids_every_module_but_the_plugin_api():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    forbidden = set(next(c for c in contracts if c["name"].startswith("Plugins import"))
+                    ["forbidden_modules"])
+    modules = {f"anjian.{p.stem}" for p in CORE.glob("*.py") if p.stem != "__init__"}
+    modules |= {f"anjian.{p.parent.name}" for p in CORE.glob("*/__init__.py")}
+    assert forbidden == modules - {"anjian.plugin_api"}
