@@ -98,15 +98,17 @@ def upload(files, tenant_code):
     name = upload_file.filename or "upload"
     try:
         profile = importing.find_profile(g.tenant, options["profile"])
-    except importing.ImportFileError as exc:
-        problem(422, exc.message, errors={"profile": [exc.message]})
+    except importing.ImportFileError as exc:  # told on the form's profile field
+        exc.on("profile")
+        raise
     storage = storage_for(current_app)
     obj = storage.put(g.tenant.id, "imports", data, upload_file.mimetype, name)  # UploadRejected: 413/415/422
     try:  # the header row now: a file that cannot be imported is refused at once
         importing.parse(data, obj.content_type, profile)
-    except importing.ImportFileError as exc:
+    except importing.ImportFileError as exc:  # told on the form's file field
         storage.delete(obj.key, g.tenant.id)
-        problem(exc.status, exc.message, errors={"file": [exc.message]})
+        exc.on("file")
+        raise
     try:
         job = enqueue(KIND, {
             "object_key": obj.key, "content_type": obj.content_type,

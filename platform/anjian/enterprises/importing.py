@@ -41,7 +41,7 @@ from sqlalchemy import bindparam, select
 from anjian.db import jsonable, utcnow
 from anjian.enterprises.models import FLAGS, INDUSTRIES, SCALES, STATUSES, Enterprise
 from anjian.enterprises.service import normalize_credit_code
-from anjian.errors import Refused
+from anjian.errors import Refused, UnsupportedType
 from anjian.extensions import db
 from anjian.xlsx import SafeWorkbook
 
@@ -83,12 +83,22 @@ def core_profile() -> dict:
             "sheet": None, "header_row": 1}
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (message in Chinese)."""
+class ImportFileError(Refused):
+    """The file as a whole cannot be imported (message in Chinese): a Refused, or with
+    ``status`` 415 an UnsupportedType (a file that cannot be read)."""
+
+    def __new__(cls, message: str, status: int = 422):
+        if cls is ImportFileError and status == 415:
+            cls = _UnreadableImport
+        return super().__new__(cls, message, status)
 
     def __init__(self, message: str, status: int = 422):
-        super().__init__(message)
-        self.message, self.status = message, status
+        super().__init__(message, technical="ImportFileError")  # a failed job's second line
+        self.status = status
+
+
+class _UnreadableImport(ImportFileError, UnsupportedType):
+    pass
 
 
 def profiles_for(tenant) -> list[dict]:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from anjian.enterprises import importing
 from anjian.extensions import db
-from anjian.jobs.service import JobError, job_function
+from anjian.jobs.service import job_function
 
 KIND = "enterprise_import"
 
@@ -43,12 +43,10 @@ def enterprise_import(ctx):
         ctx.counts.update(checkpoint, checkpoint=checkpoint)
     tenant = db.session.get(Tenant, ctx.tenant_id)
     storage = storage_for(current_app)
-    try:
-        profile = importing.find_profile(tenant, params.get("profile"))
-        data = storage.get_bytes(params["object_key"], ctx.tenant_id)
-        sheet = importing.parse(data, params.get("content_type") or "", profile)
-    except importing.ImportFileError as exc:
-        raise JobError(exc.message, "ImportFileError") from exc
+    # ImportFileError (a domain error) fails the job with its message
+    profile = importing.find_profile(tenant, params.get("profile"))
+    data = storage.get_bytes(params["object_key"], ctx.tenant_id)
+    sheet = importing.parse(data, params.get("content_type") or "", profile)
     db.session.commit()  # end the read transaction before progress writes
     ctx.progress(1, dry_run=dry_run)
 
