@@ -152,14 +152,10 @@ def retry_job(data, tenant_code, job_id):
 
 
 def retry_and_accept(job: Job):
-    """Retry a failed or abandoned job (409 otherwise), commit, answer 202 with its URL."""
+    """Retry a failed or abandoned job (409 otherwise: JobStateError), commit, answer 202
+    with its URL."""
     from anjian.extensions import db
 
-    try:
-        service.retry(job)
-    except service.UnknownJobKind as exc:
-        problem(409, str(exc))
-    except service.JobStateError:
-        problem(409, f"任务当前状态为「{job.status_label}」，只有失败或中断的任务可以重试")
+    service.retry(job)
     db.session.commit()
     return accepted(job)

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 
 from anjian import observability
 from anjian.db import utcnow
-from anjian.errors import DomainError, TooMany, Unavailable
+from anjian.errors import Conflict, DomainError, TooMany, Unavailable
 from anjian.extensions import db
 from anjian.jobs.models import (
     ABANDONED,
@@ -99,7 +99,7 @@ class JobError(DomainError):
         super().__init__(message, technical=technical)
 
 
-class JobStateError(RuntimeError):
+class JobStateError(Conflict):
     """An operation the job's current status does not allow (e.g. retrying a running job)."""
 
 
@@ -278,7 +278,8 @@ def _check_share(session, app, tenant_id: int) -> None:
 def retry(job: Job, session=None) -> Job:
     """Put a failed or abandoned job back in the queue (dispatched on commit)."""
     if job.status not in RETRYABLE:
-        raise JobStateError(f"job {job.id} is {job.status}; only failed or abandoned jobs retry")
+        raise JobStateError(f"任务当前状态为「{job.status_label}」，只有失败或中断的任务可以重试",
+                            technical=f"job {job.id} is {job.status}")
     app = current_app._get_current_object()
     try:
         spec = get_spec(job.kind, app)
