@@ -73,7 +73,7 @@ def test_the_five_plugins_declare_the_contract_they_target():
     registry = PluginRegistry()
     for name in ("anjian_changshu", "anjian_jinbei", "anjian_qinhuangdao", "anjian_shenyang",
                  "anjian_tianjin_hebei"):
-        assert registry.plugins[name].ANJIAN_CONTRACT == plugin_api.CONTRACT_VERSION
+        assert registry.plugins[name].PLUGIN_CONTRACT == plugin_api.CONTRACT_VERSION
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def module_plugin(tmp_path, monkeypatch):
 
 
 def test_a_plugin_for_another_contract_is_refused_with_a_clear_message(module_plugin):
-    name = module_plugin("anjian_test_future", "ANJIAN_CONTRACT = 99")
+    name = module_plugin("anjian_test_future", "PLUGIN_CONTRACT = 99")
     with pytest.raises(PluginError) as raised:
         PluginRegistry(extra_modules=[name], use_entry_points=False)
     message = str(raised.value)
@@ -107,9 +107,9 @@ def test_a_plugin_for_another_contract_is_refused_with_a_clear_message(module_pl
 
 def test_a_loaded_plugin_without_a_contract_is_refused(module_plugin):
     name = module_plugin("anjian_test_undeclared", "")
-    with pytest.raises(PluginError, match=r"anjian_test_undeclared 未声明.*ANJIAN_CONTRACT = 1"):
+    with pytest.raises(PluginError, match=r"anjian_test_undeclared 未声明.*PLUGIN_CONTRACT = 1"):
         PluginRegistry(extra_modules=[name], use_entry_points=False)
-    ok = module_plugin("anjian_test_declared", "ANJIAN_CONTRACT = 1")
+    ok = module_plugin("anjian_test_declared", "PLUGIN_CONTRACT = 1")
     assert list(PluginRegistry(extra_modules=[ok], use_entry_points=False).plugins) == [ok]
 
 
@@ -117,7 +117,7 @@ def test_a_run_time_plugin_declaring_another_contract_is_refused():
     registry = PluginRegistry(use_entry_points=False)
 
     class Future:
-        ANJIAN_CONTRACT = 2
+        PLUGIN_CONTRACT = 2
 
         @plugin_api.hookimpl
         def task_deadline(self, task_kind):
@@ -132,7 +132,7 @@ def test_a_run_time_plugin_declaring_another_contract_is_refused():
 
 
 def _startup_with(module_plugin, name: str, body: str) -> PluginError:
-    module_plugin(name, "ANJIAN_CONTRACT = 1\nfrom anjian.plugin_api import *  # noqa\n" + body)
+    module_plugin(name, "PLUGIN_CONTRACT = 1\nfrom anjian.plugin_api import *  # noqa\n" + body)
     with pytest.raises(PluginError) as raised:
         PluginRegistry(extra_modules=[name], use_entry_points=False)
     return raised.value
@@ -175,7 +175,7 @@ def test_every_catalogue_hook_is_typed_and_checked(module_plugin, body, field):
 
 
 def test_typed_entries_reach_the_core_as_the_dicts_it_reads(module_plugin):
-    name = module_plugin("anjian_test_typed", "ANJIAN_CONTRACT = 1\n"
+    name = module_plugin("anjian_test_typed", "PLUGIN_CONTRACT = 1\n"
                          "from anjian.plugin_api import CampaignKind, Milestone, Phase\n"
                          "@hookimpl\ndef register_campaign_kinds():\n"
                          "    return [CampaignKind(key='typed', title='类型化', year=2025,"

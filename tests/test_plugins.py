@@ -244,7 +244,7 @@ def test_misspelled_hook_in_a_module_stops_startup(tmp_path, monkeypatch, clean_
     (tmp_path / "anjian_test_misspelt.py").write_text(textwrap.dedent("""
         from anjian.plugin_api import hookimpl
 
-        ANJIAN_CONTRACT = 1
+        PLUGIN_CONTRACT = 1
 
         @hookimpl
         def grade_hazzard(hazard):
@@ -268,7 +268,7 @@ from marshmallow import Schema, fields, validate
 
 from anjian.plugin_api import hookimpl
 
-ANJIAN_CONTRACT = 1
+PLUGIN_CONTRACT = 1
 
 
 class Settings(Schema):
@@ -320,7 +320,7 @@ from marshmallow import Schema, fields, validate
 
 from anjian.plugin_api import hookimpl
 
-ANJIAN_CONTRACT = 1
+PLUGIN_CONTRACT = 1
 
 
 class OutsideSettings(Schema):

@@ -121,7 +121,7 @@ def _register_api(app: Flask) -> None:
     app.register_blueprint(docs.blp)
     from anjian.api import plugin_routes
 
-    plugin_routes.register(app, app.extensions["anjian.plugins"])
+    plugin_routes.register(app, api, app.extensions["anjian.plugins"])
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)
     app.teardown_request(guard.teardown_request)

@@ -9,7 +9,7 @@ What is here:
 * ``hookimpl``, the marker of a hook implementation (the hooks: ``anjian
   plugins hooks`` or docs/plugins.md);
 * ``CONTRACT_VERSION``: a plugin declares the version it targets as a module
-  attribute, ``ANJIAN_CONTRACT = 1``; a plugin that declares another version (or
+  attribute, ``PLUGIN_CONTRACT = 1``; a plugin that declares another version (or
   none) is refused at load with a message naming it;
 * the typed catalogue entries the ``register_*`` hooks return (``CampaignKind``
   with ``Phase`` and ``Milestone``, ``ChecklistTemplate`` with ``ChecklistItem``,

@@ -25,7 +25,7 @@ from marshmallow import Schema, fields, validate
 from anjian.plugin_api import hookimpl
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
-ANJIAN_CONTRACT = 1
+PLUGIN_CONTRACT = 1
 
 CAMPAIGN_KEY = "changshu_small_micro_standardisation_2019"
 

@@ -31,7 +31,7 @@ from anjian_jinbei import catalogue, costs, obligations, reports, targets
 from anjian_jinbei.settings import PLUGIN, JinbeiSettings, applies_to, settings_of
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
-ANJIAN_CONTRACT = 1
+PLUGIN_CONTRACT = 1
 
 CAMPAIGN_KEY = catalogue.CAMPAIGN_KEY
 

@@ -35,7 +35,7 @@ from anjian_qinhuangdao.catalogue import CAMPAIGN_KEY
 from anjian_qinhuangdao.settings import DATA_SYSTEMS, PLUGIN, QinhuangdaoSettings, settings_of
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
-ANJIAN_CONTRACT = 1
+PLUGIN_CONTRACT = 1
 
 __all__ = ["CAMPAIGN_KEY", "DATA_SYSTEMS", "PLUGIN", "QinhuangdaoSettings"]
 

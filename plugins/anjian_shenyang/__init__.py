@@ -30,7 +30,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from anjian.plugin_api import CampaignKind, Milestone, Phase, Route, hookimpl, local_today
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
-ANJIAN_CONTRACT = 1
+PLUGIN_CONTRACT = 1
 
 PLUGIN = "anjian_shenyang"
 CAMPAIGN_KEY = "shenyang_small_industrial_crackdown_2024"

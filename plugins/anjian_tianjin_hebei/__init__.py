@@ -34,7 +34,7 @@ from anjian_tianjin_hebei.campaign import (
 )
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
-ANJIAN_CONTRACT = 1
+PLUGIN_CONTRACT = 1
 
 __all__ = ["CAMPAIGN_KEY", "PLUGIN", "TianjinHebeiSettings"]
 

@@ -416,8 +416,9 @@ class Route(Entry):
 
     ``view`` is called with keyword arguments, any subset of ``tenant`` (a
     ``TenantInfo``), ``query`` (the query string as a dict), ``body`` (the JSON body
-    of a write) and the rule's own ``<parameters>``; it returns what the answer's JSON
-    is. ``roles`` is its permission: the tenant roles that may call it, enforced by the
+    of a write, loaded by ``body`` when given) and the rule's own ``<parameters>``; it
+    returns what the answer's JSON is (documented by ``response`` when given).
+    ``roles`` is its permission: the tenant roles that may call it, enforced by the
     request guard like any core route's; a tenant that has not enabled the plugin
     answers 404."""
 
@@ -427,6 +428,8 @@ class Route(Entry):
     roles: tuple[str, ...]
     methods: tuple[str, ...] = ("GET",)
     summary: str | None = None
+    response: Any = None  # a marshmallow Schema documenting the answer (default: any object)
+    body: Any = None  # a marshmallow Schema loading a write's JSON body (default: any object)
 
     def check(self, field: str = "") -> None:
         if not isinstance(self.name, str) or not re.match(r"^[a-z][a-z0-9_]{0,79}$", self.name):
@@ -444,6 +447,11 @@ class Route(Entry):
             raise CatalogueError("methods", f"须为 {list(ROUTE_METHODS)} 中的若干项 / must be some "
                                             f"of {list(ROUTE_METHODS)}")
         _text(self.summary, "summary", required=False)
+        for name in ("response", "body"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, Schema) or (
+                    isinstance(value, type) and issubclass(value, Schema))):
+                raise CatalogueError(name, "须为 marshmallow Schema / must be a marshmallow Schema")
 
 
 # What each catalogue hook returns.

@@ -29,18 +29,18 @@ class PluginError(Exception):
 def check_contract(name: str, plugin: Any, required: bool = True) -> None:
     """Refuse a plugin that targets another contract version than this anjian's.
 
-    A plugin declares ``ANJIAN_CONTRACT = <version>`` (a module attribute). Loaded
+    A plugin declares ``PLUGIN_CONTRACT = <version>`` (a module attribute). Loaded
     plugins must declare it; objects registered at run time (tests, embedding) that
     declare nothing are taken to target the current version.
     """
-    declared = getattr(plugin, "ANJIAN_CONTRACT", None)
+    declared = getattr(plugin, "PLUGIN_CONTRACT", None)
     if declared is None and not required:
         return
     if declared is None:
         raise PluginError(
-            f"插件 {name} 未声明所针对的插件契约版本（ANJIAN_CONTRACT = {hookspecs.CONTRACT_VERSION}）"
+            f"插件 {name} 未声明所针对的插件契约版本（PLUGIN_CONTRACT = {hookspecs.CONTRACT_VERSION}）"
             f" / plugin {name} does not declare the plugin contract version it targets "
-            f"(ANJIAN_CONTRACT = {hookspecs.CONTRACT_VERSION})")
+            f"(PLUGIN_CONTRACT = {hookspecs.CONTRACT_VERSION})")
     if declared != hookspecs.CONTRACT_VERSION:
         raise PluginError(
             f"插件 {name} 针对插件契约版本 {declared!r}，本 anjian 提供版本 "

@@ -114,7 +114,7 @@ from marshmallow import Schema, fields, validate
 from anjian.plugin_api import CampaignKind, Phase, Route, hookimpl, local_today
 
 # The plugin contract this plugin is written for.
-ANJIAN_CONTRACT = 1
+PLUGIN_CONTRACT = 1
 
 PLUGIN = "{name}"
 
