@@ -394,3 +394,71 @@ def test_the_plugin_contract_forbids_every_module_but_the_plugin_api():
     modules = {f"anjian.{p.stem}" for p in CORE.glob("*.py") if p.stem != "__init__"}
     modules |= {f"anjian.{p.parent.name}" for p in CORE.glob("*/__init__.py")}
     assert forbidden == modules - {"anjian.plugin_api"}
+
+
+WRITE_ROUTE_PLUGIN = """
+from anjian.plugin_api import Refused, Route, hookimpl
+
+PLUGIN_CONTRACT = 1
+
+
+def echo(tenant, body, query, item_id):
+    if not body.get("note"):
+        raise Refused("须填写说明", field="note")
+    return {"tenant": tenant.code, "item": item_id, "note": body["note"], "query": query}
+
+
+@hookimpl
+def register_routes():
+    return [Route(name="echo", rule="items/<int:item_id>/echo", view=echo, methods=("POST",),
+                  roles=("tenant_admin", "supervisor"), summary="回显")]
+"""
+
+
+def test_a_plugin_write_route_gets_its_body_and_the_guards_write_rules(
+        database, tmp_path, monkeypatch):
+    from anjian.app import create_app
+    from anjian.extensions import db
+    from anjian.tenancy import service
+    from anjian.testing import make_user
+    from tests.conftest import app_config, bearer
+
+    (tmp_path / "anjian_test_writer.py").write_text(WRITE_ROUTE_PLUGIN, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        app = create_app(app_config(database.fresh(), tmp_path, ANJIAN_PLUGINS="anjian_test_writer",
+                                    ANJIAN_LOAD_ENTRY_POINTS=False))
+        with app.app_context():
+            for spec in ({"code": "wr-parent", "name": "上级", "level": "city",
+                          "plugins": ["anjian_test_writer"]},
+                         {"code": "wr", "name": "写入", "level": "district", "parent": "wr-parent",
+                          "plugins": ["anjian_test_writer"]}):
+                service.apply_spec(service.validate_spec(spec, "test", service.registry()),
+                                   service.SyncReport())
+            db.session.commit()
+            ids = {t.code: t.id for t in db.session.scalars(db.select(service.Tenant))}
+        _, admin = make_user(app, "wr-admin", ids["wr"], "tenant_admin")
+        _, viewer = make_user(app, "wr-viewer", ids["wr"], "viewer")
+        _, above = make_user(app, "wr-above", ids["wr-parent"], "tenant_admin")
+        client = app.test_client()
+        url = "/api/v1/tenants/wr/plugins/anjian_test_writer/items/7/echo"
+        r = client.post(url, headers=bearer(admin), json={"note": "你好"}, query_string={"x": "1"})
+        assert r.status_code == 200, r.json
+        assert r.json == {"tenant": "wr", "item": 7, "note": "你好", "query": {"x": "1"}}
+        refused = client.post(url, headers=bearer(admin), json={})
+        assert refused.status_code == 422 and refused.json["errors"] == {"note": ["须填写说明"]}
+        assert client.post(url, headers=bearer(viewer), json={"note": "x"}).status_code == 403
+        # An ancestor tenant reads its descendants, never writes to them.
+        assert client.post(url, headers=bearer(above), json={"note": "x"}).status_code == 403
+        spec = client.get("/api/openapi.json").json
+        operation = spec["paths"]["/api/v1/tenants/{tenant_code}/plugins/anjian_test_writer"
+                                  "/items/{item_id}/echo"]["post"]
+        assert "$ref" in operation["requestBody"]["content"]["application/json"]["schema"]
+        assert operation["summary"] == "回显"
+    finally:
+        import sys
+
+        sys.modules.pop("anjian_test_writer", None)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
