@@ -22,7 +22,7 @@ import datetime
 
 from marshmallow import Schema, fields, validate
 
-from anjian.plugin_api import hookimpl
+from anjian.plugin_api import CampaignKind, Milestone, Phase, hookimpl
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
 PLUGIN_CONTRACT = 1
@@ -65,63 +65,34 @@ def settings_schema():
 
 @hookimpl
 def register_campaign_kinds():
-    return [
-        {
-            "key": CAMPAIGN_KEY,
-            "title": "2019年常熟市冶金等工贸行业小微企业安全生产标准化建设",
-            "year": 2019,
-            "phases": [
-                {
-                    "key": "survey",
-                    "title": "全面调查排摸",
-                    "start": "2019-04-23",
-                    "end": "2019-04-30",
-                    "rule": "各板块摸清辖区企业底数，报送确有特殊原因或暂不具备创建条件的企业"
-                    "名单及原因",
-                },
-                {
-                    "key": "plan",
-                    "title": "制定方案、分解任务",
-                    "start": "2019-04-23",
-                    "end": "2019-05-15",
-                    "rule": "5月中旬前制定实施方案，确定专人；任务分解到行政村、工业小区、"
-                    "监管网格和专职安全员，划片包干",
-                },
-                {
-                    "key": "training_and_creation",
-                    "title": "发动培训、达标创建",
-                    "start": "2019-05-01",
-                    "end": "2019-12-31",
-                    "rule": "标准化大培训、大辅导；第三方机构划片包干辅导、交叉评审；"
-                    "新创企业“四个必须”",
-                },
-                {
-                    "key": "review_and_lookback",
-                    "title": "复审换证与“回头看”",
-                    "start": "2019-05-01",
-                    "end": "2019-12-31",
-                    "rule": "第三方到期复审复评；运行质量“回头看”与审计；重伤及死亡事故、"
-                    "重大隐患、未重新评审的改扩建或迁移不得换证；不符合的坚决摘牌",
-                },
-                {
-                    "key": "demonstration_and_classification",
-                    "title": "示范培育与ABCD分类",
-                    "start": "2019-05-01",
-                    "end": "2019-12-31",
-                    "rule": "各行业培育1-2家示范企业；按示范、期满换证、初评达标、未达标"
-                    "进行ABCD分类；未达标或拒绝创建的作为重点执法对象",
-                },
-            ],
-            "focus": [
-                "规模以下企业",
-                *KEY_INDUSTRIES,
-                "金属冶炼",
-                "粉尘涉爆",
-            ],
-            "milestones": [
-                {"date": "2019-04-30", "rule": "报送暂不争创企业名单及原因"},
-                {"date": "2019-05-15", "rule": "各板块制定实施方案（5月中旬前）"},
-                {"date": "2019-12-31", "rule": "完成年度目标"},
-            ],
-        }
-    ]
+    return [CampaignKind(
+        key=CAMPAIGN_KEY,
+        title="2019年常熟市冶金等工贸行业小微企业安全生产标准化建设",
+        year=2019,
+        phases=(
+            Phase(key="survey", title="全面调查排摸", start="2019-04-23", end="2019-04-30",
+                  rule="各板块摸清辖区企业底数，报送确有特殊原因或暂不具备创建条件的企业"
+                  "名单及原因"),
+            Phase(key="plan", title="制定方案、分解任务", start="2019-04-23", end="2019-05-15",
+                  rule="5月中旬前制定实施方案，确定专人；任务分解到行政村、工业小区、"
+                  "监管网格和专职安全员，划片包干"),
+            Phase(key="training_and_creation", title="发动培训、达标创建", start="2019-05-01",
+                  end="2019-12-31",
+                  rule="标准化大培训、大辅导；第三方机构划片包干辅导、交叉评审；"
+                  "新创企业“四个必须”"),
+            Phase(key="review_and_lookback", title="复审换证与“回头看”", start="2019-05-01",
+                  end="2019-12-31",
+                  rule="第三方到期复审复评；运行质量“回头看”与审计；重伤及死亡事故、"
+                  "重大隐患、未重新评审的改扩建或迁移不得换证；不符合的坚决摘牌"),
+            Phase(key="demonstration_and_classification", title="示范培育与ABCD分类",
+                  start="2019-05-01", end="2019-12-31",
+                  rule="各行业培育1-2家示范企业；按示范、期满换证、初评达标、未达标"
+                  "进行ABCD分类；未达标或拒绝创建的作为重点执法对象"),
+        ),
+        focus=("规模以下企业", *KEY_INDUSTRIES, "金属冶炼", "粉尘涉爆"),
+        milestones=(
+            Milestone(date="2019-04-30", rule="报送暂不争创企业名单及原因"),
+            Milestone(date="2019-05-15", rule="各板块制定实施方案（5月中旬前）"),
+            Milestone(date="2019-12-31", rule="完成年度目标"),
+        ),
+    )]

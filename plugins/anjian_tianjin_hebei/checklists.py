@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from anjian.plugin_api import ChecklistItem, ChecklistTemplate
+
 CODE_PREFIX = "HB-"
 
 FIRE_TEMPLATE = "hebei_fire_safety_2023"
@@ -35,8 +37,8 @@ PLAN = "《河北区商务局重大事故隐患排查整治2023专项行动方�
 
 
 def _item(code, text, category, part="onsite", legal_basis="", major=False):
-    return {"code": code, "text": text, "category": category, "part": part,
-            "legal_basis": legal_basis, "is_major_criterion": major}
+    return ChecklistItem(code=code, text=text, category=category, part=part,
+                         legal_basis=legal_basis, is_major_criterion=major)
 
 
 FIRE_ITEMS = [
@@ -116,20 +118,20 @@ SPOT_CHECK_ITEMS = [
 ]
 
 # Which spot-check item codes count for which failing row of section (二).
-FAILING_OF_CODE = {item["code"]: int(re.match(r"HB-S(\d)", item["code"]).group(1))
+FAILING_OF_CODE = {item.code: int(re.match(r"HB-S(\d)", item.code).group(1))
                    for item in SPOT_CHECK_ITEMS}
 
 
-def templates() -> list[dict]:
+def templates() -> list[ChecklistTemplate]:
     return [
-        {"key": FIRE_TEMPLATE, "version": 1, "items": FIRE_ITEMS,
-         "title": "消防安全重点检查表（大型商超、标准化菜市场、非星级酒店）"},
-        {"key": HOT_WORK_TEMPLATE, "version": 1, "items": HOT_WORK_ITEMS,
-         "title": "商户装修施工电气焊等动火作业检查表"},
-        {"key": GAS_TEMPLATE, "version": 1, "items": GAS_ITEMS,
-         "title": "燃气报警器安装和燃气设施安全检查表（商业综合体、非星级酒店）"},
-        {"key": SPOT_CHECK_TEMPLATE, "version": 1, "items": SPOT_CHECK_ITEMS,
-         "title": "企业自查自改抽查检查表（调度表第二部分）"},
+        ChecklistTemplate(key=FIRE_TEMPLATE, version=1, items=tuple(FIRE_ITEMS),
+                          title="消防安全重点检查表（大型商超、标准化菜市场、非星级酒店）"),
+        ChecklistTemplate(key=HOT_WORK_TEMPLATE, version=1, items=tuple(HOT_WORK_ITEMS),
+                          title="商户装修施工电气焊等动火作业检查表"),
+        ChecklistTemplate(key=GAS_TEMPLATE, version=1, items=tuple(GAS_ITEMS),
+                          title="燃气报警器安装和燃气设施安全检查表（商业综合体、非星级酒店）"),
+        ChecklistTemplate(key=SPOT_CHECK_TEMPLATE, version=1, items=tuple(SPOT_CHECK_ITEMS),
+                          title="企业自查自改抽查检查表（调度表第二部分）"),
     ]
 
 

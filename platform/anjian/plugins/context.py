@@ -21,6 +21,7 @@ from anjian.auth.models import User
 from anjian.campaigns.models import Campaign, CampaignPhase, CampaignTarget, CampaignTask
 from anjian.campaigns.service import mark_task_done
 from anjian.enterprises.models import Enterprise
+from anjian.errors import DomainError
 from anjian.extensions import db
 from anjian.hazards.models import EnforcementReferral, Hazard
 from anjian.inspections.models import ChecklistItem, ChecklistTemplate, Inspection, InspectionResult
@@ -38,7 +39,6 @@ from anjian.services.models import (
     ServiceRecord,
 )
 from anjian.services.service import (
-    ServiceError,
     cost_table,
     create_record,
     draw_sample,
@@ -225,7 +225,7 @@ class PluginContext:
             raise JobError("服务合同不存在", f"service contract {contract_id} not found")
         try:
             table = cost_table(self.tenant, contract, year)
-        except ServiceError as exc:
+        except DomainError as exc:  # a rule of the core said no: the job fails with its message
             raise JobError(exc.message, f"cost table: {exc.message}") from exc
         return ContractView.of(contract), table
 
