@@ -318,8 +318,12 @@ def test_make_installs_exactly_the_lock_and_ci_runs_make_test():
                 assert re.search(r"pip install (--quiet )?uv==[\d.]+$", line), (target, line)
     assert rules["run"][0] == "$(VENV)/.installed"  # runtime only
     assert rules["run"][1] == ["$(BIN)/anjian embedded"]
-    assert rules["test"] == ("$(VENV)/.installed-test",
-                             ["scripts/ensure-services.sh", "$(BIN)/python -m pytest"])
+    prerequisite, lines = rules["test"]
+    assert prerequisite == "$(VENV)/.installed-test"
+    assert lines[0] == "scripts/ensure-services.sh" and len(lines) == 2
+    # The suite, in parallel: one xdist worker per core, the stack's module on one worker.
+    assert lines[1].startswith("$(BIN)/python -m pytest ")
+    assert {"-n", "--dist"} <= set(lines[1].split()) and "loadgroup" in lines[1]
     docker = re.search(r"^ARG UV_VERSION=(\S+)$", (DEPLOY / "Dockerfile").read_text(), re.M)
     assert docker.group(1) == variables["UV_VERSION"], "make and the image use one uv"
 
