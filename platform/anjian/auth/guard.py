@@ -13,6 +13,7 @@ import uuid
 from flask import current_app, g, request
 
 from anjian import observability
+from anjian.api.context import keep
 from anjian.api.policy import (
     AUTHENTICATED,
     LIBRARY_ENDPOINTS,
@@ -23,6 +24,7 @@ from anjian.api.policy import (
 from anjian.api.problems import problem
 from anjian.audit.service import REQUEST_ID_KEY, record_event
 from anjian.auth.service import AuthError, tenant_access, user_from_token
+from anjian.context import Context
 from anjian.extensions import db
 from anjian.idempotency import service as idempotency
 from anjian.tenancy.scope import Scope, set_scope
@@ -55,6 +57,10 @@ def _bearer() -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+def _plugins():
+    return current_app.extensions.get("anjian.plugins")
 
 
 def before_request():
@@ -93,6 +99,7 @@ def before_request():
 
     if code is None:
         set_scope(db.session, Scope.platform_scope(user.id))
+        keep(Context.for_request(None, user.id, None, g.request_id, _plugins()))
         if AUTHENTICATED in policy.roles:
             return None
         if PLATFORM_ADMIN in policy.roles and user.is_platform_admin:
@@ -115,6 +122,7 @@ def before_request():
         deny(403, "上级单位只能查看下级数据，不能修改", "read_only", tenant_id=tenant.id)
     g.tenant = tenant
     g.access = access
+    keep(Context.for_request(tenant, user.id, access, g.request_id, _plugins()))
     # A read (GET, HEAD, OPTIONS) runs read-only whatever the role: a view that wrote
     # on a GET would fail, in the ORM and in RLS. Writes get the tenant to write to.
     if not reading:

@@ -48,6 +48,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from anjian import observability
+from anjian.context import Context
 from anjian.db import utcnow
 from anjian.errors import Conflict, DomainError, TooMany, Unavailable
 from anjian.extensions import db
@@ -64,6 +65,7 @@ from anjian.jobs.models import (
 )
 from anjian.jobs.queues import QUEUE_NAMES, connection
 from anjian.tenancy.scope import Scope, get_scope, set_scope
+from anjian.tenancy.service import tenant_info
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +417,8 @@ def _finish(job_id, tenant_id, actor_user_id, status, *, result=None, error=None
 class JobContext:
     """What a job function receives: its parameters and a way to report progress."""
 
-    def __init__(self, job: Job, engine):
+    def __init__(self, job: Job, engine, context: Context | None = None):
+        self.context = context  # the job's Context: its tenant, the actor who asked, its id
         self.job_id: str = job.id
         self.kind: str = job.kind
         self.tenant_id: int = job.tenant_id
@@ -530,7 +533,9 @@ def _run(app, job_id: str, tenant_id: int) -> dict:
         job.heartbeat_at = now
         job.finished_at = None
         s.commit()
-        ctx = JobContext(job, db.engine)
+        plugins = app.extensions["anjian.plugins"]
+        context = Context.for_job(tenant_info(tenant, plugins), actor, job_id, plugins)
+        ctx = JobContext(job, db.engine, context)
 
     try:
         spec = get_spec(ctx.kind, app)

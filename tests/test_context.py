@@ -1,0 +1,36 @@
+"""The Context: one immutable object per request or job, and who may read Flask's globals."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from anjian.auth.service import Access
+from anjian.context import Context
+from anjian.plugins import TenantInfo
+
+INFO = TenantInfo(7, "demo", "演示", "county", ())
+
+
+def test_a_context_is_immutable():
+    context = Context.for_request(INFO, 3, Access("admin", True, "member"), "rid")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        context.user_id = 4  # type: ignore[misc]
+    assert (context.tenant_id, context.user_id, context.request_id, context.job_id) == (
+        7, 3, "rid", None)
+    assert context.tenant is INFO
+
+
+def test_a_job_acts_as_the_system_for_the_user_who_asked():
+    context = Context.for_job(INFO, 3, "job-1")
+    assert (context.tenant_id, context.user_id, context.access, context.job_id) == (
+        7, 3, None, "job-1")
+
+
+def test_the_clock_reads_china_time():
+    late = dt.datetime(2026, 3, 1, 17, 30, tzinfo=dt.UTC)  # 01:30 on 2 March in Beijing
+    context = Context(7, None, clock=lambda: late)
+    assert context.today() == dt.date(2026, 3, 2)
+    assert context.now().utcoffset() == dt.timedelta(hours=8)
