@@ -431,6 +431,7 @@ def test_progress_equals_a_hand_count_in_a_fixed_number_of_queries(app, client, 
     }
     # The same number of statements for 9 hazards as for 9 + 200.
     from anjian.campaigns.service import campaign_progress
+    from anjian.context import Context
     from anjian.extensions import db
     from anjian.tenancy.scope import Scope, scoped
 
@@ -438,7 +439,7 @@ def test_progress_equals_a_hand_count_in_a_fixed_number_of_queries(app, client, 
         with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
             db.session.execute(db.select(db.literal(1)))  # connect and scope first
             with sql_statements(db.engine) as sent:
-                result = campaign_progress(campaign["id"])
+                result = campaign_progress(Context(w["tenant"], None), campaign["id"])
         seen = [s for s in sent
                 if not s.lstrip().upper().startswith(("SELECT SET_CONFIG", "PRAGMA"))]
         return len(seen), result

@@ -34,3 +34,22 @@ def test_the_clock_reads_china_time():
     context = Context(7, None, clock=lambda: late)
     assert context.today() == dt.date(2026, 3, 2)
     assert context.now().utcoffset() == dt.timedelta(hours=8)
+
+
+def test_visibility_fails_closed_without_a_context():
+    from sqlalchemy import true
+
+    from anjian.context import NoContext
+    from anjian.enterprises.models import Enterprise
+    from anjian.enterprises.visibility import can_see_enterprise, enterprise_clause
+
+    with pytest.raises(NoContext):
+        enterprise_clause(None, Enterprise.id)
+    with pytest.raises(NoContext):
+        can_see_enterprise(None, 1)
+    # The system's context (a job, the CLI) reaches every enterprise of the tenant scope.
+    assert enterprise_clause(Context(7, None), Enterprise.id) is true()
+    viewer = Context(7, 3, Access("enterprise", True, "member", enterprise_id=5))
+    assert str(enterprise_clause(viewer, Enterprise.id).compile(
+        compile_kwargs={"literal_binds": True})) == "enterprises.id = 5"
+

@@ -217,16 +217,18 @@ def mark_overdue(w, hazard_id, days_after=1):
 # --- reporting ------------------------------------------------------------------------------
 
 def test_report_hazard_service_grades_sets_deadline_and_notifies(app, factory):
+    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import service
     from anjian.hazards.models import HazardEvent, Notification
 
     w = build_world(app, factory)
     with app.app_context(), scoped_to(w.tenant, w.ids["sup"]):
-        general = service.report_hazard(enterprise_id=w.e1, source="department",
+        system = Context(w.tenant, w.ids["sup"])
+        general = service.report_hazard(system, enterprise_id=w.e1, source="department",
                                         title="配电箱未接地", found_on=dt.date(2026, 3, 2),
                                         actor_user_id=w.ids["sup"])
-        major = service.report_hazard(enterprise_id=w.e2, source="self", title="重大：储罐泄漏",
+        major = service.report_hazard(system, enterprise_id=w.e2, source="self", title="重大：储罐泄漏",
                                       found_on=dt.date(2026, 3, 2), immediate=True,
                                       actor_user_id=w.ids["sup"])
         db.session.commit()

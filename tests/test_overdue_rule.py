@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from anjian.campaigns.models import CampaignTask
 from anjian.campaigns.service import campaign_progress
+from anjian.context import Context
 from anjian.extensions import db
 from anjian.hazards.models import Hazard
 from anjian.hazards.rules import overdue_clause, task_overdue_clause
@@ -23,7 +24,7 @@ def _overdue(app, tenant_id: int, campaign_id: int):
             overdue_clause(Hazard, TODAY))))
         tasks = set(db.session.scalars(select(CampaignTask.key).where(
             task_overdue_clause(CampaignTask, TODAY))))
-        progress = campaign_progress(campaign_id, on=TODAY)["overdue"]
+        progress = campaign_progress(Context(tenant_id, None), campaign_id, on=TODAY)["overdue"]
     return hazards, tasks, progress
 
 

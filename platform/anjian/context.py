@@ -54,7 +54,8 @@ class Context:
         return cls(tenant.id, user_id, None, job_id=job_id, plugins=plugins, source=tenant)
 
     @classmethod
-    def for_cli(cls, tenant=None, plugins: PluginRegistry | None = None) -> Context:
+    def for_system(cls, tenant=None, plugins: PluginRegistry | None = None) -> Context:
+        """The system's (the CLI, a report's computation): no actor, the whole tenant."""
         return cls(tenant.id if tenant is not None else None, None, None, plugins=plugins,
                    source=tenant)
 

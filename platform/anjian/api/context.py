@@ -14,7 +14,7 @@ def current() -> Context | None:
     return g.get(_KEY) if has_request_context() else None
 
 
-def required() -> Context:
+def request_context() -> Context:
     """The current request's context, which a tenant route always has."""
     context = current()
     if context is None:

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
+from anjian.context import Context, NoContext
 from anjian.db import utcnow
 from anjian.extensions import db
 from anjian.permissions import allows
@@ -235,6 +236,20 @@ def tenant_access(user: User, tenant: Tenant,
         if ancestor.id in own and allows(own[ancestor.id][0], "tenant.read_descendants"):
             return Access("viewer", False, "ancestor")
     return None
+
+
+def acting_in(tenant, user_id: int | None) -> Context:
+    """The context of ``user_id`` acting in ``tenant`` (a Tenant or its TenantInfo) where no
+    guard built one (a plugin writing for the user a hook named): their access as the guard
+    reads it; no user is the system. A user without access has no context (fails closed)."""
+    if user_id is None:
+        return Context.for_system(tenant)
+    user = db.session.get(User, user_id)
+    row = db.session.get(Tenant, tenant.id)
+    access = tenant_access(user, row) if user is not None and row is not None else None
+    if access is None:
+        raise NoContext(f"user {user_id} has no access to tenant {tenant.id}")
+    return Context(tenant.id, user_id, access, source=tenant)
 
 
 __all__ = ["TENANT_ROLES", "Access", "AuthError", "Throttled"]

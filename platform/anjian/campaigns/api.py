@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
+from anjian.api.context import request_context
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
@@ -129,7 +130,7 @@ def _target_statement(campaign_id: int):
             .join(Enterprise, Enterprise.id == CampaignTarget.enterprise_id)
             .outerjoin(User, User.id == CampaignTarget.assignee_user_id)
             .where(CampaignTarget.campaign_id == campaign_id,
-                   enterprise_clause(CampaignTarget.enterprise_id)))
+                   enterprise_clause(request_context(), CampaignTarget.enterprise_id)))
 
 
 @blp.route("/<int:campaign_id>/targets")
@@ -158,7 +159,7 @@ def list_targets(query, pages, tenant_code, campaign_id):
 def add_targets(data, tenant_code, campaign_id):
     """添加目标企业：按名单、按台账筛选条件或按插件规则（已有的不重复添加）"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
-    result = service.add_targets(g.tenant, campaign, data)
+    result = service.add_targets(request_context(), campaign, data)
     db.session.commit()
     return result
 
@@ -205,7 +206,7 @@ def list_tasks(query, pages, tenant_code, campaign_id):
     """专项行动的任务与时间节点（按期限排序）"""
     get_or_404(Campaign, campaign_id, "专项行动")
     stmt = select(CampaignTask).where(CampaignTask.campaign_id == campaign_id,
-                                      enterprise_clause(CampaignTask.enterprise_id))
+                                      enterprise_clause(request_context(), CampaignTask.enterprise_id))
     if "status" in query:
         stmt = stmt.where(CampaignTask.status == query["status"])
     stmt = stmt.order_by(CampaignTask.deadline.is_(None), CampaignTask.deadline, CampaignTask.id)
@@ -221,9 +222,9 @@ def complete_task(_body, tenant_code, campaign_id, task_id):
     task = get_or_404(CampaignTask, task_id, "任务")
     if task.campaign_id != campaign_id:
         problem(404, "任务不存在")
-    if service.restricted_actor() and task.enterprise_id is None:
+    if service.restricted_actor(request_context()) and task.enterprise_id is None:
         problem(404, "任务不存在")  # a campaign-wide task is the bureau's
-    require_enterprise(task.enterprise_id, "任务")
+    require_enterprise(request_context(), task.enterprise_id, "任务")
     service.mark_task_done(task, g.user.id)
     db.session.commit()
     return task
@@ -235,4 +236,4 @@ def complete_task(_body, tenant_code, campaign_id, task_id):
 def progress(tenant_code, campaign_id):
     """进度：目标企业、已检查、隐患（按等级与状态）、逾期隐患与任务"""
     get_or_404(Campaign, campaign_id, "专项行动")
-    return service.campaign_progress(campaign_id)
+    return service.campaign_progress(request_context(), campaign_id)

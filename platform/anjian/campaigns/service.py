@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import g, has_request_context
 from sqlalchemy import and_, bindparam, case, distinct, func, literal, select, true
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +17,7 @@ from anjian.campaigns.models import (
     CampaignTarget,
     CampaignTask,
 )
+from anjian.context import Context
 from anjian.db import utcnow
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
@@ -301,23 +301,23 @@ def _targeted(campaign_id: int) -> set[int]:
                                   .where(CampaignTarget.campaign_id == campaign_id)))
 
 
-def _candidates(query: dict | None):
+def _candidates(context: Context, query: dict | None):
     """Live enterprises of the tenant (narrowed by a registry filter, if given)."""
     from anjian.enterprises.queries import filtered_statement
 
     stmt = filtered_statement(dict(query or {}))
-    return stmt.where(enterprise_clause(Enterprise.id))
+    return stmt.where(enterprise_clause(context, Enterprise.id))
 
 
-def add_targets(tenant: Tenant, campaign: Campaign, data: dict) -> dict:
+def add_targets(context: Context, campaign: Campaign, data: dict) -> dict:
     """Target enterprises by list, by registry filter, or by the tenant's plugin rule;
     idempotent: an enterprise already targeted stays as it was."""
     _writable(campaign)
     chosen: list[tuple[int, str]] = []
     if data.get("rule") is not None:
         method = "plugin"
-        enterprises = list(db.session.scalars(_candidates(data.get("filter"))))
-        picked = call_policy(tenant, "select_campaign_targets", campaign=campaign,
+        enterprises = list(db.session.scalars(_candidates(context, data.get("filter"))))
+        picked = call_policy(context.tenant, "select_campaign_targets", campaign=campaign,
                        enterprises=enterprises)
         if picked is None:
             raise Refused("本单位启用的插件没有选取目标企业的规则", field="rule")
@@ -329,13 +329,13 @@ def add_targets(tenant: Tenant, campaign: Campaign, data: dict) -> dict:
             chosen.append((enterprise.id, str(reason or "")[:2000]))
     elif data.get("filter") is not None:
         method = "filter"
-        chosen = [(e.id, "") for e in db.session.scalars(_candidates(data["filter"]))]
+        chosen = [(e.id, "") for e in db.session.scalars(_candidates(context, data["filter"]))]
     else:
         method = "list"
         ids = list(dict.fromkeys(data.get("enterprise_ids") or ()))
         found = set(db.session.scalars(
             select(Enterprise.id).where(Enterprise.id.in_(ids), Enterprise.deleted_at.is_(None),
-                                        enterprise_clause(Enterprise.id))))
+                                        enterprise_clause(context, Enterprise.id))))
         missing = [i for i in ids if i not in found]
         if missing:  # another tenant's id is as absent as a missing one
             raise Refused("企业不存在: " + "、".join(map(str, missing)),
@@ -425,7 +425,7 @@ def _progress_statement(visible):
         .execution_options(tenant_scoped_sql=True))
 
 
-def campaign_progress(campaign_id: int, on: dt.date | None = None) -> dict:
+def campaign_progress(context: Context, campaign_id: int, on: dt.date | None = None) -> dict:
     """Targets, inspected targets, hazards by grade and state, overdue hazards and tasks.
 
     One aggregate statement whatever the number of rows: the campaign's hazards grouped
@@ -439,8 +439,8 @@ def campaign_progress(campaign_id: int, on: dt.date | None = None) -> dict:
     scope = get_scope(db.session)
     if scope is None or not scope.tenant_ids:
         raise TenantScopeError("campaign progress without a tenant context")
-    if restricted_actor():
-        statement = _progress_statement(enterprise_clause)
+    if restricted_actor(context):
+        statement = _progress_statement(lambda column: enterprise_clause(context, column))
     else:  # built once: the ORM scope would otherwise rebuild its criteria on every call
         statement = _progress_statements.get("all")
         if statement is None:
@@ -463,9 +463,10 @@ def campaign_progress(campaign_id: int, on: dt.date | None = None) -> dict:
             "overdue": {"hazards": hazards_overdue, "tasks": tasks_overdue}}
 
 
-def restricted_actor() -> bool:
-    """Whether the caller sees only some enterprises (an enterprise or service org user)."""
-    from anjian.enterprises.visibility import sees_every_enterprise
+def restricted_actor(context: Context) -> bool:
+    """Whether the context's actor sees only some enterprises (an enterprise or service org
+    user)."""
+    from anjian.enterprises.visibility import actor, sees_every_enterprise
 
-    access = g.get("access") if has_request_context() else None
+    access, _user_id = actor(context)
     return not sees_every_enterprise(access)

@@ -6,6 +6,7 @@ from flask import g
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
+from anjian.api.context import request_context
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.enterprises import service
@@ -35,7 +36,7 @@ blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/tenants/<tenant_cod
 @requires("enterprise.read")
 def list_enterprises(query, pages, tenant_code):
     """企业列表：按区域（含下级）、行业、规模、风险标志、状态筛选，按名称或代码搜索"""
-    stmt = filtered_statement(query).where(enterprise_clause(Enterprise.id))
+    stmt = filtered_statement(query).where(enterprise_clause(request_context(), Enterprise.id))
     return paginate(stmt, pages["page"], pages["per_page"])
 
 
@@ -56,7 +57,7 @@ def create_enterprise(data, tenant_code):
 @requires("enterprise.read")
 def get_enterprise(tenant_code, enterprise_id):
     """企业详情"""
-    require_enterprise(enterprise_id, "企业")
+    require_enterprise(request_context(), enterprise_id, "企业")
     return get_or_404(Enterprise, enterprise_id, "企业")
 
 

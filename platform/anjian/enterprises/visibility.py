@@ -9,18 +9,19 @@ everybody else the whole tenant. Every list and lookup of enterprise-bound rows
 
 from __future__ import annotations
 
-from flask import g, has_request_context
 from sqlalchemy import false, select, true
 
+from anjian.context import Context, NoContext
 from anjian.errors import NotFound
 from anjian.permissions import allows
 
 
-def current_actor():
-    """The request's (access, user); (None, None) outside a request (jobs, the CLI)."""
-    if not has_request_context():
-        return None, None
-    return g.get("access"), g.get("user")
+def actor(context: Context | None):
+    """The context's (access, user id); without a context nothing is seen (fails closed,
+    like the tenant scope). A job's or the CLI's context has no access: the system."""
+    if context is None:
+        raise NoContext("enterprise visibility needs a context")
+    return context.access, context.user_id
 
 
 def assigned_enterprises(user_id: int):
@@ -47,33 +48,33 @@ def sees_every_enterprise(access) -> bool:
     return access is None or allows(access.role, "enterprise.read_all")
 
 
-def enterprise_clause(column):
-    """A WHERE clause limiting ``column`` (an enterprise id) to what the actor may see.
-
-    Outside a request (jobs, CLI) the tenant scope alone applies.
+def enterprise_clause(context: Context | None, column):
+    """A WHERE clause limiting ``column`` (an enterprise id) to what the context's actor
+    may see. For the system (jobs, CLI) the tenant scope alone applies.
     """
-    access, user = current_actor()
+    access, user_id = actor(context)
     if sees_every_enterprise(access):
         return true()
     if allows(access.role, "enterprise.read_own"):
         return column == access.enterprise_id if access.enterprise_id else false()
-    return column.in_(assigned_enterprises(user.id))
+    return column.in_(assigned_enterprises(user_id))
 
 
-def can_see_enterprise(enterprise_id: int | None) -> bool:
-    access, user = current_actor()
+def can_see_enterprise(context: Context | None, enterprise_id: int | None) -> bool:
+    access, user_id = actor(context)
     if sees_every_enterprise(access) or enterprise_id is None:
         return True
     if allows(access.role, "enterprise.read_own"):
         return enterprise_id == access.enterprise_id
     from anjian.extensions import db
 
-    visible = assigned_enterprises(user.id).subquery()
+    visible = assigned_enterprises(user_id).subquery()
     return db.session.scalar(
         select(visible.c[0]).where(visible.c[0] == enterprise_id).limit(1)) is not None
 
 
-def require_enterprise(enterprise_id: int | None, label: str = "对象") -> None:
+def require_enterprise(context: Context | None, enterprise_id: int | None,
+                       label: str = "对象") -> None:
     """404 (never 403) for an enterprise the actor may not see: its existence is not told."""
-    if not can_see_enterprise(enterprise_id):
+    if not can_see_enterprise(context, enterprise_id):
         raise NotFound(f"{label}不存在")

@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from anjian import permissions
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
+from anjian.api.context import request_context
 from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
 from anjian.api.policy import requires
 from anjian.api.problems import ProblemSchema, problem
@@ -70,7 +71,7 @@ def _rules():
 
 def _hazard(hazard_id: int) -> Hazard:
     hazard = get_or_404(Hazard, hazard_id, "隐患")
-    require_enterprise(hazard.enterprise_id, "隐患")
+    require_enterprise(request_context(), hazard.enterprise_id, "隐患")
     return hazard
 
 
@@ -91,7 +92,7 @@ def _check_if_match(hazard: Hazard) -> None:
 @requires("hazard.read")
 def list_hazards(query, pages, tenant_code):
     """隐患列表：按状态、等级、来源、企业、专项行动、逾期、整改期限筛选"""
-    stmt = select(Hazard).where(enterprise_clause(Hazard.enterprise_id))
+    stmt = select(Hazard).where(enterprise_clause(request_context(), Hazard.enterprise_id))
     if query.get("state"):
         stmt = stmt.where(Hazard.state.in_(query["state"]))
     for key in ("grade", "source", "enterprise_id", "campaign_id"):
@@ -125,9 +126,10 @@ def report_hazard(data, tenant_code):
         data.setdefault("enterprise_id", access.enterprise_id)
     if data.get("enterprise_id") is None:
         problem(422, "须指明企业", errors={"enterprise_id": ["必填项"]})
-    require_enterprise(data["enterprise_id"], "企业")
+    require_enterprise(request_context(), data["enterprise_id"], "企业")
     with _rules():
-        hazard = service.report_hazard(**data, source=source, actor_user_id=g.user.id)
+        hazard = service.report_hazard(request_context(), **data, source=source,
+                                      actor_user_id=g.user.id)
     db.session.commit()
     return hazard
 

@@ -15,10 +15,10 @@ import decimal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from flask import g, has_app_context
 from sqlalchemy import or_, select
 
 from anjian.auth.models import TENANT_ROLES, Membership, User
+from anjian.context import Context
 from anjian.db import jsonable, utcnow
 from anjian.errors import Conflict, Defect, Forbidden, NotFound, Refused
 from anjian.extensions import db
@@ -46,24 +46,22 @@ def current_tenant() -> Tenant:
     scope = get_scope(db.session)
     if scope is None or scope.write_tenant_id is None:
         raise TenantScopeError("hazards are written inside a writable tenant scope")
-    tenant = g.get("tenant") if has_app_context() else None
-    if tenant is None or tenant.id != scope.write_tenant_id:
-        tenant = db.session.get(Tenant, scope.write_tenant_id)
-    return tenant
+    return db.session.get(Tenant, scope.write_tenant_id)  # the guard's row, when a request
 
 
 def _user(user_id: int | None) -> User | None:
     return db.session.get(User, user_id) if user_id is not None else None
 
 
-def attach_evidence(evidence_ids: Iterable[int], hazard: Hazard, event: HazardEvent) -> None:
+def attach_evidence(context: Context, evidence_ids: Iterable[int], hazard: Hazard,
+                    event: HazardEvent) -> None:
     """Attach uploaded evidence files to a hazard and the event that brought them."""
     ids = list(evidence_ids or ())
     if not ids:
         return
     from anjian.inspections import service as inspections
 
-    inspections.attach_evidence(ids, hazard_id=hazard.id, hazard_event_id=event.id,
+    inspections.attach_evidence(context, ids, hazard_id=hazard.id, hazard_event_id=event.id,
                                 enterprise_id=hazard.enterprise_id)
 
 
@@ -97,8 +95,8 @@ def _check_campaign(campaign_id: int | None) -> None:
         raise Refused("专项行动不存在", errors={"campaign_id": ["专项行动不存在"]})
 
 
-def report_hazard(*, enterprise_id: int, source: str, title: str, description: str = "",
-                  location: str = "", campaign_id: int | None = None,
+def report_hazard(context: Context, *, enterprise_id: int, source: str, title: str,
+                  description: str = "", location: str = "", campaign_id: int | None = None,
                   inspection_id: int | None = None, inspection_result_id: int | None = None,
                   checklist_item=None, found_on: dt.date | None = None, immediate: bool = False,
                   evidence_ids: Iterable[int] = (), actor_user_id: int | None) -> Hazard:
@@ -150,7 +148,7 @@ def report_hazard(*, enterprise_id: int, source: str, title: str, description: s
     if hazard.deadline is not None:
         data["deadline"] = hazard.deadline
     event = _event(hazard, "report", None, actor_user_id, data=data)
-    attach_evidence(ids, hazard, event)
+    attach_evidence(context, ids, hazard, event)
     if grade == "major":
         notify_major(tenant, hazard, enterprise)
     call_policy(tenant, "on_hazard_transition", hazard=hazard, from_state=None,
@@ -390,7 +388,9 @@ def transition(hazard: Hazard, action: str, actor, access, data: dict | None = N
         details["referral_id"] = referral.id
     event = _event(hazard, action, from_state, actor_id, note=(data.get("note") or "").strip(),
                    data={**details, "evidence_ids": evidence_ids})
-    attach_evidence(evidence_ids, hazard, event)
+    # The evidence is the actor's to attach: what it sees (the system sees every file).
+    context = Context(tenant.id, actor_id, access)
+    attach_evidence(context, evidence_ids, hazard, event)
     actor_user = actor if isinstance(actor, User) or actor is None else _user(actor_id)
     call_policy(tenant, "on_hazard_transition", hazard=hazard, from_state=from_state,
               to_state=hazard.state, actor=actor_user)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
+from anjian.api.context import request_context
 from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
 from anjian.api.policy import requires
 from anjian.api.problems import problem
@@ -131,7 +132,7 @@ def list_versions(tenant_code, template_key):
 
 def _inspection(inspection_id: int) -> Inspection:
     inspection = get_or_404(Inspection, inspection_id, "检查")
-    require_enterprise(inspection.enterprise_id, "检查")
+    require_enterprise(request_context(), inspection.enterprise_id, "检查")
     return inspection
 
 
@@ -142,7 +143,7 @@ def _inspection(inspection_id: int) -> Inspection:
 @requires("inspection.read")
 def list_inspections(query, pages, tenant_code):
     """检查列表（按企业、专项行动、状态、检查类型筛选）"""
-    stmt = select(Inspection).where(enterprise_clause(Inspection.enterprise_id))
+    stmt = select(Inspection).where(enterprise_clause(request_context(), Inspection.enterprise_id))
     for key in ("enterprise_id", "campaign_id", "status", "inspector_kind"):
         if key in query:
             stmt = stmt.where(getattr(Inspection, key) == query[key])
@@ -156,7 +157,7 @@ def list_inspections(query, pages, tenant_code):
 @requires("inspection.conduct")
 def create_inspection(data, tenant_code):
     """开始一次检查（检查类型由角色决定；监管人员可选抽查）"""
-    inspection = service.create_inspection(g.tenant, data, g.access, g.user.id)
+    inspection = service.create_inspection(request_context(), g.tenant, data)
     db.session.commit()
     return service.inspection_view(inspection)
 
@@ -177,7 +178,7 @@ def get_inspection(tenant_code, inspection_id):
 def put_result(data, tenant_code, inspection_id, item_id):
     """填写一个检查项（是 / 否 / 不适用、说明、证据）；“否”可一并登记隐患"""
     inspection = _inspection(inspection_id)
-    result = service.set_result(inspection, item_id, data, g.access, g.user.id)
+    result = service.set_result(request_context(), inspection, item_id, data)
     db.session.commit()
     return result
 
@@ -189,7 +190,7 @@ def put_result(data, tenant_code, inspection_id, item_id):
 def put_results(data, tenant_code, inspection_id):
     """批量填写检查项（results: [{item_id, answer, ...}]）"""
     inspection = _inspection(inspection_id)
-    service.set_results(inspection, data["results"], g.access, g.user.id)
+    service.set_results(request_context(), inspection, data["results"])
     db.session.commit()
     return service.inspection_view(inspection)
 
@@ -225,8 +226,9 @@ def upload_evidence(files, tenant_code):
         problem(422, "上传选项无效", errors=exc.messages)
     upload = files["file"]
     try:
-        evidence = service.upload_evidence(g.tenant, upload.stream, upload.mimetype,
-                                           upload.filename, options["enterprise_id"], g.user.id)
+        evidence = service.upload_evidence(request_context(), g.tenant, upload.stream,
+                                           upload.mimetype, upload.filename,
+                                           options["enterprise_id"], g.user.id)
     finally:
         upload.close()
     db.session.commit()
@@ -239,7 +241,7 @@ def upload_evidence(files, tenant_code):
 def get_evidence(tenant_code, evidence_id):
     """证据文件信息及限时下载链接"""
     evidence = get_or_404(Evidence, evidence_id, "证据文件")
-    if not service.evidence_visible(evidence):
+    if not service.evidence_visible(request_context(), evidence):
         problem(404, "证据文件不存在")
     data = {name: getattr(evidence, name) for name in EvidenceSchema().fields}
     data["download_url"] = service.evidence_url(g.tenant, evidence, URL_SECONDS)

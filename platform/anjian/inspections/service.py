@@ -6,12 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from anjian.context import Context
 from anjian.db import utcnow
-from anjian.enterprises.visibility import (
-    can_see_enterprise,
-    current_actor,
-    sees_every_enterprise,
-)
+from anjian.enterprises.visibility import actor, can_see_enterprise, sees_every_enterprise
 from anjian.errors import Conflict, Defect, DomainError, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.inspections.models import (
@@ -33,18 +30,19 @@ EVIDENCE_KIND = "evidence"  # the storage kind: JPEG, PNG or PDF (anjian.storage
 _ATTACHMENTS = ("inspection_result_id", "hazard_id", "hazard_event_id", "service_record_id")
 
 
-def evidence_visible(evidence: Evidence) -> bool:
+def evidence_visible(context: Context, evidence: Evidence) -> bool:
     """The uploader sees its file; others see it through its enterprise (restricted roles
     only the enterprises they may see; a file of no enterprise is the uploader's alone)."""
-    access, user = current_actor()
+    access, user_id = actor(context)
     if sees_every_enterprise(access):
         return True
-    if user is not None and evidence.uploaded_by == user.id:
+    if user_id is not None and evidence.uploaded_by == user_id:
         return True
-    return evidence.enterprise_id is not None and can_see_enterprise(evidence.enterprise_id)
+    return evidence.enterprise_id is not None and can_see_enterprise(context,
+                                                                     evidence.enterprise_id)
 
 
-def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
+def attach_evidence(context: Context, evidence_ids, *, inspection_result_id: int | None = None,
                     hazard_id: int | None = None, hazard_event_id: int | None = None,
                     service_record_id: int | None = None,
                     enterprise_id: int | None = None) -> list[Evidence]:
@@ -72,7 +70,7 @@ def attach_evidence(evidence_ids, *, inspection_result_id: int | None = None,
     out = []
     for ident in ids:
         evidence = found.get(ident)
-        if evidence is None or not evidence_visible(evidence):
+        if evidence is None or not evidence_visible(context, evidence):
             raise NotFound(f"证据文件不存在: {ident}", field="evidence_ids")
         current = {key: getattr(evidence, key) for key in _ATTACHMENTS}
         if any(v is not None for v in current.values()) and current != target:
@@ -363,16 +361,17 @@ def _resolve_template(tenant: Tenant, data: dict) -> ChecklistTemplate:
     return template
 
 
-def create_inspection(tenant: Tenant, data: dict, access, actor_id: int | None) -> Inspection:
+def create_inspection(context: Context, tenant: Tenant, data: dict) -> Inspection:
     """An inspection of one enterprise (in a campaign or alone) against one template version;
     the inspector kind follows the caller's role."""
+    access, actor_id = context.access, context.user_id
     from anjian.campaigns.models import Campaign
     from anjian.enterprises.models import Enterprise
 
     kind = inspector_kind_for(access.role, data.get("inspector_kind"))
     enterprise = db.session.get(Enterprise, data["enterprise_id"])  # scoped: foreign is absent
     if enterprise is None or enterprise.deleted_at is not None \
-            or not can_see_enterprise(enterprise.id):
+            or not can_see_enterprise(context, enterprise.id):
         raise NotFound("企业不存在", field="enterprise_id")
     if data.get("campaign_id") is not None:
         campaign = db.session.get(Campaign, data["campaign_id"])
@@ -405,10 +404,11 @@ def hazard_of_result(result_id: int):
                              .limit(1))
 
 
-def set_result(inspection: Inspection, item_id: int, data: dict, access,
-               actor_id: int | None, field: str = "item_id") -> InspectionResult:
+def set_result(context: Context, inspection: Inspection, item_id: int, data: dict,
+               field: str = "item_id") -> InspectionResult:
     """Answer one item (yes / no / not applicable) with a note and evidence; a "no" may
     raise a hazard at once (``raise_hazard``)."""
+    access, actor_id = context.access, context.user_id
     check_editable(inspection, access)
     item = db.session.get(ChecklistItem, item_id)
     if item is None or item.template_id != inspection.template_id:
@@ -436,20 +436,20 @@ def set_result(inspection: Inspection, item_id: int, data: dict, access,
                 Evidence.inspection_result_id == result.id)):
             if evidence.id not in wanted:
                 evidence.inspection_result_id = None
-        attach_evidence(data["evidence_ids"], inspection_result_id=result.id,
+        attach_evidence(context, data["evidence_ids"], inspection_result_id=result.id,
                         enterprise_id=inspection.enterprise_id)
     if raise_hazard is not None:
-        _raise_hazard(inspection, result, item, raise_hazard, actor_id)
+        _raise_hazard(context, inspection, result, item, raise_hazard, actor_id)
     return result
 
 
-def _raise_hazard(inspection: Inspection, result: InspectionResult, item: ChecklistItem,
+def _raise_hazard(context: Context, inspection: Inspection, result: InspectionResult, item: ChecklistItem,
                   body: dict, actor_id: int | None):
     from anjian.hazards import service as hazards
 
     try:
         return hazards.report_hazard(
-            enterprise_id=inspection.enterprise_id,
+            context, enterprise_id=inspection.enterprise_id,
             source=HAZARD_SOURCES[inspection.inspector_kind],
             title=(body.get("title") or item.text)[:300],
             description=body.get("description") or result.note or "",
@@ -462,16 +462,16 @@ def _raise_hazard(inspection: Inspection, result: InspectionResult, item: Checkl
         raise
 
 
-def set_results(inspection: Inspection, entries: list[dict], access,
-                actor_id: int | None) -> list[InspectionResult]:
-    check_editable(inspection, access)
+def set_results(context: Context, inspection: Inspection,
+                entries: list[dict]) -> list[InspectionResult]:
+    check_editable(inspection, context.access)
     seen = set()
     out = []
     for i, entry in enumerate(entries):
         if entry["item_id"] in seen:
             raise Refused("同一检查项重复出现", field=f"results[{i}].item_id")
         seen.add(entry["item_id"])
-        out.append(set_result(inspection, entry["item_id"], entry, access, actor_id,
+        out.append(set_result(context, inspection, entry["item_id"], entry,
                               field=f"results[{i}].item_id"))
     return out
 
@@ -536,7 +536,7 @@ def inspection_view(inspection: Inspection) -> dict:
 
 # --- evidence ---------------------------------------------------------------------------------
 
-def upload_evidence(tenant: Tenant, data, content_type: str | None, filename: str | None,
+def upload_evidence(context: Context, tenant: Tenant, data, content_type: str | None, filename: str | None,
                     enterprise_id: int | None, actor_id: int | None) -> Evidence:
     """Store a photo or PDF under a platform-made key; the file name is kept as sanitised
     metadata only. ``enterprise_id`` (optional) must be one the actor may see."""
@@ -547,7 +547,7 @@ def upload_evidence(tenant: Tenant, data, content_type: str | None, filename: st
 
     if enterprise_id is not None:
         enterprise = db.session.get(Enterprise, enterprise_id)
-        if enterprise is None or not can_see_enterprise(enterprise_id):
+        if enterprise is None or not can_see_enterprise(context, enterprise_id):
             raise NotFound("企业不存在", field="enterprise_id")
     try:
         stored = storage_for(current_app).put(tenant.id, EVIDENCE_KIND, data, content_type,

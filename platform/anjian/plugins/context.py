@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, distinct, func, or_, select
 
 from anjian.auth.models import User
+from anjian.auth.service import acting_in
 from anjian.campaigns.models import Campaign, CampaignPhase, CampaignTarget, CampaignTask
 from anjian.campaigns.service import mark_task_done
+from anjian.context import Context
 from anjian.enterprises.models import Enterprise
 from anjian.errors import DomainError
 from anjian.extensions import db
@@ -224,7 +226,7 @@ class PluginContext:
         if contract is None:
             raise JobError("服务合同不存在", f"service contract {contract_id} not found")
         try:
-            table = cost_table(self.tenant, contract, year)
+            table = cost_table(Context.for_system(self.tenant), contract, year)
         except DomainError as exc:  # a rule of the core said no: the job fails with its message
             raise JobError(exc.message, f"cost table: {exc.message}") from exc
         return ContractView.of(contract), table
@@ -446,7 +448,7 @@ class PluginContext:
 
     def create_service_record(self, data: dict, actor_id: int | None) -> RowView:
         """Record a service delivered (the services core's rules apply)."""
-        return view_of(create_record(self.tenant, data, actor_id))
+        return view_of(create_record(acting_in(self.tenant, actor_id), data))
 
     def draw_spot_check_sample(self, contract_id: int, data: dict,
                                actor_id: int | None) -> RowView:

@@ -10,6 +10,7 @@ import datetime as dt
 
 import marshmallow as ma
 
+from anjian.context import Context
 from anjian.jobs.schedules import local_now
 
 KIND = {
@@ -53,7 +54,7 @@ def compute(tenant, params, snapshot_at):
     if campaign is None:
         raise JobError("专项行动不存在（可能已被删除）", f"campaign {params['campaign_id']} not found")
     on = params.get("on") or local_now(snapshot_at).date()
-    progress = campaign_progress(campaign.id, on)
+    progress = campaign_progress(Context.for_system(tenant), campaign.id, on)
     return {
         "title": f"{campaign.title}进度报表",
         "tenant": tenant.name,

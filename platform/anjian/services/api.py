@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
+from anjian.api.context import request_context
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
@@ -77,7 +78,8 @@ records_blp = Blueprint("service_records", __name__, url_prefix=f"{PREFIX}/servi
 def _visible(model, ident: int, label: str, organisation_of):
     """``get_or_404``, and the same 404 for another service organisation's row."""
     obj = get_or_404(model, ident, label)
-    if service.is_service_org() and organisation_of(obj) != service.my_organisation_id():
+    if service.is_service_org(request_context()) \
+            and organisation_of(obj) != service.my_organisation_id(request_context()):
         problem(404, f"{label}不存在")
     return obj
 
@@ -93,7 +95,7 @@ def _organisation(organisation_id: int) -> ServiceOrganisation:
 @requires("service_org.read")
 def list_organisations(query, pages, tenant_code):
     """服务机构列表（服务机构人员只看到本机构）"""
-    stmt = select(ServiceOrganisation).where(service.organisation_clause(ServiceOrganisation.id))
+    stmt = select(ServiceOrganisation).where(service.organisation_clause(request_context(), ServiceOrganisation.id))
     if "active" in query:
         stmt = stmt.where(ServiceOrganisation.is_active.is_(query["active"]))
     if query.get("q"):
@@ -209,7 +211,7 @@ def _contract(contract_id: int) -> ServiceContract:
 def list_contracts(query, pages, tenant_code):
     """服务合同列表（按机构、专项行动、服务企业、状态筛选；服务机构人员只看到本机构的）"""
     stmt = select(ServiceContract).where(
-        service.organisation_clause(ServiceContract.organisation_id))
+        service.organisation_clause(request_context(), ServiceContract.organisation_id))
     for key in ("organisation_id", "campaign_id", "status"):
         if key in query:
             stmt = stmt.where(getattr(ServiceContract, key) == query[key])
@@ -217,7 +219,7 @@ def list_contracts(query, pages, tenant_code):
         stmt = stmt.where(ServiceContract.id.in_(
             select(ContractEnterprise.contract_id).where(
                 ContractEnterprise.enterprise_id == query["enterprise_id"],
-                enterprise_clause(ContractEnterprise.enterprise_id))))
+                enterprise_clause(request_context(), ContractEnterprise.enterprise_id))))
     stmt = stmt.order_by(ServiceContract.starts_on.desc(), ServiceContract.id.desc())
     return paginate(stmt, pages["page"], pages["per_page"])
 
@@ -228,7 +230,7 @@ def list_contracts(query, pages, tenant_code):
 @requires("contract.manage")
 def create_contract(data, tenant_code):
     """签订服务合同（服务期、中标单价、服务类别、服务企业）"""
-    contract = service.create_contract(g.tenant, data)
+    contract = service.create_contract(request_context(), g.tenant, data)
     db.session.commit()
     return contract
 
@@ -287,7 +289,7 @@ def list_contract_enterprises(query, pages, tenant_code, contract_id):
                    Enterprise.above_quota)
             .join(Enterprise, Enterprise.id == ContractEnterprise.enterprise_id)
             .where(ContractEnterprise.contract_id == contract.id,
-                   enterprise_clause(ContractEnterprise.enterprise_id)))
+                   enterprise_clause(request_context(), ContractEnterprise.enterprise_id)))
     if query.get("current") is not None:
         left = ContractEnterprise.left_on
         stmt = stmt.where(left.is_(None) if query["current"] else left.is_not(None))
@@ -304,7 +306,8 @@ def list_contract_enterprises(query, pages, tenant_code, contract_id):
 def add_contract_enterprises(data, tenant_code, contract_id):
     """增加服务企业（已在服务的不重复添加；已退出的重新加入）"""
     contract = _contract(contract_id)
-    result = service.add_contract_enterprises(contract, data["enterprise_ids"], data["joined_on"])
+    result = service.add_contract_enterprises(request_context(), contract, data["enterprise_ids"],
+                                              data["joined_on"])
     db.session.commit()
     return result
 
@@ -329,7 +332,7 @@ def remove_contract_enterprise(tenant_code, contract_id, enterprise_id):
 def contract_compliance(query, tenant_code, contract_id):
     """服务义务完成情况：每家企业每项义务每个周期为已完成、进行中或未完成（as_of 为计算日）"""
     contract = _contract(contract_id)
-    return service.compliance(g.tenant, contract, query.get("as_of") or local_today(),
+    return service.compliance(request_context(), g.tenant, contract, query.get("as_of") or local_today(),
                               query.get("enterprise_id"), query.get("status"))
 
 
@@ -340,7 +343,7 @@ def contract_compliance(query, tenant_code, contract_id):
 def contract_costs(query, tenant_code, contract_id):
     """合同年度费用分担表：每家企业街道与企业各承担多少，合计为街道预算"""
     contract = _contract(contract_id)
-    return service.cost_table(g.tenant, contract, query["year"])
+    return service.cost_table(request_context(), contract, query["year"])
 
 
 # --- spot checks ------------------------------------------------------------------------------
@@ -409,7 +412,7 @@ def record_finding(data, tenant_code, contract_id, sample_id, enterprise_id):
 def _record(record_id: int) -> ServiceRecord:
     record = get_or_404(ServiceRecord, record_id, "服务记录")
     visible = db.session.scalar(select(func.count()).select_from(ServiceRecord).where(
-        ServiceRecord.id == record.id, service.record_clause()))
+        ServiceRecord.id == record.id, service.record_clause(request_context())))
     if not visible:
         problem(404, "服务记录不存在")
     return record
@@ -429,7 +432,7 @@ def _detail(record: ServiceRecord) -> dict:
 @requires("service_record.read")
 def list_records(query, pages, tenant_code):
     """服务记录列表（按合同、机构、企业、类别、人员、日期筛选）"""
-    stmt = select(ServiceRecord).where(service.record_clause())
+    stmt = select(ServiceRecord).where(service.record_clause(request_context()))
     for key in ("contract_id", "enterprise_id", "staff_user_id"):
         if key in query:
             stmt = stmt.where(getattr(ServiceRecord, key) == query[key])
@@ -452,7 +455,7 @@ def list_records(query, pages, tenant_code):
 @requires("service_record.create")
 def create_record(data, tenant_code):
     """登记服务记录（服务机构人员只能为本机构履行中合同的服务企业登记）；可附证据文件或报告"""
-    record = service.create_record(g.tenant, data, g.user.id)
+    record = service.create_record(request_context(), data)
     db.session.commit()
     return _detail(record)
 

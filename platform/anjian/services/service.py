@@ -47,9 +47,10 @@ from sqlalchemy.exc import IntegrityError
 
 from anjian.auth.models import Membership
 from anjian.campaigns.models import Campaign
+from anjian.context import Context
 from anjian.db import utcnow
 from anjian.enterprises.models import SCALES, Enterprise
-from anjian.enterprises.visibility import current_actor, enterprise_clause
+from anjian.enterprises.visibility import actor, enterprise_clause
 from anjian.errors import Conflict, Defect, DomainError, NotFound, Refused
 from anjian.extensions import db
 from anjian.jobs.schedules import local_now, local_today
@@ -66,7 +67,7 @@ from anjian.services.models import (
     SpotCheckSample,
 )
 from anjian.tenancy.models import Tenant
-from anjian.tenancy.service import as_tenant_info, call_policy
+from anjian.tenancy.service import call_policy
 
 PERIODS = {"quarter": 3, "year": 12, "contract": None}
 PERIOD_LABELS = {"quarter": "季度", "year": "年度", "contract": "服务期"}
@@ -136,26 +137,27 @@ def contract_years(contract: ServiceContract) -> int:
 
 # --- organisations and staff ------------------------------------------------------------------
 
-def my_organisation_id() -> int | None:
-    """The organisation the calling service-organisation user works for (None for others)."""
-    access, user = current_actor()
-    if access is None or not allows(access.role, "contract.read_own_organisation") or user is None:
+def my_organisation_id(context: Context) -> int | None:
+    """The organisation the context's service-organisation user works for (None for others)."""
+    access, user_id = actor(context)
+    if access is None or not allows(access.role, "contract.read_own_organisation") \
+            or user_id is None:
         return None
     return db.session.scalar(select(ServiceOrgStaff.organisation_id)
-                             .where(ServiceOrgStaff.user_id == user.id))
+                             .where(ServiceOrgStaff.user_id == user_id))
 
 
-def is_service_org() -> bool:
-    access, _user = current_actor()
+def is_service_org(context: Context) -> bool:
+    access, _user_id = actor(context)
     return access is not None and allows(access.role, "contract.read_own_organisation")
 
 
-def organisation_clause(column):
+def organisation_clause(context: Context, column):
     """Limits ``column`` (an organisation id) to the caller's own organisation when it is a
     service organisation's user; everybody else sees all of the tenant's."""
-    if not is_service_org():
+    if not is_service_org(context):
         return true()
-    mine = my_organisation_id()
+    mine = my_organisation_id(context)
     return column == mine if mine is not None else false()
 
 
@@ -274,23 +276,23 @@ def _check_period(starts_on: dt.date, ends_on: dt.date) -> None:
         raise Refused("合同开始日期晚于结束日期", field="ends_on")
 
 
-def _live_enterprises(ids) -> list[int]:
+def _live_enterprises(context: Context, ids) -> list[int]:
     """``ids`` that are live enterprises the caller may see, or 422 naming the others."""
     ids = list(dict.fromkeys(ids or ()))
     if not ids:
         return []
     found = set(db.session.scalars(
         select(Enterprise.id).where(Enterprise.id.in_(ids), Enterprise.deleted_at.is_(None),
-                                    enterprise_clause(Enterprise.id))))
+                                    enterprise_clause(context, Enterprise.id))))
     missing = [i for i in ids if i not in found]
     if missing:  # another tenant's id is as absent as a missing one
         raise Refused("企业不存在: " + "、".join(map(str, missing)), field="enterprise_ids")
     return ids
 
 
-def create_contract(tenant: Tenant, data: dict) -> ServiceContract:
+def create_contract(context: Context, tenant: Tenant, data: dict) -> ServiceContract:
     data = dict(data)
-    enterprise_ids = _live_enterprises(data.pop("enterprise_ids", None))
+    enterprise_ids = _live_enterprises(context, data.pop("enterprise_ids", None))
     _check_organisation(data["organisation_id"])
     _check_campaign(data.get("campaign_id"))
     _check_period(data["starts_on"], data["ends_on"])
@@ -348,11 +350,12 @@ def contract_end(contract: ServiceContract) -> dt.date:
     return contract.ends_on
 
 
-def add_contract_enterprises(contract: ServiceContract, ids, joined_on: dt.date | None) -> dict:
+def add_contract_enterprises(context: Context, contract: ServiceContract, ids,
+                             joined_on: dt.date | None) -> dict:
     """Serve more enterprises (idempotent: one already served stays as it was; one that had
     left is served again)."""
     _writable(contract)
-    ids = _live_enterprises(ids)
+    ids = _live_enterprises(context, ids)
     if joined_on is not None and not contract.starts_on <= joined_on <= contract.ends_on:
         raise Refused("加入日期须在合同期内", field="joined_on")
     existing = {row.enterprise_id: row for row in db.session.scalars(
@@ -392,7 +395,7 @@ def served_row(contract_id: int, enterprise_id: int) -> ContractEnterprise | Non
 
 # --- service records --------------------------------------------------------------------------
 
-def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRecord:
+def create_record(context: Context, data: dict) -> ServiceRecord:
     """Record a service delivered. A service organisation's user records only for the
     enterprises of its organisation's active contracts (others are 404, like foreign ones);
     the record's staff member is the caller. Evidence files are attached to the record."""
@@ -401,17 +404,19 @@ def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRe
     from anjian.reports.models import Report
 
     data = dict(data)
+    actor_id = context.user_id
     evidence_ids = data.pop("evidence_ids", None) or []
     contract = db.session.get(ServiceContract, data["contract_id"])
-    mine = my_organisation_id()
-    if contract is None or (is_service_org() and contract.organisation_id != mine):
+    mine = my_organisation_id(context)
+    if contract is None or (is_service_org(context) and contract.organisation_id != mine):
         raise NotFound("服务合同不存在", field="contract_id")
     if contract.status != "active":
         raise Conflict("合同已结束或已终止，不能再登记服务", field="contract_id")
     row = db.session.scalar(select(ContractEnterprise).where(
         ContractEnterprise.contract_id == contract.id,
         ContractEnterprise.enterprise_id == data["enterprise_id"],
-        ContractEnterprise.left_on.is_(None), enterprise_clause(ContractEnterprise.enterprise_id)))
+        ContractEnterprise.left_on.is_(None),
+        enterprise_clause(context, ContractEnterprise.enterprise_id)))
     if row is None:
         raise NotFound("该企业不在本合同的服务范围内", field="enterprise_id")
     done_on = data["done_on"]
@@ -420,7 +425,7 @@ def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRe
         raise Refused("服务日期须在合同期内", field="done_on")
     if done_on > local_today():
         raise Refused("服务日期不能晚于今天", field="done_on")
-    if is_service_org():
+    if is_service_org(context):
         data["staff_user_id"] = actor_id
     elif data.get("staff_user_id") is not None:
         staff = db.session.scalar(select(ServiceOrgStaff.organisation_id).where(
@@ -433,7 +438,8 @@ def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRe
             raise Refused("检查记录不存在或不属于该企业", field="inspection_id")
     if data.get("report_id") is not None:
         report = db.session.get(Report, data["report_id"])
-        if report is None or not _report_of_organisation(report, contract.organisation_id):
+        if report is None or not _report_of_organisation(context, report,
+                                                         contract.organisation_id):
             raise Refused("报告不存在", field="report_id")
         if report.status != "ready":
             raise Refused("报告尚未生成完成", field="report_id")
@@ -443,13 +449,13 @@ def create_record(tenant: Tenant, data: dict, actor_id: int | None) -> ServiceRe
     record = ServiceRecord(**data)
     db.session.add(record)
     db.session.flush()
-    attach_evidence(evidence_ids, service_record_id=record.id, enterprise_id=record.enterprise_id)
+    attach_evidence(context, evidence_ids, service_record_id=record.id, enterprise_id=record.enterprise_id)
     return record
 
 
-def _report_of_organisation(report, organisation_id: int) -> bool:
+def _report_of_organisation(context: Context, report, organisation_id: int) -> bool:
     """A service organisation delivers its own reports: one requested by its staff."""
-    if not is_service_org():
+    if not is_service_org(context):
         return True
     if report.requested_by is None:
         return False
@@ -458,12 +464,12 @@ def _report_of_organisation(report, organisation_id: int) -> bool:
         ServiceOrgStaff.user_id == report.requested_by).limit(1)) is not None
 
 
-def record_clause():
+def record_clause(context: Context):
     """Service records the caller may read: its visible enterprises, and for a service
     organisation only the records of its own contracts."""
-    clause = enterprise_clause(ServiceRecord.enterprise_id)
-    if is_service_org():
-        mine = my_organisation_id()
+    clause = enterprise_clause(context, ServiceRecord.enterprise_id)
+    if is_service_org(context):
+        mine = my_organisation_id(context)
         own = select(ServiceContract.id).where(ServiceContract.organisation_id == mine)
         clause = and_(clause, ServiceRecord.contract_id.in_(own)) if mine is not None else false()
     return clause
@@ -598,11 +604,11 @@ def _count(rule: dict, buckets, anchor: dt.date, start: dt.date, end: dt.date) -
                if kind == rule["record_kind"] and (topic is None or t == topic) and lo <= m <= hi)
 
 
-def _served(contract: ServiceContract, enterprise_id: int | None = None):
+def _served(context: Context, contract: ServiceContract, enterprise_id: int | None = None):
     stmt = (select(ContractEnterprise, Enterprise.name, Enterprise.credit_code)
             .join(Enterprise, Enterprise.id == ContractEnterprise.enterprise_id)
             .where(ContractEnterprise.contract_id == contract.id,
-                   enterprise_clause(ContractEnterprise.enterprise_id))
+                   enterprise_clause(context, ContractEnterprise.enterprise_id))
             .order_by(Enterprise.name, Enterprise.id))
     if enterprise_id is not None:
         stmt = stmt.where(ContractEnterprise.enterprise_id == enterprise_id)
@@ -616,13 +622,13 @@ def _summary(items) -> dict:
     return out
 
 
-def compliance(tenant: Tenant, contract: ServiceContract, as_of: dt.date,
+def compliance(context: Context, tenant: Tenant, contract: ServiceContract, as_of: dt.date,
                enterprise_id: int | None = None, status: str | None = None) -> dict:
     """Each obligation x period x served enterprise at ``as_of``: met (enough records), due
     (not enough yet, the period not over) or missed (the period over without enough).
     Periods that have not begun by ``as_of`` are not listed."""
     rules = obligations(tenant, contract)
-    served = _served(contract, enterprise_id)
+    served = _served(context, contract, enterprise_id)
     if enterprise_id is not None and not served:
         raise NotFound("该企业不在本合同的服务范围内", field="enterprise_id")
     counts = _record_counts(contract, as_of, enterprise_id)
@@ -669,18 +675,18 @@ def _yuan(value, what: str) -> decimal.Decimal:
     return amount
 
 
-def cost_table(tenant: Tenant, contract: ServiceContract, year: int) -> dict:
+def cost_table(context: Context, contract: ServiceContract, year: int) -> dict:
     """Who pays what in contract year ``year`` for each enterprise served during it, from
     the tenant's plugin (``service_cost_shares``), with totals for the budget. Without a
     plugin rule (or a price) the shares are left empty."""
     start, end = contract_year_period(contract, year)
-    tenant = as_tenant_info(tenant)  # once, not per enterprise
+    tenant = context.tenant  # once, not per enterprise
     stmt = (select(Enterprise)
             .join(ContractEnterprise, ContractEnterprise.enterprise_id == Enterprise.id)
             .where(ContractEnterprise.contract_id == contract.id,
                    or_(ContractEnterprise.joined_on.is_(None), ContractEnterprise.joined_on <= end),
                    or_(ContractEnterprise.left_on.is_(None), ContractEnterprise.left_on >= start),
-                   enterprise_clause(Enterprise.id))
+                   enterprise_clause(context, Enterprise.id))
             .order_by(Enterprise.name, Enterprise.id))
     price = contract.price_per_enterprise
     rows, ruled = [], price is not None
