@@ -67,14 +67,10 @@ ADAPTERS = {
     "idempotency/service.py",  # the Idempotency-Key of a request: HTTP through and through
 }
 ADAPTER_FOLDERS = ("api/", "observability/", "migrations/")
-# Not yet moved off ``flask.g``: the calendar's per-app-context recheck time. Remove it from
-# here when it moves; a new module never goes here.
-NOT_YET = {"workdays/service.py"}
 
 
 def _is_adapter(name: str) -> bool:
-    return (name.endswith("/api.py") or name in ADAPTERS or name.startswith(ADAPTER_FOLDERS)
-            or name in NOT_YET)
+    return name.endswith("/api.py") or name in ADAPTERS or name.startswith(ADAPTER_FOLDERS)
 
 
 def _request_globals(source: str) -> set[str]:

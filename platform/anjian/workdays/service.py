@@ -12,7 +12,7 @@ deadline that reaches into it (``publish_year``).
 The cache: each process keeps the calendar (a few hundred rows) per app. It
 is checked against a version read from the database (years, days and the
 latest ``calendar_years.updated_at``: one small query) at most once per app
-context, i.e. once per request, job or CLI command, and again after
+context's session, i.e. once per request, job or CLI command, and again after
 ``RECHECK_SECONDS`` in a long-lived one. A publish in this process drops the
 cache at once; one in another process is seen by the next request or job.
 """
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import func, select
 
 from anjian.db import utcnow
@@ -189,7 +189,8 @@ def _load(version: tuple) -> Calendar:
 def current() -> Calendar:
     """The calendar, from the cache when it is known to be current."""
     cache = _cache()
-    checked = g.get(_CHECKED_KEY)
+    info = db.session.info  # the app context's session: one per request, job or command
+    checked = info.get(_CHECKED_KEY)
     calendar = cache.calendar
     if calendar is not None and checked is not None and time.monotonic() - checked < RECHECK_SECONDS:
         return calendar
@@ -198,7 +199,7 @@ def current() -> Calendar:
         if cache.calendar is None or cache.calendar.version != version:
             cache.calendar = _load(version)
         calendar = cache.calendar
-    setattr(g, _CHECKED_KEY, time.monotonic())
+    info[_CHECKED_KEY] = time.monotonic()
     return calendar
 
 
