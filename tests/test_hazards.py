@@ -606,6 +606,7 @@ def test_concurrent_transition_that_passed_the_etag_check_is_409(app, client, hz
     """Two requests pass the If-Match check at the same moment: the one that flushes
     second hits the version column (StaleDataError) and answers 409; one history entry."""
     from anjian.auth.service import Access
+    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import api, service
     from anjian.hazards.models import Hazard
@@ -621,8 +622,8 @@ def test_concurrent_transition_that_passed_the_etag_check_is_409(app, client, hz
         raced.append(True)
         with app.app_context(), scoped_to(hz.tenant, hz.ids["sup2"]):  # another session
             other = db.session.get(Hazard, hazard.id)
-            service.transition(other, "refer", hz.ids["sup2"],
-                               Access("supervisor", True, "member"), {"reason": "refused"})
+            sup2 = Context(hz.tenant, hz.ids["sup2"], Access("supervisor", True, "member"))
+            service.transition(sup2, other, "refer", {"reason": "refused"})
             db.session.commit()
 
     monkeypatch.setattr(api, "_check_if_match", check_then_lose_the_race)

@@ -181,7 +181,7 @@ def transition_hazard(data, tenant_code, hazard_id):
     data = dict(data)
     action = data.pop("action")
     with _rules():
-        service.transition(hazard, action, g.user, g.access, data, tenant=g.tenant)
+        service.transition(request_context(), hazard, action, data)
         db.session.commit()
     return hazard
 
@@ -280,7 +280,7 @@ def list_enforcement_candidates(query, pages, tenant_code):
 def create_referral(data, tenant_code):
     """移交执法：从隐患移交（逾期、拒不整改），或移交不配合检查的企业"""
     with _rules():
-        referral = service.refer(actor=g.user, access=g.access, **data)
+        referral = service.refer(request_context(), **data)
         db.session.commit()
     return referral
 

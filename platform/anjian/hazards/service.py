@@ -351,17 +351,18 @@ def _refuse_role(action_name: str, action: Action, access) -> None:
     raise Forbidden(f"{role}无权{action.label}")
 
 
-def transition(hazard: Hazard, action: str, actor, access, data: dict | None = None,
-               *, tenant: Tenant | None = None) -> HazardEvent:
+def transition(context: Context, hazard: Hazard, action: str,
+               data: dict | None = None) -> HazardEvent:
     """Move ``hazard`` by ``action`` (see ``ACTIONS``); the caller commits.
 
-    ``actor``: the User (or its id; None for the system). ``data``: ``note``,
+    The context names the actor and its access (the system's: none). ``data``: ``note``,
     ``evidence_ids`` and the action's own fields. Refusals are domain errors: Forbidden
     for a role that may not, Conflict for a state that does not allow it, Refused for
     missing or wrong data. A concurrent change of the same hazard fails at the
     flush with StaleDataError (the model's version column).
     """
     data = dict(data or {})
+    access = context.access
     spec = ACTIONS.get(action)
     if spec is None:
         raise Refused("未知的操作", errors={"action": [f"须为以下之一: {', '.join(API_ACTIONS)}"]})
@@ -376,8 +377,7 @@ def transition(hazard: Hazard, action: str, actor, access, data: dict | None = N
     if extra:
         raise Refused("该操作不接受这些字段",
                       errors={field: [f"「{spec.label}」不接受此字段"] for field in sorted(extra)})
-    actor_id = getattr(actor, "id", actor)
-    tenant = tenant or current_tenant()
+    actor_id = context.user_id
     from_state, now = hazard.state, utcnow()
     details = APPLY[action](hazard, data, actor_id, now)
     referral = details.pop("referral", None)
@@ -388,11 +388,9 @@ def transition(hazard: Hazard, action: str, actor, access, data: dict | None = N
         details["referral_id"] = referral.id
     event = _event(hazard, action, from_state, actor_id, note=(data.get("note") or "").strip(),
                    data={**details, "evidence_ids": evidence_ids})
-    # The evidence is the actor's to attach: what it sees (the system sees every file).
-    context = Context(tenant.id, actor_id, access)
     attach_evidence(context, evidence_ids, hazard, event)
-    actor_user = actor if isinstance(actor, User) or actor is None else _user(actor_id)
-    call_policy(tenant, "on_hazard_transition", hazard=hazard, from_state=from_state,
+    actor_user = _user(actor_id)
+    call_policy(context.tenant or current_tenant(), "on_hazard_transition", hazard=hazard, from_state=from_state,
               to_state=hazard.state, actor=actor_user)
     return event
 
@@ -406,7 +404,7 @@ def mark_overdue(hazard: Hazard, today: dt.date, *, tenant: Tenant | None = None
     if (hazard.state not in ACTIONS["overdue"].sources or hazard.deadline is None
             or hazard.deadline >= today):
         return False
-    transition(hazard, "overdue", None, None, {}, tenant=tenant)
+    transition(Context.for_system(tenant or current_tenant()), hazard, "overdue", {})
     return True
 
 
@@ -425,12 +423,12 @@ def mark_read(notification: Notification) -> Notification:
 ENTERPRISE_REASONS = ("uncooperative", "other")
 
 
-def refer(*, actor, access, reason: str, reason_text: str = "", hazard_id: int | None = None,
+def refer(context: Context, *, reason: str, reason_text: str = "", hazard_id: int | None = None,
           enterprise_id: int | None = None, campaign_id: int | None = None,
           hazard: Hazard | None = None) -> EnforcementReferral:
     """Refer a hazard (through the state machine: it becomes ``referred``) or an
     uncooperative enterprise to enforcement; the caller commits."""
-    actor_id = getattr(actor, "id", actor)
+    actor_id = context.user_id
     if hazard is None and hazard_id is not None:
         hazard = db.session.get(Hazard, hazard_id)
         if hazard is None:
@@ -440,8 +438,7 @@ def refer(*, actor, access, reason: str, reason_text: str = "", hazard_id: int |
             raise Refused("企业与隐患不符", errors={"enterprise_id": ["须为该隐患所属企业"]})
         if campaign_id is not None and campaign_id != hazard.campaign_id:
             raise Refused("专项行动与隐患不符", errors={"campaign_id": ["须为该隐患所属专项行动"]})
-        event = transition(hazard, "refer", actor, access,
-                           {"reason": reason, "note": reason_text})
+        event = transition(context, hazard, "refer", {"reason": reason, "note": reason_text})
         return db.session.get(EnforcementReferral, event.data["referral_id"])
     if enterprise_id is None:
         raise Refused("须指明隐患或企业", errors={"enterprise_id": ["必填项（或给出 hazard_id）"]})
