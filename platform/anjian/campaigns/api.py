@@ -75,7 +75,7 @@ def list_campaigns(query, pages, tenant_code):
 @requires("campaign.manage")
 def create_campaign(data, tenant_code):
     """新建专项行动（按类型复制阶段与时间节点，或自定义阶段）"""
-    campaign = service.create(g.tenant, data, g.user.id)
+    campaign = service.create(request_context(), data)
     db.session.commit()
     return campaign
 
@@ -98,7 +98,7 @@ def update_campaign(data, tenant_code, campaign_id):
     """修改专项行动（需 If-Match）；阶段按 key 修改"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
     blp.check_etag(campaign, CampaignSchema)
-    service.update(g.tenant, campaign, data)
+    service.update(request_context(), campaign, data)
     db.session.commit()
     return campaign
 
@@ -110,7 +110,7 @@ def update_campaign(data, tenant_code, campaign_id):
 def change_status(data, tenant_code, campaign_id):
     """启动或结束专项行动（草稿 → 进行中 → 已结束）"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
-    service.set_status(g.tenant, campaign, data["status"])
+    service.set_status(request_context(), campaign, data["status"])
     db.session.commit()
     return campaign
 
@@ -189,7 +189,7 @@ def assign_target(data, tenant_code, campaign_id, target_id):
     """指派目标企业给监管人员或第三方服务机构人员（user_id 为 null 取消指派）"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
     target = _target(campaign_id, target_id)
-    service.assign(g.tenant, campaign, target, data["user_id"])
+    service.assign(request_context(), campaign, target, data["user_id"])
     db.session.commit()
     return _target_rows(db.session.execute(
         _target_statement(campaign_id).where(CampaignTarget.id == target.id)))[0]

@@ -109,8 +109,9 @@ def _milestones_json(milestones: list[dict]) -> list[dict]:
              "due": m["due"].isoformat() if m.get("due") else None} for m in milestones]
 
 
-def create(tenant: Tenant, data: dict, actor_id: int | None) -> Campaign:
+def create(context: Context, data: dict) -> Campaign:
     """A campaign of a catalogue kind (its phases and milestones copied) or a custom one."""
+    tenant, actor_id = context.tenant, context.user_id
     data = dict(data)
     given_phases = [dict(p) for p in data.pop("phases", None) or ()]
     given_milestones = data.pop("milestones", None) or []
@@ -175,8 +176,9 @@ def _writable(campaign: Campaign) -> None:
         raise Conflict("专项行动已结束，不能修改")
 
 
-def update(tenant: Tenant, campaign: Campaign, data: dict) -> Campaign:
+def update(context: Context, campaign: Campaign, data: dict) -> Campaign:
     """Change title, description, dates; phases given are matched by key (new keys added)."""
+    tenant = context.tenant
     _writable(campaign)
     data = dict(data)
     given_phases = data.pop("phases", None)
@@ -220,7 +222,8 @@ def update(tenant: Tenant, campaign: Campaign, data: dict) -> Campaign:
     return campaign
 
 
-def set_status(tenant: Tenant, campaign: Campaign, status: str) -> Campaign:
+def set_status(context: Context, campaign: Campaign, status: str) -> Campaign:
+    tenant = context.tenant
     if status == campaign.status:
         return campaign
     if (campaign.status, status) not in TRANSITIONS:
@@ -363,10 +366,11 @@ def remove_target(campaign: Campaign, target: CampaignTarget) -> None:
     db.session.flush()
 
 
-def assign(tenant: Tenant, campaign: Campaign, target: CampaignTarget,
+def assign(context: Context, campaign: Campaign, target: CampaignTarget,
            user_id: int | None) -> CampaignTarget:
     """Assign a targeted enterprise to a supervisor or a service organisation's user
     (None: unassign)."""
+    tenant = context.tenant
     _writable(campaign)
     if user_id is not None:
         # Memberships are also visible to their own user in other tenants: name this one.
