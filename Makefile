@@ -15,7 +15,10 @@ UV := $(VENV)/.uv/bin/uv
 # Into $(VENV), with the interpreter $(PYTHON) made it with: uv never downloads a Python.
 # The project itself is installed editable (platform/ and plugins/ importable, the
 # `anjian` command and the plugins' entry points registered).
-SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(UV) sync --locked
+# --compile-bytecode: every process the tests and `make run` start (web, workers, the
+# scheduler) would otherwise compile the libraries anew where PYTHONDONTWRITEBYTECODE is
+# set (3-5 s each).
+SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --compile-bytecode
 
 .PHONY: run test lint lock clean
 

@@ -16,14 +16,14 @@ import time
 from rq import Queue, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
-from anjian.jobs.queues import QUEUE_NAMES, connection
+from anjian.jobs.queues import QUEUE_NAMES, PromptPubSub, connection
 
 log = logging.getLogger(__name__)
 
 REAP_INTERVAL = 60.0
 
 
-class ThreadWorker(SimpleWorker):
+class ThreadWorker(PromptPubSub, SimpleWorker):
     """A SimpleWorker usable outside the main thread (no signals; timer-based timeouts)."""
 
     death_penalty_class = TimerDeathPenalty

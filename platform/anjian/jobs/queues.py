@@ -37,6 +37,21 @@ def ping(app) -> bool:
     return bool(connection(app).ping())
 
 
+class PromptPubSub:
+    """RQ workers listen for commands (stop a job, shut down) on a pubsub thread whose
+    reads block for up to 60 s, and closing the pubsub at the worker's teardown waits
+    for the read in progress (redis-py): a worker lingered up to a minute after it was
+    done (a burst worker before exiting, the embedded one before it stopped). The same
+    thread here reads for at most a second at a time. Mixed into every worker class."""
+
+    def subscribe(self):
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+
 def worker_class():
     """RQ's Worker, made to register itself again in Redis when Redis lost it.
 
@@ -48,7 +63,7 @@ def worker_class():
     (Imported lazily, as RQ is only needed with Redis.)"""
     from rq import Worker, worker_registration
 
-    class RegisteredWorker(Worker):
+    class RegisteredWorker(PromptPubSub, Worker):
         def heartbeat(self, timeout: int | None = None, pipeline=None):
             super().heartbeat(timeout, pipeline)
             if pipeline is None and not self.connection.sismember(
