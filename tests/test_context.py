@@ -64,7 +64,6 @@ PACKAGE = Path(__file__).parents[1] / "platform" / "anjian"
 ADAPTERS = {
     "app.py", "cli.py", "auth/guard.py", "jobs/worker.py",
     "enterprises/import_api.py", "enterprises/export_api.py", "jobs/admin_api.py",
-    "idempotency/service.py",  # the Idempotency-Key of a request: HTTP through and through
 }
 ADAPTER_FOLDERS = ("api/", "observability/", "migrations/")
 

@@ -48,9 +48,9 @@ def test_same_key_other_body_is_422_and_changes_nothing(client, world):
 
 
 def test_concurrent_duplicate_is_409(app, client, world):
+    from anjian.api.idempotency import _fingerprint
     from anjian.extensions import db
     from anjian.idempotency.models import IdempotencyKey
-    from anjian.idempotency.service import _fingerprint
     from anjian.tenancy.scope import Scope, scoped
 
     body = {"code": "s3", "name": "板块三", "kind": "sector"}

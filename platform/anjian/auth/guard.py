@@ -13,6 +13,7 @@ import uuid
 from flask import current_app, g, request
 
 from anjian import observability
+from anjian.api import idempotency
 from anjian.api.context import keep
 from anjian.api.policy import (
     AUTHENTICATED,
@@ -26,7 +27,6 @@ from anjian.audit.service import REQUEST_ID_KEY, record_event
 from anjian.auth.service import AuthError, tenant_access, user_from_token
 from anjian.context import Context
 from anjian.extensions import db
-from anjian.idempotency import service as idempotency
 from anjian.tenancy.scope import Scope, set_scope
 
 log = logging.getLogger(__name__)
