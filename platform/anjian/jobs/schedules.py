@@ -246,7 +246,8 @@ def fire(schedule: Schedule, slot: dt.datetime) -> dict:
             continue
         with scoped(session, Scope.tenant(tenant_id)):
             try:
-                enqueue(spec.kind, {"schedule": schedule.key, "slot": key}, tenant_id=tenant_id)
+                enqueue(spec.kind, {"schedule": schedule.key, "slot": key}, tenant_id=tenant_id,
+                        shared=False)
                 session.commit()
             except Exception:
                 session.rollback()

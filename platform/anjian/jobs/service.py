@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, has_app_context, has_request_context
+from flask import current_app, has_app_context
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
@@ -220,13 +220,14 @@ def _new_rq_id(job_id: str) -> str:
 
 
 def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = None,
-            actor_user_id: int | None = None, session=None) -> Job:
+            actor_user_id: int | None = None, session=None, shared: bool = True) -> Job:
     """Add a queued Job row to ``session`` (the request's by default); RQ gets it on commit.
 
     ``tenant_id`` and ``actor_user_id`` default to the session's scope (the request's
     tenant and user). Raises QueueUnavailable (503) when Redis does not answer,
     before writing anything; KeyError for an unknown kind; ValueError when
-    ``params`` is not JSON.
+    ``params`` is not JSON. ``shared``: the job counts against the tenant's share of open
+    jobs (``_check_share``); the schedules' jobs, the platform's own, pass False.
     """
     app = current_app._get_current_object()
     spec = get_spec(kind, app)
@@ -240,7 +241,7 @@ def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = No
         actor_user_id = scope.user_id
     params = dict(params or {})
     json.dumps(params)  # ValueError/TypeError now rather than in the worker
-    if has_request_context():
+    if shared:
         _check_share(session, app, tenant_id)
     check_queue(app)
     job_id = new_job_id()
