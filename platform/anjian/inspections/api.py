@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import g, request
+from flask import current_app, g, request
 from flask_smorest.fields import Upload
 from sqlalchemy import select
 
@@ -35,6 +35,7 @@ from anjian.inspections.schemas import (
     TemplateSummarySchema,
     TemplateUpdateSchema,
 )
+from anjian.storage import storage_for
 
 PREFIX = "/api/v1/tenants/<tenant_code>"
 templates_blp = Blueprint("checklist_templates", __name__,
@@ -226,8 +227,8 @@ def upload_evidence(files, tenant_code):
         problem(422, "上传选项无效", errors=exc.messages)
     upload = files["file"]
     try:
-        evidence = service.upload_evidence(request_context(), g.tenant, upload.stream,
-                                           upload.mimetype, upload.filename,
+        evidence = service.upload_evidence(request_context(), storage_for(current_app), g.tenant,
+                                           upload.stream, upload.mimetype, upload.filename,
                                            options["enterprise_id"], g.user.id)
     finally:
         upload.close()
@@ -244,6 +245,7 @@ def get_evidence(tenant_code, evidence_id):
     if not service.evidence_visible(request_context(), evidence):
         problem(404, "证据文件不存在")
     data = {name: getattr(evidence, name) for name in EvidenceSchema().fields}
-    data["download_url"] = service.evidence_url(g.tenant, evidence, URL_SECONDS)
+    data["download_url"] = service.evidence_url(storage_for(current_app), g.tenant, evidence,
+                                                URL_SECONDS)
     data["expires_in"] = URL_SECONDS
     return data

@@ -536,22 +536,21 @@ def inspection_view(inspection: Inspection) -> dict:
 
 # --- evidence ---------------------------------------------------------------------------------
 
-def upload_evidence(context: Context, tenant: Tenant, data, content_type: str | None, filename: str | None,
-                    enterprise_id: int | None, actor_id: int | None) -> Evidence:
-    """Store a photo or PDF under a platform-made key; the file name is kept as sanitised
-    metadata only. ``enterprise_id`` (optional) must be one the actor may see."""
-    from flask import current_app
-
+def upload_evidence(context: Context, storage, tenant: Tenant, data, content_type: str | None,
+                    filename: str | None, enterprise_id: int | None,
+                    actor_id: int | None) -> Evidence:
+    """Store a photo or PDF in ``storage`` (the app's object storage) under a platform-made
+    key; the file name is kept as sanitised metadata only. ``enterprise_id`` (optional)
+    must be one the actor may see."""
     from anjian.enterprises.models import Enterprise
-    from anjian.storage import UploadRejected, storage_for
+    from anjian.storage import UploadRejected
 
     if enterprise_id is not None:
         enterprise = db.session.get(Enterprise, enterprise_id)
         if enterprise is None or not can_see_enterprise(context, enterprise_id):
             raise NotFound("企业不存在", field="enterprise_id")
     try:
-        stored = storage_for(current_app).put(tenant.id, EVIDENCE_KIND, data, content_type,
-                                              filename)
+        stored = storage.put(tenant.id, EVIDENCE_KIND, data, content_type, filename)
     except UploadRejected as exc:  # told on the body's file field
         exc.on("file")
         raise
@@ -563,11 +562,7 @@ def upload_evidence(context: Context, tenant: Tenant, data, content_type: str | 
     return evidence
 
 
-def evidence_url(tenant: Tenant, evidence: Evidence, expires_in: int) -> str:
-    from flask import current_app
-
-    from anjian.storage import storage_for
-
-    return storage_for(current_app).download_url(
+def evidence_url(storage, tenant: Tenant, evidence: Evidence, expires_in: int) -> str:
+    return storage.download_url(
         evidence.object_key, tenant.id, filename=evidence.filename or "evidence",
         expires_in=expires_in, content_type=evidence.content_type)

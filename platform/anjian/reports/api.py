@@ -16,7 +16,7 @@ from anjian.extensions import db
 from anjian.jobs.api import accepted, starts_a_job
 from anjian.jobs.models import Job
 from anjian.reports import service
-from anjian.reports.models import Report
+from anjian.reports.models import REPORT_STATUSES, Report
 from anjian.reports.schemas import (
     EnteredFiguresInSchema,
     EnteredFiguresSchema,
@@ -29,12 +29,52 @@ from anjian.reports.schemas import (
     ReportRequestSchema,
     ReportSchema,
 )
+from anjian.storage import ObjectNotFound, storage_for
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/tenants/<tenant_code>/reports",
                 description="报表：后台生成（Excel、PDF、JSON）、下载、人工填报数据")
 kinds_blp = Blueprint("report_kinds", __name__,
                       url_prefix="/api/v1/tenants/<tenant_code>/report-kinds",
                       description="报表类型（平台自带与本单位启用的插件提供）")
+
+
+def describe(report: Report, job: Job | None, requested_by_name: str | None, tenant_code: str,
+             detail: bool = False) -> dict:
+    """The report as the API shows it; ``detail`` adds a fresh download link and, for the
+    JSON format, the data."""
+    status, error = service.shown_status(report, job)
+    out = {
+        "id": report.id, "kind": report.kind, "plugin": report.plugin, "title": report.title,
+        "format": report.format, "params": report.params, "status": status,
+        "status_label": REPORT_STATUSES.get(status, status), "error": error,
+        "job_id": report.job_id, "schedule_key": report.schedule_key,
+        "requested_by": report.requested_by, "requested_by_name": requested_by_name,
+        "snapshot_at": report.snapshot_at, "created_at": report.created_at,
+        "finished_at": report.finished_at, "filename": report.filename,
+        "content_type": report.content_type, "size": report.size,
+        "url": url_for("reports.get_report", tenant_code=tenant_code, report_id=report.id),
+        "job_url": (url_for("jobs.get_job", tenant_code=tenant_code, job_id=report.job_id)
+                    if report.job_id else None),
+        "download": None,
+    }
+    if status == "ready" and report.object_key:
+        out["download"] = url_for("reports.download_report", tenant_code=tenant_code,
+                                  report_id=report.id)
+    if detail:
+        out["download_url"] = download_url(report) if out["download"] else None
+        out["download_url_expires_in"] = service.URL_SECONDS if out["download_url"] else None
+        out["data"] = report.data if report.format == "json" and status == "ready" else None
+    return out
+
+
+def download_url(report: Report) -> str | None:
+    """A fresh short-lived link to the report's file (its own tenant's key only)."""
+    try:
+        return storage_for(current_app).download_url(
+            report.object_key, report.tenant_id, report.filename, expires_in=service.URL_SECONDS,
+            content_type=report.content_type)
+    except ObjectNotFound:
+        return None
 
 
 def _kind_view(kind, converter) -> dict:
@@ -81,7 +121,7 @@ def list_reports(query, pages, tenant_code):
         stmt = stmt.where(service.status_expression() == query["status"])
     stmt = stmt.order_by(Report.created_at.desc(), Report.id.desc())
     page = paginate(stmt, pages["page"], pages["per_page"], scalars=False)
-    page["items"] = [service.describe(report, job, name, tenant_code)
+    page["items"] = [describe(report, job, name, tenant_code)
                      for report, job, name in page["items"]]
     return page
 
@@ -118,7 +158,7 @@ def _report(report_id: int):
 def get_report(tenant_code, report_id):
     """报表详情：参数、请求人、数据时间、状态；已生成的给出限时下载链接，JSON 格式附数据"""
     report, job, name = _report(report_id)
-    return service.describe(report, job, name, tenant_code, detail=True)
+    return describe(report, job, name, tenant_code, detail=True)
 
 
 @blp.route("/<int:report_id>/download")
@@ -135,8 +175,8 @@ def download_report(query, tenant_code, report_id):
     if report.format == "json":
         problem(409, "JSON 格式的报表没有文件，数据见报表详情的 data")
     if status != "ready" or not report.object_key:
-        problem(409, f"报表尚未生成（状态：{service.REPORT_STATUSES.get(status, status)}）")
-    url = service.download_url(report)
+        problem(409, f"报表尚未生成（状态：{REPORT_STATUSES.get(status, status)}）")
+    url = download_url(report)
     if url is None:
         problem(404, "报表文件已被删除")
     if not query["redirect"]:

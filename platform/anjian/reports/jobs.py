@@ -124,4 +124,4 @@ def report(ctx: JobContext) -> dict:
     """Compute, render and store one report (by ``report_id``, or a schedule's slot)."""
     from anjian.reports.service import run_report
 
-    return run_report(ctx)
+    return run_report(ctx, storage_for(current_app))

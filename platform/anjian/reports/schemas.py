@@ -42,7 +42,7 @@ class ReportQuerySchema(ma.Schema):
 
 
 class ReportSchema(ma.Schema):
-    """A report as the API shows it (dumps the dict of ``service.describe``)."""
+    """A report as the API shows it (dumps the dict of ``api.describe``)."""
 
     id = ma.fields.Integer()
     kind = ma.fields.String()

@@ -31,7 +31,6 @@ import io
 import logging
 import math
 
-from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import and_, case, select
 
@@ -49,7 +48,7 @@ from anjian.reports.kinds import (
     kind_of_schedule,
     kinds_for,
 )
-from anjian.reports.models import FORMATS, REPORT_STATUSES, EnteredFigure, Report
+from anjian.reports.models import FORMATS, EnteredFigure, Report
 from anjian.tenancy.service import as_tenant_info, tenant_info
 
 log = logging.getLogger(__name__)
@@ -153,49 +152,6 @@ def shown_status(report: Report, job: Job | None) -> tuple[str, str | None]:
     if status == "failed":
         error = report.error or (job.error or "").split("\n", 1)[0] or "报表生成失败"
     return status, error
-
-
-def describe(report: Report, job: Job | None, requested_by_name: str | None, tenant_code: str,
-             detail: bool = False) -> dict:
-    """The report as the API shows it; ``detail`` adds a fresh download link and, for the
-    JSON format, the data."""
-    from flask import url_for
-
-    status, error = shown_status(report, job)
-    out = {
-        "id": report.id, "kind": report.kind, "plugin": report.plugin, "title": report.title,
-        "format": report.format, "params": report.params, "status": status,
-        "status_label": REPORT_STATUSES.get(status, status), "error": error,
-        "job_id": report.job_id, "schedule_key": report.schedule_key,
-        "requested_by": report.requested_by, "requested_by_name": requested_by_name,
-        "snapshot_at": report.snapshot_at, "created_at": report.created_at,
-        "finished_at": report.finished_at, "filename": report.filename,
-        "content_type": report.content_type, "size": report.size,
-        "url": url_for("reports.get_report", tenant_code=tenant_code, report_id=report.id),
-        "job_url": (url_for("jobs.get_job", tenant_code=tenant_code, job_id=report.job_id)
-                    if report.job_id else None),
-        "download": None,
-    }
-    if status == "ready" and report.object_key:
-        out["download"] = url_for("reports.download_report", tenant_code=tenant_code,
-                                  report_id=report.id)
-    if detail:
-        out["download_url"] = download_url(report) if out["download"] else None
-        out["download_url_expires_in"] = URL_SECONDS if out["download_url"] else None
-        out["data"] = report.data if report.format == "json" and status == "ready" else None
-    return out
-
-
-def download_url(report: Report) -> str | None:
-    """A fresh short-lived link to the report's file (its own tenant's key only)."""
-    from anjian.storage import ObjectNotFound, storage_for
-
-    try:
-        return storage_for(current_app).download_url(
-            report.object_key, report.tenant_id, report.filename, expires_in=URL_SECONDS,
-            content_type=report.content_type)
-    except ObjectNotFound:
-        return None
 
 
 # --------------------------------------------------------------------------- JSON
@@ -361,7 +317,7 @@ def _fail(report_id: int, message: str, technical: str):
     raise JobError(message, technical)
 
 
-def run_report(ctx) -> dict:
+def run_report(ctx, storage) -> dict:
     """The ``report`` job: compute, render, store one report (see the module docstring)."""
     from anjian.jobs.service import JobError
     from anjian.tenancy.models import Tenant
@@ -404,9 +360,7 @@ def run_report(ctx) -> dict:
         content = render(kind, report, data, info, snapshot_at)
         stored = None
         if content is not None:
-            from anjian.storage import storage_for
-
-            stored = storage_for(current_app).put(
+            stored = storage.put(
                 ctx.tenant_id, "reports", content, CONTENT_TYPES[report.format],
                 file_name(title, snapshot_at, report.format))
         report.status = "ready"
@@ -490,6 +444,6 @@ def put_figures(kind: ReportKind, period: dt.date, items: list[dict], user_id: i
     db.session.flush()
 
 
-__all__ = ["CONTENT_TYPES", "FORMATS", "REPORT_JOB", "URL_SECONDS", "describe",
+__all__ = ["CONTENT_TYPES", "FORMATS", "REPORT_JOB", "URL_SECONDS",
            "figures_of", "get_kind", "load_params", "plain", "put_figures", "request_report",
            "run_report", "shown_status", "snapshot", "status_expression", "tenant_kinds"]
