@@ -322,8 +322,9 @@ def test_the_scheduler_rides_out_redis_going_away_and_coming_back_empty(
         until("the catch-up enqueued again", lambda: rq_jobs(app), outcome)
 
         # Another scheduler holds the lock when this one finds its own gone: it stops.
-        conn.delete(schedules.LOCK_KEY)
-        assert conn.lock(schedules.LOCK_KEY, timeout=30).acquire(blocking=False)
+        # One SET puts the other's token in place: a delete then an acquire would leave a
+        # moment in which this scheduler's heartbeat takes the free lock back.
+        assert conn.set(schedules.LOCK_KEY, "another-scheduler", px=30_000)
         runner.join(10)
         assert outcome == {"code": 0}
     finally:
