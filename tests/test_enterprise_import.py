@@ -429,7 +429,7 @@ def test_remembered_cell_values_keep_booleans_and_numbers_apart(app, client, wor
 def test_many_updates_are_staged_and_restore_deleted_enterprises(app, client, world,
                                                                   monkeypatch):
     """A batch's updates are staged with COPY (here from 1 update)."""
-    from anjian.db import utcnow
+    from anjian.clock import utcnow
 
     monkeypatch.setattr(importing, "COPY_UPDATES_FROM", 1)
     monkeypatch.setattr(importing, "BATCH_SIZE", 2)

@@ -556,7 +556,7 @@ class World:
         decided enforcement referral, of tenant ``key``."""
         import datetime as dt
 
-        from anjian.db import utcnow
+        from anjian.clock import utcnow
         from anjian.extensions import db
         from anjian.hazards.models import EnforcementReferral, Hazard, Notification
         from anjian.tenancy.scope import Scope, scoped
@@ -600,7 +600,7 @@ class World:
         """A ready .xlsx report of tenant ``key`` (the core kind), its file in storage."""
         import io
 
-        from anjian.db import utcnow
+        from anjian.clock import utcnow
         from anjian.extensions import db
         from anjian.reports.models import Report
         from anjian.storage import storage_for

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from anjian.clock import local_today
 from anjian.extensions import db
 from anjian.hazards.models import Hazard
 from anjian.jobs import embedded, schedules
@@ -234,7 +235,7 @@ def test_the_rq_cron_scheduler_enqueues_the_schedule_on_real_redis(app, factory,
     app.config["ANJIAN_REDIS_URL"] = redis_url
     connection(app).flushdb()
     a = factory.tenant("ra")
-    seed(app, a, [("late", "reported", schedules.local_today() - dt.timedelta(days=5))])
+    seed(app, a, [("late", "reported", local_today() - dt.timedelta(days=5))])
     with app.app_context():
         scheduler = build_scheduler(app, schedules=[CORE])
     [cron_job] = scheduler._cron_jobs

@@ -157,7 +157,7 @@ def tokens_create(username, name, days):
     """Create an API token for USERNAME and print it (shown once)."""
     from anjian.auth import service
     from anjian.auth.models import User
-    from anjian.db import utcnow
+    from anjian.clock import utcnow
     from anjian.tenancy.scope import Scope, scoped
 
     user = db.session.scalar(select(User).where(User.username == username))
@@ -176,7 +176,7 @@ def tokens_create(username, name, days):
 def tokens_revoke(token_id):
     """Revoke a token by id."""
     from anjian.auth.models import ApiToken
-    from anjian.db import utcnow
+    from anjian.clock import utcnow
     from anjian.tenancy.scope import Scope, scoped
 
     token = db.session.get(ApiToken, token_id)

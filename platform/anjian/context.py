@@ -14,15 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from anjian.db import utcnow
+from anjian.clock import CHINA, utcnow
 
 if TYPE_CHECKING:
     from anjian.auth.service import Access
     from anjian.plugins.manager import PluginRegistry, TenantInfo
 
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class NoContext(RuntimeError):

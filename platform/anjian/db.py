@@ -31,10 +31,6 @@ def jsonable(value):
     return value
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def subtree_ids(id_column, parent_column, root_id: int) -> set[int]:
     """``root_id`` and every row below it in a parent-linked tree (tenants, areas).
 

@@ -29,7 +29,7 @@ What is here:
   (``OPEN_STATES``), ``SOURCES``; inspection ``ANSWERS``; enterprise ``SCALES`` and
   ``FLAGS``; and the services core's ``SPOT_CHECK_SUBJECT`` and ``uniform_sample``
   (its reproducible draw);
-* the clock (``TIMEZONE``, ``local_now``, ``local_today``: China's time) and
+* the clock (``CHINA``, ``local_now``, ``local_today``: China's time) and
   working days (``add_workdays``, ``is_workday``, ``workdays_between``: the
   platform's holiday calendar);
 * the errors a plugin raises: the domain errors of ``anjian.errors``
@@ -42,6 +42,7 @@ What is here:
 
 from __future__ import annotations
 
+from anjian.clock import CHINA, local_now, local_today
 from anjian.enterprises.models import FLAGS, SCALES
 from anjian.errors import (
     Conflict,
@@ -58,7 +59,6 @@ from anjian.errors import (
 )
 from anjian.hazards.models import GRADES, OPEN_STATES, SOURCES, STATES
 from anjian.inspections.models import ANSWERS
-from anjian.jobs.schedules import TIMEZONE, local_now, local_today
 from anjian.jobs.service import JobError
 from anjian.plugins.catalogue import (
     CampaignKind,
@@ -83,6 +83,7 @@ from anjian.workdays.service import add_workdays, is_workday, workdays_between
 
 __all__ = [
     "ANSWERS",
+    "CHINA",
     "CONTRACT_VERSION",
     "COST_HEADERS",
     "FLAGS",
@@ -92,7 +93,6 @@ __all__ = [
     "SOURCES",
     "SPOT_CHECK_SUBJECT",
     "STATES",
-    "TIMEZONE",
     "CampaignKind",
     "CampaignView",
     "CatalogueError",

@@ -36,7 +36,7 @@ from typing import NoReturn
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from anjian.plugin_api import TIMEZONE, InspectionCount, JobError, context, local_now, local_today
+from anjian.plugin_api import CHINA, InspectionCount, JobError, context, local_now, local_today
 from anjian_tianjin_hebei.campaign import CAMPAIGN_KEY, PLUGIN
 from anjian_tianjin_hebei.checklists import FAILING_OF_CODE, FAILINGS, SPOT_CHECK_TEMPLATE
 
@@ -194,7 +194,7 @@ def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
 
 def week_cutoff(week_end: dt.date) -> dt.datetime:
     """The end of the week's Sunday in China, as an aware datetime."""
-    return dt.datetime.combine(week_end + dt.timedelta(days=1), dt.time(), TIMEZONE)
+    return dt.datetime.combine(week_end + dt.timedelta(days=1), dt.time(), CHINA)
 
 
 def report_date(week_start: dt.date, settings: dict) -> dt.date:

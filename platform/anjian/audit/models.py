@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Index, Integer, String, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import JSONType, UTCDateTime, utcnow
+from anjian.clock import utcnow
+from anjian.db import JSONType, UTCDateTime
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 

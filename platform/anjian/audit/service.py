@@ -137,7 +137,7 @@ def record_bulk_write(session, *, tenant_id, actor_user_id, action, entity_type,
                       after, detail, at=None) -> None:
     """One summary row for a set-based write the flush never sees (a bulk import batch, the
     overdue scan), in the caller's own transaction so that it commits with the write."""
-    from anjian.db import utcnow
+    from anjian.clock import utcnow
 
     # inline(): the id comes from the column's own default, no nextval() round trip first.
     session.execute(AuditEntry.__table__.insert().inline(), [{

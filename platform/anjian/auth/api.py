@@ -28,7 +28,7 @@ from anjian.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from anjian.db import utcnow
+from anjian.clock import utcnow
 from anjian.extensions import db
 from anjian.permissions import allows
 from anjian.tenancy.models import Tenant

@@ -13,7 +13,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import UTCDateTime, utcnow
+from anjian.clock import utcnow
+from anjian.db import UTCDateTime
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned, membership_clause
 

@@ -12,8 +12,8 @@ from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
+from anjian.clock import utcnow
 from anjian.context import Context, NoContext
-from anjian.db import utcnow
 from anjian.extensions import db
 from anjian.permissions import allows
 from anjian.tenancy.models import Tenant

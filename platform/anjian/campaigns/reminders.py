@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from anjian.campaigns.models import Campaign, CampaignTask
-from anjian.db import utcnow
+from anjian.clock import utcnow
 from anjian.extensions import db
 
 

@@ -17,14 +17,14 @@ from anjian.campaigns.models import (
     CampaignTarget,
     CampaignTask,
 )
+from anjian.clock import local_today as today  # today in China: Beijing dates
+from anjian.clock import utcnow
 from anjian.context import Context
-from anjian.db import utcnow
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.errors import Conflict, Defect, Refused
 from anjian.extensions import db
 from anjian.hazards.rules import overdue_clause, task_overdue_clause
-from anjian.jobs.schedules import local_today as today  # today in China: Beijing dates
 from anjian.permissions import allows
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope

@@ -38,7 +38,8 @@ from operator import itemgetter, mul
 import marshmallow as ma
 from sqlalchemy import bindparam, select
 
-from anjian.db import jsonable, utcnow
+from anjian.clock import utcnow
+from anjian.db import jsonable
 from anjian.enterprises.models import FLAGS, INDUSTRIES, SCALES, STATUSES, Enterprise
 from anjian.enterprises.service import normalize_credit_code
 from anjian.errors import Refused, UnsupportedType

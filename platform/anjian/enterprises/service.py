@@ -7,7 +7,7 @@ from sqlalchemy import select
 from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
-from anjian.db import utcnow
+from anjian.clock import utcnow
 from anjian.enterprises.models import Enterprise
 from anjian.errors import Conflict, Defect, Refused
 from anjian.extensions import db

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from anjian.clock import local_today
 from anjian.hazards.scan import scan_overdue
 from anjian.jobs.service import JobError, job_function
 
@@ -16,8 +17,6 @@ KIND = "overdue_scan"
 
 def scan_day(params: dict) -> dt.date:
     """The day a scan judges by: ``today`` if given, else its slot's day, else today in China."""
-    from anjian.jobs.schedules import local_today
-
     raw = params.get("today") or (params.get("slot") or "")[:10]
     if not raw:
         return local_today()
@@ -45,4 +44,4 @@ def scan_all_tenants(today: dt.date | None = None) -> dict:
     from anjian.jobs import schedules
 
     schedule = schedules.get(KIND)
-    return schedules.fire(schedule, schedule.slot_on(today or schedules.local_today()))
+    return schedules.fire(schedule, schedule.slot_on(today or local_today()))

@@ -32,7 +32,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from anjian.audit.service import record_bulk_write
 from anjian.campaigns.models import CampaignTask
-from anjian.db import UTCDateTime, utcnow
+from anjian.clock import utcnow
+from anjian.db import UTCDateTime
 from anjian.extensions import db
 from anjian.hazards.models import Hazard, HazardEvent
 from anjian.hazards.rules import hazard_due, task_due

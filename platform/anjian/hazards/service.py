@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from anjian.auth.models import TENANT_ROLES, Membership, User
+from anjian.clock import local_today as today  # today in China: Beijing dates
+from anjian.clock import utcnow
 from anjian.context import Context
-from anjian.db import jsonable, utcnow
+from anjian.db import jsonable
 from anjian.errors import Conflict, Defect, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import (
@@ -34,7 +36,6 @@ from anjian.hazards.models import (
     HazardEvent,
     Notification,
 )
-from anjian.jobs.schedules import local_today as today  # today in China: Beijing dates
 from anjian.permissions import allows, roles_allowed
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope

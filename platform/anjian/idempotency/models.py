@@ -3,7 +3,8 @@ from __future__ import annotations
 from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import JSONType, UTCDateTime, utcnow
+from anjian.clock import utcnow
+from anjian.db import JSONType, UTCDateTime
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 

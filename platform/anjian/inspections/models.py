@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import UTCDateTime, sql_values, utcnow
+from anjian.clock import utcnow
+from anjian.db import UTCDateTime, sql_values
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from anjian.clock import utcnow
 from anjian.context import Context
-from anjian.db import utcnow
 from anjian.enterprises.visibility import actor, can_see_enterprise, sees_every_enterprise
 from anjian.errors import Conflict, Defect, DomainError, Forbidden, NotFound, Refused
 from anjian.extensions import db

@@ -46,7 +46,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import click
 from croniter import croniter
@@ -54,13 +53,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from anjian.db import utcnow
+from anjian.clock import CHINA, local_now, utcnow
 from anjian.extensions import db
 from anjian.jobs.queues import QUEUE_NAMES
 
 log = logging.getLogger(__name__)
 
-TIMEZONE = ZoneInfo("Asia/Shanghai")
 CORE = "anjian.defaults"
 CATCH_UP = dt.timedelta(days=1)
 TICK_SECONDS = 20.0  # the embedded tick checks at most this often
@@ -75,15 +73,6 @@ class ScheduleError(ValueError):
     """A schedule declaration is invalid (names the plugin and the key)."""
 
 
-def local_now(moment: dt.datetime | None = None) -> dt.datetime:
-    return (moment or utcnow()).astimezone(TIMEZONE)
-
-
-def local_today() -> dt.date:
-    """Today in China (deadlines are Beijing dates)."""
-    return local_now().date()
-
-
 @dataclass(frozen=True)
 class Schedule:
     key: str
@@ -96,14 +85,14 @@ class Schedule:
     @property
     def id(self) -> str:
         """Deterministic from the definition: re-running the scheduler never adds a job."""
-        definition = json.dumps([self.key, self.cron, TIMEZONE.key, self.queue, self.function,
+        definition = json.dumps([self.key, self.cron, CHINA.key, self.queue, self.function,
                                  self.plugin], ensure_ascii=False)
         return f"{self.key}.{hashlib.sha256(definition.encode()).hexdigest()[:12]}"
 
     def _iter(self, moment: dt.datetime) -> croniter:
         if moment.tzinfo is None:
             raise ValueError("schedule times must be timezone-aware")
-        return croniter(self.cron, moment.astimezone(TIMEZONE))
+        return croniter(self.cron, moment.astimezone(CHINA))
 
     def is_due(self, moment: dt.datetime) -> bool:
         """Whether the schedule fires in ``moment``'s minute (read in Asia/Shanghai)."""
@@ -115,7 +104,7 @@ class Schedule:
 
     def previous(self, moment: dt.datetime) -> dt.datetime:
         """The latest slot at or before ``moment``."""
-        moment = moment.astimezone(TIMEZONE)
+        moment = moment.astimezone(CHINA)
         if self.is_due(moment):
             return moment.replace(second=0, microsecond=0)
         return self._iter(moment).get_prev(dt.datetime)
@@ -131,7 +120,7 @@ class Schedule:
 
     def slot_on(self, day: dt.date) -> dt.datetime:
         """The first slot on ``day`` (Shanghai), or its midnight when none falls on it."""
-        midnight = dt.datetime.combine(day, dt.time(), TIMEZONE)
+        midnight = dt.datetime.combine(day, dt.time(), CHINA)
         first = self.next_after(midnight - dt.timedelta(microseconds=1))
         return first if first.date() == day else midnight
 
@@ -153,7 +142,7 @@ class Schedule:
 
 
 def slot_key(slot: dt.datetime) -> str:
-    return slot.astimezone(TIMEZONE).isoformat(timespec="minutes")
+    return slot.astimezone(CHINA).isoformat(timespec="minutes")
 
 
 # --------------------------------------------------------------------------- the declared list
@@ -342,7 +331,7 @@ def _cron_classes():
             if not self.cron:
                 return super().get_next_enqueue_time()
             base = self.latest_enqueue_time or rq_now()
-            nxt = croniter(self.cron, base.astimezone(TIMEZONE)).get_next(dt.datetime)
+            nxt = croniter(self.cron, base.astimezone(CHINA)).get_next(dt.datetime)
             return nxt.astimezone(dt.UTC)
 
         def enqueue(self, connection):
@@ -382,7 +371,7 @@ def _cron_classes():
             for job in self._cron_jobs:
                 if not job.cron:
                     continue
-                prev = croniter(job.cron, now.astimezone(TIMEZONE)).get_prev(dt.datetime)
+                prev = croniter(job.cron, now.astimezone(CHINA)).get_prev(dt.datetime)
                 if now - prev <= CATCH_UP:
                     job.next_enqueue_time = prev.astimezone(dt.UTC)
                     caught.append(job.name)
@@ -507,8 +496,8 @@ def run_scheduler(app, *, wait: float = 30.0, stop: threading.Event | None = Non
         return 0
 
 
-__all__ = ["CATCH_UP", "TIMEZONE", "Schedule", "ScheduleError", "build_scheduler", "declared",
-           "fire", "get", "local_today", "run_schedule", "run_scheduler", "slot_key", "tick"]
+__all__ = ["CATCH_UP", "Schedule", "ScheduleError", "build_scheduler", "declared",
+           "fire", "get", "run_schedule", "run_scheduler", "slot_key", "tick"]
 
 
 # --------------------------------------------------------------------------- command line
@@ -524,7 +513,7 @@ def list_command():
     """List the declared schedules: key, cron, queue, function, plugin, id, next run."""
     now = utcnow()
     for s in declared():
-        click.echo(f"{s.key}\t{s.cron}\t{TIMEZONE.key}\t{s.queue}\t{s.function}\t{s.plugin}\t"
+        click.echo(f"{s.key}\t{s.cron}\t{CHINA.key}\t{s.queue}\t{s.function}\t{s.plugin}\t"
                    f"{s.id}\tnext {s.next_after(now).isoformat(timespec='minutes')}"
                    + (f"\t{s.title}" if s.title else ""))
 

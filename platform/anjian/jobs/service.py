@@ -48,8 +48,8 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from anjian import observability
+from anjian.clock import utcnow
 from anjian.context import Context
-from anjian.db import utcnow
 from anjian.errors import Conflict, DomainError, TooMany, Unavailable
 from anjian.extensions import db
 from anjian.jobs.models import (

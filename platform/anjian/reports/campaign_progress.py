@@ -10,8 +10,8 @@ import datetime as dt
 
 import marshmallow as ma
 
+from anjian.clock import local_now
 from anjian.context import Context
-from anjian.jobs.schedules import local_now
 
 KIND = {
     "key": "campaign_progress",

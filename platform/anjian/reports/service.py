@@ -34,11 +34,10 @@ import math
 from marshmallow import ValidationError
 from sqlalchemy import and_, case, select
 
-from anjian.db import utcnow
+from anjian.clock import CHINA, local_now, utcnow
 from anjian.errors import Defect, DomainError, NotFound, Refused, translate
 from anjian.extensions import db
 from anjian.jobs.models import Job
-from anjian.jobs.schedules import TIMEZONE, local_now
 from anjian.reports.figures import period_start
 from anjian.reports.kinds import (
     FIGURE_PERIODS,
@@ -279,7 +278,7 @@ def _scheduled_report(ctx, info) -> Report | None:
 
         raise JobError("定时报表的类型已不可用（插件未启用或已卸载）",
                        f"no report kind for schedule {schedule!r}")
-    moment = dt.datetime.fromisoformat(slot).astimezone(TIMEZONE)
+    moment = dt.datetime.fromisoformat(slot).astimezone(CHINA)
     try:
         raw = kind.schedule.params(tenant=info, slot=moment)
     except Exception as exc:

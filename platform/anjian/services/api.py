@@ -13,11 +13,11 @@ from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.auth.models import User
+from anjian.clock import local_today
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.extensions import db
 from anjian.inspections.models import Evidence
-from anjian.jobs.schedules import local_today
 from anjian.services import service
 from anjian.services.models import (
     ContractEnterprise,

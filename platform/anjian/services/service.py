@@ -47,13 +47,12 @@ from sqlalchemy.exc import IntegrityError
 
 from anjian.auth.models import Membership
 from anjian.campaigns.models import Campaign
+from anjian.clock import local_now, local_today, utcnow
 from anjian.context import Context
-from anjian.db import utcnow
 from anjian.enterprises.models import SCALES, Enterprise
 from anjian.enterprises.visibility import actor, enterprise_clause
 from anjian.errors import Conflict, Defect, DomainError, NotFound, Refused
 from anjian.extensions import db
-from anjian.jobs.schedules import local_now, local_today
 from anjian.permissions import allows
 from anjian.services.models import (
     FINDINGS,

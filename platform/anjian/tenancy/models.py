@@ -13,7 +13,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from anjian.db import JSONType, UTCDateTime, utcnow
+from anjian.clock import utcnow
+from anjian.db import JSONType, UTCDateTime
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
 

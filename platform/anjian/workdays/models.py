@@ -16,7 +16,8 @@ import datetime as dt
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.db import UTCDateTime, utcnow
+from anjian.clock import utcnow
+from anjian.db import UTCDateTime
 from anjian.extensions import db
 
 

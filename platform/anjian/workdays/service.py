@@ -29,7 +29,7 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import func, select
 
-from anjian.db import utcnow
+from anjian.clock import utcnow
 from anjian.errors import Defect, Refused
 from anjian.extensions import db
 from anjian.workdays.models import CalendarDay, CalendarYear, WorkdayDeadline
