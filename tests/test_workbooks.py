@@ -42,7 +42,8 @@ def test_the_table_writer_neutralises_headers_and_cells():
 
 
 @pytest.mark.parametrize("method", ["write", "write_string", "write_row", "write_column",
-                                    "merge_range"])
+                                    "merge_range", "write_a1", "write_rich_string",
+                                    "write_url"])
 def test_a_laid_out_form_neutralises_every_write_method(method):
     buffer = io.BytesIO()
     workbook = SafeWorkbook(buffer, {"in_memory": True})
@@ -57,14 +58,33 @@ def test_a_laid_out_form_neutralises_every_write_method(method):
             for col, payload in enumerate(PAYLOADS):
                 if method == "merge_range":
                     sheet.merge_range(row, col * 2, row + 1, col * 2 + 1, payload, cell_format)
+                elif method == "write_a1":  # A1 notation: the value is the second argument
+                    sheet.write(f"{'ABCDE'[col]}{row + 1}", payload, cell_format)
+                elif method == "write_rich_string":
+                    sheet.write_rich_string(row, col, head, payload[0], payload[1:],
+                                            *([cell_format] if cell_format else []))
+                elif method == "write_url":
+                    sheet.write_url(row, col, "https://example.com/", cell_format, payload)
                 else:
                     getattr(sheet, method)(row, col, payload, cell_format)
     workbook.close()
     _assert_neutralised(buffer.getvalue(), times=2)
 
 
+def test_a_tables_headers_totals_and_cells_are_neutralised():
+    buffer = io.BytesIO()
+    workbook = SafeWorkbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet("表")
+    sheet.add_table(0, 0, 3, len(PAYLOADS) - 1, {
+        "data": [PAYLOADS, PAYLOADS], "total_row": True,
+        "columns": [{"header": payload, "total_string": payload} for payload in PAYLOADS]})
+    workbook.close()
+    _assert_neutralised(buffer.getvalue(), times=4)
+
+
 def test_the_rejected_rows_neutralise_the_files_headers_and_cells():
-    from anjian.enterprises.importing import Rejection, rejected_workbook
+    from anjian.enterprises.importing.planning import Rejection
+    from anjian.enterprises.importing.workbooks import rejected_workbook
 
     data = rejected_workbook(PAYLOADS, [Rejection(2, payload, payload, PAYLOADS)
                                         for payload in PAYLOADS])
@@ -72,7 +92,8 @@ def test_the_rejected_rows_neutralise_the_files_headers_and_cells():
 
 
 def test_the_import_template_neutralises_a_profiles_headers():
-    from anjian.enterprises.importing import EXTRA_PREFIX, core_profile, template_workbook
+    from anjian.enterprises.importing.profiles import EXTRA_PREFIX, core_profile
+    from anjian.enterprises.importing.workbooks import template_workbook
 
     profile = core_profile()
     profile["headers"] = {**profile["headers"],

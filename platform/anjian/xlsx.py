@@ -4,8 +4,9 @@ Every workbook the platform writes is a ``SafeWorkbook``: the reports' laid-out
 forms (a report kind's ``xlsx`` callable gets one), the enterprise export
 (``write_table``, constant memory), the import template and the rejected-rows
 workbook of an import. It is plain xlsxwriter, except that every string cell of its
-sheets, headers included, whichever method wrote it (``write``, ``write_string``,
-``write_row``, ``merge_range`` ...), goes through ``neutralize``, and strings are
+sheets, headers included, whichever public method wrote it (``write``,
+``write_string``, ``write_row``, ``write_column``, ``merge_range``, ``add_table``,
+``write_rich_string``, a link's text), goes through ``neutralize``, and strings are
 never turned into formulas, numbers or links. A formula the layout means (a total)
 is written with ``write_formula``.
 
@@ -23,7 +24,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet, convert_cell_args, convert_range_args
 
 # A cell starting with one of these is read as a formula (or DDE) by spreadsheet apps.
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -44,11 +46,61 @@ def neutralize(value):
 
 
 class SafeWorksheet(Worksheet):
-    """A worksheet whose string cells are neutralised, whichever write method put them
-    (they all end in ``_write_string``)."""
+    """A worksheet whose string cells are neutralised: each public method that puts text in
+    a cell neutralises it before xlsxwriter sees it (A1 or row/column notation alike).
+    ``write_row``, ``write_column``, ``merge_range`` and ``add_table`` write their cells
+    with xlsxwriter's own ``write`` dispatch, so they neutralise their values here too."""
 
-    def _write_string(self, row, col, string, cell_format=None):
-        return super()._write_string(row, col, neutralize(string), cell_format)
+    @convert_cell_args
+    def write(self, row, col, *args):
+        return super().write(row, col, *_neutral_first(args))
+
+    @convert_cell_args
+    def write_string(self, row, col, string, cell_format=None):
+        return super().write_string(row, col, neutralize(string), cell_format)
+
+    @convert_cell_args
+    def write_rich_string(self, row, col, *args):
+        return super().write_rich_string(row, col, *_neutral_first(args, skip=Format))
+
+    @convert_cell_args
+    def write_url(self, row, col, url, cell_format=None, string=None, tip=None):
+        return super().write_url(row, col, url, cell_format, neutralize(string), tip)
+
+    @convert_cell_args
+    def write_row(self, row, col, data, cell_format=None):
+        return super().write_row(row, col, [neutralize(v) for v in data], cell_format)
+
+    @convert_cell_args
+    def write_column(self, row, col, data, cell_format=None):
+        return super().write_column(row, col, [neutralize(v) for v in data], cell_format)
+
+    @convert_range_args
+    def merge_range(self, first_row, first_col, last_row, last_col, data, cell_format=None):
+        return super().merge_range(first_row, first_col, last_row, last_col,
+                                   neutralize(data), cell_format)
+
+    @convert_range_args
+    def add_table(self, first_row, first_col, last_row, last_col, options=None):
+        options = dict(options or {})
+        if "data" in options:
+            options["data"] = [[neutralize(v) for v in row] for row in options["data"]]
+        if "columns" in options:
+            options["columns"] = [
+                {**column, **{key: neutralize(column[key])
+                              for key in ("header", "total_string") if key in column}}
+                for column in options["columns"]]
+        return super().add_table(first_row, first_col, last_row, last_col, options)
+
+
+def _neutral_first(args, skip=()):
+    """``args`` with its first value (a format in ``skip`` passed over) neutralised."""
+    args = list(args)
+    for n, value in enumerate(args):
+        if not isinstance(value, skip):
+            args[n] = neutralize(value)
+            break
+    return args
 
 
 class SafeWorkbook(xlsxwriter.Workbook):
