@@ -1,4 +1,5 @@
-"""Sorting and the JSON of stored values, each written once (anjian.sorting, anjian.db)."""
+"""Sorting and the JSON of the platform's values, each written once (anjian.sorting,
+anjian.db.jsonable: audit rows, events, import changes, job results, reports)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,33 @@ def test_stored_values_as_json():
         "on": "2026-11-24", "at": "2026-11-24T08:30:00+00:00", "fine": "1.50",
         "ids": [1, 2], "tags": ["a"], "nested": [{"d": "2026-01-02"}],
         "n": 3, "s": "源", "none": None}
+
+
+def test_json_sets_are_sorted_and_keys_become_text():
+    assert jsonable({"tags": {"b", "c", "a"}, "ids": frozenset({3, 1, 2}), 7: "seven"}) == {
+        "tags": ["a", "b", "c"], "ids": [1, 2, 3], "7": "seven"}
+    assert jsonable({"mixed": {1, "a"}}) == {"mixed": ["a", 1]}  # by repr: "'a'" < "1"
+
+
+def test_report_figures_take_decimals_as_numbers():
+    figures = {"total": decimal.Decimal("3.00"), "rate": decimal.Decimal("0.25"),
+               "rows": [(decimal.Decimal("12"), dt.date(2026, 11, 23))]}
+    assert jsonable(figures, decimals="number") == {
+        "total": 3, "rate": 0.25, "rows": [[12, "2026-11-23"]]}
+    assert isinstance(jsonable(decimal.Decimal("3.00"), decimals="number"), int)
+    assert jsonable(decimal.Decimal("3.00")) == "3.00"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ({"rows": [{"total": float("nan")}]}, "data.rows[0].total: nan is not a finite number"),
+    ({"total": float("inf")}, "data.total: inf is not a finite number"),
+    ({"total": decimal.Decimal("NaN")}, "data.total: NaN is not a finite number"),
+    ({"at": dt.time(8, 30)}, "data.at: time is not JSON"),
+    ({"who": object()}, "data.who: object is not JSON"),
+    ({(1, 2): "pair"}, "data: key (1, 2) is not a string"),
+    ({True: "yes"}, "data: key True is not a string"),
+])
+def test_what_json_cannot_hold_is_refused_naming_where(value, message):
+    with pytest.raises(TypeError) as raised:
+        jsonable(value, "data", decimals="number")
+    assert str(raised.value) == message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -16,19 +17,56 @@ def sql_values(values) -> str:
     return ", ".join(repr(k) for k in values)
 
 
-def jsonable(value):
-    """A stored value as JSON holds it (an audit row's before/after, an event's data, an
-    import's changes): dates and datetimes in ISO 8601, decimals as exact strings, sets
-    and tuples as lists, through dicts and lists; anything else as it is."""
+def jsonable(value, where: str = "value", *, decimals: str = "text"):
+    """``value`` as JSON holds it: the one conversion of the platform's values to JSON (an
+    audit row's before/after, an event's data, an import's changes, a job's result, a
+    report's parameters and data). A new value is built; ``value`` is not changed.
+
+    - None, booleans, integers, strings: as they are; a float as it is when finite;
+    - dates and datetimes: ISO 8601 (``2026-11-24``, ``2026-11-24T08:30:00+00:00``);
+    - Decimals: their exact text (``"1.50"``: a stored amount keeps its scale), or, with
+      ``decimals="number"``, a number (an int when integral, else a float): a report's
+      figures, which its layouts write as numbers;
+    - dicts: string keys as they are, integer keys as their text, values converted;
+    - lists and tuples: lists; sets: sorted lists (a set has no order: the same set
+      always gives the same JSON).
+
+    Anything else is a ``TypeError`` naming where it sits (``data.rows[3].total``): a
+    value JSON cannot hold (an object, a key of another type, NaN or infinity, which
+    PostgreSQL's jsonb refuses) fails where it is made, not as an obscure error when the
+    row is written.
+    """
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(f"{where}: {value} is not a finite number")
+        return value
+    if isinstance(value, decimal.Decimal):
+        if decimals != "number":
+            return str(value)
+        if not value.is_finite():
+            raise TypeError(f"{where}: {value} is not a finite number")
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.date):  # datetimes too
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
     if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(item) for item in value]
-    return value
+        out = {}
+        for key, item in value.items():
+            if isinstance(key, bool) or not isinstance(key, str | int):
+                raise TypeError(f"{where}: key {key!r} is not a string")
+            out[str(key)] = jsonable(item, f"{where}.{key}", decimals=decimals)
+        return out
+    if isinstance(value, list | tuple):
+        return [jsonable(item, f"{where}[{n}]", decimals=decimals)
+                for n, item in enumerate(value)]
+    if isinstance(value, set | frozenset):
+        items = [jsonable(item, f"{where}[]", decimals=decimals) for item in value]
+        try:
+            return sorted(items)
+        except TypeError:  # members of different types: in the order of their text
+            return sorted(items, key=repr)
+    raise TypeError(f"{where}: {type(value).__name__} is not JSON")
 
 
 def subtree_ids(id_column, parent_column, root_id: int) -> set[int]:

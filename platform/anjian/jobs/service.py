@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 from anjian import observability
 from anjian.clock import utcnow
 from anjian.context import Context
+from anjian.db import jsonable
 from anjian.errors import Conflict, DomainError, TooMany, Unavailable
 from anjian.extensions import db
 from anjian.jobs.models import (
@@ -381,11 +382,11 @@ def _error_text(message: str, technical: str) -> str:
 
 
 def _jsonable(value):
-    if value is None:
-        return None
+    """A job's result as its row keeps it (``anjian.db.jsonable``); one JSON cannot hold
+    is kept as its text (the job did its work)."""
     try:
-        return json.loads(json.dumps(value, ensure_ascii=False, default=str))
-    except (TypeError, ValueError):
+        return jsonable(value, "result")
+    except (TypeError, RecursionError):  # RecursionError: it contains itself
         return {"value": str(value)}
 
 

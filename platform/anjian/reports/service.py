@@ -29,12 +29,12 @@ import datetime as dt
 import decimal
 import io
 import logging
-import math
 
 from marshmallow import ValidationError
 from sqlalchemy import and_, case, select
 
 from anjian.clock import CHINA, local_now, utcnow
+from anjian.db import jsonable
 from anjian.errors import Defect, DomainError, NotFound, Refused, translate
 from anjian.extensions import db
 from anjian.jobs.models import Job
@@ -96,7 +96,7 @@ def load_params(kind: ReportKind, raw) -> dict:
 
 def stored_params(kind: ReportKind, loaded: dict) -> dict:
     """The loaded parameters as JSON (dumped by the same schema; loaded again by the job)."""
-    return plain(kind.schema().dump(loaded), "params")
+    return jsonable(kind.schema().dump(loaded), "params", decimals="number")
 
 
 # --------------------------------------------------------------------------- requesting
@@ -151,36 +151,6 @@ def shown_status(report: Report, job: Job | None) -> tuple[str, str | None]:
     if status == "failed":
         error = report.error or (job.error or "").split("\n", 1)[0] or "报表生成失败"
     return status, error
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-def plain(value, where: str = "data"):
-    """``value`` as plain JSON: Decimals as numbers (integral ones as int), dates and
-    datetimes as ISO strings, tuples as lists; anything else is a TypeError naming where."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise TypeError(f"{where}: {value} is not a finite number")
-        return value
-    if isinstance(value, decimal.Decimal):
-        if not value.is_finite():
-            raise TypeError(f"{where}: {value} is not a finite number")
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, (str, int)):
-                raise TypeError(f"{where}: key {key!r} is not a string")
-            out[str(key)] = plain(item, f"{where}.{key}")
-        return out
-    if isinstance(value, (list, tuple)):
-        return [plain(item, f"{where}[{n}]") for n, item in enumerate(value)]
-    raise TypeError(f"{where}: {type(value).__name__} is not JSON")
 
 
 # --------------------------------------------------------------------------- the job
@@ -350,7 +320,7 @@ def run_report(ctx, storage) -> dict:
             data = kind.compute(tenant=info, params=params, snapshot_at=snapshot_at)
         if not isinstance(data, dict):
             raise TypeError(f"compute returned {type(data).__name__}, not dict")
-        data = plain(data)
+        data = jsonable(data, "data", decimals="number")
         if isinstance(data.get("title"), str) and data["title"].strip():
             title = data["title"].strip()[:300]
         ctx.progress(50)
@@ -444,5 +414,5 @@ def put_figures(kind: ReportKind, period: dt.date, items: list[dict], user_id: i
 
 
 __all__ = ["CONTENT_TYPES", "FORMATS", "REPORT_JOB", "URL_SECONDS",
-           "figures_of", "get_kind", "load_params", "plain", "put_figures", "request_report",
+           "figures_of", "get_kind", "load_params", "put_figures", "request_report",
            "run_report", "shown_status", "snapshot", "status_expression", "tenant_kinds"]
