@@ -54,7 +54,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 APP_ROLE = "anjian_app"
 GOAL_RATIO = 3.0  # import seconds / floor seconds, at 100,000 rows
 GOAL_ROWS = 100_000
-# The core template's headers (anjian.enterprises.importing.CORE_HEADERS), 15 columns.
+# The core template's headers (anjian.enterprises.importing.profiles.CORE_HEADERS), 15 columns.
 HEADERS = ["统一社会信用代码", "企业名称", "地址", "行业", "行业代码", "规模", "限上", "从业人数",
            "安全管理人员数", "特种作业人员数", "主要产品", "主要风险因素", "主要负责人",
            "负责人电话", "状态"]

@@ -488,7 +488,7 @@ def enterprise_workbook(rows: int, prefix: str = "91120105", first: int = 1,
     every row)."""
     import xlsxwriter
 
-    from anjian.enterprises.importing import CORE_HEADERS
+    from anjian.enterprises.importing.profiles import CORE_HEADERS
 
     columns = ["credit_code", "name", "address", "industry", "scale", "employees", "status"]
     buffer = io.BytesIO()

@@ -14,15 +14,20 @@ from stdnum.cn import uscc
 from werkzeug.test import EnvironBuilder
 
 from anjian.audit.models import AuditEntry
-from anjian.enterprises import importing
+from anjian.clock import utcnow
+from anjian.enterprises.importing import run as import_run
+from anjian.enterprises.importing import writing
+from anjian.enterprises.importing.planning import SCOPED, load_existing
+from anjian.enterprises.importing.profiles import CORE_HEADERS
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.jobs import embedded
+from anjian.storage.backends import XLSX
 from anjian.tenancy.scope import Scope, scoped
 from tests.conftest import bearer
 
 URL = "/api/v1/tenants/imp/enterprise-imports"
-HEADERS = list(importing.CORE_HEADERS.values())
+HEADERS = list(CORE_HEADERS.values())
 
 
 def code(n: int) -> str:
@@ -51,7 +56,7 @@ def xlsx(rows, headers=HEADERS) -> bytes:
 def row(n, name=None, **fields):
     """A template row as a list, in HEADERS order, from field names."""
     values = {"credit_code": code(n), "name": name or f"企业{n}", **fields}
-    return [values.get(f) for f in importing.CORE_HEADERS]
+    return [values.get(f) for f in CORE_HEADERS]
 
 
 @pytest.fixture
@@ -115,7 +120,7 @@ def audit_count(app, tenant_id):
 
 def test_template_is_a_real_workbook_with_bold_headers_and_lists(client, world):
     r = client.get(f"{URL}/template", headers=world["sup"])
-    assert r.status_code == 200 and r.mimetype == importing.XLSX_TYPE
+    assert r.status_code == 200 and r.mimetype == XLSX
     assert "attachment" in r.headers["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(r.data))
     ws = book.worksheets[0]
@@ -336,9 +341,9 @@ def test_viewers_cannot_import_and_unknown_profile_is_422(client, world):
 
 def test_a_job_killed_after_its_first_batch_leaves_every_row_once_after_retry(
         app, client, world, monkeypatch):
-    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+    monkeypatch.setattr(import_run, "BATCH_SIZE", 3)
     rows = [row(n) for n in range(41, 49)]  # 8 rows: batches of 3, 3, 2
-    real_audit = importing.audit_batch
+    real_audit = writing.audit_batch
     calls = {"n": 0}
 
     def dying_audit(*args, **kwargs):
@@ -347,7 +352,7 @@ def test_a_job_killed_after_its_first_batch_leaves_every_row_once_after_retry(
         if calls["n"] == 2:  # the second batch is written but never committed
             raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(importing, "audit_batch", dying_audit)
+    monkeypatch.setattr(writing, "audit_batch", dying_audit)
     r = upload(client, world["admin"], xlsx(rows))
     embedded.drain(app)
     job = client.get(r.headers["Location"], headers=world["admin"]).json
@@ -356,7 +361,7 @@ def test_a_job_killed_after_its_first_batch_leaves_every_row_once_after_retry(
     assert job["counts"]["batch"] == 1
     assert job["counts"]["checkpoint"]["batch"] == 1
 
-    monkeypatch.setattr(importing, "audit_batch", real_audit)
+    monkeypatch.setattr(writing, "audit_batch", real_audit)
     retried = client.post(f"/api/v1/tenants/imp/jobs/{job['id']}/retry", json={},
                           headers=world["admin"])
     assert retried.status_code == 202
@@ -377,10 +382,10 @@ def test_a_redelivered_job_continues_after_its_checkpoint(app, world, monkeypatc
     from anjian.jobs.service import enqueue
     from anjian.storage import storage_for
 
-    monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+    monkeypatch.setattr(import_run, "BATCH_SIZE", 2)
     data = xlsx([row(n) for n in range(51, 56)])
     with app.test_request_context(), scoped(db.session, Scope.tenant(world["a"])):
-        obj = storage_for(app).put(world["a"], "imports", data, importing.XLSX_TYPE, "x.xlsx")
+        obj = storage_for(app).put(world["a"], "imports", data, XLSX, "x.xlsx")
         job = enqueue("enterprise_import", {"object_key": obj.key,
                                             "content_type": obj.content_type})
         job_id = job.id
@@ -429,10 +434,8 @@ def test_remembered_cell_values_keep_booleans_and_numbers_apart(app, client, wor
 def test_many_updates_are_staged_and_restore_deleted_enterprises(app, client, world,
                                                                   monkeypatch):
     """A batch's updates are staged with COPY (here from 1 update)."""
-    from anjian.clock import utcnow
-
-    monkeypatch.setattr(importing, "COPY_UPDATES_FROM", 1)
-    monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+    monkeypatch.setattr(writing, "COPY_UPDATES_FROM", 1)
+    monkeypatch.setattr(import_run, "BATCH_SIZE", 2)
     first = [row(n, employees=n, contact_phone="0512-1") for n in range(81, 86)]
     assert run(app, client, world["admin"], xlsx(first))["result"]["created"] == 5
     with app.app_context(), scoped(db.session, Scope.tenant(world["a"])):
@@ -473,18 +476,18 @@ def test_lookups_are_planned_with_their_own_codes(app, world):
     from sqlalchemy import text
 
     with app.app_context(), scoped(db.session, Scope.tenant(world["a"])):
-        importing._insert_rows(world["a"], [{"credit_code": code(n), "name": f"企业{n}"}
-                                            for n in range(91, 99)], importing.utcnow())
+        writing._insert_rows(world["a"], [{"credit_code": code(n), "name": f"企业{n}"}
+                                            for n in range(91, 99)], utcnow())
         for n in range(91, 99):
-            found = importing.load_existing(world["a"], [code(n), code(n + 100)], ("name",))
+            found = load_existing(world["a"], [code(n), code(n + 100)], ("name",))
             assert list(found) == [code(n)] and found[code(n)]["name"] == f"企业{n}"
             assert set(found[code(n)]) == {"id", "credit_code", "deleted_at", "name"}
         prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements"),
-                                      execution_options=importing.SCOPED).scalars().all()
+                                      execution_options=SCOPED).scalars().all()
         assert not [s for s in prepared if "credit_code" in s], prepared
         db.session.rollback()
     with app.app_context(), scoped(db.session, Scope.tenant(world["b"])):
-        assert importing.load_existing(world["b"], [code(91)]) == {}
+        assert load_existing(world["b"], [code(91)]) == {}
 
 
 # --- plugin fields -------------------------------------------------------------------------
@@ -512,7 +515,7 @@ def test_plugin_fields_are_columns_of_the_tenants_import(app, client, jinbei, mo
     rejected with the row and the column, merged into what is stored (a blank cell or a
     missing column changes nothing); a tenant without the plugin ignores the column."""
     if staged:  # the updates are staged with COPY from the first one
-        monkeypatch.setattr(importing, "COPY_UPDATES_FROM", 1)
+        monkeypatch.setattr(writing, "COPY_UPDATES_FROM", 1)
     template = client.get(f"{JINBEI}/template", headers=jinbei["admin"])
     assert template.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(template.data))

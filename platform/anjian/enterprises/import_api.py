@@ -9,12 +9,20 @@ from flask_smorest.fields import Upload
 from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
 from anjian.api.problems import problem
-from anjian.enterprises import importing
+from anjian.enterprises.importing.profiles import (
+    ImportFileError,
+    find_profile,
+    profiles_for,
+    with_plugin_columns,
+)
+from anjian.enterprises.importing.reading import parse
+from anjian.enterprises.importing.workbooks import template_workbook
 from anjian.enterprises.jobs import KIND
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
 from anjian.jobs.service import enqueue
 from anjian.storage import content_disposition, storage_for
+from anjian.storage.backends import XLSX
 
 blp = Blueprint("enterprise_imports", __name__,
                 url_prefix="/api/v1/tenants/<tenant_code>/enterprise-imports",
@@ -54,14 +62,14 @@ class RejectedRowsSchema(ma.Schema):
 
 
 @blp.route("/template")
-@blp.response(200, {"type": "string", "format": "binary"}, content_type=importing.XLSX_TYPE,
+@blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX,
               description="空白导入模板（.xlsx）")
 @requires("enterprise.import")
 def download_template(tenant_code):
     """下载空白导入模板（表头、列宽、是/否与规模下拉选项；含本单位启用插件的扩展字段列）"""
-    response = Response(importing.template_workbook(importing.find_profile(g.tenant, None)),
+    response = Response(template_workbook(find_profile(g.tenant, None)),
                         status=200,
-                        content_type=importing.XLSX_TYPE)
+                        content_type=XLSX)
     response.headers["Content-Disposition"] = content_disposition("企业台账导入模板.xlsx")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
@@ -73,9 +81,9 @@ def download_template(tenant_code):
 @requires("enterprise.import")
 def list_profiles(tenant_code):
     """可用的导入模板（核心模板及本租户已启用插件提供的表头映射，含插件扩展字段列）"""
-    return [{**importing.with_plugin_columns(g.tenant, p),
+    return [{**with_plugin_columns(g.tenant, p),
              "plugin": p.get("plugin", "anjian.defaults")}
-            for p in importing.profiles_for(g.tenant)]
+            for p in profiles_for(g.tenant)]
 
 
 @blp.route("", methods=["POST"])
@@ -97,15 +105,15 @@ def upload(files, tenant_code):
         upload_file.close()
     name = upload_file.filename or "upload"
     try:
-        profile = importing.find_profile(g.tenant, options["profile"])
-    except importing.ImportFileError as exc:  # told on the form's profile field
+        profile = find_profile(g.tenant, options["profile"])
+    except ImportFileError as exc:  # told on the form's profile field
         exc.on("profile")
         raise
     storage = storage_for(current_app)
     obj = storage.put(g.tenant.id, "imports", data, upload_file.mimetype, name)  # UploadRejected: 413/415/422
     try:  # the header row now: a file that cannot be imported is refused at once
-        importing.parse(data, obj.content_type, profile)
-    except importing.ImportFileError as exc:  # told on the form's file field
+        parse(data, obj.content_type, profile)
+    except ImportFileError as exc:  # told on the form's file field
         storage.delete(obj.key, g.tenant.id)
         exc.on("file")
         raise
@@ -134,5 +142,5 @@ def rejected_rows(tenant_code, job_id):
         problem(404, "该任务没有未导入的行")
     url = storage_for(current_app).download_url(
         result["rejected_rows_key"], g.tenant.id, filename="未导入的行.xlsx",
-        content_type=importing.XLSX_TYPE, expires_in=600)
+        content_type=XLSX, expires_in=600)
     return {"url": url, "expires_in": 600, "rejected": result.get("rejected", 0)}

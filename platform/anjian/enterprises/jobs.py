@@ -5,9 +5,13 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from anjian.enterprises import importing
+from anjian.enterprises.importing.profiles import find_profile
+from anjian.enterprises.importing.reading import parse
+from anjian.enterprises.importing.run import run_import
+from anjian.enterprises.importing.workbooks import rejected_workbook
 from anjian.extensions import db
 from anjian.jobs.service import job_function
+from anjian.storage.backends import XLSX
 
 KIND = "enterprise_import"
 
@@ -44,9 +48,9 @@ def enterprise_import(ctx):
     tenant = db.session.get(Tenant, ctx.tenant_id)
     storage = storage_for(current_app)
     # ImportFileError (a domain error) fails the job with its message
-    profile = importing.find_profile(tenant, params.get("profile"))
+    profile = find_profile(tenant, params.get("profile"))
     data = storage.get_bytes(params["object_key"], ctx.tenant_id)
-    sheet = importing.parse(data, params.get("content_type") or "", profile)
+    sheet = parse(data, params.get("content_type") or "", profile)
     db.session.commit()  # end the read transaction before progress writes
     ctx.progress(1, dry_run=dry_run)
 
@@ -60,7 +64,7 @@ def enterprise_import(ctx):
         ctx.progress(5 + 90 * number // max(count, 1), **done, rejected=outcome.rejected,
                      checkpoint=None if dry_run else done)
 
-    outcome, rejected = importing.run_import(
+    outcome, rejected = run_import(
         tenant_id=ctx.tenant_id, actor=ctx.actor_user_id, job_id=ctx.job_id, sheet=sheet,
         dry_run=dry_run, checkpoint=checkpoint, on_batch=on_batch,
         on_validated=on_validated)
@@ -76,8 +80,8 @@ def enterprise_import(ctx):
         result["changes"] = outcome.changes
         result["changes_truncated"] = (outcome.created + outcome.updated) > len(outcome.changes)
     if rejected:
-        book = importing.rejected_workbook(sheet.header_cells, rejected)
-        obj = storage.put(ctx.tenant_id, "imports", book, importing.XLSX_TYPE, "未导入的行.xlsx")
+        book = rejected_workbook(sheet.header_cells, rejected)
+        obj = storage.put(ctx.tenant_id, "imports", book, XLSX, "未导入的行.xlsx")
         result["rejected_rows_key"] = obj.key
         code = params.get("tenant_code")
         if code:

@@ -22,7 +22,7 @@ def rectification_deadline(hazard):
 
 @hookimpl(trylast=True)
 def register_import_profiles():
-    from anjian.enterprises.importing import core_profile
+    from anjian.enterprises.importing.profiles import core_profile
 
     return [core_profile()]
 
