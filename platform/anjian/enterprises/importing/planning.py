@@ -211,15 +211,6 @@ def iter_candidates(sheet: Sheet, areas: dict[str, int], scan: Scan,
     yield from singles
 
 
-def validate_rows(sheet: Sheet, areas: dict[str, int]) -> tuple[list[Candidate], list[Rejection]]:
-    """Every row checked (in memory; the import itself streams, see ``run_import``)."""
-    scan = scan_codes(sheet)
-    rejected: list[Rejection] = []
-    duplicates: list[Rejection] = []
-    candidates = list(iter_candidates(sheet, areas, scan, rejected, duplicates))
-    return candidates, sorted(rejected + duplicates, key=lambda r: r.row)
-
-
 def load_areas(tenant_id: int) -> dict[str, int]:
     t = Area.__table__
     rows = db.session.execute(

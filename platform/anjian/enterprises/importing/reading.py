@@ -70,11 +70,6 @@ def open_rows(data: bytes, content_type: str,
     return csv_rows
 
 
-def read_rows(data: bytes, content_type: str, sheet: str | None = None) -> list[list]:
-    """Every row of the file (first sheet, or ``sheet``), from row 1, as lists of cells."""
-    return list(open_rows(data, content_type, sheet)())
-
-
 @dataclass
 class Sheet:
     columns: dict[str, int]  # field → column index
@@ -96,10 +91,6 @@ class Sheet:
                 if c is not None and c != "" and cell_text(c):
                     yield number, cells
                     break
-
-    @property
-    def rows(self) -> list[tuple[int, list]]:
-        return list(self.data_rows())
 
 
 def parse(data: bytes, content_type: str, profile: dict) -> Sheet:

@@ -14,7 +14,7 @@ from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 
 
-def apply_plan(tenant_id: int, plan: Plan, existing: dict[str, dict] | None = None) -> None:
+def apply_plan(tenant_id: int, plan: Plan) -> None:
     """Write one batch: new rows in bulk (COPY / executemany), updates grouped by changed columns."""
     now = utcnow()
     if plan.inserts:
