@@ -341,6 +341,7 @@ def floor_progress(conn, tenant_id: int, campaign_id: int) -> tuple[dict, float]
 
 def platform_scan(app, tenant_ids: list[int]) -> tuple[dict, float, list[int]]:
     """scan_overdue per tenant, one transaction each, as the scheduled jobs run it."""
+    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards.scan import scan_overdue
     from anjian.tenancy.scope import Scope, scoped
@@ -353,7 +354,7 @@ def platform_scan(app, tenant_ids: list[int]) -> tuple[dict, float, list[int]]:
             for tenant_id in tenant_ids:
                 before = len(seen)
                 with scoped(db.session, Scope.tenant(tenant_id)):
-                    counts = scan_overdue(tenant_id, TODAY)
+                    counts = scan_overdue(Context(tenant_id, None), TODAY)
                     db.session.commit()
                 totals["hazards"] += counts["hazards"]
                 totals["tasks"] += counts["tasks"]

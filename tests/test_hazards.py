@@ -88,8 +88,8 @@ def assign(app, tenant_id, enterprise_id, user_id):
 
 
 def add_evidence(app, tenant_id, enterprise_id, user_id, n=1):
+    from anjian.evidence import Evidence
     from anjian.extensions import db
-    from anjian.inspections.models import Evidence
 
     with app.app_context(), scoped_to(tenant_id, user_id):
         rows = [Evidence(object_key=f"tenants/{tenant_id}/evidence/{uuid.uuid4().hex}",
@@ -203,13 +203,15 @@ def in_state(client, w, state, **fields):
 
 
 def mark_overdue(w, hazard_id, days_after=1):
+    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import service
     from anjian.hazards.models import Hazard
 
     with w.app.app_context(), scoped_to(w.tenant):
         hazard = db.session.get(Hazard, hazard_id)
-        done = service.mark_overdue(hazard, hazard.deadline + dt.timedelta(days=days_after))
+        done = service.mark_overdue(Context(w.tenant, None), hazard,
+                                    hazard.deadline + dt.timedelta(days=days_after))
         db.session.commit()
         return done
 
@@ -220,17 +222,16 @@ def test_report_hazard_service_grades_sets_deadline_and_notifies(app, factory):
     from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import service
-    from anjian.hazards.models import HazardEvent, Notification
+    from anjian.hazards.models import HazardEvent
+    from anjian.notifications import Notification
 
     w = build_world(app, factory)
     with app.app_context(), scoped_to(w.tenant, w.ids["sup"]):
         system = Context(w.tenant, w.ids["sup"])
         general = service.report_hazard(system, enterprise_id=w.e1, source="department",
-                                        title="配电箱未接地", found_on=dt.date(2026, 3, 2),
-                                        actor_user_id=w.ids["sup"])
+                                        title="配电箱未接地", found_on=dt.date(2026, 3, 2))
         major = service.report_hazard(system, enterprise_id=w.e2, source="self", title="重大：储罐泄漏",
-                                      found_on=dt.date(2026, 3, 2), immediate=True,
-                                      actor_user_id=w.ids["sup"])
+                                      found_on=dt.date(2026, 3, 2), immediate=True)
         db.session.commit()
         # Ten working days after Monday 2 March 2026 (the default); none for a major one.
         assert (general.grade, general.deadline) == ("general", dt.date(2026, 3, 16))
@@ -332,8 +333,8 @@ def test_full_loop_with_rejection_keeps_complete_history(client, hz):
     assert events[1]["data"]["deadline"] == planned["deadline"]
     assert events[3]["from_state_label"] == "已整改待验收" and events[3]["at"]
     # The evidence files now belong to the hazard and to the event that brought them.
+    from anjian.evidence import Evidence
     from anjian.extensions import db
-    from anjian.inspections.models import Evidence
 
     with hz.app.app_context(), scoped_to(hz.tenant):
         rows = db.session.scalars(db.select(Evidence).order_by(Evidence.id)).all()
@@ -525,12 +526,14 @@ def test_mark_overdue_then_a_new_plan_or_rectification(client, hz):
     assert done["state"] == "rectified"
     # A hazard without a deadline (a major one before its plan) is never overdue.
     major = reported(client, hz, title="重大：无泄压装置")
+    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import service
     from anjian.hazards.models import Hazard
 
     with hz.app.app_context(), scoped_to(hz.tenant):
-        assert service.mark_overdue(db.session.get(Hazard, major), dt.date(2100, 1, 1)) is False
+        assert service.mark_overdue(Context(hz.tenant, None), db.session.get(Hazard, major),
+                                    dt.date(2100, 1, 1)) is False
     # The system action is not offered over HTTP.
     assert "action" in problem_of(move(client, hz, hid, "overdue", "admin"), 422)["errors"]["json"]
 

@@ -164,6 +164,7 @@ def test_plugin_template_is_listed_and_materialised_once_on_first_use(app, clien
 def test_every_builtin_plugin_template_materialises(app, factory):
     """Whatever checklists the five locality plugins register, each one copies into a
     tenant with valid items (parts mapped, codes unique)."""
+    from anjian.context import Context
     from anjian.extensions import db
     from anjian.inspections import service
     from anjian.inspections.models import ChecklistItem
@@ -181,8 +182,9 @@ def test_every_builtin_plugin_template_materialises(app, factory):
                                    .replace("_", "-")[:40], plugins=[entry["plugin"]])
         with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
             tenant = db.session.get(Tenant, tenant_id)
-            template = service.materialise(tenant, entry)
-            again = service.materialise(tenant, entry)
+            context = Context.for_system(tenant)
+            template = service.materialise(context, entry)
+            again = service.materialise(context, entry)
             db.session.commit()
             assert again.id == template.id and template.source == "plugin"
             codes = db.session.scalars(select(ChecklistItem.code).where(
@@ -482,7 +484,8 @@ def test_evidence_upload_download_and_attach(client, w):
 
 def test_a_no_raises_a_hazard_in_one_step(app, client, w):
     from anjian.extensions import db
-    from anjian.hazards.models import Hazard, Notification
+    from anjian.hazards.models import Hazard
+    from anjian.notifications import Notification
     from anjian.tenancy.scope import Scope, scoped
 
     created = start(client, w["service_org"], w["ents"][1], campaign_id=w["campaign"]).json

@@ -502,11 +502,11 @@ class World:
         from sqlalchemy import select
 
         from anjian.campaigns.models import Campaign, CampaignTarget, CampaignTask
+        from anjian.evidence import Evidence
         from anjian.extensions import db
         from anjian.inspections.models import (
             ChecklistItem,
             ChecklistTemplate,
-            Evidence,
             Inspection,
             InspectionResult,
         )
@@ -558,7 +558,8 @@ class World:
 
         from anjian.clock import utcnow
         from anjian.extensions import db
-        from anjian.hazards.models import EnforcementReferral, Hazard, Notification
+        from anjian.hazards.models import EnforcementReferral, Hazard
+        from anjian.notifications import Notification
         from anjian.tenancy.scope import Scope, scoped
 
         enterprise = self.enterprises[key]

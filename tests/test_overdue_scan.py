@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from anjian.audit.models import AuditEntry
 from anjian.campaigns.models import Campaign, CampaignTask
+from anjian.context import Context
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.hazards.jobs import scan_all_tenants
@@ -72,7 +73,7 @@ def seed(app, tenant_id: int, hazards: list[tuple], tasks: list[tuple] = ()) -> 
 
 def scan(app, tenant_id: int, today: dt.date = TODAY) -> dict:
     with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
-        result = scan_overdue(tenant_id, today)
+        result = scan_overdue(Context(tenant_id, None), today)
         db.session.commit()
         return result
 
@@ -167,7 +168,7 @@ def test_another_tenants_hazards_are_untouched(app, tenants):
         for scope in (Scope.tenant(tenants["a"]), None,
                       Scope.tenant(tenants["b"], write=False)):
             with scoped(db.session, scope), pytest.raises(TenantScopeError):
-                scan_overdue(tenants["b"], TODAY)
+                scan_overdue(Context(tenants["b"], None), TODAY)
     assert hazards_of(app, tenants["b"])["b-late"][:2] == ("reported", 1)
 
 

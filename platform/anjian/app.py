@@ -64,10 +64,12 @@ def _import_models() -> None:
     from anjian.auth import models as _auth  # noqa: F401
     from anjian.campaigns import models as _campaigns  # noqa: F401
     from anjian.enterprises import models as _enterprises  # noqa: F401
+    from anjian.evidence import Evidence as _evidence  # noqa: F401
     from anjian.hazards import models as _hazards  # noqa: F401
     from anjian.idempotency import models as _idempotency  # noqa: F401
     from anjian.inspections import models as _inspections  # noqa: F401
     from anjian.jobs import models as _jobs  # noqa: F401
+    from anjian.notifications import Notification as _notification  # noqa: F401
     from anjian.reports import models as _reports  # noqa: F401
     from anjian.services import models as _services  # noqa: F401
     from anjian.tenancy import models as _tenancy  # noqa: F401

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import g
 from sqlalchemy import func, select
 
 from anjian.api.blueprint import Blueprint
@@ -51,7 +50,7 @@ kinds_blp = Blueprint("campaign_kinds", __name__,
 @requires("campaign.read")
 def list_kinds(tenant_code):
     """本单位可用的专项行动类型（阶段、重点、时间节点）"""
-    return service.kinds_for(g.tenant)
+    return service.kinds_for(request_context())
 
 
 @blp.route("")
@@ -177,7 +176,7 @@ def _target(campaign_id: int, target_id: int) -> CampaignTarget:
 def remove_target(tenant_code, campaign_id, target_id):
     """移除目标企业"""
     campaign = get_or_404(Campaign, campaign_id, "专项行动")
-    service.remove_target(campaign, _target(campaign_id, target_id))
+    service.remove_target(request_context(), campaign, _target(campaign_id, target_id))
     db.session.commit()
 
 
@@ -225,7 +224,7 @@ def complete_task(_body, tenant_code, campaign_id, task_id):
     if service.restricted_actor(request_context()) and task.enterprise_id is None:
         problem(404, "任务不存在")  # a campaign-wide task is the bureau's
     require_enterprise(request_context(), task.enterprise_id, "任务")
-    service.mark_task_done(task, g.user.id)
+    service.mark_task_done(request_context(), task)
     db.session.commit()
     return task
 

@@ -12,26 +12,25 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from anjian import notifications
 from anjian.campaigns.models import Campaign, CampaignTask
 from anjian.clock import utcnow
+from anjian.context import Context
 from anjian.extensions import db
+from anjian.hazards.service import notified_users
+from anjian.workdays.service import workdays_between
 
 
 def working_days_left(today: dt.date, deadline: dt.date) -> int:
     """Working days after ``today`` up to and including the deadline (0 on the day)."""
-    from anjian.workdays.service import workdays_between
-
     if deadline <= today:
         return 0
     return workdays_between(today + dt.timedelta(days=1), deadline)
 
 
-def remind_due_tasks(tenant_id: int, today: dt.date) -> int:
-    """Send the reminders due ``today`` in the current (writable) tenant scope; the
-    caller commits. Returns how many tasks were reminded."""
-    from anjian.hazards.models import Notification
-    from anjian.hazards.service import notified_users
-
+def remind_due_tasks(context: Context, today: dt.date) -> int:
+    """Send the reminders due ``today`` in the context's tenant (the current writable
+    scope); the caller commits. Returns how many tasks were reminded."""
     candidates = db.session.execute(
         select(CampaignTask, Campaign.title)
         .join(Campaign, Campaign.id == CampaignTask.campaign_id)
@@ -43,7 +42,7 @@ def remind_due_tasks(tenant_id: int, today: dt.date) -> int:
     due = [(task, title) for task, title in candidates if left_of[task.id] <= task.remind_before]
     if not due:
         return 0
-    users = notified_users(tenant_id, {t.enterprise_id for t, _ in due if t.enterprise_id})
+    users = notified_users(context, {t.enterprise_id for t, _ in due if t.enterprise_id})
     now = utcnow()
     for task, campaign_title in due:
         left = left_of[task.id]
@@ -52,9 +51,8 @@ def remind_due_tasks(tenant_id: int, today: dt.date) -> int:
                 f"到期（{when}），请按时完成。")
         recipients = users[None] + users.get(task.enterprise_id, []) if task.enterprise_id \
             else users[None]
-        for user_id in dict.fromkeys(recipients):
-            db.session.add(Notification(user_id=user_id, kind="task_reminder", task_id=task.id,
-                                        title=f"任务提醒：{task.title}"[:300], body=body))
+        notifications.notify(context, recipients, kind="task_reminder", task_id=task.id,
+                             title=f"任务提醒：{task.title}", body=body)
         task.reminded_at = now
     db.session.flush()
     return len(due)

@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from anjian.campaigns.models import CAMPAIGN_STATUSES, TARGET_METHODS, TASK_STATUSES
+from anjian.campaigns.service import phases_of
 from anjian.enterprises.schemas import EnterpriseQuerySchema
 
 KEY = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$",
@@ -40,8 +41,6 @@ class CampaignSchema(CampaignSummarySchema):
     phases = ma.fields.Method("get_phases")
 
     def get_phases(self, campaign):
-        from anjian.campaigns.service import phases_of
-
         return PhaseSchema(many=True).dump(phases_of(campaign.id))
 
 

@@ -21,14 +21,17 @@ from anjian.clock import local_today as today  # today in China: Beijing dates
 from anjian.clock import utcnow
 from anjian.context import Context
 from anjian.enterprises.models import Enterprise
-from anjian.enterprises.visibility import enterprise_clause
+from anjian.enterprises.queries import filtered_statement
+from anjian.enterprises.visibility import actor, enterprise_clause, sees_every_enterprise
 from anjian.errors import Conflict, Defect, Refused
 from anjian.extensions import db
+from anjian.hazards.models import GRADES, STATES, Hazard
 from anjian.hazards.rules import overdue_clause, task_overdue_clause
+from anjian.inspections.models import Inspection
 from anjian.permissions import allows
-from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
 from anjian.tenancy.service import call_policy, registry
+from anjian.workdays.service import set_deadline, set_deadline_date
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +57,14 @@ def _date(value, field: str) -> dt.date | None:
 
 # --- kinds ------------------------------------------------------------------------------------
 
-def kinds_for(tenant: Tenant) -> list[dict]:
-    """Campaign kinds of the core and the tenant's enabled plugins."""
-    return registry().catalogue_entries("register_campaign_kinds", enabled=tuple(tenant.plugins))
+def kinds_for(context: Context) -> list[dict]:
+    """Campaign kinds of the core and the context's tenant's enabled plugins."""
+    return registry().catalogue_entries("register_campaign_kinds",
+                                        enabled=tuple(context.tenant.plugins))
 
 
-def find_kind(tenant: Tenant, key: str) -> dict | None:
-    return next((k for k in kinds_for(tenant) if k.get("key") == key), None)
+def find_kind(context: Context, key: str) -> dict | None:
+    return next((k for k in kinds_for(context) if k.get("key") == key), None)
 
 
 def _kind_phases(kind: dict) -> list[dict]:
@@ -111,7 +115,7 @@ def _milestones_json(milestones: list[dict]) -> list[dict]:
 
 def create(context: Context, data: dict) -> Campaign:
     """A campaign of a catalogue kind (its phases and milestones copied) or a custom one."""
-    tenant, actor_id = context.tenant, context.user_id
+    actor_id = context.user_id
     data = dict(data)
     given_phases = [dict(p) for p in data.pop("phases", None) or ()]
     given_milestones = data.pop("milestones", None) or []
@@ -119,7 +123,7 @@ def create(context: Context, data: dict) -> Campaign:
     kind_key = data.pop("kind", None)
     plugin = None
     if kind_key:
-        kind = find_kind(tenant, kind_key)
+        kind = find_kind(context, kind_key)
         if kind is None:
             raise Refused(f"本单位没有此专项行动类型: {kind_key}", field="kind")
         plugin = kind["plugin"]
@@ -161,7 +165,7 @@ def create(context: Context, data: dict) -> Campaign:
             starts_on=phase.get("starts_on"), ends_on=phase.get("ends_on"),
             rule=phase.get("rule") or ""))
     db.session.flush()
-    lay_out_tasks(tenant, campaign)
+    lay_out_tasks(context, campaign)
     return campaign
 
 
@@ -178,7 +182,6 @@ def _writable(campaign: Campaign) -> None:
 
 def update(context: Context, campaign: Campaign, data: dict) -> Campaign:
     """Change title, description, dates; phases given are matched by key (new keys added)."""
-    tenant = context.tenant
     _writable(campaign)
     data = dict(data)
     given_phases = data.pop("phases", None)
@@ -218,12 +221,11 @@ def update(context: Context, campaign: Campaign, data: dict) -> Campaign:
             row.title, row.rule = phase["title"], phase.get("rule") or ""
             row.starts_on, row.ends_on = phase.get("starts_on"), phase.get("ends_on")
     db.session.flush()
-    lay_out_tasks(tenant, campaign)
+    lay_out_tasks(context, campaign)
     return campaign
 
 
 def set_status(context: Context, campaign: Campaign, status: str) -> Campaign:
-    tenant = context.tenant
     if status == campaign.status:
         return campaign
     if (campaign.status, status) not in TRANSITIONS:
@@ -232,18 +234,17 @@ def set_status(context: Context, campaign: Campaign, status: str) -> Campaign:
     campaign.status = status
     db.session.flush()
     if status == "active":
-        lay_out_tasks(tenant, campaign)
+        lay_out_tasks(context, campaign)
     return campaign
 
 
 # --- tasks ------------------------------------------------------------------------------------
 
-def lay_out_tasks(tenant: Tenant, campaign: Campaign) -> list[CampaignTask]:
+def lay_out_tasks(context: Context, campaign: Campaign) -> list[CampaignTask]:
     """The campaign-wide tasks (idempotent): one per dated phase (its end, or the tenant's
     ``task_deadline`` in working days after its start), the kind's milestones, and the
     ``campaign_milestones`` hook's. Done tasks are left alone."""
-    from anjian.workdays.service import set_deadline, set_deadline_date
-
+    tenant = context.tenant
     wanted: dict[str, dict] = {}
     for phase in phases_of(campaign.id):
         entry = {"title": phase.title, "phase_id": phase.id, "due": phase.ends_on,
@@ -290,9 +291,10 @@ def lay_out_tasks(tenant: Tenant, campaign: Campaign) -> list[CampaignTask]:
     return out
 
 
-def mark_task_done(task: CampaignTask, actor_id: int | None) -> CampaignTask:
+def mark_task_done(context: Context, task: CampaignTask) -> CampaignTask:
+    """The task done by the context's actor (once: a done task stays as it was)."""
     if task.status != "done":
-        task.status, task.done_at, task.done_by = "done", utcnow(), actor_id
+        task.status, task.done_at, task.done_by = "done", utcnow(), context.user_id
         db.session.flush()
     return task
 
@@ -306,8 +308,6 @@ def _targeted(campaign_id: int) -> set[int]:
 
 def _candidates(context: Context, query: dict | None):
     """Live enterprises of the tenant (narrowed by a registry filter, if given)."""
-    from anjian.enterprises.queries import filtered_statement
-
     stmt = filtered_statement(dict(query or {}))
     return stmt.where(enterprise_clause(context, Enterprise.id))
 
@@ -360,7 +360,7 @@ def add_targets(context: Context, campaign: Campaign, data: dict) -> dict:
             "total": len(already) + added}
 
 
-def remove_target(campaign: Campaign, target: CampaignTarget) -> None:
+def remove_target(context: Context, campaign: Campaign, target: CampaignTarget) -> None:
     _writable(campaign)
     db.session.delete(target)
     db.session.flush()
@@ -393,9 +393,6 @@ def _progress_statement(visible):
     enterprise clause). Parameters: ``tenants`` (the scope's, by hand: the statement is
     Core SQL marked ``tenant_scoped_sql``, and RLS checks it again on PostgreSQL),
     ``campaign_id`` and ``on``."""
-    from anjian.hazards.models import Hazard
-    from anjian.inspections.models import Inspection
-
     hazard, target = Hazard.__table__, CampaignTarget.__table__
     inspection, task = Inspection.__table__, CampaignTask.__table__
     campaign_id, on = bindparam("campaign_id"), bindparam("on")
@@ -438,8 +435,6 @@ def campaign_progress(context: Context, campaign_id: int, on: dt.date | None = N
     targets, late tasks) come back even without hazards. Overdue: marked overdue by the
     scan, or still open past the deadline (``on``, default today in China).
     """
-    from anjian.hazards.models import GRADES, STATES
-
     scope = get_scope(db.session)
     if scope is None or not scope.tenant_ids:
         raise TenantScopeError("campaign progress without a tenant context")
@@ -470,7 +465,5 @@ def campaign_progress(context: Context, campaign_id: int, on: dt.date | None = N
 def restricted_actor(context: Context) -> bool:
     """Whether the context's actor sees only some enterprises (an enterprise or service org
     user)."""
-    from anjian.enterprises.visibility import actor, sees_every_enterprise
-
     access, _user_id = actor(context)
     return not sees_every_enterprise(access)

@@ -8,7 +8,7 @@ from flask import g, request
 from sqlalchemy import case, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from anjian import permissions
+from anjian import notifications, permissions
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.context import request_context
@@ -20,7 +20,7 @@ from anjian.campaigns.models import Campaign
 from anjian.enterprises.visibility import enterprise_clause, require_enterprise
 from anjian.extensions import db
 from anjian.hazards import service
-from anjian.hazards.models import EnforcementReferral, Hazard, HazardEvent, Notification
+from anjian.hazards.models import EnforcementReferral, Hazard, HazardEvent
 from anjian.hazards.rules import overdue_clause
 from anjian.hazards.schemas import (
     CandidateQuerySchema,
@@ -40,6 +40,7 @@ from anjian.hazards.schemas import (
     ReferralSchema,
     TransitionSchema,
 )
+from anjian.notifications import Notification
 from anjian.sorting import order_by
 
 blp = Blueprint("hazards", __name__, url_prefix="/api/v1/tenants/<tenant_code>/hazards",
@@ -128,8 +129,7 @@ def report_hazard(data, tenant_code):
         problem(422, "须指明企业", errors={"enterprise_id": ["必填项"]})
     require_enterprise(request_context(), data["enterprise_id"], "企业")
     with _rules():
-        hazard = service.report_hazard(request_context(), **data, source=source,
-                                      actor_user_id=g.user.id)
+        hazard = service.report_hazard(request_context(), **data, source=source)
     db.session.commit()
     return hazard
 
@@ -229,7 +229,7 @@ def read_notification(_body, tenant_code, notification_id):
                      actor_user_id=g.user.id, entity_type=Notification.__tablename__,
                      entity_id=str(notification_id), request_id=g.get("request_id"))
         problem(404, "通知不存在")
-    service.mark_read(notification)
+    notifications.mark_read(request_context(), notification)
     db.session.commit()
     return notification
 
@@ -269,7 +269,7 @@ def list_enforcement_candidates(query, pages, tenant_code):
     """拟移交执法的企业：本单位启用的插件按其政策给出的名单和理由（如秦皇岛执法检查阶段的不配合、
     逾期不改、拒不整改），以及本专项行动中已作出的移交"""
     campaign = get_or_404(Campaign, query["campaign_id"], "专项行动")
-    return paginate_list(service.enforcement_candidates(g.tenant, campaign), pages["page"],
+    return paginate_list(service.enforcement_candidates(request_context(), campaign), pages["page"],
                          pages["per_page"])
 
 
@@ -304,7 +304,7 @@ def decide_referral(data, tenant_code, referral_id):
     referral = _referral(referral_id, lock=True)
     referrals_blp.check_etag(referral, ReferralSchema)
     with _rules():
-        service.decide(referral, actor=g.user, **data)
+        service.decide(request_context(), referral, **data)
         db.session.commit()
     return referral
 
@@ -317,6 +317,6 @@ def close_referral(data, tenant_code, referral_id):
     """办结：记录处理结果（已决定 → 已办结）"""
     referral = _referral(referral_id, lock=True)
     with _rules():
-        service.close_referral(referral, **data)
+        service.close_referral(request_context(), referral, **data)
         db.session.commit()
     return referral

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from anjian.campaigns.reminders import remind_due_tasks
 from anjian.clock import local_today
 from anjian.hazards.scan import scan_overdue
+from anjian.jobs import schedules
 from anjian.jobs.service import JobError, job_function
 
 KIND = "overdue_scan"
@@ -30,18 +32,14 @@ def scan_day(params: dict) -> dt.date:
 def overdue_scan(ctx):
     """Mark the tenant's open hazards and tasks past their deadline overdue, and send the
     reminders of tasks coming due (both idempotent)."""
-    from anjian.campaigns.reminders import remind_due_tasks
-
     today = scan_day(ctx.params)
-    counts = scan_overdue(ctx.tenant_id, today)  # the wrapper commits
-    reminded = remind_due_tasks(ctx.tenant_id, today)
+    counts = scan_overdue(ctx.context, today)  # the wrapper commits
+    reminded = remind_due_tasks(ctx.context, today)
     return {"today": today.isoformat(), **counts, "reminded": reminded}
 
 
 def scan_all_tenants(today: dt.date | None = None) -> dict:
     """Enqueue one ``overdue_scan`` job per active tenant for ``today`` (default: today in
     China); a tenant that already has that day's job gets none. Needs an app context."""
-    from anjian.jobs import schedules
-
     schedule = schedules.get(KIND)
     return schedules.fire(schedule, schedule.slot_on(today or local_today()))

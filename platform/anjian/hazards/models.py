@@ -1,4 +1,5 @@
-"""Hazards (隐患) in closed loop, their history, notifications and enforcement referrals."""
+"""Hazards (隐患) in closed loop, their history and enforcement referrals (notifications
+are the kernel's: ``anjian.notifications``)."""
 
 from __future__ import annotations
 
@@ -118,29 +119,6 @@ class HazardEvent(TenantOwned, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
     at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-
-class Notification(TenantOwned, db.Model):
-    """A message to one user of the tenant (a major hazard reported, a task overdue)."""
-
-    __tablename__ = "notifications"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "id"),
-        ForeignKeyConstraint(["tenant_id", "hazard_id"], ["hazards.tenant_id", "hazards.id"]),
-        ForeignKeyConstraint(["tenant_id", "task_id"],
-                             ["campaign_tasks.tenant_id", "campaign_tasks.id"]),
-        Index("ix_notifications_tenant_user", "tenant_id", "user_id", "read_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text, default="")
-    hazard_id: Mapped[int | None] = mapped_column(Integer)
-    task_id: Mapped[int | None] = mapped_column(Integer)
-    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-    read_at = mapped_column(UTCDateTime)
 
 
 class EnforcementReferral(TenantOwned, db.Model):

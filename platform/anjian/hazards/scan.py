@@ -33,11 +33,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from anjian.audit.service import record_bulk_write
 from anjian.campaigns.models import CampaignTask
 from anjian.clock import utcnow
+from anjian.context import Context
 from anjian.db import UTCDateTime
 from anjian.extensions import db
 from anjian.hazards.models import Hazard, HazardEvent
 from anjian.hazards.rules import hazard_due, task_due
+from anjian.plugins.views import view_of
+from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
+from anjian.tenancy.service import registry, tenant_info
 
 SCOPED = {"tenant_scoped_sql": True}
 NOTE = "自动逾期扫描"
@@ -99,15 +103,17 @@ def _move_hazards(session, params: dict) -> list[OverdueItem]:
                         r.from_state) for r in rows]
 
 
-def scan_overdue(tenant_id: int, today: dt.date) -> dict:
-    """Mark ``tenant_id``'s open hazards and tasks with a deadline before ``today`` overdue.
+def scan_overdue(context: Context, today: dt.date) -> dict:
+    """Mark the context's tenant's open hazards and tasks with a deadline before ``today``
+    overdue.
 
-    Runs in the session's current scope, which must write ``tenant_id``. Writes one
+    Runs in the session's current scope, which must write the context's tenant. Writes one
     HazardEvent per hazard (action ``overdue``, no actor), one summary audit row
     (``hazard.overdue_scan``) when anything changed, then calls the tenant's
     ``on_hazard_transition`` (per hazard) and ``on_overdue`` (per hazard and task)
     hooks. Does not commit. Returns {"hazards": n, "tasks": m}.
     """
+    tenant_id = context.tenant_id
     scope = get_scope(db.session)
     if scope is None or scope.write_tenant_id != tenant_id:
         raise TenantScopeError(f"the overdue scan of tenant {tenant_id} needs its writable scope")
@@ -119,7 +125,7 @@ def scan_overdue(tenant_id: int, today: dt.date) -> dict:
              for r in session.execute(_TASKS, params, execution_options=SCOPED)]
     if hazards or tasks:
         _audit(tenant_id, scope.user_id, today, hazards, tasks, now)
-        _call_hooks(tenant_id, hazards, tasks, now)
+        _call_hooks(context, hazards, tasks, now)
     return {"hazards": len(hazards), "tasks": len(tasks)}
 
 
@@ -135,21 +141,15 @@ def _audit(tenant_id: int, actor: int | None, today: dt.date, hazards: list[Over
     )
 
 
-def _call_hooks(tenant_id: int, hazards: list[OverdueItem], tasks: list[OverdueItem],
+def _call_hooks(context: Context, hazards: list[OverdueItem], tasks: list[OverdueItem],
                 now: dt.datetime) -> None:
     """The tenant's hooks, only when one of its plugins listens (no per-row SQL here)."""
-    from anjian.hazards.models import Hazard
-    from anjian.plugins.views import view_of
-    from anjian.tenancy.models import Tenant
-    from anjian.tenancy.service import registry, tenant_info
-
-    plugins = registry()
+    plugins = context.plugins or registry()
     listening = plugins.catalogue.hook
     if not (listening.on_overdue.get_hookimpls()
             or (hazards and listening.on_hazard_transition.get_hookimpls())):
         return  # no loaded plugin listens: no tenant to load, no caller to build
-    tenant = db.session.get(Tenant, tenant_id)
-    info = tenant_info(tenant, plugins)
+    info = context.tenant or tenant_info(db.session.get(Tenant, context.tenant_id), plugins)
     hook = plugins.for_tenant(info).hook
     if hazards and hook.on_hazard_transition.get_hookimpls():
         # The hazards service's contract: every change of state reaches on_hazard_transition

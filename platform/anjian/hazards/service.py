@@ -17,11 +17,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
+from anjian import evidence, notifications
 from anjian.auth.models import TENANT_ROLES, Membership, User
+from anjian.campaigns.models import Campaign
 from anjian.clock import local_today as today  # today in China: Beijing dates
 from anjian.clock import utcnow
 from anjian.context import Context
 from anjian.db import jsonable
+from anjian.enterprises.models import Enterprise
+from anjian.enterprises.visibility import can_see_enterprise
 from anjian.errors import Conflict, Defect, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import (
@@ -34,16 +38,19 @@ from anjian.hazards.models import (
     EnforcementReferral,
     Hazard,
     HazardEvent,
-    Notification,
 )
 from anjian.permissions import allows, roles_allowed
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
 from anjian.tenancy.service import call_policy
+from anjian.workdays.service import set_deadline, set_deadline_date
 
 
-def current_tenant() -> Tenant:
-    """The tenant being written (the scope's write tenant)."""
+def current_tenant(context: Context):
+    """The tenant ``context`` writes, for its policy hooks: the context's own (a TenantInfo),
+    else the scope's write tenant (a context built from ids alone)."""
+    if context.tenant is not None:
+        return context.tenant
     scope = get_scope(db.session)
     if scope is None or scope.write_tenant_id is None:
         raise TenantScopeError("hazards are written inside a writable tenant scope")
@@ -57,13 +64,8 @@ def _user(user_id: int | None) -> User | None:
 def attach_evidence(context: Context, evidence_ids: Iterable[int], hazard: Hazard,
                     event: HazardEvent) -> None:
     """Attach uploaded evidence files to a hazard and the event that brought them."""
-    ids = list(evidence_ids or ())
-    if not ids:
-        return
-    from anjian.inspections import service as inspections
-
-    inspections.attach_evidence(context, ids, hazard_id=hazard.id, hazard_event_id=event.id,
-                                enterprise_id=hazard.enterprise_id)
+    evidence.attach(context, evidence_ids, can_see_enterprise, hazard_id=hazard.id,
+                    hazard_event_id=event.id, enterprise_id=hazard.enterprise_id)
 
 
 def _event(hazard: Hazard, action: str, from_state: str | None, actor_id: int | None,
@@ -78,9 +80,7 @@ def _event(hazard: Hazard, action: str, from_state: str | None, actor_id: int | 
 
 # --- reporting ----------------------------------------------------------------------------
 
-def _check_enterprise(enterprise_id: int):
-    from anjian.enterprises.models import Enterprise
-
+def _check_enterprise(enterprise_id: int) -> Enterprise:
     enterprise = db.session.get(Enterprise, enterprise_id)  # scoped: foreign ids are absent
     if enterprise is None or enterprise.deleted_at is not None:
         raise Refused("企业不存在", errors={"enterprise_id": ["企业不存在"]})
@@ -90,8 +90,6 @@ def _check_enterprise(enterprise_id: int):
 def _check_campaign(campaign_id: int | None) -> None:
     if campaign_id is None:
         return
-    from anjian.campaigns.models import Campaign
-
     if db.session.get(Campaign, campaign_id) is None:
         raise Refused("专项行动不存在", errors={"campaign_id": ["专项行动不存在"]})
 
@@ -100,8 +98,9 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
                   description: str = "", location: str = "", campaign_id: int | None = None,
                   inspection_id: int | None = None, inspection_result_id: int | None = None,
                   checklist_item=None, found_on: dt.date | None = None, immediate: bool = False,
-                  evidence_ids: Iterable[int] = (), actor_user_id: int | None) -> Hazard:
-    """Record a newly found hazard in the current tenant; the caller commits.
+                  evidence_ids: Iterable[int] = ()) -> Hazard:
+    """Record a newly found hazard in the context's tenant, found by its actor; the caller
+    commits.
 
     The tenant's ``grade_hazard`` hook grades it (``checklist_item``: the item whose
     "no" raised it, if any) and ``rectification_deadline`` gives its default period
@@ -115,7 +114,7 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
     title = (title or "").strip()
     if not title:
         raise Refused("隐患名称不能为空", errors={"title": ["必填项"]})
-    tenant = current_tenant()
+    tenant, actor_user_id = current_tenant(context), context.user_id
     enterprise = _check_enterprise(enterprise_id)
     _check_campaign(campaign_id)
     found_on = found_on or today()
@@ -131,9 +130,6 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
         raise Defect(f"隐患分级插件返回了无效的等级: {grade!r}")
     hazard.grade = grade
     hazard.immediate = bool(immediate) and grade == "general"
-
-    from anjian.workdays.service import set_deadline
-
     if hazard.immediate:
         set_deadline(hazard, found_on, 0)
     else:
@@ -151,15 +147,17 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
     event = _event(hazard, "report", None, actor_user_id, data=data)
     attach_evidence(context, ids, hazard, event)
     if grade == "major":
-        notify_major(tenant, hazard, enterprise)
+        notify_major(context, hazard, enterprise)
     call_policy(tenant, "on_hazard_transition", hazard=hazard, from_state=None,
-              to_state=hazard.state, actor=_user(actor_user_id))
+                to_state=hazard.state, actor=_user(actor_user_id))
     return hazard
 
 
-def notified_users(tenant_id: int, enterprise_ids=()) -> dict[int, list[int]]:
-    """Who hears of what happens in a tenant: its active supervisors and admins (key None),
-    and the active enterprise users of each of ``enterprise_ids`` (keyed by enterprise)."""
+def notified_users(context: Context, enterprise_ids=()) -> dict[int, list[int]]:
+    """Who hears of what happens in the context's tenant: its active supervisors and admins
+    (key None), and the active enterprise users of each of ``enterprise_ids`` (keyed by
+    enterprise)."""
+    tenant_id = context.tenant_id
     rows = db.session.execute(
         select(Membership.user_id, Membership.role, Membership.enterprise_id)
         .join(User, User.id == Membership.user_id).where(
@@ -176,19 +174,15 @@ def notified_users(tenant_id: int, enterprise_ids=()) -> dict[int, list[int]]:
     return out
 
 
-def notify_major(tenant: Tenant, hazard: Hazard, enterprise) -> list[Notification]:
+def notify_major(context: Context, hazard: Hazard,
+                 enterprise: Enterprise) -> list[notifications.Notification]:
     """One notification per active supervisor and admin of the tenant."""
-    users = notified_users(tenant.id)[None]
     where = f"（{hazard.location}）" if hazard.location else ""
     body = (f"{enterprise.name}{where}于 {hazard.found_on.isoformat()} 发现"
             f"{GRADES[hazard.grade]}：{hazard.title}。来源：{SOURCES[hazard.source]}。")
-    out = []
-    for user_id in dict.fromkeys(users):
-        note = Notification(user_id=user_id, kind="major_hazard",
-                            title=f"重大事故隐患：{enterprise.name} {hazard.title}"[:300],
-                            body=body, hazard_id=hazard.id)
-        db.session.add(note)
-        out.append(note)
+    out = notifications.notify(context, notified_users(context)[None], kind="major_hazard",
+                               title=f"重大事故隐患：{enterprise.name} {hazard.title}",
+                               body=body, hazard_id=hazard.id)
     db.session.flush()
     return out
 
@@ -247,8 +241,6 @@ def _blank(value) -> bool:
 
 
 def _plan(hazard: Hazard, data: dict, actor_id, now) -> dict:
-    from anjian.workdays.service import set_deadline, set_deadline_date
-
     errors: dict[str, list[str]] = {}
     for field in ("responsible_person", "measures", "funds", "contingency_plan"):
         if _blank(data.get(field)):
@@ -391,13 +383,14 @@ def transition(context: Context, hazard: Hazard, action: str,
                    data={**details, "evidence_ids": evidence_ids})
     attach_evidence(context, evidence_ids, hazard, event)
     actor_user = _user(actor_id)
-    call_policy(context.tenant or current_tenant(), "on_hazard_transition", hazard=hazard, from_state=from_state,
-              to_state=hazard.state, actor=actor_user)
+    call_policy(current_tenant(context), "on_hazard_transition", hazard=hazard,
+                from_state=from_state, to_state=hazard.state, actor=actor_user)
     return event
 
 
-def mark_overdue(hazard: Hazard, today: dt.date, *, tenant: Tenant | None = None) -> bool:
-    """Mark one hazard overdue if it is still open past its deadline (the scan's step).
+def mark_overdue(context: Context, hazard: Hazard, today: dt.date) -> bool:
+    """Mark one hazard overdue if it is still open past its deadline (the scan's step), as
+    the system of the context's tenant.
 
     Idempotent: an overdue, rectified, closed or undated hazard is left alone and
     False returned. Calls ``on_hazard_transition``; ``on_overdue`` is the scan's to call.
@@ -405,17 +398,9 @@ def mark_overdue(hazard: Hazard, today: dt.date, *, tenant: Tenant | None = None
     if (hazard.state not in ACTIONS["overdue"].sources or hazard.deadline is None
             or hazard.deadline >= today):
         return False
-    transition(Context.for_system(tenant or current_tenant()), hazard, "overdue", {})
+    transition(Context.for_system(current_tenant(context), context.plugins), hazard,
+               "overdue", {})
     return True
-
-
-# --- notifications ------------------------------------------------------------------------
-
-def mark_read(notification: Notification) -> Notification:
-    if notification.read_at is None:
-        notification.read_at = utcnow()
-        db.session.flush()
-    return notification
 
 
 # --- enforcement referrals (移交执法) -----------------------------------------------------
@@ -458,12 +443,13 @@ def refer(context: Context, *, reason: str, reason_text: str = "", hazard_id: in
     return referral
 
 
-def enforcement_candidates(tenant, campaign) -> list[dict]:
+def enforcement_candidates(context: Context, campaign: Campaign) -> list[dict]:
     """Whom the tenant's plugins propose to refer to enforcement in ``campaign`` (hook
     ``enforcement_candidates``): one entry per enterprise, with every reason any plugin
     gave and the referrals already made for it in the campaign, by enterprise name."""
     found: dict[int, dict] = {}
-    for answer in call_policy(tenant, "enforcement_candidates", campaign=campaign):
+    for answer in call_policy(current_tenant(context), "enforcement_candidates",
+                              campaign=campaign):
         for enterprise, reason in answer or ():
             entry = found.setdefault(enterprise.id, {"enterprise": enterprise, "reasons": [],
                                                      "referrals": []})
@@ -482,10 +468,11 @@ def _status_conflict(referral: EnforcementReferral, doing: str) -> Conflict:
     return Conflict(f"移交记录当前状态为「{REFERRAL_STATUSES[referral.status]}」，不能{doing}")
 
 
-def decide(referral: EnforcementReferral, *, decision: str, actor,
+def decide(context: Context, referral: EnforcementReferral, *, decision: str,
            penalty_amount: decimal.Decimal | None = None,
            decision_note: str = "") -> EnforcementReferral:
-    """Record the enforcement decision (open → decided); a penalty needs its amount (yuan)."""
+    """Record the context's actor's enforcement decision (open → decided); a penalty needs
+    its amount (yuan)."""
     if referral.status != "open":
         raise _status_conflict(referral, "作出处理决定")
     if decision not in DECISIONS:
@@ -500,13 +487,14 @@ def decide(referral: EnforcementReferral, *, decision: str, actor,
                       errors={"penalty_amount": [f"「{DECISIONS[decision]}」不填写罚款金额"]})
     referral.decision, referral.penalty_amount = decision, penalty_amount
     referral.decision_note = (decision_note or "").strip()
-    referral.decided_at, referral.decided_by = utcnow(), getattr(actor, "id", actor)
+    referral.decided_at, referral.decided_by = utcnow(), context.user_id
     referral.status = "decided"
     db.session.flush()
     return referral
 
 
-def close_referral(referral: EnforcementReferral, *, outcome: str) -> EnforcementReferral:
+def close_referral(context: Context, referral: EnforcementReferral, *,
+                   outcome: str) -> EnforcementReferral:
     """Close a decided referral with its outcome (decided → closed, 办结)."""
     if referral.status != "decided":
         raise _status_conflict(referral, "办结")

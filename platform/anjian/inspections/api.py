@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_smorest.fields import Upload
 from sqlalchemy import select
 
@@ -13,10 +13,11 @@ from anjian.api.context import request_context
 from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
 from anjian.api.policy import requires
 from anjian.api.problems import problem
-from anjian.enterprises.visibility import enterprise_clause, require_enterprise
+from anjian.enterprises.visibility import can_see_enterprise, enterprise_clause, require_enterprise
+from anjian.evidence import Evidence, download_url, visible
 from anjian.extensions import db
 from anjian.inspections import service
-from anjian.inspections.models import ChecklistTemplate, Evidence, Inspection
+from anjian.inspections.models import ChecklistTemplate, Inspection
 from anjian.inspections.schemas import (
     BulkResultsInSchema,
     EvidenceDownloadSchema,
@@ -58,7 +59,7 @@ URL_SECONDS = 300
 @requires("checklist.read")
 def list_templates(pages, tenant_code):
     """检查表列表：本单位的检查表（当前版本）及已启用插件提供的检查表"""
-    return paginate_list(service.list_templates(g.tenant), pages["page"], pages["per_page"])
+    return paginate_list(service.list_templates(request_context()), pages["page"], pages["per_page"])
 
 
 @templates_blp.route("", methods=["POST"])
@@ -67,9 +68,10 @@ def list_templates(pages, tenant_code):
 @requires("checklist.manage")
 def create_template(data, tenant_code):
     """编制本单位检查表（检查项编号在表内唯一）"""
-    template = service.create_template(g.tenant, data, g.user.id)
+    context = request_context()
+    template = service.create_template(context, data)
     db.session.commit()
-    return service.template_view(template, service.template_versions(g.tenant, template.key))
+    return service.template_view(template, service.template_versions(context, template.key))
 
 
 def _template(key: str, version: int | None = None):
@@ -78,11 +80,11 @@ def _template(key: str, version: int | None = None):
             ChecklistTemplate.key == key, ChecklistTemplate.version == version))
         if row is not None:
             return row
-        entry = service.plugin_templates(g.tenant).get(key)
+        entry = service.plugin_templates(request_context()).get(key)
         if entry is not None and entry["version"] == version:
             return entry
         problem(404, "检查表版本不存在")
-    template = service.current_template(g.tenant, key, materialise_plugin=False)
+    template = service.current_template(request_context(), key, materialise_plugin=False)
     if template is None:
         problem(404, "检查表不存在")
     return template
@@ -96,7 +98,7 @@ def _template(key: str, version: int | None = None):
 def get_template(query, tenant_code, template_key):
     """检查表及其检查项（默认当前版本，version 指定历史版本）"""
     template = _template(template_key, query.get("version"))
-    return service.template_view(template, service.template_versions(g.tenant, template_key))
+    return service.template_view(template, service.template_versions(request_context(), template_key))
 
 
 @templates_blp.route("/<template_key>", methods=["PUT"])
@@ -107,13 +109,13 @@ def get_template(query, tenant_code, template_key):
 def update_template(data, tenant_code, template_key):
     """修改检查表（需 If-Match）：已被检查使用的版本不变，另存为新版本"""
     template = _template(template_key)
-    versions = service.template_versions(g.tenant, template_key)
+    versions = service.template_versions(request_context(), template_key)
     templates_blp.check_etag(service.template_view(template, versions), TemplateSchema)
     if isinstance(template, dict):
         problem(409, "插件提供的检查表不能修改；可新建本单位的检查表")
-    saved = service.edit_template(g.tenant, template, data, g.user.id)
+    saved = service.edit_template(request_context(), template, data)
     db.session.commit()
-    return service.template_view(saved, service.template_versions(g.tenant, template_key))
+    return service.template_view(saved, service.template_versions(request_context(), template_key))
 
 
 @templates_blp.route("/<template_key>/versions")
@@ -121,11 +123,11 @@ def update_template(data, tenant_code, template_key):
 @requires("checklist.read")
 def list_versions(tenant_code, template_key):
     """检查表的全部版本"""
-    versions = service.template_versions(g.tenant, template_key)
+    versions = service.template_versions(request_context(), template_key)
     if not versions:
         problem(404, "检查表不存在")
     rows = {r.version: r for r in service.template_rows(template_key)}
-    entry = service.plugin_templates(g.tenant).get(template_key)
+    entry = service.plugin_templates(request_context()).get(template_key)
     return [service.template_summary(rows.get(v) or entry, versions) for v in versions]
 
 
@@ -158,7 +160,7 @@ def list_inspections(query, pages, tenant_code):
 @requires("inspection.conduct")
 def create_inspection(data, tenant_code):
     """开始一次检查（检查类型由角色决定；监管人员可选抽查）"""
-    inspection = service.create_inspection(request_context(), g.tenant, data)
+    inspection = service.create_inspection(request_context(), data)
     db.session.commit()
     return service.inspection_view(inspection)
 
@@ -203,7 +205,7 @@ def put_results(data, tenant_code, inspection_id):
 def submit_inspection(data, tenant_code, inspection_id):
     """提交检查（全部检查项须已填写；提交后不能再修改）"""
     inspection = _inspection(inspection_id)
-    service.submit(g.tenant, inspection, data, g.access, g.user)
+    service.submit(request_context(), inspection, data)
     db.session.commit()
     return service.inspection_view(inspection)
 
@@ -227,9 +229,9 @@ def upload_evidence(files, tenant_code):
         problem(422, "上传选项无效", errors=exc.messages)
     upload = files["file"]
     try:
-        evidence = service.upload_evidence(request_context(), storage_for(current_app), g.tenant,
+        evidence = service.upload_evidence(request_context(), storage_for(current_app),
                                            upload.stream, upload.mimetype, upload.filename,
-                                           options["enterprise_id"], g.user.id)
+                                           options["enterprise_id"])
     finally:
         upload.close()
     db.session.commit()
@@ -242,10 +244,10 @@ def upload_evidence(files, tenant_code):
 def get_evidence(tenant_code, evidence_id):
     """证据文件信息及限时下载链接"""
     evidence = get_or_404(Evidence, evidence_id, "证据文件")
-    if not service.evidence_visible(request_context(), evidence):
+    context = request_context()
+    if not visible(context, evidence, can_see_enterprise):
         problem(404, "证据文件不存在")
     data = {name: getattr(evidence, name) for name in EvidenceSchema().fields}
-    data["download_url"] = service.evidence_url(storage_for(current_app), g.tenant, evidence,
-                                                URL_SECONDS)
+    data["download_url"] = download_url(context, storage_for(current_app), evidence, URL_SECONDS)
     data["expires_in"] = URL_SECONDS
     return data

@@ -1,4 +1,5 @@
-"""Checklist templates (versioned), inspections and their item results, evidence files."""
+"""Checklist templates (versioned), inspections and their item results (their evidence
+files are the kernel's: ``anjian.evidence``)."""
 
 from __future__ import annotations
 
@@ -129,36 +130,3 @@ class InspectionResult(TenantOwned, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-
-class Evidence(TenantOwned, db.Model):
-    """A stored file (photo, PDF) given as evidence. Uploaded first, then attached to one
-    inspection result, hazard or hazard event; the object key is the platform's own."""
-
-    __tablename__ = "evidence"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "id"),
-        UniqueConstraint("tenant_id", "object_key"),
-        ForeignKeyConstraint(["tenant_id", "inspection_result_id"],
-                             ["inspection_results.tenant_id", "inspection_results.id"]),
-        ForeignKeyConstraint(["tenant_id", "hazard_id"], ["hazards.tenant_id", "hazards.id"]),
-        ForeignKeyConstraint(["tenant_id", "hazard_event_id"],
-                             ["hazard_events.tenant_id", "hazard_events.id"]),
-        ForeignKeyConstraint(["tenant_id", "service_record_id"],
-                             ["service_records.tenant_id", "service_records.id"]),
-        Index("ix_evidence_tenant_hazard", "tenant_id", "hazard_id"),
-        Index("ix_evidence_tenant_result", "tenant_id", "inspection_result_id"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    object_key: Mapped[str] = mapped_column(String(200))
-    filename: Mapped[str] = mapped_column(String(200), default="")  # sanitised, for display
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    enterprise_id: Mapped[int | None] = mapped_column(Integer)
-    inspection_result_id: Mapped[int | None] = mapped_column(Integer)
-    hazard_id: Mapped[int | None] = mapped_column(Integer)
-    hazard_event_id: Mapped[int | None] = mapped_column(Integer)
-    service_record_id: Mapped[int | None] = mapped_column(Integer)
-    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -8,6 +8,7 @@ from anjian.inspections.models import (
     PARTS,
     TEMPLATE_SOURCES,
 )
+from anjian.inspections.service import hazard_of_result
 
 TEMPLATE_KEY = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{1,79}$",
                                error="代码只能包含小写字母、数字、_ 和 -，2–80 个字符")
@@ -221,8 +222,6 @@ class ResultSchema(ma.Schema):
     hazard_id = ma.fields.Method("get_hazard_id")
 
     def get_hazard_id(self, result):
-        from anjian.inspections.service import hazard_of_result
-
         return hazard_of_result(result.id)
 
 

@@ -1,89 +1,36 @@
 """Inspection rules: checklist templates (versioned; plugin templates copied on first use),
-inspections and their answers, evidence files and attaching them. The caller commits."""
+inspections and their answers (with their evidence files, ``anjian.evidence``), and the
+hazards a "no" raises. The caller commits."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from anjian import evidence
+from anjian.auth.models import User
+from anjian.campaigns.models import Campaign
 from anjian.clock import utcnow
 from anjian.context import Context
-from anjian.enterprises.visibility import actor, can_see_enterprise, sees_every_enterprise
+from anjian.enterprises.models import Enterprise
+from anjian.enterprises.visibility import can_see_enterprise
 from anjian.errors import Conflict, Defect, DomainError, Forbidden, NotFound, Refused
 from anjian.extensions import db
+from anjian.hazards import service as hazard_service
+from anjian.hazards.models import Hazard
 from anjian.inspections.models import (
     INSPECTOR_KINDS,
     PARTS,
     ChecklistItem,
     ChecklistTemplate,
-    Evidence,
     Inspection,
     InspectionResult,
 )
 from anjian.permissions import allows
-from anjian.tenancy.models import Tenant
+from anjian.storage.backends import Storage
 from anjian.tenancy.service import call_policy, registry
 
 PART_LABELS = {label: key for key, label in PARTS.items()}
-
-EVIDENCE_KIND = "evidence"  # the storage kind: JPEG, PNG or PDF (anjian.storage.KINDS)
-_ATTACHMENTS = ("inspection_result_id", "hazard_id", "hazard_event_id", "service_record_id")
-
-
-def evidence_visible(context: Context, evidence: Evidence) -> bool:
-    """The uploader sees its file; others see it through its enterprise (restricted roles
-    only the enterprises they may see; a file of no enterprise is the uploader's alone)."""
-    access, user_id = actor(context)
-    if sees_every_enterprise(access):
-        return True
-    if user_id is not None and evidence.uploaded_by == user_id:
-        return True
-    return evidence.enterprise_id is not None and can_see_enterprise(context,
-                                                                     evidence.enterprise_id)
-
-
-def attach_evidence(context: Context, evidence_ids, *, inspection_result_id: int | None = None,
-                    hazard_id: int | None = None, hazard_event_id: int | None = None,
-                    service_record_id: int | None = None,
-                    enterprise_id: int | None = None) -> list[Evidence]:
-    """Attach uploaded evidence files to one inspection result, to a hazard and/or one of
-    its events (``hazard_id`` with ``hazard_event_id``: the event that brought them), or to
-    one service record (``service_record_id``).
-
-    Each file must be unattached or already attached to that same object. A missing,
-    foreign or invisible id is 404 (field ``evidence_ids``); a file attached elsewhere
-    is 409; a file uploaded for another enterprise than ``enterprise_id`` is 422. Files
-    with no enterprise take ``enterprise_id``. Raises domain errors (``anjian.errors``).
-    """
-    target = {"inspection_result_id": inspection_result_id, "hazard_id": hazard_id,
-              "hazard_event_id": hazard_event_id, "service_record_id": service_record_id}
-    owners = (inspection_result_id is not None,
-              hazard_id is not None or hazard_event_id is not None,
-              service_record_id is not None)
-    if sum(owners) != 1:
-        raise ValueError("attach_evidence needs an inspection result, a hazard and/or "
-                         "a hazard event, or a service record")
-    ids = list(dict.fromkeys(int(i) for i in evidence_ids or ()))
-    if not ids:
-        return []
-    found = {e.id: e for e in db.session.scalars(select(Evidence).where(Evidence.id.in_(ids)))}
-    out = []
-    for ident in ids:
-        evidence = found.get(ident)
-        if evidence is None or not evidence_visible(context, evidence):
-            raise NotFound(f"证据文件不存在: {ident}", field="evidence_ids")
-        current = {key: getattr(evidence, key) for key in _ATTACHMENTS}
-        if any(v is not None for v in current.values()) and current != target:
-            raise Conflict(f"证据文件 {ident} 已用于其他记录", field="evidence_ids")
-        if enterprise_id is not None and evidence.enterprise_id not in (None, enterprise_id):
-            raise Refused(f"证据文件 {ident} 属于其他企业", field="evidence_ids")
-        for key, value in target.items():
-            setattr(evidence, key, value)
-        if evidence.enterprise_id is None and enterprise_id is not None:
-            evidence.enterprise_id = enterprise_id
-        out.append(evidence)
-    db.session.flush()
-    return out
 
 
 # --- checklist templates ----------------------------------------------------------------------
@@ -126,11 +73,12 @@ def check_items(items: list[dict], where: str = "items") -> list[dict]:
     return out
 
 
-def plugin_templates(tenant: Tenant) -> dict[str, dict]:
-    """The checklist templates the tenant's enabled plugins offer, by key (newest version)."""
+def plugin_templates(context: Context) -> dict[str, dict]:
+    """The checklist templates the context's tenant's enabled plugins offer, by key (newest
+    version)."""
     out: dict[str, dict] = {}
     for entry in registry().catalogue_entries("register_checklist_templates",
-                                               enabled=tuple(tenant.plugins)):
+                                               enabled=tuple(context.tenant.plugins)):
         key = entry.get("key")
         if not key:
             continue
@@ -170,7 +118,7 @@ def plugin_items(entry: dict) -> list[dict]:
                      f"无效: {exc.field}: {exc.message}") from exc
 
 
-def materialise(tenant: Tenant, entry: dict) -> ChecklistTemplate:
+def materialise(context: Context, entry: dict) -> ChecklistTemplate:
     """The tenant's copy of a plugin template version (made on first use; the same key and
     version always give the same row)."""
     key, version = entry["key"], int(entry.get("version") or 1)
@@ -200,7 +148,7 @@ def materialise(tenant: Tenant, entry: dict) -> ChecklistTemplate:
     return template
 
 
-def current_template(tenant: Tenant, key: str, *, materialise_plugin: bool) -> \
+def current_template(context: Context, key: str, *, materialise_plugin: bool) -> \
         ChecklistTemplate | dict | None:
     """The newest version of ``key``: the tenant's own current row, or the plugin's newest
     catalogue version (materialised when asked, else the catalogue entry itself)."""
@@ -208,12 +156,12 @@ def current_template(tenant: Tenant, key: str, *, materialise_plugin: bool) -> \
     own = [r for r in rows if r.source == "tenant"]
     if own:
         return next((r for r in own if r.is_current), own[-1])
-    entry = plugin_templates(tenant).get(key)
+    entry = plugin_templates(context).get(key)
     if entry is not None:
         match = next((r for r in rows if r.version == entry["version"]), None)
         if match is not None:
             return match
-        return materialise(tenant, entry) if materialise_plugin else entry
+        return materialise(context, entry) if materialise_plugin else entry
     return next((r for r in rows if r.is_current), rows[-1] if rows else None)
 
 
@@ -229,13 +177,13 @@ def template_summary(template: ChecklistTemplate | dict, versions: list[int]) ->
             "created_at": template.created_at}
 
 
-def list_templates(tenant: Tenant) -> list[dict]:
+def list_templates(context: Context) -> list[dict]:
     """The tenant's templates (current versions) and the plugin templates it may use."""
     rows: dict[str, list[ChecklistTemplate]] = {}
     for row in db.session.scalars(select(ChecklistTemplate).order_by(ChecklistTemplate.key,
                                                                      ChecklistTemplate.version)):
         rows.setdefault(row.key, []).append(row)
-    offered = plugin_templates(tenant)
+    offered = plugin_templates(context)
     out = []
     for key in sorted(set(rows) | set(offered)):
         versions = sorted({r.version for r in rows.get(key, [])}
@@ -265,10 +213,10 @@ def template_view(template: ChecklistTemplate | dict, versions: list[int]) -> di
     return view
 
 
-def template_versions(tenant: Tenant, key: str) -> list[int]:
+def template_versions(context: Context, key: str) -> list[int]:
     rows = template_rows(key)
     versions = {r.version for r in rows}
-    entry = plugin_templates(tenant).get(key)
+    entry = plugin_templates(context).get(key)
     if entry is not None and not any(r.source == "tenant" for r in rows):
         versions.add(entry["version"])
     return sorted(versions)
@@ -279,13 +227,14 @@ def template_in_use(template_id: int) -> bool:
                              .limit(1)) is not None
 
 
-def create_template(tenant: Tenant, data: dict, actor_id: int | None) -> ChecklistTemplate:
+def create_template(context: Context, data: dict) -> ChecklistTemplate:
+    """A new template of the tenant's own (version 1), made by the context's actor."""
     key = data["key"]
-    if template_rows(key) or key in plugin_templates(tenant):
+    if template_rows(key) or key in plugin_templates(context):
         raise Conflict(f"检查表代码已存在: {key}", field="key")
     items = check_items(data.get("items") or [])
     template = ChecklistTemplate(key=key, version=1, title=data["title"].strip(),
-                                 source="tenant", is_current=True, created_by=actor_id)
+                                 source="tenant", is_current=True, created_by=context.user_id)
     db.session.add(template)
     db.session.flush()
     _add_items(template, items)
@@ -293,8 +242,7 @@ def create_template(tenant: Tenant, data: dict, actor_id: int | None) -> Checkli
     return template
 
 
-def edit_template(tenant: Tenant, template: ChecklistTemplate, data: dict,
-                  actor_id: int | None) -> ChecklistTemplate:
+def edit_template(context: Context, template: ChecklistTemplate, data: dict) -> ChecklistTemplate:
     """Replace title and items. A version some inspection used is never changed: a new
     version is made and becomes current; an unused one is edited in place."""
     if template.source != "tenant":
@@ -311,7 +259,7 @@ def edit_template(tenant: Tenant, template: ChecklistTemplate, data: dict,
         return template
     newest = max(r.version for r in template_rows(template.key))
     new = ChecklistTemplate(key=template.key, version=newest + 1, title=title, source="tenant",
-                            is_current=True, created_by=actor_id)
+                            is_current=True, created_by=context.user_id)
     db.session.add(new)
     db.session.flush()
     _add_items(new, items)
@@ -349,25 +297,22 @@ def inspector_kind_for(role: str, requested: str | None) -> str:
     return requested
 
 
-def _resolve_template(tenant: Tenant, data: dict) -> ChecklistTemplate:
+def _resolve_template(context: Context, data: dict) -> ChecklistTemplate:
     if data.get("template_id") is not None:
         template = db.session.get(ChecklistTemplate, data["template_id"])  # scoped
         if template is None:
             raise Refused("检查表不存在", field="template_id")
         return template
-    template = current_template(tenant, data["template_key"], materialise_plugin=True)
+    template = current_template(context, data["template_key"], materialise_plugin=True)
     if template is None:
         raise Refused(f"检查表不存在: {data['template_key']}", field="template_key")
     return template
 
 
-def create_inspection(context: Context, tenant: Tenant, data: dict) -> Inspection:
+def create_inspection(context: Context, data: dict) -> Inspection:
     """An inspection of one enterprise (in a campaign or alone) against one template version;
     the inspector kind follows the caller's role."""
     access, actor_id = context.access, context.user_id
-    from anjian.campaigns.models import Campaign
-    from anjian.enterprises.models import Enterprise
-
     kind = inspector_kind_for(access.role, data.get("inspector_kind"))
     enterprise = db.session.get(Enterprise, data["enterprise_id"])  # scoped: foreign is absent
     if enterprise is None or enterprise.deleted_at is not None \
@@ -379,7 +324,7 @@ def create_inspection(context: Context, tenant: Tenant, data: dict) -> Inspectio
             raise Refused("专项行动不存在", field="campaign_id")
         if campaign.status != "active":
             raise Conflict("专项行动未启动或已结束，不能在其中检查", field="campaign_id")
-    template = _resolve_template(tenant, data)
+    template = _resolve_template(context, data)
     inspection = Inspection(enterprise_id=enterprise.id, campaign_id=data.get("campaign_id"),
                             template_id=template.id, inspector_kind=kind,
                             inspector_user_id=actor_id, status="draft",
@@ -389,17 +334,16 @@ def create_inspection(context: Context, tenant: Tenant, data: dict) -> Inspectio
     return inspection
 
 
-def check_editable(inspection: Inspection, access) -> None:
+def check_editable(context: Context, inspection: Inspection) -> None:
     """Only a draft changes, and only by a role that does this kind of inspection."""
+    access = context.access
     if inspection.status == "submitted":
         raise Conflict("检查已提交，不能再修改")
     if access is not None and not may_fill(access.role, inspection.inspector_kind):
         raise Forbidden(f"当前角色不能填写“{INSPECTOR_KINDS[inspection.inspector_kind]}”")
 
 
-def hazard_of_result(result_id: int):
-    from anjian.hazards.models import Hazard
-
+def hazard_of_result(result_id: int) -> int | None:
     return db.session.scalar(select(Hazard.id).where(Hazard.inspection_result_id == result_id)
                              .limit(1))
 
@@ -408,8 +352,8 @@ def set_result(context: Context, inspection: Inspection, item_id: int, data: dic
                field: str = "item_id") -> InspectionResult:
     """Answer one item (yes / no / not applicable) with a note and evidence; a "no" may
     raise a hazard at once (``raise_hazard``)."""
-    access, actor_id = context.access, context.user_id
-    check_editable(inspection, access)
+    actor_id = context.user_id
+    check_editable(context, inspection)
     item = db.session.get(ChecklistItem, item_id)
     if item is None or item.template_id != inspection.template_id:
         raise Refused("检查项不属于本次检查所用的检查表", field=field)
@@ -432,23 +376,21 @@ def set_result(context: Context, inspection: Inspection, item_id: int, data: dic
     db.session.flush()
     if "evidence_ids" in data:
         wanted = set(data["evidence_ids"] or ())
-        for evidence in db.session.scalars(select(Evidence).where(
-                Evidence.inspection_result_id == result.id)):
-            if evidence.id not in wanted:
-                evidence.inspection_result_id = None
-        attach_evidence(context, data["evidence_ids"], inspection_result_id=result.id,
-                        enterprise_id=inspection.enterprise_id)
+        for row in db.session.scalars(select(evidence.Evidence).where(
+                evidence.Evidence.inspection_result_id == result.id)):
+            if row.id not in wanted:
+                row.inspection_result_id = None
+        evidence.attach(context, data["evidence_ids"], can_see_enterprise,
+                        inspection_result_id=result.id, enterprise_id=inspection.enterprise_id)
     if raise_hazard is not None:
-        _raise_hazard(context, inspection, result, item, raise_hazard, actor_id)
+        _raise_hazard(context, inspection, result, item, raise_hazard)
     return result
 
 
-def _raise_hazard(context: Context, inspection: Inspection, result: InspectionResult, item: ChecklistItem,
-                  body: dict, actor_id: int | None):
-    from anjian.hazards import service as hazards
-
+def _raise_hazard(context: Context, inspection: Inspection, result: InspectionResult,
+                  item: ChecklistItem, body: dict) -> Hazard:
     try:
-        return hazards.report_hazard(
+        return hazard_service.report_hazard(
             context, enterprise_id=inspection.enterprise_id,
             source=HAZARD_SOURCES[inspection.inspector_kind],
             title=(body.get("title") or item.text)[:300],
@@ -456,7 +398,7 @@ def _raise_hazard(context: Context, inspection: Inspection, result: InspectionRe
             location=body.get("location") or "", campaign_id=inspection.campaign_id,
             inspection_id=inspection.id, inspection_result_id=result.id, checklist_item=item,
             found_on=body.get("found_on"), immediate=bool(body.get("immediate", False)),
-            evidence_ids=body.get("evidence_ids") or (), actor_user_id=actor_id)
+            evidence_ids=body.get("evidence_ids") or ())
     except DomainError as exc:  # the hazard's fields sit under raise_hazard in the body
         exc.within("raise_hazard")
         raise
@@ -464,7 +406,7 @@ def _raise_hazard(context: Context, inspection: Inspection, result: InspectionRe
 
 def set_results(context: Context, inspection: Inspection,
                 entries: list[dict]) -> list[InspectionResult]:
-    check_editable(inspection, context.access)
+    check_editable(context, inspection)
     seen = set()
     out = []
     for i, entry in enumerate(entries):
@@ -476,10 +418,10 @@ def set_results(context: Context, inspection: Inspection,
     return out
 
 
-def submit(tenant: Tenant, inspection: Inspection, data: dict, access, actor) -> Inspection:
+def submit(context: Context, inspection: Inspection, data: dict) -> Inspection:
     """Submit a fully answered inspection (read-only from then on); then the tenant's
     ``on_inspection_completed`` hook reacts (an exception rolls the submission back)."""
-    check_editable(inspection, access)
+    check_editable(context, inspection)
     answered = set(db.session.scalars(select(InspectionResult.item_id).where(
         InspectionResult.inspection_id == inspection.id)))
     missing = [item.code for item in items_of(inspection.template_id) if item.id not in answered]
@@ -490,16 +432,14 @@ def submit(tenant: Tenant, inspection: Inspection, data: dict, access, actor) ->
             setattr(inspection, key, data[key] or "")
     inspection.status, inspection.submitted_at = "submitted", utcnow()
     db.session.flush()
-    call_policy(tenant, "on_inspection_completed", inspection=inspection, actor=actor)
+    actor = db.session.get(User, context.user_id) if context.user_id is not None else None
+    call_policy(context.tenant, "on_inspection_completed", inspection=inspection, actor=actor)
     db.session.flush()
     return inspection
 
 
 def inspection_view(inspection: Inspection) -> dict:
     """An inspection with every item of its template and the answers given (four queries)."""
-    from anjian.enterprises.models import Enterprise
-    from anjian.hazards.models import Hazard
-
     template = db.session.get(ChecklistTemplate, inspection.template_id)
     enterprise = db.session.get(Enterprise, inspection.enterprise_id)
     results = {r.item_id: r for r in db.session.scalars(select(InspectionResult).where(
@@ -508,9 +448,10 @@ def inspection_view(inspection: Inspection) -> dict:
     hazards: dict[int, int] = {}
     result_ids = [r.id for r in results.values()]
     if result_ids:
-        for evidence in db.session.scalars(select(Evidence).where(
-                Evidence.inspection_result_id.in_(result_ids)).order_by(Evidence.id)):
-            by_result.setdefault(evidence.inspection_result_id, []).append(evidence)
+        for row in db.session.scalars(select(evidence.Evidence).where(
+                evidence.Evidence.inspection_result_id.in_(result_ids))
+                .order_by(evidence.Evidence.id)):
+            by_result.setdefault(row.inspection_result_id, []).append(row)
         for hazard_id, result_id in db.session.execute(select(Hazard.id, Hazard.inspection_result_id)
                                                        .where(Hazard.inspection_result_id
                                                               .in_(result_ids))):
@@ -536,33 +477,12 @@ def inspection_view(inspection: Inspection) -> dict:
 
 # --- evidence ---------------------------------------------------------------------------------
 
-def upload_evidence(context: Context, storage, tenant: Tenant, data, content_type: str | None,
-                    filename: str | None, enterprise_id: int | None,
-                    actor_id: int | None) -> Evidence:
-    """Store a photo or PDF in ``storage`` (the app's object storage) under a platform-made
-    key; the file name is kept as sanitised metadata only. ``enterprise_id`` (optional)
-    must be one the actor may see."""
-    from anjian.enterprises.models import Enterprise
-    from anjian.storage import UploadRejected
-
+def upload_evidence(context: Context, storage: Storage, data, content_type: str | None,
+                    filename: str | None, enterprise_id: int | None) -> evidence.Evidence:
+    """Store a photo or PDF uploaded by the context's actor (``anjian.evidence.store``);
+    ``enterprise_id`` (optional) must be one the actor may see."""
     if enterprise_id is not None:
         enterprise = db.session.get(Enterprise, enterprise_id)
         if enterprise is None or not can_see_enterprise(context, enterprise_id):
             raise NotFound("企业不存在", field="enterprise_id")
-    try:
-        stored = storage.put(tenant.id, EVIDENCE_KIND, data, content_type, filename)
-    except UploadRejected as exc:  # told on the body's file field
-        exc.on("file")
-        raise
-    evidence = Evidence(object_key=stored.key, filename=stored.original_name[:200],
-                        content_type=stored.content_type, size=stored.size,
-                        enterprise_id=enterprise_id, uploaded_by=actor_id)
-    db.session.add(evidence)
-    db.session.flush()
-    return evidence
-
-
-def evidence_url(storage, tenant: Tenant, evidence: Evidence, expires_in: int) -> str:
-    return storage.download_url(
-        evidence.object_key, tenant.id, filename=evidence.filename or "evidence",
-        expires_in=expires_in, content_type=evidence.content_type)
+    return evidence.store(context, storage, data, content_type, filename, enterprise_id)

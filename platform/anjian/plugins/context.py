@@ -293,7 +293,7 @@ class PluginContext:
             set_deadline_date(task, due)
             db.session.add(task)
             db.session.flush()
-            task = mark_task_done(task, actor_id)
+            task = mark_task_done(acting_in(self.tenant, actor_id), task)
         return view_of(task)
 
     def hazards(self, *, campaign_id: int | None = None, enterprise_id: int | None = None,

@@ -16,8 +16,8 @@ from anjian.auth.models import User
 from anjian.clock import local_today
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
+from anjian.evidence import Evidence
 from anjian.extensions import db
-from anjian.inspections.models import Evidence
 from anjian.services import service
 from anjian.services.models import (
     ContractEnterprise,
