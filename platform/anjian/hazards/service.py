@@ -1,9 +1,9 @@
 """The hazard closed loop (隐患闭环): reporting, grading, deadlines, the state machine,
 notifications of major hazards and referrals to enforcement.
 
-Callable from the API, jobs and the CLI alike. The tenant is the scope's write
-tenant; ``access`` is the caller's ``anjian.auth.service.Access`` (None: the system,
-e.g. the scheduled overdue scan). Every change of state writes exactly one
+Callable from the API, jobs and the CLI alike: each service takes the Context first
+(its tenant is the one written, its user the actor, its access the caller's; no access:
+the system, e.g. the scheduled overdue scan). Every change of state writes exactly one
 ``HazardEvent`` and calls the tenant's ``on_hazard_transition`` hook before the
 caller commits, so a plugin that raises rolls the change back.
 """
