@@ -1,18 +1,20 @@
-"""Exports of the enterprise registry (.xlsx) through a ``reports`` job."""
+"""Exports of the enterprise registry (.xlsx) through a job (``enterprise_export``)."""
 
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import redirect
+from flask import current_app, redirect
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
 from anjian.api.problems import problem
+from anjian.enterprises.jobs import EXPORT_KIND, EXPORT_URL_SECONDS
 from anjian.enterprises.schemas import EnterpriseQuerySchema
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
 from anjian.jobs.models import FINISHED
 from anjian.jobs.service import enqueue
+from anjian.storage import ObjectNotFound, storage_for
 
 blp = Blueprint("enterprise_exports", __name__,
                 url_prefix="/api/v1/tenants/<tenant_code>/enterprise-exports",
@@ -37,8 +39,6 @@ class DownloadLinkSchema(ma.Schema):
 @requires("enterprise.export")
 def create_export(query, tenant_code):
     """导出企业台账（筛选条件同企业列表；后台任务，完成后下载 .xlsx）"""
-    from anjian.reports.jobs import EXPORT_KIND
-
     params = EnterpriseQuerySchema().dump(query or EnterpriseQuerySchema().load({}))
     job = enqueue(EXPORT_KIND, params)
     db.session.commit()
@@ -54,15 +54,10 @@ def create_export(query, tenant_code):
 @requires("enterprise.export")
 def download_export(query, tenant_code, job_id):
     """下载导出文件（重定向到新的限时链接）"""
-    from anjian.reports.jobs import EXPORT_KIND, EXPORT_URL_SECONDS
-    from anjian.storage import ObjectNotFound, storage_for
-
     job = readable_job(job_id, kind=EXPORT_KIND, label="导出任务")
     result = job.result or {}
     if job.status != FINISHED or not result.get("object_key"):
         problem(409, f"导出文件尚未生成（任务状态：{job.status_label}）")
-    from flask import current_app
-
     storage = storage_for(current_app)
     try:
         url = storage.download_url(result["object_key"], job.tenant_id, result.get("filename"),

@@ -1,19 +1,35 @@
-"""The ``enterprise_import`` job: read a stored upload, validate, upsert by credit code."""
+"""The registry's jobs. ``enterprise_import`` (queue ``imports``): read a stored upload,
+validate, upsert by credit code. ``enterprise_export`` (queue ``reports``): the filtered
+registry as .xlsx.
+
+An export's params are the registry's list filters (``EnterpriseQuerySchema``). Its
+result carries the row count, the storage key and a signed download URL valid
+``EXPORT_URL_SECONDS``; later, ``GET .../enterprise-exports/<job_id>/download``
+redirects to a fresh one.
+"""
 
 from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from anjian.enterprises.export import export_registry
 from anjian.enterprises.importing.profiles import find_profile
 from anjian.enterprises.importing.reading import parse
 from anjian.enterprises.importing.run import run_import
 from anjian.enterprises.importing.workbooks import rejected_workbook
+from anjian.enterprises.schemas import EnterpriseQuerySchema
 from anjian.extensions import db
-from anjian.jobs.service import job_function
+from anjian.jobs.models import Job
+from anjian.jobs.service import JobError, job_function
+from anjian.storage import storage_for
 from anjian.storage.backends import XLSX
+from anjian.tenancy.models import Tenant
+from anjian.tenancy.scope import Scope, set_scope
 
 KIND = "enterprise_import"
+EXPORT_KIND = "enterprise_export"
+EXPORT_URL_SECONDS = 600
 
 
 def _checkpoint(ctx) -> dict | None:
@@ -22,9 +38,6 @@ def _checkpoint(ctx) -> dict | None:
     ``counts["checkpoint"]`` (kept by ``jobs.service.retry``): the last committed
     batch and the counts so far; an older job may carry them at the top level.
     """
-    from anjian.jobs.models import Job
-    from anjian.tenancy.scope import Scope, set_scope
-
     with Session(db.engine) as s:
         set_scope(s, Scope.tenant(ctx.tenant_id, ctx.actor_user_id))
         job = s.get(Job, ctx.job_id)
@@ -37,9 +50,6 @@ def _checkpoint(ctx) -> dict | None:
 
 @job_function(KIND, queue="imports", timeout=1800)
 def enterprise_import(ctx):
-    from anjian.storage import storage_for
-    from anjian.tenancy.models import Tenant
-
     params = ctx.params
     dry_run = bool(params.get("dry_run"))
     checkpoint = None if dry_run else _checkpoint(ctx)
@@ -90,3 +100,29 @@ def enterprise_import(ctx):
     ctx.progress(100, created=outcome.created, updated=outcome.updated,
                  unchanged=outcome.unchanged, rejected=outcome.rejected)
     return result
+
+
+def download_path(tenant_code: str, job_id: str) -> str:
+    return f"/api/v1/tenants/{tenant_code}/enterprise-exports/{job_id}/download"
+
+
+@job_function(EXPORT_KIND, queue="reports", timeout=1800)
+def enterprise_export(ctx) -> dict:
+    try:
+        query = EnterpriseQuerySchema().load(ctx.params)
+    except Exception as exc:  # marshmallow.ValidationError: params edited or stale
+        raise JobError("导出条件无效", f"{type(exc).__name__}: {exc}") from exc
+    storage = storage_for(current_app)
+    stored, count = export_registry(ctx.context, query, storage, ctx.progress)
+    ctx.progress(100, rows=count)
+    tenant = ctx.context.tenant
+    return {
+        "rows": count,
+        "object_key": stored.key,
+        "filename": stored.original_name,
+        "size": stored.size,
+        "download_url": storage.download_url(stored.key, ctx.tenant_id, stored.original_name,
+                                             expires_in=EXPORT_URL_SECONDS),
+        "download_url_expires_in": EXPORT_URL_SECONDS,
+        "download": download_path(tenant.code, ctx.job_id) if tenant else None,
+    }
