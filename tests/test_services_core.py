@@ -462,7 +462,7 @@ def test_a_delivered_report_is_kept_and_read_by_the_served_enterprise(app, clien
 # --- obligations and compliance ---------------------------------------------------------------
 
 def test_months_are_counted_the_same_way_forwards_and_backwards():
-    from anjian.services.service import month_index, month_start
+    from anjian.services.contracts import month_index, month_start
 
     for anchor in (D("2025-01-31"), D("2024-02-29"), D("2025-03-30"), D("2025-01-01")):
         for k in range(0, 30):
@@ -611,7 +611,7 @@ def test_a_contract_of_no_plugin_owes_nothing_and_has_no_cost_rule(client, w, fa
 # --- spot checks ------------------------------------------------------------------------------
 
 def test_sample_size_is_exact():
-    from anjian.services.service import sample_size
+    from anjian.services.spot_checks import sample_size
 
     assert sample_size(0.7, 10) == 7  # not 8: 0.7 * 10 is 7.000000000000001 in floats
     assert sample_size("0.2", 10) == 2
@@ -621,7 +621,7 @@ def test_sample_size_is_exact():
 
 
 def test_a_spot_check_sample_is_reproducible_from_its_recorded_seed(app, client, w):
-    from anjian.services.service import uniform_sample
+    from anjian.services.spot_checks import uniform_sample
 
     c = contract(client, w, w.org1, w.ents, title="十家企业")
     more = []
@@ -746,7 +746,7 @@ def test_another_tenant_reaches_nothing(client, w):
 def test_an_obligation_rule_has_only_the_documented_keys():
     from marshmallow import ValidationError
 
-    from anjian.services.service import ObligationSchema
+    from anjian.services.compliance import ObligationSchema
 
     with pytest.raises(ValidationError):
         ObligationSchema().load({"key": "k", "title": "t", "record_kind": "drill", "every": 2})

@@ -78,7 +78,8 @@ from anjian.plugins.context import CampaignView, ContractView, InspectionCount, 
 from anjian.plugins.hookspecs import CONTRACT_VERSION, hookimpl
 from anjian.plugins.manager import PluginError, TenantInfo
 from anjian.plugins.views import RowView
-from anjian.services.service import COST_HEADERS, SPOT_CHECK_SUBJECT, cost_rows, uniform_sample
+from anjian.services.costs import COST_HEADERS, cost_rows
+from anjian.services.spot_checks import SPOT_CHECK_SUBJECT, uniform_sample
 from anjian.workdays.service import add_workdays, is_workday, workdays_between
 
 __all__ = [

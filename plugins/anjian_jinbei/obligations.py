@@ -5,7 +5,7 @@
 不少于二次安全培训、教育和应急救援演练。年终安全机构向被服务单位报告本年度工作情况，存在问题
 并提出下一步工作措施。"
 
-As obligation rules of the core (``anjian.services.service``), counted from each
+As obligation rules of the core (``anjian.services.compliance``), counted from each
 served unit's service start: one ``document_setup`` record per set-up topic within
 ``setup_months`` (3); ``inspections_per_quarter`` (1) inspections each quarter;
 ``trainings_per_year`` (2) trainings and ``drills_per_year`` (2) emergency drills each

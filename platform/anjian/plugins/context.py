@@ -33,6 +33,7 @@ from anjian.plugins.manager import TenantInfo
 from anjian.plugins.views import RowView, view_of
 from anjian.reports.figures import entered_latest, entered_totals
 from anjian.reports.service import request_report
+from anjian.services.costs import cost_table
 from anjian.services.models import (
     ContractEnterprise,
     ServiceContract,
@@ -40,12 +41,8 @@ from anjian.services.models import (
     ServiceOrgStaff,
     ServiceRecord,
 )
-from anjian.services.service import (
-    cost_table,
-    create_record,
-    draw_sample,
-    served_population,
-)
+from anjian.services.records import create_record
+from anjian.services.spot_checks import draw_sample, served_population
 from anjian.workdays.service import set_deadline_date
 
 
@@ -453,8 +450,8 @@ class PluginContext:
     def draw_spot_check_sample(self, contract_id: int, data: dict,
                                actor_id: int | None) -> RowView:
         """Draw the bureau's spot check of a contract's results (the services core)."""
-        return view_of(draw_sample(self.tenant, db.session.get(ServiceContract, int(contract_id)),
-                                   data, actor_id))
+        return view_of(draw_sample(acting_in(self.tenant, actor_id),
+                                   db.session.get(ServiceContract, int(contract_id)), data))
 
     def request_report(self, kind: str, format: str, params: dict,
                        actor_id: int | None) -> RowView:

@@ -3,7 +3,6 @@ enterprises they serve, compliance with obligations, cost shares, spot checks, r
 
 from __future__ import annotations
 
-from flask import g
 from sqlalchemy import func, select
 
 from anjian.api.blueprint import Blueprint
@@ -13,12 +12,11 @@ from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.auth.models import User
-from anjian.clock import local_today
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.evidence import Evidence
 from anjian.extensions import db
-from anjian.services import service
+from anjian.services import compliance, contracts, costs, organisations, records, spot_checks
 from anjian.services.models import (
     ContractEnterprise,
     ServiceContract,
@@ -78,8 +76,8 @@ records_blp = Blueprint("service_records", __name__, url_prefix=f"{PREFIX}/servi
 def _visible(model, ident: int, label: str, organisation_of):
     """``get_or_404``, and the same 404 for another service organisation's row."""
     obj = get_or_404(model, ident, label)
-    if service.is_service_org(request_context()) \
-            and organisation_of(obj) != service.my_organisation_id(request_context()):
+    if organisations.is_service_org(request_context()) \
+            and organisation_of(obj) != organisations.my_organisation_id(request_context()):
         problem(404, f"{label}不存在")
     return obj
 
@@ -95,7 +93,8 @@ def _organisation(organisation_id: int) -> ServiceOrganisation:
 @requires("service_org.read")
 def list_organisations(query, pages, tenant_code):
     """服务机构列表（服务机构人员只看到本机构）"""
-    stmt = select(ServiceOrganisation).where(service.organisation_clause(request_context(), ServiceOrganisation.id))
+    stmt = select(ServiceOrganisation).where(
+        organisations.organisation_clause(request_context(), ServiceOrganisation.id))
     if "active" in query:
         stmt = stmt.where(ServiceOrganisation.is_active.is_(query["active"]))
     if query.get("q"):
@@ -110,7 +109,7 @@ def list_organisations(query, pages, tenant_code):
 @requires("service_org.manage")
 def create_organisation(data, tenant_code):
     """登记服务机构"""
-    organisation = service.create_organisation(data)
+    organisation = organisations.create_organisation(request_context(), data)
     db.session.commit()
     return organisation
 
@@ -133,7 +132,7 @@ def update_organisation(data, tenant_code, organisation_id):
     """修改服务机构（需 If-Match；is_active=false 停用）"""
     organisation = _organisation(organisation_id)
     organisations_blp.check_etag(organisation, OrganisationSchema)
-    service.update_organisation(organisation, data)
+    organisations.update_organisation(request_context(), organisation, data)
     db.session.commit()
     return organisation
 
@@ -146,7 +145,7 @@ def delete_organisation(tenant_code, organisation_id):
     """删除服务机构（需 If-Match；已签订合同的机构不能删除，只能停用）"""
     organisation = _organisation(organisation_id)
     organisations_blp.check_etag(organisation, OrganisationSchema)
-    service.delete_organisation(organisation)
+    organisations.delete_organisation(request_context(), organisation)
     db.session.commit()
 
 
@@ -177,7 +176,7 @@ def list_staff(pages, tenant_code, organisation_id):
 def add_staff(data, tenant_code, organisation_id):
     """添加服务机构人员（本单位角色为 service_org 的成员；一人只属于一个机构）"""
     organisation = _organisation(organisation_id)
-    staff = service.add_staff(g.tenant, organisation, data["user_id"])
+    staff = organisations.add_staff(request_context(), organisation, data["user_id"])
     db.session.commit()
     return db.session.execute(_staff_statement(organisation.id)
                               .where(ServiceOrgStaff.id == staff.id)).one()._asdict()
@@ -193,7 +192,7 @@ def remove_staff(tenant_code, organisation_id, user_id):
         ServiceOrgStaff.organisation_id == organisation_id, ServiceOrgStaff.user_id == user_id))
     if staff is None:
         problem(404, "服务机构人员不存在")
-    service.remove_staff(staff)
+    organisations.remove_staff(request_context(), staff)
     db.session.commit()
 
 
@@ -211,7 +210,7 @@ def _contract(contract_id: int) -> ServiceContract:
 def list_contracts(query, pages, tenant_code):
     """服务合同列表（按机构、专项行动、服务企业、状态筛选；服务机构人员只看到本机构的）"""
     stmt = select(ServiceContract).where(
-        service.organisation_clause(request_context(), ServiceContract.organisation_id))
+        organisations.organisation_clause(request_context(), ServiceContract.organisation_id))
     for key in ("organisation_id", "campaign_id", "status"):
         if key in query:
             stmt = stmt.where(getattr(ServiceContract, key) == query[key])
@@ -230,7 +229,7 @@ def list_contracts(query, pages, tenant_code):
 @requires("contract.manage")
 def create_contract(data, tenant_code):
     """签订服务合同（服务期、中标单价、服务类别、服务企业）"""
-    contract = service.create_contract(request_context(), g.tenant, data)
+    contract = contracts.create_contract(request_context(), data)
     db.session.commit()
     return contract
 
@@ -253,7 +252,7 @@ def update_contract(data, tenant_code, contract_id):
     """修改履行中的合同（需 If-Match；status=ended 表示履行完毕）"""
     contract = _contract(contract_id)
     contracts_blp.check_etag(contract, ContractSchema)
-    service.update_contract(g.tenant, contract, data)
+    contracts.update_contract(request_context(), contract, data)
     db.session.commit()
     return contract
 
@@ -265,7 +264,7 @@ def update_contract(data, tenant_code, contract_id):
 def revoke_contract(data, tenant_code, contract_id):
     """终止合同：服务机构自下一次请求起不再看到合同企业"""
     contract = _contract(contract_id)
-    service.revoke_contract(contract)
+    contracts.revoke_contract(request_context(), contract)
     db.session.commit()
     return contract
 
@@ -306,8 +305,8 @@ def list_contract_enterprises(query, pages, tenant_code, contract_id):
 def add_contract_enterprises(data, tenant_code, contract_id):
     """增加服务企业（已在服务的不重复添加；已退出的重新加入）"""
     contract = _contract(contract_id)
-    result = service.add_contract_enterprises(request_context(), contract, data["enterprise_ids"],
-                                              data["joined_on"])
+    result = contracts.add_contract_enterprises(request_context(), contract, data["enterprise_ids"],
+                                                data["joined_on"])
     db.session.commit()
     return result
 
@@ -318,10 +317,10 @@ def add_contract_enterprises(data, tenant_code, contract_id):
 def remove_contract_enterprise(tenant_code, contract_id, enterprise_id):
     """企业退出服务（服务记录与费用历史保留；服务机构自下一次请求起不再看到它）"""
     contract = _contract(contract_id)
-    row = service.served_row(contract.id, enterprise_id)
+    row = contracts.served_row(contract.id, enterprise_id)
     if row is None:
         problem(404, "该企业不在本合同的服务范围内")
-    service.remove_contract_enterprise(contract, row)
+    contracts.remove_contract_enterprise(request_context(), contract, row)
     db.session.commit()
 
 
@@ -331,9 +330,9 @@ def remove_contract_enterprise(tenant_code, contract_id, enterprise_id):
 @requires("contract.read")
 def contract_compliance(query, tenant_code, contract_id):
     """服务义务完成情况：每家企业每项义务每个周期为已完成、进行中或未完成（as_of 为计算日）"""
-    contract = _contract(contract_id)
-    return service.compliance(request_context(), g.tenant, contract, query.get("as_of") or local_today(),
-                              query.get("enterprise_id"), query.get("status"))
+    contract, context = _contract(contract_id), request_context()
+    return compliance.compliance(context, contract, query.get("as_of") or context.today(),
+                                 query.get("enterprise_id"), query.get("status"))
 
 
 @contracts_blp.route("/<int:contract_id>/costs")
@@ -343,7 +342,7 @@ def contract_compliance(query, tenant_code, contract_id):
 def contract_costs(query, tenant_code, contract_id):
     """合同年度费用分担表：每家企业街道与企业各承担多少，合计为街道预算"""
     contract = _contract(contract_id)
-    return service.cost_table(request_context(), contract, query["year"])
+    return costs.cost_table(request_context(), contract, query["year"])
 
 
 # --- spot checks ------------------------------------------------------------------------------
@@ -366,7 +365,7 @@ def list_samples(pages, tenant_code, contract_id):
     stmt = (select(SpotCheckSample).where(SpotCheckSample.contract_id == contract.id)
             .order_by(SpotCheckSample.drawn_at.desc(), SpotCheckSample.id.desc()))
     page = paginate(stmt, pages["page"], pages["per_page"])
-    page["items"] = service.sample_views(page["items"])
+    page["items"] = spot_checks.sample_views(page["items"])
     return page
 
 
@@ -377,9 +376,9 @@ def list_samples(pages, tenant_code, contract_id):
 def draw_sample(data, tenant_code, contract_id):
     """按比例随机抽取服务企业进行抽查（种子与范围记录在案，可复现）；可设工作日期限"""
     contract = _contract(contract_id)
-    sample = service.draw_sample(g.tenant, contract, data, g.user.id)
+    sample = spot_checks.draw_sample(request_context(), contract, data)
     db.session.commit()
-    return service.sample_view(sample)
+    return spot_checks.sample_view(sample)
 
 
 @contracts_blp.route("/<int:contract_id>/spot-checks/<int:sample_id>")
@@ -387,7 +386,7 @@ def draw_sample(data, tenant_code, contract_id):
 @requires("spot_check.read")
 def get_sample(tenant_code, contract_id, sample_id):
     """抽查详情：抽中的企业、抽查结论、随机种子"""
-    return service.sample_view(_sample(contract_id, sample_id))
+    return spot_checks.sample_view(_sample(contract_id, sample_id))
 
 
 @contracts_blp.route("/<int:contract_id>/spot-checks/<int:sample_id>/items/<int:enterprise_id>",
@@ -402,9 +401,9 @@ def record_finding(data, tenant_code, contract_id, sample_id, enterprise_id):
                                                       SpotCheck.enterprise_id == enterprise_id))
     if check is None:
         problem(404, "该企业不在本次抽查中")
-    service.record_finding(check, data, g.user.id)
+    spot_checks.record_finding(request_context(), check, data)
     db.session.commit()
-    return service.check_item(check)
+    return spot_checks.check_item(check)
 
 
 # --- service records --------------------------------------------------------------------------
@@ -412,7 +411,7 @@ def record_finding(data, tenant_code, contract_id, sample_id, enterprise_id):
 def _record(record_id: int) -> ServiceRecord:
     record = get_or_404(ServiceRecord, record_id, "服务记录")
     visible = db.session.scalar(select(func.count()).select_from(ServiceRecord).where(
-        ServiceRecord.id == record.id, service.record_clause(request_context())))
+        ServiceRecord.id == record.id, records.record_clause(request_context())))
     if not visible:
         problem(404, "服务记录不存在")
     return record
@@ -432,7 +431,7 @@ def _detail(record: ServiceRecord) -> dict:
 @requires("service_record.read")
 def list_records(query, pages, tenant_code):
     """服务记录列表（按合同、机构、企业、类别、人员、日期筛选）"""
-    stmt = select(ServiceRecord).where(service.record_clause(request_context()))
+    stmt = select(ServiceRecord).where(records.record_clause(request_context()))
     for key in ("contract_id", "enterprise_id", "staff_user_id"):
         if key in query:
             stmt = stmt.where(getattr(ServiceRecord, key) == query[key])
@@ -455,7 +454,7 @@ def list_records(query, pages, tenant_code):
 @requires("service_record.create")
 def create_record(data, tenant_code):
     """登记服务记录（服务机构人员只能为本机构履行中合同的服务企业登记）；可附证据文件或报告"""
-    record = service.create_record(request_context(), data)
+    record = records.create_record(request_context(), data)
     db.session.commit()
     return _detail(record)
 

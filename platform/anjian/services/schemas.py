@@ -3,13 +3,13 @@ from marshmallow import validate
 from marshmallow.utils import get_value
 
 from anjian.enterprises.models import SCALES
+from anjian.services.compliance import COMPLIANCE_STATUSES, PERIOD_LABELS
 from anjian.services.models import (
     CONTRACT_STATUSES,
     FINDINGS,
     RECORD_KINDS,
     SERVICE_KINDS,
 )
-from anjian.services.service import COMPLIANCE_STATUSES, PERIOD_LABELS
 from anjian.sorting import sort_argument
 
 PHONE = validate.Regexp(r"^[0-9+\-() ]{0,30}$", error="电话号码格式错误")
