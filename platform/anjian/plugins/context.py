@@ -456,6 +456,6 @@ class PluginContext:
     def request_report(self, kind: str, format: str, params: dict,
                        actor_id: int | None) -> RowView:
         """Ask the reports core for a report, made in the background after the commit."""
-        report, _job = request_report(self.tenant, {"kind": kind, "format": format,
-                                                    "params": params}, actor_id)
+        report, _job = request_report(acting_in(self.tenant, actor_id),
+                                      {"kind": kind, "format": format, "params": params})
         return view_of(report)

@@ -3,11 +3,12 @@ figures staff enter per period."""
 
 from __future__ import annotations
 
-from flask import current_app, g, redirect, url_for
+from flask import current_app, redirect, url_for
 from sqlalchemy import select
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
+from anjian.api.context import request_context
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
@@ -95,7 +96,7 @@ def _kind_view(kind, converter) -> dict:
 def list_kinds(tenant_code):
     """本单位可用的报表类型：参数（JSON Schema）、格式、填报项、定时生成"""
     converter = current_app.extensions["anjian.api"].ma_plugin.converter
-    return [_kind_view(kind, converter) for kind in service.tenant_kinds(g.tenant).values()]
+    return [_kind_view(kind, converter) for kind in service.tenant_kinds(request_context()).values()]
 
 
 def _rows(stmt):
@@ -134,7 +135,7 @@ def list_reports(query, pages, tenant_code):
 @requires("report.request")
 def create_report(data, tenant_code):
     """生成报表（后台任务：202 与任务地址；完成后在报表详情中下载）"""
-    report, job = service.request_report(g.tenant, data, g.user.id)
+    report, job = service.request_report(request_context(), data)
     db.session.commit()
     body, status, headers = accepted(job)
     body = {**body, "report_id": report.id,
@@ -189,10 +190,6 @@ def download_report(query, tenant_code, report_id):
 # --- entered figures ------------------------------------------------------------------------
 
 
-def _figures_kind(kind_key: str):
-    return service.get_kind(g.tenant, kind_key)
-
-
 @blp.route("/figures/<kind>/<period>")
 @blp.etag
 @blp.response(200, EnteredFiguresSchema)
@@ -201,8 +198,9 @@ def _figures_kind(kind_key: str):
 @requires("figures.read")
 def get_figures(tenant_code, kind, period):
     """某期间的人工填报数据（该报表声明的每一项，未填为 null）"""
-    report_kind = _figures_kind(kind)
-    return service.figures_of(report_kind, service.parse_period(report_kind, period))
+    ctx = request_context()
+    report_kind = service.get_kind(ctx, kind)
+    return service.figures_of(ctx, report_kind, service.parse_period(report_kind, period))
 
 
 @blp.route("/figures/<kind>/<period>", methods=["PUT"])
@@ -214,9 +212,10 @@ def get_figures(tenant_code, kind, period):
 @requires("figures.enter")
 def put_figures(data, tenant_code, kind, period):
     """填报某期间的数据（只含该报表声明的项；value 为 null 删除该项；需 If-Match）"""
-    report_kind = _figures_kind(kind)
+    ctx = request_context()
+    report_kind = service.get_kind(ctx, kind)
     day = service.parse_period(report_kind, period)
-    blp.check_etag(service.figures_of(report_kind, day), EnteredFiguresSchema)
-    service.put_figures(report_kind, day, data["figures"], g.user.id)
+    blp.check_etag(service.figures_of(ctx, report_kind, day), EnteredFiguresSchema)
+    service.put_figures(ctx, report_kind, day, data["figures"])
     db.session.commit()
-    return service.figures_of(report_kind, day)
+    return service.figures_of(ctx, report_kind, day)

@@ -10,8 +10,14 @@ import datetime as dt
 
 import marshmallow as ma
 
+from anjian.campaigns.models import CAMPAIGN_STATUSES, Campaign
+from anjian.campaigns.service import campaign_progress
 from anjian.clock import local_now
 from anjian.context import Context
+from anjian.extensions import db
+from anjian.hazards.models import GRADES, STATES
+from anjian.jobs.service import JobError
+from anjian.reports.pdf import escape, table
 
 KIND = {
     "key": "campaign_progress",
@@ -36,20 +42,13 @@ class CampaignProgressParams(ma.Schema):
 
     @ma.validates("campaign_id")
     def _campaign_exists(self, value, **_kwargs):
-        from anjian.campaigns.models import Campaign
-        from anjian.extensions import db
-
         if db.session.get(Campaign, value) is None:  # the tenant scope makes foreign ids absent
             raise ma.ValidationError("专项行动不存在")
 
 
 def compute(tenant, params, snapshot_at):
-    from anjian.campaigns.models import CAMPAIGN_STATUSES, Campaign
-    from anjian.campaigns.service import campaign_progress
-    from anjian.extensions import db
-    from anjian.hazards.models import GRADES, STATES
-    from anjian.jobs.service import JobError
-
+    """The kind's figures, computed as the system for ``tenant`` (a TenantInfo: the report
+    kinds' contract, the same for the core's kind as for a plugin's)."""
     campaign = db.session.get(Campaign, params["campaign_id"])
     if campaign is None:
         raise JobError("专项行动不存在（可能已被删除）", f"campaign {params['campaign_id']} not found")
@@ -140,8 +139,6 @@ def xlsx(data, workbook):
 
 
 def html(data):
-    from anjian.reports.pdf import escape, table
-
     states = list(data["states"].values())
     return "".join([
         f"<h1>{escape(data['title'])}</h1>",

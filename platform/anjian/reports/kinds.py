@@ -19,7 +19,9 @@ from typing import Any
 from croniter import croniter
 from marshmallow import Schema
 
+from anjian.context import Context, NoContext
 from anjian.reports.models import FORMATS
+from anjian.tenancy.service import registry as app_registry
 
 CORE = "anjian.defaults"
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,79}$")
@@ -175,11 +177,19 @@ def _schedule(value, formats, where: str) -> ReportSchedule | None:
 
 
 def _registry(registry=None):
-    if registry is not None:
-        return registry
-    from anjian.tenancy.service import registry as app_registry
+    return registry if registry is not None else app_registry()
 
-    return app_registry()
+
+def tenant_of(ctx: Context):
+    """The context's tenant (a TenantInfo): reports are a tenant's, and a context without
+    one fails closed."""
+    if ctx.tenant is None:
+        raise NoContext("reports need a tenant")
+    return ctx.tenant
+
+
+def _enabled(ctx: Context) -> tuple[str, ...]:
+    return tuple(tenant_of(ctx).plugins)
 
 
 def _entries(registry, enabled: tuple[str, ...] | None) -> list[dict]:
@@ -202,15 +212,15 @@ def all_kinds(registry=None) -> dict[str, ReportKind]:
     return {kind.key: kind for kind in map(validate, _entries(_registry(registry), None))}
 
 
-def kinds_for(tenant, registry=None) -> dict[str, ReportKind]:
-    """The kinds a tenant (a TenantInfo) may use: the core's and its enabled plugins'."""
-    entries = _entries(_registry(registry), tuple(tenant.plugins))
+def kinds_for(ctx: Context) -> dict[str, ReportKind]:
+    """The kinds the context's tenant may use: the core's and its enabled plugins'."""
+    entries = _entries(_registry(ctx.plugins), _enabled(ctx))
     return {kind.key: kind for kind in map(validate, entries)}
 
 
-def kind_for(tenant, key: str, registry=None) -> ReportKind | None:
-    """One of the tenant's kinds, or None when it has no such kind."""
-    for entry in _entries(_registry(registry), tuple(tenant.plugins)):
+def kind_for(ctx: Context, key: str) -> ReportKind | None:
+    """One of the context's tenant's kinds, or None when it has no such kind."""
+    for entry in _entries(_registry(ctx.plugins), _enabled(ctx)):
         if entry.get("key") == key:
             return validate(entry)
     return None

@@ -105,6 +105,9 @@ def render(body: str, *, title: str, tenant: str = "", footer: str = "") -> byte
     if not font_installed():
         raise PdfError(f"服务器未安装中文字体“文泉驿微米黑”（{FONT_PACKAGE}），无法生成 PDF，"
                        "请联系运维人员", f"font {FONT_FAMILY!r} not found by fontconfig")
+    # weasyprint is imported here, not with the module: it takes seconds to import (every
+    # process that loads the reports would pay it, where only PDF jobs use it), and a broken
+    # install must fail the PDF with a message rather than the app at start-up.
     try:
         with warnings.catch_warnings():
             # Without libharfbuzz-subset0 weasyprint subsets fonts with fontTools and warns
@@ -112,10 +115,10 @@ def render(body: str, *, title: str, tenant: str = "", footer: str = "") -> byte
             warnings.filterwarnings("ignore", message="HarfBuzz-Subset",
                                     category=DeprecationWarning)
             import weasyprint
+            from weasyprint.urls import URLFetcher
     except ImportError as exc:  # a broken install: say so rather than fail obscurely
         raise PdfError("服务器缺少 PDF 组件（weasyprint），无法生成 PDF，请联系运维人员",
                        f"ImportError: {exc}") from exc
-    from weasyprint.urls import URLFetcher
 
     page = document(body, title=title, tenant=tenant, footer=footer)
     # Only inline data: URIs: a report never reads a file or the network while rendering.

@@ -1,9 +1,11 @@
 """Report rules: requesting a report, the job that makes it, and staff-entered figures.
 
-Requesting (``request_report``) validates the parameters with the kind's schema,
+Every function that reads or writes a tenant's reports takes the ``Context`` first (the
+request's, or the job's); nothing here reads Flask. Requesting (``request_report``)
+validates the parameters with the kind's schema,
 adds a ``Report`` row and a ``report`` job (queue ``reports``); RQ hears of the
 job only when the caller commits. The job (``run_report``, from
-``anjian.reports.jobs.report``):
+``anjian.reports.jobs.report``, with the job's context, parameters and the storage):
 
 1. finds its ``Report`` (by id; or, fired by a schedule, by ``schedule_key`` =
    ``"report-<kind>@<slot>"``, creating it the first time: one report per slot);
@@ -34,10 +36,12 @@ from marshmallow import ValidationError
 from sqlalchemy import and_, case, select
 
 from anjian.clock import CHINA, local_now, utcnow
+from anjian.context import Context
 from anjian.db import jsonable
 from anjian.errors import Defect, DomainError, NotFound, Refused, translate
 from anjian.extensions import db
 from anjian.jobs.models import Job
+from anjian.jobs.service import JobError, enqueue
 from anjian.reports.figures import period_start
 from anjian.reports.kinds import (
     FIGURE_PERIODS,
@@ -46,9 +50,13 @@ from anjian.reports.kinds import (
     kind_for,
     kind_of_schedule,
     kinds_for,
+    tenant_of,
 )
 from anjian.reports.models import FORMATS, EnteredFigure, Report
-from anjian.tenancy.service import as_tenant_info, tenant_info
+from anjian.reports.pdf import PdfError
+from anjian.reports.pdf import render as render_pdf
+from anjian.storage.backends import StorageError, UploadRejected
+from anjian.xlsx import SafeWorkbook
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +72,19 @@ MAX_FIGURE = decimal.Decimal("99999999999999.99")  # Numeric(16, 2)
 # --------------------------------------------------------------------------- kinds
 
 
-def tenant_kinds(tenant) -> dict[str, ReportKind]:
-    """The kinds of the core and of the tenant's enabled plugins (a broken one is a 500
-    naming the plugin and the key); ``tenant`` is a Tenant or a hook's TenantInfo."""
+def tenant_kinds(ctx: Context) -> dict[str, ReportKind]:
+    """The kinds of the core and of the context's tenant's enabled plugins (a broken one is
+    a 500 naming the plugin and the key)."""
     try:
-        return kinds_for(as_tenant_info(tenant))
+        return kinds_for(ctx)
     except ReportKindError as exc:
         log.error("report kinds: %s", exc)
         raise Defect(f"报表类型定义有误（插件错误）：{exc}") from exc
 
 
-def get_kind(tenant, key: str, field: str | None = None) -> ReportKind:
+def get_kind(ctx: Context, key: str, field: str | None = None) -> ReportKind:
     """One of the tenant's kinds; unknown: 404, or 422 on ``field`` when a body named it."""
-    kind = tenant_kinds(tenant).get(key)
+    kind = tenant_kinds(ctx).get(key)
     if kind is None:
         message = "报表类型不存在或未启用"
         if field:
@@ -102,19 +110,18 @@ def stored_params(kind: ReportKind, loaded: dict) -> dict:
 # --------------------------------------------------------------------------- requesting
 
 
-def request_report(tenant, data: dict, user_id: int | None) -> tuple[Report, Job]:
-    """Validate a request ``{kind, format, params}``; add the Report and its job (dispatched
-    when the caller commits). 422 for an unknown kind, a format it lacks or bad params."""
-    from anjian.jobs.service import enqueue
-
-    kind = get_kind(tenant, data["kind"], field="kind")
+def request_report(ctx: Context, data: dict) -> tuple[Report, Job]:
+    """Validate a request ``{kind, format, params}``; add the Report, requested by the
+    context's actor, and its job (dispatched when the caller commits). 422 for an unknown
+    kind, a format it lacks or bad params."""
+    kind = get_kind(ctx, data["kind"], field="kind")
     fmt = data["format"]
     if fmt not in kind.formats:
         message = f"该报表不提供此格式，可选：{'、'.join(kind.formats)}"
         raise Refused(message, errors={"format": [message]})
     params = stored_params(kind, load_params(kind, data.get("params")))
     report = Report(kind=kind.key, plugin=kind.plugin, title=kind.title[:300], format=fmt,
-                    params=params, status="queued", requested_by=user_id)
+                    params=params, status="queued", requested_by=ctx.user_id)
     db.session.add(report)
     db.session.flush()
     job = enqueue(REPORT_JOB, {"report_id": report.id})
@@ -157,14 +164,16 @@ def shown_status(report: Report, job: Job | None) -> tuple[str, str | None]:
 
 
 @contextlib.contextmanager
-def snapshot(session):
+def snapshot(ctx: Context, session=None):
     """One read-only transaction for every statement inside: the figures agree with each
-    other. Yields the snapshot time (UTC). Ends with a rollback (nothing is written)."""
+    other. Yields the snapshot time (UTC, the context's clock). Ends with a rollback
+    (nothing is written)."""
+    session = session if session is not None else db.session
     session.commit()  # the snapshot must be the first read of its own transaction
     session.connection(execution_options={"isolation_level": "REPEATABLE READ",
                                           "postgresql_readonly": True})
     try:
-        yield utcnow()
+        yield ctx.clock()
     finally:
         session.rollback()
 
@@ -173,12 +182,13 @@ def file_name(title: str, snapshot_at: dt.datetime, fmt: str) -> str:
     return f"{title}_{local_now(snapshot_at):%Y%m%d_%H%M}.{fmt}"
 
 
-def render(kind: ReportKind, report: Report, data: dict, tenant, snapshot_at) -> bytes | None:
-    """The file of one format (None for json: the data itself is the report)."""
+def render(ctx: Context, kind: ReportKind, report: Report, data: dict,
+           snapshot_at: dt.datetime) -> bytes | None:
+    """The file of one format (None for json: the data itself is the report), headed with
+    the context's tenant's name."""
+    tenant = tenant_of(ctx)
     stamp = f"数据时间：{local_now(snapshot_at):%Y-%m-%d %H:%M}（北京时间）"
     if report.format == "xlsx":
-        from anjian.xlsx import SafeWorkbook
-
         buffer = io.BytesIO()
         workbook = SafeWorkbook(buffer, {"in_memory": True})
         workbook.set_properties({
@@ -191,20 +201,15 @@ def render(kind: ReportKind, report: Report, data: dict, tenant, snapshot_at) ->
             workbook.close()
         return buffer.getvalue()
     if report.format == "pdf":
-        from anjian.reports import pdf
-
         body = kind.html(data=data)
         if not isinstance(body, str):
             raise TypeError(f"html() returned {type(body).__name__}, not str")
-        return pdf.render(body, title=report.title, tenant=tenant.name, footer=stamp)
+        return render_pdf(body, title=report.title, tenant=tenant.name, footer=stamp)
     return None
 
 
 def _failure(exc: Exception, title: str) -> tuple[str, str]:
     """(message for users, technical line) of an exception raised while making a report."""
-    from anjian.reports.pdf import PdfError
-    from anjian.storage import StorageError, UploadRejected
-
     technical = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, PdfError):
         return exc.message, exc.technical or technical
@@ -229,28 +234,26 @@ def _messages(messages) -> str:
     return str(messages)
 
 
-def _scheduled_report(ctx, info) -> Report | None:
+def _scheduled_report(ctx: Context, params: dict) -> Report | None:
     """The report of a schedule's slot: found by its schedule key, or made (once per slot).
     A report not yet made takes its parameters from the schedule again (same slot, same
     parameters), so a retry after a refused slot can succeed. ``params`` returning None
     means the kind has nothing to report for this tenant and slot (e.g. outside its
     reporting period): no report is made (None)."""
-    schedule, slot = ctx.params["schedule"], ctx.params["slot"]
+    schedule, slot = params["schedule"], params["slot"]
     key = f"{schedule}@{slot}"
     report = db.session.scalar(select(Report).where(Report.schedule_key == key))
     if report is not None and report.status == "ready":
         return report
-    kind = kind_for(info, kind_of_schedule(schedule) or "")
+    kind = kind_for(ctx, kind_of_schedule(schedule) or "")
     if kind is None or kind.schedule is None:
         if report is not None:
             return report  # run_report fails it: the kind is gone
-        from anjian.jobs.service import JobError
-
         raise JobError("定时报表的类型已不可用（插件未启用或已卸载）",
                        f"no report kind for schedule {schedule!r}")
     moment = dt.datetime.fromisoformat(slot).astimezone(CHINA)
     try:
-        raw = kind.schedule.params(tenant=info, slot=moment)
+        raw = kind.schedule.params(tenant=tenant_of(ctx), slot=moment)
     except Exception as exc:
         raw, failure = {}, exc
     else:
@@ -274,8 +277,6 @@ def _scheduled_report(ctx, info) -> Report | None:
 
 def _fail(report_id: int, message: str, technical: str):
     """Mark the report failed (in a fresh transaction) and fail the job with the message."""
-    from anjian.jobs.service import JobError
-
     db.session.rollback()
     report = db.session.get(Report, report_id)
     if report is not None:
@@ -286,47 +287,49 @@ def _fail(report_id: int, message: str, technical: str):
     raise JobError(message, technical)
 
 
-def run_report(ctx, storage) -> dict:
-    """The ``report`` job: compute, render, store one report (see the module docstring)."""
-    from anjian.jobs.service import JobError
-    from anjian.tenancy.models import Tenant
+def _no_progress(percent: float | None = None, **counts) -> None:
+    pass
 
-    tenant = db.session.get(Tenant, ctx.tenant_id)
-    info = tenant_info(tenant)
-    if "schedule" in ctx.params:
-        report = _scheduled_report(ctx, info)
+
+def run_report(ctx: Context, params: dict, storage, progress=_no_progress) -> dict:
+    """The ``report`` job: compute, render, store one report (see the module docstring).
+    ``params`` are the job's (``report_id``, or a schedule's ``schedule`` and ``slot``);
+    ``progress(percent)`` records the job's progress."""
+    info = tenant_of(ctx)
+    if "schedule" in params:
+        report = _scheduled_report(ctx, params)
         if report is None:
-            return {"schedule": ctx.params["schedule"], "slot": ctx.params["slot"],
+            return {"schedule": params["schedule"], "slot": params["slot"],
                     "skipped": True, "reason": "本期无需生成"}
     else:
-        report_id = ctx.params.get("report_id")
+        report_id = params.get("report_id")
         report = db.session.get(Report, report_id) if isinstance(report_id, int) else None
         if report is None:
-            raise JobError("报表记录不存在", f"report {ctx.params.get('report_id')!r} not found")
+            raise JobError("报表记录不存在", f"report {params.get('report_id')!r} not found")
     result = {"report_id": report.id, "kind": report.kind, "format": report.format}
     if report.status == "ready":  # delivered again after it was made: nothing to redo
         return {**result, "status": "ready", "skipped": True}
     report_id, title = report.id, report.title
     try:
-        kind = kind_for(info, report.kind)
+        kind = kind_for(ctx, report.kind)
         if kind is None:
             raise JobError("报表类型已不可用（插件未启用或已卸载）",
                            f"report kind {report.kind!r} not available to tenant {info.code}")
         params = kind.schema().load(report.params or {})
         report.status, report.error, report.job_id = "running", None, ctx.job_id
         db.session.commit()
-        ctx.progress(5)
-        with snapshot(db.session) as snapshot_at:
+        progress(5)
+        with snapshot(ctx) as snapshot_at:
             data = kind.compute(tenant=info, params=params, snapshot_at=snapshot_at)
         if not isinstance(data, dict):
             raise TypeError(f"compute returned {type(data).__name__}, not dict")
         data = jsonable(data, "data", decimals="number")
         if isinstance(data.get("title"), str) and data["title"].strip():
             title = data["title"].strip()[:300]
-        ctx.progress(50)
+        progress(50)
         report = db.session.get(Report, report_id)
         report.title = title
-        content = render(kind, report, data, info, snapshot_at)
+        content = render(ctx, kind, report, data, snapshot_at)
         stored = None
         if content is not None:
             stored = storage.put(
@@ -369,8 +372,9 @@ def _entered_rows(kind: ReportKind, period: dt.date) -> dict[str, EnteredFigure]
         EnteredFigure.report_kind == kind.key, EnteredFigure.period == period))}
 
 
-def figures_of(kind: ReportKind, period: dt.date) -> dict:
+def figures_of(ctx: Context, kind: ReportKind, period: dt.date) -> dict:
     """The kind's declared figures for one period, entered or not (one query)."""
+    tenant_of(ctx)
     rows = _entered_rows(kind, period)
     figures = []
     for spec in kind.entered_figures:
@@ -383,9 +387,11 @@ def figures_of(kind: ReportKind, period: dt.date) -> dict:
             "figures": figures}
 
 
-def put_figures(kind: ReportKind, period: dt.date, items: list[dict], user_id: int | None) -> None:
-    """Enter figures of one period: each listed key is set (``value`` None removes it);
-    keys the kind does not declare, or listed twice, are a 422 naming the item."""
+def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dict]) -> None:
+    """Enter figures of one period, by the context's actor: each listed key is set
+    (``value`` None removes it); keys the kind does not declare, or listed twice, are a
+    422 naming the item."""
+    tenant_of(ctx)
     declared = kind.figure_keys
     errors: dict = {}
     seen: set[str] = set()
@@ -409,7 +415,7 @@ def put_figures(kind: ReportKind, period: dt.date, items: list[dict], user_id: i
             db.session.add(row)
         row.value = item["value"]
         row.note = item.get("note") or ""
-        row.entered_by = user_id
+        row.entered_by = ctx.user_id
     db.session.flush()
 
 
