@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from sqlalchemy import false, select, true
 
+from anjian.campaigns.models import CampaignTarget
 from anjian.context import Context, NoContext
 from anjian.errors import NotFound
+from anjian.extensions import db
 from anjian.permissions import allows
+from anjian.services.models import ContractEnterprise, ServiceContract, ServiceOrgStaff
 
 
 def actor(context: Context | None):
@@ -28,9 +31,6 @@ def assigned_enterprises(user_id: int):
     """Enterprise ids a service organisation's user may see: assigned to it in a campaign, or
     served under an active contract of its organisation (revoking the contract ends it at
     the next request)."""
-    from anjian.campaigns.models import CampaignTarget
-    from anjian.services.models import ContractEnterprise, ServiceContract, ServiceOrgStaff
-
     contracted = (
         select(ContractEnterprise.enterprise_id)
         .join(ServiceContract, ServiceContract.id == ContractEnterprise.contract_id)
@@ -66,8 +66,6 @@ def can_see_enterprise(context: Context | None, enterprise_id: int | None) -> bo
         return True
     if allows(access.role, "enterprise.read_own"):
         return enterprise_id == access.enterprise_id
-    from anjian.extensions import db
-
     visible = assigned_enterprises(user_id).subquery()
     return db.session.scalar(
         select(visible.c[0]).where(visible.c[0] == enterprise_id).limit(1)) is not None
