@@ -2,10 +2,10 @@
 
 Every function that reads or writes a tenant's reports takes the ``Context`` first (the
 request's, or the job's); nothing here reads Flask. Requesting (``request_report``)
-validates the parameters with the kind's schema,
-adds a ``Report`` row and a ``report`` job (queue ``reports``); RQ hears of the
-job only when the caller commits. The job (``run_report``, from
-``anjian.reports.jobs.report``, with the job's context, parameters and the storage):
+validates the parameters with the kind's schema, adds a ``Report`` row and a ``report``
+job (queue ``reports``); RQ hears of the job only when the caller commits. The job (``run_report``, from
+``anjian.reports.jobs.report``, with the job's context, parameters, storage and
+progress):
 
 1. finds its ``Report`` (by id; or, fired by a schedule, by ``schedule_key`` =
    ``"report-<kind>@<slot>"``, creating it the first time: one report per slot);
@@ -287,11 +287,7 @@ def _fail(report_id: int, message: str, technical: str):
     raise JobError(message, technical)
 
 
-def _no_progress(percent: float | None = None, **counts) -> None:
-    pass
-
-
-def run_report(ctx: Context, params: dict, storage, progress=_no_progress) -> dict:
+def run_report(ctx: Context, params: dict, storage, progress) -> dict:
     """The ``report`` job: compute, render, store one report (see the module docstring).
     ``params`` are the job's (``report_id``, or a schedule's ``schedule`` and ``slot``);
     ``progress(percent)`` records the job's progress."""
@@ -420,5 +416,5 @@ def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dic
 
 
 __all__ = ["CONTENT_TYPES", "FORMATS", "REPORT_JOB", "URL_SECONDS",
-           "figures_of", "get_kind", "load_params", "put_figures", "request_report",
+           "figures_of", "get_kind", "load_params", "put_figures", "render", "request_report",
            "run_report", "shown_status", "snapshot", "status_expression", "tenant_kinds"]
