@@ -96,7 +96,8 @@ def _kind_view(kind, converter) -> dict:
 def list_kinds(tenant_code):
     """本单位可用的报表类型：参数（JSON Schema）、格式、填报项、定时生成"""
     converter = current_app.extensions["anjian.api"].ma_plugin.converter
-    return [_kind_view(kind, converter) for kind in service.tenant_kinds(request_context()).values()]
+    kinds = service.tenant_kinds(request_context())
+    return [_kind_view(kind, converter) for kind in kinds.values()]
 
 
 def _rows(stmt):
