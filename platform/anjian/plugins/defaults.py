@@ -1,6 +1,14 @@
-"""The core's own policy, registered through the same hooks as any plugin (``trylast``)."""
+"""The core's own policy, registered through the same hooks as any plugin (``trylast``).
 
+Its catalogue entries are typed like a plugin's and checked with them at start-up; they
+name what they run by dotted path, so this module imports no domain package (the domain
+reads the plugins, which load this module). The core's import profile is not among them:
+``enterprises.importing.profiles`` adds it to the plugins' profiles itself."""
+
+from anjian.plugins.catalogue import ReportKind, Schedule
 from anjian.plugins.hookspecs import hookimpl
+
+CAMPAIGN_PROGRESS = "anjian.reports.campaign_progress"
 
 # Days (Chinese working days) a general hazard gets when nobody set a deadline.
 DEFAULT_RECTIFICATION_WORKDAYS = 10
@@ -21,21 +29,17 @@ def rectification_deadline(hazard):
 
 
 @hookimpl(trylast=True)
-def register_import_profiles():
-    from anjian.enterprises.importing.profiles import core_profile
-
-    return [core_profile()]
-
-
-@hookimpl(trylast=True)
 def register_schedules():
     # 01:00 Beijing time: deadlines are dates, so yesterday's are past by then.
-    return [{"key": "overdue_scan", "title": "逾期扫描", "cron": "0 1 * * *", "queue": "default",
-             "function": "anjian.hazards.jobs.overdue_scan"}]
+    return [Schedule(key="overdue_scan", title="逾期扫描", cron="0 1 * * *", queue="default",
+                     function="anjian.hazards.jobs.overdue_scan")]
 
 
 @hookimpl
 def register_report_kinds():
-    from anjian.reports.campaign_progress import KIND
-
-    return [KIND]
+    return [ReportKind(
+        key="campaign_progress", title="专项行动进度报表",
+        description="目标企业、已检查企业、隐患（按等级与状态）、逾期隐患与任务",
+        formats=("xlsx", "pdf", "json"), parameters=f"{CAMPAIGN_PROGRESS}:CampaignProgressParams",
+        compute=f"{CAMPAIGN_PROGRESS}:compute", xlsx=f"{CAMPAIGN_PROGRESS}:xlsx",
+        html=f"{CAMPAIGN_PROGRESS}:html")]

@@ -1,8 +1,8 @@
 """The core's report kind ``campaign_progress`` (专项行动进度报表): a campaign's targets,
 inspected targets, hazards by grade and state, overdue hazards and tasks, as .xlsx,
 PDF or JSON. Registered from ``anjian.plugins.defaults`` exactly as a plugin
-registers its kinds; the figures are ``campaigns.service.campaign_progress`` (one
-aggregate statement)."""
+registers its kinds (a ``ReportKind`` naming this module's functions by path); the
+figures are ``campaigns.service.campaign_progress`` (one aggregate statement)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,6 @@ from anjian.extensions import db
 from anjian.hazards.models import GRADES, STATES
 from anjian.jobs.service import JobError
 from anjian.reports.pdf import escape, table
-
-KIND = {
-    "key": "campaign_progress",
-    "title": "专项行动进度报表",
-    "description": "目标企业、已检查企业、隐患（按等级与状态）、逾期隐患与任务",
-    "formats": ["xlsx", "pdf", "json"],
-    "parameters": "anjian.reports.campaign_progress:CampaignProgressParams",
-    "compute": "anjian.reports.campaign_progress:compute",
-    "xlsx": "anjian.reports.campaign_progress:xlsx",
-    "html": "anjian.reports.campaign_progress:html",
-}
 
 SUMMARY = [("targets", "目标企业数"), ("inspected", "已检查企业数"), ("hazards_total", "隐患总数"),
            ("overdue_hazards", "逾期隐患数"), ("overdue_tasks", "逾期任务数")]
