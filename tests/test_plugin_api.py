@@ -159,19 +159,43 @@ def register_campaign_kinds():
 @pytest.mark.parametrize(("body", "field"), [
     ("register_checklist_templates():\n    return [ChecklistTemplate(key='t', title='表', items=("
      "ChecklistItem(code='1', text='甲'), ChecklistItem(code='1', text='乙')))]", "items[1].code"),
-    ("register_report_kinds():\n    return [{'key': 'r_kind', 'title': '报表', 'formats': ['pdf'],"
-     " 'parameters': __import__('marshmallow').Schema, 'compute': print}]", "html"),
+    ("register_report_kinds():\n    return [ReportKind(key='r_kind', title='报表', formats=('pdf',),"
+     " parameters=__import__('marshmallow').Schema, compute=print)]", "html"),
     ("register_schedules():\n    return [Schedule(key='s', cron='0 25 * * *', queue='default',"
      " function='a.b')]", "cron"),
     ("register_import_profiles():\n    return [ImportProfile(key='p', title='模板', headers={})]",
      "headers"),
-    ("register_campaign_kinds():\n    return [{'key': 'k', 'title': '行动', 'phases': [],"
-     " 'colour': 'red'}]", "colour"),
+    ("register_campaign_kinds():\n    return [CampaignKind(key='k', title='行动', phases=())]",
+     "phases"),
 ])
 def test_every_catalogue_hook_is_typed_and_checked(module_plugin, body, field):
     error = _startup_with(module_plugin, f"anjian_test_bad_{field.split('[')[0]}",
                           f"@hookimpl\ndef {body}\n")
     assert f"field {field}:" in str(error)
+
+
+@pytest.mark.parametrize(("body", "entry", "field"), [
+    ("register_campaign_kinds():\n    return [{'key': 'as_dict', 'title': '行动', 'phases': ["
+     "{'key': 'p', 'title': '排查'}]}]", "as_dict", "CampaignKind"),
+    ("register_campaign_kinds():\n    return [CampaignKind(key='half', title='行动', phases=("
+     "Phase(key='p', title='排查'), {'key': 'q', 'title': '整改'}))]", "half", "phases[1]"),
+    ("register_checklist_templates():\n    return [ChecklistTemplate(key='tpl', title='表', items=("
+     "{'code': '1', 'text': '甲'},))]", "tpl", "items[0]"),
+    ("register_report_kinds():\n    return [ReportKind(key='weekly', title='周报', formats=('json',),"
+     " parameters=__import__('marshmallow').Schema, compute=print, schedule={'cron': '0 9 * * 1',"
+     " 'params': print, 'format': 'json'})]", "weekly", "schedule"),
+    ("register_schedules():\n    return [{'key': 'nightly', 'cron': '0 1 * * *', 'queue': 'default',"
+     " 'function': 'a.b'}]", "nightly", "Schedule"),
+])
+def test_a_dict_is_refused_where_a_typed_entry_belongs(module_plugin, body, entry, field):
+    """The catalogue is typed all the way down: a dict, even of valid fields, stops the
+    start-up naming the plugin, the entry and where the dict is."""
+    name = f"anjian_test_dict_{entry}"
+    error = _startup_with(module_plugin, name, f"@hookimpl\ndef {body}\n")
+    assert f"插件 {name}" in str(error) and f"field {field}:" in str(error)
+    assert "dict" in str(error)
+    assert (error.__cause__.plugin, error.__cause__.entry, error.__cause__.field) == (
+        name, entry, field)
 
 
 def test_typed_entries_reach_the_core_as_the_dicts_it_reads(module_plugin):

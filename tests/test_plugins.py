@@ -318,7 +318,7 @@ OUTSIDE_PACKAGE = '''
 
 from marshmallow import Schema, fields, validate
 
-from anjian.plugin_api import hookimpl
+from anjian.plugin_api import CampaignKind, Phase, hookimpl
 
 PLUGIN_CONTRACT = 1
 
@@ -335,14 +335,14 @@ def settings_schema():
 
 @hookimpl
 def register_campaign_kinds():
-    return [{
-        "key": "outside_demo_gas_2025",
-        "title": "燃气安全专项整治",
-        "year": 2025,
-        "phases": [{"key": "check", "title": "排查", "start": "2025-03-01",
-                    "end": "2025-05-31", "rule": "逐户排查燃气报警器"}],
-        "focus": ["燃气报警器"],
-    }]
+    return [CampaignKind(
+        key="outside_demo_gas_2025",
+        title="燃气安全专项整治",
+        year=2025,
+        phases=(Phase(key="check", title="排查", start="2025-03-01", end="2025-05-31",
+                      rule="逐户排查燃气报警器"),),
+        focus=("燃气报警器",),
+    )]
 
 
 @hookimpl

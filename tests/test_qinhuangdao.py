@@ -471,35 +471,55 @@ def test_conclusion_rule():
 
     from anjian_qinhuangdao.acceptance import conclude, hazard_summary
 
-    on = dt.date(2022, 8, 31)
-
     def criteria(unmet=()):
         return [{"number": n, "code": c, "text": f"标准{n}", "answer": "no" if c in unmet else "yes"}
                 for n, c in enumerate(CRITERIA, start=1)]
 
     def hazards(*specs):
-        return [SimpleNamespace(grade=g, state=s, deadline=d) for g, s, d in specs]
+        return [SimpleNamespace(grade=g, state=s) for g, s in specs]
 
-    verified = ("general", "verified", dt.date(2022, 7, 1))
-    pending = ("general", "rectifying", dt.date(2022, 9, 5))
-    late = ("general", "rectifying", dt.date(2022, 8, 30))
-    major_done = ("major", "rectified", dt.date(2022, 8, 1))
-    major_open = ("major", "rectifying", dt.date(2022, 9, 30))
-    cases = [
-        (criteria(), hazards(verified, major_done), "合格"),
-        (criteria(), hazards(), "合格"),
-        (criteria(["YS03", "YS05"]), hazards(verified), "基本合格"),
-        (criteria(), hazards(pending), "基本合格"),
-        (criteria(["YS03", "YS05", "YS08"]), hazards(), "不合格"),  # more than 2 unmet
-        (criteria(["YS09"]), hazards(), "不合格"),  # a veto criterion
-        (criteria(), hazards(late), "不合格"),  # past its deadline at the acceptance
-        (criteria(), hazards(("general", "referred", None)), "不合格"),
-        (criteria(), hazards(major_open), "不合格"),
+    verified = ("general", "verified")
+    pending = ("general", "rectifying")
+    major_done = ("major", "rectified")
+    major_open = ("major", "rectifying")
+    cases = [  # (criteria, hazards, of which overdue at the acceptance, conclusion)
+        (criteria(), hazards(verified, major_done), 0, "合格"),
+        (criteria(), hazards(), 0, "合格"),
+        (criteria(["YS03", "YS05"]), hazards(verified), 0, "基本合格"),
+        (criteria(), hazards(pending), 0, "基本合格"),
+        (criteria(["YS03", "YS05", "YS08"]), hazards(), 0, "不合格"),  # more than 2 unmet
+        (criteria(["YS09"]), hazards(), 0, "不合格"),  # a veto criterion
+        (criteria(), hazards(pending), 1, "不合格"),  # past its deadline at the acceptance
+        (criteria(), hazards(("general", "referred")), 0, "不合格"),
+        (criteria(), hazards(major_open), 0, "不合格"),
     ]
-    for given, found, expected in cases:
-        assert conclude(given, hazard_summary(found, on), 2)[0] == expected, (given, found)
+    for given, found, overdue, expected in cases:
+        assert conclude(given, hazard_summary(found, overdue), 2)[0] == expected, (given, found)
     # The bureau may be stricter: no unmet criterion at all for "基本合格".
-    assert conclude(criteria(["YS03"]), hazard_summary([], on), 0)[0] == "不合格"
+    assert conclude(criteria(["YS03"]), hazard_summary([], 0), 0)[0] == "不合格"
+
+
+def test_an_acceptance_counts_overdue_hazards_by_the_cores_rule(app, client, w):
+    """"逾期不改" at the acceptance is the core's overdue (hazards/rules.py), read through the
+    plugin context: B's hazard found on 1 August 2022 had 10 working days, to 15 August
+    (1-5, 8-12, 15 August), and is still open at today's acceptance; the one found today
+    has 10 working days ahead."""
+    campaign = create_campaign(client, w)
+    cid = campaign["id"]
+    target(client, w, cid, "B")
+    contract(client, w, cid, "B")
+    org = w["service_org"]
+    _, view = inspect(client, org, w["ent"]["B"], cid, SURVEY, {
+        "S02": ("no", {"title": "车间私拉乱接电线", "found_on": "2022-08-01"}),
+        "S01": ("no", {"title": "配电箱未接地"})})
+    late = ok(client.get(f"{T}/hazards/{hazard_of(view, 'S02')}", headers=w["supervisor"]))
+    assert (late["deadline"], late["state"]) == ("2022-08-15", "reported")
+    inspect(client, org, w["ent"]["B"], cid, ACCEPTANCE)
+    data = make_report(app, client, w, "qinhuangdao_acceptance", "json",
+                       {"enterprise_id": w["ent"]["B"], "campaign_id": cid})["data"]
+    assert (data["hazard_summary"]["found"], data["hazard_summary"]["open"],
+            data["hazard_summary"]["overdue"]) == (2, 2, 1)
+    assert (data["conclusion"], data["reasons"]) == ("不合格", ["隐患1项逾期未整改"])
 
 
 # --- 4. the bureau's spot check, due 20 working days after the acceptance --------------------

@@ -50,7 +50,7 @@ def register_campaign_kinds():
 
 @hookimpl
 def register_report_kinds():
-    return [reports.report_kind()]
+    return [reports.REPORT]
 
 
 @hookimpl

@@ -8,7 +8,7 @@ per enterprise (who pays what) and the totals the street budgets for.
 
 from marshmallow import Schema, fields, validate
 
-from anjian.plugin_api import COST_HEADERS, context, cost_rows
+from anjian.plugin_api import COST_HEADERS, ReportKind, context, cost_rows
 
 REPORT_KIND = "jinbei_service_costs"
 TITLE = "安全生产社会化服务费用分担表"
@@ -21,11 +21,10 @@ class CostReportParameters(Schema):
                           metadata={"description": "合同年度（从 1 起）"})
 
 
-def report_kind() -> dict:
-    return {"key": REPORT_KIND, "title": TITLE, "formats": ["xlsx", "json"],
-            "parameters": CostReportParameters,
-            "compute": "anjian_jinbei.reports:compute", "xlsx": "anjian_jinbei.reports:xlsx",
-            "description": "每家服务企业当年度由街道和企业各承担的服务费用，合计为街道预算"}
+REPORT = ReportKind(
+    key=REPORT_KIND, title=TITLE, formats=("xlsx", "json"), parameters=CostReportParameters,
+    compute="anjian_jinbei.reports:compute", xlsx="anjian_jinbei.reports:xlsx",
+    description="每家服务企业当年度由街道和企业各承担的服务费用，合计为街道预算")
 
 
 def compute(tenant, params, snapshot_at) -> dict:

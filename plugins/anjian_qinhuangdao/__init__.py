@@ -21,7 +21,7 @@ The hooks live here; each delegates to the module that holds the rule:
 - ``enforcement``: the candidates of phase 5 and a plan for each (一企一策).
 """
 
-from anjian.plugin_api import hookimpl
+from anjian.plugin_api import ReportKind, hookimpl
 from anjian_qinhuangdao import (
     acceptance,
     baseline,
@@ -54,21 +54,21 @@ def register_campaign_kinds():
 
 @hookimpl
 def register_checklist_templates():
-    return catalogue.CHECKLIST_TEMPLATES
+    return list(catalogue.CHECKLIST_TEMPLATES)
 
 
 @hookimpl
 def register_report_kinds():
     return [
-        {"key": acceptance.REPORT_KIND, "title": "社会化服务企业复查验收情况报告",
-         "formats": ["pdf", "json"], "parameters": acceptance.AcceptanceParameters,
-         "compute": acceptance.compute, "html": acceptance.html},
-        {"key": enforcement.REPORT_KIND, "title": "社会化服务执法检查方案（一企一策）",
-         "formats": ["json", "xlsx"], "parameters": enforcement.EnforcementPlanParameters,
-         "compute": enforcement.compute, "xlsx": enforcement.xlsx},
-        {"key": baseline.REPORT_KIND, "title": "社会化服务企业安全底数表",
-         "formats": ["json", "xlsx"], "parameters": baseline.BaselineParameters,
-         "compute": baseline.compute, "xlsx": baseline.xlsx},
+        ReportKind(key=acceptance.REPORT_KIND, title="社会化服务企业复查验收情况报告",
+                   formats=("pdf", "json"), parameters=acceptance.AcceptanceParameters,
+                   compute=acceptance.compute, html=acceptance.html),
+        ReportKind(key=enforcement.REPORT_KIND, title="社会化服务执法检查方案（一企一策）",
+                   formats=("json", "xlsx"), parameters=enforcement.EnforcementPlanParameters,
+                   compute=enforcement.compute, xlsx=enforcement.xlsx),
+        ReportKind(key=baseline.REPORT_KIND, title="社会化服务企业安全底数表",
+                   formats=("json", "xlsx"), parameters=baseline.BaselineParameters,
+                   compute=baseline.compute, xlsx=baseline.xlsx),
     ]
 
 

@@ -25,7 +25,6 @@ achieve (the nine criteria), what it is about above all (major hazards: "尤其�
 
 from __future__ import annotations
 
-import datetime as dt
 from html import escape
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
@@ -105,18 +104,15 @@ def find_inspection(params: dict):
     return inspection
 
 
-def hazard_summary(hazards: list, on: dt.date) -> dict:
-    """Counts the conclusion reads, as of ``on`` (the acceptance date)."""
-    def late(h):
-        return h.state == "overdue" or (h.state in OPEN_STATES and h.deadline is not None
-                                         and h.deadline < on)
-
+def hazard_summary(hazards: list, overdue: int) -> dict:
+    """Counts the conclusion reads; ``overdue``: how many of ``hazards`` were overdue at the
+    acceptance, by the core's rule (``context().hazards(overdue_on=...)``)."""
     return {
         "found": len(hazards),
         "rectified": sum(1 for h in hazards if h.state in RECTIFIED_STATES),
         "verified": sum(1 for h in hazards if h.state == "verified"),
         "open": sum(1 for h in hazards if h.state in OPEN_STATES),
-        "overdue": sum(1 for h in hazards if late(h)),
+        "overdue": overdue,
         "referred": sum(1 for h in hazards if h.state == "referred"),
         "major_found": sum(1 for h in hazards if h.grade == "major"),
         "major_verified": sum(1 for h in hazards if h.grade == "major" and h.state == "verified"),
@@ -191,13 +187,13 @@ def compute(tenant, params: dict, snapshot_at) -> dict:
         raise AcceptanceError("企业不存在")
     accepted_on = china_date(inspection.submitted_at)
     if inspection.campaign_id is not None:
-        hazards = reads.hazards(enterprise_id=enterprise.id, campaign_id=inspection.campaign_id,
-                                by_found_on=True)
+        which = {"enterprise_id": enterprise.id, "campaign_id": inspection.campaign_id}
     else:  # alone: the hazards found in the service window up to the acceptance
-        hazards = reads.hazards(enterprise_id=enterprise.id, found_from=settings["service_start"],
-                                found_until=accepted_on, by_found_on=True)
+        which = {"enterprise_id": enterprise.id, "found_from": settings["service_start"],
+                 "found_until": accepted_on}
+    hazards = reads.hazards(**which, by_found_on=True)
     criteria = _criteria(inspection)
-    summary = hazard_summary(hazards, accepted_on)
+    summary = hazard_summary(hazards, len(reads.hazards(**which, overdue_on=accepted_on)))
     conclusion, reasons = conclude(criteria, summary, settings["basic_pass_max_unmet"])
     # The baseline's "有无重大隐患" counts the very hazards the conclusion reads (the
     # campaign's, or the service window's when the acceptance stands alone).

@@ -8,8 +8,9 @@ An enterprise of the campaign is a candidate when
 
 - it did not cooperate (不积极配合): referred to enforcement as ``uncooperative``, or a target
   never inspected in the campaign once the service window (the acceptance phase) closed;
-- it left a problem past its deadline (逾期不改): a hazard of the campaign marked overdue
-  or still open past its deadline, or referred as ``overdue``;
+- it left a problem past its deadline (逾期不改): a hazard of the campaign overdue on the
+  plan's date (the core's rule: marked overdue, or still open past its deadline), or
+  referred as ``overdue``;
 - it refused (拒不整改): a hazard referred as ``refused``.
 
 Each gets a plan (一企一策): the reasons, the measures they call for, the points to
@@ -54,7 +55,7 @@ FLAG_FOCUS = {
     "labour_intensive": "劳动密集：疏散通道、安全出口和消防设施",
 }
 TECHNICAL_SERVICE_CHECK = "核查社会化服务机构对该企业的服务情况，涉及安全技术服务的事项查实查透"
-CRITERION_TEXT = {c["code"]: c["text"] for c in ACCEPTANCE_CRITERIA}
+CRITERION_TEXT = {c.code: c.text for c in ACCEPTANCE_CRITERIA}
 
 
 class EnforcementPlanParameters(Schema):
@@ -87,11 +88,10 @@ def findings(campaign, on: dt.date) -> dict[int, dict[str, list[str]]]:
         if referral.reason in REASONS:
             detail = referral.reason_text or f"移交执法记录 {referral.id}"
             add(referral.enterprise_id, referral.reason, detail)
-    for hazard in reads.hazards(campaign_id=campaign.id, states=OPEN_STATES, with_deadline=True):
-        if hazard.state == "overdue" or hazard.deadline < on:
-            add(hazard.enterprise_id, "overdue",
-                f"{GRADES[hazard.grade]}“{hazard.title}”整改期限{hazard.deadline.isoformat()}，"
-                f"{STATES[hazard.state]}")
+    for hazard in reads.hazards(campaign_id=campaign.id, overdue_on=on, with_deadline=True):
+        add(hazard.enterprise_id, "overdue",
+            f"{GRADES[hazard.grade]}“{hazard.title}”整改期限{hazard.deadline.isoformat()}，"
+            f"{STATES[hazard.state]}")
     end = service_window_end(campaign)
     if end is not None and on > end:
         for enterprise_id in reads.targets_not_inspected(campaign.id):

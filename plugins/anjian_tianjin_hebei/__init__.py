@@ -28,8 +28,8 @@ from anjian_tianjin_hebei.campaign import (
     FOCUS_SECTORS,
     HIGH_RISK_DRILL_SECTORS,
     HIGH_RISK_SECTORS,
+    KIND,
     PLUGIN,
-    kind,
     milestones,
 )
 
@@ -94,7 +94,7 @@ def settings_schema():
 
 @hookimpl
 def register_campaign_kinds():
-    return [kind()]
+    return [KIND]
 
 
 @hookimpl
@@ -104,7 +104,7 @@ def register_checklist_templates():
 
 @hookimpl
 def register_report_kinds():
-    return [dispatch.report_kind()]
+    return [dispatch.REPORT_KIND]
 
 
 # --- policy -----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from anjian.plugin_api import CampaignKind, Milestone, Phase
+
 CAMPAIGN_KEY = "hebei_major_hazards_2023"
 PLUGIN = "anjian_tianjin_hebei"
 
@@ -22,53 +24,52 @@ REMIND_MONTH = 3
 QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 
 
-def kind() -> dict:
-    return {
-        "key": CAMPAIGN_KEY,
-        "title": "河北区商务局重大事故隐患排查整治2023专项行动",
-        "year": 2023,
-        "phases": [
-            {
-                "key": "mobilisation",
-                "title": "动员部署",
-                "start": "2023-05-01",
-                "end": "2023-05-31",
-                "rule": "召开动员部署会议，印发方案，下发重大事故隐患判定标准和重点检查事项；"
-                "5月中下旬各科室动员部署，明确重点检查事项清单，编制明白纸，向企业传达专项行动要求",
-            },
-            {
-                "key": "self_inspection",
-                "title": "企业自查自改",
-                "start": "2023-06-01",
-                "end": "2023-06-30",
-                "rule": "企业依据重大事故隐患判定标准或重点检查事项清单自查自改，"
-                "建立重大事故隐患台账清单，实行闭环管理",
-            },
-            {
-                "key": "supervision",
-                "title": "部门督导",
-                "start": "2023-07-01",
-                "end": "2023-11-30",
-                "rule": "聚焦重大事故隐患判定标准和企业主要负责人履职情况精准督促检查，"
-                "通过移交或配合执法部门联合执法推动企业真查真改，主动报告重大事故隐患",
-            },
-            {
-                "key": "summary",
-                "title": "总结提高",
-                "start": "2023-12-01",
-                "end": "2023-12-31",
-                "rule": "全面总结成效，梳理好经验、好做法，健全完善长效工作机制",
-            },
-        ],
-        "focus": [*FOCUS_SECTORS, "消防安全", "电气焊等动火作业", "燃气报警器", "燃气设施"],
-        # The stage report (29 July) and the summary (28 November) come from
-        # campaign_milestones, with reminders and the tenant's dates.
-        "milestones": [
-            {"date": "2023-05-23", "rule": "专项行动工作方案传达部署到相关企业"},
-            {"date": "2023-05-24", "rule": "动员部署情况汇总报送企业服务科"},
-            {"date": "2023-05-25", "rule": "首次上报调度表（此后每周一中午前上报累计数据）"},
-        ],
-    }
+KIND = CampaignKind(
+    key=CAMPAIGN_KEY,
+    title="河北区商务局重大事故隐患排查整治2023专项行动",
+    year=2023,
+    phases=(
+        Phase(
+            key="mobilisation",
+            title="动员部署",
+            start="2023-05-01",
+            end="2023-05-31",
+            rule="召开动员部署会议，印发方案，下发重大事故隐患判定标准和重点检查事项；"
+            "5月中下旬各科室动员部署，明确重点检查事项清单，编制明白纸，向企业传达专项行动要求",
+        ),
+        Phase(
+            key="self_inspection",
+            title="企业自查自改",
+            start="2023-06-01",
+            end="2023-06-30",
+            rule="企业依据重大事故隐患判定标准或重点检查事项清单自查自改，"
+            "建立重大事故隐患台账清单，实行闭环管理",
+        ),
+        Phase(
+            key="supervision",
+            title="部门督导",
+            start="2023-07-01",
+            end="2023-11-30",
+            rule="聚焦重大事故隐患判定标准和企业主要负责人履职情况精准督促检查，"
+            "通过移交或配合执法部门联合执法推动企业真查真改，主动报告重大事故隐患",
+        ),
+        Phase(
+            key="summary",
+            title="总结提高",
+            start="2023-12-01",
+            end="2023-12-31",
+            rule="全面总结成效，梳理好经验、好做法，健全完善长效工作机制",
+        ),
+    ),
+    focus=(*FOCUS_SECTORS, "消防安全", "电气焊等动火作业", "燃气报警器", "燃气设施"),
+    # The stage report (29 July) and the summary (28 November) come from
+    # campaign_milestones, with reminders and the tenant's dates.
+    milestones=(
+        Milestone(date="2023-05-23", rule="专项行动工作方案传达部署到相关企业"),
+        Milestone(date="2023-05-24", rule="动员部署情况汇总报送企业服务科"),
+        Milestone(date="2023-05-25", rule="首次上报调度表（此后每周一中午前上报累计数据）"),
+    ),
+)
 
 
 # --- dated tasks (campaign_milestones) -------------------------------------------------------

@@ -36,7 +36,17 @@ from typing import NoReturn
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from anjian.plugin_api import CHINA, InspectionCount, JobError, context, local_now, local_today
+from anjian.plugin_api import (
+    CHINA,
+    EnteredFigure,
+    InspectionCount,
+    JobError,
+    ReportKind,
+    ReportSchedule,
+    context,
+    local_now,
+    local_today,
+)
 from anjian_tianjin_hebei.campaign import CAMPAIGN_KEY, PLUGIN
 from anjian_tianjin_hebei.checklists import FAILING_OF_CODE, FAILINGS, SPOT_CHECK_TEMPLATE
 
@@ -177,11 +187,6 @@ NOTES = [
     "承包承租方不具备安全生产条件、未取得相应资质，双方未签订安全生产协议，安全生产管理职责不清，"
     "未纳入本企业统一管理。",
 ]
-
-
-def entered_figures() -> list[dict]:
-    """What staff enter per week (the report kind's ``entered_figures``)."""
-    return [{"key": key, "label": ENTERED_LABELS[key]} for key in ENTERED]
 
 
 # --- weeks -----------------------------------------------------------------------------------
@@ -384,19 +389,18 @@ def cell_text(row: Row, values: dict) -> str:
     return f"{_plain(values[first.key])}{first.unit}，其中{_plain(values[second.key])}{second.unit}"
 
 
-def report_kind() -> dict:
-    """The report kind (``register_report_kinds``)."""
-    return {
-        "key": DISPATCH_KEY,
-        "title": TITLE,
-        "description": "每周一中午前上报自专项行动开展以来的累计数据（附件调度表）；"
-                       "平台已有的数据自动统计，其余由工作人员按周填报",
-        "formats": ["xlsx", "json"],
-        "parameters": DispatchParams,
-        "compute": compute,
-        "xlsx": "anjian_tianjin_hebei.form:write",
-        "entered_figures": entered_figures(),
-        "figures_period": "week",
-        "schedule": {"cron": SCHEDULE_CRON, "params": scheduled_params, "format": "xlsx",
-                     "title": "每周一上报调度表（上周累计数据）"},
-    }
+# The report kind (``register_report_kinds``).
+REPORT_KIND = ReportKind(
+    key=DISPATCH_KEY,
+    title=TITLE,
+    description="每周一中午前上报自专项行动开展以来的累计数据（附件调度表）；"
+                "平台已有的数据自动统计，其余由工作人员按周填报",
+    formats=("xlsx", "json"),
+    parameters=DispatchParams,
+    compute=compute,
+    xlsx="anjian_tianjin_hebei.form:write",
+    entered_figures=tuple(EnteredFigure(key=key, label=ENTERED_LABELS[key]) for key in ENTERED),
+    figures_period="week",
+    schedule=ReportSchedule(cron=SCHEDULE_CRON, params=scheduled_params, format="xlsx",
+                            title="每周一上报调度表（上周累计数据）"),
+)

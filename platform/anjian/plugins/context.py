@@ -26,6 +26,7 @@ from anjian.enterprises.models import Enterprise
 from anjian.errors import DomainError
 from anjian.extensions import db
 from anjian.hazards.models import EnforcementReferral, Hazard
+from anjian.hazards.rules import overdue_clause
 from anjian.inspections.models import ChecklistItem, ChecklistTemplate, Inspection, InspectionResult
 from anjian.inspections.service import inspection_view
 from anjian.jobs.service import JobError
@@ -296,9 +297,14 @@ class PluginContext:
     def hazards(self, *, campaign_id: int | None = None, enterprise_id: int | None = None,
                 enterprise_ids: Iterable[int] | None = None, states: Iterable[str] | None = None,
                 with_deadline: bool = False, found_from: dt.date | None = None,
-                found_until: dt.date | None = None, by_found_on: bool = False) -> list[RowView]:
-        """Hazards matching every filter given, by id (``by_found_on``: by date found)."""
+                found_until: dt.date | None = None, overdue_on: dt.date | None = None,
+                by_found_on: bool = False) -> list[RowView]:
+        """Hazards matching every filter given, by id (``by_found_on``: by date found).
+        ``overdue_on``: only those overdue as of that day, by the core's one rule (the
+        scan's and the lists', ``anjian.hazards.rules``)."""
         stmt = select(Hazard)
+        if overdue_on is not None:
+            stmt = stmt.where(overdue_clause(Hazard, overdue_on))
         if campaign_id is not None:
             stmt = stmt.where(Hazard.campaign_id == campaign_id)
         if enterprise_id is not None:

@@ -11,8 +11,8 @@ Two kinds of hooks:
   defaults (``anjian.plugins.defaults``) are registered ``trylast`` so a plugin
   overrides them; for ``firstresult`` hooks ``None`` means "not mine".
 
-A catalogue hook returns the typed entries of ``anjian.plugin_api`` (or dicts of
-their fields), checked when the plugins load. Hooks are always called with keyword
+A catalogue hook returns the typed entries of ``anjian.plugin_api`` (a dict is
+refused), checked when the plugins load. Hooks are always called with keyword
 arguments. An implementation may accept
 any subset of a hook's arguments, so new arguments can be added to a hook
 without breaking plugins. Every hook is documented in docs/plugins.md; a test
