@@ -15,6 +15,7 @@ from werkzeug.test import EnvironBuilder
 
 from anjian.audit.models import AuditEntry
 from anjian.clock import utcnow
+from anjian.context import Context
 from anjian.enterprises.importing import run as import_run
 from anjian.enterprises.importing import writing
 from anjian.enterprises.importing.planning import SCOPED, load_existing
@@ -479,7 +480,7 @@ def test_lookups_are_planned_with_their_own_codes(app, world):
         writing._insert_rows(world["a"], [{"credit_code": code(n), "name": f"企业{n}"}
                                             for n in range(91, 99)], utcnow())
         for n in range(91, 99):
-            found = load_existing(world["a"], [code(n), code(n + 100)], ("name",))
+            found = load_existing(Context(world["a"], None), [code(n), code(n + 100)], ("name",))
             assert list(found) == [code(n)] and found[code(n)]["name"] == f"企业{n}"
             assert set(found[code(n)]) == {"id", "credit_code", "deleted_at", "name"}
         prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements"),
@@ -487,7 +488,7 @@ def test_lookups_are_planned_with_their_own_codes(app, world):
         assert not [s for s in prepared if "credit_code" in s], prepared
         db.session.rollback()
     with app.app_context(), scoped(db.session, Scope.tenant(world["b"])):
-        assert load_existing(world["b"], [code(91)]) == {}
+        assert load_existing(Context(world["b"], None), [code(91)]) == {}
 
 
 # --- plugin fields -------------------------------------------------------------------------

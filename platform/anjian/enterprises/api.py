@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask import g
-
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
 from anjian.api.context import request_context
@@ -27,8 +25,6 @@ blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/tenants/<tenant_cod
 # Enterprise users read their own enterprise, service organisations the ones assigned to them.
 
 
-
-
 @blp.route("")
 @blp.arguments(EnterpriseQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
@@ -46,7 +42,7 @@ def list_enterprises(query, pages, tenant_code):
 @requires("enterprise.write")
 def create_enterprise(data, tenant_code):
     """登记企业（统一社会信用代码校验；已删除的同代码企业将被恢复）"""
-    enterprise = service.create(g.tenant, data)
+    enterprise = service.create(request_context(), data)
     db.session.commit()
     return enterprise
 
@@ -70,7 +66,7 @@ def update_enterprise(data, tenant_code, enterprise_id):
     """修改企业（需 If-Match，防止两人同时修改互相覆盖）"""
     enterprise = get_or_404(Enterprise, enterprise_id, "企业")
     blp.check_etag(enterprise, EnterpriseSchema)
-    service.update(g.tenant, enterprise, data)
+    service.update(request_context(), enterprise, data)
     db.session.commit()
     return enterprise
 
@@ -83,5 +79,5 @@ def delete_enterprise(tenant_code, enterprise_id):
     """删除企业（软删除，保留历史；需 If-Match）"""
     enterprise = get_or_404(Enterprise, enterprise_id, "企业")
     blp.check_etag(enterprise, EnterpriseSchema)
-    service.soft_delete(enterprise)
+    service.soft_delete(request_context(), enterprise)
     db.session.commit()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 from flask_smorest.fields import Upload
 
 from anjian.api.blueprint import Blueprint
+from anjian.api.context import request_context
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises.importing.profiles import (
@@ -67,7 +68,7 @@ class RejectedRowsSchema(ma.Schema):
 @requires("enterprise.import")
 def download_template(tenant_code):
     """下载空白导入模板（表头、列宽、是/否与规模下拉选项；含本单位启用插件的扩展字段列）"""
-    response = Response(template_workbook(find_profile(g.tenant, None)),
+    response = Response(template_workbook(find_profile(request_context(), None)),
                         status=200,
                         content_type=XLSX)
     response.headers["Content-Disposition"] = content_disposition("企业台账导入模板.xlsx")
@@ -81,9 +82,9 @@ def download_template(tenant_code):
 @requires("enterprise.import")
 def list_profiles(tenant_code):
     """可用的导入模板（核心模板及本租户已启用插件提供的表头映射，含插件扩展字段列）"""
-    return [{**with_plugin_columns(g.tenant, p),
-             "plugin": p.get("plugin", "anjian.defaults")}
-            for p in profiles_for(g.tenant)]
+    context = request_context()
+    return [{**with_plugin_columns(context, p), "plugin": p.get("plugin", "anjian.defaults")}
+            for p in profiles_for(context)]
 
 
 @blp.route("", methods=["POST"])
@@ -104,17 +105,18 @@ def upload(files, tenant_code):
     finally:
         upload_file.close()
     name = upload_file.filename or "upload"
+    context = request_context()
     try:
-        profile = find_profile(g.tenant, options["profile"])
+        profile = find_profile(context, options["profile"])
     except ImportFileError as exc:  # told on the form's profile field
         exc.on("profile")
         raise
     storage = storage_for(current_app)
-    obj = storage.put(g.tenant.id, "imports", data, upload_file.mimetype, name)  # UploadRejected: 413/415/422
+    obj = storage.put(context.tenant_id, "imports", data, upload_file.mimetype, name)  # UploadRejected: 413/415/422
     try:  # the header row now: a file that cannot be imported is refused at once
         parse(data, obj.content_type, profile)
     except ImportFileError as exc:  # told on the form's file field
-        storage.delete(obj.key, g.tenant.id)
+        storage.delete(obj.key, context.tenant_id)
         exc.on("file")
         raise
     try:
@@ -122,10 +124,10 @@ def upload(files, tenant_code):
             "object_key": obj.key, "content_type": obj.content_type,
             "file_name": obj.original_name, "size": obj.size, "sha256": obj.sha256,
             "dry_run": options["dry_run"], "profile": profile["key"],
-            "tenant_code": g.tenant.code,
+            "tenant_code": context.tenant.code,
         })
     except Exception:  # Redis down (503), the tenant's share of jobs used up (429), ...:
-        storage.delete(obj.key, g.tenant.id)  # no stored file left behind
+        storage.delete(obj.key, context.tenant_id)  # no stored file left behind
         raise
     db.session.commit()
     return accepted(job)
@@ -141,6 +143,6 @@ def rejected_rows(tenant_code, job_id):
     if not result.get("rejected_rows_key"):
         problem(404, "该任务没有未导入的行")
     url = storage_for(current_app).download_url(
-        result["rejected_rows_key"], g.tenant.id, filename="未导入的行.xlsx",
+        result["rejected_rows_key"], request_context().tenant_id, filename="未导入的行.xlsx",
         content_type=XLSX, expires_in=600)
     return {"url": url, "expires_in": 600, "rejected": result.get("rejected", 0)}

@@ -24,7 +24,6 @@ from anjian.jobs.models import Job
 from anjian.jobs.service import JobError, job_function
 from anjian.storage import storage_for
 from anjian.storage.backends import XLSX
-from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, set_scope
 
 KIND = "enterprise_import"
@@ -55,10 +54,9 @@ def enterprise_import(ctx):
     checkpoint = None if dry_run else _checkpoint(ctx)
     if checkpoint:
         ctx.counts.update(checkpoint, checkpoint=checkpoint)
-    tenant = db.session.get(Tenant, ctx.tenant_id)
     storage = storage_for(current_app)
     # ImportFileError (a domain error) fails the job with its message
-    profile = find_profile(tenant, params.get("profile"))
+    profile = find_profile(ctx.context, params.get("profile"))
     data = storage.get_bytes(params["object_key"], ctx.tenant_id)
     sheet = parse(data, params.get("content_type") or "", profile)
     db.session.commit()  # end the read transaction before progress writes
@@ -75,8 +73,7 @@ def enterprise_import(ctx):
                      checkpoint=None if dry_run else done)
 
     outcome, rejected = run_import(
-        tenant_id=ctx.tenant_id, actor=ctx.actor_user_id, job_id=ctx.job_id, sheet=sheet,
-        dry_run=dry_run, checkpoint=checkpoint, on_batch=on_batch,
+        ctx.context, sheet=sheet, dry_run=dry_run, checkpoint=checkpoint, on_batch=on_batch,
         on_validated=on_validated)
     db.session.commit()
 

@@ -1,4 +1,6 @@
-"""Enterprise rules: credit-code validation, extra fields from plugins, create/update/delete."""
+"""Enterprise rules: credit-code validation, extra fields from plugins, create/update/delete.
+
+The services take the Context first: the tenant's plugins give the extra fields."""
 
 from __future__ import annotations
 
@@ -7,11 +9,11 @@ from sqlalchemy import select
 from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
-from anjian.clock import utcnow
+from anjian.context import Context
 from anjian.enterprises.models import Enterprise
 from anjian.errors import Conflict, Defect, Refused
 from anjian.extensions import db
-from anjian.tenancy.models import Area, Tenant
+from anjian.tenancy.models import Area
 
 
 def normalize_credit_code(value: str) -> str:
@@ -26,13 +28,11 @@ def normalize_credit_code(value: str) -> str:
         raise Refused("统一社会信用代码格式错误", field="credit_code") from exc
 
 
-def extra_schema(tenant: Tenant) -> ma.Schema:
+def extra_schema(context: Context) -> ma.Schema:
     """The tenant's plugin fields as one schema (hook ``enterprise_extra_fields``)."""
-    from anjian.tenancy.service import tenant_info, tenant_policy
-
-    pm, plugins = tenant_policy(tenant)
+    tenant = context.tenant
     merged: dict[str, ma.fields.Field] = {}
-    for fields in pm.hook.enterprise_extra_fields(tenant=tenant_info(tenant, plugins)):
+    for fields in context.caller.hook.enterprise_extra_fields(tenant=tenant):
         for name, field in (fields or {}).items():
             if name in merged:
                 raise Defect(f"插件扩展字段重名: {name}", field="extra")
@@ -40,8 +40,8 @@ def extra_schema(tenant: Tenant) -> ma.Schema:
     return ma.Schema.from_dict(merged, name=f"EnterpriseExtra_{tenant.code}")()
 
 
-def validate_extra(tenant: Tenant, values: dict | None) -> dict:
-    schema = extra_schema(tenant)
+def validate_extra(context: Context, values: dict | None) -> dict:
+    schema = extra_schema(context)
     try:
         return schema.dump(schema.load(values or {}))
     except ma.ValidationError as exc:
@@ -60,12 +60,12 @@ def find_by_code(code: str) -> Enterprise | None:
     return db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
 
 
-def create(tenant: Tenant, data: dict) -> Enterprise:
+def create(context: Context, data: dict) -> Enterprise:
     """Register an enterprise; a soft-deleted one with the same code is restored."""
     data = dict(data)
     data["credit_code"] = normalize_credit_code(data["credit_code"])
     check_area(data.get("area_id"))
-    data["extra"] = validate_extra(tenant, data.get("extra"))
+    data["extra"] = validate_extra(context, data.get("extra"))
     existing = find_by_code(data["credit_code"])
     if existing is not None and existing.deleted_at is None:
         raise Conflict("该统一社会信用代码已登记", field="credit_code")
@@ -81,7 +81,7 @@ def create(tenant: Tenant, data: dict) -> Enterprise:
     return enterprise
 
 
-def update(tenant: Tenant, enterprise: Enterprise, data: dict) -> Enterprise:
+def update(context: Context, enterprise: Enterprise, data: dict) -> Enterprise:
     data = dict(data)
     if "credit_code" in data:
         code = normalize_credit_code(data["credit_code"])
@@ -92,14 +92,14 @@ def update(tenant: Tenant, enterprise: Enterprise, data: dict) -> Enterprise:
     if "area_id" in data:
         check_area(data["area_id"])
     if "extra" in data:
-        data["extra"] = validate_extra(tenant, {**enterprise.extra, **(data["extra"] or {})})
+        data["extra"] = validate_extra(context, {**enterprise.extra, **(data["extra"] or {})})
     for key, value in data.items():
         setattr(enterprise, key, value)
     db.session.flush()
     return enterprise
 
 
-def soft_delete(enterprise: Enterprise) -> None:
+def soft_delete(context: Context, enterprise: Enterprise) -> None:
     if enterprise.deleted_at is None:
-        enterprise.deleted_at = utcnow()
+        enterprise.deleted_at = context.clock()
         db.session.flush()

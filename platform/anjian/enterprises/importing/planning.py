@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from anjian.context import Context
 from anjian.db import jsonable
 from anjian.enterprises.importing.cells import (
     CONVERTERS,
@@ -211,15 +212,16 @@ def iter_candidates(sheet: Sheet, areas: dict[str, int], scan: Scan,
     yield from singles
 
 
-def load_areas(tenant_id: int) -> dict[str, int]:
+def load_areas(context: Context) -> dict[str, int]:
+    """The tenant's active areas: id by code."""
     t = Area.__table__
     rows = db.session.execute(
-        select(t.c.code, t.c.id).where(t.c.tenant_id == tenant_id, t.c.is_active.is_(True)),
+        select(t.c.code, t.c.id).where(t.c.tenant_id == context.tenant_id, t.c.is_active.is_(True)),
         execution_options=SCOPED)
     return {code: aid for code, aid in rows}
 
 
-def load_existing(tenant_id: int, codes: Iterable[str] | None = None,
+def load_existing(context: Context, codes: Iterable[str] | None = None,
                   fields: Iterable[str] = COMPARED) -> dict[str, dict]:
     """The tenant's enterprises (deleted ones too) with these credit codes (or all), by code.
 
@@ -244,11 +246,11 @@ def load_existing(tenant_id: int, codes: Iterable[str] | None = None,
             # each lookup is planned with its codes: index probes or a hashed filter.
             cur.execute(f"SELECT {', '.join(names)} FROM {t.name} "
                         f"WHERE tenant_id = %s AND credit_code = ANY(%s)",
-                        (tenant_id, list(codes)), prepare=False)
+                        (context.tenant_id, list(codes)), prepare=False)
             for row in cur:
                 out[row[1]] = dict(zip(names, row, strict=True))
         return out
-    stmt = select(*(t.c[n] for n in names)).where(t.c.tenant_id == tenant_id)
+    stmt = select(*(t.c[n] for n in names)).where(t.c.tenant_id == context.tenant_id)
     for row in db.session.execute(stmt, execution_options=SCOPED):
         out[row[1]] = dict(zip(names, row, strict=True))
     return out
@@ -269,7 +271,7 @@ class Plan:
     changes: list[dict] = field(default_factory=list)  # for dry runs: what would change
 
 
-def plan_batch(tenant_id: int, batch: Iterable[Candidate], existing: dict[str, dict],
+def plan_batch(batch: Iterable[Candidate], existing: dict[str, dict],
                keep_changes: int = 0) -> Plan:
     plan = Plan()
     for cand in batch:

@@ -7,6 +7,7 @@ import re
 
 import marshmallow as ma
 
+from anjian.context import Context
 from anjian.enterprises.importing.cells import choices_of, extra_converter
 from anjian.enterprises.models import FLAGS
 from anjian.enterprises.service import extra_schema
@@ -65,11 +66,11 @@ class _UnreadableImport(ImportFileError, UnsupportedType):
     pass
 
 
-def profiles_for(tenant) -> list[dict]:
+def profiles_for(context: Context) -> list[dict]:
     """The core profile plus those of the tenant's enabled plugins (hook register_import_profiles)."""
     out, seen = [], set()
     for entry in registry().catalogue_entries("register_import_profiles",
-                                              enabled=tuple(tenant.plugins)):
+                                              enabled=context.tenant.plugins):
         if entry.get("key") in seen:
             continue
         seen.add(entry.get("key"))
@@ -79,22 +80,22 @@ def profiles_for(tenant) -> list[dict]:
     return out
 
 
-def find_profile(tenant, key: str | None) -> dict:
+def find_profile(context: Context, key: str | None) -> dict:
     """The profile ``key`` (the core one by default), with the tenant's plugin columns."""
     key = key or CORE_PROFILE_KEY
-    for profile in profiles_for(tenant):
+    for profile in profiles_for(context):
         if profile.get("key") == key:
-            return with_plugin_columns(tenant, profile)
+            return with_plugin_columns(context, profile)
     raise ImportFileError(f"未知的导入模板：{key}")
 
 
-def with_plugin_columns(tenant, profile: dict) -> dict:
+def with_plugin_columns(context: Context, profile: dict) -> dict:
     """``profile`` with a column for each of the tenant's plugin fields
     (``enterprise_extra_fields``) under its label, unless the profile maps that label
     already; ``converters`` converts their cells, ``choices`` lists what the template's
     drop-downs offer."""
     headers, converters, choices = dict(profile["headers"]), {}, {}
-    for name, plugin_field in extra_schema(tenant).fields.items():
+    for name, plugin_field in extra_schema(context).fields.items():
         column = EXTRA_PREFIX + name
         headers.setdefault(extra_label(name, plugin_field), column)
         converters[column] = extra_converter(name, plugin_field)

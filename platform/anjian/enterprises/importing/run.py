@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from anjian.context import Context
 from anjian.enterprises.importing import writing
 from anjian.enterprises.importing.planning import (
     SCOPED,
@@ -47,8 +48,7 @@ def _batches(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candid
         yield batch
 
 
-def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
-               dry_run: bool, checkpoint: dict | None = None,
+def run_import(context: Context, *, sheet: Sheet, dry_run: bool, checkpoint: dict | None = None,
                on_batch: Callable[[int, int, Outcome], None] | None = None,
                on_validated: Callable[[Outcome], None] | None = None,
                preview: int = 200) -> tuple[Outcome, list[Rejection]]:
@@ -69,7 +69,7 @@ def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
     the last committed batch and the counts so far: those batches are skipped.
     """
     size = BATCH_SIZE
-    areas = load_areas(tenant_id)
+    areas = load_areas(context)
     scan = scan_codes(sheet)
     outcome = Outcome(total=scan.total)
     if on_validated is not None:
@@ -85,7 +85,7 @@ def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
     # needs no lookups.
     t = Enterprise.__table__
     any_stored = db.session.execute(
-        select(t.c.id).where(t.c.tenant_id == tenant_id).limit(1),
+        select(t.c.id).where(t.c.tenant_id == context.tenant_id).limit(1),
         execution_options=SCOPED).first() is not None
     fields = compared_fields(sheet)
     rejected: list[Rejection] = []
@@ -94,9 +94,9 @@ def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
     for number, batch in enumerate(_batches(candidates, size), start=1):
         if number <= done:
             continue
-        existing = (load_existing(tenant_id, [c.values["credit_code"] for c in batch], fields)
+        existing = (load_existing(context, [c.values["credit_code"] for c in batch], fields)
                     if any_stored else {})
-        plan = plan_batch(tenant_id, batch, existing,
+        plan = plan_batch(batch, existing,
                           keep_changes=max(0, preview - len(outcome.changes)) if dry_run else 0)
         outcome.created += len(plan.inserts)
         outcome.updated += len(plan.updates)
@@ -106,8 +106,8 @@ def run_import(*, tenant_id: int, actor: int | None, job_id: str, sheet: Sheet,
             outcome.changes.extend(plan.changes)
             db.session.commit()  # nothing written; ends the read transaction
         else:
-            writing.apply_plan(tenant_id, plan)
-            writing.audit_batch(tenant_id, actor, job_id, number, plan)
+            writing.apply_plan(context, plan)
+            writing.audit_batch(context, number, plan)
             db.session.commit()
         if on_batch is not None:
             on_batch(number, max(count, number), outcome)

@@ -8,19 +8,19 @@ from operator import itemgetter
 from sqlalchemy import bindparam
 
 from anjian.audit.service import record_bulk_write
-from anjian.clock import utcnow
+from anjian.context import Context
 from anjian.enterprises.importing.planning import COMPARED, DEFAULTS, SCOPED, Plan
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 
 
-def apply_plan(tenant_id: int, plan: Plan) -> None:
+def apply_plan(context: Context, plan: Plan) -> None:
     """Write one batch: new rows in bulk (COPY / executemany), updates grouped by changed columns."""
-    now = utcnow()
+    now = context.clock()
     if plan.inserts:
-        _insert_rows(tenant_id, plan.inserts, now)
+        _insert_rows(context.tenant_id, plan.inserts, now)
     if plan.updates:
-        _update_rows(tenant_id, plan.updates, now)
+        _update_rows(context.tenant_id, plan.updates, now)
 
 
 INSERTED = ("credit_code", "name", *DEFAULTS, "extra")
@@ -143,13 +143,15 @@ def _update_rows(tenant_id: int, updates: list[tuple[int, dict]], now) -> None:
         db.session.execute(stmt, params, execution_options=SCOPED)
 
 
-def audit_batch(tenant_id: int, actor: int | None, job_id: str, batch_no: int,
-                plan: Plan) -> None:
-    """One audit row per committed batch that changed something (same transaction)."""
+def audit_batch(context: Context, batch_no: int, plan: Plan) -> None:
+    """One audit row per committed batch that changed something (same transaction), by
+    the context's actor, on the context's job."""
     if not plan.inserts and not plan.updates:
         return
+    job_id = context.job_id
     record_bulk_write(
-        db.session, tenant_id=tenant_id, actor_user_id=actor, action="enterprise.import",
+        db.session, tenant_id=context.tenant_id, actor_user_id=context.user_id,
+        action="enterprise.import",
         entity_type="enterprise_import", entity_id=job_id,
         after={"job_id": job_id, "batch": batch_no,
                "created": [v["credit_code"] for v in plan.inserts],
