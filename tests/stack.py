@@ -332,8 +332,8 @@ class Stack:
         return self.scheduler
 
     def wait_scheduler(self, timeout: float = 60) -> None:
-        """Until the scheduler holds the one scheduler lock (anjian.jobs.schedules)."""
-        from anjian.jobs.schedules import LOCK_KEY
+        """Until the scheduler holds the one scheduler lock (anjian.jobs.scheduler)."""
+        from anjian.jobs.scheduler import LOCK_KEY
 
         def holding():
             if not self.scheduler.alive:

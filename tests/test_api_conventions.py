@@ -418,7 +418,7 @@ def test_json_columns_read_back_as_the_standard_decoder_reads_them(app, factory)
     refuses, an integer past 64 bits, still reads back through json.loads."""
     from sqlalchemy import update
 
-    from anjian.api.jsonio import loads_stored
+    from anjian.db import loads_stored
     from anjian.extensions import db
     from anjian.tenancy.models import Tenant
 

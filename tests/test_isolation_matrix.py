@@ -26,7 +26,7 @@ from anjian.api.policy import (
     READ_METHODS,
     policy_of,
 )
-from anjian.auth.models import TENANT_ROLES
+from anjian.permissions import TENANT_ROLES
 from tests.conftest import bearer
 from tests.permissions_expected import ALLOWED
 

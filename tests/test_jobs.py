@@ -160,7 +160,7 @@ def test_enqueue_answers_202_then_the_job_finishes_with_result_and_counts(app, c
     assert client.get("/api/v1/tenants/ja/jobs?status=queued", headers=world["sup"]).json[
         "total"] == 0
     # Running it again (a duplicate delivery) changes nothing.
-    from anjian.jobs.service import run_job
+    from anjian.jobs.runner import run_job
 
     with app.app_context():
         assert run_job(body["id"], world["a"]) == {"status": "finished", "skipped": True}

@@ -14,7 +14,7 @@ import pytest
 
 from anjian import permissions
 from anjian.api.policy import requires
-from anjian.auth.models import TENANT_ROLES
+from anjian.permissions import TENANT_ROLES
 
 CORE = Path(__file__).resolve().parent.parent / "platform" / "anjian"
 ROLE_NAMES = frozenset(TENANT_ROLES) | permissions.SPECIAL

@@ -20,10 +20,11 @@ from sqlalchemy import select
 from anjian.clock import local_today
 from anjian.extensions import db
 from anjian.hazards.models import Hazard
-from anjian.jobs import embedded, schedules
+from anjian.jobs import embedded, runner, scheduler, schedules
 from anjian.jobs.models import Job
 from anjian.jobs.queues import connection
-from anjian.jobs.schedules import Schedule, ScheduleError, build_scheduler, declared, fire, tick
+from anjian.jobs.scheduler import build_scheduler
+from anjian.jobs.schedules import Schedule, ScheduleError, declared, fire, tick
 from anjian.jobs.service import job_function
 from anjian.plugins import hookimpl
 from anjian.tenancy.scope import Scope, scoped
@@ -155,17 +156,17 @@ def new_york_local_time():
 def test_rq_cron_jobs_read_cron_in_shanghai_whatever_the_local_zone(new_york_local_time):
     from rq.cron import CronJob
 
-    ShanghaiCronJob, _ = schedules._cron_classes()
+    ShanghaiCronJob = scheduler.ShanghaiCronJob
     base = dt.datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 2026-11-24 00:00 in Beijing
-    ours = ShanghaiCronJob(queue_name="default", func=schedules.run_schedule,
+    ours = ShanghaiCronJob(queue_name="default", func=runner.run_schedule,
                            args=("overdue_scan",), cron="0 1 * * *")
-    plain = CronJob(queue_name="default", func=schedules.run_schedule, cron="0 1 * * *")
+    plain = CronJob(queue_name="default", func=runner.run_schedule, cron="0 1 * * *")
     for job in (ours, plain):
         job.latest_enqueue_time = base
     assert ours.get_next_enqueue_time() == dt.datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
     # RQ alone would fire at 01:00 New York time: why the subclass exists.
     assert plain.get_next_enqueue_time() == dt.datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
-    monday = ShanghaiCronJob(queue_name="reports", func=schedules.run_schedule,
+    monday = ShanghaiCronJob(queue_name="reports", func=runner.run_schedule,
                              args=("weekly_dispatch",), cron="0 12 * * 1")
     monday.latest_enqueue_time = dt.datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # a Saturday
     assert monday.get_next_enqueue_time() == dt.datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -237,19 +238,19 @@ def test_the_rq_cron_scheduler_enqueues_the_schedule_on_real_redis(app, factory,
     a = factory.tenant("ra")
     seed(app, a, [("late", "reported", local_today() - dt.timedelta(days=5))])
     with app.app_context():
-        scheduler = build_scheduler(app, schedules=[CORE])
-    [cron_job] = scheduler._cron_jobs
+        cron = build_scheduler(app, schedules=[CORE])
+    [cron_job] = cron._cron_jobs
     assert (cron_job.name, cron_job.cron, cron_job.queue_name) == (CORE.id, "0 1 * * *",
                                                                     "default")
     assert cron_job.next_enqueue_time > dt.datetime.now(UTC)  # RQ waits for the next 01:00
-    assert scheduler.enqueue_jobs() == []
-    assert scheduler.catch_up() == [CORE.id]  # the latest 01:00 is due again at start
+    assert cron.enqueue_jobs() == []
+    assert cron.catch_up() == [CORE.id]  # the latest 01:00 is due again at start
     expected = CORE.previous(dt.datetime.now(UTC))
-    assert scheduler.enqueue_jobs() == [cron_job]
-    assert scheduler.enqueue_jobs() == []  # next: tomorrow 01:00 Beijing time
+    assert cron.enqueue_jobs() == [cron_job]
+    assert cron.enqueue_jobs() == []  # next: tomorrow 01:00 Beijing time
     assert cron_job.next_enqueue_time == CORE.next_after(dt.datetime.now(UTC))
     [rq_job] = rq_jobs(app)
-    assert rq_job.func_name == "anjian.jobs.schedules.run_schedule"
+    assert rq_job.func_name == "anjian.jobs.runner.run_schedule"
     assert rq_job.args == ("overdue_scan",)
     assert rq_job.kwargs == {"slot": schedules.slot_key(expected)}
 
@@ -264,7 +265,7 @@ def scheduler_thread(app):
     stop = threading.Event()
     outcome = {}
     runner = threading.Thread(target=lambda: outcome.setdefault(
-        "code", schedules.run_scheduler(app, wait=0.1, stop=stop)), daemon=True)
+        "code", scheduler.run_scheduler(app, wait=0.1, stop=stop)), daemon=True)
     runner.start()
     return runner, stop, outcome
 
@@ -284,7 +285,7 @@ def test_a_second_scheduler_waits_for_the_lock(app, redis_url):
     app.config["ANJIAN_REDIS_URL"] = redis_url
     conn = connection(app)
     conn.flushdb()
-    held = conn.lock(schedules.LOCK_KEY, timeout=30)
+    held = conn.lock(scheduler.LOCK_KEY, timeout=30)
     assert held.acquire(blocking=False)
     runner, stop, outcome = scheduler_thread(app)
     time.sleep(0.5)
@@ -306,26 +307,26 @@ def test_the_scheduler_rides_out_redis_going_away_and_coming_back_empty(
     app.config["ANJIAN_REDIS_URL"] = redis_url
     conn = connection(app)
     conn.flushdb()
-    monkeypatch.setattr(schedules, "HEARTBEAT_SECONDS", 0.05)
-    monkeypatch.setattr(schedules, "REDIS_RETRY_SECONDS", 0.1)
+    monkeypatch.setattr(scheduler, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(scheduler, "REDIS_RETRY_SECONDS", 0.1)
     runner, stop, outcome = scheduler_thread(app)
     try:
-        until("the lock", lambda: conn.get(schedules.LOCK_KEY) is not None, outcome)
-        first = conn.get(schedules.LOCK_KEY)
+        until("the lock", lambda: conn.get(scheduler.LOCK_KEY) is not None, outcome)
+        first = conn.get(scheduler.LOCK_KEY)
         redis_server.stop()
         time.sleep(0.5)  # several heartbeats and retries without Redis
         assert runner.is_alive(), outcome
         assert not redis_server.start()
-        until("the lock taken again", lambda: conn.get(schedules.LOCK_KEY) is not None,
+        until("the lock taken again", lambda: conn.get(scheduler.LOCK_KEY) is not None,
               outcome)
         assert runner.is_alive(), outcome
-        assert conn.get(schedules.LOCK_KEY) != first  # a new lock, of the same scheduler
+        assert conn.get(scheduler.LOCK_KEY) != first  # a new lock, of the same scheduler
         until("the catch-up enqueued again", lambda: rq_jobs(app), outcome)
 
         # Another scheduler holds the lock when this one finds its own gone: it stops.
         # One SET puts the other's token in place: a delete then an acquire would leave a
         # moment in which this scheduler's heartbeat takes the free lock back.
-        assert conn.set(schedules.LOCK_KEY, "another-scheduler", px=30_000)
+        assert conn.set(scheduler.LOCK_KEY, "another-scheduler", px=30_000)
         runner.join(10)
         assert outcome == {"code": 0}
     finally:
@@ -338,13 +339,13 @@ def test_a_stopped_scheduler_frees_the_lock(app, redis_url, monkeypatch):
     app.config["ANJIAN_REDIS_URL"] = redis_url
     conn = connection(app)
     conn.flushdb()
-    monkeypatch.setattr(schedules, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(scheduler, "HEARTBEAT_SECONDS", 0.05)
     runner, stop, outcome = scheduler_thread(app)
-    until("the lock", lambda: conn.get(schedules.LOCK_KEY) is not None, outcome)
+    until("the lock", lambda: conn.get(scheduler.LOCK_KEY) is not None, outcome)
     stop.set()
     runner.join(10)
     assert outcome == {"code": 0}
-    assert conn.get(schedules.LOCK_KEY) is None
+    assert conn.get(scheduler.LOCK_KEY) is None
 
 
 def test_anjian_scheduler_runs_rq_cron_until_sigterm(app, factory, redis_url, tmp_path):
@@ -362,16 +363,16 @@ def test_anjian_scheduler_runs_rq_cron_until_sigterm(app, factory, redis_url, tm
         while not rq_jobs(app) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
         found = rq_jobs(app)
-        assert conn.get(schedules.LOCK_KEY) is not None  # it holds the one lock
+        assert conn.get(scheduler.LOCK_KEY) is not None  # it holds the one lock
     finally:
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=20)[0]
     # One job per schedule whose latest slot it caught up (the overdue scan, and on a Monday
     # also a weekly report's), each through run_schedule.
-    assert found and {j.func_name for j in found} == {"anjian.jobs.schedules.run_schedule"}, \
+    assert found and {j.func_name for j in found} == {"anjian.jobs.runner.run_schedule"}, \
         output[-3000:]
     assert proc.returncode == 0, output[-3000:]
-    assert conn.get(schedules.LOCK_KEY) is None  # released at exit
+    assert conn.get(scheduler.LOCK_KEY) is None  # released at exit
 
 
 # --------------------------------------------------------------------------- command line

@@ -29,7 +29,7 @@ def calls(monkeypatch):
     """No app, no Redis: create_app gives a stand-in configured with Redis, and the
     worker and scheduler loops record how they were called."""
     import anjian.app
-    from anjian.jobs import schedules
+    from anjian.jobs import scheduler
 
     seen: dict = {"redis": "redis://127.0.0.1:1/0"}
 
@@ -47,7 +47,7 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(anjian.app, "create_app", create_app)
     monkeypatch.setattr(job_worker, "run_worker", run_worker)
-    monkeypatch.setattr(schedules, "run_scheduler", run_scheduler)
+    monkeypatch.setattr(scheduler, "run_scheduler", run_scheduler)
     return seen
 
 

@@ -49,6 +49,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         use_entry_points=app.config["ANJIAN_LOAD_ENTRY_POINTS"],
     )
     app.extensions["anjian.plugins"] = plugins
+    from anjian.jobs import embedded as embedded_jobs
+
+    embedded_jobs.install(app)
 
     _register_api(app)
 

@@ -12,10 +12,11 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from anjian.auth.models import TENANT_ROLES
 from anjian.extensions import db
-from anjian.jobs import schedules
+from anjian.jobs import embedded as embedded_jobs
+from anjian.jobs import scheduler
 from anjian.jobs import worker as job_worker
+from anjian.permissions import TENANT_ROLES
 from anjian.plugins import scaffold
 
 
@@ -43,7 +44,7 @@ def init_app(app) -> None:
         app.cli.add_command(group)
     app.cli.add_command(bootstrap)
     app.cli.add_command(serve)
-    app.cli.add_command(schedules.cli)
+    app.cli.add_command(scheduler.cli)
 
 
 def _fail(message: str):
@@ -402,7 +403,7 @@ def serve(port, host):
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
             self.cfg.set("control_socket_disable", True)  # one fixed path per user otherwise
-            self.cfg.set("post_worker_init", lambda _worker: schedules.start_embedded(app))
+            self.cfg.set("post_worker_init", lambda _worker: embedded_jobs.start_if_enabled(app))
 
         def load(self):
             return app

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from anjian.db import loads_stored
+
 
 def _int(env, name, default):
     value = env.get(name)
@@ -13,8 +15,6 @@ def _int(env, name, default):
 
 def from_environment(env: dict[str, str] | None = None) -> dict:
     """The app's configuration from the environment; every key is documented in deploy/env.example."""
-    from anjian.api.jsonio import loads_stored
-
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("ANJIAN_DATA_DIR", "var")).resolve()
     return {

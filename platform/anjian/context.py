@@ -16,10 +16,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from anjian.clock import CHINA, utcnow
+from anjian.extensions import plugin_registry
+from anjian.plugins.views import TenantInfo
 
 if TYPE_CHECKING:
     from anjian.auth.service import Access
-    from anjian.plugins.manager import PluginRegistry, TenantInfo
+    from anjian.plugins.manager import PluginRegistry
 
 
 
@@ -60,14 +62,9 @@ class Context:
     @cached_property
     def tenant(self) -> TenantInfo | None:
         """The tenant as plugins see it (built once, on first use)."""
-        if self.source is None:
-            return None
-        from anjian.plugins.manager import TenantInfo
-        from anjian.tenancy.service import tenant_info
-
-        if isinstance(self.source, TenantInfo):
+        if self.source is None or isinstance(self.source, TenantInfo):
             return self.source
-        return tenant_info(self.source, self.plugins)
+        return self._registry().tenant_info(self.source)
 
     @cached_property
     def caller(self):
@@ -77,11 +74,21 @@ class Context:
         return self._registry().for_tenant(self.tenant)
 
     def _registry(self) -> PluginRegistry:
-        if self.plugins is not None:
-            return self.plugins
-        from anjian.tenancy.service import registry
+        return self.plugins if self.plugins is not None else plugin_registry()
 
-        return registry()
+    def policy(self, hook: str, **kwargs):
+        """Call one of the tenant's policy hooks (its enabled plugins, then the core
+        default); rows are given to the plugins as read-only views."""
+        if self.tenant is None:
+            raise NoContext(f"no tenant: no policy to ask ({hook})")
+        return self._registry().call(self.tenant, hook, **kwargs)
+
+    def catalogue(self, hook: str) -> list:
+        """The catalogue entries (campaign kinds, report kinds, ...) of the tenant's
+        enabled plugins and the core, from one ``register_*`` hook."""
+        if self.tenant is None:
+            raise NoContext(f"no tenant: no catalogue ({hook})")
+        return self._registry().catalogue_entries(hook, enabled=self.tenant.plugins)
 
     def now(self) -> dt.datetime:
         """Now, in China's time."""

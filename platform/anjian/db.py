@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 
+import orjson
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -152,3 +154,12 @@ def install_idle_ping(engine) -> None:
     event.listen(engine, "connect", used)
     event.listen(engine, "checkin", used)
     event.listen(engine, "checkout", ping_idle)
+
+
+def loads_stored(data: str | bytes) -> object:
+    """A JSON column's value as ``json.loads`` gives it, decoded by orjson; what orjson
+    refuses (an integer past 64 bits) goes to ``json.loads``."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)

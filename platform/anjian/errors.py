@@ -156,5 +156,11 @@ def translate(messages):
     return messages
 
 
-__all__ = ["Conflict", "Defect", "DomainError", "Forbidden", "NotFound", "PreconditionFailed",
-           "Refused", "TooLarge", "TooMany", "Unavailable", "UnsupportedType", "translate"]
+class PluginError(Exception):
+    """A plugin is unknown, broken, or its settings do not validate (found at start-up
+    or when a tenant's configuration is checked; not an answer to a user's request)."""
+
+
+__all__ = ["Conflict", "Defect", "DomainError", "Forbidden", "NotFound", "PluginError",
+           "PreconditionFailed", "Refused", "TooLarge", "TooMany", "Unavailable", "UnsupportedType", "translate"]
+

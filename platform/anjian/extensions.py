@@ -1,5 +1,10 @@
-"""Extension objects, created unbound; ``create_app`` binds them (nothing connects at import)."""
+"""Extension objects, created unbound; ``create_app`` binds them (nothing connects at import).
 
+The plugin registry is the app's too (``create_app`` keeps it under ``PLUGINS_KEY``);
+``plugin_registry()`` finds the current app's, as ``db.session`` finds its database.
+"""
+
+from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -15,3 +20,10 @@ NAMING = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
+
+PLUGINS_KEY = "anjian.plugins"
+
+
+def plugin_registry():
+    """The current app's plugin registry (an ``anjian.plugins.PluginRegistry``)."""
+    return current_app.extensions[PLUGINS_KEY]

@@ -16,11 +16,19 @@ An action is named by its domain object and a verb (``enterprise.import``).
 
 from __future__ import annotations
 
-from anjian.auth.models import TENANT_ROLES
-
+# Roles inside a tenant, with their Chinese names. platform_admin is a property of the
+# user, not of a membership.
+TENANT_ROLES = {
+    "tenant_admin": "租户管理员",
+    "supervisor": "监管人员",
+    "service_org": "第三方服务机构",
+    "enterprise": "企业用户",
+    "viewer": "查看人员",
+}
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 PLATFORM_ADMIN = "platform_admin"
+ROLES = (PLATFORM_ADMIN, *TENANT_ROLES)
 SPECIAL = frozenset({PUBLIC, AUTHENTICATED, PLATFORM_ADMIN})
 
 # The groups the table is written with (a group is not a permission: ask the table).

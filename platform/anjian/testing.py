@@ -309,7 +309,7 @@ def make_user(app, username: str, tenant_id: int | None = None, role: str | None
 def anjian_clients(anjian_app, anjian_tenant) -> dict[str, RoleClient]:
     """A ``RoleClient`` per tenant role, and ``platform_admin``; users named
     ``<tenant code>-<role>`` (``test-town-service-org``)."""
-    from anjian.auth.models import TENANT_ROLES
+    from anjian.permissions import TENANT_ROLES
 
     out = {}
     for role in (*TENANT_ROLES, "platform_admin"):

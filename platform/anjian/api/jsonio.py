@@ -9,12 +9,11 @@ HTTP dates), dataclasses, decimals, UUIDs, ``__html__``. Dict keys that are not
 strings become strings, as ``json.dumps`` makes them. Decoding request bodies stays
 the standard library's (they are small, and its errors are the ones Flask knows);
 JSON columns the database hands back (every enterprise of a list has one) are decoded
-by orjson (``loads_stored``, the engines' ``json_deserializer``).
+by orjson (``anjian.db.loads_stored``, the engines' ``json_deserializer``).
 """
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 import orjson
@@ -47,12 +46,3 @@ class JSONProvider(DefaultJSONProvider):
         if sort_keys:
             option |= orjson.OPT_SORT_KEYS
         return orjson.dumps(obj, default=default, option=option).decode()
-
-
-def loads_stored(data: t.Any) -> t.Any:
-    """A JSON column's value as ``json.loads`` gives it, decoded by orjson; what orjson
-    refuses (an integer past 64 bits) goes to ``json.loads``."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)

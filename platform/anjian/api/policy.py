@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anjian.auth.models import TENANT_ROLES
-from anjian.permissions import ACTIONS, AUTHENTICATED, PLATFORM_ADMIN, PUBLIC
+from anjian.permissions import ACTIONS, AUTHENTICATED, PLATFORM_ADMIN, PUBLIC, TENANT_ROLES
 
 ALL_TENANT_ROLES = tuple(TENANT_ROLES)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

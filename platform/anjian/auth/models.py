@@ -16,18 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from anjian.clock import utcnow
 from anjian.db import UTCDateTime
 from anjian.extensions import db
+from anjian.permissions import TENANT_ROLES
 from anjian.tenancy.scope import TenantOwned, membership_clause
-
-# Roles inside a tenant. platform_admin is a property of the user, not of a membership.
-TENANT_ROLES = {
-    "tenant_admin": "租户管理员",
-    "supervisor": "监管人员",
-    "service_org": "第三方服务机构",
-    "enterprise": "企业用户",
-    "viewer": "查看人员",
-}
-PLATFORM_ADMIN = "platform_admin"
-ROLES = (PLATFORM_ADMIN, *TENANT_ROLES)
 
 
 class User(db.Model):

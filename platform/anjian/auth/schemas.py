@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from anjian.auth.models import TENANT_ROLES
+from anjian.permissions import TENANT_ROLES
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.@-]{2,80}$", error="用户名只能包含字母、数字和 _.@-，2–80 个字符")
 PASSWORD = validate.Length(min=10, max=200, error="密码长度须为 10–200 个字符")

@@ -11,11 +11,11 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from anjian.auth.models import TENANT_ROLES, ApiToken, LoginFailure, Membership, User
+from anjian.auth.models import ApiToken, LoginFailure, Membership, User
 from anjian.clock import utcnow
 from anjian.context import Context, NoContext
 from anjian.extensions import db
-from anjian.permissions import allows
+from anjian.permissions import TENANT_ROLES, allows
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.rls import READ_SCOPE_FUNCTION
 from anjian.tenancy.scope import Scope, adopt

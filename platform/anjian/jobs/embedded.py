@@ -16,6 +16,7 @@ import time
 from rq import Queue, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
+from anjian.jobs import schedules, service
 from anjian.jobs.queues import QUEUE_NAMES, PromptPubSub, connection
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,6 @@ class EmbeddedWorker:
             self.thread.join(timeout)
 
     def _loop(self) -> None:
-        from anjian.jobs import schedules, service
-
         while not self.stopping.is_set():
             self.wake.wait(1.0)
             self.wake.clear()
@@ -120,3 +119,15 @@ def notify(app) -> None:
             return
         worker.start()
     worker.wake.set()
+
+
+def start_if_enabled(app) -> None:
+    """Start the embedded worker at serve time, so schedules fire before any job is sent."""
+    if schedules.embedded_enabled(app):
+        start(app)
+
+
+def install(app) -> None:
+    """Without ANJIAN_REDIS_URL, every dispatch wakes (or lazily starts) this worker."""
+    if not app.config.get("ANJIAN_REDIS_URL"):
+        app.extensions[service.DISPATCH_LISTENER] = notify

@@ -8,7 +8,12 @@ from __future__ import annotations
 import os
 import threading
 
+import redis
+
 QUEUE_NAMES = ("imports", "reports", "default")
+
+# What a Redis that is down or gone raises (connection refused, timeouts, a reset socket).
+REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 _lock = threading.Lock()
 _connections: dict[tuple[int, str], object] = {}
@@ -22,8 +27,6 @@ def connection(app):
         conn = _connections.get(key)
         if conn is None:
             if url:
-                import redis
-
                 conn = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
             else:
                 import fakeredis

@@ -1,4 +1,5 @@
-"""Background jobs: the registry of job functions, enqueueing, and the one wrapper RQ runs.
+"""Background jobs: the registry of job functions, enqueueing and dispatch, the job row's
+bookkeeping. What RQ runs (``run_job``) is in ``anjian.jobs.runner``.
 
 Writing a job::
 
@@ -43,11 +44,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, has_app_context
+from flask import current_app
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job as RQJob
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from anjian import observability
 from anjian.clock import utcnow
 from anjian.context import Context
 from anjian.db import jsonable
@@ -55,7 +58,6 @@ from anjian.errors import Conflict, DomainError, TooMany, Unavailable
 from anjian.extensions import db
 from anjian.jobs.models import (
     ABANDONED,
-    DONE,
     FAILED,
     FINISHED,
     QUEUED,
@@ -64,9 +66,9 @@ from anjian.jobs.models import (
     Job,
     new_job_id,
 )
-from anjian.jobs.queues import QUEUE_NAMES, connection
+from anjian.jobs.queues import QUEUE_NAMES, REDIS_ERRORS, connection
+from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, get_scope, set_scope
-from anjian.tenancy.service import tenant_info
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,14 @@ PENDING_KEY = "anjian.jobs.pending"
 FAILED_DISPATCH_KEY = "anjian.jobs.failed_dispatch"
 DEFAULT_HEARTBEAT_SECONDS = 30
 DEFAULT_STALE_SECONDS = 300
+# What RQ runs for every job (named, not imported: the runner builds the app, which is
+# above this module).
+RUN_JOB = "anjian.jobs.runner.run_job"
+# app.extensions key of a callable told of every dispatch (the embedded worker's wake-up).
+DISPATCH_LISTENER = "anjian.jobs.dispatch_listener"
+# app.extensions key of a callable(app, kind, status) told of an outcome decided outside a
+# run (the reaper's "abandoned"): the metrics count it.
+OUTCOME_LISTENER = "anjian.jobs.outcome_listener"
 
 
 # --------------------------------------------------------------------------- errors
@@ -185,7 +195,7 @@ def get_spec(kind: str, app=None) -> JobSpec:
 
 
 @dataclass(frozen=True)
-class _Dispatch:
+class Dispatch:
     app: object
     job_id: str
     tenant_id: int
@@ -199,24 +209,18 @@ def _real(session):
     return session() if hasattr(session, "registry") else session
 
 
-def _redis_errors():
-    import redis
-
-    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-            redis.exceptions.RedisError, OSError)
-
 
 def check_queue(app=None) -> None:
     """Raise QueueUnavailable unless the app's Redis answers."""
     app = app or current_app._get_current_object()
     try:
         connection(app).ping()
-    except _redis_errors() as exc:
+    except REDIS_ERRORS as exc:
         log.warning("queue unavailable: %s", exc)
         raise QueueUnavailable() from exc
 
 
-def _new_rq_id(job_id: str) -> str:
+def new_rq_id(job_id: str) -> str:
     return f"{job_id}-{uuid.uuid4().hex[:8]}"
 
 
@@ -248,7 +252,7 @@ def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = No
     job_id = new_job_id()
     job = Job(id=job_id, tenant_id=tenant_id, kind=kind, queue=spec.queue, status=QUEUED,
               progress_percent=0, counts={}, params=params, actor_user_id=actor_user_id,
-              attempts=0, rq_job_id=_new_rq_id(job_id))
+              attempts=0, rq_job_id=new_rq_id(job_id))
     session.add(job)
     session.flush()
     _schedule(session, app, job, spec)
@@ -304,7 +308,7 @@ def retry(job: Job, session=None) -> Job:
     job.finished_at = None
     job.heartbeat_at = None
     job.queue = spec.queue
-    job.rq_job_id = _new_rq_id(job.id)
+    job.rq_job_id = new_rq_id(job.id)
     session.flush()
     _schedule(session, app, job, spec)
     return job
@@ -318,25 +322,22 @@ def dispatch_failed(job: Job, session=None) -> bool:
 
 def _schedule(session, app, job: Job, spec: JobSpec) -> None:
     _install()
-    session.info.setdefault(PENDING_KEY, []).append(_Dispatch(
+    session.info.setdefault(PENDING_KEY, []).append(Dispatch(
         app, job.id, job.tenant_id, job.kind, spec.queue, job.rq_job_id, spec.timeout))
     session.info.get(FAILED_DISPATCH_KEY, set()).discard(job.id)
 
 
-def _send(item: _Dispatch) -> None:
-    from rq import Queue
-
+def send(item: Dispatch) -> None:
     queue = Queue(item.queue, connection=connection(item.app))
     try:
-        queue.enqueue(run_job, item.job_id, item.tenant_id, job_id=item.rq_job_id,
+        queue.enqueue(RUN_JOB, item.job_id, item.tenant_id, job_id=item.rq_job_id,
                       job_timeout=item.timeout, result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,
                       description=f"{item.kind} {item.job_id} (tenant {item.tenant_id})")
-    except _redis_errors() as exc:
+    except REDIS_ERRORS as exc:
         raise QueueUnavailable() from exc
-    if not item.app.config.get("ANJIAN_REDIS_URL"):
-        from anjian.jobs import embedded
-
-        embedded.notify(item.app)
+    listener = item.app.extensions.get(DISPATCH_LISTENER)
+    if listener is not None:  # the embedded worker: wake it
+        listener(item.app)
 
 
 def _after_commit(session):
@@ -345,13 +346,13 @@ def _after_commit(session):
         return
     for item in pending:
         try:
-            _send(item)
+            send(item)
         except QueueUnavailable:
             log.error("job %s committed but Redis refused it: marked failed", item.job_id)
             session.info.setdefault(FAILED_DISPATCH_KEY, set()).add(item.job_id)
             with item.app.app_context():
-                _finish(item.job_id, item.tenant_id, None, FAILED,
-                        error=_error_text("任务队列暂不可用，任务未能启动，请稍后重试",
+                finish(item.job_id, item.tenant_id, None, FAILED,
+                        error=error_text("任务队列暂不可用，任务未能启动，请稍后重试",
                                           "QueueUnavailable: enqueue after commit failed"))
 
 
@@ -376,7 +377,7 @@ def _install() -> None:
 # --------------------------------------------------------------------------- running
 
 
-def _error_text(message: str, technical: str) -> str:
+def error_text(message: str, technical: str) -> str:
     technical = " ".join(technical.split())[:300]
     return f"{message}\n{technical}"
 
@@ -391,15 +392,15 @@ def _jsonable(value):
 
 
 @contextlib.contextmanager
-def _short_session(tenant_id: int, actor_user_id: int | None = None):
+def short_session(tenant_id: int, actor_user_id: int | None = None):
     """A session of its own, scoped to one tenant: commits independently of the job's work."""
     with Session(db.engine, expire_on_commit=False) as session:
         set_scope(session, Scope.tenant(tenant_id, actor_user_id))
         yield session
 
 
-def _finish(job_id, tenant_id, actor_user_id, status, *, result=None, error=None) -> None:
-    with _short_session(tenant_id, actor_user_id) as s:
+def finish(job_id, tenant_id, actor_user_id, status, *, result=None, error=None) -> None:
+    with short_session(tenant_id, actor_user_id) as s:
         job = s.get(Job, job_id)
         if job is None:
             return
@@ -463,114 +464,6 @@ class JobContext:
             log.warning("job %s: progress not recorded: %s", self.job_id, exc)
 
 
-class _Heartbeat(threading.Thread):
-    def __init__(self, ctx: JobContext, interval: float):
-        super().__init__(daemon=True, name=f"job-heartbeat-{ctx.job_id[:8]}")
-        self.ctx = ctx
-        self.interval = interval
-        self.stopped = threading.Event()
-
-    def run(self):
-        while not self.stopped.wait(self.interval):
-            with contextlib.suppress(Exception):
-                self.ctx.heartbeat()
-
-
-_process_apps: dict[int, object] = {}
-
-
-def _job_app():
-    """The app of the serving process (embedded worker, tests), or one built per process."""
-    if has_app_context():
-        return current_app._get_current_object()
-    pid = os.getpid()
-    app = _process_apps.get(pid)
-    if app is None:
-        from anjian.app import create_app
-
-        app = create_app()
-        _process_apps.clear()  # an app inherited through fork() is never reused
-        _process_apps[pid] = app
-    return app
-
-
-def run_job(job_id: str, tenant_id: int) -> dict:
-    """What RQ executes: run one Job row's function in its tenant, recording the outcome.
-
-    Idempotent: a job already finished, failed or abandoned is left alone (a retry
-    puts it back to queued first); a job found "started" (its worker died and RQ
-    delivers it again) runs again, which job functions must tolerate.
-    """
-    app = _job_app()
-    with app.app_context(), observability.job_run(app, job_id, tenant_id) as run:
-        return run.record(_run(app, job_id, tenant_id))
-
-
-def _run(app, job_id: str, tenant_id: int) -> dict:
-    from anjian.tenancy.models import Tenant
-
-    with _short_session(tenant_id) as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            log.warning("job %s (tenant %s) not found: nothing to run", job_id, tenant_id)
-            return {"status": "missing"}
-        if job.status in DONE:
-            log.info("job %s is already %s: not run again", job_id, job.status)
-            return {"status": job.status, "skipped": True}
-        actor = job.actor_user_id
-        set_scope(s, Scope.tenant(tenant_id, actor))
-        tenant = s.get(Tenant, tenant_id)
-        observability.bind(job_kind=job.kind, tenant=tenant.code if tenant else None)
-        now = utcnow()
-        job.attempts = (job.attempts or 0) + 1
-        if tenant is None or not tenant.is_active:
-            job.status = FAILED
-            job.error = _error_text("所属租户已停用或不存在，任务未执行",
-                                    f"tenant {tenant_id} inactive or missing")
-            job.finished_at = now
-            s.commit()
-            return {"status": FAILED}
-        job.status = STARTED
-        job.started_at = now
-        job.heartbeat_at = now
-        job.finished_at = None
-        s.commit()
-        plugins = app.extensions["anjian.plugins"]
-        context = Context.for_job(tenant_info(tenant, plugins), actor, job_id, plugins)
-        ctx = JobContext(job, db.engine, context)
-
-    try:
-        spec = get_spec(ctx.kind, app)
-    except KeyError:
-        _finish(job_id, tenant_id, actor, FAILED,
-                error=_error_text("未知的任务类型，无法执行", f"unknown job kind {ctx.kind!r}"))
-        return {"status": FAILED}
-
-    heartbeat = _Heartbeat(ctx, float(app.config.get("ANJIAN_JOB_HEARTBEAT_SECONDS",
-                                                     DEFAULT_HEARTBEAT_SECONDS)))
-    heartbeat.start()
-    set_scope(db.session, Scope.tenant(tenant_id, actor))
-    try:
-        result = spec.func(ctx)
-        db.session.commit()
-    except Exception as exc:
-        db.session.rollback()
-        if isinstance(exc, DomainError):  # a rule said no: its message is the job's
-            error = _error_text(exc.message, exc.technical or type(exc).__name__)
-        else:
-            log.exception("job %s (%s) failed", job_id, ctx.kind)
-            error = _error_text("任务执行失败", f"{type(exc).__name__}: {exc}")
-        heartbeat.stopped.set()
-        _finish(job_id, tenant_id, actor, FAILED, error=error)
-        return {"status": FAILED}
-    finally:
-        heartbeat.stopped.set()
-        set_scope(db.session, None)
-        db.session.remove()
-    _finish(job_id, tenant_id, actor, FINISHED, result=result)
-    return {"status": FINISHED}
-
-
 # --------------------------------------------------------------------------- stale jobs
 
 
@@ -578,14 +471,11 @@ def _rq_status(app, rq_job_id: str | None):
     """RQ's status of a job: a string, None when RQ no longer knows it, "unknown" if unreachable."""
     if not rq_job_id:
         return None
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job as RQJob
-
     try:
         status = RQJob.fetch(rq_job_id, connection=connection(app)).get_status(refresh=False)
     except NoSuchJobError:
         return None
-    except _redis_errors():
+    except REDIS_ERRORS:
         return "unknown"
     return getattr(status, "value", status)
 
@@ -601,9 +491,8 @@ def reap_abandoned(app=None, stale_after: float | None = None,
     embedded queue lost with its process) for over ``requeue_lost_after`` seconds
     is sent again. Returns {"abandoned": n, "requeued": m}.
     """
-    from anjian.tenancy.models import Tenant
-
     app = app or current_app._get_current_object()
+    counted = app.extensions.get(OUTCOME_LISTENER)
     if stale_after is None:
         stale_after = float(app.config.get("ANJIAN_JOB_STALE_SECONDS", DEFAULT_STALE_SECONDS))
     now = utcnow()
@@ -613,7 +502,7 @@ def reap_abandoned(app=None, stale_after: float | None = None,
         with Session(db.engine) as s:
             tenant_ids = list(s.scalars(select(Tenant.id)))
         for tenant_id in tenant_ids:
-            with _short_session(tenant_id) as s:
+            with short_session(tenant_id) as s:
                 rows = list(s.scalars(select(Job).where(Job.status.in_((STARTED, QUEUED)))))
                 resend = []
                 for job in rows:
@@ -626,25 +515,26 @@ def reap_abandoned(app=None, stale_after: float | None = None,
                             set_scope(s, Scope.tenant(tenant_id, job.actor_user_id))
                             job.status = ABANDONED
                             job.finished_at = now
-                            job.error = _error_text(
+                            job.error = error_text(
                                 "任务中断（处理进程已停止或失联），可由管理员重试",
                                 f"abandoned: rq={state}, last heartbeat {beat.isoformat()}")
                             s.commit()
                             abandoned += 1
-                            observability.job_counted(app, job.kind, ABANDONED)
+                            if counted is not None:
+                                counted(app, job.kind, ABANDONED)
                     elif (state is None and requeue_lost_after is not None
                           and job.created_at < now - dt.timedelta(seconds=requeue_lost_after)):
                         spec = _registry.get(job.kind)
                         if spec is None:
                             continue
                         set_scope(s, Scope.tenant(tenant_id, job.actor_user_id))
-                        job.rq_job_id = _new_rq_id(job.id)
+                        job.rq_job_id = new_rq_id(job.id)
                         s.commit()
-                        resend.append(_Dispatch(app, job.id, tenant_id, job.kind, spec.queue,
+                        resend.append(Dispatch(app, job.id, tenant_id, job.kind, spec.queue,
                                                 job.rq_job_id, spec.timeout))
                 for item in resend:
                     try:
-                        _send(item)
+                        send(item)
                         requeued += 1
                     except QueueUnavailable:
                         break
@@ -653,6 +543,6 @@ def reap_abandoned(app=None, stale_after: float | None = None,
 
 __all__ = [
     "JobContext", "JobError", "JobSpec", "JobStateError", "QueueUnavailable", "check_queue",
-    "dispatch_failed", "enqueue", "get_spec", "job_function", "load_job_modules",
-    "reap_abandoned", "registered", "retry", "run_job",
+    "dispatch_failed", "enqueue", "error_text", "finish", "get_spec", "job_function",
+    "load_job_modules", "reap_abandoned", "registered", "retry", "short_session",
 ]

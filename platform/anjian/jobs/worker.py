@@ -2,12 +2,12 @@
 
 ``anjian worker [--burst] [QUEUE ...]`` runs an RQ worker with the app wired in;
 ``anjian scheduler`` runs the one RQ cron scheduler of the recurring jobs (the same as
-``anjian schedules run``; see anjian.jobs.schedules). Both are commands of the installed
+``anjian schedules run``; see anjian.jobs.scheduler). Both are commands of the installed
 ``anjian`` script, so a built wheel runs them; ``python worker.py`` in a checkout is the
 same (``legacy_main``).
 
 Both need ANJIAN_REDIS_URL (the embedded default runs its worker inside the web process
-instead). Every job runs through ``anjian.jobs.service.run_job``, which builds the app in
+instead). Every job runs through ``anjian.jobs.runner.run_job``, which builds the app in
 the process that executes it (RQ forks a work horse per job, so no database connection
 crosses the fork), opens an app context and sets the tenant and actor from the job's
 record: the commands hang on the ``anjian`` group itself, not on ``app.cli``, so no app
@@ -124,7 +124,7 @@ def worker(burst, reap_interval, stale_after, worker_ttl, maintenance_interval, 
 def scheduler():
     """Run the one RQ cron scheduler of the schedules (needs ANJIAN_REDIS_URL; a second
     one waits as a standby on the lock). SIGTERM stops it and releases the lock."""
-    from anjian.jobs.schedules import run_scheduler
+    from anjian.jobs.scheduler import run_scheduler
 
     sys.exit(run_scheduler(_app_with_redis()))
 

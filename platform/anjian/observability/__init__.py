@@ -3,7 +3,7 @@
 ``init_app`` (called by the app factory before the API is registered) sets up
 logging for the process and the request hooks. The request guard binds the
 request id, the tenant code of the URL and the user; ``job_run`` (around every
-job, in ``anjian.jobs.service.run_job``) binds the job id, kind and tenant and
+job, in ``anjian.jobs.runner.run_job``) binds the job id, kind and tenant and
 counts the outcome. Nothing here runs at import.
 """
 
@@ -14,6 +14,8 @@ import logging
 import time
 
 from flask import Flask, current_app, g, request
+
+from anjian.jobs.service import OUTCOME_LISTENER
 
 log = logging.getLogger("anjian.request")
 
@@ -36,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_clear_context)
+    app.extensions[OUTCOME_LISTENER] = job_counted  # the reaper's "abandoned"
 
 
 def _clear_context(_exc=None) -> None:

@@ -31,7 +31,7 @@ from flask import Response, current_app
 from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
 from anjian.api.problems import problem
-from anjian.jobs.queues import QUEUE_NAMES, connection
+from anjian.jobs.queues import QUEUE_NAMES, REDIS_ERRORS, connection
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,6 @@ def observe_request(method: str, endpoint: str | None, status: int, seconds: flo
 # --------------------------------------------------------------------------- jobs
 
 
-def _redis_errors():
-    import redis
-
-    return (redis.exceptions.RedisError, OSError)
-
 
 def _le(bound: float) -> str:
     return "+Inf" if bound == math.inf else repr(float(bound))
@@ -101,7 +96,7 @@ def record_job(app, kind: str, status: str, seconds: float | None = None) -> Non
             pipe.hincrby(DURATIONS_KEY, f"{kind}\t{status}\t{_le(bound)}", 1)
             pipe.hincrbyfloat(DURATIONS_KEY, f"{kind}\t{status}\tsum", seconds)
         pipe.execute()
-    except _redis_errors() as exc:
+    except REDIS_ERRORS as exc:
         log.warning("job metrics not recorded (%s %s): %s", kind, status, exc)
 
 
@@ -134,7 +129,7 @@ class RedisCollector:
                                         value=Worker.count(connection=conn))
             counts = conn.hgetall(JOBS_KEY)
             durations = conn.hgetall(DURATIONS_KEY)
-        except _redis_errors() as exc:
+        except REDIS_ERRORS as exc:
             log.warning("metrics: Redis unavailable: %s", exc)
             up.add_metric([], 0)
             yield up

@@ -9,21 +9,17 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
 from marshmallow import Schema, ValidationError
 
+from anjian.errors import PluginError
 from anjian.plugins import catalogue, defaults, hookspecs
-from anjian.plugins.views import view_of
+from anjian.plugins.views import TenantInfo, view_of
 
 ENTRY_POINT_GROUP = "anjian"
-
-
-class PluginError(Exception):
-    """A plugin is unknown, broken, or its settings do not validate."""
 
 
 def check_contract(name: str, plugin: Any, required: bool = True) -> None:
@@ -47,18 +43,6 @@ def check_contract(name: str, plugin: Any, required: bool = True) -> None:
             f"{hookspecs.CONTRACT_VERSION}，拒绝加载 / plugin {name} targets plugin contract "
             f"version {declared!r}, this anjian provides version {hookspecs.CONTRACT_VERSION}: "
             "not loaded")
-
-
-@dataclass(frozen=True)
-class TenantInfo:
-    """What a policy hook learns about the tenant it decides for."""
-
-    id: int
-    code: str
-    name: str
-    level: str
-    plugins: tuple[str, ...]
-    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _new_manager() -> pluggy.PluginManager:
@@ -197,6 +181,16 @@ class PluginRegistry:
             pm.check_pending()
             self._tenant_callers[tenant.id] = (key, pm)
             return pm
+
+    def tenant_info(self, tenant) -> TenantInfo:
+        """A Tenant row as policy hooks see it, its settings validated by each enabled
+        plugin's schema (a TenantInfo is returned as it is)."""
+        if isinstance(tenant, TenantInfo):
+            return tenant
+        settings = {name: self.validate_settings(name, tenant.settings.get(name, {}))
+                    for name in tenant.plugins}
+        return TenantInfo(tenant.id, tenant.code, tenant.name, tenant.level,
+                          tuple(tenant.plugins), settings)
 
     def call(self, tenant: TenantInfo, hook_name: str, **kwargs):
         """Call a policy hook for a tenant (keyword arguments only); entities are given

@@ -11,11 +11,24 @@ its ``id``, as the core reads every answer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import InstanceState
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """What a policy hook learns about the tenant it decides for."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    plugins: tuple[str, ...]
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 class RowView:

@@ -6,15 +6,19 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from anjian.extensions import db
-from anjian.plugins import PluginError, PluginRegistry, TenantInfo
+from anjian.errors import PluginError
+from anjian.extensions import db, plugin_registry
+from anjian.plugins.views import TenantInfo
 from anjian.tenancy.models import AREA_KINDS, LEVELS, Area, Tenant
 from anjian.tenancy.scope import Scope, scoped
+
+if TYPE_CHECKING:
+    from anjian.plugins.manager import PluginRegistry
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 DIVISION_RE = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
@@ -46,7 +50,7 @@ class TenantSpec:
 
 
 def registry() -> PluginRegistry:
-    return current_app.extensions["anjian.plugins"]
+    return plugin_registry()
 
 
 def validate_spec(raw: dict, source: str, plugins: PluginRegistry) -> TenantSpec:
@@ -308,11 +312,7 @@ def sync_folder(folder: Path, plugins: PluginRegistry, dry_run: bool = False) ->
 
 def tenant_info(tenant: Tenant, plugins: PluginRegistry | None = None) -> TenantInfo:
     """What policy hooks learn about a tenant; settings re-validated by each plugin's schema."""
-    plugins = plugins or registry()
-    settings = {name: plugins.validate_settings(name, tenant.settings.get(name, {}))
-                for name in tenant.plugins}
-    return TenantInfo(tenant.id, tenant.code, tenant.name, tenant.level, tuple(tenant.plugins),
-                      settings)
+    return (plugins or registry()).tenant_info(tenant)
 
 
 def as_tenant_info(tenant) -> TenantInfo:
