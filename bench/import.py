@@ -201,7 +201,7 @@ def child_setup(url: str, migration_url: str, data_dir: str, workbook: str,
     from flask_migrate import upgrade
 
     from anjian.app import create_app
-    from anjian.extensions import db
+    from anjian.extensions import db, plugin_registry
     from anjian.storage import storage_for
     from anjian.tenancy import service
 
@@ -217,7 +217,7 @@ def child_setup(url: str, migration_url: str, data_dir: str, workbook: str,
     app = make_app(url, data_dir)
     with app.app_context():
         spec = service.validate_spec({"code": "bench", "name": "基准测试租户", "level": "district",
-                                      "plugins": [], "settings": {}}, "bench", service.registry())
+                                      "plugins": [], "settings": {}}, "bench", plugin_registry())
         tenant = service.apply_spec(spec, service.SyncReport())
         db.session.commit()
         tenant_id = tenant.id

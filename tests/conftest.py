@@ -223,6 +223,16 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def tenant_context(tenant_id: int, user_id: int | None = None, access=None):
+    """A service's Context in tenant ``tenant_id`` (inside an app context), as the guard
+    builds one: the tenant row, the actor, their access (None: the system)."""
+    from anjian.context import Context
+    from anjian.extensions import db
+    from anjian.tenancy.models import Tenant
+
+    return Context(tenant_id, user_id, access, source=db.session.get(Tenant, tenant_id))
+
+
 @contextlib.contextmanager
 def sql_statements(engine):
     """The SQL statements ``engine`` sends inside the block, in a list filled as they go
@@ -248,7 +258,7 @@ class Factory:
         self.app = app
 
     def tenant(self, code, parent=None, plugins=(), level="district", name=None, settings=None):
-        from anjian.extensions import db
+        from anjian.extensions import db, plugin_registry
         from anjian.tenancy import service
 
         with self.app.app_context():
@@ -256,7 +266,7 @@ class Factory:
                    "plugins": list(plugins), "settings": settings or {}}
             if parent:
                 raw["parent"] = parent
-            spec = service.validate_spec(raw, "test", service.registry())
+            spec = service.validate_spec(raw, "test", plugin_registry())
             tenant = service.apply_spec(spec, service.SyncReport())
             db.session.commit()
             return tenant.id

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from anjian.plugins import hookimpl
-from tests.conftest import bearer
+from tests.conftest import bearer, tenant_context
 
 PROBLEM = "application/problem+json"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -203,14 +203,13 @@ def in_state(client, w, state, **fields):
 
 
 def mark_overdue(w, hazard_id, days_after=1):
-    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import service
     from anjian.hazards.models import Hazard
 
     with w.app.app_context(), scoped_to(w.tenant):
         hazard = db.session.get(Hazard, hazard_id)
-        done = service.mark_overdue(Context(w.tenant, None), hazard,
+        done = service.mark_overdue(tenant_context(w.tenant), hazard,
                                     hazard.deadline + dt.timedelta(days=days_after))
         db.session.commit()
         return done
@@ -219,7 +218,6 @@ def mark_overdue(w, hazard_id, days_after=1):
 # --- reporting ------------------------------------------------------------------------------
 
 def test_report_hazard_service_grades_sets_deadline_and_notifies(app, factory):
-    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import service
     from anjian.hazards.models import HazardEvent
@@ -227,7 +225,7 @@ def test_report_hazard_service_grades_sets_deadline_and_notifies(app, factory):
 
     w = build_world(app, factory)
     with app.app_context(), scoped_to(w.tenant, w.ids["sup"]):
-        system = Context(w.tenant, w.ids["sup"])
+        system = tenant_context(w.tenant, w.ids["sup"])
         general = service.report_hazard(system, enterprise_id=w.e1, source="department",
                                         title="配电箱未接地", found_on=dt.date(2026, 3, 2))
         major = service.report_hazard(system, enterprise_id=w.e2, source="self", title="重大：储罐泄漏",
@@ -526,13 +524,12 @@ def test_mark_overdue_then_a_new_plan_or_rectification(client, hz):
     assert done["state"] == "rectified"
     # A hazard without a deadline (a major one before its plan) is never overdue.
     major = reported(client, hz, title="重大：无泄压装置")
-    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import service
     from anjian.hazards.models import Hazard
 
     with hz.app.app_context(), scoped_to(hz.tenant):
-        assert service.mark_overdue(Context(hz.tenant, None), db.session.get(Hazard, major),
+        assert service.mark_overdue(tenant_context(hz.tenant), db.session.get(Hazard, major),
                                     dt.date(2100, 1, 1)) is False
     # The system action is not offered over HTTP.
     assert "action" in problem_of(move(client, hz, hid, "overdue", "admin"), 422)["errors"]["json"]
@@ -609,7 +606,6 @@ def test_concurrent_transition_that_passed_the_etag_check_is_409(app, client, hz
     """Two requests pass the If-Match check at the same moment: the one that flushes
     second hits the version column (StaleDataError) and answers 409; one history entry."""
     from anjian.auth.service import Access
-    from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards import api, service
     from anjian.hazards.models import Hazard
@@ -625,7 +621,7 @@ def test_concurrent_transition_that_passed_the_etag_check_is_409(app, client, hz
         raced.append(True)
         with app.app_context(), scoped_to(hz.tenant, hz.ids["sup2"]):  # another session
             other = db.session.get(Hazard, hazard.id)
-            sup2 = Context(hz.tenant, hz.ids["sup2"], Access("supervisor", True, "member"))
+            sup2 = tenant_context(hz.tenant, hz.ids["sup2"], Access("supervisor", True, "member"))
             service.transition(sup2, other, "refer", {"reason": "refused"})
             db.session.commit()
 

@@ -21,7 +21,7 @@ from anjian.jobs.service import enqueue
 from anjian.plugins import hookimpl
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, TenantScopeError, scoped
-from tests.conftest import sql_statements
+from tests.conftest import sql_statements, tenant_context
 
 TODAY = dt.date(2026, 11, 24)
 PAST = TODAY - dt.timedelta(days=1)
@@ -73,7 +73,7 @@ def seed(app, tenant_id: int, hazards: list[tuple], tasks: list[tuple] = ()) -> 
 
 def scan(app, tenant_id: int, today: dt.date = TODAY) -> dict:
     with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
-        result = scan_overdue(Context(tenant_id, None), today)
+        result = scan_overdue(tenant_context(tenant_id), today)
         db.session.commit()
         return result
 

@@ -16,7 +16,7 @@ CORE = ROOT / "platform" / "anjian"
 # Where a hook is declared or implemented, not called.
 NOT_CALLERS = {CORE / "plugins" / "hookspecs.py", CORE / "plugins" / "defaults.py"}
 # What a core module calls a hook through: the tenant's caller, or the registry by name.
-CALLS_BY_NAME = {"call_policy", "call", "catalogue_entries"}
+CALLS_BY_NAME = {"policy", "catalogue", "call", "catalogue_entries"}
 
 
 def _hookspec_names() -> set[str]:
@@ -26,8 +26,8 @@ def _hookspec_names() -> set[str]:
 
 def _called_hooks(tree: ast.AST) -> set[str]:
     """Hooks a module calls: ``<x>.hook.NAME``, ``hook.NAME`` (a caller's ``.hook`` kept in a
-    variable) and ``call_policy(tenant, "NAME", ...)`` / ``registry.call(..., "NAME")`` /
-    ``catalogue_entries("NAME")``."""
+    variable) and ``context.policy("NAME", ...)`` / ``context.catalogue("NAME")`` /
+    ``registry.call(..., "NAME")`` / ``catalogue_entries("NAME")``."""
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
@@ -60,7 +60,7 @@ def test_every_hookspec_has_a_caller_in_the_core():
 
 
 def test_the_caller_scan_sees_a_dead_hook():
-    tree = ast.parse("def f(tenant):\n    call_policy(tenant, 'grade_hazard', hazard=None)\n"
+    tree = ast.parse("def f(context):\n    context.policy('grade_hazard', hazard=None)\n"
                      "    pm.hook.on_overdue(tenant=tenant, item=None)\n")
     assert _called_hooks(tree) == {"grade_hazard", "on_overdue"}
     assert "task_deadline" not in _called_hooks(ast.parse("'task_deadline'"))
@@ -442,7 +442,7 @@ def register_routes():
 def test_a_plugin_write_route_gets_its_body_and_the_guards_write_rules(
         database, tmp_path, monkeypatch):
     from anjian.app import create_app
-    from anjian.extensions import db
+    from anjian.extensions import db, plugin_registry
     from anjian.tenancy import service
     from anjian.testing import make_user
     from tests.conftest import app_config, bearer
@@ -457,7 +457,7 @@ def test_a_plugin_write_route_gets_its_body_and_the_guards_write_rules(
                           "plugins": ["anjian_test_writer"]},
                          {"code": "wr", "name": "写入", "level": "district", "parent": "wr-parent",
                           "plugins": ["anjian_test_writer"]}):
-                service.apply_spec(service.validate_spec(spec, "test", service.registry()),
+                service.apply_spec(service.validate_spec(spec, "test", plugin_registry()),
                                    service.SyncReport())
             db.session.commit()
             ids = {t.code: t.id for t in db.session.scalars(db.select(service.Tenant))}

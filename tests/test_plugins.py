@@ -98,7 +98,6 @@ def test_catalogue_entries_limited_to_enabled_plugins(registry):
 
 def test_policy_hooks_run_only_for_enabled_plugins(app, factory):
     from anjian.extensions import db
-    from anjian.tenancy import service
     from anjian.tenancy.models import Tenant
 
     registry = app.extensions["anjian.plugins"]
@@ -106,8 +105,8 @@ def test_policy_hooks_run_only_for_enabled_plugins(app, factory):
     a = factory.tenant("ta", plugins=["test_major"])
     b = factory.tenant("tb", plugins=["anjian_jinbei"])
     with app.app_context():
-        info_a = service.tenant_info(db.session.get(Tenant, a))
-        info_b = service.tenant_info(db.session.get(Tenant, b))
+        info_a = registry.tenant_info(db.session.get(Tenant, a))
+        info_b = registry.tenant_info(db.session.get(Tenant, b))
     assert info_a.plugins == ("test_major",)
     hazard = types.SimpleNamespace(description="配电箱未接地")
     item = types.SimpleNamespace(text="配电箱接地", is_major_criterion=False)
@@ -182,20 +181,23 @@ def test_per_tenant_caller_is_built_once_and_rebuilt_on_change():
 
 
 def test_tenant_policy_is_cached_across_loads_of_the_tenant(app, factory):
+    from anjian.context import Context
     from anjian.extensions import db
-    from anjian.tenancy import service
     from anjian.tenancy.models import Tenant
+
+    def caller():
+        return Context.for_system(db.session.get(Tenant, a)).caller
 
     a = factory.tenant("ta", plugins=["anjian_jinbei"])
     with app.app_context():
-        pm1, _ = service.tenant_policy(db.session.get(Tenant, a))
+        pm1 = caller()
     with app.app_context():
-        pm2, _ = service.tenant_policy(db.session.get(Tenant, a))
+        pm2 = caller()
     assert pm1 is pm2
     factory.tenant("ta", plugins=["anjian_jinbei"],
                    settings={"anjian_jinbei": {"subsidy_years": 2}})
     with app.app_context():
-        pm3, _ = service.tenant_policy(db.session.get(Tenant, a))
+        pm3 = caller()
     assert pm3 is not pm1
 
 
@@ -397,7 +399,6 @@ def test_outside_package_without_install_is_not_loaded(registry):
 @pytest.mark.own_app  # the app must load the package installed just before
 def test_outside_plugin_enabled_by_a_tenant_file(outside_package, app, runner, tmp_path):
     from anjian.extensions import db
-    from anjian.tenancy import service
     from anjian.tenancy.models import Tenant
 
     folder = tmp_path / "tenants"
@@ -420,7 +421,7 @@ def test_outside_plugin_enabled_by_a_tenant_file(outside_package, app, runner, t
         tenant = db.session.scalar(db.select(Tenant).where(Tenant.code == "gas-town"))
         assert tenant.settings == {"anjian_outside_demo": {"inspections_per_month": 2,
                                                            "district": "示范区"}}
-        tinfo = service.tenant_info(tenant, registry)
+        tinfo = registry.tenant_info(tenant)
     kinds = registry.catalogue_entries("register_campaign_kinds", enabled=tinfo.plugins)
     assert [k["key"] for k in kinds] == ["outside_demo_gas_2025"]
     gas = types.SimpleNamespace(description="燃气报警器缺失")
@@ -463,12 +464,11 @@ def test_tenant_file_settings_validated_at_load(app, factory):
 
     a = factory.tenant("ta", plugins=["anjian_shenyang"],
                        settings={"anjian_shenyang": {"drills_per_year": 3}})
-    from anjian.extensions import db
-    from anjian.tenancy import service
+    from anjian.extensions import db, plugin_registry
     from anjian.tenancy.models import Tenant
 
     with app.app_context():
-        tinfo = service.tenant_info(db.session.get(Tenant, a))
+        tinfo = plugin_registry().tenant_info(db.session.get(Tenant, a))
     assert tinfo.settings["anjian_shenyang"]["drills_per_year"] == 3
     assert tinfo.settings["anjian_shenyang"]["template_rule_count"] == 271
     import datetime

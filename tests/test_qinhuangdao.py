@@ -610,19 +610,17 @@ def test_enforcement_candidates_with_a_plan_each(app, client, w):
 
     from anjian.campaigns.models import Campaign
     from anjian.extensions import db
-    from anjian.tenancy.models import Tenant
     from anjian.tenancy.scope import Scope, scoped
-    from anjian.tenancy.service import registry, tenant_info
+    from tests.conftest import tenant_context
 
     with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
-        info = tenant_info(db.session.get(Tenant, w["tenant"]))
-        answers = registry().call(info, "enforcement_candidates",
-                                  campaign=db.session.get(Campaign, cid))
+        context = tenant_context(w["tenant"])
+        answers = context.policy("enforcement_candidates", campaign=db.session.get(Campaign, cid))
         found = {e.id: reason for result in answers for e, reason in result}
         other = ok(client.post(f"{T}/campaigns", headers=w["admin"], json={"title": "其他行动"}),
                    201)
-        assert registry().call(info, "enforcement_candidates",
-                               campaign=db.session.get(Campaign, other["id"])) == [[]]
+        assert context.policy("enforcement_candidates",
+                              campaign=db.session.get(Campaign, other["id"])) == [[]]
     assert found == {
         w["ent"]["A"]: "不积极配合社会化服务",
         w["ent"]["B"]: "对社会化服务发现提出的问题逾期不改",

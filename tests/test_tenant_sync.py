@@ -19,10 +19,11 @@ FIVE = {"changshu", "jinbei", "qhd-etdz", "shenyang-street", "tj-hebei-commerce"
 
 
 def sync(app, folder, dry_run=False):
+    from anjian.extensions import plugin_registry
     from anjian.tenancy import service
 
     with app.app_context():
-        return service.sync_folder(Path(folder), service.registry(), dry_run=dry_run)
+        return service.sync_folder(Path(folder), plugin_registry(), dry_run=dry_run)
 
 
 def state(app) -> dict:

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from stdnum.cn import uscc
 
-from anjian.plugins import PluginError, PluginRegistry, TenantInfo
+from anjian.errors import PluginError
+from anjian.plugins.manager import PluginRegistry
+from anjian.plugins.views import TenantInfo
 from tests.conftest import bearer, sql_statements
 
 PLUGIN = "anjian_tianjin_hebei"
@@ -479,16 +481,15 @@ ENTERED_KEYS = ("guided_streets", "double_penalties", "exposed_enterprises", "ca
 def compute(app, tenant_code, params, count_statements=False):
     from sqlalchemy import select
 
-    from anjian.extensions import db
+    from anjian.extensions import db, plugin_registry
     from anjian.tenancy.models import Tenant
     from anjian.tenancy.scope import Scope, scoped
-    from anjian.tenancy.service import tenant_info
     from anjian_tianjin_hebei import dispatch
 
     with app.app_context():
         with scoped(db.session, Scope.platform_scope()):
             tenant = db.session.scalar(select(Tenant).where(Tenant.code == tenant_code))
-            tenant_id, info_ = tenant.id, tenant_info(tenant)
+            tenant_id, info_ = tenant.id, plugin_registry().tenant_info(tenant)
 
         with sql_statements(db.engine) as seen, \
                 scoped(db.session, Scope.tenant(tenant_id, write=False)):

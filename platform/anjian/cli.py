@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from anjian.extensions import db
+from anjian.extensions import db, plugin_registry
 from anjian.jobs import embedded as embedded_jobs
 from anjian.jobs import scheduler
 from anjian.jobs import worker as job_worker
@@ -69,7 +69,7 @@ def tenants_sync(folder, dry_run):
 
     folder = folder or Path(current_app.config["ANJIAN_TENANTS_DIR"])
     try:
-        report = service.sync_folder(folder, service.registry(), dry_run=dry_run)
+        report = service.sync_folder(folder, plugin_registry(), dry_run=dry_run)
     except service.TenantConfigError as exc:
         _fail(f"{exc.source}: {exc.key}: {exc.message}（未做任何修改）")
     for line in report.lines():

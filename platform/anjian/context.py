@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from anjian.plugins.manager import PluginRegistry
 
 
-
 class NoContext(RuntimeError):
     """A rule that needs a context was reached without one (it fails closed)."""
 
@@ -64,16 +63,18 @@ class Context:
         """The tenant as plugins see it (built once, on first use)."""
         if self.source is None or isinstance(self.source, TenantInfo):
             return self.source
-        return self._registry().tenant_info(self.source)
+        return self.registry.tenant_info(self.source)
 
     @cached_property
     def caller(self):
         """The tenant's plugin hook caller (the registry caches one per tenant version)."""
         if self.tenant is None:
             raise NoContext("no tenant: no plugin caller")
-        return self._registry().for_tenant(self.tenant)
+        return self.registry.for_tenant(self.tenant)
 
-    def _registry(self) -> PluginRegistry:
+    @property
+    def registry(self) -> PluginRegistry:
+        """The plugins: the context's own, else the current app's."""
         return self.plugins if self.plugins is not None else plugin_registry()
 
     def policy(self, hook: str, **kwargs):
@@ -81,14 +82,14 @@ class Context:
         default); rows are given to the plugins as read-only views."""
         if self.tenant is None:
             raise NoContext(f"no tenant: no policy to ask ({hook})")
-        return self._registry().call(self.tenant, hook, **kwargs)
+        return self.registry.call(self.tenant, hook, **kwargs)
 
     def catalogue(self, hook: str) -> list:
         """The catalogue entries (campaign kinds, report kinds, ...) of the tenant's
         enabled plugins and the core, from one ``register_*`` hook."""
         if self.tenant is None:
             raise NoContext(f"no tenant: no catalogue ({hook})")
-        return self._registry().catalogue_entries(hook, enabled=self.tenant.plugins)
+        return self.registry.catalogue_entries(hook, enabled=self.tenant.plugins)
 
     def now(self) -> dt.datetime:
         """Now, in China's time."""

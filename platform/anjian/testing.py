@@ -272,13 +272,13 @@ def anjian_tenant_spec(anjian_app) -> dict:
 @pytest.fixture
 def anjian_tenant(anjian_app, anjian_tenant_spec) -> TestTenant:
     """The tenant of ``anjian_tenant_spec``, made through the tenant-file service."""
-    from anjian.extensions import db
+    from anjian.extensions import db, plugin_registry
     from anjian.tenancy import service
 
     spec = {"name": f"测试租户{anjian_tenant_spec['code']}", "level": "district", "plugins": [],
             "settings": {}, **anjian_tenant_spec}
     with anjian_app.app_context():
-        valid = service.validate_spec(spec, "anjian_tenant_spec", service.registry())
+        valid = service.validate_spec(spec, "anjian_tenant_spec", plugin_registry())
         tenant = service.apply_spec(valid, service.SyncReport())
         db.session.commit()
         return TestTenant(tenant.id, tenant.code, tuple(tenant.plugins))

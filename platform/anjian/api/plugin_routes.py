@@ -18,15 +18,15 @@ from __future__ import annotations
 import inspect
 
 import marshmallow as ma
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 
 from anjian.api.blueprint import Blueprint
+from anjian.api.context import request_context
 from anjian.api.policy import READ_METHODS, requires
 from anjian.api.problems import problem
 from anjian.extensions import db
 from anjian.plugins import PluginError
 from anjian.plugins.catalogue import Route, checked
-from anjian.tenancy.service import tenant_info
 
 PREFIX = "/api/v1/tenants/<tenant_code>/plugins"
 HOOK = "register_routes"  # a catalogue hook, read once: routes are fixed when the app is made
@@ -63,10 +63,10 @@ def _view(blp: Blueprint, plugin: str, route: Route):
     writing = bool(set(route.methods) - READ_METHODS)
 
     def answer(tenant_code, body=None, **path):
-        tenant = g.tenant
-        if plugin not in (tenant.plugins or ()):
+        tenant = request_context().tenant
+        if plugin not in tenant.plugins:
             problem(404, "接口不存在")
-        given = {"tenant": tenant_info(tenant), "query": request.args.to_dict(),
+        given = {"tenant": tenant, "query": request.args.to_dict(),
                  "body": body, **path}
         if accepted is not None:
             given = {k: v for k, v in given.items() if k in accepted}

@@ -30,7 +30,6 @@ from anjian.hazards.rules import overdue_clause, task_overdue_clause
 from anjian.inspections.models import Inspection
 from anjian.permissions import allows
 from anjian.tenancy.scope import TenantScopeError, get_scope
-from anjian.tenancy.service import call_policy, registry
 from anjian.workdays.service import set_deadline, set_deadline_date
 
 log = logging.getLogger(__name__)
@@ -59,8 +58,7 @@ def _date(value, field: str) -> dt.date | None:
 
 def kinds_for(context: Context) -> list[dict]:
     """Campaign kinds of the core and the context's tenant's enabled plugins."""
-    return registry().catalogue_entries("register_campaign_kinds",
-                                        enabled=tuple(context.tenant.plugins))
+    return context.catalogue("register_campaign_kinds")
 
 
 def find_kind(context: Context, key: str) -> dict | None:
@@ -244,13 +242,12 @@ def lay_out_tasks(context: Context, campaign: Campaign) -> list[CampaignTask]:
     """The campaign-wide tasks (idempotent): one per dated phase (its end, or the tenant's
     ``task_deadline`` in working days after its start), the kind's milestones, and the
     ``campaign_milestones`` hook's. Done tasks are left alone."""
-    tenant = context.tenant
     wanted: dict[str, dict] = {}
     for phase in phases_of(campaign.id):
         entry = {"title": phase.title, "phase_id": phase.id, "due": phase.ends_on,
                  "workdays": None, "start": phase.starts_on, "remind_before": 0}
         if phase.ends_on is None and phase.starts_on is not None:
-            days = call_policy(tenant, "task_deadline", task_kind=phase.key, start=phase.starts_on)
+            days = context.policy("task_deadline", task_kind=phase.key, start=phase.starts_on)
             if isinstance(days, int) and not isinstance(days, bool) and days >= 0:
                 entry["workdays"] = days
         if entry["due"] is not None or entry["workdays"] is not None:
@@ -258,7 +255,7 @@ def lay_out_tasks(context: Context, campaign: Campaign) -> list[CampaignTask]:
     for m in (campaign.settings or {}).get("milestones") or ():
         wanted[m["key"]] = {"title": m["title"], "phase_id": None, "workdays": None,
                             "due": _date(m.get("due"), "milestones"), "remind_before": 0}
-    for result in call_policy(tenant, "campaign_milestones", campaign=campaign) or ():
+    for result in context.policy("campaign_milestones", campaign=campaign) or ():
         for m in result or ():
             if not m.get("key") or not m.get("title"):
                 raise Defect("插件给出的节点缺少 key 或 title", field="milestones")
@@ -320,7 +317,7 @@ def add_targets(context: Context, campaign: Campaign, data: dict) -> dict:
     if data.get("rule") is not None:
         method = "plugin"
         enterprises = list(db.session.scalars(_candidates(context, data.get("filter"))))
-        picked = call_policy(context.tenant, "select_campaign_targets", campaign=campaign,
+        picked = context.policy("select_campaign_targets", campaign=campaign,
                        enterprises=enterprises)
         if picked is None:
             raise Refused("本单位启用的插件没有选取目标企业的规则", field="rule")

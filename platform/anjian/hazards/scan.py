@@ -39,9 +39,7 @@ from anjian.extensions import db
 from anjian.hazards.models import Hazard, HazardEvent
 from anjian.hazards.rules import hazard_due, task_due
 from anjian.plugins.views import view_of
-from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import TenantScopeError, get_scope
-from anjian.tenancy.service import registry, tenant_info
 
 SCOPED = {"tenant_scoped_sql": True}
 NOTE = "自动逾期扫描"
@@ -144,13 +142,12 @@ def _audit(tenant_id: int, actor: int | None, today: dt.date, hazards: list[Over
 def _call_hooks(context: Context, hazards: list[OverdueItem], tasks: list[OverdueItem],
                 now: dt.datetime) -> None:
     """The tenant's hooks, only when one of its plugins listens (no per-row SQL here)."""
-    plugins = context.plugins or registry()
-    listening = plugins.catalogue.hook
+    listening = context.registry.catalogue.hook
     if not (listening.on_overdue.get_hookimpls()
             or (hazards and listening.on_hazard_transition.get_hookimpls())):
         return  # no loaded plugin listens: no tenant to load, no caller to build
-    info = context.tenant or tenant_info(db.session.get(Tenant, context.tenant_id), plugins)
-    hook = plugins.for_tenant(info).hook
+    info = context.tenant
+    hook = context.caller.hook
     if hazards and hook.on_hazard_transition.get_hookimpls():
         # The hazards service's contract: every change of state reaches on_hazard_transition
         # with the hazard itself. One query loads exactly the rows this scan moved.

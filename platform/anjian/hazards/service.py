@@ -40,21 +40,7 @@ from anjian.hazards.models import (
     HazardEvent,
 )
 from anjian.permissions import allows, roles_allowed
-from anjian.tenancy.models import Tenant
-from anjian.tenancy.scope import TenantScopeError, get_scope
-from anjian.tenancy.service import call_policy
 from anjian.workdays.service import set_deadline, set_deadline_date
-
-
-def current_tenant(context: Context):
-    """The tenant ``context`` writes, for its policy hooks: the context's own (a TenantInfo),
-    else the scope's write tenant (a context built from ids alone)."""
-    if context.tenant is not None:
-        return context.tenant
-    scope = get_scope(db.session)
-    if scope is None or scope.write_tenant_id is None:
-        raise TenantScopeError("hazards are written inside a writable tenant scope")
-    return db.session.get(Tenant, scope.write_tenant_id)  # the guard's row, when a request
 
 
 def _user(user_id: int | None) -> User | None:
@@ -114,7 +100,7 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
     title = (title or "").strip()
     if not title:
         raise Refused("隐患名称不能为空", errors={"title": ["必填项"]})
-    tenant, actor_user_id = current_tenant(context), context.user_id
+    actor_user_id = context.user_id
     enterprise = _check_enterprise(enterprise_id)
     _check_campaign(campaign_id)
     found_on = found_on or today()
@@ -125,7 +111,7 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
                     campaign_id=campaign_id, inspection_id=inspection_id,
                     inspection_result_id=inspection_result_id, found_on=found_on,
                     found_by=actor_user_id, state="reported", grade="general")
-    grade = call_policy(tenant, "grade_hazard", hazard=hazard, checklist_item=checklist_item)
+    grade = context.policy("grade_hazard", hazard=hazard, checklist_item=checklist_item)
     if grade not in GRADES:
         raise Defect(f"隐患分级插件返回了无效的等级: {grade!r}")
     hazard.grade = grade
@@ -133,7 +119,7 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
     if hazard.immediate:
         set_deadline(hazard, found_on, 0)
     else:
-        days = call_policy(tenant, "rectification_deadline", hazard=hazard, found_on=found_on)
+        days = context.policy("rectification_deadline", hazard=hazard, found_on=found_on)
         if days is not None:
             set_deadline(hazard, found_on, int(days))
     db.session.add(hazard)
@@ -148,8 +134,8 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
     attach_evidence(context, ids, hazard, event)
     if grade == "major":
         notify_major(context, hazard, enterprise)
-    call_policy(tenant, "on_hazard_transition", hazard=hazard, from_state=None,
-                to_state=hazard.state, actor=_user(actor_user_id))
+    context.policy("on_hazard_transition", hazard=hazard, from_state=None,
+                   to_state=hazard.state, actor=_user(actor_user_id))
     return hazard
 
 
@@ -383,8 +369,8 @@ def transition(context: Context, hazard: Hazard, action: str,
                    data={**details, "evidence_ids": evidence_ids})
     attach_evidence(context, evidence_ids, hazard, event)
     actor_user = _user(actor_id)
-    call_policy(current_tenant(context), "on_hazard_transition", hazard=hazard,
-                from_state=from_state, to_state=hazard.state, actor=actor_user)
+    context.policy("on_hazard_transition", hazard=hazard,
+                   from_state=from_state, to_state=hazard.state, actor=actor_user)
     return event
 
 
@@ -398,8 +384,7 @@ def mark_overdue(context: Context, hazard: Hazard, today: dt.date) -> bool:
     if (hazard.state not in ACTIONS["overdue"].sources or hazard.deadline is None
             or hazard.deadline >= today):
         return False
-    transition(Context.for_system(current_tenant(context), context.plugins), hazard,
-               "overdue", {})
+    transition(Context.for_system(context.tenant, context.plugins), hazard, "overdue", {})
     return True
 
 
@@ -448,8 +433,7 @@ def enforcement_candidates(context: Context, campaign: Campaign) -> list[dict]:
     ``enforcement_candidates``): one entry per enterprise, with every reason any plugin
     gave and the referrals already made for it in the campaign, by enterprise name."""
     found: dict[int, dict] = {}
-    for answer in call_policy(current_tenant(context), "enforcement_candidates",
-                              campaign=campaign):
+    for answer in context.policy("enforcement_candidates", campaign=campaign):
         for enterprise, reason in answer or ():
             entry = found.setdefault(enterprise.id, {"enterprise": enterprise, "reasons": [],
                                                      "referrals": []})

@@ -28,7 +28,6 @@ from anjian.inspections.models import (
 )
 from anjian.permissions import allows
 from anjian.storage.backends import Storage
-from anjian.tenancy.service import call_policy, registry
 
 PART_LABELS = {label: key for key, label in PARTS.items()}
 
@@ -77,8 +76,7 @@ def plugin_templates(context: Context) -> dict[str, dict]:
     """The checklist templates the context's tenant's enabled plugins offer, by key (newest
     version)."""
     out: dict[str, dict] = {}
-    for entry in registry().catalogue_entries("register_checklist_templates",
-                                               enabled=tuple(context.tenant.plugins)):
+    for entry in context.catalogue("register_checklist_templates"):
         key = entry.get("key")
         if not key:
             continue
@@ -433,7 +431,7 @@ def submit(context: Context, inspection: Inspection, data: dict) -> Inspection:
     inspection.status, inspection.submitted_at = "submitted", utcnow()
     db.session.flush()
     actor = db.session.get(User, context.user_id) if context.user_id is not None else None
-    call_policy(context.tenant, "on_inspection_completed", inspection=inspection, actor=actor)
+    context.policy("on_inspection_completed", inspection=inspection, actor=actor)
     db.session.flush()
     return inspection
 

@@ -14,14 +14,16 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
 from marshmallow import Schema
 
 from anjian.context import Context, NoContext
 from anjian.reports.models import FORMATS
-from anjian.tenancy.service import registry as app_registry
+
+if TYPE_CHECKING:
+    from anjian.plugins.manager import PluginRegistry
 
 CORE = "anjian.defaults"
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,79}$")
@@ -176,10 +178,6 @@ def _schedule(value, formats, where: str) -> ReportSchedule | None:
 # --------------------------------------------------------------------------- the catalogue
 
 
-def _registry(registry=None):
-    return registry if registry is not None else app_registry()
-
-
 def tenant_of(ctx: Context):
     """The context's tenant (a TenantInfo): reports are a tenant's, and a context without
     one fails closed."""
@@ -207,26 +205,26 @@ def _entries(registry, enabled: tuple[str, ...] | None) -> list[dict]:
     return [e for e in entries if e["plugin"] == CORE or e["plugin"] in enabled]
 
 
-def all_kinds(registry=None) -> dict[str, ReportKind]:
+def all_kinds(registry: PluginRegistry) -> dict[str, ReportKind]:
     """Every loaded plugin's kinds and the core's, validated, by key."""
-    return {kind.key: kind for kind in map(validate, _entries(_registry(registry), None))}
+    return {kind.key: kind for kind in map(validate, _entries(registry, None))}
 
 
 def kinds_for(ctx: Context) -> dict[str, ReportKind]:
     """The kinds the context's tenant may use: the core's and its enabled plugins'."""
-    entries = _entries(_registry(ctx.plugins), _enabled(ctx))
+    entries = _entries(ctx.registry, _enabled(ctx))
     return {kind.key: kind for kind in map(validate, entries)}
 
 
 def kind_for(ctx: Context, key: str) -> ReportKind | None:
     """One of the context's tenant's kinds, or None when it has no such kind."""
-    for entry in _entries(_registry(ctx.plugins), _enabled(ctx)):
+    for entry in _entries(ctx.registry, _enabled(ctx)):
         if entry.get("key") == key:
             return validate(entry)
     return None
 
 
-def schedule_entries(registry=None) -> list[dict]:
+def schedule_entries(registry: PluginRegistry) -> list[dict]:
     """``register_schedules``-shaped entries for every kind that declares a schedule: each
     fires the ``report`` job (``anjian.reports.jobs.report``) for the tenants of the kind's
     plugin; ``anjian.jobs.schedules.declared`` lists them beside the hook's own."""

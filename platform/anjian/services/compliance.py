@@ -32,7 +32,6 @@ from anjian.errors import Defect, NotFound
 from anjian.extensions import db
 from anjian.services.contracts import contract_end, month_index, month_start
 from anjian.services.models import RECORD_KINDS, ContractEnterprise, ServiceContract, ServiceRecord
-from anjian.tenancy.service import call_policy
 
 PERIODS = {"quarter": 3, "year": 12, "contract": None}
 PERIOD_LABELS = {"quarter": "季度", "year": "年度", "contract": "服务期"}
@@ -70,7 +69,7 @@ def obligations(context: Context, contract: ServiceContract) -> list[dict]:
     """The rules of all the tenant's enabled plugins for this contract, validated."""
     schema = ObligationSchema()
     out, seen = [], set()
-    for rules in call_policy(context.tenant, "service_obligations", contract=contract) or ():
+    for rules in context.policy("service_obligations", contract=contract) or ():
         for raw in rules or ():
             try:
                 rule = schema.load(dict(raw))

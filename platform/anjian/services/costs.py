@@ -15,7 +15,6 @@ from anjian.errors import Defect
 from anjian.extensions import db
 from anjian.services.contracts import contract_year_period
 from anjian.services.models import ContractEnterprise, ServiceContract
-from anjian.tenancy.service import call_policy
 
 CENT = decimal.Decimal("0.01")
 
@@ -35,7 +34,6 @@ def cost_table(context: Context, contract: ServiceContract, year: int) -> dict:
     the tenant's plugin (``service_cost_shares``), with totals for the budget. Without a
     plugin rule (or a price) the shares are left empty."""
     start, end = contract_year_period(contract, year)
-    tenant = context.tenant  # once, not per enterprise
     stmt = (select(Enterprise)
             .join(ContractEnterprise, ContractEnterprise.enterprise_id == Enterprise.id)
             .where(ContractEnterprise.contract_id == contract.id,
@@ -50,8 +48,8 @@ def cost_table(context: Context, contract: ServiceContract, year: int) -> dict:
     for enterprise in db.session.scalars(stmt):
         shares = None
         if price is not None:
-            shares = call_policy(tenant, "service_cost_shares", contract=contract,
-                                 enterprise=enterprise, contract_year=year)
+            shares = context.policy("service_cost_shares", contract=contract,
+                                    enterprise=enterprise, contract_year=year)
         row = {"enterprise_id": enterprise.id, "enterprise_name": enterprise.name,
                "credit_code": enterprise.credit_code, "scale": enterprise.scale,
                "scale_label": SCALES.get(enterprise.scale), "above_quota": enterprise.above_quota,

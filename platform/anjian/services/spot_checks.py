@@ -16,7 +16,6 @@ from anjian.enterprises.models import Enterprise
 from anjian.errors import Defect, Refused
 from anjian.extensions import db
 from anjian.services.models import FINDINGS, ContractEnterprise, ServiceContract, SpotCheck, SpotCheckSample
-from anjian.tenancy.service import call_policy
 from anjian.workdays.service import set_deadline
 
 SPOT_CHECK_SUBJECT = "service_results"
@@ -57,9 +56,8 @@ def draw_sample(context: Context, contract: ServiceContract, data: dict) -> Spot
         raise Refused("该合同没有服务企业，无法抽查")
     enterprises = list(db.session.scalars(
         select(Enterprise).where(Enterprise.id.in_(population)).order_by(Enterprise.id)))
-    tenant = context.tenant
-    picked = call_policy(tenant, "select_spot_check_sample", subject=SPOT_CHECK_SUBJECT,
-                         candidates=enterprises, ratio=float(ratio), seed=seed)
+    picked = context.policy("select_spot_check_sample", subject=SPOT_CHECK_SUBJECT,
+                            candidates=enterprises, ratio=float(ratio), seed=seed)
     if picked is None:
         by_id = {e.id: e for e in enterprises}
         picked = [(by_id[i], DEFAULT_SAMPLE_REASON) for i in uniform_sample(population, ratio, seed)]
@@ -77,7 +75,7 @@ def draw_sample(context: Context, contract: ServiceContract, data: dict) -> Spot
     start = data.get("deadline_start") or context.today()
     workdays = data.get("deadline_workdays")
     if workdays is None:
-        workdays = call_policy(tenant, "task_deadline", task_kind="spot_check", start=start)
+        workdays = context.policy("task_deadline", task_kind="spot_check", start=start)
     if workdays is not None:
         set_deadline(sample, start, int(workdays))
     db.session.add(sample)

@@ -10,7 +10,8 @@ from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
-from anjian.extensions import db
+from anjian.auth.service import ancestors
+from anjian.extensions import db, plugin_registry
 from anjian.tenancy import service
 from anjian.tenancy.models import Area, Tenant
 from anjian.tenancy.schemas import (
@@ -29,7 +30,7 @@ blp = Blueprint("tenants", __name__, url_prefix="/api/v1/tenants",
 
 def _spec_or_422(raw: dict, source: str):
     try:
-        return service.validate_spec(raw, source, service.registry())
+        return service.validate_spec(raw, source, plugin_registry())
     except service.TenantConfigError as exc:
         problem(422, exc.message, errors={exc.key: [exc.message]})
 
@@ -95,19 +96,13 @@ def update_tenant(data, tenant_code):
         parent = db.session.scalar(select(Tenant).where(Tenant.code == spec.parent))
         if parent is None:
             problem(422, "上级租户不存在", errors={"parent": ["上级租户不存在"]})
-        if parent.id == tenant.id or tenant.id in {a.id for a in _ancestors_of(parent)}:
+        if parent.id == tenant.id or tenant.id in {a.id for a in ancestors(parent)}:
             problem(422, "上级租户层级存在循环", errors={"parent": ["上级租户层级存在循环"]})
     service.apply_spec(spec, service.SyncReport())
     if is_active is not None:
         tenant.is_active = is_active
     db.session.commit()
     return tenant
-
-
-def _ancestors_of(tenant):
-    from anjian.auth.service import ancestors
-
-    return ancestors(tenant)
 
 
 @blp.route("/<tenant_code>/areas")

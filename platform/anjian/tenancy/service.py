@@ -12,8 +12,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from anjian.errors import PluginError
-from anjian.extensions import db, plugin_registry
-from anjian.plugins.views import TenantInfo
+from anjian.extensions import db
 from anjian.tenancy.models import AREA_KINDS, LEVELS, Area, Tenant
 from anjian.tenancy.scope import Scope, scoped
 
@@ -47,10 +46,6 @@ class TenantSpec:
     settings: dict
     areas: list[dict] | None  # None: leave the tenant's areas alone
     source: str = ""
-
-
-def registry() -> PluginRegistry:
-    return plugin_registry()
 
 
 def validate_spec(raw: dict, source: str, plugins: PluginRegistry) -> TenantSpec:
@@ -309,24 +304,3 @@ def sync_folder(folder: Path, plugins: PluginRegistry, dry_run: bool = False) ->
         raise
     return report
 
-
-def tenant_info(tenant: Tenant, plugins: PluginRegistry | None = None) -> TenantInfo:
-    """What policy hooks learn about a tenant; settings re-validated by each plugin's schema."""
-    return (plugins or registry()).tenant_info(tenant)
-
-
-def as_tenant_info(tenant) -> TenantInfo:
-    """A Tenant as the TenantInfo hooks are given (a TenantInfo is returned as it is)."""
-    return tenant if isinstance(tenant, TenantInfo) else tenant_info(tenant)
-
-
-def call_policy(tenant, hook: str, **kwargs):
-    """Call one of a tenant's policy hooks (its enabled plugins, then the core default);
-    ``tenant`` is a Tenant or the TenantInfo a job already has."""
-    return registry().call(as_tenant_info(tenant), hook, **kwargs)
-
-
-def tenant_policy(tenant: Tenant):
-    """The tenant's hook caller (built once per tenant version, cached on the app)."""
-    plugins = registry()
-    return plugins.for_tenant(tenant_info(tenant, plugins)), plugins

@@ -12,7 +12,6 @@ from anjian.enterprises.importing.cells import choices_of, extra_converter
 from anjian.enterprises.models import FLAGS
 from anjian.enterprises.service import extra_schema
 from anjian.errors import Refused, UnsupportedType
-from anjian.tenancy.service import registry
 
 CORE_PROFILE_KEY = "core"
 # Field → the core template's header. "area_code" is resolved to area_id.
@@ -69,8 +68,7 @@ class _UnreadableImport(ImportFileError, UnsupportedType):
 def profiles_for(context: Context) -> list[dict]:
     """The core profile plus those of the tenant's enabled plugins (hook register_import_profiles)."""
     out, seen = [], set()
-    for entry in registry().catalogue_entries("register_import_profiles",
-                                              enabled=context.tenant.plugins):
+    for entry in context.catalogue("register_import_profiles"):
         if entry.get("key") in seen:
             continue
         seen.add(entry.get("key"))
