@@ -11,7 +11,7 @@ import pytest
 
 from anjian.auth.service import Access
 from anjian.context import Context
-from anjian.plugins import TenantInfo
+from anjian.plugins.views import TenantInfo
 
 INFO = TenantInfo(7, "demo", "演示", "county", ())
 

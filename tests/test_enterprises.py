@@ -4,7 +4,7 @@ import marshmallow as ma
 import pytest
 from stdnum.cn import uscc
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from tests.conftest import bearer
 
 

@@ -41,10 +41,9 @@ def test_migrated_schema_matches_the_models(app, database):
 
 
 def _tenant_classes():
-    from anjian.app import _import_models
+    import anjian.app  # noqa: F401 - maps every model (the app factory's module imports them all)
     from anjian.tenancy.scope import tenant_classes
 
-    _import_models()
     return tenant_classes()
 
 

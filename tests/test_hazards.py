@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from tests.conftest import bearer, tenant_context
 
 PROBLEM = "application/problem+json"

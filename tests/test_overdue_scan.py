@@ -18,7 +18,7 @@ from anjian.hazards.scan import NOTE, scan_overdue
 from anjian.jobs import embedded
 from anjian.jobs.models import Job
 from anjian.jobs.service import enqueue
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, TenantScopeError, scoped
 from tests.conftest import sql_statements, tenant_context

@@ -26,7 +26,7 @@ from anjian.jobs.queues import connection
 from anjian.jobs.scheduler import build_scheduler
 from anjian.jobs.schedules import Schedule, ScheduleError, declared, fire, tick
 from anjian.jobs.service import job_function
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from anjian.tenancy.scope import Scope, scoped
 from tests.test_overdue_scan import PAST, seed
 

@@ -8,7 +8,7 @@ import io
 import pytest
 from stdnum.cn import uscc
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from tests.conftest import bearer, sql_statements
 
 D = dt.date.fromisoformat

@@ -277,11 +277,10 @@ def test_whole_scenario_over_http(stack, scenario):
 def test_every_write_in_the_scenario_is_audited(stack, scenario):
     """RELIABILITY 24: each row the scenario wrote has exactly one create audit row (bulk
     imports: one summary row per batch naming every credit code it created)."""
-    from anjian.app import _import_models
+    import anjian.app  # noqa: F401 - maps every model (the app factory's module imports them all)
     from anjian.extensions import db
     from anjian.tenancy.scope import TenantOwned
 
-    _import_models()
     tenant_id = stack.owner_sql("SELECT id FROM tenants WHERE code = 'stack'")[0][0]
     checked = {}
     with explained(stack):

@@ -28,9 +28,6 @@ def anjian_command() -> list[str]:
 def calls(monkeypatch):
     """No app, no Redis: create_app gives a stand-in configured with Redis, and the
     worker and scheduler loops record how they were called."""
-    import anjian.app
-    from anjian.jobs import scheduler
-
     seen: dict = {"redis": "redis://127.0.0.1:1/0"}
 
     def create_app():
@@ -45,9 +42,9 @@ def calls(monkeypatch):
         seen["scheduler"] = True
         return 0
 
-    monkeypatch.setattr(anjian.app, "create_app", create_app)
+    monkeypatch.setattr(job_worker, "create_app", create_app)
     monkeypatch.setattr(job_worker, "run_worker", run_worker)
-    monkeypatch.setattr(scheduler, "run_scheduler", run_scheduler)
+    monkeypatch.setattr(job_worker, "run_scheduler", run_scheduler)
     return seen
 
 

@@ -2,10 +2,52 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from anjian import config as config_module
+from anjian import embedded, observability
+from anjian.api import docs, health, plugin_routes
+from anjian.api.jsonio import JSONProvider
+from anjian.api.problems import Api
+from anjian.audit import api as audit_api
+from anjian.audit import models as _audit  # noqa: F401
+from anjian.audit import service as audit_service
+from anjian.auth import api as auth_api
+from anjian.auth import guard
+from anjian.auth import models as _auth  # noqa: F401
+from anjian.campaigns import api as campaigns_api
+from anjian.campaigns import models as _campaigns  # noqa: F401
+from anjian.db import install_idle_ping
+from anjian.enterprises import api as enterprises_api
+from anjian.enterprises import export_api as enterprise_export_api
+from anjian.enterprises import import_api
+from anjian.enterprises import models as _enterprises  # noqa: F401
+from anjian.evidence import Evidence as _evidence  # noqa: F401
 from anjian.extensions import db, migrate
+from anjian.hazards import api as hazards_api
+from anjian.hazards import models as _hazards  # noqa: F401
+from anjian.idempotency import models as _idempotency  # noqa: F401
+from anjian.inspections import api as inspections_api
+from anjian.inspections import models as _inspections  # noqa: F401
+from anjian.jobs import admin_api as jobs_admin_api
+from anjian.jobs import api as jobs_api
+from anjian.jobs import embedded as embedded_jobs
+from anjian.jobs import models as _jobs  # noqa: F401
+from anjian.notifications import Notification as _notification  # noqa: F401
+from anjian.observability import metrics
+from anjian.plugins.manager import PluginRegistry
+from anjian.reports import api as reports_api
+from anjian.reports import models as _reports  # noqa: F401
+from anjian.services import api as services_api
+from anjian.services import models as _services  # noqa: F401
+from anjian.storage import api as storage_api
+from anjian.tenancy import api as tenancy_api
+from anjian.tenancy import models as _tenancy  # noqa: F401
+from anjian.tenancy import scope
+from anjian.workdays import api as workdays_api
+from anjian.workdays import models as _workdays  # noqa: F401
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -16,98 +58,45 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     config_module.ensure_secret_key(app.config)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
-        from anjian import embedded
-
         database = embedded.ensure(app.config["ANJIAN_DATA_DIR"], app.config["ANJIAN_DB_APP_ROLE"])
         app.config["SQLALCHEMY_DATABASE_URI"] = database.app_url
         app.config["ANJIAN_MIGRATION_DATABASE_URL"] = database.owner_url
-    from anjian.api.jsonio import JSONProvider
-
     app.json = JSONProvider(app)
-    from anjian import observability
-
     observability.init_app(app)  # logging, request metrics; before the guard's hooks
-
-    from anjian.audit import service as audit_service
-    from anjian.tenancy import scope
 
     scope.install()
     audit_service.install()
-    _import_models()
+    # Every model is mapped by now (the ``_<package>`` imports above are there for that
+    # alone), so that scoping sees them all before the first query.
     db.init_app(app)
-    from anjian.db import install_idle_ping
-
     with app.app_context():
         for engine in db.engines.values():
             install_idle_ping(engine)
     migrate.init_app(app, db, directory=_migrations_dir())
-
-    from anjian.plugins import PluginRegistry
 
     plugins = app.config.get("ANJIAN_PLUGIN_REGISTRY") or PluginRegistry(
         extra_modules=[m for m in app.config["ANJIAN_PLUGINS"].split(",") if m.strip()],
         use_entry_points=app.config["ANJIAN_LOAD_ENTRY_POINTS"],
     )
     app.extensions["anjian.plugins"] = plugins
-    from anjian.jobs import embedded as embedded_jobs
-
     embedded_jobs.install(app)
 
     _register_api(app)
 
+    # lazy: unresolved import cycle: cli -> jobs.worker, jobs.scheduler -> jobs.runner -> app
     from anjian import cli
 
     cli.init_app(app)
     return app
 
 
-def _import_models() -> None:
-    """Every model must be mapped before the first query, so that scoping sees them all."""
-    from anjian.audit import models as _audit  # noqa: F401
-    from anjian.auth import models as _auth  # noqa: F401
-    from anjian.campaigns import models as _campaigns  # noqa: F401
-    from anjian.enterprises import models as _enterprises  # noqa: F401
-    from anjian.evidence import Evidence as _evidence  # noqa: F401
-    from anjian.hazards import models as _hazards  # noqa: F401
-    from anjian.idempotency import models as _idempotency  # noqa: F401
-    from anjian.inspections import models as _inspections  # noqa: F401
-    from anjian.jobs import models as _jobs  # noqa: F401
-    from anjian.notifications import Notification as _notification  # noqa: F401
-    from anjian.reports import models as _reports  # noqa: F401
-    from anjian.services import models as _services  # noqa: F401
-    from anjian.tenancy import models as _tenancy  # noqa: F401
-    from anjian.workdays import models as _workdays  # noqa: F401
-
-
 def _migrations_dir() -> str:
     """The Alembic revisions ship inside the package (package data), so an installed
     wheel migrates as well as a checkout does."""
-    from pathlib import Path
-
     return str(Path(__file__).resolve().parent / "migrations")
 
 
 def _register_api(app: Flask) -> None:
-    from anjian.api import docs, health
-    from anjian.api.problems import Api
-    from anjian.audit import api as audit_api
-    from anjian.auth import api as auth_api
-    from anjian.auth import guard
-    from anjian.campaigns import api as campaigns_api
-    from anjian.enterprises import api as enterprises_api
-    from anjian.enterprises import export_api as enterprise_export_api
-    from anjian.enterprises import import_api
-    from anjian.hazards import api as hazards_api
-    from anjian.inspections import api as inspections_api
-    from anjian.jobs import admin_api as jobs_admin_api
-    from anjian.jobs import api as jobs_api
-    from anjian.observability import metrics
-    from anjian.reports import api as reports_api
-    from anjian.services import api as services_api
-    from anjian.storage import api as storage_api
-    from anjian.tenancy import api as tenancy_api
-    from anjian.workdays import api as workdays_api
-
     api = Api(app, spec_kwargs={"info": {"description": "安监：多辖区安全生产监管平台"}})
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "API 令牌 (ajt_...)"}
@@ -124,8 +113,6 @@ def _register_api(app: Flask) -> None:
                       services_api.contracts_blp, services_api.records_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
-    from anjian.api import plugin_routes
-
     plugin_routes.register(app, api, app.extensions["anjian.plugins"])
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)

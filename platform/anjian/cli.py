@@ -4,25 +4,36 @@ plus tenants, users, tokens, plugins, the working-day calendar, bootstrap and se
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
+import tomllib
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from gunicorn.app.base import BaseApplication
 from sqlalchemy import select
 
+from anjian.app import create_app
+from anjian.auth import service as auth_service
+from anjian.auth.models import ApiToken, Membership, User
+from anjian.clock import utcnow
 from anjian.extensions import db, plugin_registry
 from anjian.jobs import embedded as embedded_jobs
 from anjian.jobs import scheduler
 from anjian.jobs import worker as job_worker
 from anjian.permissions import TENANT_ROLES
 from anjian.plugins import scaffold
+from anjian.tenancy import service as tenancy_service
+from anjian.tenancy.models import Tenant
+from anjian.tenancy.scope import Scope, scoped
+from anjian.workdays import service as workdays_service
+from anjian.workdays.models import CalendarDay, CalendarYear
 
 
 def _app_factory():
-    from anjian.app import create_app
-
     return create_app()
 
 
@@ -65,12 +76,10 @@ def tenants():
 @with_appcontext
 def tenants_sync(folder, dry_run):
     """Create or update tenants from FOLDER/*.toml (all validated before any is written)."""
-    from anjian.tenancy import service
-
     folder = folder or Path(current_app.config["ANJIAN_TENANTS_DIR"])
     try:
-        report = service.sync_folder(folder, plugin_registry(), dry_run=dry_run)
-    except service.TenantConfigError as exc:
+        report = tenancy_service.sync_folder(folder, plugin_registry(), dry_run=dry_run)
+    except tenancy_service.TenantConfigError as exc:
         _fail(f"{exc.source}: {exc.key}: {exc.message}（未做任何修改）")
     for line in report.lines():
         click.echo(line)
@@ -81,8 +90,6 @@ def tenants_sync(folder, dry_run):
 @with_appcontext
 def tenants_list():
     """List tenants."""
-    from anjian.tenancy.models import Tenant
-
     for t in db.session.scalars(select(Tenant).order_by(Tenant.code)):
         click.echo(f"{t.code}\t{t.level}\t{t.name}\t{','.join(t.plugins)}")
 
@@ -103,16 +110,12 @@ def users():
 @with_appcontext
 def users_create(username, password, display_name, platform_admin):
     """Create a user."""
-    from anjian.auth import service
-    from anjian.auth.models import User
-    from anjian.tenancy.scope import Scope, scoped
-
     if len(password) < 10:
         _fail("密码至少 10 个字符")
     if db.session.scalar(select(User.id).where(User.username == username)):
         _fail(f"用户已存在: {username}")
     with scoped(db.session, Scope.platform_scope()):
-        user = service.create_user(username, password, display_name, platform_admin)
+        user = auth_service.create_user(username, password, display_name, platform_admin)
         db.session.commit()
     click.echo(f"created user {user.username} (id {user.id})")
 
@@ -124,10 +127,6 @@ def users_create(username, password, display_name, platform_admin):
 @with_appcontext
 def users_add_member(username, tenant_code, role):
     """Give USERNAME a ROLE in TENANT_CODE (or change it)."""
-    from anjian.auth.models import Membership, User
-    from anjian.tenancy.models import Tenant
-    from anjian.tenancy.scope import Scope, scoped
-
     user = db.session.scalar(select(User).where(User.username == username))
     tenant = db.session.scalar(select(Tenant).where(Tenant.code == tenant_code))
     if user is None:
@@ -156,17 +155,12 @@ def tokens():
 @with_appcontext
 def tokens_create(username, name, days):
     """Create an API token for USERNAME and print it (shown once)."""
-    from anjian.auth import service
-    from anjian.auth.models import User
-    from anjian.clock import utcnow
-    from anjian.tenancy.scope import Scope, scoped
-
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         _fail(f"用户不存在: {username}")
     expires = utcnow() + dt.timedelta(days=days) if days else None
     with scoped(db.session, Scope.platform_scope(user.id)):
-        _token, secret = service.issue_token(user, name, expires)
+        _token, secret = auth_service.issue_token(user, name, expires)
         db.session.commit()
     click.echo(secret)
 
@@ -176,10 +170,6 @@ def tokens_create(username, name, days):
 @with_appcontext
 def tokens_revoke(token_id):
     """Revoke a token by id."""
-    from anjian.auth.models import ApiToken
-    from anjian.clock import utcnow
-    from anjian.tenancy.scope import Scope, scoped
-
     token = db.session.get(ApiToken, token_id)
     if token is None:
         _fail(f"令牌不存在: {token_id}")
@@ -194,16 +184,12 @@ def tokens_revoke(token_id):
 @with_appcontext
 def bootstrap(username):
     """Create the first platform admin and print its token, once; later runs print nothing new."""
-    from anjian.auth import service
-    from anjian.auth.models import User
-    from anjian.tenancy.scope import Scope, scoped
-
     if db.session.scalar(select(User.id).where(User.is_platform_admin)):
         click.echo("platform admin exists; no new token printed (use `anjian tokens create`).")
         return
     with scoped(db.session, Scope.platform_scope()):
-        user = service.create_user(username, None, "平台管理员", platform_admin=True)
-        _token, secret = service.issue_token(user, "bootstrap", None)
+        user = auth_service.create_user(username, None, "平台管理员", platform_admin=True)
+        _token, secret = auth_service.issue_token(user, "bootstrap", None)
         db.session.commit()
     click.echo(f"platform admin '{username}' created. API token (shown once, keep it safe):")
     click.echo(f"  {secret}")
@@ -254,8 +240,6 @@ def calendar_group():
 
 
 def _calendar_actor(username):
-    from anjian.auth.models import User
-
     if username is None:
         return None
     user = db.session.scalar(select(User).where(User.username == username))
@@ -289,14 +273,11 @@ def _calendar_errors(exc, entries=None):
 @with_appcontext
 def calendar_seed(years, username):
     """Fill the calendar from chinese-calendar (idempotent; years an admin published are kept)."""
-    from anjian.tenancy.scope import Scope, scoped
-    from anjian.workdays import service
-
     actor = _calendar_actor(username)
     with scoped(db.session, Scope.platform_scope(actor.id if actor else None)):
         try:
-            report = service.seed_from_package(years or None, actor)
-        except service.CalendarError as exc:
+            report = workdays_service.seed_from_package(years or None, actor)
+        except workdays_service.CalendarError as exc:
             db.session.rollback()
             _calendar_errors(exc)
             sys.exit(2)
@@ -311,9 +292,6 @@ def calendar_seed(years, username):
 @with_appcontext
 def calendar_show(year):
     """Show YEAR's holidays and make-up working days (without YEAR: the published years)."""
-    from anjian.workdays import service
-    from anjian.workdays.models import CalendarDay, CalendarYear
-
     if year is None:
         for row in db.session.scalars(select(CalendarYear).order_by(CalendarYear.year)):
             click.echo(f"{row.year}\t{row.source}\t{row.notice}")
@@ -325,14 +303,13 @@ def calendar_show(year):
     for day in db.session.scalars(
             select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)):
         kind = "上班" if day.is_workday else "放假"
-        click.echo(f"{day.day.isoformat()}\t{service.weekday_zh(day.day)}\t{kind}\t{day.name}")
-    click.echo(f"工作日 {service.workdays_between(dt.date(year, 1, 1), dt.date(year, 12, 31))} 天")
+        weekday = workdays_service.weekday_zh(day.day)
+        click.echo(f"{day.day.isoformat()}\t{weekday}\t{kind}\t{day.name}")
+    workdays = workdays_service.workdays_between(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    click.echo(f"工作日 {workdays} 天")
 
 
 def _read_calendar_file(path: Path) -> dict:
-    import json
-    import tomllib
-
     try:
         if path.suffix.lower() == ".toml":
             with path.open("rb") as fh:
@@ -362,17 +339,14 @@ def _read_calendar_file(path: Path) -> dict:
 def calendar_set(year, file, username):
     """Publish YEAR from FILE (TOML or JSON: notice, holidays and workdays as [{date, name}]);
     recomputes the provisional deadlines reaching into YEAR."""
-    from anjian.tenancy.scope import Scope, scoped
-    from anjian.workdays import service
-
     data = _read_calendar_file(file)
     actor = _calendar_actor(username)
     with scoped(db.session, Scope.platform_scope(actor.id if actor else None)):
         try:
-            recomputed = service.publish_year(
+            recomputed = workdays_service.publish_year(
                 year, data.get("holidays", []), data.get("workdays", []),
                 data.get("notice", ""), actor)
-        except service.CalendarError as exc:
+        except workdays_service.CalendarError as exc:
             db.session.rollback()
             _calendar_errors(exc, data)
             click.echo("未做任何修改", err=True)
@@ -391,8 +365,6 @@ def calendar_set(year, file, username):
 @with_appcontext
 def serve(port, host):
     """Serve the API with gunicorn (one process, threads: the embedded queue lives in it)."""
-    from gunicorn.app.base import BaseApplication
-
     app = current_app._get_current_object()
     port = port or app.config["ANJIAN_PORT"]
 
@@ -420,8 +392,6 @@ def serve(port, host):
 def embedded(ctx, port, host):
     """`make run`: migrate, sync tenants/, make the first admin, serve (embedded PostgreSQL
     under the data folder when ANJIAN_DATABASE_URL is unset; stopped when this exits)."""
-    from flask_migrate import upgrade
-
     upgrade()
     ctx.invoke(tenants_sync, folder=None, dry_run=False)
     ctx.invoke(bootstrap, username="admin")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 from pathlib import Path
 
 from anjian.db import loads_stored
@@ -94,9 +96,6 @@ def ensure_secret_key(config) -> str:
     """
     if config.get("SECRET_KEY"):
         return config["SECRET_KEY"]
-    import secrets
-    import tempfile
-
     folder = Path(config["ANJIAN_DATA_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "secret_key"

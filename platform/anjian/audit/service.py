@@ -13,8 +13,9 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from anjian.audit.models import AuditEntry
+from anjian.clock import utcnow
 from anjian.db import jsonable
-from anjian.tenancy.scope import TenantOwned, TenantScopeError, get_scope
+from anjian.tenancy.scope import Scope, TenantOwned, TenantScopeError, get_scope, scoped
 
 REQUEST_ID_KEY = "anjian.request_id"
 
@@ -113,8 +114,6 @@ def _on_execute(state):
 def record_event(engine, *, action, tenant_id=None, actor_user_id=None, entity_type="request",
                  entity_id=None, result="denied", detail=None, request_id=None, after=None):
     """Write one audit row in a transaction of its own (denials, failed logins)."""
-    from anjian.tenancy.scope import Scope, scoped
-
     with Session(engine) as session:
         scope = Scope(
             frozenset({tenant_id}) if tenant_id else frozenset(), tenant_id, actor_user_id,
@@ -137,8 +136,6 @@ def record_bulk_write(session, *, tenant_id, actor_user_id, action, entity_type,
                       after, detail, at=None) -> None:
     """One summary row for a set-based write the flush never sees (a bulk import batch, the
     overdue scan), in the caller's own transaction so that it commits with the write."""
-    from anjian.clock import utcnow
-
     # inline(): the id comes from the column's own default, no nextval() round trip first.
     session.execute(AuditEntry.__table__.insert().inline(), [{
         "tenant_id": tenant_id, "actor_user_id": actor_user_id, "action": action,

@@ -29,6 +29,7 @@ from anjian.auth.schemas import (
     UserUpdateSchema,
 )
 from anjian.clock import utcnow
+from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.permissions import allows
 from anjian.tenancy.models import Tenant
@@ -169,8 +170,6 @@ def _member_out(m: Membership) -> dict:
 
 def _member_enterprise(data) -> int | None:
     """An enterprise user names the enterprise of this tenant it acts for; nobody else does."""
-    from anjian.enterprises.models import Enterprise
-
     enterprise_id = data.get("enterprise_id")
     if not allows(data["role"], "enterprise.read_own"):  # the role acting for one enterprise
         if enterprise_id is not None:

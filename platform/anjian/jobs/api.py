@@ -12,8 +12,10 @@ from anjian.api.common import get_or_404
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
+from anjian.extensions import db
 from anjian.jobs import service
 from anjian.jobs.models import STATUSES, Job
+from anjian.tenancy.models import Tenant
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/tenants/<tenant_code>/jobs",
                 description="后台任务：状态、进度、结果与重试")
@@ -70,9 +72,6 @@ class RetrySchema(ma.Schema):
 def job_url(job: Job) -> str:
     code = g.tenant.code if g.get("tenant") is not None and g.tenant.id == job.tenant_id else None
     if code is None:
-        from anjian.extensions import db
-        from anjian.tenancy.models import Tenant
-
         code = db.session.get(Tenant, job.tenant_id).code
     return url_for("jobs.get_job", tenant_code=code, job_id=job.id)
 
@@ -154,8 +153,6 @@ def retry_job(data, tenant_code, job_id):
 def retry_and_accept(job: Job):
     """Retry a failed or abandoned job (409 otherwise: JobStateError), commit, answer 202
     with its URL."""
-    from anjian.extensions import db
-
     service.retry(job)
     db.session.commit()
     return accepted(job)

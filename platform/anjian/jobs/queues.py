@@ -9,6 +9,7 @@ import os
 import threading
 
 import redis
+from rq import Worker, worker_registration
 
 QUEUE_NAMES = ("imports", "reports", "default")
 
@@ -29,6 +30,7 @@ def connection(app):
             if url:
                 conn = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
             else:
+                # lazy: embedded default only; ~0.17 s and a Lua runtime a Redis deployment never uses
                 import fakeredis
 
                 conn = fakeredis.FakeStrictRedis(server=fakeredis.FakeServer())
@@ -55,28 +57,28 @@ class PromptPubSub:
             sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
 
 
-def worker_class():
+class RegisteredWorker(PromptPubSub, Worker):
     """RQ's Worker, made to register itself again in Redis when Redis lost it.
 
     A Redis restarted without its data forgets the registry of workers: RQ's heartbeat
     refreshes only the worker's own hash, so the worker went on working but was gone
     from ``Worker.all()`` and from the ``anjian_workers`` metric until it restarted. At
     each heartbeat (outside a pipeline) this one checks its place in the registry and,
-    when it is gone, writes its hash and registration again, as at its birth.
-    (Imported lazily, as RQ is only needed with Redis.)"""
-    from rq import Worker, worker_registration
+    when it is gone, writes its hash and registration again, as at its birth."""
 
-    class RegisteredWorker(PromptPubSub, Worker):
-        def heartbeat(self, timeout: int | None = None, pipeline=None):
-            super().heartbeat(timeout, pipeline)
-            if pipeline is None and not self.connection.sismember(
-                    worker_registration.REDIS_WORKER_KEYS, self.key):
-                self.log.warning("Worker %s: gone from Redis's registry; registering again",
-                                 self.name)
-                with self.connection.pipeline() as again:
-                    again.hset(self.key, mapping=self.serialize())
-                    worker_registration.register(self, again)
-                    again.expire(self.key, timeout or self.worker_ttl + 60)
-                    again.execute()
+    def heartbeat(self, timeout: int | None = None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        if pipeline is None and not self.connection.sismember(
+                worker_registration.REDIS_WORKER_KEYS, self.key):
+            self.log.warning("Worker %s: gone from Redis's registry; registering again",
+                             self.name)
+            with self.connection.pipeline() as again:
+                again.hset(self.key, mapping=self.serialize())
+                worker_registration.register(self, again)
+                again.expire(self.key, timeout or self.worker_ttl + 60)
+                again.execute()
 
+
+def worker_class():
+    """The worker class the RQ processes run (``RegisteredWorker``)."""
     return RegisteredWorker

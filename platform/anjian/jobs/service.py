@@ -49,8 +49,10 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+import anjian
 from anjian.clock import utcnow
 from anjian.context import Context
 from anjian.db import jsonable
@@ -162,8 +164,6 @@ _modules_loaded: set[str] = set()
 
 def load_job_modules(app=None) -> None:
     """Import every ``anjian.<package>.jobs`` module and those named in ANJIAN_JOB_MODULES."""
-    import anjian
-
     names = []
     for info in pkgutil.iter_modules(anjian.__path__):
         if info.ispkg:
@@ -447,8 +447,6 @@ class JobContext:
         self._write(progress=False)
 
     def _write(self, progress: bool) -> None:
-        from sqlalchemy.exc import OperationalError
-
         try:
             with Session(self._engine) as s:
                 set_scope(s, Scope.tenant(self.tenant_id, self.actor_user_id))

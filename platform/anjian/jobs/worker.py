@@ -28,17 +28,19 @@ import threading
 from collections.abc import Sequence
 
 import click
+from rq import Queue
 
-from anjian.jobs.queues import QUEUE_NAMES
+from anjian.app import create_app
+from anjian.extensions import db
+from anjian.jobs import service
+from anjian.jobs.queues import QUEUE_NAMES, connection, worker_class
+from anjian.jobs.scheduler import run_scheduler
 
 REAP_INTERVAL = 60.0
 SECONDS = click.FloatRange(min=0, min_open=True)
 
 
 def _reap(app, stale_after: float | None = None) -> None:
-    from anjian.extensions import db
-    from anjian.jobs import service
-
     try:
         counts = service.reap_abandoned(app, stale_after=stale_after)
         if any(counts.values()):
@@ -60,11 +62,6 @@ def run_worker(app, queues: Sequence[str] = (), *, burst: bool = False,
                worker_ttl: int | None = None, maintenance_interval: int | None = None) -> int:
     """Work ``queues`` (default: all) until stopped (SIGTERM: RQ's warm shutdown), or with
     ``burst`` until they are empty. Returns the exit code."""
-    from rq import Queue
-
-    from anjian.jobs import service
-    from anjian.jobs.queues import connection, worker_class
-
     unknown = set(queues) - set(QUEUE_NAMES)
     if unknown:
         print(f"unknown queues: {sorted(unknown)}", file=sys.stderr)
@@ -91,8 +88,6 @@ def run_worker(app, queues: Sequence[str] = (), *, burst: bool = False,
 
 
 def _app_with_redis():
-    from anjian.app import create_app
-
     app = create_app()
     if not app.config["ANJIAN_REDIS_URL"]:
         click.echo("错误: 未设置 ANJIAN_REDIS_URL；内置队列在 Web 进程中运行，无需单独启动"
@@ -124,8 +119,6 @@ def worker(burst, reap_interval, stale_after, worker_ttl, maintenance_interval, 
 def scheduler():
     """Run the one RQ cron scheduler of the schedules (needs ANJIAN_REDIS_URL; a second
     one waits as a standby on the lock). SIGTERM stops it and releases the lock."""
-    from anjian.jobs.scheduler import run_scheduler
-
     sys.exit(run_scheduler(_app_with_redis()))
 
 

@@ -13,17 +13,18 @@ import contextlib
 import logging
 import time
 
+import structlog
 from flask import Flask, current_app, g, request
 
+from anjian.jobs.models import FAILED, FINISHED
 from anjian.jobs.service import OUTCOME_LISTENER
+from anjian.observability import logs, metrics
 
 log = logging.getLogger("anjian.request")
 
 
 def bind(**values) -> None:
     """Add fields to every log line of the current request or job (None values are dropped)."""
-    import structlog
-
     structlog.contextvars.bind_contextvars(**{k: v for k, v in values.items() if v is not None})
 
 
@@ -32,8 +33,6 @@ def bind_request(request_id: str, tenant_code: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from anjian.observability import logs
-
     logs.configure(app.config["ANJIAN_LOG_FORMAT"], app.config["ANJIAN_LOG_LEVEL"])
     app.before_request(_start_request)
     app.after_request(_finish_request)
@@ -42,8 +41,6 @@ def init_app(app: Flask) -> None:
 
 
 def _clear_context(_exc=None) -> None:
-    import structlog
-
     structlog.contextvars.clear_contextvars()
 
 
@@ -59,8 +56,6 @@ def _finish_request(response):
     seconds = time.perf_counter() - started
     endpoint = request.url_rule.endpoint if request.url_rule is not None else None
     if current_app.config["ANJIAN_METRICS_ENABLED"]:
-        from anjian.observability import metrics
-
         metrics.observe_request(request.method, endpoint, response.status_code, seconds)
     if current_app.config["ANJIAN_LOG_FORMAT"] == "json":
         # gunicorn's access log is off in JSON mode: this line replaces it.
@@ -80,16 +75,10 @@ class JobRun:
         self.recorded = False
 
     def record(self, outcome: dict) -> dict:
-        import structlog
-
-        from anjian.jobs.models import FAILED, FINISHED
-
         self.recorded = True
         kind = structlog.contextvars.get_contextvars().get("job_kind")
         status = outcome.get("status")
         if kind and status in (FINISHED, FAILED) and not outcome.get("skipped"):
-            from anjian.observability import metrics
-
             metrics.record_job(self.app, kind, status, time.perf_counter() - self.started)
         return outcome
 
@@ -98,8 +87,6 @@ class JobRun:
 def job_run(app, job_id: str, tenant_id: int):
     """Around one job run: its log lines carry job_id and tenant_id (the wrapper binds
     job_kind and the tenant's code once it has loaded them); the outcome is counted."""
-    import structlog
-
     saved = structlog.contextvars.get_contextvars()
     structlog.contextvars.clear_contextvars()
     bind(job_id=job_id, tenant_id=tenant_id)
@@ -109,8 +96,6 @@ def job_run(app, job_id: str, tenant_id: int):
     except Exception:
         kind = structlog.contextvars.get_contextvars().get("job_kind")
         if kind and not run.recorded:
-            from anjian.observability import metrics
-
             # The wrapper itself failed (database unreachable, ...): RQ marks it failed.
             metrics.record_job(app, kind, "error", time.perf_counter() - run.started)
         raise
@@ -122,6 +107,4 @@ def job_run(app, job_id: str, tenant_id: int):
 
 def job_counted(app, kind: str, status: str) -> None:
     """Count a job outcome decided outside a run (the reaper's "abandoned")."""
-    from anjian.observability import metrics
-
     metrics.record_job(app, kind, status)

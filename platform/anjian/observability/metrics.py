@@ -27,6 +27,16 @@ import os
 import threading
 
 from flask import Response, current_app
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from rq import Queue, Worker
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
@@ -58,8 +68,6 @@ def _http_metrics():
     global _http, _http_pid
     with _lock:
         if _http is None or _http_pid != os.getpid():
-            from prometheus_client import CollectorRegistry, Counter, Histogram
-
             registry = CollectorRegistry(auto_describe=True)
             requests = Counter("anjian_http_requests", "HTTP requests answered",
                                ("method", "endpoint", "status"), registry=registry)
@@ -107,13 +115,6 @@ class RedisCollector:
         self.app = app
 
     def collect(self):
-        from prometheus_client.core import (
-            CounterMetricFamily,
-            GaugeMetricFamily,
-            HistogramMetricFamily,
-        )
-        from rq import Queue, Worker
-
         up = GaugeMetricFamily("anjian_queue_up", "1 when Redis answered this scrape")
         try:
             conn = connection(self.app)
@@ -176,14 +177,10 @@ class _Forward:
 @requires("metrics.read")
 def metrics_view():
     """Prometheus 指标：请求、后台任务、队列（仅汇总数据，不含租户）"""
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-
     if not current_app.config["ANJIAN_METRICS_ENABLED"]:
         problem(404, "监控指标未启用")
     registry = CollectorRegistry(auto_describe=False)
     if multiprocess_dir():
-        from prometheus_client import multiprocess
-
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Forward(_http_metrics()[0]))

@@ -114,8 +114,8 @@ def render(body: str, *, title: str, tenant: str = "", footer: str = "") -> byte
             # that it will need the library (scripts/ensure-services.sh installs it).
             warnings.filterwarnings("ignore", message="HarfBuzz-Subset",
                                     category=DeprecationWarning)
-            import weasyprint
-            from weasyprint.urls import URLFetcher
+            import weasyprint  # lazy: seconds to import; a broken install fails the PDF only
+            from weasyprint.urls import URLFetcher  # lazy: part of weasyprint, as above
     except ImportError as exc:  # a broken install: say so rather than fail obscurely
         raise PdfError("服务器缺少 PDF 组件（weasyprint），无法生成 PDF，请联系运维人员",
                        f"ImportError: {exc}") from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlparse
 
+from anjian.config import ensure_secret_key
 from anjian.storage.backends import (
     KINDS,
     BadDownloadToken,
@@ -53,8 +54,6 @@ def build_storage(url: str, endpoint_url: str | None = None, secret_key: str | N
 
 def storage_for(app) -> Storage:
     """The app's storage backend, cached on ``app.extensions`` (rebuilt if the URL changes)."""
-    from anjian.config import ensure_secret_key
-
     settings = (app.config["ANJIAN_STORAGE_URL"], app.config.get("ANJIAN_S3_ENDPOINT_URL") or "",
                 app.config.get("SECRET_KEY"))
     cached = app.extensions.get(_EXTENSION)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote
 
+from flask import has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from anjian.errors import Refused, TooLarge, UnsupportedType
@@ -624,8 +625,6 @@ class LocalStorage(Storage):
 
     def _download_url(self, key, tenant_id, filename, content_type, expires_in) -> str:
         token = self.make_download_token(key, tenant_id, filename, content_type, expires_in)
-        from flask import has_request_context, url_for
-
         if has_request_context():
             try:
                 return url_for("files.download", token=token, _external=True)
@@ -667,8 +666,9 @@ class S3Storage(Storage):
         with self._lock:
             client = self._clients.get((pid, purpose))
             if client is None:
+                # lazy: S3 storage only; ~0.2 s and ~180 modules a local-folder deployment never uses
                 import boto3
-                from botocore.config import Config
+                from botocore.config import Config  # lazy: part of boto3, S3 only
 
                 if purpose == "probe":
                     timeouts = {"connect_timeout": 2, "read_timeout": 5,
@@ -708,7 +708,7 @@ class S3Storage(Storage):
         )
 
     def _open(self, key: str) -> BinaryIO:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # lazy: part of boto3, S3 only
 
         try:
             answer = self._client().get_object(Bucket=self.bucket, Key=self._full(key))
@@ -719,7 +719,7 @@ class S3Storage(Storage):
         return answer["Body"]
 
     def _stat(self, key: str) -> StoredObject:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # lazy: part of boto3, S3 only
 
         try:
             head = self._client().head_object(Bucket=self.bucket, Key=self._full(key))

@@ -26,7 +26,18 @@ import functools
 import weakref
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Table, event, false, insert, inspect, or_, true
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    Table,
+    event,
+    false,
+    insert,
+    inspect,
+    or_,
+    true,
+)
 from sqlalchemy.orm import (
     Session,
     declared_attr,
@@ -36,6 +47,8 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.sql import TextClause, visitors
 from sqlalchemy.sql.util import find_tables
+
+from anjian.extensions import db
 
 SCOPE_KEY = "anjian.scope"
 
@@ -76,8 +89,6 @@ class TenantOwned:
 
     @declared_attr
     def tenant_id(cls):
-        from sqlalchemy import ForeignKey, Integer
-
         return mapped_column(
             Integer, ForeignKey("tenants.id"), nullable=cls.__tenant_nullable__, index=True
         )
@@ -97,8 +108,6 @@ class TenantOwned:
 def tenant_classes() -> tuple:
     """Every mapped tenant-owned class (in a stable order), as of now: a plugin's models
     may be mapped after the core's, so the answer is kept per set of mappers."""
-    from anjian.extensions import db
-
     return _tenant_classes_of(db.Model.registry.mappers)
 
 
@@ -141,8 +150,6 @@ def _forget_foreign_rows(session: Session, scope: Scope | None) -> None:
     otherwise be returned under the next one. Pending and changed rows stay: the
     flush refuses to write them outside their tenant.
     """
-    from sqlalchemy import inspect
-
     pending = set(map(id, session.dirty)) | set(map(id, session.deleted))
     for obj in list(session.identity_map.values()):
         if not isinstance(obj, TenantOwned) or id(obj) in pending:
@@ -219,8 +226,6 @@ def _statement_entities(statement) -> tuple[tuple, list]:
     or the ``aliased()`` class it comes from); a plain table is looked up among the
     mapped tables.
     """
-    from anjian.extensions import db
-
     by_table = _mappers_by_table(db.Model.registry.mappers)
     mappers, aliases = set(), {}
     for element in visitors.iterate(statement):

@@ -20,18 +20,22 @@ cache at once; one in another process is seen by the next request or job.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import chinese_calendar
 from flask import current_app
 from sqlalchemy import func, select
 
 from anjian.clock import utcnow
-from anjian.errors import Defect, Refused
+from anjian.errors import Refused
 from anjian.extensions import db
+from anjian.tenancy.models import Tenant
+from anjian.tenancy.scope import Scope, TenantOwned, scoped
 from anjian.workdays.models import CalendarDay, CalendarYear, WorkdayDeadline
 
 ONE_DAY = dt.timedelta(days=1)
@@ -69,10 +73,6 @@ class CalendarError(Refused):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("；".join(f"{key}: {m}" for key, messages in errors.items()
                                   for m in messages), errors=errors)
-
-
-class CalendarPackageMissing(CalendarError, Defect):
-    """chinese-calendar is not installed (a declared dependency): a fault, not a refusal."""
 
 
 def weekday_zh(day: dt.date) -> str:
@@ -383,9 +383,6 @@ def recompute_provisional(first_year: int, last_year: int, actor=None,
                           calendar: Calendar | None = None) -> int:
     """Recount every provisional deadline reaching into ``first_year..last_year``, in every
     tenant (each in its own scope, so RLS applies and each change is audited there)."""
-    from anjian.tenancy.models import Tenant
-    from anjian.tenancy.scope import Scope, TenantOwned, scoped
-
     calendar = calendar or current()
     first, last = dt.date(first_year, 1, 1), dt.date(last_year, 12, 31)
     classes = deadline_classes()
@@ -432,10 +429,6 @@ class SeedReport:
 
 def package_years() -> dict[int, dict[dt.date, tuple[bool, str]]]:
     """What chinese-calendar knows: per year, weekday holidays and weekend make-up days."""
-    try:
-        import chinese_calendar
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise CalendarPackageMissing({"package": ["未安装 chinesecalendar"]}) from exc
     out: dict[int, dict[dt.date, tuple[bool, str]]] = {}
     for day, name in chinese_calendar.holidays.items():
         if day.weekday() < 5:
@@ -448,11 +441,9 @@ def package_years() -> dict[int, dict[dt.date, tuple[bool, str]]]:
 
 
 def package_notice() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
-        return f"chinesecalendar {version('chinesecalendar')}"
-    except PackageNotFoundError:  # pragma: no cover
+        return f"chinesecalendar {importlib.metadata.version('chinesecalendar')}"
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
         return "chinesecalendar"
 
 
