@@ -241,7 +241,7 @@ def generate_hazards(conn, enterprises: int, first_id: int, count: int, seed: in
 
 
 def tenant_info(app):
-    from anjian.plugins import TenantInfo
+    from anjian.plugins.views import TenantInfo
 
     settings = app.extensions["anjian.plugins"].validate_settings(PLUGIN, {})
     return TenantInfo(TENANT, "tj-hebei-bench", "天津市河北区商务局（基准）", "department",

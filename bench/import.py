@@ -202,7 +202,7 @@ def child_setup(url: str, migration_url: str, data_dir: str, workbook: str,
 
     from anjian.app import create_app
     from anjian.extensions import db, plugin_registry
-    from anjian.storage import storage_for
+    from anjian.storage.service import storage_for
     from anjian.tenancy import service
 
     migrate_app = create_app({"SQLALCHEMY_DATABASE_URI": url,

@@ -143,7 +143,7 @@ class LentApp:
         self.plugins = list(registry.plugins.items())
 
     def lend(self, folder: Path):
-        from anjian.plugins import PluginRegistry
+        from anjian.plugins.manager import PluginRegistry
 
         app = self.app
         app.config.clear()
@@ -214,9 +214,18 @@ def anjian_app(app):
     return app
 
 
+def cli_runner(app):
+    """A runner of the ``anjian`` command's groups on ``app`` (as ``anjian`` itself adds
+    them to the app it builds)."""
+    from anjian import cli
+
+    cli.init_app(app)
+    return app.test_cli_runner()
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return cli_runner(app)
 
 
 def bearer(token: str) -> dict:

@@ -381,7 +381,7 @@ def test_a_redelivered_job_continues_after_its_checkpoint(app, world, monkeypatc
     """RQ delivering a job again after the worker died: committed batches are skipped."""
     from anjian.jobs.models import Job
     from anjian.jobs.service import enqueue
-    from anjian.storage import storage_for
+    from anjian.storage.service import storage_for
 
     monkeypatch.setattr(import_run, "BATCH_SIZE", 2)
     data = xlsx([row(n) for n in range(51, 56)])

@@ -18,7 +18,7 @@ from anjian.extensions import db
 from anjian.jobs import embedded
 from anjian.jobs.models import Job
 from anjian.jobs.service import QueueUnavailable, TooManyJobs, enqueue, job_function
-from anjian.storage import UploadRejected
+from anjian.storage.backends import UploadRejected
 from anjian.tenancy.scope import Scope, scoped
 
 CORE = Path(__file__).resolve().parent.parent / "platform" / "anjian"

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from stdnum.cn import uscc
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from tests.conftest import bearer
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

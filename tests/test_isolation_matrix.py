@@ -510,7 +510,7 @@ class World:
             Inspection,
             InspectionResult,
         )
-        from anjian.storage import make_key
+        from anjian.storage.backends import make_key
         from anjian.tenancy.scope import Scope, scoped
 
         tenant_id = self.tenants[key]
@@ -585,7 +585,7 @@ class World:
         """A finished enterprise import of tenant ``key`` that rejected a row."""
         from anjian.extensions import db
         from anjian.jobs.models import Job
-        from anjian.storage import make_key
+        from anjian.storage.backends import make_key
         from anjian.tenancy.scope import Scope, scoped
 
         tenant_id = self.tenants[key]
@@ -604,8 +604,8 @@ class World:
         from anjian.clock import utcnow
         from anjian.extensions import db
         from anjian.reports.models import Report
-        from anjian.storage import storage_for
         from anjian.storage.backends import XLSX
+        from anjian.storage.service import storage_for
         from anjian.tenancy.scope import Scope, scoped
         from anjian.xlsx import write_table
 
@@ -629,8 +629,8 @@ class World:
 
         from anjian.extensions import db
         from anjian.jobs.models import Job
-        from anjian.storage import storage_for
         from anjian.storage.backends import XLSX
+        from anjian.storage.service import storage_for
         from anjian.tenancy.scope import Scope, scoped
         from anjian.xlsx import write_table
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from stdnum.cn import uscc
 
-from anjian.plugins import PluginRegistry, TenantInfo
+from anjian.plugins.manager import PluginRegistry
+from anjian.plugins.views import TenantInfo
 from tests.conftest import bearer
 
 T = "jb"

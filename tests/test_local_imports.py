@@ -28,11 +28,6 @@ ALLOWED = {
     ("jobs/queues.py", "fakeredis"):
         "the embedded default's in-process Redis: ~0.17 s and a Lua runtime (lupa) that a "
         "deployment on ANJIAN_REDIS_URL never uses",
-    ("app.py", "anjian.cli"):
-        "not a reason, a debt: an import cycle not resolved yet. anjian.cli imports "
-        "anjian.jobs.worker and anjian.jobs.scheduler (which imports anjian.jobs.runner), and "
-        "those import create_app from anjian.app; hoisted, importing anjian.app, "
-        "anjian.jobs.worker or anjian.jobs.scheduler first fails",
 }
 
 

@@ -12,7 +12,12 @@ from pathlib import Path
 import pluggy
 import pytest
 
-from anjian.plugins import PluginError, PluginRegistry, TenantInfo, hookimpl, hookspecs
+from anjian.errors import PluginError
+from anjian.plugin_api import hookimpl
+from anjian.plugins import hookspecs
+from anjian.plugins.manager import PluginRegistry
+from anjian.plugins.views import TenantInfo
+from tests.conftest import cli_runner
 
 ROOT = Path(__file__).parents[1]
 # Apps that never connect: create_app opens no connection.
@@ -509,7 +514,7 @@ def test_each_app_has_its_own_registry(tmp_path):
 
 def test_plugins_list_command(tmp_path):
     app = _bare_app(tmp_path, "cli")
-    result = app.test_cli_runner().invoke(args=["plugins", "list"])
+    result = cli_runner(app).invoke(args=["plugins", "list"])
     assert result.exit_code == 0, result.output
     listed = {line.split("\t")[0]: line for line in result.output.splitlines()}
     assert set(FIVE) <= set(listed)

@@ -236,7 +236,8 @@ def test_campaign_kind_has_the_seeds_five_phases(app, client, w):
 
 
 def test_settings_defaults_and_refusals():
-    from anjian.plugins import PluginError, PluginRegistry
+    from anjian.errors import PluginError
+    from anjian.plugins.manager import PluginRegistry
 
     registry = PluginRegistry(extra_modules=[PLUGIN], use_entry_points=False)
     settings = registry.validate_settings(PLUGIN, {})

@@ -16,7 +16,7 @@ from stdnum.cn import uscc
 
 from anjian.extensions import db
 from anjian.jobs import embedded
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from anjian.tenancy.scope import Scope, scoped
 from tests.conftest import bearer
 from tests.services import require_service
@@ -560,7 +560,8 @@ def test_roles_and_tenants(app, client, w, tmp_path):
     assert ok(client.get(f"{other}/reports", headers=w["other_admin"]))["total"] == 0
     # The signed link names the report's own tenant; the other tenant cannot get one.
     from anjian.reports.models import Report
-    from anjian.storage import ObjectNotFound, storage_for
+    from anjian.storage.backends import ObjectNotFound
+    from anjian.storage.service import storage_for
 
     link = ok(client.get(f"{T}/reports/{rid}/download?redirect=false", headers=w["viewer"]))
     assert link["expires_in"] == 600 and link["filename"] == report["filename"]

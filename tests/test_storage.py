@@ -14,9 +14,8 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
-from anjian import storage
 from anjian.config import ensure_secret_key
-from anjian.storage import backends
+from anjian.storage import backends, service
 from anjian.storage.backends import (
     XLSX,
     InvalidKey,
@@ -253,9 +252,9 @@ def test_secret_key_persisted_0600(tmp_path):
 
 
 def test_download_url_serves_file_with_headers(app, client):
-    store = storage.storage_for(app)
+    store = service.storage_for(app)
     assert isinstance(store, LocalStorage)
-    assert storage.storage_for(app) is store
+    assert service.storage_for(app) is store
     obj = store.put(3, "evidence", PDF, "application/pdf", "隐患整改报告.pdf")
     url = store.download_url(obj.key, 3)
     assert url.startswith("/api/v1/files/")
@@ -283,7 +282,7 @@ def test_download_url_serves_file_with_headers(app, client):
 
 
 def test_download_url_expires(app, client, monkeypatch):
-    store = storage.storage_for(app)
+    store = service.storage_for(app)
     obj = store.put(3, "evidence", PNG, "image/png", "a.png")
     url = store.download_url(obj.key, 3, expires_in=2)
     with client.get(url) as answer:
@@ -299,7 +298,7 @@ def test_download_url_expires(app, client, monkeypatch):
 
 
 def test_download_tampered_or_foreign_is_404(app, client):
-    store = storage.storage_for(app)
+    store = service.storage_for(app)
     mine = store.put(3, "evidence", PNG, "image/png", "a.png")
     theirs = store.put(4, "evidence", PNG, "image/png", "b.png")
     url = store.download_url(mine.key, 3)
@@ -323,7 +322,7 @@ def test_download_tampered_or_foreign_is_404(app, client):
 
 @pytest.mark.own_app  # its secret key is made in this test's data folder
 def test_secret_key_comes_from_data_dir(app, tmp_path):
-    storage.storage_for(app)
+    service.storage_for(app)
     assert (tmp_path / "secret_key").exists()
     assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
 
@@ -350,8 +349,8 @@ def s3_app(app, s3_endpoint, monkeypatch):
 
 
 def test_s3_put_get_delete_metadata(s3_app):
-    store = storage.storage_for(s3_app)
-    assert isinstance(store, storage.S3Storage)
+    store = service.storage_for(s3_app)
+    assert isinstance(store, backends.S3Storage)
     data = xlsx_bytes()
     obj = store.put(5, "imports", data, XLSX, "秦皇岛/企业台账（2024）.xlsx")
     assert obj.original_name == "企业台账（2024）.xlsx"
@@ -373,7 +372,7 @@ def test_s3_put_get_delete_metadata(s3_app):
 
 
 def test_s3_presigned_download(s3_app):
-    store = storage.storage_for(s3_app)
+    store = service.storage_for(s3_app)
     obj = store.put(5, "evidence", JPEG, "image/jpeg", "现场照片.jpg")
     url = store.download_url(obj.key, 5, expires_in=120)
     query = parse_qs(urlparse(url).query)
@@ -390,7 +389,7 @@ def test_s3_presigned_download(s3_app):
 
 
 def test_s3_client_is_per_process(s3_app, monkeypatch):
-    store = storage.storage_for(s3_app)
+    store = service.storage_for(s3_app)
     first = store._client()
     assert store._client() is first
     real_pid = os.getpid()
@@ -402,12 +401,12 @@ def test_s3_client_is_per_process(s3_app, monkeypatch):
 
 
 def test_s3_readiness(s3_app, client):
-    storage.check(s3_app)
+    service.check(s3_app)
     answer = client.get("/readyz")
     assert answer.get_json()["checks"]["storage"] == "ok"
     s3_app.config["ANJIAN_STORAGE_URL"] = "s3://no-such-bucket-anjian/x"
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError):
-        storage.check(s3_app)
+        service.check(s3_app)
     assert client.get("/readyz").get_json()["checks"]["storage"] == "unavailable"

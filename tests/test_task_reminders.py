@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 from stdnum.cn import uscc
 
-from anjian.plugins import hookimpl
+from anjian.plugin_api import hookimpl
 from tests.conftest import bearer
 
 T = "/api/v1/tenants/rm"

@@ -1,6 +1,6 @@
-"""anjian (安监): a multi-tenant backend for work-safety supervision campaigns."""
+"""anjian (安监): a multi-tenant backend for work-safety supervision campaigns.
 
-from anjian.plugins.hookspecs import hookimpl
+Importing the package imports nothing else: each module names what it needs (a
+plugin imports ``anjian.plugin_api`` alone)."""
 
-__all__ = ["hookimpl"]
 __version__ = "0.1.0"

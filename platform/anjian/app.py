@@ -82,11 +82,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     embedded_jobs.install(app)
 
     _register_api(app)
-
-    # lazy: unresolved import cycle: cli -> jobs.worker, jobs.scheduler -> jobs.runner -> app
-    from anjian import cli
-
-    cli.init_app(app)
     return app
 
 

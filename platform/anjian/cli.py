@@ -34,7 +34,11 @@ from anjian.workdays.models import CalendarDay, CalendarYear
 
 
 def _app_factory():
-    return create_app()
+    """The app the ``anjian`` command runs in, with the command groups below on its
+    ``app.cli`` (the CLI is an entry point: it builds the app, not the other way round)."""
+    app = create_app()
+    init_app(app)
+    return app
 
 
 @click.group(cls=FlaskGroup, create_app=_app_factory, add_default_commands=True,
@@ -51,6 +55,7 @@ main.add_command(job_worker.scheduler)
 
 
 def init_app(app) -> None:
+    """Put anjian's command groups on ``app.cli`` (tests: ``tests.conftest.cli_runner``)."""
     for group in (tenants, users, tokens, plugins, calendar_group):
         app.cli.add_command(group)
     app.cli.add_command(bootstrap)

@@ -8,11 +8,11 @@ import marshmallow as ma
 from flask import current_app
 from sqlalchemy import text
 
-from anjian import storage
 from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
 from anjian.extensions import db
 from anjian.jobs import queues
+from anjian.storage import service as storage
 
 log = logging.getLogger(__name__)
 blp = Blueprint("health", __name__, description="健康检查")

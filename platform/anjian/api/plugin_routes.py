@@ -24,8 +24,8 @@ from anjian.api.blueprint import Blueprint
 from anjian.api.context import request_context
 from anjian.api.policy import READ_METHODS, requires
 from anjian.api.problems import problem
+from anjian.errors import PluginError
 from anjian.extensions import db
-from anjian.plugins import PluginError
 from anjian.plugins.catalogue import Route, checked
 
 PREFIX = "/api/v1/tenants/<tenant_code>/plugins"

@@ -14,7 +14,8 @@ from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
 from anjian.jobs.models import FINISHED
 from anjian.jobs.service import enqueue
-from anjian.storage import ObjectNotFound, storage_for
+from anjian.storage.backends import ObjectNotFound
+from anjian.storage.service import storage_for
 
 blp = Blueprint("enterprise_exports", __name__,
                 url_prefix="/api/v1/tenants/<tenant_code>/enterprise-exports",

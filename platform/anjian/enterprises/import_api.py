@@ -22,8 +22,8 @@ from anjian.enterprises.jobs import KIND
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
 from anjian.jobs.service import enqueue
-from anjian.storage import content_disposition, storage_for
-from anjian.storage.backends import XLSX
+from anjian.storage.backends import XLSX, content_disposition
+from anjian.storage.service import storage_for
 
 blp = Blueprint("enterprise_imports", __name__,
                 url_prefix="/api/v1/tenants/<tenant_code>/enterprise-imports",

@@ -22,8 +22,8 @@ from anjian.enterprises.schemas import EnterpriseQuerySchema
 from anjian.extensions import db
 from anjian.jobs.models import Job
 from anjian.jobs.service import JobError, job_function
-from anjian.storage import storage_for
 from anjian.storage.backends import XLSX
+from anjian.storage.service import storage_for
 from anjian.tenancy.scope import Scope, set_scope
 
 KIND = "enterprise_import"

@@ -36,7 +36,7 @@ from anjian.inspections.schemas import (
     TemplateSummarySchema,
     TemplateUpdateSchema,
 )
-from anjian.storage import storage_for
+from anjian.storage.service import storage_for
 
 PREFIX = "/api/v1/tenants/<tenant_code>"
 templates_blp = Blueprint("checklist_templates", __name__,

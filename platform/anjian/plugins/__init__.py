@@ -1,6 +1,4 @@
-"""Plugins: the contract (``hookspecs``), loading (``manager``) and the core defaults."""
-
-from anjian.plugins.hookspecs import hookimpl
-from anjian.plugins.manager import PluginError, PluginRegistry, TenantInfo
-
-__all__ = ["PluginError", "PluginRegistry", "TenantInfo", "hookimpl"]
+"""Plugins: the contract (``hookspecs``: the hooks, ``catalogue``: the typed entries,
+``views``: what policy hooks see), loading (``manager``), the core defaults
+(``defaults``), what a plugin reads (``context``) and the skeleton of a new plugin
+(``scaffold``). A plugin imports ``anjian.plugin_api`` alone."""

@@ -30,7 +30,8 @@ from anjian.reports.schemas import (
     ReportRequestSchema,
     ReportSchema,
 )
-from anjian.storage import ObjectNotFound, storage_for
+from anjian.storage.backends import ObjectNotFound
+from anjian.storage.service import storage_for
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/tenants/<tenant_code>/reports",
                 description="报表：后台生成（Excel、PDF、JSON）、下载、人工填报数据")

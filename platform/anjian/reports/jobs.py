@@ -7,7 +7,7 @@ from flask import current_app
 
 from anjian.jobs.service import JobContext, job_function
 from anjian.reports.service import run_report
-from anjian.storage import storage_for
+from anjian.storage.service import storage_for
 
 
 @job_function("report", queue="reports", timeout=1800)

@@ -13,13 +13,13 @@ from werkzeug.wsgi import wrap_file
 from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
 from anjian.api.problems import problem
-from anjian.storage import storage_for
 from anjian.storage.backends import (
     BadDownloadToken,
     InvalidKey,
     ObjectNotFound,
     content_disposition,
 )
+from anjian.storage.service import storage_for
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="文件下载（限时链接）")
 
