@@ -12,6 +12,7 @@ import pytest
 from anjian.auth.service import Access
 from anjian.context import Context
 from anjian.plugins.views import TenantInfo
+from tests.test_layers import layers
 
 INFO = TenantInfo(7, "demo", "演示", "county", ())
 
@@ -58,18 +59,18 @@ def test_visibility_fails_closed_without_a_context():
 
 # --- who reads Flask's request globals ------------------------------------------------------
 
-REQUEST_GLOBALS = {"g", "request", "session"}
+# What only a request has: its globals, and what asks for the request (its URL, its host).
+REQUEST_GLOBALS = {"g", "request", "session", "has_request_context", "url_for"}
 PACKAGE = Path(__file__).parents[1] / "platform" / "anjian"
-# Adapters: they know HTTP, RQ or the shell, and build or read the Context.
-ADAPTERS = {
-    "app.py", "cli.py", "auth/guard.py", "jobs/worker.py",
-    "enterprises/import_api.py", "enterprises/export_api.py", "jobs/admin_api.py",
-}
-ADAPTER_FOLDERS = ("api/", "observability/", "migrations/")
 
 
 def _is_adapter(name: str) -> bool:
-    return name.endswith("/api.py") or name in ADAPTERS or name.startswith(ADAPTER_FOLDERS)
+    """In the two top layers of the import contract (entry points and adapters: they know
+    HTTP, RQ or the shell, and build or read the Context), or a migration."""
+    module = "anjian." + name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+    top = layers()[0] + layers()[1]
+    return name.startswith("migrations/") or any(
+        module == entry or module.startswith(entry + ".") for entry in top)
 
 
 def _request_globals(source: str) -> set[str]:

@@ -43,6 +43,7 @@ from anjian.reports import models as _reports  # noqa: F401
 from anjian.services import api as services_api
 from anjian.services import models as _services  # noqa: F401
 from anjian.storage import api as storage_api
+from anjian.storage import service as storage_service
 from anjian.tenancy import api as tenancy_api
 from anjian.tenancy import models as _tenancy  # noqa: F401
 from anjian.tenancy import scope
@@ -82,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     embedded_jobs.install(app)
 
     _register_api(app)
+    app.extensions[storage_service.LINK] = storage_api.link
     return app
 
 

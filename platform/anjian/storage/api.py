@@ -7,13 +7,14 @@ A tampered or expired token, or an object gone, answers 404.
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app, has_request_context, request, url_for
 from werkzeug.wsgi import wrap_file
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.storage.backends import (
+    FILES_PATH,
     BadDownloadToken,
     InvalidKey,
     ObjectNotFound,
@@ -22,6 +23,14 @@ from anjian.storage.backends import (
 from anjian.storage.service import storage_for
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="文件下载（限时链接）")
+
+
+def link(token: str) -> str:
+    """The download URL of a token: absolute in a request (its host), else the path alone
+    (a job's result). The app factory hands it to the local storage (``service.LINK``)."""
+    if has_request_context():
+        return url_for("files.download", token=token, _external=True)
+    return FILES_PATH + token
 
 
 @blp.route("/<token>")

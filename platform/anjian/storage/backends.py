@@ -21,12 +21,12 @@ import time
 import unicodedata
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote
 
-from flask import has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from anjian.errors import Refused, TooLarge, UnsupportedType
@@ -533,16 +533,18 @@ class LocalStorage(Storage):
 
     Writes go to a temporary file in the same folder, are fsynced, then renamed
     into place with ``os.replace``: a reader sees the whole object or none.
-    Downloads go through the app (``GET /api/v1/files/<signed token>``).
+    Downloads go through the app (``GET /api/v1/files/<signed token>``): ``link`` makes
+    the URL of a token (the files API's, absolute in a request), else ``url_base`` + token.
     """
 
     scheme = "file"
 
     def __init__(self, root, secret_key: str | None = None, max_bytes=None,
-                 url_base: str = FILES_PATH):
+                 url_base: str = FILES_PATH, link: Callable[[str], str] | None = None):
         super().__init__(secret_key, max_bytes)
         self.root = Path(root).resolve()
         self.url_base = url_base
+        self.link = link
 
     def _path(self, key: str) -> Path:
         parse_key(key)
@@ -625,12 +627,7 @@ class LocalStorage(Storage):
 
     def _download_url(self, key, tenant_id, filename, content_type, expires_in) -> str:
         token = self.make_download_token(key, tenant_id, filename, content_type, expires_in)
-        if has_request_context():
-            try:
-                return url_for("files.download", token=token, _external=True)
-            except Exception:  # noqa: S110 - files blueprint not on this app: relative URL
-                pass
-        return self.url_base + token
+        return self.link(token) if self.link is not None else self.url_base + token
 
 
 # --------------------------------------------------------------------------- S3
