@@ -2,6 +2,8 @@
 
 The plugin registry is the app's too (``create_app`` keeps it under ``PLUGINS_KEY``);
 ``plugin_registry()`` finds the current app's, as ``db.session`` finds its database.
+``this_app()`` is how the layers below the adapters reach the app's configuration and
+extensions (the queue's Redis, the job kinds, caches, listeners): they never import Flask.
 """
 
 from flask import current_app
@@ -24,6 +26,12 @@ migrate = Migrate()
 PLUGINS_KEY = "anjian.plugins"
 
 
+def this_app():
+    """The app of the current app context (the object itself, to hand to a thread or to
+    use after the context ends)."""
+    return current_app._get_current_object()
+
+
 def plugin_registry():
-    """The current app's plugin registry (an ``anjian.plugins.PluginRegistry``)."""
-    return current_app.extensions[PLUGINS_KEY]
+    """The current app's plugin registry (an ``anjian.plugins.manager.PluginRegistry``)."""
+    return this_app().extensions[PLUGINS_KEY]

@@ -44,7 +44,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
@@ -57,7 +56,7 @@ from anjian.clock import utcnow
 from anjian.context import Context
 from anjian.db import jsonable
 from anjian.errors import Conflict, DomainError, TooMany, Unavailable
-from anjian.extensions import db
+from anjian.extensions import db, this_app
 from anjian.jobs.models import (
     ABANDONED,
     FAILED,
@@ -212,7 +211,7 @@ def _real(session):
 
 def check_queue(app=None) -> None:
     """Raise QueueUnavailable unless the app's Redis answers."""
-    app = app or current_app._get_current_object()
+    app = app or this_app()
     try:
         connection(app).ping()
     except REDIS_ERRORS as exc:
@@ -234,7 +233,7 @@ def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = No
     ``params`` is not JSON. ``shared``: the job counts against the tenant's share of open
     jobs (``_check_share``); the schedules' jobs, the platform's own, pass False.
     """
-    app = current_app._get_current_object()
+    app = this_app()
     spec = get_spec(kind, app)
     session = _real(session or db.session)
     scope = get_scope(session)
@@ -288,7 +287,7 @@ def retry(job: Job, session=None) -> Job:
     if job.status not in RETRYABLE:
         raise JobStateError(f"任务当前状态为「{job.status_label}」，只有失败或中断的任务可以重试",
                             technical=f"job {job.id} is {job.status}")
-    app = current_app._get_current_object()
+    app = this_app()
     try:
         spec = get_spec(job.kind, app)
     except KeyError:
@@ -489,7 +488,7 @@ def reap_abandoned(app=None, stale_after: float | None = None,
     embedded queue lost with its process) for over ``requeue_lost_after`` seconds
     is sent again. Returns {"abandoned": n, "requeued": m}.
     """
-    app = app or current_app._get_current_object()
+    app = app or this_app()
     counted = app.extensions.get(OUTCOME_LISTENER)
     if stale_after is None:
         stale_after = float(app.config.get("ANJIAN_JOB_STALE_SECONDS", DEFAULT_STALE_SECONDS))

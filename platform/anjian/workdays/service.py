@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import chinese_calendar
-from flask import current_app
 from sqlalchemy import func, select
 
 from anjian.clock import utcnow
 from anjian.errors import Refused
-from anjian.extensions import db
+from anjian.extensions import db, this_app
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.scope import Scope, TenantOwned, scoped
 from anjian.workdays.models import CalendarDay, CalendarYear, WorkdayDeadline
@@ -156,7 +155,7 @@ _CHECKED_KEY = "_anjian_calendar_checked"
 
 
 def _cache() -> _Cache:
-    ext = current_app.extensions
+    ext = this_app().extensions
     cache = ext.get(_CACHE_KEY)
     if cache is None:
         cache = ext.setdefault(_CACHE_KEY, _Cache())
