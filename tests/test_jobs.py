@@ -382,13 +382,13 @@ def test_a_worker_registers_again_when_redis_lost_its_registry(app, redis_url):
     worker registers again at its next heartbeat, with its queues."""
     from rq import Queue, Worker
 
-    from anjian.jobs.queues import worker_class
+    from anjian.jobs.queues import RegisteredWorker
 
     app.config["ANJIAN_REDIS_URL"] = redis_url
     conn = connection(app)
     conn.flushdb()
     queues = [Queue(name, connection=conn) for name in QUEUE_NAMES]
-    ours, plain = worker_class()(queues, connection=conn), Worker(queues, connection=conn)
+    ours, plain = RegisteredWorker(queues, connection=conn), Worker(queues, connection=conn)
     ours.register_birth()
     plain.register_birth()
     assert Worker.count(connection=conn) == 2

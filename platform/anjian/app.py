@@ -25,7 +25,7 @@ from anjian.enterprises import export_api as enterprise_export_api
 from anjian.enterprises import import_api
 from anjian.enterprises import models as _enterprises  # noqa: F401
 from anjian.evidence import Evidence as _evidence  # noqa: F401
-from anjian.extensions import db, migrate
+from anjian.extensions import PLUGINS_KEY, db, migrate
 from anjian.hazards import api as hazards_api
 from anjian.hazards import models as _hazards  # noqa: F401
 from anjian.idempotency import models as _idempotency  # noqa: F401
@@ -79,7 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         extra_modules=[m for m in app.config["ANJIAN_PLUGINS"].split(",") if m.strip()],
         use_entry_points=app.config["ANJIAN_LOAD_ENTRY_POINTS"],
     )
-    app.extensions["anjian.plugins"] = plugins
+    app.extensions[PLUGINS_KEY] = plugins
     embedded_jobs.install(app)
 
     _register_api(app)
@@ -110,7 +110,7 @@ def _register_api(app: Flask) -> None:
                       services_api.contracts_blp, services_api.records_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
-    plugin_routes.register(app, api, app.extensions["anjian.plugins"])
+    plugin_routes.register(app, api, app.extensions[PLUGINS_KEY])
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)
     app.teardown_request(guard.teardown_request)

@@ -211,7 +211,7 @@ def plugins():
 @with_appcontext
 def plugins_list():
     """List loaded plugins and what they offer."""
-    registry = current_app.extensions["anjian.plugins"]
+    registry = plugin_registry()
     for name, module in sorted(registry.plugins.items()):
         hooks = sorted(h.name for h in registry.catalogue.get_hookcallers(module) or [])
         click.echo(f"{name}\t{getattr(module, '__file__', '')}\t{', '.join(hooks)}")

@@ -162,5 +162,5 @@ class PluginError(Exception):
 
 
 __all__ = ["Conflict", "Defect", "DomainError", "Forbidden", "NotFound", "PluginError",
-           "PreconditionFailed", "Refused", "TooLarge", "TooMany", "Unavailable", "UnsupportedType", "translate"]
-
+           "PreconditionFailed", "Refused", "TooLarge", "TooMany", "Unavailable",
+           "UnsupportedType", "translate"]

@@ -44,7 +44,7 @@ from anjian import embedded
 from anjian.app import create_app
 from anjian.auth import service as auth_service
 from anjian.auth.models import Membership
-from anjian.extensions import db, plugin_registry
+from anjian.extensions import PLUGINS_KEY, db, plugin_registry
 from anjian.jobs import queues
 from anjian.permissions import TENANT_ROLES
 from anjian.plugins.manager import PluginRegistry
@@ -242,7 +242,7 @@ def anjian_app(anjian_database, _anjian_session_app, anjian_plugins, tmp_path):
                       ANJIAN_STORAGE_URL=(tmp_path / "objects").as_uri())
     for key in set(app.extensions) - extensions:
         del app.extensions[key]  # caches made by the last test (storage, calendar, ...)
-    app.extensions["anjian.plugins"] = _registry(anjian_plugins)
+    app.extensions[PLUGINS_KEY] = _registry(anjian_plugins)
     yield app
     with app.app_context():
         db.session.remove()
@@ -256,7 +256,7 @@ def anjian_app(anjian_database, _anjian_session_app, anjian_plugins, tmp_path):
 @pytest.fixture
 def anjian_tenant_spec(anjian_app) -> dict:
     """The tenant ``anjian_tenant`` makes; override it to name your settings."""
-    registry = anjian_app.extensions["anjian.plugins"]
+    registry = anjian_app.extensions[PLUGINS_KEY]
     return {"code": DEFAULT_TENANT, "name": "测试租户", "level": "district",
             "plugins": sorted(registry.plugins), "settings": {}}
 

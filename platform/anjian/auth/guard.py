@@ -26,7 +26,7 @@ from anjian.api.problems import problem
 from anjian.audit.service import REQUEST_ID_KEY, record_event
 from anjian.auth.service import AuthError, tenant_access, user_from_token
 from anjian.context import Context
-from anjian.extensions import db
+from anjian.extensions import PLUGINS_KEY, db
 from anjian.tenancy.scope import Scope, set_scope
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _bearer() -> str | None:
 
 
 def _plugins():
-    return current_app.extensions.get("anjian.plugins")
+    return current_app.extensions.get(PLUGINS_KEY)
 
 
 def before_request():

@@ -318,7 +318,7 @@ def add_targets(context: Context, campaign: Campaign, data: dict) -> dict:
         method = "plugin"
         enterprises = list(db.session.scalars(_candidates(context, data.get("filter"))))
         picked = context.policy("select_campaign_targets", campaign=campaign,
-                       enterprises=enterprises)
+                                enterprises=enterprises)
         if picked is None:
             raise Refused("本单位启用的插件没有选取目标企业的规则", field="rule")
         allowed = {e.id for e in enterprises}

@@ -77,8 +77,3 @@ class RegisteredWorker(PromptPubSub, Worker):
                 worker_registration.register(self, again)
                 again.expire(self.key, timeout or self.worker_ttl + 60)
                 again.execute()
-
-
-def worker_class():
-    """The worker class the RQ processes run (``RegisteredWorker``)."""
-    return RegisteredWorker

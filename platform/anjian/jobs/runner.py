@@ -21,7 +21,7 @@ from anjian.app import create_app
 from anjian.clock import utcnow
 from anjian.context import Context
 from anjian.errors import DomainError
-from anjian.extensions import db
+from anjian.extensions import db, plugin_registry
 from anjian.jobs import schedules
 from anjian.jobs.models import DONE, FAILED, FINISHED, STARTED, Job
 from anjian.jobs.service import (
@@ -97,7 +97,7 @@ def _run(app, job_id: str, tenant_id: int) -> dict:
         if tenant is None or not tenant.is_active:
             job.status = FAILED
             job.error = error_text("所属租户已停用或不存在，任务未执行",
-                                    f"tenant {tenant_id} inactive or missing")
+                                   f"tenant {tenant_id} inactive or missing")
             job.finished_at = now
             s.commit()
             return {"status": FAILED}
@@ -106,7 +106,7 @@ def _run(app, job_id: str, tenant_id: int) -> dict:
         job.heartbeat_at = now
         job.finished_at = None
         s.commit()
-        plugins = app.extensions["anjian.plugins"]
+        plugins = plugin_registry()
         context = Context.for_job(plugins.tenant_info(tenant), actor, job_id, plugins)
         ctx = JobContext(job, db.engine, context)
 
@@ -114,7 +114,7 @@ def _run(app, job_id: str, tenant_id: int) -> dict:
         spec = get_spec(ctx.kind, app)
     except KeyError:
         finish(job_id, tenant_id, actor, FAILED,
-                error=error_text("未知的任务类型，无法执行", f"unknown job kind {ctx.kind!r}"))
+               error=error_text("未知的任务类型，无法执行", f"unknown job kind {ctx.kind!r}"))
         return {"status": FAILED}
 
     heartbeat = _Heartbeat(ctx, float(app.config.get("ANJIAN_JOB_HEARTBEAT_SECONDS",

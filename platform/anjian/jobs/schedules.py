@@ -51,7 +51,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from anjian.clock import CHINA, local_now, utcnow
-from anjian.extensions import db
+from anjian.extensions import PLUGINS_KEY, db
 from anjian.jobs import service
 from anjian.jobs.models import Job
 from anjian.jobs.queues import QUEUE_NAMES
@@ -176,7 +176,7 @@ def declared(app=None) -> list[Schedule]:
     for the tenants of the kind's plugin): see ``anjian.reports.kinds.schedule_entries``.
     """
     app = app or current_app._get_current_object()
-    registry = app.extensions["anjian.plugins"]
+    registry = app.extensions[PLUGINS_KEY]
     out: dict[str, Schedule] = {}
     for entry in [*registry.catalogue_entries("register_schedules"), *schedule_entries(registry)]:
         schedule = _validate(entry)

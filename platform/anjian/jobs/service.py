@@ -208,7 +208,6 @@ def _real(session):
     return session() if hasattr(session, "registry") else session
 
 
-
 def check_queue(app=None) -> None:
     """Raise QueueUnavailable unless the app's Redis answers."""
     app = app or this_app()
@@ -351,8 +350,8 @@ def _after_commit(session):
             session.info.setdefault(FAILED_DISPATCH_KEY, set()).add(item.job_id)
             with item.app.app_context():
                 finish(item.job_id, item.tenant_id, None, FAILED,
-                        error=error_text("任务队列暂不可用，任务未能启动，请稍后重试",
-                                          "QueueUnavailable: enqueue after commit failed"))
+                       error=error_text("任务队列暂不可用，任务未能启动，请稍后重试",
+                                        "QueueUnavailable: enqueue after commit failed"))
 
 
 def _after_rollback(session):
@@ -528,7 +527,7 @@ def reap_abandoned(app=None, stale_after: float | None = None,
                         job.rq_job_id = new_rq_id(job.id)
                         s.commit()
                         resend.append(Dispatch(app, job.id, tenant_id, job.kind, spec.queue,
-                                                job.rq_job_id, spec.timeout))
+                                               job.rq_job_id, spec.timeout))
                 for item in resend:
                     try:
                         send(item)

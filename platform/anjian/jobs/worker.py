@@ -33,7 +33,7 @@ from rq import Queue
 from anjian.app import create_app
 from anjian.extensions import db
 from anjian.jobs import service
-from anjian.jobs.queues import QUEUE_NAMES, connection, worker_class
+from anjian.jobs.queues import QUEUE_NAMES, RegisteredWorker, connection
 from anjian.jobs.scheduler import run_scheduler
 
 REAP_INTERVAL = 60.0
@@ -72,8 +72,8 @@ def run_worker(app, queues: Sequence[str] = (), *, burst: bool = False,
     options = {key: value for key, value in (("worker_ttl", worker_ttl),
                                              ("maintenance_interval", maintenance_interval))
                if value is not None}
-    rq_worker = worker_class()([Queue(name, connection=conn) for name in names],
-                               connection=conn, **options)
+    rq_worker = RegisteredWorker([Queue(name, connection=conn) for name in names],
+                                 connection=conn, **options)
     _reap(app, stale_after)
     stop = threading.Event()
     if not burst:

@@ -1,7 +1,7 @@
 """Loading plugins and building the per-tenant hook callers.
 
-The registry lives on the Flask app (``app.extensions["anjian.plugins"]``), never
-in a module global, so two apps (or two tests) never share plugins.
+The registry lives on the Flask app (``app.extensions[anjian.extensions.PLUGINS_KEY]``),
+never in a module global, so two apps (or two tests) never share plugins.
 """
 
 from __future__ import annotations

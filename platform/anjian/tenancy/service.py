@@ -1,4 +1,5 @@
-"""Tenant rules: validating a definition, syncing tenants/*.toml, tenant info for plugins."""
+"""Tenant rules: validating a definition, syncing tenants/*.toml (the plugins' view of a
+tenant is ``PluginRegistry.tenant_info``)."""
 
 from __future__ import annotations
 
