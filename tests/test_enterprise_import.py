@@ -75,7 +75,8 @@ def world(factory):
 
 
 def upload(client, headers, data, name="企业名单.xlsx", url=URL, **form):
-    body = {"file": (io.BytesIO(data), name), **{k: str(v).lower() for k, v in form.items()}}
+    body = {"file": (io.BytesIO(data), name),
+            **{k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()}}
     builder = EnvironBuilder(path=url, method="POST", data=body, headers=headers,
                              content_type="multipart/form-data")
     environ = builder.get_environ()
@@ -137,8 +138,10 @@ def test_profiles_list_the_core_template(client, world):
     r = client.get(f"{URL}/profiles", headers=world["admin"])
     assert r.status_code == 200
     core = next(p for p in r.json if p["key"] == "core")
-    assert core["headers"]["统一社会信用代码"] == "credit_code"
-    assert core["headers"]["所属区域(区域代码)"] == "area_code"
+    fields = {f["name"]: f for f in core["fields"]}
+    assert fields["credit_code"]["label"] == "统一社会信用代码" and fields["credit_code"]["required"]
+    assert fields["area_code"]["label"] == "所属区域(区域代码)"
+    assert "注册地址" in fields["address"]["aliases"] and "员工数" in fields["employees"]["aliases"]
 
 
 def test_import_creates_updates_and_rejects_with_a_downloadable_report(app, client, world):
@@ -234,17 +237,18 @@ def test_gb18030_csv_and_the_dry_run(app, client, world):
         code(11)] == 30
 
 
-def test_duplicate_codes_in_one_file_reject_every_such_row(app, client, world):
+def test_a_code_on_several_rows_is_imported_from_its_first_row(app, client, world):
     rows = [row(21, name="甲"), row(22), row(21, name="乙")]
     job = run(app, client, world["admin"], xlsx(rows))
     result = job["result"]
-    assert (result["created"], result["rejected"]) == (1, 2)
-    assert [e["credit_code"] for e in enterprises(app, world["a"])] == [code(22)]
+    assert (result["created"], result["rejected"]) == (2, 1)
+    stored = {e["credit_code"]: e["name"] for e in enterprises(app, world["a"])}
+    assert stored == {code(21): "甲", code(22): "企业22"}
     url = client.get(f"{URL}/{job['id']}/rejected", headers=world["admin"]).json["url"]
     ws = openpyxl.load_workbook(io.BytesIO(fetch(client, url))).worksheets[0]
     lines = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
-    assert [line[0] for line in lines] == [2, 4]
-    assert "重复" in lines[0][2] and "第 4 行" in lines[0][2] and "第 2 行" in lines[1][2]
+    assert [line[0] for line in lines] == [4]
+    assert lines[0][1] == "统一社会信用代码" and "与第2行重复" in lines[0][2]
 
 
 @pytest.mark.parametrize(("data", "name", "status", "message"), [
@@ -404,20 +408,21 @@ def test_a_redelivered_job_continues_after_its_checkpoint(app, world, monkeypatc
 
 
 def test_a_code_is_a_duplicate_only_when_two_valid_rows_give_it(app, client, world):
-    """Codes on several rows are decided among the valid rows only, after normalising."""
+    """Codes on several rows are decided among the valid rows only, after normalising: an
+    invalid first row does not make the next valid one a duplicate."""
     spaced = code(62)[:6] + " " + code(62)[6:].lower()  # the same code as written by hand
-    rows = [row(61), row(61, employees="十二"), row(62, name="甲"), row(63),
+    rows = [row(61, employees="十二"), row(61), row(62, name="甲"), row(63),
             [spaced, "乙"] + [None] * (len(HEADERS) - 2)]
     job = run(app, client, world["admin"], xlsx(rows))
     result = job["result"]
-    assert (result["created"], result["rejected"]) == (2, 3), result
-    assert [e["credit_code"] for e in enterprises(app, world["a"])] == [code(61), code(63)]
+    assert (result["created"], result["rejected"]) == (3, 2), result
+    assert [e["credit_code"] for e in enterprises(app, world["a"])] == [code(61), code(62), code(63)]
     url = client.get(f"{URL}/{job['id']}/rejected", headers=world["admin"]).json["url"]
     ws = openpyxl.load_workbook(io.BytesIO(fetch(client, url))).worksheets[0]
     lines = {line[0]: line for line in ws.iter_rows(min_row=2, values_only=True)}
-    assert set(lines) == {3, 4, 6}
-    assert lines[3][1] == "从业人数"
-    assert "重复" in lines[4][2] and "第 6 行" in lines[4][2] and "第 4 行" in lines[6][2]
+    assert set(lines) == {2, 6}
+    assert lines[2][1] == "从业人数"
+    assert "与第4行重复" in lines[6][2]
 
 
 def test_remembered_cell_values_keep_booleans_and_numbers_apart(app, client, world):
@@ -529,9 +534,9 @@ def test_plugin_fields_are_columns_of_the_tenants_import(app, client, jinbei, mo
     assert [lists.get(letter) for letter in letters] == [
         '"一般,较重,严重"', '"是,否"', '"是,否"', '"是,否"', '"是,否"']
     profiles = client.get(f"{JINBEI}/profiles", headers=jinbei["admin"]).json
-    core = next(p for p in profiles if p["key"] == "core")
-    assert core["headers"]["职业病危害风险等级"] == "extra.occupational_hazard_level"
-    assert core["headers"]["统一社会信用代码"] == "credit_code"
+    core = {f["label"]: f["name"] for f in next(p for p in profiles if p["key"] == "core")["fields"]}
+    assert core["职业病危害风险等级"] == "extra.occupational_hazard_level"
+    assert core["统一社会信用代码"] == "credit_code"
     assert header[:len(HEADERS)] == HEADERS
     assert header[len(HEADERS):] == ["职业病危害风险等级", "自身安全生产管理能力不足",
                                      "出租厂房等涉及多租赁户的主体", "大型市场",
@@ -576,8 +581,13 @@ def test_plugin_fields_are_columns_of_the_tenants_import(app, client, jinbei, mo
 
 def test_plugin_columns_are_ignored_where_the_plugin_is_not_enabled(app, client, world):
     headers = ["统一社会信用代码", "企业名称", "职业病危害风险等级"]
-    job = run(app, client, world["admin"], xlsx([[code(9), "普通企业", "较重"]], headers=headers))
+    data = xlsx([[code(9), "普通企业", "较重"]], headers=headers)
+    refused = upload(client, world["admin"], data)  # not a column of this tenant: it must be told
+    assert refused.status_code == 422 and "职业病危害风险等级" in refused.json["detail"]
+    assert refused.json["plan"]["unmapped"][0]["header"] == "职业病危害风险等级"
+    job = run(app, client, world["admin"], data, mapping='{"职业病危害风险等级": "ignore"}')
     assert job["result"]["created"] == 1
+    assert job["result"]["warnings"][0] == "「职业病危害风险等级」（C列）按映射忽略，未导入"
     assert extras(app, world["a"]) == {code(9): {}}
 
 

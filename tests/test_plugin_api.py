@@ -166,8 +166,8 @@ def register_campaign_kinds():
      " parameters=__import__('marshmallow').Schema, compute=print)]", "html"),
     ("register_schedules():\n    return [Schedule(key='s', cron='0 25 * * *', queue='default',"
      " function='a.b')]", "cron"),
-    ("register_import_profiles():\n    return [ImportProfile(key='p', title='模板', headers={})]",
-     "headers"),
+    ("register_import_profiles():\n    return [ImportProfile(key='p', title='模板', aliases={'name': ()})]",
+     "aliases['name']"),
     ("register_campaign_kinds():\n    return [CampaignKind(key='k', title='行动', phases=())]",
      "phases"),
 ])

@@ -83,8 +83,8 @@ def test_a_tables_headers_totals_and_cells_are_neutralised():
 
 
 def test_the_rejected_rows_neutralise_the_files_headers_and_cells():
-    from anjian.enterprises.importing.planning import Rejection
     from anjian.enterprises.importing.workbooks import rejected_workbook
+    from anjian.intake.rows import Rejection
 
     data = rejected_workbook(PAYLOADS, [Rejection(2, payload, payload, PAYLOADS)
                                         for payload in PAYLOADS])
@@ -92,10 +92,10 @@ def test_the_rejected_rows_neutralise_the_files_headers_and_cells():
 
 
 def test_the_import_template_neutralises_a_profiles_headers():
-    from anjian.enterprises.importing.profiles import EXTRA_PREFIX, core_profile
+    from anjian.enterprises.importing.profiles import EXTRA_PREFIX
     from anjian.enterprises.importing.workbooks import template_workbook
+    from anjian.intake.profile import Field, Profile
 
-    profile = core_profile()
-    profile["headers"] = {**profile["headers"],
-                          **{payload: f"{EXTRA_PREFIX}f{n}" for n, payload in enumerate(PAYLOADS)}}
+    profile = Profile("core", "模板", "enterprises", tuple(
+        Field(f"{EXTRA_PREFIX}f{n}", payload, str) for n, payload in enumerate(PAYLOADS)), "f0")
     _assert_neutralised(template_workbook(profile), times=1)

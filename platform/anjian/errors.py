@@ -34,7 +34,7 @@ class DomainError(Exception):
     def __init__(self, message: str, *, field: str | None = None,
                  errors: dict[str, list[str]] | None = None, slug: str | None = None,
                  title: str | None = None, retry_after: int | None = None,
-                 technical: str | None = None):
+                 technical: str | None = None, members: dict | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
@@ -43,6 +43,8 @@ class DomainError(Exception):
         self.title = title
         self.retry_after = retry_after
         self.technical = technical
+        # More of the answer, by name (an import's plan): members of the problem body.
+        self.members = members
 
     def on(self, field: str) -> DomainError:
         """The same error told as a message on ``field`` (when it names no field itself)."""

@@ -45,13 +45,15 @@ class ProblemSchema(ma.Schema):
     instance = ma.fields.String()
     request_id = ma.fields.String()
     errors = ma.fields.Dict(metadata={"description": "逐字段的错误说明"})
+    plan = ma.fields.Dict(metadata={"description": "导入计划：找到的表头、列的对应、未能对应的列及建议"})
 
 
 class ApiProblem(HTTPException):
     """An error raised by services and views with its own type slug and detail."""
 
     def __init__(self, status: int, slug: str | None = None, detail: str | None = None,
-                 errors: dict | None = None, headers: dict | None = None, title: str | None = None):
+                 errors: dict | None = None, headers: dict | None = None, title: str | None = None,
+                 members: dict | None = None):
         super().__init__(description=detail)
         self.code = status
         self.slug = slug
@@ -59,6 +61,7 @@ class ApiProblem(HTTPException):
         self.errors = errors
         self.extra_headers = headers or {}
         self.title = title
+        self.members = members or {}
 
 
 def problem(status: int, detail: str | None = None, slug: str | None = None, **kw):
@@ -94,7 +97,8 @@ def from_domain(error: domain.DomainError) -> ApiProblem:
     messages and Retry-After."""
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return ApiProblem(status_of(error), slug=error.slug, detail=error.message,
-                      errors=error.errors, headers=headers, title=error.title)
+                      errors=error.errors, headers=headers, title=error.title,
+                      members=error.members)
 
 
 def problem_response(error: HTTPException):
@@ -111,6 +115,7 @@ def problem_response(error: HTTPException):
     headers = dict(getattr(error, "extra_headers", {}) or {})
     data = getattr(error, "data", None) or {}
     if isinstance(error, ApiProblem):
+        body = {**error.members, **body}
         if error.errors:
             body["errors"] = error.errors
     else:

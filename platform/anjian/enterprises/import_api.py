@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import marshmallow as ma
 from flask import Response, current_app, request
 from flask_smorest.fields import Upload
@@ -10,15 +12,11 @@ from anjian.api.blueprint import Blueprint
 from anjian.api.context import request_context
 from anjian.api.policy import requires
 from anjian.api.problems import problem
-from anjian.enterprises.importing.profiles import (
-    ImportFileError,
-    find_profile,
-    profiles_for,
-    with_plugin_columns,
-)
-from anjian.enterprises.importing.reading import parse
+from anjian.enterprises.importing.profiles import enterprise_profile, profiles_for
+from anjian.enterprises.importing.reading import nothing_dropped, open_list
 from anjian.enterprises.importing.workbooks import template_workbook
 from anjian.enterprises.jobs import KIND
+from anjian.errors import DomainError
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
 from anjian.jobs.service import enqueue
@@ -30,6 +28,25 @@ blp = Blueprint("enterprise_imports", __name__,
                 description="企业台账导入（Excel / CSV）")
 
 
+class ColumnMapping(ma.fields.String):
+    """A form field holding a JSON object: column (header as written, or letter) → field
+    name, label or "ignore"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            return None
+        try:
+            mapping = json.loads(text)
+        except ValueError as exc:
+            raise ma.ValidationError('须为 JSON 对象，如 {"备注": "ignore"}') from exc
+        if (not isinstance(mapping, dict) or len(mapping) > 500
+                or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 200 and len(v) <= 80
+                           for k, v in mapping.items())):
+            raise ma.ValidationError('须为 {"列": "字段"} 形式的 JSON 对象（列名与字段名均为字符串）')
+        return mapping
+
+
 class EnterpriseImportOptionsSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
@@ -39,21 +56,36 @@ class EnterpriseImportOptionsSchema(ma.Schema):
     profile = ma.fields.String(load_default=None, allow_none=True,
                                validate=ma.validate.Length(max=80),
                                metadata={"description": "导入模板（表头映射），默认 core"})
+    sheet = ma.fields.String(load_default=None, allow_none=True,
+                             validate=ma.validate.Length(max=31),
+                             metadata={"description": "工作表名称；不填则自动找出含企业名单的工作表"})
+    mapping = ColumnMapping(
+        load_default=None, allow_none=True,
+        metadata={"description": '列与字段的对应（JSON 对象）：{"表头或列字母": "字段名或中文标签" 或 "ignore"}，'
+                                 '如 {"企业名字": "name", "备注": "ignore"}'})
 
 
 class EnterpriseImportUploadSchema(EnterpriseImportOptionsSchema):
     """The multipart body: the file, plus the options as form fields."""
 
-    file = Upload(required=True, metadata={"description": ".xlsx 或 .csv（UTF-8 / GB18030）"})
+    file = Upload(required=True, metadata={
+        "description": ".xlsx、.xls、.ods 或 .csv（UTF-8、UTF-16 或 GB18030/GBK）"})
+
+
+class ImportFieldSchema(ma.Schema):
+    name = ma.fields.String()
+    label = ma.fields.String()
+    aliases = ma.fields.List(ma.fields.String(), metadata={"description": "能识别的其他列名"})
+    required = ma.fields.Boolean()
 
 
 class ImportProfileSchema(ma.Schema):
     key = ma.fields.String()
     title = ma.fields.String()
     plugin = ma.fields.String()
-    headers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    fields = ma.fields.List(ma.fields.Nested(ImportFieldSchema))
     sheet = ma.fields.String(allow_none=True)
-    header_row = ma.fields.Integer()
+    header_row = ma.fields.Integer(allow_none=True)
 
 
 class RejectedRowsSchema(ma.Schema):
@@ -68,7 +100,7 @@ class RejectedRowsSchema(ma.Schema):
 @requires("enterprise.import")
 def download_template(tenant_code):
     """下载空白导入模板（表头、列宽、是/否与规模下拉选项；含本单位启用插件的扩展字段列）"""
-    response = Response(template_workbook(find_profile(request_context(), None)),
+    response = Response(template_workbook(enterprise_profile(request_context())),
                         status=200,
                         content_type=XLSX)
     response.headers["Content-Disposition"] = content_disposition("企业台账导入模板.xlsx")
@@ -81,10 +113,8 @@ def download_template(tenant_code):
 @blp.response(200, ImportProfileSchema(many=True))
 @requires("enterprise.import")
 def list_profiles(tenant_code):
-    """可用的导入模板（核心模板及本租户已启用插件提供的表头映射，含插件扩展字段列）"""
-    context = request_context()
-    return [{**with_plugin_columns(context, p), "plugin": p.get("plugin", "anjian.defaults")}
-            for p in profiles_for(context)]
+    """可用的导入模板：每个字段的中文标签与能识别的其他列名（含本租户已启用插件增加的列名和扩展字段）"""
+    return profiles_for(request_context())
 
 
 @blp.route("", methods=["POST"])
@@ -93,7 +123,11 @@ def list_profiles(tenant_code):
 @starts_a_job(blp)
 @requires("enterprise.import")
 def upload(files, tenant_code):
-    """上传企业名单（.xlsx / .csv）并开始导入；返回任务（202，Location 指向任务）"""
+    """上传企业名单并开始导入（或试运行）；返回任务（202，Location 指向任务）。
+
+    名单可带标题行、合并表头、两行表头、序号列、合计行；表头与列的对应在上传时确定，
+    无法对应的列须在 mapping 中说明（指定字段或忽略），否则正式导入以 422 拒绝并给出导入计划；
+    试运行（dry_run）不写入，任务结果即导入计划。"""
     # webargs reads the "files" location only: the options come from the form fields.
     try:
         options = EnterpriseImportOptionsSchema().load(request.form.to_dict())
@@ -106,16 +140,15 @@ def upload(files, tenant_code):
         upload_file.close()
     name = upload_file.filename or "upload"
     context = request_context()
-    try:
-        profile = find_profile(context, options["profile"])
-    except ImportFileError as exc:  # told on the form's profile field
-        exc.on("profile")
-        raise
+    enterprise_profile(context, options["profile"])  # an unknown profile: 422 on its field
     storage = storage_for(current_app)
     obj = storage.put(context.tenant_id, "imports", data, upload_file.mimetype, name)  # UploadRejected: 413/415/422
-    try:  # the header row now: a file that cannot be imported is refused at once
-        parse(data, obj.content_type, profile)
-    except ImportFileError as exc:  # told on the form's file field
+    try:  # the table now: a file that cannot be imported is refused at once, nothing dropped unannounced
+        profile, table = open_list(context, data, profile=options["profile"], sheet=options["sheet"],
+                                   mapping=options["mapping"])
+        if not options["dry_run"]:
+            nothing_dropped(table)
+    except DomainError as exc:  # told on the form's file field unless it names its own
         storage.delete(obj.key, context.tenant_id)
         exc.on("file")
         raise
@@ -123,8 +156,8 @@ def upload(files, tenant_code):
         job = enqueue(KIND, {
             "object_key": obj.key, "content_type": obj.content_type,
             "file_name": obj.original_name, "size": obj.size, "sha256": obj.sha256,
-            "dry_run": options["dry_run"], "profile": profile["key"],
-            "tenant_code": context.tenant.code,
+            "dry_run": options["dry_run"], "profile": profile.key, "sheet": table.sheet,
+            "mapping": options["mapping"], "tenant_code": context.tenant.code,
         })
     except Exception:  # Redis down (503), the tenant's share of jobs used up (429), ...:
         storage.delete(obj.key, context.tenant_id)  # no stored file left behind

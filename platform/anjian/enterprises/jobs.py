@@ -14,12 +14,13 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from anjian.enterprises.export import export_registry
-from anjian.enterprises.importing.profiles import find_profile
-from anjian.enterprises.importing.reading import parse
+from anjian.enterprises.importing.planning import load_areas
+from anjian.enterprises.importing.reading import nothing_dropped, open_list
 from anjian.enterprises.importing.run import run_import
 from anjian.enterprises.importing.workbooks import rejected_workbook
 from anjian.enterprises.schemas import EnterpriseQuerySchema
 from anjian.extensions import db
+from anjian.intake.rows import Reading
 from anjian.jobs.models import Job
 from anjian.jobs.service import JobError, job_function
 from anjian.storage.backends import XLSX
@@ -55,39 +56,38 @@ def enterprise_import(ctx):
     if checkpoint:
         ctx.counts.update(checkpoint, checkpoint=checkpoint)
     storage = storage_for(current_app)
-    # ImportFileError (a domain error) fails the job with its message
-    profile = find_profile(ctx.context, params.get("profile"))
     data = storage.get_bytes(params["object_key"], ctx.tenant_id)
-    sheet = parse(data, params.get("content_type") or "", profile)
+    # ImportFileError (a domain error) fails the job with its message
+    profile, table = open_list(ctx.context, data, profile=params.get("profile"),
+                               sheet=params.get("sheet"), mapping=params.get("mapping"),
+                               areas=load_areas(ctx.context))
+    if not dry_run:
+        nothing_dropped(table)
+    reading = Reading(table, profile, explain=dry_run)
     db.session.commit()  # end the read transaction before progress writes
     ctx.progress(1, dry_run=dry_run)
-
-    def on_validated(outcome):  # the rows are counted; rejections are counted per batch
-        db.session.commit()  # end the read transaction before progress writes
-        ctx.progress(5, total=outcome.total)
 
     def on_batch(number, count, outcome):
         done = {"batch": number, "created": outcome.created, "updated": outcome.updated,
                 "unchanged": outcome.unchanged}
-        ctx.progress(5 + 90 * number // max(count, 1), **done, rejected=outcome.rejected,
+        ctx.progress(min(95, 5 + 90 * number // max(count, 1)), **done, rejected=len(reading.rejections),
                      checkpoint=None if dry_run else done)
 
-    outcome, rejected = run_import(
-        ctx.context, sheet=sheet, dry_run=dry_run, checkpoint=checkpoint, on_batch=on_batch,
-        on_validated=on_validated)
+    outcome = run_import(ctx.context, reading=reading, dry_run=dry_run, checkpoint=checkpoint,
+                         on_batch=on_batch)
     db.session.commit()
 
     result = {
-        "dry_run": dry_run, "profile": profile["key"], "file_name": params.get("file_name"),
-        "total": outcome.total, "created": outcome.created, "updated": outcome.updated,
-        "unchanged": outcome.unchanged, "rejected": outcome.rejected,
-        "ignored_columns": sheet.ignored, "rejected_rows_key": None,
+        "dry_run": dry_run, "profile": profile.key, "file_name": params.get("file_name"),
+        **table.plan(), **reading.summary(),
+        "created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
+        "warnings": warnings(table, reading, dry_run), "rejected_rows_key": None,
     }
     if dry_run:
         result["changes"] = outcome.changes
         result["changes_truncated"] = (outcome.created + outcome.updated) > len(outcome.changes)
-    if rejected:
-        book = rejected_workbook(sheet.header_cells, rejected)
+    if reading.rejections:
+        book = rejected_workbook(table.header_cells, sorted(reading.rejections, key=lambda r: r.row))
         obj = storage.put(ctx.tenant_id, "imports", book, XLSX, "未导入的行.xlsx")
         result["rejected_rows_key"] = obj.key
         code = params.get("tenant_code")
@@ -95,8 +95,23 @@ def enterprise_import(ctx):
             result["rejected_rows_path"] = (
                 f"/api/v1/tenants/{code}/enterprise-imports/{ctx.job_id}/rejected")
     ctx.progress(100, created=outcome.created, updated=outcome.updated,
-                 unchanged=outcome.unchanged, rejected=outcome.rejected)
+                 unchanged=outcome.unchanged, rejected=len(reading.rejections))
     return result
+
+
+def warnings(table, reading, dry_run: bool) -> list[str]:
+    """What the user must not miss, in Chinese: columns not imported, rows not imported."""
+    out = [f"「{c.header}」（{c.letter}列）按映射忽略，未导入" for c in table.ignored if c.how == "按映射忽略"]
+    if dry_run:
+        out += [f"「{c.header}」（{c.letter}列）无法对应到字段，正式导入前须在 mapping 中指定字段或忽略"
+                for c in table.unmapped]
+    if reading.rejections:
+        out.append(f"{len(reading.rejections)} 行未导入，原因见 rejections 及“未导入的行”工作簿")
+    if reading.skipped:
+        rows = "、".join(str(s["row"]) for s in reading.skipped[:10])
+        out.append(f"跳过 {len(reading.skipped)} 行合计、说明或落款行（第 {rows} 行"
+                   f"{' 等' if len(reading.skipped) > 10 else ''}）")
+    return out
 
 
 def download_path(tenant_code: str, job_id: str) -> str:

@@ -345,31 +345,46 @@ class Schedule(Entry):
 
 @dataclass(frozen=True)
 class ImportProfile(Entry):
-    """``register_import_profiles``: the columns of a locality's enterprise list (表头 → field)."""
+    """``register_import_profiles``: the everyday column names of a locality's lists.
+
+    ``target`` is the list the rows go to (``enterprises``); ``aliases`` maps a field of
+    that list (``credit_code``, ``name``, ...) to the names the locality's own
+    spreadsheets give its column (``{"principal_name": ("企业法人",)}``). The tenant's
+    imports of that list know these names whichever profile they use; a profile chosen
+    by its ``key`` also names the ``sheet`` and the ``header_row`` (1-based) when the
+    locality's file always has them in one place (else they are found)."""
 
     key: str
     title: str
-    headers: Mapping[str, str]
+    target: str = "enterprises"
+    aliases: Mapping[str, Sequence[str]] = dataclasses.field(default_factory=dict)
     sheet: str | None = None
     header_row: int | None = None
 
     def as_entry(self) -> dict:
         entry = super().as_entry()
-        entry["headers"] = dict(self.headers)
+        entry["aliases"] = {name: tuple(names) for name, names in self.aliases.items()}
         entry.setdefault("sheet", None)
-        entry.setdefault("header_row", 1)
+        entry.setdefault("header_row", None)
         return entry
 
     def check(self, field: str = "") -> None:
         _key(self.key)
         _text(self.title, "title")
-        if not isinstance(self.headers, Mapping) or not self.headers:
-            raise CatalogueError("headers", "须为非空的 表头 → 字段 映射 / must be a non-empty "
-                                            "header → field mapping")
-        for header, name in self.headers.items():
-            _text(header, f"headers[{header!r}]")
-            _text(name, f"headers[{header!r}]")
+        _key(self.target, "target")
+        if not isinstance(self.aliases, Mapping):
+            raise CatalogueError("aliases", "须为 字段 → 列名列表 的映射 / must map a field to "
+                                            "its column names")
+        for name, names in self.aliases.items():
+            _text(name, "aliases", limit=80)
+            if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+                raise CatalogueError(f"aliases[{name!r}]", "须为非空的列名列表 / must be a "
+                                                           "non-empty list of column names")
+            for alias in names:
+                _text(alias, f"aliases[{name!r}]", limit=80)
+        _text(self.sheet, "sheet", required=False, limit=31)
         if self.header_row is not None and (not isinstance(self.header_row, int)
+                                            or isinstance(self.header_row, bool)
                                             or self.header_row < 1):
             raise CatalogueError("header_row", "须为正整数 / must be a positive integer")
 

@@ -96,12 +96,16 @@ class BadDownloadToken(StorageError):
 class FileType:
     label: str  # shown to users
     extensions: tuple[str, ...]
-    magic: str  # "zip-xlsx", "pdf", "png", "jpeg", "text"
+    magic: str  # "zip-xlsx", "zip-ods", "ole-xls", "pdf", "png", "jpeg", "text"
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS = "application/vnd.ms-excel"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
 FILE_TYPES: dict[str, FileType] = {
     XLSX: FileType("xlsx", (".xlsx",), "zip-xlsx"),
+    XLS: FileType("xls", (".xls",), "ole-xls"),
+    ODS: FileType("ods", (".ods",), "zip-ods"),
     "text/csv": FileType("csv", (".csv",), "text"),
     "image/jpeg": FileType("jpeg", (".jpg", ".jpeg"), "jpeg"),
     "image/png": FileType("png", (".png",), "png"),
@@ -127,10 +131,12 @@ class Kind:
     label: str
     content_types: frozenset[str]
     max_bytes: int
+    hint: str = ""  # what to do with a file of another type
 
 
 KINDS: dict[str, Kind] = {
-    "imports": Kind("导入文件", frozenset({XLSX, "text/csv"}), 20 * MIB),
+    "imports": Kind("导入文件", frozenset({XLSX, XLS, ODS, "text/csv"}), 20 * MIB,
+                    "请在 Excel 或 WPS 中打开后“另存为” .xlsx（也可 .xls、.ods 或 .csv）再上传"),
     "evidence": Kind("现场证据", frozenset({"image/jpeg", "image/png", "application/pdf"}),
                      10 * MIB),
     "reports": Kind("报表", frozenset({XLSX, "application/pdf", "application/json"}), 50 * MIB),
@@ -211,7 +217,7 @@ def _normalise_type(content_type: str | None, original_name: str) -> str:
     ct = (content_type or "").split(";", 1)[0].strip().lower()
     ct = CONTENT_TYPE_ALIASES.get(ct, ct)
     ext = Path(original_name).suffix.lower()
-    if ct in GENERIC_CONTENT_TYPES or (ct == "application/vnd.ms-excel" and ext == ".csv"):
+    if ct in GENERIC_CONTENT_TYPES or (ct == XLS and ext != ".xls"):
         ct = EXTENSION_TYPES.get(ext, ct)
     return ct
 
@@ -309,6 +315,58 @@ def _check_xlsx(spool) -> str | None:
     return None
 
 
+def _utf16_ok(spool, head: bytes) -> bool:
+    """A text in UTF-16 with its byte-order mark (Excel's "Unicode text")."""
+    if head[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        return False
+    spool.seek(0)
+    try:
+        spool.read().decode("utf-16")
+    except UnicodeDecodeError:
+        return False
+    finally:
+        spool.seek(0)
+    return True
+
+
+def _check_ods(spool) -> str | None:
+    """None if the zip looks like a plain OpenDocument spreadsheet, else the reason."""
+    spool.seek(0)
+    try:
+        with zipfile.ZipFile(spool) as archive:
+            infos = archive.infolist()
+            if len(infos) > XLSX_MAX_ENTRIES:
+                return "压缩包内条目过多，疑似恶意文件"
+            if sum(i.file_size for i in infos) > XLSX_MAX_UNCOMPRESSED:
+                return "解压后体积过大，疑似压缩炸弹"
+            names = {i.filename for i in infos}
+            manifest = archive.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in names else b""
+            if any(i.flag_bits & 0x1 for i in infos) or b"encryption-data" in manifest:
+                return "文件已加密，请取消密码后再上传"
+            if "content.xml" not in names or b"opendocument.spreadsheet" not in archive.read("mimetype")[:100]:
+                return "不是有效的 OpenDocument 表格（.ods）"
+            if any(n.startswith(("Basic/", "Scripts/")) for n in names):
+                return "文件包含宏，出于安全原因不予接受，请另存为不含宏的 .ods 或 .xlsx"
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return "不是有效的 OpenDocument 表格（.ods）"
+    return None
+
+
+def _check_xls(spool) -> str | None:
+    """None if the compound file looks like a plain legacy workbook, else the reason: its
+    directory names its streams in UTF-16 (Workbook; _VBA_PROJECT for macros;
+    EncryptionInfo for a password-protected .xlsx)."""
+    spool.seek(0)
+    data = spool.read()
+    if "EncryptionInfo".encode("utf-16-le") in data:
+        return "文件已加密，请取消密码后另存为 .xlsx 再上传"
+    if "_VBA_PROJECT".encode("utf-16-le") in data:
+        return "文件包含宏，出于安全原因不予接受，请另存为不含宏的 .xlsx"
+    if "Workbook".encode("utf-16-le") not in data and "Book".encode("utf-16-le") not in data:
+        return "不是有效的 Excel 工作簿（.xls），可能是 Word 等其他文件；请另存为 .xlsx 再上传"
+    return None
+
+
 def validate_upload(kind: str, data, content_type: str | None, original_name: str | None,
                     max_bytes: int | None = None):
     """Check an upload against its kind's rules while reading it once.
@@ -325,10 +383,11 @@ def validate_upload(kind: str, data, content_type: str | None, original_name: st
     ct = _normalise_type(content_type, name)
     allowed = "、".join(sorted(FILE_TYPES[c].label for c in rule.content_types))
     if ct not in rule.content_types:
-        if ct == "application/vnd.ms-excel":
+        if ct == XLS:
             raise UploadRejected(415, "不支持旧版 Excel（.xls），请另存为 .xlsx 后上传",
                                  "unsupported-file-type")
-        raise UploadRejected(415, f"不支持的文件类型；{rule.label}只接受：{allowed}",
+        hint = f"；{rule.hint}" if rule.hint else ""
+        raise UploadRejected(415, f"不支持的文件类型；{rule.label}只接受：{allowed}{hint}",
                              "unsupported-file-type")
     ftype = FILE_TYPES[ct]
     ext = Path(name).suffix.lower()
@@ -353,10 +412,11 @@ def validate_upload(kind: str, data, content_type: str | None, original_name: st
             "disguised-file")
         found = _sniff(ingest.head)
         if ftype.magic == "text":
-            if found in ("zip", "pdf", "png", "jpeg", "ole", "executable") or not ingest.text_ok():
+            if found in ("zip", "pdf", "png", "jpeg", "ole", "executable") or not (
+                    ingest.text_ok() or _utf16_ok(ingest.spool, ingest.head)):
                 raise UploadRejected(
                     415,
-                    f"文件内容与其类型不符：{ftype.label} 须为 UTF-8 或 GB18030 编码的文本文件",
+                    f"文件内容与其类型不符：{ftype.label} 须为 UTF-8、UTF-16 或 GB18030 编码的文本文件",
                     "disguised-file")
         elif ftype.magic == "zip-xlsx":
             if found == "ole":
@@ -366,6 +426,18 @@ def validate_upload(kind: str, data, content_type: str | None, original_name: st
             if found != "zip":
                 raise disguised
             reason = _check_xlsx(ingest.spool)
+            if reason:
+                raise UploadRejected(415, reason, "disguised-file")
+        elif ftype.magic == "zip-ods":
+            if found != "zip":
+                raise disguised
+            reason = _check_ods(ingest.spool)
+            if reason:
+                raise UploadRejected(415, reason, "disguised-file")
+        elif ftype.magic == "ole-xls":
+            if found != "ole":
+                raise disguised
+            reason = _check_xls(ingest.spool)
             if reason:
                 raise UploadRejected(415, reason, "disguised-file")
         elif found != ftype.magic:

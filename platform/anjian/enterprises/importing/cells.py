@@ -1,127 +1,58 @@
-"""One cell of an import file: read as text, converted to what the registry stores,
-or refused with a Chinese reason (``CellError``). Pure functions of the cell."""
+"""The enterprise list's own cells: credit code, industry, scale, status and the
+plugin fields, read as people type them or refused with a Chinese reason
+(``CellError``). Numbers, yes/no, phones and text are the intake's
+(``anjian.intake.cells``). Pure functions of the cell."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from operator import mul
 
 import marshmallow as ma
 
-from anjian.enterprises.models import FLAGS, INDUSTRIES, SCALES, STATUSES
+from anjian.enterprises.models import INDUSTRIES, SCALES, STATUSES
 from anjian.enterprises.service import normalize_credit_code
 from anjian.errors import Refused
+from anjian.intake.cells import CellError, cell_text, halfwidth, read_code, read_date, read_integer, read_yes_no
 
-
-def cell_text(value) -> str:
-    """A cell as text: whole floats without '.0' (calamine returns 12 as 12.0)."""
-    if value.__class__ is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _date_text(value) -> str:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    return cell_text(value)
-
-
-def norm_header(value) -> str:
-    text = cell_text(value)
-    text = text.replace("（", "(").replace("）", ")")
-    return re.sub(r"\s+", "", text)
-
-
-YES = {"是", "y", "yes", "1", "√", "✓", "true", "t", "有"}
-NO = {"否", "n", "no", "0", "×", "✗", "x", "false", "f", "无"}
-SCALE_LABELS = {label: key for key, label in SCALES.items()} | {k: k for k in SCALES}
-STATUS_LABELS = {label: key for key, label in STATUSES.items()} | {k: k for k in STATUSES}
+# What lists write for each scale and status, beside the labels themselves.
+SCALE_NAMES = {**{label: key for key, label in SCALES.items()}, **{k: k for k in SCALES},
+               "规模以上": "above", "规上企业": "above", "规模以上企业": "above",
+               "规模以下": "below", "规下企业": "below", "规模以下企业": "below",
+               "小微企业": "micro", "小型": "micro", "微型": "micro", "小型企业": "micro", "微型企业": "micro"}
+STATUS_NAMES = {**{label: key for key, label in STATUSES.items()}, **{k: k for k in STATUSES},
+                "正常": "active", "营业": "active", "在业": "active", "存续": "active", "开业": "active",
+                "生产": "active", "正常生产": "active", "在产": "active",
+                "停业": "suspended", "停工": "suspended", "歇业": "suspended", "停产整顿": "suspended",
+                "关停": "closed", "注销": "closed", "吊销": "closed", "已关闭": "closed"}
 GBT4754 = re.compile(r"^[A-T](\d{2}|\d{3}|\d{4})?$")
-PHONE = re.compile(r"^[0-9+\-() ]{0,30}$")
 
 
-class CellError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+def _named(names: dict, hint: str) -> Callable:
+    def read(value):
+        text = halfwidth(cell_text(value)).replace(" ", "")
+        if text in names:
+            return names[text]
+        raise CellError(f"须为 {hint} 之一，而不是「{cell_text(value)}」")
+    return read
 
 
-def _string(max_len: int) -> Callable:
-    def convert(value):
-        text = cell_text(value)
-        if len(text) > max_len:
-            raise CellError(f"超过 {max_len} 个字符")
-        return text
-    return convert
+read_scale = _named(SCALE_NAMES, "、".join(SCALES.values()))
+read_status = _named(STATUS_NAMES, "、".join(STATUSES.values()))
 
 
-def _yes_no(value):
-    if isinstance(value, bool):
-        return value
-    text = cell_text(value).lower()
-    if text in YES:
-        return True
-    if text in NO:
-        return False
-    raise CellError("须为 是/否（也可填 Y/N、1/0、√）")
-
-
-def _count(value):
-    if isinstance(value, bool):
-        raise CellError("须为整数")
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not value.is_integer():
-            raise CellError(f"须为整数，而不是 {value}")
-        number = int(value)
-    else:
-        text = cell_text(value).replace(",", "")
-        if not re.fullmatch(r"[+-]?\d+", text):
-            raise CellError(f"须为整数，而不是「{cell_text(value)}」")
-        number = int(text)
-    if not 0 <= number <= 1_000_000:
-        raise CellError("须为 0 或正整数（不超过 1000000）")
-    return number
-
-
-def _choice(labels: dict, hint: str):
-    def convert(value):
-        text = cell_text(value)
-        if text in labels:
-            return labels[text]
-        raise CellError(f"须为 {hint} 之一，而不是「{text}」")
-    return convert
-
-
-def _industry(value):
-    text = cell_text(value)
+def read_industry(value):
+    text = cell_text(value).replace(" ", "")
     if text not in INDUSTRIES:
         raise CellError(f"须为 {'、'.join(INDUSTRIES)} 之一，而不是「{text}」")
     return text
 
 
-def _industry_code(value):
-    text = cell_text(value).upper()
+def read_industry_code(value):
+    text = read_code(value)
     if not GBT4754.match(text):
-        raise CellError("国民经济行业分类代码格式错误（如 C3011）")
-    return text
-
-
-def _phone(value):
-    text = cell_text(value)
-    if not PHONE.match(text):
-        raise CellError("电话号码格式错误")
+        raise CellError(f"国民经济行业分类代码格式错误（如 C3011），而不是「{text}」")
     return text
 
 
@@ -132,52 +63,25 @@ USCC_SHAPE = re.compile(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}")
 
 
 def read_credit_code(value):
+    """The 18-character code (check digit checked); full-width, lower-case and spaced
+    forms are read too."""
     text = value.strip() if isinstance(value, str) else cell_text(value)
     if USCC_SHAPE.fullmatch(text):  # the common case, without stdnum's cleaning
         total = sum(map(mul, map(_USCC_VALUE.__getitem__, text[:17]), _USCC_WEIGHTS))
         if text[17] == _USCC_ALPHABET[(31 - total) % 31]:
             return text
     try:
-        return normalize_credit_code(cell_text(value))
+        return normalize_credit_code(read_code(value))
     except Refused as exc:
         raise CellError(exc.message) from exc
 
 
-def _name(value):
-    text = cell_text(value)
-    if len(text) > 200:
-        raise CellError("超过 200 个字符")
-    return text
-
-
-CONVERTERS: dict[str, Callable] = {
-    "credit_code": read_credit_code,
-    "name": _name,
-    "address": _string(300),
-    "industry": _industry,
-    "industry_code": _industry_code,
-    "scale": _choice(SCALE_LABELS, "规上、规下、小微"),
-    "above_quota": _yes_no,
-    "employees": _count,
-    "safety_managers": _count,
-    "special_workers": _count,
-    "main_products": _string(2000),
-    "main_risk_factors": _string(2000),
-    "principal_name": _string(50),
-    "principal_phone": _phone,
-    "contact_name": _string(50),
-    "contact_phone": _phone,
-    "area_code": _string(40),
-    "status": _choice(STATUS_LABELS, "在营、停产、关闭"),
-    **{flag: _yes_no for flag in FLAGS},
-}
-
 # How a cell of a plugin field is read before the field loads it, and what a bad one is
 # told (a Boolean's 是/否 reader says its own; a OneOf's values are named instead).
 _EXTRA_CELLS = (
-    (ma.fields.Boolean, _yes_no, ""),
-    (ma.fields.Integer, _count, "须为 0 或正整数"),
-    ((ma.fields.Date, ma.fields.DateTime), _date_text, "须为日期（如 2022-08-01）"),
+    (ma.fields.Boolean, read_yes_no, ""),
+    (ma.fields.Integer, read_integer, "须为 0 或正整数"),
+    ((ma.fields.Date, ma.fields.DateTime), lambda v: read_date(v).isoformat(), "须为日期（如 2022-08-01）"),
 )
 
 

@@ -1,128 +1,45 @@
-"""Reading an import file (.xlsx, or .csv in UTF-8 or GB18030): its rows, streamed, and
-its header row mapped through a profile."""
+"""An enterprise list file, opened: the tenant's profile, and the table the intake
+engine finds in the file with each column's fate."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from itertools import islice
 
-from python_calamine import CalamineError, CalamineWorkbook
-
-from anjian.enterprises.importing.cells import cell_text, norm_header
-from anjian.enterprises.importing.profiles import CORE_HEADERS, REQUIRED, ImportFileError
-from anjian.storage.backends import XLSX
-
-
-def decode_csv(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError("CSV 文件须为 UTF-8 或 GB18030 编码", 415)
+from anjian.context import Context
+from anjian.enterprises.importing.profiles import enterprise_profile
+from anjian.intake.cells import cell_text
+from anjian.intake.errors import ImportFileError
+from anjian.intake.files import open_file
+from anjian.intake.profile import Profile
+from anjian.intake.table import Table, locate
 
 
-def open_rows(data: bytes, content_type: str,
-              sheet: str | None = None) -> Callable[[], Iterator[list]]:
-    """A function yielding the file's rows (first sheet, or ``sheet``) from row 1, one at a time.
-
-    It can be called more than once (the import reads the file twice without holding
-    every row: once to validate and find duplicate codes, once to write).
-    """
-    if not data:
-        raise ImportFileError("文件为空")
-    if content_type == XLSX or data[:4] == b"PK\x03\x04":
-        try:
-            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            if sheet:
-                if sheet not in book.sheet_names:
-                    raise ImportFileError(f"工作簿中没有名为「{sheet}」的工作表")
-                ws = book.get_sheet_by_name(sheet)
-            else:
-                if not book.sheet_names:
-                    raise ImportFileError("工作簿中没有工作表")
-                ws = book.get_sheet_by_index(0)
-        except ImportFileError:
-            raise
-        except (CalamineError, ValueError, OSError) as exc:
-            raise ImportFileError(f"无法读取 Excel 文件：{type(exc).__name__}", 415) from exc
-
-        def xlsx_rows() -> Iterator[list]:
-            try:
-                yield from ws.iter_rows()
-            except (CalamineError, ValueError, OSError) as exc:
-                raise ImportFileError(f"无法读取 Excel 文件：{type(exc).__name__}", 415) from exc
-        return xlsx_rows
-    text = decode_csv(data)
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-
-    def csv_rows() -> Iterator[list]:
-        try:
-            yield from csv.reader(io.StringIO(text), dialect)
-        except csv.Error as exc:
-            raise ImportFileError(f"CSV 文件格式错误：{exc}") from exc
-    return csv_rows
+def open_list(context: Context, data: bytes, *, profile: str | None = None, sheet: str | None = None,
+              mapping: Mapping[str, str] | None = None,
+              areas: dict[str, int] | None = None) -> tuple[Profile, Table]:
+    """The profile and the table found in the file (ImportFileError when there is none,
+    or when no row follows its header)."""
+    chosen = enterprise_profile(context, profile, areas)
+    table = locate(open_file(data), chosen, sheet=sheet, mapping=mapping)
+    if not any(any(cell_text(c) for c in cells)
+               for cells in islice(table.grid.rows(), table.first_data_row - 1, None)):
+        raise ImportFileError(f"文件中没有数据行（表头在第 {table.header_rows[-1]} 行）",
+                              members={"plan": table.plan()})
+    return chosen, table
 
 
-@dataclass
-class Sheet:
-    columns: dict[str, int]  # field → column index
-    headers: dict[str, str]  # field → header as written in the file
-    source: Callable[[], Iterator[list]]  # every row of the file, header included, streamed
-    header_row: int  # 1-based
-    total: int  # data rows, blank rows not counted (known once validated)
-    ignored: list[str] = field(default_factory=list)  # headers the profile does not know
-    header_cells: list[str] = field(default_factory=list)  # the header row as written
-    converters: dict[str, Callable] = field(default_factory=dict)  # plugin fields' columns
-
-    def data_rows(self) -> Iterator[tuple[int, list]]:
-        """(spreadsheet row number, cells) of each non-blank row after the header."""
-        header_row = self.header_row
-        for number, cells in enumerate(self.source(), start=1):
-            if number <= header_row:
-                continue
-            for c in cells:
-                if c is not None and c != "" and cell_text(c):
-                    yield number, cells
-                    break
-
-
-def parse(data: bytes, content_type: str, profile: dict) -> Sheet:
-    """Map the header row through the profile; ImportFileError naming missing required columns."""
-    source = open_rows(data, content_type, profile.get("sheet"))
-    header_row = int(profile.get("header_row") or 1)
-    head = None
-    for number, cells in enumerate(source(), start=1):
-        if number == header_row:
-            head = list(cells)
-            break
-    if head is None or not any(cell_text(c) for c in head):
-        raise ImportFileError("文件中没有表头行（或文件为空）")
-    mapping = {norm_header(h): f for h, f in profile["headers"].items()}
-    columns, headers, ignored = {}, {}, []
-    for index, cell in enumerate(head):
-        header = cell_text(cell)
-        name = mapping.get(norm_header(cell))
-        if name is None:
-            if header:
-                ignored.append(header)
-            continue
-        if name in columns:
-            raise ImportFileError(f"表头「{header}」重复出现")
-        columns[name], headers[name] = index, header
-    missing = [n for n in REQUIRED if n not in columns]
-    if missing:
-        labels = {f: h for h, f in profile["headers"].items()}
-        names = "、".join(labels.get(n, CORE_HEADERS[n]) for n in missing)
-        raise ImportFileError(f"缺少必需的列：{names}")
-    sheet = Sheet(columns, headers, source, header_row, 0, ignored, [cell_text(c) for c in head],
-                  profile.get("converters") or {})
-    if next(sheet.data_rows(), None) is None:
-        raise ImportFileError("文件中没有数据行")
-    return sheet
+def nothing_dropped(table: Table) -> None:
+    """Before anything is written: a column the import would drop must have been named
+    in the user's mapping (mapped or ignored); else ImportFileError with the plan, which
+    lists each such column and the fields it may be."""
+    if not table.unmapped:
+        return
+    listed = "；".join(
+        f"「{c.header}」（{c.letter}列）" + (
+            "，可能是：" + "、".join(s["label"] for s in c.suggestions) if c.suggestions else "")
+        for c in table.unmapped)
+    raise ImportFileError(
+        f"有 {len(table.unmapped)} 列无法对应到字段，导入前须说明如何处理：{listed}。"
+        f"请在 mapping 中为每列指定字段，或指定 \"ignore\" 忽略该列（可先试运行查看导入计划）",
+        field="mapping", members={"plan": table.plan()})

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 
-from anjian.enterprises.importing.cells import cell_text
-from anjian.enterprises.importing.planning import Rejection
-from anjian.enterprises.importing.profiles import EXTRA_PREFIX, REQUIRED, core_profile
+from anjian.enterprises.importing.profiles import EXTRA_PREFIX, REQUIRED
 from anjian.enterprises.models import FLAGS, INDUSTRIES, SCALES, STATUSES
+from anjian.intake.cells import cell_text
+from anjian.intake.profile import Profile
+from anjian.intake.rows import Rejection
 from anjian.xlsx import SafeWorkbook
 
 
@@ -35,11 +36,11 @@ def rejected_workbook(sheet_headers: list[str], rejected: list[Rejection]) -> by
     return buffer.getvalue()
 
 
-def template_workbook(profile: dict | None = None) -> bytes:
+def template_workbook(profile: Profile) -> bytes:
     """The blank import template: bold header, widths, drop-down lists for yes/no and scale."""
-    profile = profile or core_profile()
-    headers = list(profile["headers"])
-    fields = [profile["headers"][h] for h in headers]
+    headers = [f.label for f in profile.fields]
+    fields = [f.name for f in profile.fields]
+    choices = {f.name: list(f.choices) for f in profile.fields if f.choices}
     buffer = io.BytesIO()
     book = SafeWorkbook(buffer, {"in_memory": True})
     ws = book.add_worksheet("企业名单")
@@ -66,9 +67,8 @@ def template_workbook(profile: dict | None = None) -> bytes:
                                                "source": list(STATUSES.values())})
         elif name == "industry":
             ws.data_validation(1, c, last, c, {"validate": "list", "source": list(INDUSTRIES)})
-        elif name in profile.get("choices", {}):  # a plugin field's values
-            ws.data_validation(1, c, last, c, {"validate": "list",
-                                               "source": profile["choices"][name]})
+        elif name in choices:  # a plugin field's values
+            ws.data_validation(1, c, last, c, {"validate": "list", "source": choices[name]})
         elif name in ("employees", "safety_managers", "special_workers"):
             ws.data_validation(1, c, last, c, {"validate": "integer", "criteria": ">=",
                                                "value": 0, "error_message": "须为 0 或正整数"})
@@ -77,11 +77,14 @@ def template_workbook(profile: dict | None = None) -> bytes:
     lines = [
         "统一社会信用代码、企业名称为必填项；按统一社会信用代码新增或更新企业。",
         "空白单元格表示不修改已有的值（新增企业取默认值）。",
-        "是/否列可填：是、否、Y、N、1、0、√。规模可填：规上、规下、小微。",
-        "所属区域填区域代码（见系统“区域”列表）。",
-        "同一文件内统一社会信用代码重复的行均不导入。",
+        "是/否列可填：是、否、有、无、√、×、Y、N、1、0。规模可填：规上、规下、小微。",
+        "人数可带单位或千分位，如 39人、1,200。",
+        "所属区域填区域代码或名称（见系统“区域”列表）。",
+        "同一文件内统一社会信用代码重复的，导入第一条有效的行，其后的行不导入并说明原因。",
+        "也可直接上传本单位自己的名单：标题行、合并表头、序号列、合计行都能识别，"
+        "列名不同的可在导入时指定对应关系。",
     ]
-    extra = [h for h in headers if profile["headers"][h].startswith(EXTRA_PREFIX)]
+    extra = [f.label for f in profile.fields if f.name.startswith(EXTRA_PREFIX)]
     if extra:
         lines.append(f"{'、'.join(extra)}：本单位启用的插件的扩展字段，空白不修改已有的值。")
     notes.set_column(0, 0, 90)
