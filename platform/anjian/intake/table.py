@@ -197,7 +197,9 @@ def locate(grids: list[Grid], profile: Profile, *, sheet: str | None = None,
             for score, found, two in candidates:
                 if score < 2:
                     continue
-                rank = (required <= found or bool(mapping), score, -order, -r)
+                # On a tie, one header row rather than two (a title over the header is
+                # no group), then the first sheet and row.
+                rank = (required <= found or bool(mapping), score, not two, -order, -r)
                 if best is None or rank > best[0]:
                     best = (rank, grid, r, two)
     if best is None:
@@ -212,9 +214,18 @@ def locate(grids: list[Grid], profile: Profile, *, sheet: str | None = None,
     missing = [f.label for f in profile.fields
                if f.name in required and f.name not in {c.field for c in table.columns}]
     if missing:
-        raise ImportFileError(f"缺少必需的列：{'、'.join(missing)}（可在 mapping 中指定对应的列）",
+        unmapped = f"；{describe_unmapped(table)}" if table.unmapped else ""
+        raise ImportFileError(f"缺少必需的列：{'、'.join(missing)}{unmapped}（可在 mapping 中指定对应的列）",
                               field="mapping", members={"plan": table.plan()})
     return table
+
+
+def describe_unmapped(table: Table) -> str:
+    """The columns no field took, for a message: header, letter, the fields they may be."""
+    return f"有 {len(table.unmapped)} 列无法对应到字段：" + "；".join(
+        f"「{c.header}」（{c.letter}列）" + (
+            "，可能是：" + "、".join(s["label"] for s in c.suggestions) if c.suggestions else "")
+        for c in table.unmapped)
 
 
 def _columns(grid: Grid, header_rows: list[int], headers: list[str], names: Names,

@@ -12,7 +12,7 @@ from anjian.intake.cells import cell_text
 from anjian.intake.errors import ImportFileError
 from anjian.intake.files import open_file
 from anjian.intake.profile import Profile
-from anjian.intake.table import Table, locate
+from anjian.intake.table import Table, describe_unmapped, locate
 
 
 def open_list(context: Context, data: bytes, *, profile: str | None = None, sheet: str | None = None,
@@ -35,11 +35,7 @@ def nothing_dropped(table: Table) -> None:
     lists each such column and the fields it may be."""
     if not table.unmapped:
         return
-    listed = "；".join(
-        f"「{c.header}」（{c.letter}列）" + (
-            "，可能是：" + "、".join(s["label"] for s in c.suggestions) if c.suggestions else "")
-        for c in table.unmapped)
     raise ImportFileError(
-        f"有 {len(table.unmapped)} 列无法对应到字段，导入前须说明如何处理：{listed}。"
-        f"请在 mapping 中为每列指定字段，或指定 \"ignore\" 忽略该列（可先试运行查看导入计划）",
+        f"{describe_unmapped(table)}。导入前须说明如何处理：请在 mapping 中为每列指定字段，"
+        f"或指定 \"ignore\" 忽略该列（可先试运行查看导入计划）",
         field="mapping", members={"plan": table.plan()})
