@@ -613,3 +613,33 @@ def test_plugin_date_and_number_columns_take_spreadsheet_cells(app, client, fact
     assert extras(app, tenant) == {
         code(21): {"qhd_survey_on": "2022-08-01", "qhd_certified_special_workers": 4},
         code(22): {"qhd_survey_on": "2022-08-02", "qhd_certified_special_workers": 3}}
+
+
+def test_a_plugins_everyday_names_are_known_to_its_tenants_imports_only(app, client, factory, world):
+    """秦皇岛's profile (the annex 2022年社会化服务企业名单) names columns its own way: the
+    zone's imports map them, with dates written as offices write them; a tenant without
+    the plugin is told which columns it cannot map."""
+    tenant = factory.tenant("imp-qhd2", plugins=["anjian_qinhuangdao"], level="zone")
+    _, admin = factory.user("imp-qhd2-admin", {tenant: "tenant_admin"})
+    url = "/api/v1/tenants/imp-qhd2/enterprise-imports"
+    profiles = client.get(f"{url}/profiles", headers=bearer(admin)).json
+    service = next(p for p in profiles if p["key"] == "qhd_service_list")
+    assert (service["title"], service["plugin"]) == ("2022年社会化服务企业名单", "anjian_qinhuangdao")
+    names = {f["name"]: f["aliases"] for f in service["fields"]}
+    assert "服务对象企业" in names["name"] and "排查日期" in names["extra.qhd_survey_on"]
+    data = xlsx([[code(31), "秦皇岛服务一厂", "2022年6月1日", "4人"],
+                 [code(32), "秦皇岛服务二厂", "2022.6.2", 3]],
+                headers=["统一社会信用代码", "服务对象企业", "排查日期", "持证特种作业人数"])
+    for profile in ("core", "qhd_service_list"):
+        job = run(app, client, bearer(admin), data, url=url, profile=profile)
+        assert job["status"] == "finished", job
+    assert [c["field"] for c in job["result"]["columns"]] == [
+        "credit_code", "name", "extra.qhd_survey_on", "extra.qhd_certified_special_workers"]
+    assert extras(app, tenant) == {
+        code(31): {"qhd_survey_on": "2022-06-01", "qhd_certified_special_workers": 4},
+        code(32): {"qhd_survey_on": "2022-06-02", "qhd_certified_special_workers": 3}}
+
+    refused = upload(client, world["admin"], data)  # 测试租户imp has no such plugin
+    assert refused.status_code == 422
+    assert "缺少必需的列：企业名称" in refused.json["detail"] and "服务对象企业" in refused.json["detail"]
+    assert client.get(f"{URL}/profiles", headers=world["admin"]).json[-1]["key"] == "core"

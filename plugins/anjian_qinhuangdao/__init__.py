@@ -75,6 +75,11 @@ def register_report_kinds():
 # --- policy hooks -----------------------------------------------------------------------------
 
 @hookimpl
+def register_import_profiles():
+    return [baseline.SERVICE_LIST]
+
+
+@hookimpl
 def enterprise_extra_fields(tenant):
     return baseline.extra_fields()
 

@@ -14,7 +14,7 @@ import datetime as dt
 
 from marshmallow import Schema, fields, validate
 
-from anjian.plugin_api import SCALES, context, local_now
+from anjian.plugin_api import SCALES, ImportProfile, context, local_now
 from anjian_qinhuangdao.catalogue import SURVEY_TEMPLATE
 
 SURVEY_ON = "qhd_survey_on"
@@ -39,8 +39,18 @@ def extra_fields() -> dict:
         SURVEY_ON: fields.Date(allow_none=True, metadata={"title": LABELS[SURVEY_ON]}),
         CERTIFIED_SPECIAL_WORKERS: fields.Integer(
             allow_none=True, validate=validate.Range(min=0),
-            metadata={"title": LABELS[CERTIFIED_SPECIAL_WORKERS]}),
+            metadata={"title": LABELS[CERTIFIED_SPECIAL_WORKERS],
+                      "aliases": ("持证特种作业人数", "特种作业持证人数", "持证上岗人数")}),
     }
+
+
+# The annex "2022年社会化服务企业名单" and the zone's survey sheets name the columns so.
+SERVICE_LIST = ImportProfile(
+    key="qhd_service_list", title="2022年社会化服务企业名单", target="enterprises",
+    aliases={"name": ("服务对象企业", "服务对象", "服务企业名称"),
+             "principal_name": ("企业主要负责人",),
+             "main_risk_factors": ("主要风险", "风险因素辨识"),
+             SURVEY_ON: ("排查日期", "摸底日期")})
 
 
 def _blank(value) -> bool:

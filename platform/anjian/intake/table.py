@@ -195,7 +195,7 @@ def locate(grids: list[Grid], profile: Profile, *, sheet: str | None = None,
                 if double > single:
                     candidates.append((double, found2, True))
             for score, found, two in candidates:
-                if score < 2:
+                if score < 2 and profile.key_field not in found:
                     continue
                 # On a tie, one header row rather than two (a title over the header is
                 # no group), then the first sheet and row.

@@ -43,7 +43,7 @@ CORE_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "name": ("企业名称", (
         "单位名称", "企业全称", "公司名称", "企业(单位)名称", "企业（单位）名称", "单位(企业)名称",
         "生产经营单位名称", "生产经营单位", "企业名", "名称", "单位全称", "企业单位名称",
-        "被检查单位", "被检查单位名称", "企业名单")),
+        "被检查单位", "被检查单位名称")),
     "address": ("地址", (
         "企业地址", "单位地址", "注册地址", "经营地址", "生产经营地址", "生产地址", "实际经营地址",
         "详细地址", "厂址", "住所", "地址(住所)", "通讯地址", "企业注册地址", "企业经营地址",
@@ -142,9 +142,11 @@ def enterprise_profile(context: Context, key: str | None = None,
     profile = Profile(key, chosen["title"] if chosen else "企业台账导入模板（标准）", TARGET,
                       tuple(fields), "credit_code", noun="企业",
                       sheet=(chosen or {}).get("sheet"), header_row=(chosen or {}).get("header_row"))
-    for entry in entries:
-        profile = profile.with_aliases(entry.get("aliases") or {})
-    return profile.with_fields(plugin_fields(context, {f.label for f in fields}))
+    profile = profile.with_fields(plugin_fields(context, {f.label for f in fields}))
+    for entry in entries:  # a plugin field's names are given under its own name
+        profile = profile.with_aliases({name if name in CORE_FIELDS else EXTRA_PREFIX + name: names
+                                        for name, names in (entry.get("aliases") or {}).items()})
+    return profile
 
 
 def plugin_fields(context: Context, taken: set[str]) -> list[Field]:
