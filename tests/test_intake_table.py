@@ -183,3 +183,16 @@ def test_files_that_are_not_lists_are_refused_with_what_to_do(data, status, mess
     with pytest.raises(ImportFileError) as err:
         locate(open_file(data), PROFILE)
     assert err.value.status == status and message in err.value.message
+
+
+def test_a_column_with_data_but_no_header_is_announced_and_taken_by_its_letter():
+    def build(book):
+        ws = book.add_worksheet()
+        ws.write_row(0, 0, ["统一代码", "单位名称", None, "人数"])
+        ws.write_row(1, 0, ["E1", "己厂", "己厂的备注", 3])
+        ws.write_row(2, 0, ["填表人：张某", None, None, None, "审核人：李某"])  # no column of data
+    data = workbook(build)
+    table = locate(open_file(data), PROFILE)
+    assert [(c.letter, c.header) for c in table.unmapped] == [("C", "（无表头）")]
+    table, _reading, rows = read(data, mapping={"C": "ignore"})
+    assert table.unmapped == [] and rows == {2: {"code": "E1", "name": "己厂", "count": 3}}

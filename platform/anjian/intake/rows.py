@@ -10,7 +10,6 @@ the conversions the cells go through and the first rows as they would be stored.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,22 +17,13 @@ from decimal import Decimal
 from anjian.intake.cells import CellError, cell_text, is_blank
 from anjian.intake.profile import Profile
 from anjian.intake.table import Table
+from anjian.intake.trailers import trailer
 
 MEMO_CAP = 4096  # converted values remembered per column (most columns repeat few values)
 PREVIEW_ROWS = 10
 EXAMPLES = 5  # conversions shown per column
 _MISS = object()
 _EMPTY = object()
-
-# What ends a table: totals, notes, signatures (the reason a row is skipped, by its start).
-TRAILERS = (
-    ("合计行", re.compile(r"^(合\s*计|小\s*计|总\s*计|共\s*计|累\s*计)")),
-    ("说明行", re.compile(r"^(注|备注|说明|附注|填表说明|注意)\s*[0-9一二三四五六七八九十]?\s*[:：、.．]")),
-    ("落款行", re.compile(r"^(填表人|填报人|制表人|审核人|审核|审批人|复核人|统计人|经办人|负责人签字|单位负责人"
-                       r"|分管领导|填报单位|填表单位|报送单位|制表单位|填报日期|填表日期|制表日期|报送日期"
-                       r"|联系人|联系电话)\s*[:：]?")),
-)
-
 
 @dataclass
 class Rejection:
@@ -118,19 +108,11 @@ class Reading:
                 self.blank += 1
                 continue
             if lead.__class__ is str and (key >= len(cells) or is_blank(cells[key]) or cells[key] is lead):
-                reason = self._trailer(lead)
+                reason = trailer(lead)
                 if reason:
                     self.skipped.append({"row": number, "reason": reason})
                     continue
             yield number, cells
-
-    @staticmethod
-    def _trailer(text: str) -> str | None:
-        text = cell_text(text)
-        for reason, pattern in TRAILERS:
-            if pattern.match(text):
-                return f"{reason}：{text[:30]}"
-        return None
 
     def check(self, cells: list) -> tuple[dict, list]:
         """One row's values (field → stored value) and errors [(header, message)]."""

@@ -21,8 +21,10 @@ from anjian.intake.cells import cell_text, halfwidth
 from anjian.intake.errors import ImportFileError
 from anjian.intake.files import Grid
 from anjian.intake.profile import Column, Profile, column_letter
+from anjian.intake.trailers import trailer
 
 IGNORE = ("ignore", "忽略", "不导入")
+NO_HEADER = "（无表头）"  # a column with data under an empty header
 SERIAL = {"序号", "序", "no", "no.", "编号序号", "顺序号"}
 # Decorations around a header's name: 必填 marks, a unit in brackets, a colon.
 _DECORATION = re.compile(
@@ -210,7 +212,8 @@ def locate(grids: list[Grid], profile: Profile, *, sheet: str | None = None,
             f"请确认上传的是{profile.noun}名单，或使用导入模板")
     _rank, grid, r, two = best
     headers = _headers(grid.head(), r, two, grid.merged is not None)
-    table = _columns(grid, [r + 1, r + 2] if two else [r + 1], headers, names, mapping or {})
+    header_rows = [r + 1, r + 2] if two else [r + 1]
+    table = _columns(grid, header_rows, _with_headerless(grid, header_rows, headers), names, mapping or {})
     missing = [f.label for f in profile.fields
                if f.name in required and f.name not in {c.field for c in table.columns}]
     if missing:
@@ -228,13 +231,29 @@ def describe_unmapped(table: Table) -> str:
         for c in table.unmapped)
 
 
+def _lead(row: list):
+    return next((c for c in row if cell_text(c)), None)
+
+
+def _with_headerless(grid: Grid, header_rows: list[int], headers: list[str]) -> list[str]:
+    """``headers`` widened to every column the first rows below them fill: a column
+    without a header but with data is a column too (announced, never dropped silently)."""
+    below = [row for row in grid.head()[header_rows[-1]:] if not trailer(_lead(row))]
+    width = max((len(row) for row in below), default=0)
+    headers = headers + [""] * (width - len(headers))
+    for i, header in enumerate(headers):
+        if not header and any(i < len(row) and cell_text(row[i]) for row in below):
+            headers[i] = NO_HEADER
+    return headers
+
+
 def _columns(grid: Grid, header_rows: list[int], headers: list[str], names: Names,
              mapping: Mapping[str, str]) -> Table:
     by_field = {f.name: f for f in names.profile.fields}
     by_label = {f.label: f.name for f in names.profile.fields}
     explicit: dict[int, str | None] = {}  # column index → field, None to ignore
     letters = {column_letter(i + grid.offset): i for i in range(len(headers))}
-    by_header = {h: i for i, h in reversed(list(enumerate(headers))) if h}
+    by_header = {h: i for i, h in reversed(list(enumerate(headers))) if h and h != NO_HEADER}
     for ref, target in mapping.items():
         index = by_header.get(ref, letters.get(str(ref).strip().upper()))
         if index is None:

@@ -293,8 +293,9 @@ def _reader(data):
     raise TypeError("data must be bytes or a binary file-like object")
 
 
-def _check_xlsx(spool) -> str | None:
-    """None if the zip looks like a plain workbook, else the reason (in Chinese)."""
+def _check_zip(spool, label: str, check) -> str | None:
+    """None if the zip is within the limits (entries, size unpacked), not encrypted, and
+    ``check(archive, names)`` finds nothing; else the reason (in Chinese)."""
     spool.seek(0)
     try:
         with zipfile.ZipFile(spool) as archive:
@@ -303,16 +304,35 @@ def _check_xlsx(spool) -> str | None:
                 return "压缩包内条目过多，疑似恶意文件"
             if sum(i.file_size for i in infos) > XLSX_MAX_UNCOMPRESSED:
                 return "解压后体积过大，疑似压缩炸弹"
-            names = {i.filename for i in infos}
             if any(i.flag_bits & 0x1 for i in infos):
                 return "文件已加密，请取消密码后再上传"
-            if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-                return "不是有效的 Excel 工作簿（.xlsx）"
-            if any(n.lower().endswith("vbaproject.bin") for n in names):
-                return "文件包含宏，出于安全原因不予接受，请另存为不含宏的 .xlsx"
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return "不是有效的 Excel 工作簿（.xlsx）"
-    return None
+            return check(archive, {i.filename for i in infos})
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return f"不是有效的 {label}"
+
+
+def _check_xlsx(spool) -> str | None:
+    """None if the zip looks like a plain workbook, else the reason (in Chinese)."""
+    def check(_archive, names):
+        if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+            return "不是有效的 Excel 工作簿（.xlsx）"
+        if any(n.lower().endswith("vbaproject.bin") for n in names):
+            return "文件包含宏，出于安全原因不予接受，请另存为不含宏的 .xlsx"
+        return None
+    return _check_zip(spool, "Excel 工作簿（.xlsx）", check)
+
+
+def _check_ods(spool) -> str | None:
+    """None if the zip looks like a plain OpenDocument spreadsheet, else the reason."""
+    def check(archive, names):
+        if "META-INF/manifest.xml" in names and b"encryption-data" in archive.read("META-INF/manifest.xml"):
+            return "文件已加密，请取消密码后再上传"
+        if "content.xml" not in names or b"opendocument.spreadsheet" not in archive.read("mimetype")[:100]:
+            return "不是有效的 OpenDocument 表格（.ods）"
+        if any(n.startswith(("Basic/", "Scripts/")) for n in names):
+            return "文件包含宏，出于安全原因不予接受，请另存为不含宏的 .ods 或 .xlsx"
+        return None
+    return _check_zip(spool, "OpenDocument 表格（.ods）", check)
 
 
 def _utf16_ok(spool, head: bytes) -> bool:
@@ -327,29 +347,6 @@ def _utf16_ok(spool, head: bytes) -> bool:
     finally:
         spool.seek(0)
     return True
-
-
-def _check_ods(spool) -> str | None:
-    """None if the zip looks like a plain OpenDocument spreadsheet, else the reason."""
-    spool.seek(0)
-    try:
-        with zipfile.ZipFile(spool) as archive:
-            infos = archive.infolist()
-            if len(infos) > XLSX_MAX_ENTRIES:
-                return "压缩包内条目过多，疑似恶意文件"
-            if sum(i.file_size for i in infos) > XLSX_MAX_UNCOMPRESSED:
-                return "解压后体积过大，疑似压缩炸弹"
-            names = {i.filename for i in infos}
-            manifest = archive.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in names else b""
-            if any(i.flag_bits & 0x1 for i in infos) or b"encryption-data" in manifest:
-                return "文件已加密，请取消密码后再上传"
-            if "content.xml" not in names or b"opendocument.spreadsheet" not in archive.read("mimetype")[:100]:
-                return "不是有效的 OpenDocument 表格（.ods）"
-            if any(n.startswith(("Basic/", "Scripts/")) for n in names):
-                return "文件包含宏，出于安全原因不予接受，请另存为不含宏的 .ods 或 .xlsx"
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        return "不是有效的 OpenDocument 表格（.ods）"
-    return None
 
 
 def _check_xls(spool) -> str | None:
