@@ -196,3 +196,11 @@ def test_a_column_with_data_but_no_header_is_announced_and_taken_by_its_letter()
     assert [(c.letter, c.header) for c in table.unmapped] == [("C", "（无表头）")]
     table, _reading, rows = read(data, mapping={"C": "ignore"})
     assert table.unmapped == [] and rows == {2: {"code": "E1", "name": "己厂", "count": 3}}
+
+
+def test_every_trailer_marker_starts_with_a_character_looked_at():
+    from anjian.intake.trailers import TRAILER_STARTS, TRAILERS
+
+    starts = {alternative.lstrip("^(")[0] for _reason, pattern in TRAILERS
+              for alternative in pattern.pattern.split("|") if alternative.lstrip("^(")[:1].strip()}
+    assert starts <= TRAILER_STARTS

@@ -17,7 +17,7 @@ from decimal import Decimal
 from anjian.intake.cells import CellError, cell_text, is_blank
 from anjian.intake.profile import Profile
 from anjian.intake.table import Table
-from anjian.intake.trailers import trailer
+from anjian.intake.trailers import TRAILER_STARTS, trailer
 
 MEMO_CAP = 4096  # converted values remembered per column (most columns repeat few values)
 PREVIEW_ROWS = 10
@@ -107,7 +107,8 @@ class Reading:
             if lead is None:
                 self.blank += 1
                 continue
-            if lead.__class__ is str and (key >= len(cells) or is_blank(cells[key]) or cells[key] is lead):
+            if (lead.__class__ is str and lead.lstrip()[:1] in TRAILER_STARTS
+                    and (key >= len(cells) or cells[key] is lead or is_blank(cells[key]))):
                 reason = trailer(lead)
                 if reason:
                     self.skipped.append({"row": number, "reason": reason})

@@ -16,6 +16,9 @@ TRAILERS = (
                        r"|联系人|联系电话)\s*[:：]?")),
 )
 
+# The first characters of every marker above: a row starting otherwise is not looked at.
+TRAILER_STARTS = frozenset("合小总共累注备说附填审复统经负单分制报联")
+
 
 def trailer(value) -> str | None:
     """Why a row whose first cell is ``value`` is no row of data ("合计行：合计"), or None."""
