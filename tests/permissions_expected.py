@@ -216,6 +216,24 @@ ALLOWED: dict[str, frozenset[str]] = {
         frozenset({"tenant_admin", "service_org"}),
     "GET /api/v1/tenants/<tenant_code>/service-records/<int:record_id>":
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    # --- safety standardisation, accidents
+    "GET /api/v1/tenants/<tenant_code>/standardisation/certifications":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/standardisation/certifications": frozenset({"tenant_admin", "supervisor"}),
+    "GET /api/v1/tenants/<tenant_code>/standardisation/certifications/<int:certification_id>":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/standardisation/certifications/<int:certification_id>/transitions":
+        frozenset({"tenant_admin", "supervisor", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/standardisation/certifications/<int:certification_id>/checks":
+        frozenset({"tenant_admin", "supervisor", "service_org"}),
+    "GET /api/v1/tenants/<tenant_code>/standardisation/classifications":
+        frozenset({"tenant_admin", "supervisor", "viewer"}),
+    "POST /api/v1/tenants/<tenant_code>/standardisation/classifications": frozenset({"tenant_admin", "supervisor"}),
+    "GET /api/v1/tenants/<tenant_code>/standardisation/progress": frozenset({"tenant_admin", "supervisor", "viewer"}),
+    "GET /api/v1/tenants/<tenant_code>/standardisation/targets": frozenset({"tenant_admin", "supervisor", "viewer"}),
+    "PUT /api/v1/tenants/<tenant_code>/standardisation/targets": frozenset({"tenant_admin", "supervisor"}),
+    "GET /api/v1/tenants/<tenant_code>/accidents": frozenset({"tenant_admin", "supervisor", "viewer"}),
+    "POST /api/v1/tenants/<tenant_code>/accidents": frozenset({"tenant_admin", "supervisor"}),
     # --- file downloads
     "GET /api/v1/files/<token>": frozenset({"public"}),
     # --- tenants and areas

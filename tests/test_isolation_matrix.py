@@ -123,6 +123,29 @@ RECIPES = {
                       "funds": "100", "deadline_workdays": 5, "contingency_plan": "警示"}),
     "hazards.hazard_history": Recipe(ids={"hazard_id": "hazard"}, owner_only=_ENTERPRISE_BOUND),
     "notifications.list_notifications": Recipe(query={"unread": "true"}),
+    # Safety standardisation: enterprise users and service organisations reach only their
+    # enterprises' certifications (the world's users have none).
+    "standardisation.list_certifications": Recipe(query={"state": "achieved"}),
+    "standardisation.create_certification": Recipe(
+        body_for=lambda w, k: {"enterprise_id": w.own("enterprise", k, fresh=True)}),
+    "standardisation.get_certification": Recipe(ids={"certification_id": "certification"},
+                                                owner_only=_ENTERPRISE_BOUND),
+    "standardisation.transition": Recipe(
+        ids={"certification_id": "certification"}, if_match=True, owner_only=_ENTERPRISE_BOUND,
+        body=lambda: {"action": "delist", "reason": "矩阵摘牌"}),
+    "standardisation.record_check": Recipe(
+        ids={"certification_id": "certification"}, owner_only=_ENTERPRISE_BOUND,
+        body=lambda: {"kind": "lookback", "checked_on": "2024-06-01", "conclusion": "pass"}),
+    "standardisation.list_classes": Recipe(query={"code": "A"}),
+    "standardisation.run_classification": Recipe(body=lambda: {}),
+    "standardisation.get_progress": Recipe(query={"year": "2024"}),
+    "standardisation.list_targets": Recipe(query={"year": "2024"}),
+    "standardisation.set_target": Recipe(
+        body=lambda: {"year": 2024, "metric": "achieved_total", "value": "10"}),
+    "accidents.list_accidents": Recipe(),
+    "accidents.record_accident": Recipe(
+        body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "occurred_on": "2024-01-02",
+                               "severity": "minor"}),
     "notifications.read_notification": Recipe(ids={"notification_id": "notification"},
                                               body=lambda: {}, owner_only=frozenset(ROLES)),
     "enforcement_referrals.list_referrals": Recipe(query={"status": "open"}),
@@ -427,6 +450,7 @@ class World:
         # One service_org member per tenant to add as staff (adding again changes nothing).
         self.spare_service_users = {key: self.service_user(key) for key in self.tenants}
         self.services = {}
+        self.standardisation = {"certification": {key: self._certification(key) for key in self.tenants}}
         for kind in ("organisation", "spare_organisation", "staff", "contract",
                      "revocable_contract", "contract_enterprise", "sample", "sample_enterprise",
                      "record"):
@@ -581,6 +605,24 @@ class World:
             db.session.commit()
             return row.id
 
+    def _certification(self, key):
+        """An achieved certification of tenant ``key``'s enterprise (a fresh enterprise each
+        time: one record per enterprise and scheme)."""
+        import datetime as dt
+
+        from anjian.extensions import db
+        from anjian.standardisation.models import Certification
+        from anjian.tenancy.scope import Scope, scoped
+
+        enterprise = self._enterprise(key)
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            row = Certification(enterprise_id=enterprise, scheme="small_micro", state="achieved",
+                                applied_on=dt.date(2023, 1, 5), certificate_no=f"MX-{_n()}",
+                                issued_on=dt.date(2023, 3, 1), expires_on=dt.date(2026, 3, 1))
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
     def _import_job(self, key):
         """A finished enterprise import of tenant ``key`` that rejected a row."""
         from anjian.extensions import db
@@ -708,6 +750,8 @@ class World:
         if kind in self.inspecting:  # the campaign, item and file are never destroyed
             fresh = fresh and kind in ("target", "task", "template", "inspection")
             return self._inspecting(kind, key) if fresh else self.inspecting[kind][key]
+        if kind in self.standardisation:  # a step may delist it: made anew
+            return self._certification(key) if fresh else self.standardisation[kind][key]
         if kind in self.services:  # what a call may destroy is made anew
             fresh = fresh and kind in ("spare_organisation", "staff", "revocable_contract",
                                        "contract_enterprise")
@@ -719,7 +763,8 @@ class World:
         return {"area": self.areas, "member": self.members,
                 "enterprise": self.enterprises, "job": self.jobs,
                 "export": self.exports, "import_job": self.import_jobs, "report": self.reports,
-                **self.closed_loop, **self.inspecting, **self.services}[kind][other]
+                **self.closed_loop, **self.inspecting, **self.services,
+                **self.standardisation}[kind][other]
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,7 @@ def test_every_hookspec_has_a_caller_in_the_core():
     uncalled = sorted(specs - called)
     assert not uncalled, (f"hookspecs no core module calls: {uncalled} (remove them, or call "
                           "them where the core decides)")
-    for dead in ("register_ledger_kinds", "standardisation_transition", "classify_enterprise",
-                 "permit_approvals"):
+    for dead in ("register_ledger_kinds", "permit_approvals"):
         assert dead not in specs
 
 

@@ -42,6 +42,8 @@ from anjian.reports import api as reports_api
 from anjian.reports import models as _reports  # noqa: F401
 from anjian.services import api as services_api
 from anjian.services import models as _services  # noqa: F401
+from anjian.standardisation import api as standardisation_api
+from anjian.standardisation import models as _standardisation  # noqa: F401
 from anjian.storage import api as storage_api
 from anjian.storage import service as storage_service
 from anjian.tenancy import api as tenancy_api
@@ -107,7 +109,8 @@ def _register_api(app: Flask) -> None:
                       inspections_api.templates_blp, inspections_api.blp,
                       inspections_api.evidence_blp, reports_api.kinds_blp, reports_api.blp,
                       services_api.organisations_blp,
-                      services_api.contracts_blp, services_api.records_blp):
+                      services_api.contracts_blp, services_api.records_blp,
+                      standardisation_api.blp, standardisation_api.accidents_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     plugin_routes.register(app, api, app.extensions[PLUGINS_KEY])

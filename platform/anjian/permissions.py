@@ -137,6 +137,21 @@ ACTIONS: dict[str, frozenset[str]] = {
     "spot_check.conduct": _SUPERVISING,
     "service_record.read": _ALL,
     "service_record.create": frozenset({"tenant_admin", "service_org"}),
+    # safety standardisation (安全生产标准化): the routes ...
+    "standardisation.read": _ALL,  # whose: the enterprises the role sees
+    "standardisation.transition": _FIELD,  # which step: the standardisation.<step> actions
+    "standardisation.progress": _BUREAU,  # figures against targets, the reports
+    # ... and the steps: an enterprise evaluates itself, a service organisation or the
+    # bureau reviews and looks back, the bureau manages and alone delists
+    "standardisation.manage": _SUPERVISING,
+    "standardisation.self_evaluate": _FIELD,
+    "standardisation.review": _SUPERVISING | {"service_org"},
+    "standardisation.check": _SUPERVISING | {"service_org"},
+    "standardisation.delist": _SUPERVISING,
+    "accident.read": _BUREAU,
+    "accident.record": _SUPERVISING,
+    "classification.read": _BUREAU,
+    "classification.run": _SUPERVISING,
 }
 
 _KNOWN = SPECIAL | _ALL

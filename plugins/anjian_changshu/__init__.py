@@ -16,46 +16,32 @@ processing) 100 %; at least 2,600 renewals and 50 % of those due by December;
 industry ones); delisted at least 5 % of renewed plus looked-back. The 板块
 break the tasks down to village, industrial zone (工业小区), grid (网格) and
 full-time safety officer (专职安全员), and sort enterprises into A/B/C/D.
+
+The hooks live here; each delegates to the module that holds the rule:
+
+- ``settings``: the targets and the supervision frequencies of the classes
+  (``ChangshuSettings``, ``settings_of``), and the key industries as enterprise flags;
+- ``standardisation``: ``standardisation_programme`` (the settings' targets, for the
+  settings' year only), ``classify_enterprise`` (A 示范, B 期满换证, C 初评达标,
+  D 未达标, with inspections a year; one more in a key industry) and
+  ``standardisation_transition`` (a certificate recommended for delisting by a
+  look-back or audit is not renewed without a passed review; the core already holds
+  the accident, major-hazard and re-review rules);
+- ``lookback``: the look-back checklist (“回头看”检查重点内容), accident-oriented
+  (突出事故导向), ``register_checklist_templates``;
+- the campaign kind (its five phases) is below.
 """
 
-import datetime
-
-from marshmallow import Schema, fields, validate
-
 from anjian.plugin_api import CampaignKind, Milestone, Phase, hookimpl
+from anjian_changshu import lookback, standardisation
+from anjian_changshu.settings import KEY_INDUSTRIES, PLUGIN, ChangshuSettings, settings_of
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
 PLUGIN_CONTRACT = 1
 
 CAMPAIGN_KEY = "changshu_small_micro_standardisation_2019"
 
-KEY_INDUSTRIES = ("液氨制冷", "有限空间作业", "劳动密集型加工")
-
-_count = validate.Range(min=0)
-_ratio = validate.Range(min=0, max=1)
-
-
-class ChangshuSettings(Schema):
-    """Tenant settings: the 2019 targets of Changshu's standardisation programme."""
-
-    year = fields.Integer(load_default=2019, validate=validate.Range(min=2000, max=2100))
-    target_achieved_total = fields.Integer(load_default=5200, validate=_count)
-    target_achieved_ratio = fields.Float(load_default=0.70, validate=_ratio)
-    key_industries = fields.List(
-        fields.String(validate=validate.Length(min=1)), load_default=lambda: list(KEY_INDUSTRIES)
-    )
-    target_key_industry_ratio = fields.Float(load_default=1.0, validate=_ratio)
-    target_renewed_total = fields.Integer(load_default=2600, validate=_count)
-    # Share of the enterprises whose certificate falls due by the end of December.
-    target_renewed_ratio_of_due = fields.Float(load_default=0.50, validate=_ratio)
-    target_demonstration = fields.Integer(load_default=110, validate=_count)
-    target_lookbacks = fields.Integer(load_default=400, validate=_count)
-    target_key_industry_lookbacks = fields.Integer(load_default=416, validate=_count)
-    # Delisted / (renewed + looked back), a floor for each 板块 as well as the city.
-    min_delisting_ratio = fields.Float(load_default=0.05, validate=_ratio)
-    # The bureau's outsourced renewal review of already achieved enterprises.
-    third_party_renewal_reviews = fields.Integer(load_default=2500, validate=_count)
-    targets_due = fields.Date(load_default=datetime.date(2019, 12, 31))
+__all__ = ["CAMPAIGN_KEY", "KEY_INDUSTRIES", "PLUGIN", "ChangshuSettings", "settings_of"]
 
 
 @hookimpl
@@ -96,3 +82,26 @@ def register_campaign_kinds():
             Milestone(date="2019-12-31", rule="完成年度目标"),
         ),
     )]
+
+
+@hookimpl
+def register_checklist_templates():
+    return [lookback.TEMPLATE]
+
+
+# --- policy hooks -----------------------------------------------------------------------------
+
+
+@hookimpl
+def standardisation_programme(tenant, year):
+    return standardisation.programme(tenant, year)
+
+
+@hookimpl
+def classify_enterprise(tenant, enterprise, certifications):
+    return standardisation.classify(tenant, enterprise, certifications)
+
+
+@hookimpl
+def standardisation_transition(tenant, certification, enterprise, action, renewing):
+    return standardisation.blockers(tenant, certification, enterprise, action, renewing)

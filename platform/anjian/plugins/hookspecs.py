@@ -132,6 +132,21 @@ def enforcement_candidates(tenant, campaign):
 
 
 @hookspec
+def standardisation_transition(tenant, certification, enterprise, action, renewing):
+    """Return the reasons (Chinese) that bar a standardisation step (a list, empty: none)."""
+
+
+@hookspec(firstresult=True)
+def standardisation_programme(tenant, year):
+    """Return the standardisation programme of a year (plugin_api.StandardisationProgramme), or None."""
+
+
+@hookspec(firstresult=True)
+def classify_enterprise(tenant, enterprise, certifications):
+    """Return an enterprise's supervision class (plugin_api.SupervisionClass), or None."""
+
+
+@hookspec
 def on_hazard_transition(tenant, hazard, from_state, to_state, actor):
     """React to a hazard changing state (notify the bureau of a major hazard, escalate, ...)."""
 

@@ -31,6 +31,29 @@ class TenantInfo:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StandardisationProgramme:
+    """A tenant's standardisation programme of a year (``standardisation_programme``):
+    ``targets`` by metric (anjian's standardisation METRICS: counts, ratios as 0.7);
+    ``key_industries``: the enterprise flags (FLAGS keys) whose enterprises must all
+    achieve; ``due``: the date the targets are due (else 31 December)."""
+
+    targets: dict[str, float] = field(default_factory=dict)
+    key_industries: tuple[str, ...] = ()
+    due: Any = None
+
+
+@dataclass(frozen=True)
+class SupervisionClass:
+    """An enterprise's supervision class (``classify_enterprise``): ``code`` (A, B, ...),
+    its ``label``, why, and how many inspections a year the class gets."""
+
+    code: str
+    label: str
+    reason: str = ""
+    inspections_per_year: int | None = None
+
+
 class RowView:
     """A read-only snapshot of one row's columns (see the module's docstring)."""
 

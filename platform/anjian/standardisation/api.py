@@ -1,0 +1,242 @@
+"""Safety standardisation over HTTP: certifications and their steps, look-backs,
+accidents, targets and the programme's progress."""
+
+from __future__ import annotations
+
+import contextlib
+
+from flask import request
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from anjian.api.blueprint import Blueprint
+from anjian.api.context import request_context
+from anjian.api.pagination import PageArgs, page_of, paginate
+from anjian.api.policy import requires
+from anjian.api.problems import ProblemSchema, problem
+from anjian.db import subtree_ids
+from anjian.enterprises.models import Enterprise
+from anjian.extensions import db
+from anjian.jobs.api import JobSchema, accepted, starts_a_job
+from anjian.jobs.service import enqueue
+from anjian.standardisation import classes, service
+from anjian.standardisation import progress as programme
+from anjian.standardisation.jobs import CLASSIFY
+from anjian.standardisation.models import Target
+from anjian.standardisation.schemas import (
+    AccidentQuerySchema,
+    AccidentSchema,
+    CertificationCheckSchema,
+    CertificationCreateSchema,
+    CertificationDetailSchema,
+    CertificationQuerySchema,
+    CertificationSchema,
+    ClassifySchema,
+    ClassQuerySchema,
+    EnterpriseClassSchema,
+    StandardisationProgressQuerySchema,
+    StandardisationProgressSchema,
+    StandardisationTargetQuerySchema,
+    StandardisationTargetSchema,
+    StepSchema,
+)
+from anjian.tenancy.models import Area
+
+blp = Blueprint("standardisation", __name__,
+                url_prefix="/api/v1/tenants/<tenant_code>/standardisation",
+                description="安全生产标准化：申报、自评、评审、达标、期满换证、复评、“回头看”、摘牌与目标进度")
+accidents_blp = Blueprint("accidents", __name__, url_prefix="/api/v1/tenants/<tenant_code>/accidents",
+                          description="生产安全事故（重伤、死亡事故不得换证）")
+
+IF_MATCH = {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
+            "description": "读取标准化记录时得到的 ETag"}
+
+
+@contextlib.contextmanager
+def _rules():
+    try:
+        yield
+    except StaleDataError:
+        db.session.rollback()
+        problem(409, "该标准化记录刚被他人修改，本次操作未生效，请刷新后重试", slug="concurrent-change")
+
+
+def _check_if_match(certification) -> None:
+    """If-Match on a POST (flask-smorest checks only PUT, PATCH and DELETE)."""
+    if not request.if_match:
+        problem(428, "缺少 If-Match 请求头：请先读取标准化记录，带上其 ETag 再提交")
+    if blp._generate_etag(CertificationSchema().dump(certification)) not in request.if_match:
+        problem(412, "标准化记录已被他人修改，请刷新后重试")
+
+
+class _Detail:
+    """A certification with its history, checks, blockers and why it needs a new review."""
+
+    def __init__(self, certification, **more):
+        self._certification = certification
+        self.__dict__.update(more)
+
+    def __getattr__(self, name):
+        return getattr(self._certification, name)
+
+
+def _detail(certification) -> _Detail:
+    context = request_context()
+    enterprise = db.session.get(Enterprise, certification.enterprise_id)
+    valid = certification.state in service.VALID and enterprise is not None
+    return _Detail(
+        certification, history=service.history(context, certification),
+        checks=service.checks_of(context, certification),
+        blockers=service.blockers(context, certification, enterprise, "renew", context.today()) if valid else [],
+        rereview_reason=service.rereview_reason(certification, enterprise) if valid
+        else certification.rereview_reason)
+
+
+@blp.route("/certifications")
+@blp.arguments(CertificationQuerySchema, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(CertificationSchema))
+@requires("standardisation.read")
+def list_certifications(query, pages, tenant_code):
+    """标准化记录列表：按状态、类别、企业、区域（含下级）、到期日、示范企业、建议摘牌筛选"""
+    query = dict(query)
+    area_id = query.pop("area_id", None)
+    area_ids = subtree_ids(Area.id, Area.parent_id, area_id) if area_id is not None else None
+    stmt = service.list_certifications(request_context(), area_ids=area_ids, **query)
+    return paginate(stmt, pages["page"], pages["per_page"])
+
+
+@blp.route("/certifications", methods=["POST"])
+@blp.arguments(CertificationCreateSchema)
+@blp.response(201, CertificationSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="该企业已有该类别的标准化记录")
+@requires("standardisation.manage")
+def create_certification(data, tenant_code):
+    """登记企业的标准化创建（申报）：每家企业每个类别一条记录"""
+    certification = service.create(request_context(), **data)
+    db.session.commit()
+    return certification
+
+
+@blp.route("/certifications/<int:certification_id>")
+@blp.etag
+@blp.response(200, CertificationDetailSchema)
+@requires("standardisation.read")
+def get_certification(tenant_code, certification_id):
+    """标准化记录详情：处理记录、“回头看”与审计、现在换证会被阻止的原因（ETag 用于之后的操作）"""
+    certification = service.get_certification(request_context(), certification_id)
+    blp.set_etag(CertificationSchema().dump(certification))  # what If-Match is checked against
+    return _detail(certification)
+
+
+@blp.route("/certifications/<int:certification_id>/transitions", methods=["POST"])
+@blp.etag
+@blp.arguments(StepSchema)
+@blp.response(200, CertificationSchema)
+@blp.doc(parameters=[IF_MATCH])
+@blp.alt_response(403, schema=ProblemSchema, description="当前角色无权执行该操作")
+@blp.alt_response(409, schema=ProblemSchema, description="当前状态不允许该操作，或有阻止换证的原因（blockers）")
+@blp.alt_response(412, schema=ProblemSchema, description="ETag 已过期：记录已被他人修改")
+@blp.alt_response(428, schema=ProblemSchema, description="缺少 If-Match 请求头")
+@requires("standardisation.transition")
+def transition(data, tenant_code, certification_id):
+    """标准化状态变更（需 If-Match）：self_evaluate 自评、review 评审、open_renewal 进入期满换证、
+    start_renewal 启动复评、rereview 要求重新评审、renew 换证、delist 摘牌、exempt 暂不创建、resume 恢复创建、
+    demonstrate 设为示范企业、undemonstrate 取消示范企业"""
+    context = request_context()
+    certification = service.get_certification(context, certification_id)
+    _check_if_match(certification)
+    data = dict(data)
+    action = data.pop("action")
+    with _rules():
+        service.transition(context, certification, action, data)
+        db.session.commit()
+    return certification
+
+
+@blp.route("/certifications/<int:certification_id>/checks", methods=["POST"])
+@blp.arguments(CertificationCheckSchema)
+@blp.response(201, CertificationCheckSchema)
+@requires("standardisation.check")
+def record_check(data, tenant_code, certification_id):
+    """登记“回头看”或运行质量审计：合格、限期整改（须给期限）或建议摘牌（列入待摘牌名单，由主管部门决定）"""
+    context = request_context()
+    certification = service.get_certification(context, certification_id)
+    with _rules():
+        check = service.record_check(context, certification, **data)
+        db.session.commit()
+    return check
+
+
+@blp.route("/classifications")
+@blp.arguments(ClassQuerySchema, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(EnterpriseClassSchema))
+@requires("classification.read")
+def list_classes(query, pages, tenant_code):
+    """企业分类（如 ABCD）：类别、原因与每年检查次数，按类别筛选"""
+    return paginate(classes.list_classes(request_context(), query.get("code")), pages["page"], pages["per_page"])
+
+
+@blp.route("/classifications", methods=["POST"])
+@blp.arguments(ClassifySchema, required=False)
+@blp.response(202, JobSchema)
+@starts_a_job(blp)
+@requires("classification.run")
+def run_classification(data, tenant_code):
+    """按本单位插件的规则重新分类全部企业（后台任务；202，Location 指向任务）"""
+    job = enqueue(CLASSIFY, {})
+    db.session.commit()
+    return accepted(job)
+
+
+@blp.route("/progress")
+@blp.arguments(StandardisationProgressQuerySchema, location="query")
+@blp.response(200, StandardisationProgressSchema)
+@requires("standardisation.progress")
+def get_progress(query, tenant_code):
+    """目标进度：全市及各板块的达标、重点行业、换证、示范、“回头看”、摘牌率，低于目标的指标标出"""
+    return programme.progress(request_context(), query["year"], query.get("by"))
+
+
+@blp.route("/targets")
+@blp.arguments(StandardisationTargetQuerySchema, location="query")
+@blp.response(200, StandardisationTargetSchema(many=True))
+@requires("standardisation.progress")
+def list_targets(query, tenant_code):
+    """本年度设定的目标（全市及各板块分解）；未设定的全市目标取本单位插件的计划"""
+    return list(db.session.scalars(select(Target).where(Target.year == query["year"])
+                                   .order_by(Target.area_id.nulls_first(), Target.metric)))
+
+
+@blp.route("/targets", methods=["PUT"])
+@blp.arguments(StandardisationTargetSchema)
+@blp.response(200, StandardisationTargetSchema)
+@requires("standardisation.manage")
+def set_target(data, tenant_code):
+    """设定目标：不指定区域为全市目标，指定板块为该板块分解的目标"""
+    target = programme.set_target(request_context(), **data)
+    db.session.commit()
+    return target
+
+
+@accidents_blp.route("")
+@accidents_blp.arguments(AccidentQuerySchema, location="query")
+@accidents_blp.arguments(PageArgs, location="query")
+@accidents_blp.response(200, page_of(AccidentSchema))
+@requires("accident.read")
+def list_accidents(query, pages, tenant_code):
+    """事故列表（按企业筛选）"""
+    return paginate(service.list_accidents(request_context(), query.get("enterprise_id")),
+                    pages["page"], pages["per_page"])
+
+
+@accidents_blp.route("", methods=["POST"])
+@accidents_blp.arguments(AccidentSchema)
+@accidents_blp.response(201, AccidentSchema)
+@requires("accident.record")
+def record_accident(data, tenant_code):
+    """登记事故：日期、企业、等级（轻伤、重伤、死亡）、人数、经过；重伤及死亡事故阻止换证"""
+    accident = service.record_accident(request_context(), **data)
+    db.session.commit()
+    return accident

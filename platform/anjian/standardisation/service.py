@@ -1,0 +1,471 @@
+"""Safety standardisation: the certification lifecycle and what bars it.
+
+States (``models.STATES``) and the steps between them (``STEPS``)::
+
+    applied ──self_evaluate──▶ self_evaluated ──review(passed)──▶ achieved
+       ▲ │                          │ review(failed) → applied        │ open_renewal (window)
+       │ └─exempt─▶ exempt          ▼                                 ▼
+       └──resume───┘                                           renewal_due
+    achieved ──rereview (relocated, rebuilt, wider scope)─▶ re_evaluating ◀─start_renewal─┘
+    re_evaluating ──renew (换证) or review(passed)─▶ achieved;  review(failed) → renewal_due
+    achieved / renewal_due / re_evaluating ──delist (the bureau)─▶ delisted
+    achieved / renewal_due / re_evaluating ──demonstrate / undemonstrate─▶ (the same state)
+
+At 达标 the certification gets a certificate number, an issue date and an expiry (the
+scheme's validity, 3 years by default; ``validity_years`` in the tenant's settings of
+this domain). Renewing (``renew``, or a passed ``review`` out of re_evaluating) is
+barred (``blockers``) by a serious-injury or fatal accident in the certificate's
+period, by an open major hazard of the enterprise, and, for ``renew`` without a
+review, by a change of the enterprise since it was certified (address, industry code
+or products: relocation, rebuilding, a wider scope, 需重新评审); the tenant's plugins
+add their own reasons (``standardisation_transition``). Every step is an event in the
+certification's history and audited; the caller commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from anjian.context import Context
+from anjian.enterprises.models import Enterprise
+from anjian.enterprises.visibility import enterprise_clause
+from anjian.errors import Conflict, Forbidden, NotFound, Refused
+from anjian.extensions import db
+from anjian.hazards.models import OPEN_STATES, Hazard
+from anjian.permissions import TENANT_ROLES, allows
+from anjian.services.models import ServiceOrganisation
+from anjian.standardisation.models import (
+    BARRING_SEVERITIES,
+    CONCLUSIONS,
+    REVIEWERS,
+    SCHEMES,
+    SEVERITIES,
+    STATES,
+    Accident,
+    Certification,
+    CertificationEvent,
+    Check,
+)
+
+VALID = ("achieved", "renewal_due", "re_evaluating")  # a certificate in force
+CHECKED = VALID  # what a look-back or an audit may be made of
+DEFAULT_VALIDITY_YEARS = 3
+DEFAULT_RENEWAL_WINDOW_MONTHS = 3
+# What the certificate records of the enterprise: a change of any needs a new review.
+CERTIFIED_AS = {"address": "地址", "industry_code": "行业代码", "main_products": "主要产品"}
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    sources: tuple[str, ...]
+    permission: str  # the action of anjian.permissions that may take it
+
+
+STEPS: dict[str, Step] = {
+    "self_evaluate": Step("提交自评", ("applied",), "standardisation.self_evaluate"),
+    "review": Step("评审", ("self_evaluated", "re_evaluating"), "standardisation.review"),
+    "open_renewal": Step("进入期满换证", ("achieved",), "standardisation.manage"),
+    "start_renewal": Step("启动复评", ("renewal_due",), "standardisation.manage"),
+    "rereview": Step("要求重新评审", ("achieved",), "standardisation.manage"),
+    "renew": Step("换证", ("re_evaluating",), "standardisation.manage"),
+    "delist": Step("摘牌", VALID, "standardisation.delist"),
+    "exempt": Step("暂不创建", ("applied",), "standardisation.manage"),
+    "resume": Step("恢复创建", ("exempt",), "standardisation.manage"),
+    "demonstrate": Step("设为示范企业", VALID, "standardisation.manage"),
+    "undemonstrate": Step("取消示范企业", VALID, "standardisation.manage"),
+}
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _settings(context: Context) -> dict:
+    return dict((context.tenant.settings or {}).get("standardisation") or {}) if context.tenant else {}
+
+
+def validity_years(context: Context, scheme: str) -> int:
+    years = _settings(context).get("validity_years") or {}
+    return int(years.get(scheme, DEFAULT_VALIDITY_YEARS)) if isinstance(years, dict) else int(years)
+
+
+def renewal_window_months(context: Context) -> int:
+    return int(_settings(context).get("renewal_window_months", DEFAULT_RENEWAL_WINDOW_MONTHS))
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _enterprise(context: Context, enterprise_id: int) -> Enterprise:
+    """A live enterprise the actor may see, else Refused on enterprise_id."""
+    row = db.session.execute(
+        select(Enterprise).where(Enterprise.id == enterprise_id, Enterprise.deleted_at.is_(None),
+                                 enterprise_clause(context, Enterprise.id))).scalar_one_or_none()
+    if row is None:
+        raise Refused("企业不存在", field="enterprise_id")
+    return row
+
+
+def get_certification(context: Context, certification_id: int) -> Certification:
+    row = db.session.execute(
+        select(Certification).where(Certification.id == certification_id,
+                                    enterprise_clause(context, Certification.enterprise_id))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("标准化记录不存在")
+    return row
+
+
+def list_certifications(context: Context, *, state: str | None = None, scheme: str | None = None,
+                        enterprise_id: int | None = None, area_ids=None, due_by: dt.date | None = None,
+                        demonstration: bool | None = None, delisting_recommended: bool | None = None):
+    """A select of the certifications the actor may see, filtered (the API pages it)."""
+    stmt = select(Certification).where(enterprise_clause(context, Certification.enterprise_id))
+    if state:
+        stmt = stmt.where(Certification.state == state)
+    if scheme:
+        stmt = stmt.where(Certification.scheme == scheme)
+    if enterprise_id is not None:
+        stmt = stmt.where(Certification.enterprise_id == enterprise_id)
+    if area_ids is not None:
+        stmt = stmt.where(Certification.enterprise_id.in_(
+            select(Enterprise.id).where(Enterprise.area_id.in_(list(area_ids)))))
+    if due_by is not None:
+        stmt = stmt.where(Certification.state.in_(VALID), Certification.expires_on <= due_by)
+    if demonstration is not None:
+        stmt = stmt.where(Certification.demonstration.is_(demonstration))
+    if delisting_recommended is not None:
+        stmt = stmt.where(Certification.delisting_recommended.is_(delisting_recommended))
+    return stmt.order_by(Certification.id)
+
+
+def history(context: Context, certification: Certification) -> list[CertificationEvent]:
+    return list(db.session.scalars(
+        select(CertificationEvent).where(CertificationEvent.certification_id == certification.id)
+        .order_by(CertificationEvent.id)))
+
+
+def checks_of(context: Context, certification: Certification) -> list[Check]:
+    return list(db.session.scalars(
+        select(Check).where(Check.certification_id == certification.id).order_by(Check.id)))
+
+
+# --------------------------------------------------------------------------- what bars a step
+
+
+def changes_since_certified(certification: Certification, enterprise: Enterprise) -> list[str]:
+    """The labels of what changed in the enterprise since it was certified (需重新评审)."""
+    if not certification.certified_as:
+        return []
+    return [label for key, label in CERTIFIED_AS.items()
+            if (certification.certified_as.get(key) or "") != (getattr(enterprise, key) or "")]
+
+
+def rereview_reason(certification: Certification, enterprise: Enterprise) -> str:
+    """Why the certification needs a new review (empty: it does not)."""
+    if certification.state not in VALID:
+        return ""
+    changed = changes_since_certified(certification, enterprise)
+    reasons = [certification.rereview_reason] if certification.rereview_reason else []
+    if changed:
+        reasons.append(f"{'、'.join(changed)}已变更（搬迁、改建或扩大范围）")
+    return "；".join(reasons)
+
+
+def barring_accidents(certification: Certification, until: dt.date) -> list[Accident]:
+    """Serious-injury or fatal accidents of the enterprise in the certificate's period."""
+    since = certification.issued_on or certification.applied_on
+    return list(db.session.scalars(
+        select(Accident).where(Accident.enterprise_id == certification.enterprise_id,
+                               Accident.severity.in_(BARRING_SEVERITIES),
+                               Accident.occurred_on >= since, Accident.occurred_on <= until)
+        .order_by(Accident.occurred_on)))
+
+
+def open_major_hazards(enterprise_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Hazard).where(
+            Hazard.enterprise_id == enterprise_id, Hazard.grade == "major",
+            Hazard.state.in_(OPEN_STATES))) or 0
+
+
+def blockers(context: Context, certification: Certification, enterprise: Enterprise, action: str,
+             on: dt.date) -> list[str]:
+    """Why ``action`` may not renew the certification (Chinese reasons; empty: nothing bars
+    it): the core's rules, then the tenant's plugins' (``standardisation_transition``)."""
+    renewing = action == "renew" or (action == "review" and certification.state == "re_evaluating")
+    reasons = []
+    if renewing:
+        for accident in barring_accidents(certification, on):
+            reasons.append(f"证书有效期内发生{SEVERITIES[accident.severity]}事故"
+                           f"（{accident.occurred_on.isoformat()}），不得换证")
+        majors = open_major_hazards(enterprise.id)
+        if majors:
+            reasons.append(f"企业有 {majors} 项重大事故隐患未整改销号，不得换证")
+        if action == "renew" and (why := rereview_reason(certification, enterprise)):
+            reasons.append(f"需重新评审（{why}），须经评审后方可换证")
+    for answer in context.policy("standardisation_transition", certification=certification,
+                                 enterprise=enterprise, action=action, renewing=renewing) or ():
+        reasons.extend(str(r) for r in (answer or ()) if str(r).strip())
+    return reasons
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _event(certification: Certification, action: str, from_state: str | None, context: Context,
+           on: dt.date, note: str = "", data: dict | None = None) -> CertificationEvent:
+    event = CertificationEvent(certification_id=certification.id, action=action, from_state=from_state,
+                               to_state=certification.state, on=on, actor_user_id=context.user_id,
+                               note=note, data=data or {})
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _may(context: Context, permission: str, label: str) -> None:
+    access = context.access
+    if access is not None and not allows(access.role, permission):
+        raise Forbidden(f"{TENANT_ROLES.get(access.role, access.role)}无权{label}")
+
+
+def create(context: Context, *, enterprise_id: int, scheme: str, applied_on: dt.date | None = None,
+           note: str = "") -> Certification:
+    """An enterprise applies (申报/创建) under a scheme; one record per enterprise and scheme."""
+    _may(context, "standardisation.manage", "登记标准化创建")
+    if scheme not in SCHEMES:
+        raise Refused("未知的标准化类别", errors={"scheme": [f"须为以下之一: {', '.join(SCHEMES)}"]})
+    enterprise = _enterprise(context, enterprise_id)
+    exists = db.session.scalar(select(Certification.id).where(
+        Certification.enterprise_id == enterprise.id, Certification.scheme == scheme))
+    if exists is not None:
+        raise Conflict(f"该企业已有「{SCHEMES[scheme]}」标准化记录（编号 {exists}）")
+    on = applied_on or context.today()
+    certification = Certification(enterprise_id=enterprise.id, scheme=scheme, state="applied",
+                                  applied_on=on)
+    db.session.add(certification)
+    db.session.flush()
+    _event(certification, "create", None, context, on, note)
+    return certification
+
+
+def _on(data: dict, context: Context, field: str = "on") -> dt.date:
+    on = data.get(field) or context.today()
+    if on > context.today():
+        raise Refused("日期不能晚于今天", field=field)
+    return on
+
+
+def _need(data: dict, *fields: str) -> None:
+    missing = {f: ["必填项"] for f in fields if data.get(f) in (None, "")}
+    if missing:
+        raise Refused("缺少必填项", errors=missing)
+
+
+def transition(context: Context, certification: Certification, action: str,
+               data: dict | None = None) -> CertificationEvent:
+    """Take ``action`` (``STEPS``) on the certification; the caller commits. Refusals are
+    domain errors: Forbidden (the role), Conflict (the state, a blocker), Refused (data)."""
+    data = dict(data or {})
+    step = STEPS.get(action)
+    if step is None:
+        raise Refused("未知的操作", errors={"action": [f"须为以下之一: {', '.join(STEPS)}"]})
+    _may(context, step.permission, step.label)
+    if certification.state not in step.sources:
+        raise Conflict(f"标准化记录当前状态为「{STATES[certification.state]}」，不能{step.label}")
+    enterprise = _enterprise(context, certification.enterprise_id)
+    on = _on(data, context)
+    found = blockers(context, certification, enterprise, action, on)
+    if found and not (action == "review" and data.get("passed") is False):
+        raise Conflict(f"不能{step.label}：" + "；".join(found), slug="standardisation-blocked",
+                       members={"blockers": found})
+    from_state = certification.state
+    details = _APPLY[action](context, certification, enterprise, data, on)
+    db.session.flush()  # the version check: a concurrent change fails here
+    return _event(certification, action, from_state, context, on, (data.get("note") or "").strip(),
+                  details)
+
+
+def _self_evaluate(context, certification, enterprise, data, on) -> dict:
+    _need(data, "score")
+    certification.self_score = data["score"]
+    certification.self_report = (data.get("report") or "").strip()
+    certification.self_evaluated_on = on
+    certification.state = "self_evaluated"
+    return {"score": str(data["score"])}
+
+
+def _review(context, certification, enterprise, data, on) -> dict:
+    _need(data, "reviewer", "score", "passed")
+    reviewer = data["reviewer"]
+    if reviewer not in REVIEWERS:
+        raise Refused("评审方须为第三方机构或主管部门", field="reviewer")
+    organisation_id = data.get("organisation_id")
+    if reviewer == "organisation":
+        _need(data, "organisation_id")
+        if db.session.get(ServiceOrganisation, organisation_id) is None:
+            raise Refused("第三方机构不存在", field="organisation_id")
+    certification.reviewer = reviewer
+    certification.reviewer_organisation_id = organisation_id if reviewer == "organisation" else None
+    certification.review_score = data["score"]
+    certification.reviewed_on = on
+    renewal = certification.state == "re_evaluating"
+    if not data["passed"]:
+        certification.state = "renewal_due" if renewal else "applied"
+        return {"passed": False, "score": str(data["score"])}
+    _need(data, "certificate_no")
+    _achieve(context, certification, enterprise, data, on, renewal)
+    return {"passed": True, "score": str(data["score"]), "certificate_no": certification.certificate_no,
+            "expires_on": certification.expires_on.isoformat()}
+
+
+def _achieve(context, certification, enterprise, data, on, renewal: bool) -> None:
+    """达标: a certificate number, issue date and expiry, and what the enterprise was."""
+    certification.certificate_no = str(data.get("certificate_no") or certification.certificate_no).strip()
+    certification.issued_on = on
+    certification.expires_on = add_years(on, validity_years(context, certification.scheme))
+    certification.first_achieved_on = certification.first_achieved_on or on
+    certification.certified_as = {key: getattr(enterprise, key) or "" for key in CERTIFIED_AS}
+    certification.rereview_reason = ""
+    certification.delisting_recommended = False
+    if renewal:
+        certification.renewals += 1
+        certification.renewed_on = on
+    certification.state = "achieved"
+
+
+def _open_renewal(context, certification, enterprise, data, on) -> dict:
+    opens = add_months(certification.expires_on, -renewal_window_months(context))
+    if on < opens:
+        raise Conflict(f"证书有效期至 {certification.expires_on.isoformat()}，"
+                       f"{opens.isoformat()} 起方可进入期满换证")
+    certification.state = "renewal_due"
+    return {"expires_on": certification.expires_on.isoformat()}
+
+
+def _start_renewal(context, certification, enterprise, data, on) -> dict:
+    certification.state = "re_evaluating"
+    return {}
+
+
+def _rereview(context, certification, enterprise, data, on) -> dict:
+    _need(data, "reason")
+    certification.rereview_reason = str(data["reason"]).strip()[:300]
+    certification.state = "re_evaluating"
+    return {"reason": certification.rereview_reason}
+
+
+def _renew(context, certification, enterprise, data, on) -> dict:
+    previous = certification.expires_on
+    _achieve(context, certification, enterprise, data, on, renewal=True)
+    return {"previous_expires_on": previous.isoformat() if previous else None,
+            "expires_on": certification.expires_on.isoformat()}
+
+
+def _delist(context, certification, enterprise, data, on) -> dict:
+    _need(data, "reason")
+    certification.delisted_on = on
+    certification.delisting_reason = str(data["reason"]).strip()[:500]
+    certification.demonstration = False
+    certification.state = "delisted"
+    return {"reason": certification.delisting_reason}
+
+
+def _exempt(context, certification, enterprise, data, on) -> dict:
+    _need(data, "reason")
+    certification.exempt_reason = str(data["reason"]).strip()[:500]
+    certification.state = "exempt"
+    return {"reason": certification.exempt_reason}
+
+
+def _resume(context, certification, enterprise, data, on) -> dict:
+    certification.exempt_reason = ""
+    certification.state = "applied"
+    return {}
+
+
+def _demonstrate(context, certification, enterprise, data, on) -> dict:
+    certification.demonstration = True
+    return {}
+
+
+def _undemonstrate(context, certification, enterprise, data, on) -> dict:
+    certification.demonstration = False
+    return {}
+
+
+_APPLY = {"self_evaluate": _self_evaluate, "review": _review, "open_renewal": _open_renewal,
+          "start_renewal": _start_renewal, "rereview": _rereview, "renew": _renew, "delist": _delist,
+          "exempt": _exempt, "resume": _resume, "demonstrate": _demonstrate,
+          "undemonstrate": _undemonstrate}
+
+
+def record_check(context: Context, certification: Certification, *, kind: str, checked_on: dt.date,
+                 conclusion: str, organisation_id: int | None = None, rectify_by: dt.date | None = None,
+                 findings: str = "") -> Check:
+    """A look-back or a quality audit. 建议摘牌 puts the certification on the bureau's
+    delisting list (``delisting_recommended``); only the bureau delists."""
+    _may(context, "standardisation.check", "登记“回头看”或质量审计")
+    if certification.state not in CHECKED:
+        raise Conflict(f"标准化记录当前状态为「{STATES[certification.state]}」，不能“回头看”或审计")
+    if conclusion not in CONCLUSIONS:
+        raise Refused("结论无效", errors={"conclusion": [f"须为以下之一: {', '.join(CONCLUSIONS)}"]})
+    if checked_on > context.today():
+        raise Refused("日期不能晚于今天", field="checked_on")
+    if conclusion == "rectify" and rectify_by is None:
+        raise Refused("限期整改须给出整改期限", field="rectify_by")
+    if organisation_id is not None and db.session.get(ServiceOrganisation, organisation_id) is None:
+        raise Refused("第三方机构不存在", field="organisation_id")
+    check = Check(certification_id=certification.id, kind=kind, organisation_id=organisation_id,
+                  checked_on=checked_on, conclusion=conclusion, rectify_by=rectify_by,
+                  findings=findings.strip(), actor_user_id=context.user_id)
+    db.session.add(check)
+    if conclusion == "recommend_delisting":
+        certification.delisting_recommended = True
+    db.session.flush()
+    _event(certification, kind, certification.state, context, checked_on, findings.strip()[:500],
+           {"check_id": check.id, "conclusion": conclusion})
+    return check
+
+
+def record_accident(context: Context, *, enterprise_id: int, occurred_on: dt.date, severity: str,
+                    injured: int = 0, deaths: int = 0, description: str = "") -> Accident:
+    """The core record of an accident (date, enterprise, severity, counts, description)."""
+    _may(context, "accident.record", "登记事故")
+    enterprise = _enterprise(context, enterprise_id)
+    if severity not in SEVERITIES:
+        raise Refused("事故等级无效", errors={"severity": [f"须为以下之一: {', '.join(SEVERITIES)}"]})
+    if occurred_on > context.today():
+        raise Refused("事故日期不能晚于今天", field="occurred_on")
+    if severity == "fatal" and deaths < 1:
+        raise Refused("死亡事故的死亡人数至少为 1", field="deaths")
+    accident = Accident(enterprise_id=enterprise.id, occurred_on=occurred_on, severity=severity,
+                        injured=injured, deaths=deaths, description=description.strip(),
+                        actor_user_id=context.user_id)
+    db.session.add(accident)
+    db.session.flush()
+    return accident
+
+
+def list_accidents(context: Context, enterprise_id: int | None = None):
+    stmt = select(Accident).where(enterprise_clause(context, Accident.enterprise_id))
+    if enterprise_id is not None:
+        stmt = stmt.where(Accident.enterprise_id == enterprise_id)
+    return stmt.order_by(Accident.occurred_on.desc(), Accident.id.desc())
