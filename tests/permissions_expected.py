@@ -229,9 +229,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/v1/tenants/<tenant_code>/standardisation/classifications":
         frozenset({"tenant_admin", "supervisor", "viewer"}),
     "POST /api/v1/tenants/<tenant_code>/standardisation/classifications": frozenset({"tenant_admin", "supervisor"}),
+    "GET /api/v1/tenants/<tenant_code>/standardisation/worklist":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
     "GET /api/v1/tenants/<tenant_code>/standardisation/progress": frozenset({"tenant_admin", "supervisor", "viewer"}),
     "GET /api/v1/tenants/<tenant_code>/standardisation/targets": frozenset({"tenant_admin", "supervisor", "viewer"}),
     "PUT /api/v1/tenants/<tenant_code>/standardisation/targets": frozenset({"tenant_admin", "supervisor"}),
+    "POST /api/v1/tenants/<tenant_code>/standardisation/certificate-imports": frozenset({"tenant_admin", "supervisor"}),
+    "GET /api/v1/tenants/<tenant_code>/standardisation/certificate-imports/profile":
+        frozenset({"tenant_admin", "supervisor"}),
     "GET /api/v1/tenants/<tenant_code>/accidents": frozenset({"tenant_admin", "supervisor", "viewer"}),
     "POST /api/v1/tenants/<tenant_code>/accidents": frozenset({"tenant_admin", "supervisor"}),
     # --- file downloads

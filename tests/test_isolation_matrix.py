@@ -138,10 +138,13 @@ RECIPES = {
         body=lambda: {"kind": "lookback", "checked_on": "2024-06-01", "conclusion": "pass"}),
     "standardisation.list_classes": Recipe(query={"code": "A"}),
     "standardisation.run_classification": Recipe(body=lambda: {}),
+    "standardisation.worklist": Recipe(),
     "standardisation.get_progress": Recipe(query={"year": "2024"}),
     "standardisation.list_targets": Recipe(query={"year": "2024"}),
     "standardisation.set_target": Recipe(
         body=lambda: {"year": 2024, "metric": "achieved_total", "value": "10"}),
+    "standardisation.certificate_import_profile": Recipe(),
+    "standardisation.import_certificates": Recipe(form=lambda: {"file": (_certificate_xlsx(), "证书名单.xlsx")}),
     "accidents.list_accidents": Recipe(),
     "accidents.record_accident": Recipe(
         body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "occurred_on": "2024-01-02",
@@ -304,6 +307,22 @@ def _import_xlsx():
     sheet = book.add_worksheet()
     sheet.write_row(0, 0, ["统一社会信用代码", "企业名称"])
     sheet.write_row(1, 0, [_credit_code(_n()), "矩阵导入企业"])
+    book.close()
+    buffer.seek(0)
+    return buffer
+
+
+def _certificate_xlsx():
+    """A small list of certificates (its enterprise need not exist: the job checks rows)."""
+    from io import BytesIO
+
+    import xlsxwriter
+
+    buffer = BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["统一社会信用代码", "证书编号", "发证日期", "标准化等级"])
+    sheet.write_row(1, 0, [_credit_code(_n()), f"AQBⅢ-{_n()}", "2023-06-01", "小微企业"])
     book.close()
     buffer.seek(0)
     return buffer

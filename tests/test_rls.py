@@ -324,7 +324,7 @@ def test_token_statement_gives_the_read_scope_in_the_same_round_trip(app, world,
             access = tenant_access(user, tenant, memberships)
         assert len(seen) == 1 and "anjian_read_scope" in seen[0] and "api_tokens" in seen[0]
         assert tenant.id == b and user.username == "rls-uc"
-        assert sorted(memberships) == sorted([(a, "supervisor", None), (b, "viewer", None)])
+        assert sorted(memberships) == sorted([(a, "supervisor", None, None), (b, "viewer", None, None)])
         assert (access.role, access.via) == ("viewer", "member")
         assert get_scope(db.session) == Scope.tenant(b, user.id, write=False)
         assert _settings_now(db.session) == (str(b), "", str(user.id), "")
@@ -345,7 +345,7 @@ def test_read_scope_function_runs_with_the_callers_rights(admin_engine, app_engi
                            {"t": world["a"], "u": world["user_b"]}).scalar()
         assert out == {"settings": [str(world["a"]), "", str(world["user_b"]), ""],
                        "memberships": [{"tenant_id": world["b"], "role": "tenant_admin",
-                                        "enterprise_id": None}]}
+                                        "enterprise_id": None, "area_id": None}]}
         assert {r.tenant_id for r in area_rows(conn)} == {world["a"]}
     with app_engine.begin() as conn:
         out = conn.execute(text("SELECT anjian_read_scope(NULL, :u)"),

@@ -375,3 +375,118 @@ def test_classification_stores_the_plugins_abcd(app, client, cs):
     with app.app_context(), scoped(db.session, Scope.tenant(cs["id"])):
         assert db.session.scalar(select(EnterpriseClass.inspections_per_year).where(
             EnterpriseClass.code == "D").limit(1)) >= 4
+
+
+# --- decomposition: a full-time safety officer's grid ---------------------------------------
+
+def test_a_safety_officer_given_a_grid_sees_and_pushes_its_enterprises_only(app, client, cs):
+    areas = cs["areas"]
+    in_grid = enterprise(app, cs["id"], 11, area_id=areas["grid"])
+    due_soon = enterprise(app, cs["id"], 12, area_id=areas["grid"])
+    fresh = enterprise(app, cs["id"], 13, area_id=areas["grid"])
+    in_village = enterprise(app, cs["id"], 14, area_id=areas["zhennan"])
+    elsewhere = enterprise(app, cs["id"], 15, area_id=areas["dongbang"])
+    with app.app_context(), scoped(db.session, Scope.tenant(cs["id"])):
+        db.session.add_all([
+            Certification(enterprise_id=in_grid, scheme="small_micro", state="applied", applied_on=TODAY),
+            Certification(enterprise_id=due_soon, scheme="small_micro", state="achieved",
+                          applied_on=dt.date(2023, 1, 1),
+                          certificate_no="G-12", issued_on=TODAY - dt.timedelta(days=1000),
+                          expires_on=TODAY + dt.timedelta(days=20),
+                          certified_as={"address": "常熟市梅李镇", "industry_code": "", "main_products": ""}),
+            Certification(enterprise_id=elsewhere, scheme="small_micro", state="applied", applied_on=TODAY)])
+        db.session.commit()
+    admin = cs["tenant_admin"]
+    members = f"{CS}/members"
+    r = client.post(members, headers=admin, json={"username": "cs-officer", "password": "Officer-pass-2019",
+                                                 "role": "supervisor", "area_id": areas["grid"]})
+    assert r.status_code == 201 and r.json["area_id"] == areas["grid"], r.json
+    refused = client.post(members, headers=admin, json={"username": "cs-officer2", "password": "Officer-pass-2019",
+                                                       "role": "supervisor", "area_id": 2**31 - 1})
+    assert refused.status_code == 422 and refused.json["errors"] == {"area_id": ["区域不存在"]}
+    login = client.post("/api/v1/auth/login", json={"username": "cs-officer", "password": "Officer-pass-2019"})
+    officer = bearer(login.json["token"])
+
+    listed = client.get(f"{CS}/enterprises?per_page=100", headers=officer).json
+    assert sorted(e["id"] for e in listed["items"]) == [in_grid, due_soon, fresh]
+    assert client.get(f"{CS}/enterprises/{elsewhere}", headers=officer).status_code == 404
+    certs = client.get(CERTS, headers=officer).json
+    assert sorted(c["enterprise_id"] for c in certs["items"]) == [in_grid, due_soon]
+    # His list: the certificate whose renewal window opened first (due 3 months before
+    # expiry, i.e. already), then the others by name; how far each has got.
+    work = client.get(f"{CS}/standardisation/worklist", headers=officer).json["items"]
+    assert [(w["enterprise_id"], w["next_step"], w["stage"]) for w in work] == [
+        (due_soon, "期满换证", 3), (in_grid, "提交自评", 1), (fresh, "登记创建", 0)]
+    assert work[0]["due"] < TODAY.isoformat()
+    # The bureau sees the whole county; the village's enterprise is not the grid's.
+    everyone = client.get(f"{CS}/standardisation/worklist?per_page=100", headers=admin).json["items"]
+    assert {w["enterprise_id"] for w in everyone} >= {in_grid, due_soon, fresh, in_village, elsewhere}
+    # Given the village, the officer sees its grid too (the areas below it).
+    member_id = r.json["id"]
+    assert client.patch(f"{members}/{member_id}", headers=admin,
+                        json={"role": "supervisor", "area_id": areas["zhennan"]}).status_code == 200
+    listed = client.get(f"{CS}/enterprises?per_page=100", headers=officer).json
+    assert sorted(e["id"] for e in listed["items"]) == [in_grid, due_soon, fresh, in_village]
+
+
+# --- the programme as a campaign: timeline, targets, classes as tasks, enforcement -------------
+
+def test_the_changshu_campaign_lays_out_its_timeline_targets_classes_and_enforcement(app, client, cs):
+    areas, sup = cs["areas"], cs["supervisor"]
+    achieved = enterprise(app, cs["id"], 21, area_id=areas["grid"])
+    applied = enterprise(app, cs["id"], 22, area_id=areas["grid"], scale="below")
+    nothing = enterprise(app, cs["id"], 23, area_id=areas["huangshi"], ammonia_refrigeration=True)
+    exempt = enterprise(app, cs["id"], 24, area_id=areas["huangshi"])
+    big = enterprise(app, cs["id"], 25, area_id=areas["park"], scale="above")
+    with app.app_context(), scoped(db.session, Scope.tenant(cs["id"])):
+        db.session.add_all([
+            Certification(enterprise_id=achieved, scheme="small_micro", state="achieved",
+                          applied_on=dt.date(2019, 1, 2),
+                          certificate_no="S-21", issued_on=dt.date(2019, 3, 1), expires_on=dt.date(2022, 3, 1)),
+            Certification(enterprise_id=applied, scheme="small_micro", state="applied", applied_on=dt.date(2019, 4, 2)),
+            Certification(enterprise_id=exempt, scheme="small_micro", state="exempt", applied_on=dt.date(2019, 4, 2),
+                          exempt_reason="厂房改建中")])
+        db.session.commit()
+    r = client.post(f"{CS}/campaigns", headers=sup, json={"kind": "changshu_small_micro_standardisation_2019"})
+    assert r.status_code == 201, r.json
+    campaign = r.json["id"]
+    # The seed's timeline as tasks: 排摸 by 30 April, plans by mid-May, the year's work by December.
+    tasks = client.get(f"{CS}/campaigns/{campaign}/tasks?per_page=50", headers=sup).json["items"]
+    dated = [(t["title"], t["deadline"]) for t in tasks if t["enterprise_id"] is None]
+    assert ("全面调查排摸", "2019-04-30") in dated and ("制定方案、分解任务", "2019-05-15") in dated
+    assert ("报送暂不争创企业名单及原因", "2019-04-30") in dated and ("完成年度目标", "2019-12-31") in dated
+    # Targets by the plugin's rule: every below-scale enterprise but the exempted one.
+    r = client.post(f"{CS}/campaigns/{campaign}/targets", headers=sup, json={"rule": "plugin"})
+    assert r.status_code in (200, 201), r.json
+    targets = client.get(f"{CS}/campaigns/{campaign}/targets?per_page=50", headers=sup).json["items"]
+    assert sorted(t["enterprise_id"] for t in targets) == sorted([achieved, applied, nothing])
+    assert big not in {t["enterprise_id"] for t in targets} and exempt not in {t["enterprise_id"] for t in targets}
+    # Enforcement candidates: the targets with no certificate in force (D), with why.
+    r = client.get(f"{CS}/enforcement-referrals/candidates?campaign_id={campaign}", headers=sup)
+    assert r.status_code == 200, r.json
+    reasons = {c["enterprise_id"]: c["reasons"] for c in r.json["items"]}
+    assert set(reasons) == {applied, nothing}
+    assert "未开展标准化创建" in reasons[nothing][0] and "申报创建中" in reasons[applied][0]
+    # The classes' inspections as dated tasks of each enterprise in the campaign: C twice a
+    # year (30 June, 31 December), D four times, a key-industry D five times.
+    r = client.post(f"{CS}/standardisation/classifications", headers=sup, json={"campaign_id": campaign, "year": 2019})
+    assert r.status_code == 202, r.json
+    embedded.drain(app)
+    job = client.get(r.headers["Location"], headers=sup).json
+    assert job["status"] == "finished", job
+    tasks = client.get(f"{CS}/campaigns/{campaign}/tasks?per_page=100", headers=sup).json["items"]
+    mine = {}
+    for t in tasks:
+        if t["key"].startswith("supervision-2019-"):
+            mine.setdefault(t["enterprise_id"], []).append(t["deadline"])
+    assert sorted(mine[achieved]) == ["2019-06-30", "2019-12-31"]
+    assert sorted(mine[applied]) == ["2019-03-31", "2019-06-30", "2019-09-30", "2019-12-31"]
+    assert sorted(mine[nothing]) == ["2019-03-31", "2019-05-31", "2019-08-31", "2019-10-31", "2019-12-31"]
+    assert len(mine[big]) == 4  # not a target, but classified (D): its inspections too
+    again = client.post(f"{CS}/standardisation/classifications", headers=sup,
+                        json={"campaign_id": campaign, "year": 2019})
+    embedded.drain(app)
+    assert client.get(again.headers["Location"], headers=sup).json["result"]["inspection_tasks"] == (
+        job["result"]["inspection_tasks"])
+    assert client.post(f"{CS}/standardisation/classifications", headers=sup,
+                       json={"campaign_id": 2**31 - 1}).status_code == 422

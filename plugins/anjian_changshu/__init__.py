@@ -103,5 +103,21 @@ def classify_enterprise(tenant, enterprise, certifications):
 
 
 @hookimpl
+def select_campaign_targets(tenant, campaign, enterprises):
+    """Every below-scale enterprise starts, but the exempted (its own campaigns only)."""
+    if getattr(campaign, "kind", None) != CAMPAIGN_KEY:
+        return None
+    return standardisation.campaign_targets(tenant, enterprises)
+
+
+@hookimpl
+def enforcement_candidates(tenant, campaign):
+    """The programme's unachieved or refusing enterprises (its own campaigns only)."""
+    if getattr(campaign, "kind", None) != CAMPAIGN_KEY:
+        return []
+    return standardisation.enforcement_candidates(tenant, campaign)
+
+
+@hookimpl
 def standardisation_transition(tenant, certification, enterprise, action, renewing):
     return standardisation.blockers(tenant, certification, enterprise, action, renewing)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime
 
-from anjian.plugin_api import FLAGS, StandardisationProgramme, SupervisionClass
+from anjian.plugin_api import FLAGS, StandardisationProgramme, SupervisionClass, context
 from anjian_changshu.settings import key_industry_flags, settings_of
 
 # A certificate in force: achieved, and while its renewal is due or being re-evaluated.
@@ -149,6 +149,40 @@ def classify(tenant, enterprise, certifications) -> SupervisionClass | None:
         reason += f"；重点行业（{'、'.join(FLAGS.get(f, f) for f in flags)}），每年加查 {extra} 次"
     return SupervisionClass(code=code, label=LABELS[code], reason=_short(reason, REASON_LIMIT),
                             inspections_per_year=per_year)
+
+
+SMALL_MICRO = ("below", "micro")
+
+
+def campaign_targets(tenant, enterprises) -> list:
+    """"2019年底前，全市规模以下企业原则上全部开展标准化创建（确有特殊原因或暂不具备创建条件
+    的企业除外）": every live below-scale enterprise, except those exempted (暂不创建) and
+    closed ones."""
+    candidates = [e for e in enterprises if getattr(e, "scale", None) in SMALL_MICRO
+                  and getattr(e, "status", None) != "closed"]
+    records = context(tenant).certifications([e.id for e in candidates])
+    out = []
+    for enterprise in candidates:
+        if any(c.state == "exempt" for c in records.get(enterprise.id, ())):
+            continue
+        out.append((enterprise, "规模以下企业全部开展标准化创建"))
+    return out
+
+
+def enforcement_candidates(tenant, campaign) -> list:
+    """"将未达标企业或拒绝开展达标创建的小微企业作为重点执法对象": the campaign's live targets
+    with no certificate in force (class D), each with why; a closed enterprise is not."""
+    helpers = context(tenant)
+    targets = helpers.campaign_targets(campaign.id)
+    records = helpers.certifications([e.id for e in targets])
+    out = []
+    for enterprise in targets:
+        certifications = records.get(enterprise.id, [])
+        if getattr(enterprise, "status", None) == "closed" or any(c.state in IN_FORCE for c in certifications):
+            continue
+        states = "；".join(dict.fromkeys(_not_in_force(c) for c in certifications))
+        out.append((enterprise, f"未达标：{states or '未开展标准化创建'}（重点执法对象）"))
+    return out
 
 
 # --------------------------------------------------------------------------- steps

@@ -32,7 +32,7 @@ from anjian.clock import utcnow
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.permissions import allows
-from anjian.tenancy.models import Tenant
+from anjian.tenancy.models import Area, Tenant
 from anjian.tenancy.scope import Scope, set_scope
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录、令牌、用户与成员")
@@ -165,7 +165,7 @@ def _member_out(m: Membership) -> dict:
     user = db.session.get(User, m.user_id)
     return {"id": m.id, "tenant_code": g.tenant.code, "tenant_name": g.tenant.name,
             "user_id": m.user_id, "username": user.username, "role": m.role,
-            "enterprise_id": m.enterprise_id}
+            "enterprise_id": m.enterprise_id, "area_id": m.area_id}
 
 
 def _member_enterprise(data) -> int | None:
@@ -181,6 +181,19 @@ def _member_enterprise(data) -> int | None:
     if enterprise is None or enterprise.deleted_at is not None:
         problem(422, "所属企业不存在", errors={"enterprise_id": ["所属企业不存在"]})
     return enterprise_id
+
+
+def _member_area(data) -> int | None:
+    """A member may be given an area of this tenant (a safety officer's grid); an
+    enterprise user acts for its enterprise instead."""
+    area_id = data.get("area_id")
+    if area_id is None:
+        return None
+    if allows(data["role"], "enterprise.read_own"):
+        problem(422, "企业用户不能指定负责区域", errors={"area_id": ["企业用户不能指定负责区域"]})
+    if db.session.get(Area, area_id) is None:
+        problem(422, "区域不存在", errors={"area_id": ["区域不存在"]})
+    return area_id
 
 
 @blp.route("/tenants/<tenant_code>/members")
@@ -204,6 +217,7 @@ def list_members(args, tenant_code):
 def add_member(data, tenant_code):
     """添加成员：已有用户名，或带密码新建用户；企业用户须指定所属企业"""
     enterprise_id = _member_enterprise(data)
+    area_id = _member_area(data)
     user = db.session.scalar(select(User).where(User.username == data["username"]))
     if user is None:
         if not data.get("password"):
@@ -215,7 +229,7 @@ def add_member(data, tenant_code):
         Membership.user_id == user.id, Membership.tenant_id == g.tenant.id))
     if exists:
         problem(409, "该用户已是本租户成员")
-    member = Membership(user_id=user.id, role=data["role"], enterprise_id=enterprise_id)
+    member = Membership(user_id=user.id, role=data["role"], enterprise_id=enterprise_id, area_id=area_id)
     db.session.add(member)
     db.session.commit()
     return _member_out(member)
@@ -233,9 +247,10 @@ def _tenant_member(member_id) -> Membership:
 @blp.response(200, MembershipSchema)
 @requires("member.manage")
 def update_member(data, tenant_code, member_id):
-    """修改成员角色"""
+    """修改成员角色及负责区域"""
     member = _tenant_member(member_id)
     member.enterprise_id = _member_enterprise(data)
+    member.area_id = _member_area(data)
     member.role = data["role"]
     db.session.commit()
     return _member_out(member)

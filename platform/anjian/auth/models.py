@@ -49,12 +49,17 @@ class Membership(TenantOwned, db.Model):
         ForeignKeyConstraint(["tenant_id", "enterprise_id"],
                              ["enterprises.tenant_id", "enterprises.id"]),
         CheckConstraint("enterprise_id IS NULL OR role = 'enterprise'", name="enterprise_role"),
+        # A member given an area (a 板块, village or grid: a full-time safety officer's
+        # grid) sees the enterprises of that area and the areas below it only.
+        ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
+        CheckConstraint("area_id IS NULL OR role <> 'enterprise'", name="area_role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     enterprise_id: Mapped[int | None] = mapped_column(Integer)
+    area_id: Mapped[int | None] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     @classmethod

@@ -33,6 +33,9 @@ class TokenCreateSchema(ma.Schema):
     )
 
 
+AREA_HELP = "负责的区域（板块、村或网格）：只看到该区域及其下级区域的企业"
+
+
 class MembershipSchema(ma.Schema):
     id = ma.fields.Integer()
     tenant_code = ma.fields.String()
@@ -41,6 +44,7 @@ class MembershipSchema(ma.Schema):
     username = ma.fields.String()
     role = ma.fields.String()
     enterprise_id = ma.fields.Integer(allow_none=True)
+    area_id = ma.fields.Integer(allow_none=True, metadata={"description": "成员负责的区域（如专职安全员的网格）"})
     role_label = ma.fields.Function(lambda m: TENANT_ROLES.get(m["role"] if isinstance(m, dict) else m.role))
 
 
@@ -79,8 +83,12 @@ class MemberCreateSchema(ma.Schema):
     password = ma.fields.String(load_only=True, validate=PASSWORD)
     # Required for the enterprise role (the enterprise it acts for), refused for the others.
     enterprise_id = ma.fields.Integer(load_default=None, allow_none=True)
+    area_id = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": AREA_HELP})
 
 
 class MemberUpdateSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf(list(TENANT_ROLES)))
     enterprise_id = ma.fields.Integer(load_default=None, allow_none=True)
+    area_id = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": AREA_HELP})

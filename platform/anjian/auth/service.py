@@ -123,7 +123,8 @@ def user_from_token(secret: str | None, tenant_code: str | None = None) -> Beare
     read = row[4]
     adopt(db.session, Scope.tenant(tenant.id, user.id, write=False) if tenant else None,
           read["settings"])
-    memberships = [(m["tenant_id"], m["role"], m["enterprise_id"]) for m in read["memberships"]]
+    memberships = [(m["tenant_id"], m["role"], m["enterprise_id"], m.get("area_id"))
+                   for m in read["memberships"]]
     return Bearer(user, tenant, memberships)
 
 
@@ -198,6 +199,7 @@ class Access:
     can_write: bool
     via: str  # "platform", "member" or "ancestor"
     enterprise_id: int | None = None  # the one enterprise an enterprise user acts for
+    area_id: int | None = None  # the area (with those below it) a member's enterprises are in
 
 
 def ancestors(tenant: Tenant, limit: int = 16) -> list[Tenant]:
@@ -212,13 +214,14 @@ def ancestors(tenant: Tenant, limit: int = 16) -> list[Tenant]:
 
 
 def tenant_access(user: User, tenant: Tenant,
-                  memberships: list[tuple[int, str, int | None]] | None = None) -> Access | None:
+                  memberships: list[tuple[int, str, int | None, int | None]] | None = None
+                  ) -> Access | None:
     """A user's access to a tenant; None means the tenant does not exist for them.
 
     Platform admins act as tenant admins everywhere (to bootstrap a tenant), also in
     a deactivated tenant, which is gone for everyone else. A member of an ancestor
     tenant reads as a viewer and never writes. The user's memberships, (tenant, role,
-    enterprise), are those the guard's statement read, or read here in one
+    enterprise, area), are those the guard's statement read, or read here in one
     statement, under a scope that names the user (RLS lets a user see its own).
     """
     if user.is_platform_admin:
@@ -226,12 +229,13 @@ def tenant_access(user: User, tenant: Tenant,
     if not tenant.is_active:
         return None
     if memberships is None:
-        memberships = [(m.tenant_id, m.role, m.enterprise_id)
+        memberships = [(m.tenant_id, m.role, m.enterprise_id, m.area_id)
                        for m in db.session.scalars(_MEMBERSHIPS, {"user_id": user.id})]
-    own = {tenant_id: (role, enterprise_id) for tenant_id, role, enterprise_id in memberships}
+    own = {tenant_id: (role, enterprise_id, area_id)
+           for tenant_id, role, enterprise_id, area_id in memberships}
     if tenant.id in own:
-        role, enterprise_id = own[tenant.id]
-        return Access(role, True, "member", enterprise_id)
+        role, enterprise_id, area_id = own[tenant.id]
+        return Access(role, True, "member", enterprise_id, area_id)
     for ancestor in ancestors(tenant):
         if ancestor.id in own and allows(own[ancestor.id][0], "tenant.read_descendants"):
             return Access("viewer", False, "ancestor")

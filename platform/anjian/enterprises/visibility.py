@@ -3,20 +3,23 @@
 The tenant scope decides which tenant's rows a request reads; this decides which
 of that tenant's enterprises a role reaches: an enterprise user only its own
 enterprise, a service organisation's user only the enterprises assigned to it,
-everybody else the whole tenant. Every list and lookup of enterprise-bound rows
+everybody else the whole tenant; a member given an area (a full-time safety
+officer's grid) only the enterprises of that area and the areas below it. Every list and lookup of enterprise-bound rows
 (inspections, hazards, referrals, ...) goes through ``enterprise_clause``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import false, select, true
+from sqlalchemy import and_, false, select, true
 
 from anjian.campaigns.models import CampaignTarget
 from anjian.context import Context, NoContext
+from anjian.enterprises.models import Enterprise
 from anjian.errors import NotFound
 from anjian.extensions import db
 from anjian.permissions import allows
 from anjian.services.models import ContractEnterprise, ServiceContract, ServiceOrgStaff
+from anjian.tenancy.models import Area
 
 
 def actor(context: Context | None):
@@ -42,10 +45,18 @@ def assigned_enterprises(user_id: int):
         CampaignTarget.assignee_user_id == user_id).union(contracted)
 
 
+def area_enterprises(area_id: int):
+    """Enterprise ids of an area and of the areas below it (a 板块's villages and grids)."""
+    tree = select(Area.id).where(Area.id == area_id).cte("area_tree", recursive=True)
+    tree = tree.union_all(select(Area.id).where(Area.parent_id == tree.c.id))
+    return select(Enterprise.id).where(Enterprise.area_id.in_(select(tree.c.id)))
+
+
 def sees_every_enterprise(access) -> bool:
     """Whether ``access`` (None: the system) reaches every enterprise of its tenant; the
-    others (``enterprise.read_own``, ``enterprise.read_assigned``) reach some."""
-    return access is None or allows(access.role, "enterprise.read_all")
+    others (``enterprise.read_own``, ``enterprise.read_assigned``, a member given an
+    area) reach some."""
+    return access is None or (allows(access.role, "enterprise.read_all") and access.area_id is None)
 
 
 def enterprise_clause(context: Context | None, column):
@@ -57,18 +68,21 @@ def enterprise_clause(context: Context | None, column):
         return true()
     if allows(access.role, "enterprise.read_own"):
         return column == access.enterprise_id if access.enterprise_id else false()
-    return column.in_(assigned_enterprises(user_id))
+    in_area = column.in_(area_enterprises(access.area_id)) if access.area_id is not None else true()
+    if allows(access.role, "enterprise.read_all"):
+        return in_area
+    return and_(column.in_(assigned_enterprises(user_id)), in_area)
 
 
 def can_see_enterprise(context: Context | None, enterprise_id: int | None) -> bool:
-    access, user_id = actor(context)
+    access, _user_id = actor(context)
     if sees_every_enterprise(access) or enterprise_id is None:
         return True
     if allows(access.role, "enterprise.read_own"):
         return enterprise_id == access.enterprise_id
-    visible = assigned_enterprises(user_id).subquery()
     return db.session.scalar(
-        select(visible.c[0]).where(visible.c[0] == enterprise_id).limit(1)) is not None
+        select(Enterprise.id).where(Enterprise.id == enterprise_id,
+                                    enterprise_clause(context, Enterprise.id)).limit(1)) is not None
 
 
 def require_enterprise(context: Context | None, enterprise_id: int | None,

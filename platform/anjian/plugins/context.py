@@ -44,6 +44,7 @@ from anjian.services.models import (
 )
 from anjian.services.records import create_record
 from anjian.services.spot_checks import draw_sample, served_population
+from anjian.standardisation.models import Certification
 from anjian.workdays.service import set_deadline_date
 
 
@@ -249,6 +250,17 @@ class PluginContext:
             select(Enterprise).join(CampaignTarget, CampaignTarget.enterprise_id == Enterprise.id)
             .where(CampaignTarget.campaign_id == campaign_id, Enterprise.deleted_at.is_(None))
             .order_by(Enterprise.name, Enterprise.id))))
+
+    def certifications(self, enterprise_ids: Iterable[int]) -> dict[int, list[RowView]]:
+        """The safety-standardisation records of these enterprises (every scheme and state),
+        by enterprise id; an enterprise without one is absent."""
+        out: dict[int, list[RowView]] = {}
+        ids = list(enterprise_ids)
+        if ids:
+            for row in db.session.scalars(select(Certification).where(Certification.enterprise_id.in_(ids))
+                                          .order_by(Certification.id)):
+                out.setdefault(row.enterprise_id, []).append(view_of(row))
+        return out
 
     def targets_not_inspected(self, campaign_id: int) -> list[int]:
         """The campaign's targets with no submitted inspection in it, in the order targeted."""

@@ -1,27 +1,34 @@
 """Safety standardisation over HTTP: certifications and their steps, look-backs,
-accidents, targets and the programme's progress."""
+accidents, targets and the programme's progress, the import of existing certificates."""
 
 from __future__ import annotations
 
 import contextlib
 
-from flask import request
+import marshmallow as ma
+from flask import current_app, request
+from flask_smorest.fields import Upload
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.context import request_context
-from anjian.api.pagination import PageArgs, page_of, paginate
+from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
 from anjian.api.policy import requires
 from anjian.api.problems import ProblemSchema, problem
+from anjian.campaigns.models import Campaign
 from anjian.db import subtree_ids
+from anjian.enterprises.import_api import EnterpriseImportOptionsSchema, ImportFieldSchema
+from anjian.enterprises.importing.reading import nothing_dropped
 from anjian.enterprises.models import Enterprise
+from anjian.errors import DomainError
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, starts_a_job
 from anjian.jobs.service import enqueue
 from anjian.standardisation import classes, service
 from anjian.standardisation import progress as programme
-from anjian.standardisation.jobs import CLASSIFY
+from anjian.standardisation.importing import describe_profile, open_certificate_list
+from anjian.standardisation.jobs import CERTIFICATE_IMPORT, CLASSIFY
 from anjian.standardisation.models import Target
 from anjian.standardisation.schemas import (
     AccidentQuerySchema,
@@ -39,7 +46,9 @@ from anjian.standardisation.schemas import (
     StandardisationTargetQuerySchema,
     StandardisationTargetSchema,
     StepSchema,
+    WorkItemSchema,
 )
+from anjian.storage.service import storage_for
 from anjian.tenancy.models import Area
 
 blp = Blueprint("standardisation", __name__,
@@ -168,6 +177,15 @@ def record_check(data, tenant_code, certification_id):
     return check
 
 
+@blp.route("/worklist")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(WorkItemSchema))
+@requires("standardisation.read")
+def worklist(pages, tenant_code):
+    """工作清单：看得到的企业（专职安全员为其网格内的企业）下一步要推动什么、何时、已到哪一步，最急的在前"""
+    return paginate_list(service.worklist(request_context()), pages["page"], pages["per_page"])
+
+
 @blp.route("/classifications")
 @blp.arguments(ClassQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
@@ -184,8 +202,11 @@ def list_classes(query, pages, tenant_code):
 @starts_a_job(blp)
 @requires("classification.run")
 def run_classification(data, tenant_code):
-    """按本单位插件的规则重新分类全部企业（后台任务；202，Location 指向任务）"""
-    job = enqueue(CLASSIFY, {})
+    """按本单位插件的规则重新分类全部企业（后台任务；202，Location 指向任务）；给出专项行动时生成监督检查任务"""
+    data = data or {}
+    if data.get("campaign_id") is not None and db.session.get(Campaign, data["campaign_id"]) is None:
+        problem(422, "专项行动不存在", errors={"campaign_id": ["专项行动不存在"]})
+    job = enqueue(CLASSIFY, {k: v for k, v in data.items() if v is not None})
     db.session.commit()
     return accepted(job)
 
@@ -218,6 +239,92 @@ def set_target(data, tenant_code):
     target = programme.set_target(request_context(), **data)
     db.session.commit()
     return target
+
+
+class CertificateImportOptionsSchema(EnterpriseImportOptionsSchema):
+    """The enterprise import's options (dry_run, mapping) without its profiles: one list."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+        exclude = ("profile",)
+
+    sheet = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=31),
+                             metadata={"description": "工作表名称；不填则自动找出含证书名单的工作表"})
+
+
+class CertificateImportUploadSchema(CertificateImportOptionsSchema):
+    """The multipart body: the file, plus the options as form fields."""
+
+    file = Upload(required=True, metadata={
+        "description": ".xlsx、.xls、.ods 或 .csv（UTF-8、UTF-16 或 GB18030/GBK）"})
+
+
+class CertificateImportFieldSchema(ImportFieldSchema):
+    imported = ma.fields.Boolean(metadata={"description": "是否导入；否：仅供识别的列（以企业台账为准）"})
+    choices = ma.fields.List(ma.fields.String(), metadata={"description": "可填的值"})
+
+
+class CertificateImportProfileSchema(ma.Schema):
+    key = ma.fields.String()
+    title = ma.fields.String()
+    key_field = ma.fields.String(metadata={"description": "同一文件中该列的值重复时，导入第一条有效的行"})
+    fields = ma.fields.List(ma.fields.Nested(CertificateImportFieldSchema))
+
+
+@blp.route("/certificate-imports/profile")
+@blp.response(200, CertificateImportProfileSchema)
+@requires("standardisation.manage")
+def certificate_import_profile(tenant_code):
+    """达标证书名单的列：每个字段的中文标签、能识别的其他列名、是否必填、是否导入"""
+    return describe_profile()
+
+
+@blp.route("/certificate-imports", methods=["POST"])
+@blp.arguments(CertificateImportUploadSchema, location="files", content_type="multipart/form-data")
+@blp.response(202, JobSchema)
+@starts_a_job(blp)
+@requires("standardisation.manage")
+def import_certificates(files, tenant_code):
+    """上传已有的达标证书名单（如市级系统导出的）并开始导入（或试运行）；返回任务（202，Location 指向任务）。
+
+    按统一社会信用代码找到企业台账中的企业（须已导入），按企业与等级新增或更新为达标，
+    记下证书编号、发证日期、有效期（未填则按发证日期加有效年限）；已摘牌的记录不由导入恢复。
+    名单可带标题行、合并表头、序号列、合计行；无法对应的列须在 mapping 中说明（指定字段或忽略），
+    否则正式导入以 422 拒绝并给出导入计划；试运行（dry_run）不写入，任务结果即导入计划。"""
+    # webargs reads the "files" location only: the options come from the form fields.
+    try:
+        options = CertificateImportOptionsSchema().load(request.form.to_dict())
+    except ma.ValidationError as exc:
+        problem(422, "导入选项无效", errors=exc.messages)
+    upload_file = files["file"]
+    try:
+        data = upload_file.read()
+    finally:
+        upload_file.close()
+    context = request_context()
+    storage = storage_for(current_app)
+    obj = storage.put(context.tenant_id, "imports", data, upload_file.mimetype,
+                      upload_file.filename or "upload")  # UploadRejected: 413/415/422
+    try:  # the table now: a file that cannot be imported is refused at once, nothing dropped unannounced
+        _profile, table = open_certificate_list(data, sheet=options["sheet"], mapping=options["mapping"])
+        if not options["dry_run"]:
+            nothing_dropped(table)
+    except DomainError as exc:  # told on the form's file field unless it names its own
+        storage.delete(obj.key, context.tenant_id)
+        exc.on("file")
+        raise
+    try:
+        job = enqueue(CERTIFICATE_IMPORT, {
+            "object_key": obj.key, "content_type": obj.content_type,
+            "file_name": obj.original_name, "size": obj.size, "sha256": obj.sha256,
+            "dry_run": options["dry_run"], "sheet": table.sheet, "mapping": options["mapping"],
+            "tenant_code": context.tenant.code,
+        })
+    except Exception:  # Redis down (503), the tenant's share of jobs used up (429), ...:
+        storage.delete(obj.key, context.tenant_id)  # no stored file left behind
+        raise
+    db.session.commit()
+    return accepted(job)
 
 
 @accidents_blp.route("")

@@ -89,7 +89,7 @@ class CertificationEventSchema(ma.Schema):
     id = ma.fields.Integer()
     action = ma.fields.String()
     action_label = ma.fields.Function(lambda e: STEPS[e.action].label if e.action in STEPS else {
-        "create": "申报创建", **CHECK_KINDS}.get(e.action, e.action))
+        "create": "申报创建", "import": "导入证书", **CHECK_KINDS}.get(e.action, e.action))
     from_state = ma.fields.String(allow_none=True)
     to_state = ma.fields.String()
     to_state_label = ma.fields.Function(lambda e: STATES.get(e.to_state))
@@ -214,5 +214,22 @@ class ClassQuerySchema(ma.Schema):
     code = ma.fields.String(validate=validate.Length(min=1, max=8))
 
 
+class WorkItemSchema(ma.Schema):
+    enterprise_id = ma.fields.Integer()
+    enterprise_name = ma.fields.String()
+    area_id = ma.fields.Integer(allow_none=True)
+    certification_id = ma.fields.Integer(allow_none=True)
+    state = ma.fields.String(allow_none=True)
+    state_label = ma.fields.String()
+    next_step = ma.fields.String(metadata={"description": "下一步要推动的事"})
+    due = ma.fields.Date(allow_none=True, metadata={"description": "何时（换证窗口开启、证书到期、整改期限）"})
+    stage = ma.fields.Integer(metadata={"description": "已到第几步（0 未创建 … 4 复评）"})
+    stages = ma.fields.Integer()
+    expires_on = ma.fields.Date(allow_none=True)
+
+
 class ClassifySchema(ma.Schema):
-    note = ma.fields.String(validate=validate.Length(max=500), metadata={"description": "说明（可选）"})
+    campaign_id = ma.fields.Integer(validate=ID, metadata={
+        "description": "给出专项行动时，按各类的每年检查次数在该行动中为每家企业生成带日期的监督检查任务"})
+    year = ma.fields.Integer(validate=validate.Range(min=2000, max=2100),
+                             metadata={"description": "检查年度，默认今年"})

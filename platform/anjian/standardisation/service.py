@@ -469,3 +469,51 @@ def list_accidents(context: Context, enterprise_id: int | None = None):
     if enterprise_id is not None:
         stmt = stmt.where(Accident.enterprise_id == enterprise_id)
     return stmt.order_by(Accident.occurred_on.desc(), Accident.id.desc())
+
+
+# --------------------------------------------------------------------------- the work list
+
+STAGES = {None: (0, "登记创建"), "applied": (1, "提交自评"), "self_evaluated": (2, "组织评审"),
+          "achieved": (3, "保持达标"), "renewal_due": (4, "启动复评"), "re_evaluating": (4, "评审或换证"),
+          "exempt": (0, "复核暂不创建原因"), "delisted": (0, "摘牌后整改、重新创建")}
+LAST_STAGE = 4
+
+
+def worklist(context: Context) -> list[dict]:
+    """What to push next for each enterprise the actor sees (a safety officer: his grid's),
+    when, and how far it has got: small and micro enterprises without a record too. Most
+    urgent first (a date before none)."""
+    window = renewal_window_months(context)
+    rows = db.session.execute(
+        select(Enterprise, Certification)
+        .outerjoin(Certification, Certification.enterprise_id == Enterprise.id)
+        .where(Enterprise.deleted_at.is_(None), enterprise_clause(context, Enterprise.id),
+               (Certification.id.is_not(None)) | Enterprise.scale.in_(("below", "micro")))
+        .order_by(Enterprise.id, Certification.id)).all()
+    rectify = dict(db.session.execute(
+        select(Check.certification_id, func.max(Check.rectify_by))
+        .where(Check.conclusion == "rectify").group_by(Check.certification_id)).all())
+    out = []
+    for enterprise, certification in rows:
+        state = certification.state if certification is not None else None
+        stage, step = STAGES[state]
+        due = None
+        if state == "achieved":
+            why = rereview_reason(certification, enterprise)
+            if why:
+                step, due = f"重新评审（{why}）", context.today()
+            elif certification.expires_on is not None:
+                due = add_months(certification.expires_on, -window)
+                step = "期满换证" if due <= context.today() else step
+        elif state in ("renewal_due", "re_evaluating"):
+            due = certification.expires_on
+        if certification is not None and certification.id in rectify and state in VALID:
+            step, due = "“回头看”限期整改", rectify[certification.id]
+        out.append({"enterprise_id": enterprise.id, "enterprise_name": enterprise.name,
+                    "area_id": enterprise.area_id,
+                    "certification_id": certification.id if certification is not None else None,
+                    "state": state, "state_label": STATES.get(state, "未创建"),
+                    "next_step": step, "due": due, "stage": stage, "stages": LAST_STAGE,
+                    "expires_on": certification.expires_on if certification is not None else None})
+    out.sort(key=lambda r: (r["due"] is None, r["due"] or dt.date.max, r["enterprise_name"]))
+    return out
