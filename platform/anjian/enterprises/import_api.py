@@ -5,21 +5,20 @@ from __future__ import annotations
 import json
 
 import marshmallow as ma
-from flask import Response, current_app, request
+from flask import Response, current_app
 from flask_smorest.fields import Upload
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.context import request_context
+from anjian.api.list_imports import start_list_import
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.enterprises.importing.profiles import enterprise_profile, profiles_for
-from anjian.enterprises.importing.reading import nothing_dropped, open_list
+from anjian.enterprises.importing.reading import open_list
 from anjian.enterprises.importing.workbooks import template_workbook
 from anjian.enterprises.jobs import KIND
-from anjian.errors import DomainError
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, readable_job, starts_a_job
-from anjian.jobs.service import enqueue
 from anjian.storage.backends import XLSX, content_disposition
 from anjian.storage.service import storage_for
 
@@ -128,40 +127,9 @@ def upload(files, tenant_code):
     名单可带标题行、合并表头、两行表头、序号列、合计行；表头与列的对应在上传时确定，
     无法对应的列须在 mapping 中说明（指定字段或忽略），否则正式导入以 422 拒绝并给出导入计划；
     试运行（dry_run）不写入，任务结果即导入计划。"""
-    # webargs reads the "files" location only: the options come from the form fields.
-    try:
-        options = EnterpriseImportOptionsSchema().load(request.form.to_dict())
-    except ma.ValidationError as exc:
-        problem(422, "导入选项无效", errors=exc.messages)
-    upload_file = files["file"]
-    try:
-        data = upload_file.read()
-    finally:
-        upload_file.close()
-    name = upload_file.filename or "upload"
     context = request_context()
-    enterprise_profile(context, options["profile"])  # an unknown profile: 422 on its field
-    storage = storage_for(current_app)
-    obj = storage.put(context.tenant_id, "imports", data, upload_file.mimetype, name)  # UploadRejected: 413/415/422
-    try:  # the table now: a file that cannot be imported is refused at once, nothing dropped unannounced
-        profile, table = open_list(context, data, profile=options["profile"], sheet=options["sheet"],
-                                   mapping=options["mapping"])
-        if not options["dry_run"]:
-            nothing_dropped(table)
-    except DomainError as exc:  # told on the form's file field unless it names its own
-        storage.delete(obj.key, context.tenant_id)
-        exc.on("file")
-        raise
-    try:
-        job = enqueue(KIND, {
-            "object_key": obj.key, "content_type": obj.content_type,
-            "file_name": obj.original_name, "size": obj.size, "sha256": obj.sha256,
-            "dry_run": options["dry_run"], "profile": profile.key, "sheet": table.sheet,
-            "mapping": options["mapping"], "tenant_code": context.tenant.code,
-        })
-    except Exception:  # Redis down (503), the tenant's share of jobs used up (429), ...:
-        storage.delete(obj.key, context.tenant_id)  # no stored file left behind
-        raise
+    job = start_list_import(files, EnterpriseImportOptionsSchema, kind=KIND, open_table=lambda data, options: open_list(
+        context, data, profile=options["profile"], sheet=options["sheet"], mapping=options["mapping"]))
     db.session.commit()
     return accepted(job)
 

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from anjian.enterprises.export import export_registry
 from anjian.enterprises.importing.planning import load_areas
-from anjian.enterprises.importing.reading import nothing_dropped, open_list
+from anjian.enterprises.importing.reading import open_list
 from anjian.enterprises.importing.run import run_import
 from anjian.enterprises.importing.workbooks import rejected_workbook
 from anjian.enterprises.schemas import EnterpriseQuerySchema
 from anjian.extensions import db
 from anjian.intake.rows import Reading
+from anjian.intake.table import nothing_dropped
 from anjian.jobs.models import Job
 from anjian.jobs.service import JobError, job_function
 from anjian.storage.backends import XLSX
@@ -81,7 +82,7 @@ def enterprise_import(ctx):
         "dry_run": dry_run, "profile": profile.key, "file_name": params.get("file_name"),
         **table.plan(), **reading.summary(),
         "created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
-        "warnings": warnings(table, reading, dry_run), "rejected_rows_key": None,
+        "warnings": reading.warnings(dry_run, "rejections 及“未导入的行”工作簿"), "rejected_rows_key": None,
     }
     if dry_run:
         result["changes"] = outcome.changes
@@ -97,21 +98,6 @@ def enterprise_import(ctx):
     ctx.progress(100, created=outcome.created, updated=outcome.updated,
                  unchanged=outcome.unchanged, rejected=len(reading.rejections))
     return result
-
-
-def warnings(table, reading, dry_run: bool) -> list[str]:
-    """What the user must not miss, in Chinese: columns not imported, rows not imported."""
-    out = [f"「{c.header}」（{c.letter}列）按映射忽略，未导入" for c in table.ignored if c.how == "按映射忽略"]
-    if dry_run:
-        out += [f"「{c.header}」（{c.letter}列）无法对应到字段，正式导入前须在 mapping 中指定字段或忽略"
-                for c in table.unmapped]
-    if reading.rejections:
-        out.append(f"{len(reading.rejections)} 行未导入，原因见 rejections 及“未导入的行”工作簿")
-    if reading.skipped:
-        rows = "、".join(str(s["row"]) for s in reading.skipped[:10])
-        out.append(f"跳过 {len(reading.skipped)} 行合计、说明或落款行（第 {rows} 行"
-                   f"{' 等' if len(reading.skipped) > 10 else ''}）")
-    return out
 
 
 def download_path(tenant_code: str, job_id: str) -> str:

@@ -183,6 +183,22 @@ class Reading:
 
     # ------------------------------------------------------------------ the plan
 
+    def warnings(self, dry_run: bool, rejections_in: str = "rejections") -> list[str]:
+        """What the user must not miss, in Chinese: columns not imported (ignored by the
+        mapping; in a dry run the ones still to be named), rows not imported or skipped."""
+        table = self.table
+        out = [f"「{c.header}」（{c.letter}列）按映射忽略，未导入" for c in table.ignored if c.how == "按映射忽略"]
+        if dry_run:
+            out += [f"「{c.header}」（{c.letter}列）无法对应到字段，正式导入前须在 mapping 中指定字段或忽略"
+                    for c in table.unmapped]
+        if self.rejections:
+            out.append(f"{len(self.rejections)} 行未导入，原因见 {rejections_in}")
+        if self.skipped:
+            rows = "、".join(str(s["row"]) for s in self.skipped[:10])
+            out.append(f"跳过 {len(self.skipped)} 行合计、说明或落款行（第 {rows} 行"
+                       f"{' 等' if len(self.skipped) > 10 else ''}）")
+        return out
+
     def summary(self, limit: int = 200) -> dict:
         """The rows' part of the plan: counts, skipped rows, rejections (the first
         ``limit``), and in a dry run the conversions and the first rows."""

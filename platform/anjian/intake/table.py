@@ -16,10 +16,11 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 
 from anjian.intake.cells import cell_text, halfwidth
 from anjian.intake.errors import ImportFileError
-from anjian.intake.files import Grid
+from anjian.intake.files import Grid, open_file
 from anjian.intake.profile import Column, Profile, column_letter
 from anjian.intake.trailers import trailer
 
@@ -295,3 +296,27 @@ def _columns(grid: Grid, header_rows: list[int], headers: list[str], names: Name
         if column.header and _match_column(names, column.header):  # a second column of a field
             column.how = "与前面的列同名"
     return Table(grid, header_rows, columns, ignored, unmapped)
+
+
+def open_table(data: bytes, profile: Profile, *, sheet: str | None = None,
+               mapping: Mapping[str, str] | None = None) -> Table:
+    """The table of ``profile`` in a list file: ImportFileError when there is none, or when
+    no row follows its header."""
+    table = locate(open_file(data), profile, sheet=sheet, mapping=mapping)
+    if not any(any(cell_text(c) for c in cells)
+               for cells in islice(table.grid.rows(), table.first_data_row - 1, None)):
+        raise ImportFileError(f"文件中没有数据行（表头在第 {table.header_rows[-1]} 行）",
+                              members={"plan": table.plan()})
+    return table
+
+
+def nothing_dropped(table: Table) -> None:
+    """Before anything is written: a column the import would drop must have been named
+    in the user's mapping (mapped or ignored); else ImportFileError with the plan, which
+    lists each such column and the fields it may be."""
+    if not table.unmapped:
+        return
+    raise ImportFileError(
+        f"{describe_unmapped(table)}。导入前须说明如何处理：请在 mapping 中为每列指定字段，"
+        f"或指定 \"ignore\" 忽略该列（可先试运行查看导入计划）",
+        field="mapping", members={"plan": table.plan()})

@@ -6,22 +6,21 @@ from __future__ import annotations
 import contextlib
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import request
 from flask_smorest.fields import Upload
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.context import request_context
+from anjian.api.list_imports import start_list_import
 from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
 from anjian.api.policy import requires
 from anjian.api.problems import ProblemSchema, problem
 from anjian.campaigns.models import Campaign
 from anjian.db import subtree_ids
 from anjian.enterprises.import_api import EnterpriseImportOptionsSchema, ImportFieldSchema
-from anjian.enterprises.importing.reading import nothing_dropped
 from anjian.enterprises.models import Enterprise
-from anjian.errors import DomainError
 from anjian.extensions import db
 from anjian.jobs.api import JobSchema, accepted, starts_a_job
 from anjian.jobs.service import enqueue
@@ -48,7 +47,6 @@ from anjian.standardisation.schemas import (
     StepSchema,
     WorkItemSchema,
 )
-from anjian.storage.service import storage_for
 from anjian.tenancy.models import Area
 
 blp = Blueprint("standardisation", __name__,
@@ -291,38 +289,9 @@ def import_certificates(files, tenant_code):
     记下证书编号、发证日期、有效期（未填则按发证日期加有效年限）；已摘牌的记录不由导入恢复。
     名单可带标题行、合并表头、序号列、合计行；无法对应的列须在 mapping 中说明（指定字段或忽略），
     否则正式导入以 422 拒绝并给出导入计划；试运行（dry_run）不写入，任务结果即导入计划。"""
-    # webargs reads the "files" location only: the options come from the form fields.
-    try:
-        options = CertificateImportOptionsSchema().load(request.form.to_dict())
-    except ma.ValidationError as exc:
-        problem(422, "导入选项无效", errors=exc.messages)
-    upload_file = files["file"]
-    try:
-        data = upload_file.read()
-    finally:
-        upload_file.close()
-    context = request_context()
-    storage = storage_for(current_app)
-    obj = storage.put(context.tenant_id, "imports", data, upload_file.mimetype,
-                      upload_file.filename or "upload")  # UploadRejected: 413/415/422
-    try:  # the table now: a file that cannot be imported is refused at once, nothing dropped unannounced
-        _profile, table = open_certificate_list(data, sheet=options["sheet"], mapping=options["mapping"])
-        if not options["dry_run"]:
-            nothing_dropped(table)
-    except DomainError as exc:  # told on the form's file field unless it names its own
-        storage.delete(obj.key, context.tenant_id)
-        exc.on("file")
-        raise
-    try:
-        job = enqueue(CERTIFICATE_IMPORT, {
-            "object_key": obj.key, "content_type": obj.content_type,
-            "file_name": obj.original_name, "size": obj.size, "sha256": obj.sha256,
-            "dry_run": options["dry_run"], "sheet": table.sheet, "mapping": options["mapping"],
-            "tenant_code": context.tenant.code,
-        })
-    except Exception:  # Redis down (503), the tenant's share of jobs used up (429), ...:
-        storage.delete(obj.key, context.tenant_id)  # no stored file left behind
-        raise
+    job = start_list_import(files, CertificateImportOptionsSchema, kind=CERTIFICATE_IMPORT,
+                            open_table=lambda data, options: open_certificate_list(
+                                data, sheet=options["sheet"], mapping=options["mapping"]))
     db.session.commit()
     return accepted(job)
 

@@ -43,7 +43,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 
 from sqlalchemy import select
 
@@ -53,11 +52,9 @@ from anjian.enterprises.importing.profiles import AREA, CORE_FIELDS
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.intake.cells import CellError, cell_text, halfwidth, read_code, read_date, read_text, read_yes_no
-from anjian.intake.errors import ImportFileError
-from anjian.intake.files import open_file
 from anjian.intake.profile import Field, Profile
 from anjian.intake.rows import Candidate, Reading, Rejection, shown
-from anjian.intake.table import Table, locate
+from anjian.intake.table import Table, open_table
 from anjian.standardisation.models import SCHEMES, Certification, CertificationEvent
 from anjian.standardisation.service import CERTIFIED_AS, VALID, add_years, validity_years
 
@@ -182,11 +179,7 @@ def open_certificate_list(data: bytes, *, sheet: str | None = None,
     """The profile and the table found in the file (ImportFileError when there is none,
     or when no row follows its header)."""
     profile = certificate_profile()
-    table = locate(open_file(data), profile, sheet=sheet, mapping=mapping)
-    if not any(any(cell_text(c) for c in cells)
-               for cells in islice(table.grid.rows(), table.first_data_row - 1, None)):
-        raise ImportFileError(f"文件中没有数据行（表头在第 {table.header_rows[-1]} 行）",
-                              members={"plan": table.plan()})
+    table = open_table(data, profile, sheet=sheet, mapping=mapping)
     return profile, table
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from flask import current_app
 
-from anjian.enterprises.importing.reading import nothing_dropped
 from anjian.extensions import db
 from anjian.intake.rows import Reading
+from anjian.intake.table import nothing_dropped
 from anjian.jobs.service import job_function
 from anjian.standardisation.classes import classify, schedule_inspections
 from anjian.standardisation.importing import INFORMATIONAL, open_certificate_list, run_certificate_import
@@ -67,20 +67,13 @@ def certificate_import(ctx):
 
 
 def warnings(table, reading, outcome, dry_run: bool) -> list[str]:
-    """What the user must not miss, in Chinese: columns not imported, rows not imported,
+    """The intake's warnings, with the columns only read to recognise the list and the
     certificates past their expiry."""
-    out = [f"「{c.header}」（{c.letter}列）按映射忽略，未导入" for c in table.ignored if c.how == "按映射忽略"]
-    out += [f"「{c.header}」（{c.letter}列）仅供识别，不导入（以企业台账为准）"
-            for c in table.columns if c.field in INFORMATIONAL]
-    if dry_run:
-        out += [f"「{c.header}」（{c.letter}列）无法对应到字段，正式导入前须在 mapping 中指定字段或忽略"
-                for c in table.unmapped]
-    if reading.rejections:
-        out.append(f"{len(reading.rejections)} 行未导入，原因见 rejections")
-    if reading.skipped:
-        rows = "、".join(str(s["row"]) for s in reading.skipped[:10])
-        out.append(f"跳过 {len(reading.skipped)} 行合计、说明或落款行（第 {rows} 行"
-                   f"{' 等' if len(reading.skipped) > 10 else ''}）")
+    out = reading.warnings(dry_run)
+    after = sum(1 for c in table.ignored if c.how == "按映射忽略")  # the columns ignored first
+    out[after:after] = [
+        f"「{c.header}」（{c.letter}列）仅供识别，不导入（以企业台账为准）"
+        for c in table.columns if c.field in INFORMATIONAL]
     if outcome.expired:
         out.append(f"{outcome.expired} 张证书已过有效期，仍按达标记录，请及时办理期满换证")
     return out
