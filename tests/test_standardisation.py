@@ -370,6 +370,11 @@ def test_classification_stores_the_plugins_abcd(app, client, cs):
     # demonstration: 85 - 3 - 10 = 72 in 梅李, 32 in 董浜, 10 + 4 in 开发区 = 118; D: the rest of
     # 101 + 50 + 10 + 5 + 20 + 20 = 206 enterprises: 206 - 4 - 10 - 118 = 74.
     assert job["result"]["classes"] == {"A": 4, "B": 10, "C": 118, "D": 74}
+    progress = client.get(f"{CS}/standardisation/progress?year=2019", headers=cs["viewer"]).json
+    assert progress["city"]["classes"] == {"A": 4, "B": 10, "C": 118, "D": 74}
+    # 梅李镇: A 3, B 10, C 85 - 13 = 72, D 101 + 20 - 85 = 36; no 板块: 5 D.
+    assert {a["name"]: a["classes"] for a in progress["areas"]}["梅李镇"] == {"A": 3, "B": 10, "C": 72, "D": 36}
+    assert {a["name"]: a["classes"] for a in progress["areas"]}["未划分板块"] == {"D": 5}
     listed = client.get(f"{CS}/standardisation/classifications?code=A&per_page=10", headers=cs["viewer"]).json
     assert listed["total"] == 4 and {c["label"] for c in listed["items"]} == {"示范企业"}
     with app.app_context(), scoped(db.session, Scope.tenant(cs["id"])):

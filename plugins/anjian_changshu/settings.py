@@ -15,7 +15,7 @@ import datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from anjian.plugin_api import FLAGS
+from anjian.plugin_api import FLAGS, TenantInfo
 
 PLUGIN = "anjian_changshu"
 
@@ -108,7 +108,10 @@ class ChangshuSettings(Schema):
 
 
 def settings_of(tenant) -> dict:
-    """The tenant's settings, validated (a ``TenantInfo``'s, or a stored tenant's raw table;
-    loading validated values again gives the same values)."""
-    return ChangshuSettings().load(dict((getattr(tenant, "settings", None) or {}).get(PLUGIN)
-                                        or {}))
+    """The tenant's settings, validated: a ``TenantInfo`` holds them as the core loaded them
+    with this schema (read as they are: hooks run per enterprise); anything else (a stored
+    tenant's raw table) is loaded here."""
+    settings = (getattr(tenant, "settings", None) or {}).get(PLUGIN)
+    if isinstance(tenant, TenantInfo) and settings is not None:
+        return settings
+    return ChangshuSettings().load(dict(settings or {}))

@@ -24,16 +24,18 @@ area, folded into the 板块 here).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections import Counter
 from decimal import Decimal
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import Date, bindparam, func, literal, or_, select
 
 from anjian.context import Context
 from anjian.enterprises.models import FLAGS, Enterprise
 from anjian.errors import Refused
 from anjian.extensions import db
 from anjian.plugins.views import StandardisationProgramme
-from anjian.standardisation.models import METRICS, Certification, Check, Target
+from anjian.standardisation.models import METRICS, Certification, Check, EnterpriseClass, Target
 from anjian.tenancy.models import Area
 
 VALID = ("achieved", "renewal_due", "re_evaluating")
@@ -44,13 +46,26 @@ COUNTS = ("small_micro", "achieved_total", "key_industry_total", "key_industry_a
           "delisted")
 
 
-def programme(context: Context, year: int) -> StandardisationProgramme:
-    """The tenant's programme of ``year`` (its plugin's), with the targets set through
-    the API over it (city-wide ones)."""
+# The statements are built once (per set of key industries) with their dates as
+# parameters: the tenant scope then walks each once per scope, not on every call.
+_TARGETS = select(Target.area_id, Target.metric, Target.value).where(Target.year == bindparam("year"))
+_AREAS = select(Area.id, Area.parent_id, Area.code, Area.name)
+
+
+def targets_of(year: int) -> list[tuple[int | None, str, float]]:
+    """The targets set through the API for ``year``: (area id or None, metric, value)."""
+    return [(area_id, metric, float(value))
+            for area_id, metric, value in db.session.execute(_TARGETS, {"year": year})]
+
+
+def programme(context: Context, year: int, set_targets=None) -> StandardisationProgramme:
+    """The tenant's programme of ``year`` (its plugin's), with the city-wide targets set
+    through the API over it (``set_targets``: ``targets_of(year)``, read if not given)."""
     found = context.policy("standardisation_programme", year=year) or StandardisationProgramme()
     targets = dict(found.targets or {})
-    for row in db.session.scalars(select(Target).where(Target.year == year, Target.area_id.is_(None))):
-        targets[row.metric] = float(row.value)
+    for area_id, metric, value in targets_of(year) if set_targets is None else set_targets:
+        if area_id is None:
+            targets[metric] = value
     return StandardisationProgramme(targets=targets,
                                     key_industries=tuple(f for f in found.key_industries if f in FLAGS),
                                     due=found.due)
@@ -69,55 +84,73 @@ def _figures(counts: dict) -> dict:
     return out
 
 
-def _counts_by_area(start: dt.date, by: dt.date, key_flags: tuple[str, ...]) -> dict:
-    """{area_id: {figure: count}} and {area_id: {flag: (total, achieved)}}: one statement
-    over the enterprises, one over the certificates, one over the checks."""
-    e = Enterprise
+@functools.lru_cache(maxsize=32)
+def _counts_statement(key_flags: tuple[str, ...]):
+    """Each enterprise with its certificates' figures (one aggregate over the certificates,
+    the look-backs of the period joined once), grouped by the enterprise's area; the
+    period is the parameters ``start`` and ``by``."""
+    e, c = Enterprise, Certification
+    start, by = bindparam("start", type_=Date), bindparam("by", type_=Date)
+    in_force = c.state.in_(VALID)
+    renewed = (c.renewed_on >= start) & (c.renewed_on <= by)
+    looked = (select(Check.certification_id).where(Check.checked_on >= start, Check.checked_on <= by)
+              .distinct().subquery("looked"))
+    certs = (select(c.enterprise_id,
+                    func.bool_or(in_force).label("in_force"),
+                    func.count().filter(renewed).label("renewed"),
+                    func.count().filter(renewed | (in_force & (c.expires_on <= by))).label("due"),
+                    func.count().filter(in_force, c.demonstration).label("demonstration"),
+                    func.count().filter(c.delisted_on >= start, c.delisted_on <= by).label("delisted"),
+                    func.count(looked.c.certification_id).label("looked"))
+             .outerjoin(looked, looked.c.certification_id == c.id)
+             .group_by(c.enterprise_id).subquery("certs"))
     key = or_(*(getattr(e, f).is_(True) for f in key_flags)) if key_flags else literal(False)
-    in_force = (select(Certification.enterprise_id)
-                .where(Certification.state.in_(VALID)).distinct().subquery())
-    valid = e.id.in_(select(in_force.c.enterprise_id))
+    valid = certs.c.in_force.is_(True)
+    small = e.scale.in_(SMALL_MICRO)
+
+    def total(column, *where):
+        summed = func.sum(column).filter(*where) if where else func.sum(column)
+        return func.coalesce(summed, 0)
+
     columns = [
-        func.count().filter(e.scale.in_(SMALL_MICRO)).label("small_micro"),
-        func.count().filter(e.scale.in_(SMALL_MICRO), valid).label("achieved_total"),
+        func.count().filter(small).label("small_micro"),
+        func.count().filter(small, valid).label("achieved_total"),
         func.count().filter(key).label("key_industry_total"),
         func.count().filter(key, valid).label("key_industry_achieved"),
+        total(certs.c.renewed).label("renewed_total"),
+        total(certs.c.due).label("due_total"),
+        total(certs.c.demonstration).label("demonstration"),
+        total(certs.c.delisted).label("delisted"),
+        total(certs.c.looked).label("lookbacks"),
+        total(certs.c.looked, key).label("key_industry_lookbacks"),
         *(func.count().filter(getattr(e, f)).label(f"flag_{f}") for f in key_flags),
         *(func.count().filter(getattr(e, f), valid).label(f"flag_{f}_achieved") for f in key_flags),
+        # the supervision classes of the area's enterprises (one class an enterprise at most)
+        func.array_agg(EnterpriseClass.code).filter(EnterpriseClass.code.is_not(None)).label("classes"),
     ]
+    return (select(e.area_id, *columns).outerjoin(certs, certs.c.enterprise_id == e.id)
+            .outerjoin(EnterpriseClass, EnterpriseClass.enterprise_id == e.id)
+            .where(e.deleted_at.is_(None)).group_by(e.area_id))
+
+
+def _counts_by_area(start: dt.date, by: dt.date, key_flags: tuple[str, ...]) -> tuple[dict, dict, dict]:
+    """{area_id: {figure: count}}, {area_id: {flag: (total, achieved)}} and {area_id:
+    {class: count}}, in one statement."""
     out: dict = {}
     flags: dict = {}
-    for row in db.session.execute(select(e.area_id, *columns).where(e.deleted_at.is_(None))
-                                  .group_by(e.area_id)).mappings():
-        out[row["area_id"]] = {k: row[k] for k in ("small_micro", "achieved_total", "key_industry_total",
-                                                   "key_industry_achieved")}
+    classes: dict = {}
+    stmt = _counts_statement(tuple(key_flags))
+    for row in db.session.execute(stmt, {"start": start, "by": by}).mappings():
+        out[row["area_id"]] = {k: row[k] for k in COUNTS}
         flags[row["area_id"]] = {f: (row[f"flag_{f}"], row[f"flag_{f}_achieved"]) for f in key_flags}
-    c = Certification
-    in_year = (c.renewed_on >= start) & (c.renewed_on <= by)
-    for row in db.session.execute(
-            select(e.area_id,
-                   func.count().filter(in_year).label("renewed_total"),
-                   func.count().filter(in_year | (c.state.in_(VALID) & (c.expires_on <= by))).label("due_total"),
-                   func.count().filter(c.state.in_(VALID), c.demonstration).label("demonstration"),
-                   func.count().filter(c.delisted_on >= start, c.delisted_on <= by).label("delisted"))
-            .join(e, e.id == c.enterprise_id).where(e.deleted_at.is_(None)).group_by(e.area_id)).mappings():
-        out.setdefault(row["area_id"], {}).update(
-            {k: row[k] for k in ("renewed_total", "due_total", "demonstration", "delisted")})
-    looked = (select(Check.certification_id).where(Check.checked_on >= start, Check.checked_on <= by)
-              .distinct().subquery())
-    for row in db.session.execute(
-            select(e.area_id, func.count().label("lookbacks"),
-                   func.count().filter(key).label("key_industry_lookbacks"))
-            .select_from(c).join(looked, looked.c.certification_id == c.id)
-            .join(e, e.id == c.enterprise_id).where(e.deleted_at.is_(None)).group_by(e.area_id)).mappings():
-        out.setdefault(row["area_id"], {}).update(
-            {"lookbacks": row["lookbacks"], "key_industry_lookbacks": row["key_industry_lookbacks"]})
-    return out, flags
+        classes[row["area_id"]] = Counter(row["classes"] or ())
+    return out, flags, classes
 
 
-def sectors(context: Context) -> tuple[list[Area], dict[int, int]]:
-    """The 板块 (top-level areas, in code order) and {area id: its 板块's id}."""
-    areas = list(db.session.scalars(select(Area)))
+def sectors(context: Context) -> tuple[list, dict[int, int]]:
+    """The 板块 (top-level areas, in code order: rows with id, code and name) and
+    {area id: its 板块's id}."""
+    areas = db.session.execute(_AREAS).all()
     parent = {a.id: a.parent_id for a in areas}
     top: dict[int, int] = {}
     for area in areas:
@@ -132,11 +165,15 @@ def sectors(context: Context) -> tuple[list[Area], dict[int, int]]:
 def progress(context: Context, year: int, by: dt.date | None = None) -> dict:
     """The programme's figures of ``year`` up to ``by``, city-wide and per 板块, each with
     its targets and the targets it is below (``below``)."""
-    plan = programme(context, year)
+    set_targets = targets_of(year)
+    plan = programme(context, year, set_targets)
     by = by or plan.due or dt.date(year, 12, 31)
     start = dt.date(year, 1, 1)
-    counts, flags = _counts_by_area(start, by, plan.key_industries)
+    counts, flags, by_area = _counts_by_area(start, by, plan.key_industries)
     heads, top = sectors(context)
+    classes: dict[int | None, Counter] = {}  # the enterprises' supervision classes, by 板块
+    for area_id, counted in by_area.items():
+        classes.setdefault(top.get(area_id) if area_id is not None else None, Counter()).update(counted)
     groups: dict[int | None, dict] = {}
     group_flags: dict[int | None, dict] = {}
     for area_id, values in counts.items():
@@ -148,13 +185,21 @@ def progress(context: Context, year: int, by: dt.date | None = None) -> dict:
             t, a = group_flags.setdefault(group, {}).get(f, (0, 0))
             group_flags[group][f] = (t + int(total or 0), a + int(achieved or 0))
     area_targets: dict[int, dict[str, float]] = {}
-    for row in db.session.scalars(select(Target).where(Target.year == year, Target.area_id.is_not(None))):
-        area_targets.setdefault(top.get(row.area_id, row.area_id), {})[row.metric] = float(row.value)
+    for area_id, metric, value in set_targets:
+        if area_id is not None:
+            area_targets.setdefault(top.get(area_id, area_id), {})[metric] = value
 
-    def entry(figures: dict, fl: dict, targets: dict) -> dict:
+    def entry(figures: dict, fl: dict, targets: dict, group=...) -> dict:
         below = [m for m, goal in targets.items() if m in figures and figures[m] is not None
                  and Decimal(str(figures[m])) < Decimal(str(goal))]
-        return {**figures, "key_industries": [
+        if group is ...:  # the city: every 板块's
+            counted = {}
+            for by_code in classes.values():
+                for code, n in by_code.items():
+                    counted[code] = counted.get(code, 0) + n
+        else:
+            counted = classes.get(group, {})
+        return {**figures, "classes": dict(sorted(counted.items())), "key_industries": [
                     {"flag": f, "label": FLAGS[f], "total": t, "achieved": a, "ratio": _ratio(a, t)}
                     for f, (t, a) in fl.items()],
                 "targets": targets, "below": sorted(set(below), key=list(METRICS).index)}
@@ -175,11 +220,11 @@ def progress(context: Context, year: int, by: dt.date | None = None) -> dict:
         targets = {**ratios, **area_targets.get(head.id, {})}  # a 板块 holds the city's ratios
         fl = {f: group_flags.get(head.id, {}).get(f, (0, 0)) for f in plan.key_industries}
         areas.append({"area_id": head.id, "code": head.code, "name": head.name,
-                      **entry(_figures(groups.get(head.id, {})), fl, targets)})
+                      **entry(_figures(groups.get(head.id, {})), fl, targets, head.id)})
     if None in groups:
         fl = {f: group_flags.get(None, {}).get(f, (0, 0)) for f in plan.key_industries}
         areas.append({"area_id": None, "code": None, "name": NO_AREA,
-                      **entry(_figures(groups[None]), fl, {})})
+                      **entry(_figures(groups[None]), fl, {}, None)})
     return {"year": year, "by": by, "key_industries": list(plan.key_industries),
             "city": entry(_figures(city_counts), city_flags, dict(plan.targets)), "areas": areas}
 

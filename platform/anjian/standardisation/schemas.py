@@ -185,6 +185,8 @@ class StandardisationFiguresSchema(ma.Schema):
     delisting_ratio = ma.fields.Float(allow_none=True)
     targets = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
     below = ma.fields.List(ma.fields.String(), metadata={"description": "未达到目标的指标"})
+    classes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
+                             metadata={"description": "企业分类（如 ABCD）的企业数"})
 
 
 class StandardisationAreaFiguresSchema(StandardisationFiguresSchema):
