@@ -5,9 +5,11 @@ bars a renewal, look-backs, accidents, classification, and the programme's progr
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from sqlalchemy import select
+from stdnum.cn import uscc
 
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
@@ -49,7 +51,7 @@ def cs(factory):
 
 def enterprise(app, tenant_id, n, **fields) -> int:
     with app.app_context(), scoped(db.session, Scope.tenant(tenant_id)):
-        row = Enterprise(credit_code=f"9132058100{n:08d}", name=f"常熟标准化企业{n}",
+        row = Enterprise(credit_code=fields.pop("credit_code", f"9132058100{n:08d}"), name=f"常熟标准化企业{n}",
                          address=fields.pop("address", "常熟市梅李镇"), scale=fields.pop("scale", "micro"),
                          **fields)
         db.session.add(row)
@@ -205,6 +207,11 @@ def test_exemption_and_a_bad_step_are_told_in_chinese(app, client, cs):
     assert future.status_code == 422 and future.json["errors"] == {"on": ["日期不能晚于今天"]}
     unknown = post(client, CERTS, sup, {"enterprise_id": 2**31 - 1})
     assert unknown.status_code == 422 and unknown.json["errors"] == {"enterprise_id": ["企业不存在"]}
+    # Changshu runs 小微企业标准化 and 三级 (its plugin's rules), not 一级.
+    other = post(client, CERTS, sup, {"enterprise_id": e, "scheme": "level1"})
+    assert other.status_code == 422 and other.json["detail"] == "本单位不开展「一级」标准化"
+    assert other.json["errors"] == {"scheme": ["本单位开展：小微企业标准化、三级"]}
+    assert post(client, CERTS, sup, {"enterprise_id": e, "scheme": "level3"}).status_code == 201
 
 
 # --- the programme's progress, counted by hand -------------------------------------------
@@ -495,3 +502,23 @@ def test_the_changshu_campaign_lays_out_its_timeline_targets_classes_and_enforce
         job["result"]["inspection_tasks"])
     assert client.post(f"{CS}/standardisation/classifications", headers=sup,
                        json={"campaign_id": 2**31 - 1}).status_code == 422
+
+
+def test_certificates_of_a_scheme_the_tenant_does_not_run_are_not_imported(app, client, cs):
+    """Changshu runs 小微企业标准化 and 三级: a city list's 一级 certificate is told, not imported."""
+    base = "91320581MA0000031"
+    credit = base + uscc.calc_check_digit(base)  # a valid code: the list is checked
+    e = enterprise(app, cs["id"], 31, credit_code=credit)
+    lines = ["序号,企业名称,统一社会信用代码,标准化类别,证书编号,发证日期",
+             f"1,常熟标准化企业31,{credit},一级,苏AQBⅠ(2020)001,2020年3月1日",
+             f"2,常熟标准化企业31,{credit},小微企业,常安标小微〔2020〕031,2020年3月1日"]
+    data = ("\r\n".join(lines) + "\r\n").encode("gbk")
+    r = client.post(f"{CS}/standardisation/certificate-imports", headers=cs["supervisor"],
+                    data={"file": (io.BytesIO(data), "证书名单.csv")}, content_type="multipart/form-data")
+    assert r.status_code == 202, r.json
+    embedded.drain(app)
+    result = client.get(r.headers["Location"], headers=cs["supervisor"]).json["result"]
+    assert (result["created"], result["rejected"]) == (1, 1), result["rejections"]
+    assert result["rejections"][0]["row"] == 2 and "本单位不开展「一级」标准化" in result["rejections"][0]["message"]
+    certs = client.get(f"{CERTS}?enterprise_id={e}", headers=cs["supervisor"]).json["items"]
+    assert [(c["scheme"], c["state"]) for c in certs] == [("small_micro", "achieved")]

@@ -77,7 +77,7 @@ from anjian.plugins.catalogue import (
 from anjian.plugins.context import CampaignView, ContractView, InspectionCount, PluginContext
 from anjian.plugins.hookspecs import CONTRACT_VERSION, hookimpl
 from anjian.plugins.manager import PluginError, TenantInfo
-from anjian.plugins.views import RowView, StandardisationProgramme, SupervisionClass
+from anjian.plugins.views import RowView, StandardisationProgramme, StandardisationRules, SupervisionClass
 from anjian.services.costs import COST_HEADERS, cost_rows
 from anjian.services.spot_checks import SPOT_CHECK_SUBJECT, uniform_sample
 from anjian.workdays.service import add_workdays, is_workday, workdays_between
@@ -121,6 +121,7 @@ __all__ = [
     "RowView",
     "Schedule",
     "StandardisationProgramme",
+    "StandardisationRules",
     "SupervisionClass",
     "TenantInfo",
     "TooLarge",

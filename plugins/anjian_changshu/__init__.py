@@ -93,6 +93,11 @@ def register_checklist_templates():
 
 
 @hookimpl
+def standardisation_rules(tenant):
+    return standardisation.rules(tenant)
+
+
+@hookimpl
 def standardisation_programme(tenant, year):
     return standardisation.programme(tenant, year)
 

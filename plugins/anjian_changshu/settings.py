@@ -55,6 +55,11 @@ class ChangshuSettings(Schema):
     """Tenant settings: the 2019 targets of Changshu's standardisation programme and the
     supervision frequencies of its ABCD classes."""
 
+    # The standardisation schemes the county runs, and how early renewal opens.
+    schemes = fields.List(fields.String(validate=validate.OneOf(["small_micro", "level3", "level2", "level1"])),
+                          load_default=lambda: ["small_micro", "level3"], validate=validate.Length(min=1))
+    renewal_window_months = fields.Integer(load_default=3, validate=validate.Range(min=1, max=24))
+
     year = fields.Integer(load_default=2019, validate=validate.Range(min=2000, max=2100))
     target_achieved_total = fields.Integer(load_default=5200, validate=_count)
     target_achieved_ratio = fields.Float(load_default=0.70, validate=_ratio)

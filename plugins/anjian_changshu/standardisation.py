@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime
 
-from anjian.plugin_api import FLAGS, StandardisationProgramme, SupervisionClass, context
+from anjian.plugin_api import FLAGS, StandardisationProgramme, StandardisationRules, SupervisionClass, context
 from anjian_changshu.settings import key_industry_flags, settings_of
 
 # A certificate in force: achieved, and while its renewal is due or being re-evaluated.
@@ -51,6 +51,16 @@ _NOT_IN_FORCE = {
 
 
 # --------------------------------------------------------------------------- the programme
+
+
+def rules(tenant) -> StandardisationRules:
+    """The schemes the county runs (the settings' ``schemes``: 小微企业标准化 and 三级 by
+    default, the small enterprises' grades), certificates valid 3 years
+    (《企业安全生产标准化建设定级办法》), the renewal window ``renewal_window_months``."""
+    settings = settings_of(tenant)
+    return StandardisationRules(schemes=tuple(settings["schemes"]),
+                                validity_years={scheme: 3 for scheme in settings["schemes"]},
+                                renewal_window_months=settings["renewal_window_months"])
 
 
 def programme(tenant, year) -> StandardisationProgramme | None:

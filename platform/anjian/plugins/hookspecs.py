@@ -137,6 +137,11 @@ def standardisation_transition(tenant, certification, enterprise, action, renewi
 
 
 @hookspec(firstresult=True)
+def standardisation_rules(tenant):
+    """Return the tenant's standing standardisation rules (plugin_api.StandardisationRules), or None."""
+
+
+@hookspec(firstresult=True)
 def standardisation_programme(tenant, year):
     """Return the standardisation programme of a year (plugin_api.StandardisationProgramme), or None."""
 

@@ -44,6 +44,18 @@ class StandardisationProgramme:
 
 
 @dataclass(frozen=True)
+class StandardisationRules:
+    """A tenant's standing rules of safety standardisation (``standardisation_rules``):
+    the ``schemes`` its enterprises are certified under (keys of anjian's SCHEMES:
+    small_micro, level3, level2, level1), each scheme's validity in years (3 unless
+    given), and how many months before expiry the renewal window opens."""
+
+    schemes: tuple[str, ...] = ("small_micro", "level3", "level2", "level1")
+    validity_years: dict[str, int] = field(default_factory=dict)
+    renewal_window_months: int = 3
+
+
+@dataclass(frozen=True)
 class SupervisionClass:
     """An enterprise's supervision class (``classify_enterprise``): ``code`` (A, B, ...),
     its ``label``, why, and how many inspections a year the class gets."""

@@ -56,7 +56,7 @@ from anjian.intake.profile import Field, Profile
 from anjian.intake.rows import Candidate, Reading, Rejection, shown
 from anjian.intake.table import Table, open_table
 from anjian.standardisation.models import SCHEMES, Certification, CertificationEvent
-from anjian.standardisation.service import CERTIFIED_AS, VALID, add_years, validity_years
+from anjian.standardisation.service import CERTIFIED_AS, VALID, add_years, rules, validity_years
 
 PROFILE_KEY = "certificates"
 TARGET = "standardisation.certificates"
@@ -202,6 +202,7 @@ class _Known:
     enterprises: dict[str, Enterprise]  # live, by credit code
     certifications: dict[tuple[int, str], Certification]  # by (enterprise, scheme)
     holders: dict[str, tuple[int, str, str]]  # certificate no → (enterprise, scheme, credit code)
+    schemes: tuple[str, ...] = tuple(SCHEMES)  # the schemes the tenant runs
 
 
 def _chunks(values: Iterable, size: int = _CHUNK):
@@ -245,6 +246,8 @@ def _refusal(context: Context, known: _Known, values: dict, expires: dt.date,
         return "credit_code", "企业不存在于企业台账：请先导入企业"
     issued, scheme, number = values["issued_on"], values["scheme"], values["certificate_no"]
     label = SCHEMES[scheme]
+    if scheme not in known.schemes:
+        return "scheme", f"本单位不开展「{label}」标准化"
     if issued > context.today():
         return "issued_on", f"不能晚于今天（{issued.isoformat()}）"
     if expires <= issued:
@@ -302,6 +305,7 @@ def run_certificate_import(context: Context, reading: Reading, dry_run: bool, *,
     outcome = CertificateOutcome()
     rows = list(reading.candidates())  # a list of certificates: thousands of rows at most
     known = _known(rows)
+    known.schemes = tuple(rules(context).schemes)
     headers = {c.field: c.header for c in reading.table.columns}
     today = context.today()
     seen: dict[tuple[int, str], int] = {}

@@ -36,6 +36,7 @@ from anjian.errors import Conflict, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import OPEN_STATES, Hazard
 from anjian.permissions import TENANT_ROLES, allows
+from anjian.plugins.views import StandardisationRules
 from anjian.services.models import ServiceOrganisation
 from anjian.standardisation.models import (
     BARRING_SEVERITIES,
@@ -83,17 +84,19 @@ STEPS: dict[str, Step] = {
 # --------------------------------------------------------------------------- settings
 
 
-def _settings(context: Context) -> dict:
-    return dict((context.tenant.settings or {}).get("standardisation") or {}) if context.tenant else {}
+def rules(context: Context) -> StandardisationRules:
+    """The tenant's standing rules (its plugin's ``standardisation_rules``, else every
+    scheme, 3 years, a window of 3 months)."""
+    found = context.policy("standardisation_rules")
+    return found if isinstance(found, StandardisationRules) else StandardisationRules()
 
 
 def validity_years(context: Context, scheme: str) -> int:
-    years = _settings(context).get("validity_years") or {}
-    return int(years.get(scheme, DEFAULT_VALIDITY_YEARS)) if isinstance(years, dict) else int(years)
+    return int(rules(context).validity_years.get(scheme, DEFAULT_VALIDITY_YEARS))
 
 
 def renewal_window_months(context: Context) -> int:
-    return int(_settings(context).get("renewal_window_months", DEFAULT_RENEWAL_WINDOW_MONTHS))
+    return int(rules(context).renewal_window_months)
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -252,6 +255,10 @@ def create(context: Context, *, enterprise_id: int, scheme: str, applied_on: dt.
     _may(context, "standardisation.manage", "登记标准化创建")
     if scheme not in SCHEMES:
         raise Refused("未知的标准化类别", errors={"scheme": [f"须为以下之一: {', '.join(SCHEMES)}"]})
+    offered = [s for s in rules(context).schemes if s in SCHEMES]
+    if scheme not in offered:
+        raise Refused(f"本单位不开展「{SCHEMES[scheme]}」标准化",
+                      errors={"scheme": [f"本单位开展：{'、'.join(SCHEMES[s] for s in offered)}"]})
     enterprise = _enterprise(context, enterprise_id)
     exists = db.session.scalar(select(Certification.id).where(
         Certification.enterprise_id == enterprise.id, Certification.scheme == scheme))
