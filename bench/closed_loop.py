@@ -285,14 +285,19 @@ def verify(conn) -> dict:
 
 def platform_progress(app, tenant_id: int, campaign_id: int) -> tuple[dict, float, int]:
     from anjian.campaigns.service import campaign_progress
+    from anjian.context import Context
     from anjian.extensions import db
+    from anjian.tenancy.models import Tenant
     from anjian.tenancy.scope import Scope, scoped
 
     with app.app_context():
+        with scoped(db.session, Scope.tenant(tenant_id)):
+            info = app.extensions["anjian.plugins"].tenant_info(db.session.get(Tenant, tenant_id))
+            db.session.rollback()
         with counting(db.engine) as seen:
             started = time.perf_counter()
             with scoped(db.session, Scope.tenant(tenant_id)):
-                result = campaign_progress(campaign_id, on=TODAY)
+                result = campaign_progress(Context.for_system(info), campaign_id, on=TODAY)
                 db.session.rollback()
             seconds = time.perf_counter() - started
         db.session.remove()
@@ -344,17 +349,24 @@ def platform_scan(app, tenant_ids: list[int]) -> tuple[dict, float, list[int]]:
     from anjian.context import Context
     from anjian.extensions import db
     from anjian.hazards.scan import scan_overdue
+    from anjian.tenancy.models import Tenant
     from anjian.tenancy.scope import Scope, scoped
 
     totals = {"hazards": 0, "tasks": 0}
     per_tenant = []
     with app.app_context():
+        registry = app.extensions["anjian.plugins"]
+        infos = {}
+        for tenant_id in tenant_ids:  # as the job runner gives a job its tenant: read once
+            with scoped(db.session, Scope.tenant(tenant_id)):
+                infos[tenant_id] = registry.tenant_info(db.session.get(Tenant, tenant_id))
+                db.session.rollback()
         with counting(db.engine) as seen:
             started = time.perf_counter()
             for tenant_id in tenant_ids:
                 before = len(seen)
                 with scoped(db.session, Scope.tenant(tenant_id)):
-                    counts = scan_overdue(Context(tenant_id, None), TODAY)
+                    counts = scan_overdue(Context.for_system(infos[tenant_id]), TODAY)
                     db.session.commit()
                 totals["hazards"] += counts["hazards"]
                 totals["tasks"] += counts["tasks"]

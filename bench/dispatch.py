@@ -133,8 +133,8 @@ def generate_base(conn, enterprises: int) -> dict:
     counts["checklist_items"] = copy_lines(
         conn, "checklist_items", "id, tenant_id, template_id, position, code, text, category, "
         "part, legal_basis, is_major_criterion",
-        (f"{n}\t{TENANT}\t{template}\t{n}\t{item['code']}\t{item['text']}\t{item['category']}\t"
-         f"{item['part']}\t\t{'t' if item['is_major_criterion'] else 'f'}\n"
+        (f"{n}\t{TENANT}\t{template}\t{n}\t{item.code}\t{item.text}\t{item.category or ''}\t"
+         f"{item.part or ''}\t\t{'t' if item.is_major_criterion else 'f'}\n"
          for n, (template, item) in enumerate(items, 1)))
     item_ids = {SPOT_TEMPLATE: [n for n, (t, _) in enumerate(items, 1) if t == SPOT_TEMPLATE],
                 DEPT_TEMPLATE: [n for n, (t, _) in enumerate(items, 1) if t == DEPT_TEMPLATE]}
@@ -250,6 +250,7 @@ def tenant_info(app):
 
 def platform_table(app, info) -> tuple[dict, float, int]:
     """The plugin's compute, as the report job runs it: tenant scope, one snapshot."""
+    from anjian.context import Context
     from anjian.extensions import db
     from anjian.reports.service import snapshot
     from anjian.tenancy.scope import Scope, scoped
@@ -259,7 +260,7 @@ def platform_table(app, info) -> tuple[dict, float, int]:
         with counting(db.engine) as seen:
             started = time.perf_counter()
             with scoped(db.session, Scope.tenant(TENANT, write=False)):
-                with snapshot(db.session) as snapshot_at:
+                with snapshot(Context.for_system(info), db.session) as snapshot_at:
                     data = compute(tenant=info, params={"week": WEEK, "campaign_id": CAMPAIGN},
                                    snapshot_at=snapshot_at)
             seconds = time.perf_counter() - started

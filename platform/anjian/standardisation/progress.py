@@ -103,7 +103,9 @@ def _counts_statement(key_flags: tuple[str, ...]):
                     func.count().filter(c.delisted_on >= start, c.delisted_on <= by).label("delisted"),
                     func.count(looked.c.certification_id).label("looked"))
              .outerjoin(looked, looked.c.certification_id == c.id)
-             .group_by(c.enterprise_id).subquery("certs"))
+             # computed once: Row-Level Security makes the planner expect one row here,
+             # and a nested loop would aggregate the certificates again for each enterprise
+             .group_by(c.enterprise_id).cte("certs").prefix_with("MATERIALIZED"))
     key = or_(*(getattr(e, f).is_(True) for f in key_flags)) if key_flags else literal(False)
     valid = certs.c.in_force.is_(True)
     small = e.scale.in_(SMALL_MICRO)
