@@ -144,6 +144,8 @@ def test_a_certification_from_application_to_renewal_and_delisting(app, client, 
         "review", "delist"]
     assert [h["to_state"] for h in history][-3:] == ["re_evaluating", "renewal_due", "delisted"]
 
+    # An id beyond PostgreSQL's integers is as absent as any other.
+    assert client.get(f"{CERTS}/{2**40}", headers=admin).status_code == 404
     # Another tenant sees none of it.
     assert client.get(f"{CERTS}/{cert}", headers=cs["other"]).status_code == 404
     assert client.get(f"/api/v1/tenants/cs-other/standardisation/certifications/{cert}",
