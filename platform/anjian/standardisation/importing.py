@@ -21,6 +21,7 @@ Each valid row, against the tenant's records (``run_certificate_import``):
 
 * the enterprise must be a live one of the registry, found by credit code
   ("企业不存在于企业台账：请先导入企业");
+* the scheme must be one the tenant runs (its plugin's ``standardisation_rules``);
 * the issue date may not be later than today, the expiry must follow the issue date;
 * a delisted certification is never brought back by a list (the row is refused with
   the date and reason of the delisting): only the bureau's own steps change it;
