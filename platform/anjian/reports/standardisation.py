@@ -499,16 +499,18 @@ RENEWAL_COLUMNS = [NO, NAME, CODE, SECTOR, SCHEME, CERT_NO, ISSUED, EXPIRES, STA
 
 def renewals_due_compute(tenant, params, snapshot_at):
     """Certificates in force (达标, 期满换证, 复评) expiring by ``due_by``, soonest first,
-    each with what would bar its renewal today (``service.blockers``, one call a row)."""
+    each with what would bar its renewal today (``service.blockers``, on the facts of every
+    listed enterprise read at once)."""
     context = _context(tenant)
     today = _today(snapshot_at)
     due_by = params.get("due_by") or dt.date(today.year, 12, 31)
     sector = _sector_of(context)
+    listed = _rows(Certification.state.in_(service.VALID), Certification.expires_on <= due_by)
+    facts = service.renewal_facts([enterprise.id for _certification, enterprise in listed], today)
     rows = []
-    for certification, enterprise in _rows(Certification.state.in_(service.VALID),
-                                           Certification.expires_on <= due_by):
+    for certification, enterprise in listed:
         row = _base(certification, enterprise, sector(enterprise.area_id))
-        row["blockers"] = service.blockers(context, certification, enterprise, "renew", today)
+        row["blockers"] = service.blockers(context, certification, enterprise, "renew", today, facts)
         row["blockers_text"] = "；".join(row["blockers"])
         rows.append(row)
     rows = _numbered(rows, lambda r: (r["expires_on"], r["sector_order"], r["name"], r["certification_id"]))

@@ -197,34 +197,47 @@ def rereview_reason(certification: Certification, enterprise: Enterprise) -> str
     return "；".join(reasons)
 
 
-def barring_accidents(certification: Certification, until: dt.date) -> list[Accident]:
-    """Serious-injury or fatal accidents of the enterprise in the certificate's period."""
-    since = certification.issued_on or certification.applied_on
-    return list(db.session.scalars(
-        select(Accident).where(Accident.enterprise_id == certification.enterprise_id,
-                               Accident.severity.in_(BARRING_SEVERITIES),
-                               Accident.occurred_on >= since, Accident.occurred_on <= until)
-        .order_by(Accident.occurred_on)))
+@dataclass(frozen=True)
+class RenewalFacts:
+    """What bars renewing the certificates of some enterprises, read for all of them at
+    once: their serious-injury and fatal accidents up to a day (by date), and how many
+    major hazards each has open."""
+
+    accidents: dict[int, list[Accident]]
+    open_majors: dict[int, int]
 
 
-def open_major_hazards(enterprise_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Hazard).where(
-            Hazard.enterprise_id == enterprise_id, Hazard.grade == "major",
-            Hazard.state.in_(OPEN_STATES))) or 0
+def renewal_facts(enterprise_ids, until: dt.date) -> RenewalFacts:
+    """The facts of ``enterprise_ids``: two statements, however many enterprises."""
+    ids = list(set(enterprise_ids))
+    accidents: dict[int, list[Accident]] = {}
+    for accident in db.session.scalars(
+            select(Accident).where(Accident.enterprise_id.in_(ids), Accident.severity.in_(BARRING_SEVERITIES),
+                                   Accident.occurred_on <= until).order_by(Accident.occurred_on, Accident.id)):
+        accidents.setdefault(accident.enterprise_id, []).append(accident)
+    open_majors = dict(db.session.execute(
+        select(Hazard.enterprise_id, func.count()).where(
+            Hazard.enterprise_id.in_(ids), Hazard.grade == "major", Hazard.state.in_(OPEN_STATES))
+        .group_by(Hazard.enterprise_id)).all())
+    return RenewalFacts(accidents, open_majors)
 
 
 def blockers(context: Context, certification: Certification, enterprise: Enterprise, action: str,
-             on: dt.date) -> list[str]:
+             on: dt.date, facts: RenewalFacts | None = None) -> list[str]:
     """Why ``action`` may not renew the certification (Chinese reasons; empty: nothing bars
-    it): the core's rules, then the tenant's plugins' (``standardisation_transition``)."""
+    it): the core's rules, then the tenant's plugins' (``standardisation_transition``).
+    ``facts``: ``renewal_facts`` of many enterprises read once (a list of certificates);
+    read for this enterprise alone without them."""
     renewing = action == "renew" or (action == "review" and certification.state == "re_evaluating")
     reasons = []
     if renewing:
-        for accident in barring_accidents(certification, on):
-            reasons.append(f"证书有效期内发生{SEVERITIES[accident.severity]}事故"
-                           f"（{accident.occurred_on.isoformat()}），不得换证")
-        majors = open_major_hazards(enterprise.id)
+        facts = facts or renewal_facts([enterprise.id], on)
+        since = certification.issued_on or certification.applied_on  # the certificate's period
+        for accident in facts.accidents.get(enterprise.id, ()):
+            if accident.occurred_on >= since:
+                reasons.append(f"证书有效期内发生{SEVERITIES[accident.severity]}事故"
+                               f"（{accident.occurred_on.isoformat()}），不得换证")
+        majors = facts.open_majors.get(enterprise.id, 0)
         if majors:
             reasons.append(f"企业有 {majors} 项重大事故隐患未整改销号，不得换证")
         if action == "renew" and (why := rereview_reason(certification, enterprise)):

@@ -364,6 +364,10 @@ def _check_xls(spool) -> str | None:
     return None
 
 
+# A workbook's container (what its first bytes are) and the check of what is inside.
+CONTAINERS = {"zip-xlsx": ("zip", _check_xlsx), "zip-ods": ("zip", _check_ods), "ole-xls": ("ole", _check_xls)}
+
+
 def validate_upload(kind: str, data, content_type: str | None, original_name: str | None,
                     max_bytes: int | None = None):
     """Check an upload against its kind's rules while reading it once.
@@ -415,26 +419,15 @@ def validate_upload(kind: str, data, content_type: str | None, original_name: st
                     415,
                     f"文件内容与其类型不符：{ftype.label} 须为 UTF-8、UTF-16 或 GB18030 编码的文本文件",
                     "disguised-file")
-        elif ftype.magic == "zip-xlsx":
-            if found == "ole":
+        elif ftype.magic in CONTAINERS:
+            container, check = CONTAINERS[ftype.magic]
+            if ftype.magic == "zip-xlsx" and found == "ole":
                 raise UploadRejected(
                     415, "文件为旧版 Excel（.xls）或已加密，请取消密码并另存为 .xlsx 后上传",
                     "disguised-file")
-            if found != "zip":
+            if found != container:
                 raise disguised
-            reason = _check_xlsx(ingest.spool)
-            if reason:
-                raise UploadRejected(415, reason, "disguised-file")
-        elif ftype.magic == "zip-ods":
-            if found != "zip":
-                raise disguised
-            reason = _check_ods(ingest.spool)
-            if reason:
-                raise UploadRejected(415, reason, "disguised-file")
-        elif ftype.magic == "ole-xls":
-            if found != "ole":
-                raise disguised
-            reason = _check_xls(ingest.spool)
+            reason = check(ingest.spool)
             if reason:
                 raise UploadRejected(415, reason, "disguised-file")
         elif found != ftype.magic:
