@@ -8,7 +8,7 @@ from flask import Flask
 
 from anjian import config as config_module
 from anjian import embedded, observability
-from anjian.api import docs, health, plugin_routes
+from anjian.api import common, docs, health, plugin_routes
 from anjian.api.jsonio import JSONProvider
 from anjian.api.problems import Api
 from anjian.audit import api as audit_api
@@ -56,6 +56,7 @@ from anjian.workdays import models as _workdays  # noqa: F401
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, scoping events, blueprints, plugins."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = common.DatabaseInteger  # before any route is added
     app.config.from_mapping(config_module.from_environment())
     if test_config:
         app.config.update(test_config)

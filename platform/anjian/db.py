@@ -14,6 +14,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from anjian.extensions import db
 
+# The largest id (and any integer column's value) PostgreSQL's ``integer`` holds.
+MAX_ID = 2**31 - 1
+
 JSONType = JSONB()
 
 

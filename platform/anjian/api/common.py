@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from flask import g
+from marshmallow import validate
+from werkzeug.routing import IntegerConverter
 
 from anjian.api.problems import problem
 from anjian.audit.service import record_event
+from anjian.db import MAX_ID
 from anjian.extensions import db
+
+# An id in a body or a query: one the database can hold (else 422, never a database error).
+ID = validate.Range(min=1, max=MAX_ID)
+
+
+class DatabaseInteger(IntegerConverter):
+    """``<int:...>`` in every route (the app's ``int`` converter): an integer the database
+    can hold; a larger one matches no route (404, like any absent object). The OpenAPI
+    document shows the maximum."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def get_or_404(model, ident, label: str = "对象"):

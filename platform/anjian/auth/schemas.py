@@ -1,6 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from anjian.api.common import ID
 from anjian.permissions import TENANT_ROLES
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.@-]{2,80}$", error="用户名只能包含字母、数字和 _.@-，2–80 个字符")
@@ -83,12 +84,10 @@ class MemberCreateSchema(ma.Schema):
     password = ma.fields.String(load_only=True, validate=PASSWORD)
     # Required for the enterprise role (the enterprise it acts for), refused for the others.
     enterprise_id = ma.fields.Integer(load_default=None, allow_none=True)
-    area_id = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1),
-                                metadata={"description": AREA_HELP})
+    area_id = ma.fields.Integer(load_default=None, allow_none=True, validate=ID, metadata={"description": AREA_HELP})
 
 
 class MemberUpdateSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf(list(TENANT_ROLES)))
     enterprise_id = ma.fields.Integer(load_default=None, allow_none=True)
-    area_id = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1),
-                                metadata={"description": AREA_HELP})
+    area_id = ma.fields.Integer(load_default=None, allow_none=True, validate=ID, metadata={"description": AREA_HELP})

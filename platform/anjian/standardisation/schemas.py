@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from anjian.api.common import ID
 from anjian.standardisation.models import (
     CHECK_KINDS,
     CONCLUSIONS,
@@ -16,7 +17,6 @@ from anjian.standardisation.models import (
 )
 from anjian.standardisation.service import STEPS
 
-ID = validate.Range(min=1, max=2**31 - 1)
 SCORE = {"places": 2, "as_string": True, "allow_nan": False, "validate": validate.Range(min=0, max=100)}
 
 

@@ -126,12 +126,7 @@ def _enterprise(context: Context, enterprise_id: int) -> Enterprise:
     return row
 
 
-MAX_ID = 2**31 - 1  # the ids are PostgreSQL integers
-
-
 def get_certification(context: Context, certification_id: int) -> Certification:
-    if not 0 < certification_id <= MAX_ID:
-        raise NotFound("标准化记录不存在")
     row = db.session.execute(
         select(Certification).where(Certification.id == certification_id,
                                     enterprise_clause(context, Certification.enterprise_id))
