@@ -432,6 +432,11 @@ def test_a_safety_officer_given_a_grid_sees_and_pushes_its_enterprises_only(app,
     assert [(w["enterprise_id"], w["next_step"], w["stage"]) for w in work] == [
         (due_soon, "期满换证", 3), (in_grid, "提交自评", 1), (fresh, "登记创建", 0)]
     assert work[0]["due"] < TODAY.isoformat()
+    # The bureau filters by an area and the areas below it.
+    by_area = client.get(f"{CERTS}?area_id={areas['zhennan']}", headers=admin).json["items"]
+    assert sorted(c["enterprise_id"] for c in by_area) == [in_grid, due_soon]
+    assert client.get(f"{CERTS}?area_id={areas['dongbang']}", headers=admin).json["items"][0]["enterprise_id"] == (
+        elsewhere)
     # The bureau sees the whole county; the village's enterprise is not the grid's.
     everyone = client.get(f"{CS}/standardisation/worklist?per_page=100", headers=admin).json["items"]
     assert {w["enterprise_id"] for w in everyone} >= {in_grid, due_soon, fresh, in_village, elsewhere}

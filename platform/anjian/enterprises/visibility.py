@@ -14,6 +14,7 @@ from sqlalchemy import and_, false, select, true
 
 from anjian.campaigns.models import CampaignTarget
 from anjian.context import Context, NoContext
+from anjian.db import subtree_ids
 from anjian.enterprises.models import Enterprise
 from anjian.errors import NotFound
 from anjian.extensions import db
@@ -47,9 +48,7 @@ def assigned_enterprises(user_id: int):
 
 def area_enterprises(area_id: int):
     """Enterprise ids of an area and of the areas below it (a 板块's villages and grids)."""
-    tree = select(Area.id).where(Area.id == area_id).cte("area_tree", recursive=True)
-    tree = tree.union_all(select(Area.id).where(Area.parent_id == tree.c.id))
-    return select(Enterprise.id).where(Enterprise.area_id.in_(select(tree.c.id)))
+    return select(Enterprise.id).where(Enterprise.area_id.in_(subtree_ids(Area.id, Area.parent_id, area_id)))
 
 
 def sees_every_enterprise(access) -> bool:

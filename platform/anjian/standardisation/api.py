@@ -18,7 +18,6 @@ from anjian.api.pagination import PageArgs, page_of, paginate, paginate_list
 from anjian.api.policy import requires
 from anjian.api.problems import ProblemSchema, problem
 from anjian.campaigns.models import Campaign
-from anjian.db import subtree_ids
 from anjian.enterprises.import_api import EnterpriseImportOptionsSchema, ImportFieldSchema
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
@@ -47,7 +46,6 @@ from anjian.standardisation.schemas import (
     StepSchema,
     WorkItemSchema,
 )
-from anjian.tenancy.models import Area
 
 blp = Blueprint("standardisation", __name__,
                 url_prefix="/api/v1/tenants/<tenant_code>/standardisation",
@@ -106,10 +104,7 @@ def _detail(certification) -> _Detail:
 @requires("standardisation.read")
 def list_certifications(query, pages, tenant_code):
     """标准化记录列表：按状态、类别、企业、区域（含下级）、到期日、示范企业、建议摘牌筛选"""
-    query = dict(query)
-    area_id = query.pop("area_id", None)
-    area_ids = subtree_ids(Area.id, Area.parent_id, area_id) if area_id is not None else None
-    stmt = service.list_certifications(request_context(), area_ids=area_ids, **query)
+    stmt = service.list_certifications(request_context(), **query)
     return paginate(stmt, pages["page"], pages["per_page"])
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from anjian.context import Context
 from anjian.enterprises.models import Enterprise
-from anjian.enterprises.visibility import enterprise_clause
+from anjian.enterprises.visibility import area_enterprises, enterprise_clause
 from anjian.errors import Conflict, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import OPEN_STATES, Hazard
@@ -137,7 +137,8 @@ def get_certification(context: Context, certification_id: int) -> Certification:
 
 
 def list_certifications(context: Context, *, state: str | None = None, scheme: str | None = None,
-                        enterprise_id: int | None = None, area_ids=None, due_by: dt.date | None = None,
+                        enterprise_id: int | None = None, area_id: int | None = None,
+                        due_by: dt.date | None = None,
                         demonstration: bool | None = None, delisting_recommended: bool | None = None):
     """A select of the certifications the actor may see, filtered (the API pages it)."""
     stmt = select(Certification).where(enterprise_clause(context, Certification.enterprise_id))
@@ -147,9 +148,8 @@ def list_certifications(context: Context, *, state: str | None = None, scheme: s
         stmt = stmt.where(Certification.scheme == scheme)
     if enterprise_id is not None:
         stmt = stmt.where(Certification.enterprise_id == enterprise_id)
-    if area_ids is not None:
-        stmt = stmt.where(Certification.enterprise_id.in_(
-            select(Enterprise.id).where(Enterprise.area_id.in_(list(area_ids)))))
+    if area_id is not None:  # the area and those below it
+        stmt = stmt.where(Certification.enterprise_id.in_(area_enterprises(area_id)))
     if due_by is not None:
         stmt = stmt.where(Certification.state.in_(VALID), Certification.expires_on <= due_by)
     if demonstration is not None:
