@@ -421,20 +421,18 @@ def _resume(context, certification, enterprise, data, on) -> dict:
     return {}
 
 
-def _demonstrate(context, certification, enterprise, data, on) -> dict:
-    certification.demonstration = True
-    return {}
-
-
-def _undemonstrate(context, certification, enterprise, data, on) -> dict:
-    certification.demonstration = False
-    return {}
+def _demonstration(flag: bool):
+    """The step that sets (or clears) the demonstration flag (示范企业), the state unchanged."""
+    def apply(context, certification, enterprise, data, on) -> dict:
+        certification.demonstration = flag
+        return {}
+    return apply
 
 
 _APPLY = {"self_evaluate": _self_evaluate, "review": _review, "open_renewal": _open_renewal,
           "start_renewal": _start_renewal, "rereview": _rereview, "renew": _renew, "delist": _delist,
-          "exempt": _exempt, "resume": _resume, "demonstrate": _demonstrate,
-          "undemonstrate": _undemonstrate}
+          "exempt": _exempt, "resume": _resume, "demonstrate": _demonstration(True),
+          "undemonstrate": _demonstration(False)}
 
 
 def record_check(context: Context, certification: Certification, *, kind: str, checked_on: dt.date,
