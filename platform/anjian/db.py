@@ -9,13 +9,16 @@ import math
 import time
 
 import orjson
+from marshmallow import validate
 from sqlalchemy import DateTime, TypeDecorator, event, exc, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from anjian.extensions import db
 
-# The largest id (and any integer column's value) PostgreSQL's ``integer`` holds.
+# The largest id (and any integer column's value) PostgreSQL's ``integer`` holds, and the
+# check of an id given in a body or a query (422, never a database error).
 MAX_ID = 2**31 - 1
+ID = validate.Range(min=1, max=MAX_ID)
 
 JSONType = JSONB()
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from flask import g
-from marshmallow import validate
 from werkzeug.routing import IntegerConverter
 
 from anjian.api.problems import problem
 from anjian.audit.service import record_event
 from anjian.db import MAX_ID
 from anjian.extensions import db
-
-# An id in a body or a query: one the database can hold (else 422, never a database error).
-ID = validate.Range(min=1, max=MAX_ID)
 
 
 class DatabaseInteger(IntegerConverter):

@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from anjian.api.common import ID
+from anjian.db import ID
 from anjian.permissions import TENANT_ROLES
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.@-]{2,80}$", error="用户名只能包含字母、数字和 _.@-，2–80 个字符")

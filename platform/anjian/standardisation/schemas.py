@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from anjian.api.common import ID
+from anjian.db import ID
 from anjian.standardisation.models import (
     CHECK_KINDS,
     CONCLUSIONS,
