@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from anjian.clock import local_today
 from anjian.plugin_api import hookimpl
 from tests.conftest import bearer, tenant_context
 
@@ -287,7 +288,7 @@ def test_report_refusals(client, hz):
     no_enterprise = client.post(hz.url, json={"title": "x"}, headers=hz.h["sup"])
     assert problem_of(no_enterprise, 422)["errors"] == {"enterprise_id": ["必填项"]}
     assert problem_of(report(client, hz, title=""), 422)["errors"]["json"]["title"]
-    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    future = (local_today() + dt.timedelta(days=3)).isoformat()
     assert "found_on" in problem_of(report(client, hz, found_on=future), 422)["errors"]
     assert problem_of(report(client, hz, tenant_id=hz.other), 422)["errors"]["json"] == {
         "tenant_id": ["不允许的字段"]}
@@ -513,7 +514,7 @@ def test_mark_overdue_then_a_new_plan_or_rectification(client, hz):
     events = history(client, hz, hid)
     assert [(e["action"], e["actor_user_id"]) for e in events][-1] == ("overdue", None)
     assert len(events) == 3
-    later = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    later = (local_today() + dt.timedelta(days=40)).isoformat()
     replan = {**{k: v for k, v in FIVE.items() if k != "deadline_workdays"}, "deadline": later}
     again = moved(client, hz, hid, "plan", "ent", **replan)
     assert (again["state"], again["deadline"]) == ("rectifying", later)

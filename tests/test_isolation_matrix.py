@@ -597,9 +597,8 @@ class World:
     def _closed_loop(self, kind, key):
         """A reported hazard, a notification of a user nobody calls as, an open or a
         decided enforcement referral, of tenant ``key``."""
-        import datetime as dt
 
-        from anjian.clock import utcnow
+        from anjian.clock import local_today, utcnow
         from anjian.extensions import db
         from anjian.hazards.models import EnforcementReferral, Hazard
         from anjian.notifications import Notification
@@ -610,7 +609,7 @@ class World:
                                                      Scope.tenant(self.tenants[key])):
             if kind == "hazard":
                 row = Hazard(enterprise_id=enterprise, source="department", title="矩阵隐患",
-                             found_on=dt.date.today())
+                             found_on=local_today())
             elif kind == "notification":
                 row = Notification(user_id=self.notified_user, kind="major_hazard",
                                    title="矩阵通知")

@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 from stdnum.cn import uscc
 
+from anjian.clock import local_today
 from tests.services import require_service
 
 PLUGIN = "anjian_qinhuangdao"
@@ -109,7 +110,7 @@ def target(client, w, cid, *shorts):
 def contract(client, w, cid, shorts):
     """A programme contract of the organisation serving ``shorts``, running from a month
     before today to two months after (the service records it gets are dated today)."""
-    today = dt.date.today()
+    today = local_today()
     starts, ends = (today - dt.timedelta(days=30)).isoformat(), \
         (today + dt.timedelta(days=60)).isoformat()
     return ok(client.post(f"{T}/service-contracts", headers=w["admin"], json={

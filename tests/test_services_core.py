@@ -8,6 +8,7 @@ import io
 import pytest
 from stdnum.cn import uscc
 
+from anjian.clock import local_today
 from anjian.plugin_api import hookimpl
 from tests.conftest import bearer, sql_statements
 
@@ -395,7 +396,7 @@ def upload(client, headers, enterprise_id):
 
 def test_records_validated_and_evidence_attached(client, w):
     cases = [({"kind": "visit"}, "kind"), ({"done_on": "2024-12-31"}, "done_on"),
-             ({"done_on": (dt.date.today() + dt.timedelta(days=3)).isoformat()}, "done_on"),
+             ({"done_on": (local_today() + dt.timedelta(days=3)).isoformat()}, "done_on"),
              ({"kind": "report"}, "report_id"), ({"inspection_id": 987654}, "inspection_id"),
              ({"report_id": 987654}, "report_id")]
     for change, field in cases:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from stdnum.cn import uscc
 
+from anjian.clock import local_today
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.hazards.models import Hazard
@@ -19,7 +20,7 @@ from anjian.standardisation.models import Certification, Check, EnterpriseClass
 from anjian.tenancy.scope import Scope, scoped
 from tests.conftest import bearer
 
-TODAY = dt.date.today()
+TODAY = local_today()
 CS = "/api/v1/tenants/cs-std"
 CERTS = f"{CS}/standardisation/certifications"
 # The tenant's programme (tenants/changshu.toml's shape, with targets a test can reach).
