@@ -21,6 +21,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # --- plugin routes (Shenyang)
     "GET /api/v1/tenants/<tenant_code>/plugins/anjian_shenyang/deadlines":
         frozenset({"tenant_admin", "supervisor", "viewer"}),
+    "GET /api/v1/tenants/<tenant_code>/plugins/anjian_shenyang/rules-progress":
+        frozenset({"tenant_admin", "supervisor", "viewer"}),
     # --- audit log
     "GET /api/v1/audit": frozenset({"platform_admin"}),
     "GET /api/v1/tenants/<tenant_code>/audit": frozenset({"tenant_admin"}),
@@ -216,6 +218,27 @@ ALLOWED: dict[str, frozenset[str]] = {
         frozenset({"tenant_admin", "service_org"}),
     "GET /api/v1/tenants/<tenant_code>/service-records/<int:record_id>":
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    # --- enterprise ledgers (whose entries: the enterprises the role sees)
+    "GET /api/v1/tenants/<tenant_code>/ledgers/kinds":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/ledgers/attention":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/ledgers/special_workers/certified":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/entries":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/entries": frozenset({"tenant_admin", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/entries/<int:entry_id>":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "PATCH /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/entries/<int:entry_id>":
+        frozenset({"tenant_admin", "enterprise"}),
+    "DELETE /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/entries/<int:entry_id>":
+        frozenset({"tenant_admin", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/imports/profile":
+        frozenset({"tenant_admin", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/imports": frozenset({"tenant_admin", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/export":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
     # --- safety standardisation, accidents
     "GET /api/v1/tenants/<tenant_code>/standardisation/certifications":
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
@@ -237,8 +260,31 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /api/v1/tenants/<tenant_code>/standardisation/certificate-imports": frozenset({"tenant_admin", "supervisor"}),
     "GET /api/v1/tenants/<tenant_code>/standardisation/certificate-imports/profile":
         frozenset({"tenant_admin", "supervisor"}),
-    "GET /api/v1/tenants/<tenant_code>/accidents": frozenset({"tenant_admin", "supervisor", "viewer"}),
+    "GET /api/v1/tenants/<tenant_code>/accidents":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
     "POST /api/v1/tenants/<tenant_code>/accidents": frozenset({"tenant_admin", "supervisor"}),
+    "GET /api/v1/tenants/<tenant_code>/accidents/<int:accident_id>":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "PATCH /api/v1/tenants/<tenant_code>/accidents/<int:accident_id>":
+        frozenset({"tenant_admin", "supervisor", "enterprise"}),
+    "DELETE /api/v1/tenants/<tenant_code>/accidents/<int:accident_id>":
+        frozenset({"tenant_admin", "supervisor"}),
+    # --- ledger duties: everybody reads those of the enterprises they see; the bureau raises
+    # the hazards of missed ones
+    "GET /api/v1/tenants/<tenant_code>/ledger-duties":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/ledger-duties/findings": frozenset({"tenant_admin", "supervisor"}),
+    # --- rules (规章制度): everybody reads those of the enterprises they see; an enterprise
+    # marks its own; the tenant admin loads the template list
+    "GET /api/v1/tenants/<tenant_code>/rules/templates":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/rules/templates/imports": frozenset({"tenant_admin"}),
+    "GET /api/v1/tenants/<tenant_code>/rules/enterprises/<int:enterprise_id>":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "PUT /api/v1/tenants/<tenant_code>/rules/enterprises/<int:enterprise_id>":
+        frozenset({"tenant_admin", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/rules/summary":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
     # --- file downloads
     "GET /api/v1/files/<token>": frozenset({"public"}),
     # --- tenants and areas

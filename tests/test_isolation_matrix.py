@@ -71,6 +71,8 @@ MATRIX_PLUGINS = ["anjian_shenyang"]
 
 RECIPES = {
     "plugin_anjian_shenyang.deadlines": Recipe(),
+    "plugin_anjian_shenyang.rules_progress": Recipe(
+        query_for=lambda w, k: {"campaign_id": w.own("campaign", k, fresh=False), "as_of": "2024-05-01"}),
     "tenants.get_tenant": Recipe(),
     "tenants.update_tenant": Recipe(body=lambda: {"name": f"改名{_n()}"}),
     "tenants.list_areas": Recipe(query={"include_inactive": "true"}),
@@ -145,10 +147,53 @@ RECIPES = {
         body=lambda: {"year": 2024, "metric": "achieved_total", "value": "10"}),
     "standardisation.certificate_import_profile": Recipe(),
     "standardisation.import_certificates": Recipe(form=lambda: {"file": (_certificate_xlsx(), "证书名单.xlsx")}),
+    # Enterprise ledgers (a drill of the world's enterprise): enterprise users and service
+    # organisations reach only their enterprises' entries (the world's users have none).
+    "ledgers.list_kinds": Recipe(),
+    "ledgers.list_attention": Recipe(query={"standing": "expired"}),
+    "ledgers.certified": Recipe(
+        query_for=lambda w, k: {"enterprise_id": w.enterprises[k], "work_kind": "焊接", "name": "张三"},
+        owner_only=_ENTERPRISE_BOUND),
+    "ledgers.list_entries": Recipe(path={"kind_key": "drills"}, query={"standing": "valid"}),
+    "ledgers.create_entry": Recipe(
+        path={"kind_key": "drills"}, owner_only=_ENTERPRISE_BOUND,
+        body_for=lambda w, k: {"enterprise_id": w.enterprises[k],
+                               "data": {"held_on": "2024-04-20", "scenario": "矩阵演练", "participants": 5}}),
+    "ledgers.get_entry": Recipe(ids={"entry_id": "ledger_entry"}, path={"kind_key": "drills"},
+                                owner_only=_ENTERPRISE_BOUND),
+    "ledgers.update_entry": Recipe(ids={"entry_id": "ledger_entry"}, path={"kind_key": "drills"},
+                                   owner_only=_ENTERPRISE_BOUND,
+                                   body=lambda: {"data": {"participants": _n()}}),
+    "ledgers.delete_entry": Recipe(ids={"entry_id": "ledger_entry"}, path={"kind_key": "drills"},
+                                   owner_only=_ENTERPRISE_BOUND),
+    "ledgers.export_entries": Recipe(path={"kind_key": "drills"}),
+    "ledgers.ledger_import_profile": Recipe(path={"kind_key": "drills"}, owner_only=_ENTERPRISE_BOUND),
+    "ledgers.import_entries": Recipe(path={"kind_key": "drills"}, owner_only=_ENTERPRISE_BOUND,
+                                     form=lambda: {"file": (_drills_xlsx(), "演练记录.xlsx")}),
     "accidents.list_accidents": Recipe(),
     "accidents.record_accident": Recipe(
         body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "occurred_on": "2024-01-02",
                                "severity": "minor"}),
+    # An accident and its investigation: enterprise users and service organisations reach only
+    # their enterprises' accidents (the world's users have none); deleting is the bureau's.
+    "accidents.get_accident": Recipe(ids={"accident_id": "accident"}, owner_only=_ENTERPRISE_BOUND),
+    "accidents.update_accident": Recipe(ids={"accident_id": "accident"}, owner_only=_ENTERPRISE_BOUND,
+                                        body=lambda: {"causes": f"矩阵原因{_n()}"}),
+    "accidents.delete_accident": Recipe(ids={"accident_id": "accident"}),
+    # Ledger duties: each caller gets the enterprises it sees (the world's tenants have no
+    # duty, so a finding is never raised).
+    "ledger_duties.list_duty_status": Recipe(query={"as_of": "2024-06-30", "status": "missed"}),
+    "ledger_duties.raise_findings": Recipe(body=lambda: {"as_of": "2024-06-30"}),
+    # Rules (规章制度): enterprise users and service organisations reach only their
+    # enterprises' checklists (the world's users have none); the world has no template, so
+    # an empty list of items is a valid PUT.
+    "rules.list_templates": Recipe(query={"q": "制度"}),
+    "rules.import_templates": Recipe(form=lambda: {"file": (_rule_template_xlsx(), "规章制度模板.xlsx")}),
+    "rules.get_enterprise_rules": Recipe(ids={"enterprise_id": "enterprise"}, query={"status": "missing"},
+                                         owner_only=_ENTERPRISE_BOUND),
+    "rules.set_enterprise_rules": Recipe(ids={"enterprise_id": "enterprise"}, body=lambda: {"items": []},
+                                         owner_only=_ENTERPRISE_BOUND),
+    "rules.rules_summary": Recipe(query={"per_page": "10"}),
     "notifications.read_notification": Recipe(ids={"notification_id": "notification"},
                                               body=lambda: {}, owner_only=frozenset(ROLES)),
     "enforcement_referrals.list_referrals": Recipe(query={"status": "open"}),
@@ -328,6 +373,38 @@ def _certificate_xlsx():
     return buffer
 
 
+def _drills_xlsx():
+    """A small list of drills (its enterprise need not exist: the job checks rows)."""
+    from io import BytesIO
+
+    import xlsxwriter
+
+    buffer = BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["企业统一社会信用代码", "演练日期", "演练科目", "参演人数"])
+    sheet.write_row(1, 0, [_credit_code(_n()), "2024-04-20", "车间火灾疏散", 30])
+    book.close()
+    buffer.seek(0)
+    return buffer
+
+
+def _rule_template_xlsx():
+    """A small list of rule templates (编号, 制度名称)."""
+    from io import BytesIO
+
+    import xlsxwriter
+
+    buffer = BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["编号", "制度名称"])
+    sheet.write_row(1, 0, [f"MX-{_n()}", "全员安全生产责任制"])
+    book.close()
+    buffer.seek(0)
+    return buffer
+
+
 def tenant_routes(app):
     """(rule, method, endpoint) for every rule naming a tenant."""
     out = []
@@ -469,7 +546,9 @@ class World:
         # One service_org member per tenant to add as staff (adding again changes nothing).
         self.spare_service_users = {key: self.service_user(key) for key in self.tenants}
         self.services = {}
-        self.standardisation = {"certification": {key: self._certification(key) for key in self.tenants}}
+        self.standardisation = {"certification": {key: self._certification(key) for key in self.tenants},
+                                "accident": {key: self._accident(key) for key in self.tenants}}
+        self.ledgers = {"ledger_entry": {key: self._ledger_entry(key) for key in self.tenants}}
         for kind in ("organisation", "spare_organisation", "staff", "contract",
                      "revocable_contract", "contract_enterprise", "sample", "sample_enterprise",
                      "record"):
@@ -641,6 +720,36 @@ class World:
             db.session.commit()
             return row.id
 
+    def _ledger_entry(self, key):
+        """A drill in the ledger of tenant ``key``'s enterprise."""
+        import datetime as dt
+
+        from anjian.extensions import db
+        from anjian.ledgers.models import LedgerEntry
+        from anjian.tenancy.scope import Scope, scoped
+
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            row = LedgerEntry(enterprise_id=self.enterprises[key], kind="drills", dated_on=dt.date(2024, 4, 20),
+                              data={"held_on": "2024-04-20", "scenario": "矩阵演练", "participants": 5})
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
+    def _accident(self, key):
+        """A minor accident of tenant ``key``'s enterprise (no file: it may be deleted)."""
+        import datetime as dt
+
+        from anjian.extensions import db
+        from anjian.standardisation.models import Accident
+        from anjian.tenancy.scope import Scope, scoped
+
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            row = Accident(enterprise_id=self.enterprises[key], occurred_on=dt.date(2024, 1, 2),
+                           severity="minor", injured=1)
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
     def _import_job(self, key):
         """A finished enterprise import of tenant ``key`` that rejected a row."""
         from anjian.extensions import db
@@ -768,8 +877,11 @@ class World:
         if kind in self.inspecting:  # the campaign, item and file are never destroyed
             fresh = fresh and kind in ("target", "task", "template", "inspection")
             return self._inspecting(kind, key) if fresh else self.inspecting[kind][key]
-        if kind in self.standardisation:  # a step may delist it: made anew
-            return self._certification(key) if fresh else self.standardisation[kind][key]
+        if kind in self.standardisation:  # a step may delist it, a call delete it: made anew
+            make = self._certification if kind == "certification" else self._accident
+            return make(key) if fresh else self.standardisation[kind][key]
+        if kind in self.ledgers:  # a call may delete it: made anew
+            return self._ledger_entry(key) if fresh else self.ledgers[kind][key]
         if kind in self.services:  # what a call may destroy is made anew
             fresh = fresh and kind in ("spare_organisation", "staff", "revocable_contract",
                                        "contract_enterprise")
@@ -782,7 +894,7 @@ class World:
                 "enterprise": self.enterprises, "job": self.jobs,
                 "export": self.exports, "import_job": self.import_jobs, "report": self.reports,
                 **self.closed_loop, **self.inspecting, **self.services,
-                **self.standardisation}[kind][other]
+                **self.standardisation, **self.ledgers}[kind][other]
 
 
 @dataclass(frozen=True)

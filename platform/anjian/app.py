@@ -35,6 +35,10 @@ from anjian.jobs import admin_api as jobs_admin_api
 from anjian.jobs import api as jobs_api
 from anjian.jobs import embedded as embedded_jobs
 from anjian.jobs import models as _jobs  # noqa: F401
+from anjian.ledgers import api as ledgers_api
+from anjian.ledgers import duties_api as ledger_duties_api
+from anjian.ledgers import models as _ledgers  # noqa: F401
+from anjian.ledgers import rules_api as ledger_rules_api
 from anjian.notifications import Notification as _notification  # noqa: F401
 from anjian.observability import metrics
 from anjian.plugins.manager import PluginRegistry
@@ -111,7 +115,8 @@ def _register_api(app: Flask) -> None:
                       inspections_api.evidence_blp, reports_api.kinds_blp, reports_api.blp,
                       services_api.organisations_blp,
                       services_api.contracts_blp, services_api.records_blp,
-                      standardisation_api.blp, standardisation_api.accidents_blp):
+                      standardisation_api.blp, standardisation_api.accidents_blp,
+                      ledgers_api.blp, ledger_duties_api.blp, ledger_rules_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     plugin_routes.register(app, api, app.extensions[PLUGINS_KEY])

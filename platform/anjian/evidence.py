@@ -33,7 +33,8 @@ from anjian.storage.backends import Storage, UploadRejected
 from anjian.tenancy.scope import TenantOwned
 
 KIND = "evidence"  # the storage kind: JPEG, PNG or PDF (anjian.storage.KINDS)
-ATTACHMENTS = ("inspection_result_id", "hazard_id", "hazard_event_id", "service_record_id")
+ATTACHMENTS = ("inspection_result_id", "hazard_id", "hazard_event_id", "service_record_id",
+               "ledger_entry_id", "accident_id")
 
 # Whether the context's actor sees an enterprise (the enterprise visibility rule).
 SeesEnterprise = Callable[[Context, int], bool]
@@ -54,6 +55,10 @@ class Evidence(TenantOwned, db.Model):
                              ["hazard_events.tenant_id", "hazard_events.id"]),
         ForeignKeyConstraint(["tenant_id", "service_record_id"],
                              ["service_records.tenant_id", "service_records.id"]),
+        ForeignKeyConstraint(["tenant_id", "ledger_entry_id"],
+                             ["ledger_entries.tenant_id", "ledger_entries.id"]),
+        ForeignKeyConstraint(["tenant_id", "accident_id"], ["accidents.tenant_id", "accidents.id"]),
+        Index("ix_evidence_tenant_ledger_entry", "tenant_id", "ledger_entry_id"),
         Index("ix_evidence_tenant_hazard", "tenant_id", "hazard_id"),
         Index("ix_evidence_tenant_result", "tenant_id", "inspection_result_id"),
     )
@@ -68,6 +73,8 @@ class Evidence(TenantOwned, db.Model):
     hazard_id: Mapped[int | None] = mapped_column(Integer)
     hazard_event_id: Mapped[int | None] = mapped_column(Integer)
     service_record_id: Mapped[int | None] = mapped_column(Integer)
+    ledger_entry_id: Mapped[int | None] = mapped_column(Integer)  # a ledger entry's file
+    accident_id: Mapped[int | None] = mapped_column(Integer)  # an accident's report
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
@@ -89,10 +96,12 @@ def visible(context: Context, evidence: Evidence, sees_enterprise: SeesEnterpris
 def attach(context: Context, evidence_ids: Iterable[int], sees_enterprise: SeesEnterprise, *,
            inspection_result_id: int | None = None, hazard_id: int | None = None,
            hazard_event_id: int | None = None, service_record_id: int | None = None,
+           ledger_entry_id: int | None = None, accident_id: int | None = None,
            enterprise_id: int | None = None) -> list[Evidence]:
     """Attach uploaded evidence files to one inspection result, to a hazard and/or one of
-    its events (``hazard_id`` with ``hazard_event_id``: the event that brought them), or to
-    one service record (``service_record_id``).
+    its events (``hazard_id`` with ``hazard_event_id``: the event that brought them), to
+    one service record (``service_record_id``), one ledger entry (``ledger_entry_id``: a
+    sign-in sheet, an agreement) or one accident (``accident_id``: its report).
 
     Each file must be unattached or already attached to that same object. A missing,
     foreign or invisible id is 404 (field ``evidence_ids``); a file attached elsewhere
@@ -100,13 +109,14 @@ def attach(context: Context, evidence_ids: Iterable[int], sees_enterprise: SeesE
     with no enterprise take ``enterprise_id``. Raises domain errors (``anjian.errors``).
     """
     target = {"inspection_result_id": inspection_result_id, "hazard_id": hazard_id,
-              "hazard_event_id": hazard_event_id, "service_record_id": service_record_id}
+              "hazard_event_id": hazard_event_id, "service_record_id": service_record_id,
+              "ledger_entry_id": ledger_entry_id, "accident_id": accident_id}
     owners = (inspection_result_id is not None,
               hazard_id is not None or hazard_event_id is not None,
-              service_record_id is not None)
+              service_record_id is not None, ledger_entry_id is not None, accident_id is not None)
     if sum(owners) != 1:
         raise ValueError("attach needs an inspection result, a hazard and/or a hazard event, "
-                         "or a service record")
+                         "a service record, a ledger entry or an accident")
     ids = list(dict.fromkeys(int(i) for i in evidence_ids or ()))
     if not ids:
         return []

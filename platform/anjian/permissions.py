@@ -148,10 +148,22 @@ ACTIONS: dict[str, frozenset[str]] = {
     "standardisation.review": _SUPERVISING | {"service_org"},
     "standardisation.check": _SUPERVISING | {"service_org"},
     "standardisation.delist": _SUPERVISING,
-    "accident.read": _BUREAU,
+    "accident.read": _ALL,  # whose: the enterprises the role sees (an enterprise its own)
     "accident.record": _SUPERVISING,
     "classification.read": _BUREAU,
     "classification.run": _SUPERVISING,
+    # enterprise ledgers (台账): an enterprise keeps its own, a service organisation sees
+    # those of the enterprises it serves, the bureau reads all (whose: the enterprises
+    # the role sees)
+    "ledger.read": _ALL,
+    "ledger.write": frozenset({"tenant_admin", "enterprise"}),
+    "ledger.import": frozenset({"tenant_admin", "enterprise"}),
+    "accident.investigate": frozenset({"tenant_admin", "supervisor", "enterprise"}),
+    "ledger_duty.read": _ALL,
+    "ledger_duty.raise_findings": _SUPERVISING,  # a missed duty becomes a hazard
+    "rule.read": _ALL,
+    "rule.write": frozenset({"tenant_admin", "enterprise"}),
+    "rule_template.manage": _ADMIN,  # load the tenant's rule templates
 }
 
 _KNOWN = SPECIAL | _ALL

@@ -14,17 +14,21 @@ What is here:
 * the typed catalogue entries the ``register_*`` hooks return (``CampaignKind``
   with ``Phase`` and ``Milestone``, ``ChecklistTemplate`` with ``ChecklistItem``,
   ``ReportKind`` with ``EnteredFigure`` and ``ReportSchedule``, ``Schedule``,
-  ``ImportProfile``, and ``Route``: an API route of the plugin under its tenant's
+  ``ImportProfile``, ``LedgerKind`` with ``LedgerField``, and ``Route``: an API route of the plugin under its tenant's
   prefix, with the roles that may call it), checked when the plugins load: an invalid entry stops the
   start-up with a ``PluginError`` naming the plugin, the entry and the field;
 * ``TenantInfo``, what policy hooks learn about their tenant;
+* the typed answers of policy hooks: ``LedgerDuty`` (``ledger_duties``: a duty over an
+  enterprise's ledgers, per month, quarter, year or standing, with the criterion cited),
+  ``StandardisationRules``, ``StandardisationProgramme``, ``SupervisionClass``;
 * ``RowView``: what policy hooks receive instead of live ORM entities (a hazard, a
   campaign, an enterprise, a contract, an inspection, the actor): a read-only
   snapshot of the row's columns, read as attributes;
 * ``context(tenant)``: the ``PluginContext`` of read helpers (campaigns as
   ``CampaignView``, counts and aggregates of hazards, referrals, inspections and
-  entered figures, a service contract's cost table), so a plugin never touches
-  the ORM; they read inside the scope the core set, the tenant's;
+  entered figures, a service contract's cost table, the enterprises' ledger duties
+  met, due or missed), so a plugin never touches the ORM; they read inside the
+  scope the core set, the tenant's;
 * the core's vocabularies, code → Chinese label: hazard ``GRADES``, ``STATES``
   (``OPEN_STATES``), ``SOURCES``; inspection ``ANSWERS``; enterprise ``SCALES`` and
   ``FLAGS``; and the services core's ``SPOT_CHECK_SUBJECT`` and ``uniform_sample``
@@ -67,6 +71,8 @@ from anjian.plugins.catalogue import (
     ChecklistTemplate,
     EnteredFigure,
     ImportProfile,
+    LedgerField,
+    LedgerKind,
     Milestone,
     Phase,
     ReportKind,
@@ -77,7 +83,13 @@ from anjian.plugins.catalogue import (
 from anjian.plugins.context import CampaignView, ContractView, InspectionCount, PluginContext
 from anjian.plugins.hookspecs import CONTRACT_VERSION, hookimpl
 from anjian.plugins.manager import PluginError, TenantInfo
-from anjian.plugins.views import RowView, StandardisationProgramme, StandardisationRules, SupervisionClass
+from anjian.plugins.views import (
+    LedgerDuty,
+    RowView,
+    StandardisationProgramme,
+    StandardisationRules,
+    SupervisionClass,
+)
 from anjian.services.costs import COST_HEADERS, cost_rows
 from anjian.services.spot_checks import SPOT_CHECK_SUBJECT, uniform_sample
 from anjian.workdays.service import add_workdays, is_workday, workdays_between
@@ -108,6 +120,9 @@ __all__ = [
     "ImportProfile",
     "InspectionCount",
     "JobError",
+    "LedgerDuty",
+    "LedgerField",
+    "LedgerKind",
     "Milestone",
     "NotFound",
     "Phase",

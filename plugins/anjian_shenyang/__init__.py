@@ -21,6 +21,17 @@ and light industry (轻工) with four tasks:
 
 Three phases: mobilisation (until 30 April), crackdown (1-20 May: orders to
 rectify within a deadline, penalties when overdue), consolidation (21-31 May).
+
+The hooks live here; each delegates to the module that holds the rule:
+
+- ``checklist``: the annex's ten yes/no items (基础管理方面); every "否" raises a hazard;
+- ``ledgers``: the dangerous-work ledger (危险作业台账) and the duties over the ledgers
+  from the settings (drills a year, related-party agreements in force, certified
+  special workers, the principal's quarterly major-hazard checks);
+- ``crackdown``: the targets (建材, 机械, 轻工) with their planned mark and deadline, the
+  rules self-check by group (route ``rules-progress``), and the crackdown rule (an
+  order to rectify given in 1–20 May and overdue: an enforcement candidate);
+- ``report``: the progress report per enterprise and per sector (xlsx, PDF).
 """
 
 import datetime
@@ -28,15 +39,16 @@ import datetime
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from anjian.plugin_api import CampaignKind, Milestone, Phase, Route, hookimpl, local_today
+from anjian_shenyang import checklist, crackdown, ledgers, report
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
 PLUGIN_CONTRACT = 1
 
-PLUGIN = "anjian_shenyang"
-CAMPAIGN_KEY = "shenyang_small_industrial_crackdown_2024"
+PLUGIN = crackdown.PLUGIN
+CAMPAIGN_KEY = crackdown.CAMPAIGN_KEY
 
 FOCUS_SECTORS = ("建材", "机械", "轻工")
-DANGEROUS_WORK_KINDS = ("动火（爆破）", "进入受限空间", "高处吊装", "临时用电", "动土", "检维修")
+DANGEROUS_WORK_KINDS = ledgers.DANGEROUS_WORK_KINDS
 
 
 class KeyPeriod(Schema):
@@ -72,7 +84,12 @@ class ShenyangSettings(Schema):
     )
     # Double approval, supervision and acceptance at key times and when needed.
     double_approval_key_periods = fields.List(fields.Nested(KeyPeriod), load_default=list)
-    drills_per_year = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    drills_per_year = fields.Integer(load_default=1, validate=validate.Range(min=1, max=12))
+    # Ledger duties (anjian_shenyang.ledgers): related-party agreements in force, certified
+    # special workers, the principal's major-hazard checks a quarter (0: not asked).
+    related_party_agreements = fields.Boolean(load_default=True)
+    certified_special_workers = fields.Boolean(load_default=True)
+    principal_checks_per_quarter = fields.Integer(load_default=1, validate=validate.Range(min=0, max=13))
 
     @validates_schema
     def _dates_in_order(self, data, **kwargs):
@@ -147,4 +164,45 @@ def deadlines(tenant) -> dict:
 def register_routes():
     return [Route(name="deadlines", rule="deadlines", view=deadlines,
                   roles=("tenant_admin", "supervisor", "viewer"),
-                  summary="集中攻坚整治的时间节点（本单位设置）及是否已过")]
+                  summary="集中攻坚整治的时间节点（本单位设置）及是否已过"),
+            Route(name="rules_progress", rule="rules-progress", view=crackdown.rules_progress_route,
+                  roles=("tenant_admin", "supervisor", "viewer"),
+                  summary="规章制度自查进度：计划内、计划外企业按期限完成、进行中、逾期的情况")]
+
+
+@hookimpl
+def enterprise_extra_fields(tenant):
+    return crackdown.extra_fields()
+
+
+@hookimpl
+def register_checklist_templates():
+    return [checklist.TEMPLATE]
+
+
+@hookimpl
+def register_ledger_kinds():
+    return [ledgers.DANGEROUS_WORK_LEDGER]
+
+
+@hookimpl
+def ledger_duties(tenant):
+    return ledgers.duties(tenant.settings[PLUGIN])
+
+
+@hookimpl
+def select_campaign_targets(tenant, campaign, enterprises):
+    """The crackdown's targets: its sectors' enterprises, planned or not (its own campaigns only)."""
+    if getattr(campaign, "kind", None) != CAMPAIGN_KEY:
+        return None
+    return crackdown.select_targets(tenant, enterprises)
+
+
+@hookimpl
+def enforcement_candidates(tenant, campaign):
+    return crackdown.enforcement(tenant, campaign)
+
+
+@hookimpl
+def register_report_kinds():
+    return [report.REPORT]

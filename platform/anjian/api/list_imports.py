@@ -18,14 +18,16 @@ from anjian.storage.service import storage_for
 
 
 def start_list_import(files, options_schema: type[ma.Schema], *, kind: str,
-                      open_table: Callable[[bytes, dict], tuple]) -> Job:
+                      open_table: Callable[[bytes, dict], tuple],
+                      job_params: Callable[[dict], dict] | None = None) -> Job:
     """Queue the import of an uploaded list; the caller commits and answers ``accepted``.
 
     The options come from the form's fields (422 on a bad one: webargs reads the "files"
     location only). The file is stored (413, 415, 422 from the storage's checks), its
     table found at once with ``open_table(data, options)`` → (profile, table), and unless
     it is a dry run no column may be dropped unannounced: a file that cannot be imported
-    is refused now, with the plan, and not kept. The job gets the stored file and the
+    is refused now, with the plan, and not kept. ``job_params(options)``: what more the
+    job is told (the ledger kind, the enterprise the list is of). The job gets the stored file and the
     options (the sheet found, so that the job reads the same table); a queue that refuses
     (503, 429) leaves no stored file behind either.
     """
@@ -55,6 +57,7 @@ def start_list_import(files, options_schema: type[ma.Schema], *, kind: str,
             "file_name": stored.original_name, "size": stored.size, "sha256": stored.sha256,
             "dry_run": options["dry_run"], "profile": profile.key, "sheet": table.sheet,
             "mapping": options["mapping"], "tenant_code": context.tenant.code,
+            **(job_params(options) if job_params is not None else {}),
         })
     except Exception:  # Redis down (503), the tenant's share of jobs used up (429), ...
         storage.delete(stored.key, context.tenant_id)

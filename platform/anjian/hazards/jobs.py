@@ -13,6 +13,7 @@ from anjian.clock import local_today
 from anjian.hazards.scan import scan_overdue
 from anjian.jobs import schedules
 from anjian.jobs.service import JobError, job_function
+from anjian.ledgers.reminders import remind_expiring
 
 KIND = "overdue_scan"
 
@@ -31,11 +32,13 @@ def scan_day(params: dict) -> dt.date:
 @job_function(KIND, queue="default", timeout=1800)
 def overdue_scan(ctx):
     """Mark the tenant's open hazards and tasks past their deadline overdue, and send the
-    reminders of tasks coming due (both idempotent)."""
+    reminders of tasks coming due and of ledger entries expiring (all idempotent)."""
     today = scan_day(ctx.params)
     counts = scan_overdue(ctx.context, today)  # the wrapper commits
     reminded = remind_due_tasks(ctx.context, today)
-    return {"today": today.isoformat(), **counts, "reminded": reminded}
+    ledger_reminders = remind_expiring(ctx.context, today)
+    return {"today": today.isoformat(), **counts, "reminded": reminded,
+            "ledger_reminders": ledger_reminders}
 
 
 def scan_all_tenants(today: dt.date | None = None) -> dict:

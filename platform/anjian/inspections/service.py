@@ -430,10 +430,29 @@ def submit(context: Context, inspection: Inspection, data: dict) -> Inspection:
             setattr(inspection, key, data[key] or "")
     inspection.status, inspection.submitted_at = "submitted", utcnow()
     db.session.flush()
+    template = db.session.get(ChecklistTemplate, inspection.template_id)
+    if template.plugin and plugin_templates(context).get(template.key, {}).get("no_raises_hazard"):
+        raise_for_no_answers(context, inspection)
     actor = db.session.get(User, context.user_id) if context.user_id is not None else None
     context.policy("on_inspection_completed", inspection=inspection, actor=actor)
     db.session.flush()
     return inspection
+
+
+def raise_for_no_answers(context: Context, inspection: Inspection) -> list[Hazard]:
+    """A hazard for every item of ``inspection`` answered "no" that has none yet (titled
+    by the item, its note or legal basis as the description)."""
+    items = {item.id: item for item in items_of(inspection.template_id)}
+    raised = []
+    for result in db.session.scalars(select(InspectionResult).where(
+            InspectionResult.inspection_id == inspection.id, InspectionResult.answer == "no")
+            .order_by(InspectionResult.id)):
+        if hazard_of_result(result.id) is None:
+            item = items[result.item_id]
+            basis = f"检查依据：{item.legal_basis}" if item.legal_basis else ""
+            raised.append(_raise_hazard(context, inspection, result, item,
+                                        {"description": result.note or basis}))
+    return raised
 
 
 def inspection_view(inspection: Inspection) -> dict:

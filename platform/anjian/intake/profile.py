@@ -33,7 +33,10 @@ class Profile:
     """A list the platform imports (``target``: enterprises, ...), as one profile sees it.
 
     ``key_field``: the field that identifies a row; a value given on several rows is
-    imported from its first valid row. ``sheet`` / ``header_row``: where a profile
+    imported from its first valid row. ``unique_fields``: the fields whose values together
+    identify a row instead (a post and its person), or ``()`` for a list whose rows
+    nothing identifies (trainings: two on one day are two); the key field still marks
+    where the table is. ``sheet`` / ``header_row``: where a profile
     pins its table (else it is found). ``noun``: what a row is, in messages (企业).
     """
 
@@ -45,6 +48,7 @@ class Profile:
     noun: str = "记录"
     sheet: str | None = None
     header_row: int | None = None
+    unique_fields: tuple[str, ...] | None = None
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)

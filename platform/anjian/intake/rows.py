@@ -158,9 +158,10 @@ class Reading:
     def candidates(self) -> Iterator[Candidate]:
         """The rows to write, in file order: valid, and the first valid row of their key.
         Rejected rows go to ``rejections`` (a later row of a key: "与第N行重复")."""
-        key_field = self.profile.key_field
-        key_header = next(c.header for c in self.table.columns if c.field == key_field)
-        noun = self.profile.field(key_field).label
+        profile = self.profile
+        unique = profile.unique_fields if profile.unique_fields is not None else (profile.key_field,)
+        key_header = "、".join(c.header for c in self.table.columns if c.field in unique)
+        noun = "、".join(profile.field(name).label for name in unique)
         seen: dict = {}
         for number, cells in self._data_rows():
             self.total += 1
@@ -170,8 +171,8 @@ class Reading:
                     number, "；".join(dict.fromkeys(c for c, _ in errors)),
                     "；".join(f"{c}：{m}" for c, m in errors), list(cells)))
                 continue
-            key = values[key_field]
-            first = seen.get(key)
+            key = tuple(values.get(name) for name in unique)
+            first = seen.get(key) if unique else None
             if first is not None:
                 self.rejections.append(Rejection(
                     number, key_header, f"{noun}与第{first}行重复（已导入第{first}行）", list(cells)))

@@ -208,12 +208,15 @@ class ChecklistItem(Entry):
 
 @dataclass(frozen=True)
 class ChecklistTemplate(Entry):
-    """``register_checklist_templates``: a versioned checklist (检查表)."""
+    """``register_checklist_templates``: a versioned checklist (检查表). With
+    ``no_raises_hazard`` every item answered "no" raises a hazard when the inspection is
+    submitted (an item whose hazard was raised while answering keeps that one)."""
 
     key: str
     title: str
     items: tuple[ChecklistItem, ...]
     version: int = 1
+    no_raises_hazard: bool = False
 
     def check(self, field: str = "") -> None:
         _key(self.key)
@@ -389,6 +392,110 @@ class ImportProfile(Entry):
             raise CatalogueError("header_row", "须为正整数 / must be a positive integer")
 
 
+# --------------------------------------------------------------------------- ledger kinds
+
+LEDGER_FIELD_TYPES = ("text", "date", "integer", "number", "boolean", "choice", "id_number",
+                      "credit_code")
+
+
+@dataclass(frozen=True)
+class LedgerField(Entry):
+    """A field of a ledger kind: ``key``, its Chinese ``label`` and everyday column names
+    (``aliases``, for the intake of lists), its ``type`` (``LEDGER_FIELD_TYPES``: an
+    ``id_number`` is a resident ID checked and shown masked in lists, a ``credit_code``
+    a unified social credit code, a ``choice`` one of ``choices``), whether it is
+    ``required``, and ``max_length`` for text."""
+
+    key: str
+    label: str
+    type: str = "text"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    max_length: int | None = None
+
+    def check(self, field: str = "") -> None:
+        if not isinstance(self.key, str) or not KEY_RE.match(self.key):
+            raise CatalogueError(f"{field}key", "须为小写字母开头的字母、数字或 '_' / lower-case "
+                                                "letters, digits, '_'")
+        _text(self.label, f"{field}label", limit=60)
+        if self.type not in LEDGER_FIELD_TYPES:
+            raise CatalogueError(f"{field}type", f"须为 {list(LEDGER_FIELD_TYPES)} 之一 / must be "
+                                                 f"one of {list(LEDGER_FIELD_TYPES)}")
+        if (self.type == "choice") != bool(self.choices):
+            raise CatalogueError(f"{field}choices", "choice 类型须给出选项，其他类型不给 / a "
+                                                    "choice field, and only it, has choices")
+        for i, text in enumerate((*self.choices, *self.aliases)):
+            _text(text, f"{field}choices/aliases[{i}]", limit=80)
+        if self.max_length is not None and (not isinstance(self.max_length, int)
+                                            or not 1 <= self.max_length <= 4000):
+            raise CatalogueError(f"{field}max_length", "须为 1–4000 / must be 1-4000")
+
+
+@dataclass(frozen=True)
+class LedgerKind(Entry):
+    """``register_ledger_kinds``: a kind of enterprise ledger (台账).
+
+    ``date_field`` is the date field that dates an entry (a drill's day; duties count
+    entries by it). An entry expires at its ``expires_field`` (a date field), or
+    ``validity_years`` after its date; it is reviewed every ``review_years`` from its
+    date or its ``reviewed_field`` (the 3-yearly review of a special work certificate).
+    ``remind_days``: the reminders before expiry (days). ``evidence``: what files an
+    entry holds (签到表, 安全生产管理协议); ``key_fields``: what identifies an entry of an
+    enterprise in an imported list (a certificate's number)."""
+
+    key: str
+    title: str
+    fields: tuple[LedgerField, ...]
+    date_field: str | None = None
+    expires_field: str | None = None
+    validity_years: int | None = None
+    review_years: int | None = None
+    reviewed_field: str | None = None
+    remind_days: tuple[int, ...] = ()
+    evidence: tuple[str, ...] = ()
+    key_fields: tuple[str, ...] = ()
+    description: str | None = None
+
+    def check(self, field: str = "") -> None:
+        _key(self.key)
+        _text(self.title, "title", limit=60)
+        if not _entries(self.fields, LedgerField, "fields"):
+            raise CatalogueError("fields", "至少一个字段 / at least one field")
+        types = {}
+        for i, item in enumerate(self.fields):
+            if item.key in types:
+                raise CatalogueError(f"fields[{i}].key", f"字段重复 / duplicate field: {item.key}")
+            types[item.key] = item.type
+        for name in ("date_field", "expires_field", "reviewed_field"):
+            value = getattr(self, name)
+            if value is not None and types.get(value) != "date":
+                raise CatalogueError(name, f"须为本台账的日期字段 / must be a date field: {value!r}")
+        for name in ("validity_years", "review_years"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or not 1 <= value <= 50):
+                raise CatalogueError(name, "须为 1–50 年 / must be 1-50 years")
+        if (self.validity_years or self.review_years) and self.date_field is None:
+            raise CatalogueError("date_field", "按年计有效期或复审须有日期字段 / validity and "
+                                               "review years count from the date field")
+        if self.expires_field and self.validity_years:
+            raise CatalogueError("validity_years", "与 expires_field 二选一 / either it or "
+                                                   "expires_field")
+        if any(not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 366
+               for d in self.remind_days):
+            raise CatalogueError("remind_days", "须为 1–366 天 / must be 1-366 days")
+        if self.remind_days and not (self.expires_field or self.validity_years):
+            raise CatalogueError("remind_days", "不会到期的台账无需提醒 / only expiring entries "
+                                                "are reminded")
+        for i, text in enumerate(self.evidence):
+            _text(text, f"evidence[{i}]", limit=60)
+        for name in self.key_fields:
+            if name not in types:
+                raise CatalogueError("key_fields", f"不是本台账的字段 / not a field: {name!r}")
+        _text(self.description, "description", required=False, limit=2000)
+
+
 # --------------------------------------------------------------------------- routes
 
 ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -448,6 +555,7 @@ ENTRY_TYPES: dict[str, type[Entry]] = {
     "register_report_kinds": ReportKind,
     "register_schedules": Schedule,
     "register_import_profiles": ImportProfile,
+    "register_ledger_kinds": LedgerKind,
 }
 
 

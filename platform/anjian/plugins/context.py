@@ -15,7 +15,7 @@ import decimal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, inspect, or_, select
 
 from anjian.auth.models import User
 from anjian.auth.service import acting_in
@@ -30,6 +30,8 @@ from anjian.hazards.rules import overdue_clause
 from anjian.inspections.models import ChecklistItem, ChecklistTemplate, Inspection, InspectionResult
 from anjian.inspections.service import inspection_view
 from anjian.jobs.service import JobError
+from anjian.ledgers import rules as ledger_rules
+from anjian.ledgers.duties import duty_status
 from anjian.plugins.manager import TenantInfo
 from anjian.plugins.views import RowView, view_of
 from anjian.reports.figures import entered_latest, entered_totals
@@ -44,7 +46,8 @@ from anjian.services.models import (
 )
 from anjian.services.records import create_record
 from anjian.services.spot_checks import draw_sample, served_population
-from anjian.standardisation.models import Certification
+from anjian.standardisation.models import Accident, Certification
+from anjian.standardisation.service import accident_file_counts, investigation_complete
 from anjian.workdays.service import set_deadline_date
 
 
@@ -251,6 +254,17 @@ class PluginContext:
             .where(CampaignTarget.campaign_id == campaign_id, Enterprise.deleted_at.is_(None))
             .order_by(Enterprise.name, Enterprise.id))))
 
+    def rules_counts(self, enterprise_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
+        """The rules (规章制度) of the tenant's live enterprises (these ones, when given)
+        against its templates: {enterprise id: {"templates", "present", "missing",
+        "outdated", "unassessed"}} (unassessed: templates without a self-check; a rule is
+        met when present), in one grouped statement."""
+        counts = ledger_rules.counts(Context.for_system(self.tenant),
+                                     None if enterprise_ids is None else list(enterprise_ids))
+        return {enterprise_id: {key: c[key] for key in ("templates", "present", "missing", "outdated",
+                                                         "unassessed")}
+                for enterprise_id, c in counts.items()}
+
     def certifications(self, enterprise_ids: Iterable[int]) -> dict[int, list[RowView]]:
         """The safety-standardisation records of these enterprises (every scheme and state),
         by enterprise id; an enterprise without one is absent."""
@@ -260,6 +274,25 @@ class PluginContext:
             for row in db.session.scalars(select(Certification).where(Certification.enterprise_id.in_(ids))
                                           .order_by(Certification.id)):
                 out.setdefault(row.enterprise_id, []).append(view_of(row))
+        return out
+
+    def accidents(self, enterprise_ids: Iterable[int]) -> dict[int, list[RowView]]:
+        """The accidents of these enterprises, oldest first, by enterprise id (one without any
+        is absent): each a view of the record and its investigation (causes, measures,
+        accountability, investigated_on) with ``investigation_complete`` (those three
+        recorded and a report file attached: seed 004's item 10) and ``report_files``."""
+        out: dict[int, list[RowView]] = {}
+        ids = list(enterprise_ids)
+        if ids:
+            rows = list(db.session.scalars(select(Accident).where(Accident.enterprise_id.in_(ids))
+                                           .order_by(Accident.occurred_on, Accident.id)))
+            files = accident_file_counts(row.id for row in rows)
+            for row in rows:
+                count = files.get(row.id, 0)
+                values = {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
+                out.setdefault(row.enterprise_id, []).append(RowView("Accident", {
+                    **values, "report_files": count,
+                    "investigation_complete": investigation_complete(row, count)}))
         return out
 
     def targets_not_inspected(self, campaign_id: int) -> list[int]:
@@ -438,6 +471,21 @@ class PluginContext:
     def served_enterprise_ids(self, contract_id: int) -> list[int]:
         """The ids of the enterprises a service contract serves now, sorted."""
         return served_population(db.session.get(ServiceContract, int(contract_id)))
+
+    def ledger_duty_status(self, as_of: dt.date, enterprise_ids: Iterable[int] | None = None,
+                           since: dt.date | None = None) -> dict[int, list[dict]]:
+        """{enterprise id: its ledger duties at ``as_of``}, each item a dict with ``key``,
+        ``title``, ``status`` (met, due, missed), ``done``, ``required`` and ``period`` (its
+        label: 2024年第1季度, 截至2024-05-15), one per duty and period from ``since`` (1
+        January of ``as_of``'s year by default), the core's rule (``anjian.ledgers.duties``,
+        the tenant's ``ledger_duties``). For the tenant's live enterprises, or those among
+        ``enterprise_ids`` (others are absent)."""
+        found = duty_status(Context.for_system(self.tenant), as_of, since=since,
+                            enterprise_ids=None if enterprise_ids is None else list(enterprise_ids),
+                            missing_ok=True)
+        fields = ("key", "title", "status", "done", "required", "period")
+        return {e["enterprise_id"]: [{f: item[f] for f in fields} for item in e["items"]]
+                for e in found["enterprises"]}
 
     def has_service_record(self, *, inspection_id: int) -> bool:
         return db.session.scalar(select(ServiceRecord.id).where(

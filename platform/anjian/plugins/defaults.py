@@ -2,9 +2,11 @@
 
 Its catalogue entries are typed like a plugin's and checked with them at start-up; they
 name what they run by dotted path, so this module imports no domain package (the domain
-reads the plugins, which load this module). The core's import profile is not among them:
+reads the plugins, which load this module; the core's ledger kinds are kernel
+entries, ``anjian.ledgers.core_kinds``). The core's import profile is not among them:
 ``enterprises.importing.profiles`` adds it to the plugins' profiles itself."""
 
+from anjian.ledgers.core_kinds import CORE_KINDS
 from anjian.plugins.catalogue import ReportKind, Schedule
 from anjian.plugins.hookspecs import hookimpl
 
@@ -63,3 +65,8 @@ def register_report_kinds():
                      compute=f"{STANDARDISATION}:{name}_compute", xlsx=f"{STANDARDISATION}:{name}_xlsx",
                      html=f"{STANDARDISATION}:{name}_html")
           for key, name, title, params, description in STANDARDISATION_KINDS)]
+
+
+@hookimpl
+def register_ledger_kinds():
+    return list(CORE_KINDS)

@@ -59,6 +59,11 @@ def register_import_profiles():
     """Return import profiles (plugin_api.ImportProfile: key, title, a header → field mapping)."""
 
 
+@hookspec
+def register_ledger_kinds():
+    """Return ledger kinds (plugin_api.LedgerKind: key, title, fields, expiry, reminders, evidence)."""
+
+
 
 @hookspec
 def register_schedules():
@@ -116,6 +121,11 @@ def select_campaign_targets(tenant, campaign, enterprises):
 @hookspec
 def service_obligations(tenant, contract):
     """Return the obligations a service contract owes each served enterprise (list of dicts)."""
+
+
+@hookspec
+def ledger_duties(tenant):
+    """Return the duties enterprises owe over their ledgers (plugin_api.LedgerDuty: a drill a year, ...)."""
 
 
 @hookspec(firstresult=True)

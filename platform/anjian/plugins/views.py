@@ -56,6 +56,32 @@ class StandardisationRules:
 
 
 @dataclass(frozen=True)
+class LedgerDuty:
+    """A duty enterprises owe over one of their ledgers (``ledger_duties``): at least
+    ``count`` entries of the ledger kind ``ledger_kind`` per ``per`` (``"month"``,
+    ``"quarter"``, ``"year"``; calendar periods, or with ``align="since"`` whole months
+    from the day the tenant counts from), or with ``per="standing"`` at every moment at
+    least ``count`` entries in force and none expired (certificates, agreements; ``count=0``:
+    none expired, and an enterprise without any meets it).
+
+    ``where``: what an entry's data must hold to count (``{"kind": "主要负责人带队检查"}``);
+    ``in_last_months``: only a period's last n months count; ``criterion``: the rule
+    cited (Chinese, "《…方案》四、3：企业每年至少组织一次危险作业应急演练");
+    ``raise_hazard``: a missed period raises a hazard citing it (a finding)."""
+
+    key: str
+    title: str
+    ledger_kind: str
+    count: int = 1
+    per: str = "year"
+    align: str = "calendar"
+    where: dict[str, Any] = field(default_factory=dict)
+    criterion: str = ""
+    raise_hazard: bool = False
+    in_last_months: int | None = None
+
+
+@dataclass(frozen=True)
 class SupervisionClass:
     """An enterprise's supervision class (``classify_enterprise``): ``code`` (A, B, ...),
     its ``label``, why, and how many inspections a year the class gets."""

@@ -8,12 +8,14 @@ Obligations are declarative rules from the tenant's plugins (``service_obligatio
 
 ``record_kind`` (one of ``RECORD_KINDS``) and optionally ``topic`` (exact match) say which
 service records count; ``count`` how many at least (default 1); ``per`` the period the
-count applies to: ``"quarter"`` (3 months), ``"year"`` (12 months) or ``"contract"`` (the
-whole service; with ``within_months`` n only the first n months). Periods run from each
-enterprise's service start (the contract start, or the day it joined later), or with
-``"align": "calendar"`` follow calendar quarters and years; ``in_last_months`` n counts
-only records of a period's last n months (a year-end report). A period ends early where
-the service does (the contract's end, the enterprise leaving, a revocation).
+count applies to: ``"month"``, ``"quarter"`` (3 months), ``"year"`` (12 months) or
+``"contract"`` (the whole service; with ``within_months`` n only the first n months).
+Periods run from each enterprise's service start (the contract start, or the day it joined
+later), or with ``"align": "calendar"`` follow calendar months, quarters and years;
+``in_last_months`` n counts only records of a period's last n months (a year-end report). A
+period ends early where the service does (the contract's end, the enterprise leaving, a
+revocation). The periods, their windows and met / due / missed are the kernel's
+(``anjian.periods``), shared with the ledger duties.
 """
 
 from __future__ import annotations
@@ -23,46 +25,40 @@ from collections import defaultdict
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy import Date, Integer, and_, case, cast, extract, func, literal, or_, select
+from sqlalchemy import Date, and_, case, func, literal, or_, select
 
+from anjian import periods
 from anjian.context import Context
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.errors import Defect, NotFound
 from anjian.extensions import db
-from anjian.services.contracts import contract_end, month_index, month_start
+from anjian.services.contracts import contract_end
 from anjian.services.models import RECORD_KINDS, ContractEnterprise, ServiceContract, ServiceRecord
 
-PERIODS = {"quarter": 3, "year": 12, "contract": None}
-PERIOD_LABELS = {"quarter": "季度", "year": "年度", "contract": "服务期"}
+PERIODS = {**periods.PERIOD_MONTHS, "contract": None}
+PERIOD_LABELS = {**periods.PERIOD_LABELS, "contract": "服务期"}
 ALIGNS = ("contract", "calendar")
-COMPLIANCE_STATUSES = {"met": "已完成", "due": "进行中", "missed": "未完成"}
+COMPLIANCE_STATUSES = periods.STATUSES
 
 
-class ObligationSchema(ma.Schema):
+class ObligationSchema(periods.PeriodRuleSchema):
     """One obligation a contract owes each served enterprise (see the module docstring)."""
 
-    key = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,80}$"))
-    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    PERIODS = PERIODS
+
     record_kind = ma.fields.String(required=True, validate=validate.OneOf(list(RECORD_KINDS)))
     topic = ma.fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(min=1, max=120))
-    count = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
-    per = ma.fields.String(load_default="contract", validate=validate.OneOf(list(PERIODS)))
+    per = periods.per_field(PERIODS, "contract")
     within_months = ma.fields.Integer(load_default=None, allow_none=True,
                                       validate=validate.Range(min=1, max=240))
-    align = ma.fields.String(load_default="contract", validate=validate.OneOf(ALIGNS))
-    in_last_months = ma.fields.Integer(load_default=None, allow_none=True,
-                                       validate=validate.Range(min=1, max=12))
+    align = periods.align_field(ALIGNS, "contract")
 
     @ma.validates_schema
-    def _consistent(self, data, **kwargs):
+    def _within_the_contract(self, data, **kwargs):
         if data.get("within_months") is not None and data.get("per", "contract") != "contract":
             raise ma.ValidationError("within_months 只能用于 per = contract", "within_months")
-        months = PERIODS.get(data.get("per"))
-        last = data.get("in_last_months")
-        if last is not None and months is not None and last > months:
-            raise ma.ValidationError("in_last_months 超过周期长度", "in_last_months")
 
 
 def obligations(context: Context, contract: ServiceContract) -> list[dict]:
@@ -84,28 +80,14 @@ def obligations(context: Context, contract: ServiceContract) -> list[dict]:
     return out
 
 
+def _calendar(rule: dict) -> bool:
+    return rule["align"] == "calendar" and rule["per"] != "contract"
+
+
 def _periods(rule: dict, anchor: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
     """The rule's periods for one enterprise served from ``anchor`` to ``end``."""
-    if rule["per"] == "contract":
-        if rule["within_months"] is not None:
-            due = month_start(anchor, rule["within_months"]) - dt.timedelta(days=1)
-            return [(anchor, min(due, end))]
-        return [(anchor, end)]
-    months = PERIODS[rule["per"]]
-    out = []
-    if rule["align"] == "calendar":
-        first_month = (anchor.month - 1) // months * months + 1
-        start = dt.date(anchor.year, first_month, 1)
-        while start <= end:
-            nxt = month_start(start, months)
-            out.append((max(start, anchor), min(nxt - dt.timedelta(days=1), end)))
-            start = nxt
-        return out
-    k = 0
-    while (start := month_start(anchor, k)) <= end:
-        out.append((start, min(month_start(anchor, k + months) - dt.timedelta(days=1), end)))
-        k += months
-    return out
+    return periods.periods(PERIODS[rule["per"]], anchor, end, calendar=_calendar(rule),
+                           within_months=rule["within_months"])
 
 
 def _record_counts(contract: ServiceContract, as_of: dt.date, enterprise_id: int | None = None):
@@ -120,14 +102,8 @@ def _record_counts(contract: ServiceContract, as_of: dt.date, enterprise_id: int
                         ContractEnterprise.joined_on > starts), ContractEnterprise.joined_on),
                   else_=starts)
     done = ServiceRecord.done_on
-
-    def part(field, value):
-        return cast(extract(field, value), Integer)
-
-    months = ((part("year", done) - part("year", anchor)) * 12
-              + part("month", done) - part("month", anchor)
-              - case((part("day", done) < part("day", anchor), 1), else_=0))
-    year, month = part("year", done), part("month", done)
+    months = periods.sql_month_index(done, anchor)
+    year, month = periods.sql_year_month(done)
     stmt = (
         select(ServiceRecord.enterprise_id, ServiceRecord.kind, ServiceRecord.topic,
                months.label("months"), year.label("year"), month.label("month"),
@@ -150,20 +126,11 @@ def _record_counts(contract: ServiceContract, as_of: dt.date, enterprise_id: int
 
 def _count(rule: dict, buckets, anchor: dt.date, start: dt.date, end: dt.date) -> int:
     topic = rule["topic"]
-    last = rule["in_last_months"]
-    if rule["align"] == "calendar" and rule["per"] != "contract":
-        lo, hi = (start.year, start.month), (end.year, end.month)
-        if last is not None:
-            first = month_start(dt.date(end.year, end.month, 1), -(last - 1))
-            lo = max(lo, (first.year, first.month))
-        return sum(n for kind, t, _m, ym, n in buckets
-                   if kind == rule["record_kind"] and (topic is None or t == topic)
-                   and lo <= ym <= hi)
-    lo, hi = month_index(anchor, start), month_index(anchor, end)
-    if last is not None:
-        lo = max(lo, hi - last + 1)
-    return sum(n for kind, t, m, _ym, n in buckets
-               if kind == rule["record_kind"] and (topic is None or t == topic) and lo <= m <= hi)
+    months = periods.window(anchor, start, end, calendar=_calendar(rule),
+                            in_last_months=rule["in_last_months"])
+    return sum(n for kind, t, m, ym, n in buckets
+               if kind == rule["record_kind"] and (topic is None or t == topic)
+               and months.holds(m, ym))
 
 
 def _served(context: Context, contract: ServiceContract, enterprise_id: int | None = None):
@@ -175,13 +142,6 @@ def _served(context: Context, contract: ServiceContract, enterprise_id: int | No
     if enterprise_id is not None:
         stmt = stmt.where(ContractEnterprise.enterprise_id == enterprise_id)
     return list(db.session.execute(stmt))
-
-
-def _summary(items) -> dict:
-    out = dict.fromkeys(COMPLIANCE_STATUSES, 0)
-    for item in items:
-        out[item["status"]] += 1
-    return out
 
 
 def compliance(context: Context, contract: ServiceContract, as_of: dt.date,
@@ -205,8 +165,7 @@ def compliance(context: Context, contract: ServiceContract, as_of: dt.date,
                 if start > as_of:
                     break
                 done = _count(rule, counts.get(row.enterprise_id, ()), anchor, start, stop)
-                state = ("met" if done >= rule["count"] else
-                         "missed" if as_of > stop else "due")
+                state = periods.status_of(done, rule["count"], as_of, stop)
                 items.append({"key": rule["key"], "title": rule["title"],
                               "record_kind": rule["record_kind"], "topic": rule["topic"],
                               "per": rule["per"], "period_index": index,
@@ -215,7 +174,7 @@ def compliance(context: Context, contract: ServiceContract, as_of: dt.date,
         shown = [i for i in items if status is None or i["status"] == status]
         enterprises.append({"enterprise_id": row.enterprise_id, "enterprise_name": name,
                             "credit_code": credit_code, "joined_on": row.joined_on,
-                            "left_on": row.left_on, "summary": _summary(items),
+                            "left_on": row.left_on, "summary": periods.summary(items),
                             "items": shown})
     total = dict.fromkeys(COMPLIANCE_STATUSES, 0)
     for entry in enterprises:

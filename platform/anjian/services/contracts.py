@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from sqlalchemy import select
@@ -16,29 +15,10 @@ from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.errors import Conflict, Refused
 from anjian.extensions import db
+from anjian.periods import month_index, month_start  # noqa: F401 (month_index: the contract's calendar too)
 from anjian.services.models import ContractEnterprise, ServiceContract, ServiceOrganisation
 
-# --- months -----------------------------------------------------------------------------------
-
-def month_index(anchor: dt.date, day: dt.date) -> int:
-    """Whole months from ``anchor`` to ``day`` (a month ends the day before the anchor's day
-    of month comes round again). The compliance query computes the same in SQL."""
-    months = (day.year - anchor.year) * 12 + day.month - anchor.month
-    return months - (1 if day.day < anchor.day else 0)
-
-
-def month_start(anchor: dt.date, k: int) -> dt.date:
-    """The first day of month ``k`` counted from ``anchor``: the anchor's day of month ``k``
-    months later, or the 1st of the next month where that day does not exist (31 Jan + 1
-    month starts on 1 Mar), so that ``month_index(anchor, month_start(anchor, k)) == k``."""
-    total = anchor.year * 12 + anchor.month - 1 + k
-    year, month = divmod(total, 12)
-    month += 1
-    last = calendar.monthrange(year, month)[1]
-    if anchor.day <= last:
-        return dt.date(year, month, anchor.day)
-    return dt.date(year, month, last) + dt.timedelta(days=1)
-
+# --- months: the kernel's (anjian.periods), named here for the contract's calendar -------------
 
 def contract_year_period(contract: ServiceContract, year: int) -> tuple[dt.date, dt.date]:
     """Contract year ``year`` (from 1): twelve months from the contract start, the last one

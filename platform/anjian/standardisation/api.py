@@ -29,8 +29,10 @@ from anjian.standardisation.importing import describe_profile, open_certificate_
 from anjian.standardisation.jobs import CERTIFICATE_IMPORT, CLASSIFY
 from anjian.standardisation.models import Target
 from anjian.standardisation.schemas import (
+    AccidentDetailSchema,
     AccidentQuerySchema,
     AccidentSchema,
+    AccidentUpdateSchema,
     CertificationCheckSchema,
     CertificationCreateSchema,
     CertificationDetailSchema,
@@ -75,14 +77,15 @@ def _check_if_match(certification) -> None:
 
 
 class _Detail:
-    """A certification with its history, checks, blockers and why it needs a new review."""
+    """A row with what the API adds to it: a certification with its history, checks,
+    blockers and why it needs a new review; an accident with its files and history."""
 
-    def __init__(self, certification, **more):
-        self._certification = certification
+    def __init__(self, row, **more):
+        self._row = row
         self.__dict__.update(more)
 
     def __getattr__(self, name):
-        return getattr(self._certification, name)
+        return getattr(self._row, name)
 
 
 def _detail(certification) -> _Detail:
@@ -291,15 +294,36 @@ def import_certificates(files, tenant_code):
     return accepted(job)
 
 
+ACCIDENT_IF_MATCH = {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
+                     "description": "读取事故详情时得到的 ETag"}
+
+
+def _accident(accident, file_count: int, **more) -> _Detail:
+    return _Detail(accident, report_files=file_count,
+                   investigation_complete=service.investigation_complete(accident, file_count), **more)
+
+
+def _accidents(accidents) -> list[_Detail]:
+    """Accidents with their investigation's completeness (their files counted in one statement)."""
+    counts = service.accident_file_counts(a.id for a in accidents)
+    return [_accident(a, counts.get(a.id, 0)) for a in accidents]
+
+
+def _accident_detail(context, accident) -> _Detail:
+    files = service.accident_files(context, accident)
+    return _accident(accident, len(files), files=files, history=service.accident_history(context, accident))
+
+
 @accidents_blp.route("")
 @accidents_blp.arguments(AccidentQuerySchema, location="query")
 @accidents_blp.arguments(PageArgs, location="query")
 @accidents_blp.response(200, page_of(AccidentSchema))
 @requires("accident.read")
 def list_accidents(query, pages, tenant_code):
-    """事故列表（按企业筛选）"""
-    return paginate(service.list_accidents(request_context(), query.get("enterprise_id")),
+    """事故列表（看得到的企业的事故，按企业筛选），含事故调查是否完成"""
+    page = paginate(service.list_accidents(request_context(), query.get("enterprise_id")),
                     pages["page"], pages["per_page"])
+    return {**page, "items": _accidents(page["items"])}
 
 
 @accidents_blp.route("", methods=["POST"])
@@ -310,4 +334,56 @@ def record_accident(data, tenant_code):
     """登记事故：日期、企业、等级（轻伤、重伤、死亡）、人数、经过；重伤及死亡事故阻止换证"""
     accident = service.record_accident(request_context(), **data)
     db.session.commit()
-    return accident
+    return _accidents([accident])[0]
+
+
+@accidents_blp.route("/<int:accident_id>")
+@accidents_blp.etag
+@accidents_blp.response(200, AccidentDetailSchema)
+@requires("accident.read")
+def get_accident(tenant_code, accident_id):
+    """事故详情：事故记录、事故调查（原因分析、整改措施、责任追究、调查报告文件）及修改记录（ETag 用于之后的修改）"""
+    context = request_context()
+    detail = _accident_detail(context, service.get_accident(context, accident_id))
+    accidents_blp.set_etag(AccidentSchema().dump(detail))  # what If-Match is checked against
+    return detail
+
+
+@accidents_blp.route("/<int:accident_id>", methods=["PATCH"])
+@accidents_blp.etag
+@accidents_blp.arguments(AccidentUpdateSchema)
+@accidents_blp.response(200, AccidentDetailSchema)
+@accidents_blp.doc(parameters=[ACCIDENT_IF_MATCH])
+@accidents_blp.alt_response(403, schema=ProblemSchema, description="企业用户只能记录事故调查，不能更正事故记录本身")
+@accidents_blp.alt_response(412, schema=ProblemSchema, description="ETag 已过期：事故已被他人修改")
+@accidents_blp.alt_response(428, schema=ProblemSchema, description="缺少 If-Match 请求头")
+@requires("accident.investigate")
+def update_accident(data, tenant_code, accident_id):
+    """记录或修改事故调查（需 If-Match）：原因分析、整改措施、责任追究、调查结论日期、附调查报告文件
+    （evidence_ids，先上传为证据文件）；监管部门还可更正事故日期、等级、人数、经过。每次修改记入修改记录"""
+    context = request_context()
+    accident = service.get_accident(context, accident_id, lock=True)
+    accidents_blp.check_etag(_accidents([accident])[0], AccidentSchema)
+    service.update_accident(context, accident, data)
+    db.session.commit()
+    detail = _accident_detail(context, accident)
+    accidents_blp.set_etag(AccidentSchema().dump(detail))
+    return detail
+
+
+@accidents_blp.route("/<int:accident_id>", methods=["DELETE"])
+@accidents_blp.etag
+@accidents_blp.response(204)
+@accidents_blp.doc(parameters=[ACCIDENT_IF_MATCH])
+@accidents_blp.alt_response(409, schema=ProblemSchema, description="已附调查报告等文件的事故不能删除")
+@accidents_blp.alt_response(412, schema=ProblemSchema, description="ETag 已过期：事故已被他人修改")
+@accidents_blp.alt_response(428, schema=ProblemSchema, description="缺少 If-Match 请求头")
+@requires("accident.record")
+def delete_accident(tenant_code, accident_id):
+    """删除登记有误的事故（需 If-Match；仅监管部门）：已附调查报告等文件的不能删除（409）；
+    修改记录随之删除，审计日志保留删除前的记录"""
+    context = request_context()
+    accident = service.get_accident(context, accident_id, lock=True)
+    accidents_blp.check_etag(_accidents([accident])[0], AccidentSchema)
+    service.delete_accident(context, accident)
+    db.session.commit()

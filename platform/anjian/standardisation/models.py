@@ -181,8 +181,15 @@ class Accident(TenantOwned, db.Model):
     injured: Mapped[int] = mapped_column(Integer, default=0)
     deaths: Mapped[int] = mapped_column(Integer, default=0)
     description: Mapped[str] = mapped_column(Text, default="")
+    # The investigation (事故调查, the ledgers'): causes, measures taken, who was held
+    # accountable, when it was concluded; the report file is evidence attached to it.
+    causes: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[str] = mapped_column(Text, default="")
+    accountability: Mapped[str] = mapped_column(Text, default="")
+    investigated_on: Mapped[dt.date | None] = mapped_column(Date)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 
 class Target(TenantOwned, db.Model):

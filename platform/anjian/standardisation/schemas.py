@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from anjian.db import ID
+from anjian.ledgers.models import EVENT_ACTIONS
 from anjian.standardisation.models import (
     CHECK_KINDS,
     CONCLUSIONS,
@@ -17,6 +18,8 @@ from anjian.standardisation.models import (
 )
 from anjian.standardisation.service import STEPS
 
+ACCIDENT_TEXT_MAX = 20000  # an accident's description
+INVESTIGATION_TEXT_MAX = 10000  # each of the investigation's texts
 SCORE = {"places": 2, "as_string": True, "allow_nan": False, "validate": validate.Range(min=0, max=100)}
 
 
@@ -123,6 +126,8 @@ class CertificationDetailSchema(CertificationSchema):
 
 
 class AccidentSchema(ma.Schema):
+    """An accident: its record (recorded by the bureau) and its investigation (事故调查)."""
+
     id = ma.fields.Integer(dump_only=True)
     enterprise_id = ma.fields.Integer(required=True, validate=ID)
     occurred_on = ma.fields.Date(required=True)
@@ -131,8 +136,66 @@ class AccidentSchema(ma.Schema):
     severity_label = ma.fields.Function(lambda a: SEVERITIES.get(a.severity), dump_only=True)
     injured = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=100000))
     deaths = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=100000))
-    description = ma.fields.String(load_default="", validate=validate.Length(max=20000))
+    description = ma.fields.String(load_default="", validate=validate.Length(max=ACCIDENT_TEXT_MAX))
+    causes = ma.fields.String(dump_only=True, metadata={"description": "原因分析"})
+    measures = ma.fields.String(dump_only=True, metadata={"description": "整改措施"})
+    accountability = ma.fields.String(dump_only=True, metadata={"description": "责任追究"})
+    investigated_on = ma.fields.Date(dump_only=True, allow_none=True, metadata={"description": "调查结论日期"})
+    investigation_complete = ma.fields.Boolean(dump_only=True, metadata={
+        "description": "事故调查是否完成：原因分析、整改措施、责任追究均已填写，且已附调查报告文件"})
+    report_files = ma.fields.Integer(dump_only=True, metadata={"description": "所附文件（调查报告）数"})
+    actor_user_id = ma.fields.Integer(dump_only=True, allow_none=True, metadata={"description": "登记人"})
     created_at = ma.fields.DateTime(dump_only=True)
+    updated_at = ma.fields.DateTime(dump_only=True)
+
+
+class AccidentUpdateSchema(ma.Schema):
+    """A change of an accident: its investigation (the enterprise's and the bureau's) or a
+    correction of its record (the bureau's only). Only the fields given change."""
+
+    occurred_on = ma.fields.Date(metadata={"description": "事故日期（仅监管部门可更正）"})
+    severity = ma.fields.String(validate=validate.OneOf(list(SEVERITIES)),
+                                metadata={"description": "事故等级（仅监管部门可更正）"})
+    injured = ma.fields.Integer(validate=validate.Range(min=0, max=100000),
+                                metadata={"description": "受伤人数（仅监管部门可更正）"})
+    deaths = ma.fields.Integer(validate=validate.Range(min=0, max=100000),
+                               metadata={"description": "死亡人数（仅监管部门可更正）"})
+    description = ma.fields.String(validate=validate.Length(max=ACCIDENT_TEXT_MAX),
+                                   metadata={"description": "事故经过（仅监管部门可更正）"})
+    causes = ma.fields.String(validate=validate.Length(max=INVESTIGATION_TEXT_MAX),
+                              metadata={"description": "原因分析"})
+    measures = ma.fields.String(validate=validate.Length(max=INVESTIGATION_TEXT_MAX),
+                                metadata={"description": "整改措施"})
+    accountability = ma.fields.String(validate=validate.Length(max=INVESTIGATION_TEXT_MAX),
+                                      metadata={"description": "责任追究"})
+    investigated_on = ma.fields.Date(allow_none=True, metadata={
+        "description": "调查结论日期：不早于事故日期，不晚于今天；空为未完成"})
+    evidence_ids = ma.fields.List(ma.fields.Integer(validate=ID), validate=validate.Length(max=20),
+                                  metadata={"description": "要附上的文件（调查报告，先上传为证据文件）"})
+
+
+class AccidentEventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    action = ma.fields.String()
+    action_label = ma.fields.Function(lambda e: EVENT_ACTIONS.get(e.action, e.action))
+    changes = ma.fields.Dict(metadata={"description": "修改的字段：{字段: [修改前, 修改后]}"})
+    actor_user_id = ma.fields.Integer(allow_none=True)
+    at = ma.fields.DateTime()
+
+
+class AccidentFileSchema(ma.Schema):
+    id = ma.fields.Integer()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    uploaded_by = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class AccidentDetailSchema(AccidentSchema):
+    history = ma.fields.List(ma.fields.Nested(AccidentEventSchema), dump_only=True)
+    files = ma.fields.List(ma.fields.Nested(AccidentFileSchema), dump_only=True,
+                           metadata={"description": "所附文件（调查报告），下载见证据文件"})
 
 
 class AccidentQuerySchema(ma.Schema):

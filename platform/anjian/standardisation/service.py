@@ -20,6 +20,10 @@ review, by a change of the enterprise since it was certified (address, industry 
 or products: relocation, rebuilding, a wider scope, 需重新评审); the tenant's plugins
 add their own reasons (``standardisation_transition``). Every step is an event in the
 certification's history and audited; the caller commits.
+
+An accident's record (date, severity, counts: what bars a renewal) is the bureau's; its
+investigation (事故调查: causes, measures, accountability, the report file) is the
+enterprise's as well. Each change is a ledger event of the accident (``LedgerEvent``).
 """
 
 from __future__ import annotations
@@ -29,12 +33,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from anjian import evidence
 from anjian.context import Context
+from anjian.db import jsonable
 from anjian.enterprises.models import Enterprise
-from anjian.enterprises.visibility import area_enterprises, enterprise_clause
+from anjian.enterprises.visibility import area_enterprises, can_see_enterprise, enterprise_clause
 from anjian.errors import Conflict, Forbidden, NotFound, Refused
+from anjian.evidence import Evidence
 from anjian.extensions import db
 from anjian.hazards.models import OPEN_STATES, Hazard
+from anjian.ledgers.models import LedgerEvent
 from anjian.permissions import TENANT_ROLES, allows
 from anjian.plugins.views import StandardisationRules
 from anjian.services.models import ServiceOrganisation
@@ -463,30 +471,161 @@ def record_check(context: Context, certification: Certification, *, kind: str, c
     return check
 
 
+# --------------------------------------------------------------------------- accidents
+
+# The accident's own record (the bureau's: what bars a renewal) and its investigation
+# (事故调查: the enterprise's, the bureau's too), with their Chinese labels.
+ACCIDENT_RECORD = {"occurred_on": "事故日期", "severity": "事故等级", "injured": "受伤人数",
+                   "deaths": "死亡人数", "description": "事故经过"}
+INVESTIGATION = {"causes": "原因分析", "measures": "整改措施", "accountability": "责任追究",
+                 "investigated_on": "调查结论日期"}
+_TEXTS = ("description", "causes", "measures", "accountability")
+
+
+def _check_accident(context: Context, values: dict) -> None:
+    """The rules of an accident's record and investigation, on its values as they will be."""
+    if values["severity"] not in SEVERITIES:
+        raise Refused("事故等级无效", errors={"severity": [f"须为以下之一: {', '.join(SEVERITIES)}"]})
+    if values["occurred_on"] > context.today():
+        raise Refused("事故日期不能晚于今天", field="occurred_on")
+    if values["severity"] == "fatal" and values["deaths"] < 1:
+        raise Refused("死亡事故的死亡人数至少为 1", field="deaths")
+    investigated_on = values.get("investigated_on")
+    if investigated_on is not None:
+        if investigated_on < values["occurred_on"]:
+            raise Refused(f"调查结论日期不能早于事故日期（{values['occurred_on'].isoformat()}）",
+                          field="investigated_on")
+        if investigated_on > context.today():
+            raise Refused("调查结论日期不能晚于今天", field="investigated_on")
+
+
+def _accident_event(context: Context, accident: Accident, action: str, changes: dict) -> LedgerEvent:
+    event = LedgerEvent(accident_id=accident.id, action=action, changes=jsonable(changes, "changes"),
+                        actor_user_id=context.user_id)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
 def record_accident(context: Context, *, enterprise_id: int, occurred_on: dt.date, severity: str,
                     injured: int = 0, deaths: int = 0, description: str = "") -> Accident:
-    """The core record of an accident (date, enterprise, severity, counts, description)."""
+    """The core record of an accident (date, enterprise, severity, counts, description);
+    its history starts with a "create" event."""
     _may(context, "accident.record", "登记事故")
     enterprise = _enterprise(context, enterprise_id)
-    if severity not in SEVERITIES:
-        raise Refused("事故等级无效", errors={"severity": [f"须为以下之一: {', '.join(SEVERITIES)}"]})
-    if occurred_on > context.today():
-        raise Refused("事故日期不能晚于今天", field="occurred_on")
-    if severity == "fatal" and deaths < 1:
-        raise Refused("死亡事故的死亡人数至少为 1", field="deaths")
-    accident = Accident(enterprise_id=enterprise.id, occurred_on=occurred_on, severity=severity,
-                        injured=injured, deaths=deaths, description=description.strip(),
-                        actor_user_id=context.user_id)
+    values = {"occurred_on": occurred_on, "severity": severity, "injured": injured,
+              "deaths": deaths, "description": description.strip()}
+    _check_accident(context, values)
+    accident = Accident(enterprise_id=enterprise.id, actor_user_id=context.user_id, **values)
     db.session.add(accident)
     db.session.flush()
+    _accident_event(context, accident, "create",
+                    {name: [None, value] for name, value in {"enterprise_id": enterprise.id,
+                                                             **values}.items()})
     return accident
 
 
 def list_accidents(context: Context, enterprise_id: int | None = None):
+    """A select of the accidents of the enterprises the actor sees (the API pages it)."""
     stmt = select(Accident).where(enterprise_clause(context, Accident.enterprise_id))
     if enterprise_id is not None:
         stmt = stmt.where(Accident.enterprise_id == enterprise_id)
     return stmt.order_by(Accident.occurred_on.desc(), Accident.id.desc())
+
+
+def get_accident(context: Context, accident_id: int, *, lock: bool = False) -> Accident:
+    """An accident of an enterprise the actor sees, else NotFound (as a missing one);
+    ``lock``: locked for the change the caller is about to make."""
+    stmt = select(Accident).where(Accident.id == accident_id,
+                                  enterprise_clause(context, Accident.enterprise_id))
+    if lock:
+        stmt = stmt.with_for_update(of=Accident)
+    row = db.session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotFound("事故不存在")
+    return row
+
+
+def accident_history(context: Context, accident: Accident) -> list[LedgerEvent]:
+    """The accident's changes, oldest first: what changed ({field: [before, after]}), by whom."""
+    return list(db.session.scalars(select(LedgerEvent).where(LedgerEvent.accident_id == accident.id)
+                                   .order_by(LedgerEvent.id)))
+
+
+def accident_files(context: Context, accident: Accident) -> list[Evidence]:
+    """The files attached to the accident (its investigation report), in the order uploaded."""
+    return list(db.session.scalars(select(Evidence).where(Evidence.accident_id == accident.id)
+                                   .order_by(Evidence.id)))
+
+
+def accident_file_counts(accident_ids) -> dict[int, int]:
+    """{accident id: the files attached to it} for those with any, in one statement."""
+    ids = list(accident_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Evidence.accident_id, func.count()).where(Evidence.accident_id.in_(ids))
+        .group_by(Evidence.accident_id)).all())
+
+
+def investigation_complete(accident: Accident, files: int) -> bool:
+    """Whether the accident is investigated (seed 004, item 10: 原因分析、措施整改、责任追究,
+    形成事故调查分析报告): causes, measures and accountability recorded and a report file
+    attached (any file: a PDF or a scan)."""
+    return bool(accident.causes.strip() and accident.measures.strip()
+                and accident.accountability.strip() and files > 0)
+
+
+def update_accident(context: Context, accident: Accident, data: dict) -> Accident:
+    """Record or change the investigation (causes, measures, accountability, the date it was
+    concluded, ``evidence_ids``: report files to attach) and correct the record's own
+    fields (the bureau's only: they decide what bars a renewal). Writes an "update"
+    event with the changed fields; nothing changed writes nothing. The caller commits."""
+    data = dict(data)
+    evidence_ids = list(dict.fromkeys(data.pop("evidence_ids", None) or ()))
+    unknown = sorted(set(data) - set(ACCIDENT_RECORD) - set(INVESTIGATION))
+    if unknown:
+        raise Refused("不允许的字段", errors={name: ["不允许的字段"] for name in unknown})
+    if set(data) & set(ACCIDENT_RECORD):
+        _may(context, "accident.record", "更正事故记录（日期、等级、人数、经过）")
+    if set(data) & set(INVESTIGATION) or evidence_ids:
+        _may(context, "accident.investigate", "记录事故调查")
+    for name in _TEXTS:
+        if name in data:
+            data[name] = (data[name] or "").strip()
+    current = {name: getattr(accident, name) for name in (*ACCIDENT_RECORD, *INVESTIGATION)}
+    values = {**current, **data}
+    _check_accident(context, values)
+    changes = {name: [current[name], values[name]] for name in values if values[name] != current[name]}
+    for name, (_before, after) in changes.items():
+        setattr(accident, name, after)
+    if evidence_ids:
+        before = [e.id for e in accident_files(context, accident)]
+        evidence.attach(context, evidence_ids, can_see_enterprise, accident_id=accident.id,
+                        enterprise_id=accident.enterprise_id)
+        after = [e.id for e in accident_files(context, accident)]
+        if after != before:
+            changes["evidence_ids"] = [before, after]
+    if not changes:
+        return accident
+    accident.updated_at = context.now().astimezone(dt.UTC)  # a new file changes its ETag too
+    db.session.flush()
+    _accident_event(context, accident, "update", changes)
+    return accident
+
+
+def delete_accident(context: Context, accident: Accident) -> None:
+    """Delete an accident recorded by mistake (the bureau's). One with a file attached (its
+    investigation report) is kept: 409. Its history goes with it; the audit log keeps the
+    deletion with the record as it was, and each event deleted."""
+    _may(context, "accident.record", "删除事故记录")
+    if accident_file_counts([accident.id]):
+        raise Conflict("该事故已附有调查报告等文件，不能删除；登记有误的，请更正事故记录")
+    for event in accident_history(context, accident):
+        db.session.delete(event)
+    db.session.flush()
+    db.session.delete(accident)
+    db.session.flush()
 
 
 # --------------------------------------------------------------------------- the work list

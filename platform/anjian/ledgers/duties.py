@@ -1,0 +1,309 @@
+"""Duties over ledgers (台账义务) and the hazards raised when one is missed (findings).
+
+The duties are the tenant's plugins' (``ledger_duties``: ``plugin_api.LedgerDuty``),
+rules of the same shape as a service contract's obligations (``anjian.periods``): at
+least ``count`` entries of a ledger kind, whose data hold ``where``, per month, quarter or
+year (calendar periods, or with ``align="since"`` whole months from the day counted
+from), or ``per="standing"``: at ``as_of`` at least ``count`` entries in force and none
+expired (``count`` 0: none expired, and an enterprise without any is fine) (a certificate, a related party's agreement).
+
+Ledgers have no contract start: periods run from ``since`` (default: 1 January of
+``as_of``'s year) up to the period holding ``as_of``. Every enterprise the actor sees (or
+those asked for) gets each duty x period as met, due (not enough yet, the period not over)
+or missed, counted from ONE grouped statement over the ledger entries (by enterprise,
+kind and month; a ``where`` is a JSONB containment in a FILTER): the number of
+statements does not grow with entries, enterprises or duties.
+
+``raise_findings`` raises a hazard through the closed loop for each missed duty whose
+plugin says so (``raise_hazard``), citing its criterion, and records a ``LedgerFinding``
+so that the same enterprise, duty and period is raised once. A standing duty has no
+period: it is raised again only once the hazard of its last finding is closed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections import defaultdict
+
+import marshmallow as ma
+from marshmallow import validate
+from sqlalchemy import Date, and_, func, literal, or_, select, text, true
+
+from anjian import periods
+from anjian.context import Context
+from anjian.enterprises.models import Enterprise
+from anjian.enterprises.visibility import enterprise_clause
+from anjian.errors import Defect, NotFound, Refused
+from anjian.extensions import db
+from anjian.hazards.models import OPEN_STATES, Hazard
+from anjian.hazards.service import report_hazard
+from anjian.ledgers.kinds import kinds
+from anjian.ledgers.models import LedgerEntry, LedgerFinding
+from anjian.plugins.views import LedgerDuty
+
+STANDING = "standing"
+DUTY_PERIODS = {**periods.PERIOD_MONTHS, STANDING: None}
+DUTY_PERIOD_LABELS = {**periods.PERIOD_LABELS, STANDING: "持续有效"}
+DUTY_ALIGNS = ("calendar", "since")
+DUTY_STATUSES = periods.STATUSES
+# pg_advisory_xact_lock(FINDINGS_LOCK_SPACE, tenant_id): one raising of findings at a time
+# per tenant, so that two at once do not both raise the same finding ("lf").
+FINDINGS_LOCK_SPACE = 0x6C66
+
+
+def _scalar_values(where: dict) -> None:
+    for name, value in where.items():
+        if not isinstance(value, str | int | bool):
+            raise ma.ValidationError(f"{name} 的值须为文本、整数或布尔值")
+
+
+class DutySchema(periods.PeriodRuleSchema):
+    """One duty over a ledger (``LedgerDuty``; see the module's docstring)."""
+
+    PERIODS = DUTY_PERIODS
+
+    ledger_kind = ma.fields.String(required=True, validate=periods.RULE_KEY)
+    per = periods.per_field(DUTY_PERIODS, "year")
+    align = periods.align_field(DUTY_ALIGNS, "calendar")
+    where = ma.fields.Dict(keys=ma.fields.String(validate=validate.Length(min=1, max=80)),
+                           values=ma.fields.Raw(), load_default=dict, validate=_scalar_values)
+    criterion = ma.fields.String(load_default="", validate=validate.Length(max=500))
+    raise_hazard = ma.fields.Boolean(load_default=False)
+    # 0 only for a standing duty: none may have expired, and having none is fine.
+    count = ma.fields.Integer(load_default=1, validate=validate.Range(min=0, max=1000))
+
+    @ma.validates_schema
+    def _consistent(self, data, **kwargs):
+        if data.get("count") == 0 and data.get("per") != STANDING:
+            raise ma.ValidationError("只有持续有效的义务（per = standing）可以是 0 条", "count")
+        if data.get("per") == STANDING and data.get("in_last_months") is not None:
+            raise ma.ValidationError("持续有效的义务没有周期，不能给 in_last_months", "in_last_months")
+        if data.get("raise_hazard") and not (data.get("criterion") or "").strip():
+            raise ma.ValidationError("形成隐患的义务须引用依据（criterion）", "criterion")
+
+
+def duties(context: Context) -> list[dict]:
+    """The duties of the tenant's enabled plugins, validated (a plugin's mistake is a
+    ``Defect`` naming the duty): each a dict of ``LedgerDuty``'s fields and the ledger's
+    title (``ledger_title``)."""
+    schema = DutySchema()
+    known = kinds(context)
+    out, seen = [], set()
+    for answer in context.policy("ledger_duties") or ():
+        for duty in answer or ():
+            if not isinstance(duty, LedgerDuty):
+                raise Defect(f"插件给出的台账义务须为 LedgerDuty: {duty!r}")
+            try:
+                rule = schema.load(dataclasses.asdict(duty))
+            except ma.ValidationError as exc:
+                raise Defect(f"插件给出的台账义务无效: {duty.key}: {exc.messages}") from exc
+            if rule["key"] in seen:
+                raise Defect(f"插件给出的台账义务重复: {rule['key']}")
+            kind = known.get(rule["ledger_kind"])
+            if kind is None:
+                raise Defect(f"台账义务 {rule['key']} 的台账类别不存在: {rule['ledger_kind']}")
+            unknown = sorted(set(rule["where"]) - {f["key"] for f in kind["fields"]})
+            if unknown:
+                raise Defect(f"台账义务 {rule['key']} 的筛选字段不属于该台账: {'、'.join(unknown)}")
+            seen.add(rule["key"])
+            out.append({**rule, "ledger_title": kind["title"]})
+    return out
+
+
+# --- the counts -------------------------------------------------------------------------------
+
+def _visible(context: Context, enterprise_ids):
+    """The live enterprises the actor sees (among ``enterprise_ids`` when given)."""
+    stmt = select(Enterprise.id).where(Enterprise.deleted_at.is_(None),
+                                       enterprise_clause(context, Enterprise.id))
+    if enterprise_ids is not None:
+        stmt = stmt.where(Enterprise.id.in_(enterprise_ids))
+    return stmt
+
+
+def _signature(rule: dict) -> tuple[bool, str]:
+    return rule["per"] == STANDING, json.dumps(rule["where"], sort_keys=True, ensure_ascii=False)
+
+
+def _entry_counts(rules: list[dict], visible, as_of: dt.date, since: dt.date):
+    """One grouped statement: the live entries of the duties' kinds, by enterprise, kind and
+    month (from ``since``, and calendar), with one count per ``where`` of the periodic
+    duties (entries dated from ``since`` to ``as_of``) and two per ``where`` of the standing
+    ones (in force at ``as_of``, expired at ``as_of``).
+
+    Returns ({enterprise id: [(kind, month index, (year, month), counts)]}, the column of
+    each duty's signature)."""
+    day = LedgerEntry.dated_on
+    index = periods.sql_month_index(day, literal(since, Date))
+    year, month = periods.sql_year_month(day)
+    dated = and_(day >= since, day <= as_of)
+    exists = or_(day.is_(None), day <= as_of)
+    in_force = or_(LedgerEntry.expires_on.is_(None), LedgerEntry.expires_on >= as_of)
+    expired = LedgerEntry.expires_on < as_of
+    columns, at = [], {}
+    for rule in rules:
+        signature = _signature(rule)
+        if signature in at:
+            continue
+        holds = LedgerEntry.data.contains(rule["where"]) if rule["where"] else true()
+        at[signature] = len(columns)
+        if signature[0]:
+            columns += [func.count().filter(and_(exists, in_force, holds)),
+                        func.count().filter(and_(exists, expired, holds))]
+        else:
+            columns.append(func.count().filter(and_(dated, holds)))
+    stmt = (select(LedgerEntry.enterprise_id, LedgerEntry.kind, index, year, month, *columns)
+            .where(LedgerEntry.kind.in_(sorted({r["ledger_kind"] for r in rules})),
+                   LedgerEntry.deleted_at.is_(None), LedgerEntry.enterprise_id.in_(visible))
+            .group_by(LedgerEntry.enterprise_id, LedgerEntry.kind, index, year, month))
+    out: dict[int, list] = defaultdict(list)
+    for enterprise_id, kind, m, y, mo, *counts in db.session.execute(stmt):
+        out[enterprise_id].append((kind, m, (y, mo) if y is not None else None, counts))
+    return out, at
+
+
+def _standing_item(rule: dict, buckets, column: int, as_of: dt.date) -> dict:
+    valid = sum(c[column] for kind, _m, _ym, c in buckets if kind == rule["ledger_kind"])
+    lapsed = sum(c[column + 1] for kind, _m, _ym, c in buckets if kind == rule["ledger_kind"])
+    reasons = []
+    if valid == 0 and lapsed == 0 and rule["count"] > 0:
+        reasons.append("无记录")
+    else:
+        if lapsed:
+            reasons.append(f"{lapsed} 条已过期")
+        if valid < rule["count"]:
+            reasons.append(f"有效 {valid} 条，应至少 {rule['count']} 条")
+    state = "met" if not reasons else "missed"
+    return {"period": f"截至{as_of.isoformat()}", "period_start": as_of, "period_end": as_of,
+            "done": valid, "expired": lapsed, "status": state, "reason": "；".join(reasons)}
+
+
+def _periodic_items(rule: dict, buckets, column: int, as_of: dt.date, since: dt.date):
+    calendar = rule["align"] == "calendar"
+    # Periods from ``since`` to the one holding ``as_of``, that one not cut at ``as_of``.
+    spans = periods.periods(DUTY_PERIODS[rule["per"]], since, periods.month_start(as_of, 12),
+                            calendar=calendar)
+    mine = [(m, ym, c[column]) for kind, m, ym, c in buckets if kind == rule["ledger_kind"]]
+    for start, stop in spans:
+        if start > as_of:
+            break
+        months = periods.window(since, start, stop, calendar=calendar,
+                                in_last_months=rule["in_last_months"])
+        done = sum(n for m, ym, n in mine if months.holds(m, ym))
+        state = periods.status_of(done, rule["count"], as_of, stop)
+        label = periods.period_label(rule["per"], start, stop, calendar=calendar)
+        reason = ("" if state != "missed" else "无记录" if done == 0
+                  else f"仅 {done} 条，应至少 {rule['count']} 条")
+        yield {"period": label, "period_start": start, "period_end": stop, "done": done,
+               "expired": 0, "status": state, "reason": reason}
+
+
+def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = None,
+                enterprise_ids=None, status: str | None = None, missing_ok: bool = False) -> dict:
+    """Each duty x period x enterprise up to ``as_of``: met, due or missed, with the
+    entries counted (``done``) and required, for the live enterprises the actor sees (those
+    of ``enterprise_ids`` when given: one not seen is ``NotFound`` unless ``missing_ok``).
+    ``status`` lists only items in that status (and only the enterprises with one);
+    the summaries count every item. Periods start at ``since`` (1 January of ``as_of``'s
+    year by default)."""
+    since = since or dt.date(as_of.year, 1, 1)
+    if since > as_of:
+        raise Refused("起算日不能晚于计算日", field="since")
+    rules = duties(context)
+    ids = None if enterprise_ids is None else sorted({int(i) for i in enterprise_ids})
+    visible = _visible(context, ids)
+    enterprises = list(db.session.execute(
+        select(Enterprise.id, Enterprise.name, Enterprise.credit_code)
+        .where(Enterprise.id.in_(visible)).order_by(Enterprise.name, Enterprise.id)))
+    if ids is not None and not missing_ok and len(enterprises) < len(ids):
+        absent = sorted(set(ids) - {row.id for row in enterprises})
+        raise NotFound(f"企业不存在: {'、'.join(map(str, absent))}", field="enterprise_id")
+    counts, at = _entry_counts(rules, visible, as_of, since) if rules and enterprises else ({}, {})
+    listed, total = [], dict.fromkeys(DUTY_STATUSES, 0)
+    for enterprise_id, name, credit_code in enterprises:
+        buckets = counts.get(enterprise_id, ())
+        items = []
+        for rule in rules:
+            column = at[_signature(rule)]
+            found = ([_standing_item(rule, buckets, column, as_of)] if rule["per"] == STANDING
+                     else _periodic_items(rule, buckets, column, as_of, since))
+            for item in found:
+                items.append({"key": rule["key"], "title": rule["title"],
+                              "ledger_kind": rule["ledger_kind"], "per": rule["per"],
+                              "required": rule["count"], "criterion": rule["criterion"],
+                              "raise_hazard": rule["raise_hazard"], **item})
+        summary = periods.summary(items)
+        for key, n in summary.items():
+            total[key] += n
+        shown = [i for i in items if status is None or i["status"] == status]
+        if status is None or shown:
+            listed.append({"enterprise_id": enterprise_id, "enterprise_name": name,
+                           "credit_code": credit_code, "summary": summary, "items": shown})
+    return {"as_of": as_of, "since": since, "duties": rules, "summary": total,
+            "enterprises": listed}
+
+
+# --- findings ---------------------------------------------------------------------------------
+
+def _finding(enterprise: dict, item: dict, hazard_id: int, earlier=None) -> dict:
+    """A finding raised now for ``item``, or the ``earlier`` one (period start, end): a
+    standing duty's is of the day it was raised."""
+    start, end = earlier or (item["period_start"], item["period_end"])
+    period = f"截至{start.isoformat()}" if item["per"] == STANDING else item["period"]
+    return {"enterprise_id": enterprise["enterprise_id"],
+            "enterprise_name": enterprise["enterprise_name"], "key": item["key"],
+            "title": item["title"], "period": period, "period_start": start,
+            "period_end": end, "hazard_id": hazard_id}
+
+
+def raise_findings(context: Context, as_of: dt.date, *, since: dt.date | None = None) -> dict:
+    """Raise a hazard (source 部门检查, through the closed loop) for each missed duty whose
+    plugin asks for it, in the enterprises the actor sees, and record the finding; one
+    raised before for the same enterprise, duty and period (a standing duty: whose hazard
+    is still open) is listed in ``already`` and not raised again. The caller commits."""
+    if as_of > context.today():
+        raise Refused("计算日不能晚于今天", field="as_of")
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :tenant)")
+                       .execution_options(tenant_scoped_sql=True),
+                       {"space": FINDINGS_LOCK_SPACE, "tenant": context.tenant_id})
+    state = duty_status(context, as_of, since=since, status="missed")
+    missed = [(enterprise, item) for enterprise in state["enterprises"]
+              for item in enterprise["items"] if item["raise_hazard"]]
+    out = {"as_of": as_of, "since": state["since"], "raised": [], "already": []}
+    if not missed:
+        return out
+    periodic, standing = {}, {}
+    rows = db.session.execute(
+        select(LedgerFinding.enterprise_id, LedgerFinding.duty_key, LedgerFinding.period_start,
+               LedgerFinding.period_end, LedgerFinding.hazard_id, Hazard.state)
+        .join(Hazard, and_(Hazard.tenant_id == LedgerFinding.tenant_id,
+                           Hazard.id == LedgerFinding.hazard_id))
+        .where(LedgerFinding.duty_key.in_(sorted({item["key"] for _e, item in missed})),
+               LedgerFinding.enterprise_id.in_(sorted({e["enterprise_id"] for e, _i in missed})),
+               or_(LedgerFinding.period_start >= state["since"], Hazard.state.in_(OPEN_STATES)))
+        .order_by(LedgerFinding.id))
+    for enterprise_id, key, start, end, hazard_id, hazard_state in rows:
+        periodic[(enterprise_id, key, start)] = (hazard_id, (start, end))
+        if hazard_state in OPEN_STATES:
+            standing[(enterprise_id, key)] = (hazard_id, (start, end))
+    for enterprise, item in missed:
+        enterprise_id, key = enterprise["enterprise_id"], item["key"]
+        earlier = periodic.get((enterprise_id, key, item["period_start"]))
+        if earlier is None and item["per"] == STANDING:
+            earlier = standing.get((enterprise_id, key))
+        if earlier is not None:
+            out["already"].append(_finding(enterprise, item, *earlier))
+            continue
+        description = (f"依据：{item['criterion']}\n{item['period']}，{item['title']}未完成："
+                       f"{item['reason']}。")
+        hazard = report_hazard(context, enterprise_id=enterprise_id, source="department",
+                               title=f"台账义务未完成：{item['title']}（{item['period']}）"[:300],
+                               description=description)
+        db.session.add(LedgerFinding(enterprise_id=enterprise_id, duty_key=key,
+                                     period_start=item["period_start"],
+                                     period_end=item["period_end"], hazard_id=hazard.id))
+        db.session.flush()
+        out["raised"].append(_finding(enterprise, item, hazard.id))
+    return out
