@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from stdnum.cn import ric
 
+from anjian.audit.models import AuditEntry
 from anjian.auth.models import Membership
 from anjian.clock import local_today
 from anjian.context import Context
@@ -153,7 +154,7 @@ def test_bad_entries_are_refused_in_chinese_and_nothing_is_stored(client, w):
     assert client.get(f"{L}/special_workers/entries", headers=w["ent1"]).json["total"] == 0
 
 
-def test_change_and_delete_need_if_match_and_leave_a_history(client, w):
+def test_change_and_delete_need_if_match_and_leave_a_history(app, client, w):
     drill = create(client, w["ent1"], "drills", w["e"][1], held_on="2024-04-20", scenario="车间火灾疏散",
                    kind="专项演练", participants=35)
     assert drill.status_code == 201, drill.json
@@ -179,6 +180,12 @@ def test_change_and_delete_need_if_match_and_leave_a_history(client, w):
     assert client.delete(url, headers={**w["ent1"], "If-Match": etag}).status_code == 204
     assert client.get(url, headers=w["ent1"]).status_code == 404
     assert client.get(f"{L}/drills/entries", headers=w["ent1"]).json["total"] == 0
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        actions = list(db.session.scalars(select(AuditEntry.action).where(
+            AuditEntry.entity_type == "ledgerentry", AuditEntry.entity_id == str(drill.json["id"]))
+            .order_by(AuditEntry.id)))
+    # created; changed; deleted (a soft delete is an update of deleted_at)
+    assert actions == ["ledgerentry.create", "ledgerentry.update", "ledgerentry.update"]
 
 
 def test_each_role_sees_the_entries_it_may(app, client, w):

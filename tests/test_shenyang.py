@@ -252,3 +252,17 @@ def test_the_progress_report_per_enterprise_and_per_sector(app, client, w, tmp_p
     pdf = make_report(app, client, w, "pdf", {"campaign_id": cid, "as_of": "2024-05-16"})
     text, _fonts = pdf_text_and_fonts(tmp_path, fetch(client, pdf, w["viewer"]))
     assert "小微工业企业安全生产集中攻坚整治进度表" in text and "吉祥水泥管厂" in text
+
+
+def test_the_end_of_may_evaluation_is_made_on_its_day():
+    from anjian.plugin_api import CHINA, TenantInfo
+    from anjian_shenyang import ShenyangSettings
+    from anjian_shenyang.report import REPORT, evaluation_params
+
+    tenant = TenantInfo(1, "sy", "街道", "street", ("anjian_shenyang",),
+                        {"anjian_shenyang": ShenyangSettings().load({})})
+    assert REPORT.schedule.format == "pdf"
+    assert evaluation_params(tenant, dt.datetime(2024, 5, 31, 18, 0, tzinfo=CHINA)) == {"as_of": "2024-05-31"}
+    assert evaluation_params(tenant, dt.datetime(2024, 5, 30, 18, 0, tzinfo=CHINA)) is None
+    # 31 May 18:00 in Shenyang is 10:00 UTC: the slot is read in China's time.
+    assert evaluation_params(tenant, dt.datetime(2024, 5, 31, 10, 0, tzinfo=dt.UTC)) == {"as_of": "2024-05-31"}

@@ -2,7 +2,8 @@
 target enterprise the share of rules in place against the templates and its group's
 self-check, its ledgers (the duties met, missed and still due), and the hazards found and
 fixed (verified) in the campaign; per sector (建材, 机械, 轻工: ``focus_sectors``) the same
-summed. It serves the end-of-May evaluation ("5月底前，开展评估总结，梳理薄弱环节")."""
+summed. It serves the end-of-May evaluation ("5月底前，开展评估总结，梳理薄弱环节"): on the
+tenant's ``evaluation_deadline`` it is made by itself, as a PDF (``evaluation_params``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from html import escape
 
 from marshmallow import Schema, fields
 
-from anjian.plugin_api import ReportKind, context
+from anjian.plugin_api import ReportKind, ReportSchedule, context, local_now
 from anjian_shenyang.crackdown import PLUGIN, rules_progress
 
 REPORT_KIND = "shenyang_crackdown_progress"
@@ -23,10 +24,20 @@ class ProgressParameters(Schema):
     as_of = fields.Date(load_default=None, allow_none=True, metadata={"description": "统计日期，默认今天"})
 
 
+def evaluation_params(tenant, slot: dt.datetime) -> dict | None:
+    """The end-of-May evaluation ("5月底前，开展评估总结"): on the tenant's
+    ``evaluation_deadline`` the report is made as of that day; on other days nothing."""
+    day = local_now(slot).date()
+    due = tenant.settings[PLUGIN]["evaluation_deadline"]
+    return {"as_of": due.isoformat()} if day == due else None
+
+
 REPORT = ReportKind(
     key=REPORT_KIND, title=TITLE, formats=("xlsx", "pdf", "json"), parameters=ProgressParameters,
     compute="anjian_shenyang.report:compute", xlsx="anjian_shenyang.report:xlsx",
     html="anjian_shenyang.report:html",
+    schedule=ReportSchedule(cron="0 18 * * *", params=evaluation_params, format="pdf",
+                            title="评估总结：评估日当天 18:00 生成进度表"),
     description="各目标企业规章制度建立比例、台账义务完成情况、隐患发现与整改验收情况，按建材、机械、轻工行业汇总")
 
 
