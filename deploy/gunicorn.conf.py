@@ -18,7 +18,18 @@ timeout = 60
 graceful_timeout = 30
 # Each worker builds its own app (and database pool) after the fork.
 preload_app = False
+
+# --- requests gunicorn refuses by itself -------------------------------------------
+# A request line over 8190 bytes (method, path and query: 414), more than 100 headers or
+# one over 8190 bytes (431), or a request it cannot parse (400) never reaches the app.
+# gunicorn answers those itself, in the API's format: problem+json with a Chinese title
+# and detail (anjian.api.server_errors), instead of its English HTML. 8190 is the most
+# gunicorn takes for a line; the app's own limits (the body: MAX_CONTENT_LENGTH, 413)
+# are answered by the app.
+# (installed below, once the Prometheus folder is set: it imports the app's modules).
 limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 
 # --- Prometheus: several workers, one /metrics ------------------------------------
 # prometheus_client's multiprocess mode: each worker writes its request counters to
@@ -63,6 +74,11 @@ if os.environ.get("ANJIAN_LOG_FORMAT", "console") == "json":
     accesslog = None
 else:
     accesslog = "-"
+
+# --- gunicorn's own refusals as problem+json (see "requests gunicorn refuses" above) --
+from anjian.api import server_errors  # noqa: E402
+
+server_errors.install()
 
 # --- the garbage collector ----------------------------------------------------------
 # Once a worker has built its app, everything made so far (modules, mappers, schemas,

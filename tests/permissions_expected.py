@@ -114,6 +114,8 @@ ALLOWED: dict[str, frozenset[str]] = {
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
     "POST /api/v1/tenants/<tenant_code>/hazards/<int:hazard_id>/transitions":
         frozenset({"tenant_admin", "supervisor", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/hazards/<int:hazard_id>/grade":
+        frozenset({"tenant_admin", "supervisor", "service_org"}),
     "GET /api/v1/tenants/<tenant_code>/notifications":
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
     "POST /api/v1/tenants/<tenant_code>/notifications/<int:notification_id>/read":
@@ -157,13 +159,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     # --- reports
     "GET /api/v1/tenants/<tenant_code>/report-kinds":
         frozenset({"tenant_admin", "supervisor", "viewer"}),
-    "GET /api/v1/tenants/<tenant_code>/reports":
-        frozenset({"tenant_admin", "supervisor", "viewer"}),
     "POST /api/v1/tenants/<tenant_code>/reports": frozenset({"tenant_admin", "supervisor"}),
+    # A service organisation reads the reports its organisation requested and those about
+    # the enterprises it serves (seed 000: its acceptance reports); any other is 404 to it.
+    "GET /api/v1/tenants/<tenant_code>/reports":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org"}),
     "GET /api/v1/tenants/<tenant_code>/reports/<int:report_id>":
-        frozenset({"tenant_admin", "supervisor", "viewer"}),
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org"}),
     "GET /api/v1/tenants/<tenant_code>/reports/<int:report_id>/download":
-        frozenset({"tenant_admin", "supervisor", "viewer"}),
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org"}),
     "GET /api/v1/tenants/<tenant_code>/reports/figures/<kind>/<period>":
         frozenset({"tenant_admin", "supervisor", "viewer"}),
     "PUT /api/v1/tenants/<tenant_code>/reports/figures/<kind>/<period>":
@@ -239,6 +243,50 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/imports": frozenset({"tenant_admin", "enterprise"}),
     "GET /api/v1/tenants/<tenant_code>/ledgers/<kind_key>/export":
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    # --- dangerous-work permits (whose permits: the enterprises the role sees); an enterprise
+    # (its principal or a delegate) requests and approves its own, the tenant admin any
+    "GET /api/v1/tenants/<tenant_code>/permits/kinds":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/permits/key-time":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/permits":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/permits": frozenset({"tenant_admin", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/permits/open":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/permits/summary":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/permits/export":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/permits/<int:permit_id>":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/permits/<int:permit_id>/transitions": frozenset({"tenant_admin", "enterprise"}),
+    # --- dual prevention (双重预防; whose risk points: the enterprises the role sees): an
+    # enterprise, the service organisation serving it or the tenant admin identifies and
+    # grades; the bureau reads the four-colour picture and the city's export
+    "GET /api/v1/tenants/<tenant_code>/risks/grading-scales":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/risks/catalogues":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/risks/points":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/risks/points": frozenset({"tenant_admin", "enterprise", "service_org"}),
+    "GET /api/v1/tenants/<tenant_code>/risks/points/<int:point_id>":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "PATCH /api/v1/tenants/<tenant_code>/risks/points/<int:point_id>":
+        frozenset({"tenant_admin", "enterprise", "service_org"}),
+    "POST /api/v1/tenants/<tenant_code>/risks/points/<int:point_id>/regrade":
+        frozenset({"tenant_admin", "enterprise", "service_org"}),
+    "POST /api/v1/tenants/<tenant_code>/risks/points/<int:point_id>/retire":
+        frozenset({"tenant_admin", "enterprise", "service_org"}),
+    "GET /api/v1/tenants/<tenant_code>/risks/inspection-tasks":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "POST /api/v1/tenants/<tenant_code>/risks/enterprises/<int:enterprise_id>/checklist":
+        frozenset({"tenant_admin", "enterprise", "service_org"}),
+    "GET /api/v1/tenants/<tenant_code>/risks/enterprises/<int:enterprise_id>/register":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/risks/picture": frozenset({"tenant_admin", "supervisor", "viewer"}),
+    "GET /api/v1/tenants/<tenant_code>/risks/city-export": frozenset({"tenant_admin", "supervisor", "viewer"}),
     # --- safety standardisation, accidents
     "GET /api/v1/tenants/<tenant_code>/standardisation/certifications":
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),

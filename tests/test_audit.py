@@ -110,9 +110,10 @@ def test_area_patch_without_change_writes_nothing(app, client, factory, tenant_a
 def test_member_add_and_remove_are_audited(app, client, factory, tenant_a):
     headers = bearer(tenant_a["token"])
     bob, _ = factory.user("bob")
+    _, root = factory.user("root", platform_admin=True)  # only it adds an existing account
     before = len(_all_rows(app))
     r = client.post("/api/v1/tenants/ta/members", json={"username": "bob", "role": "viewer"},
-                    headers=headers)
+                    headers=bearer(root))
     assert r.status_code == 201
     rows = _all_rows(app)[before:]
     assert [x["action"] for x in rows] == ["membership.create"]

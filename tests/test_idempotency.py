@@ -9,9 +9,9 @@ from tests.conftest import bearer
 def world(factory):
     a = factory.tenant("ida")
     b = factory.tenant("idb")
-    _, token_a = factory.user("ida-admin", {a: "tenant_admin"})
+    user_a, token_a = factory.user("ida-admin", {a: "tenant_admin"})
     _, token_b = factory.user("idb-admin", {b: "tenant_admin"})
-    return {"a": a, "b": b, "ha": bearer(token_a), "hb": bearer(token_b)}
+    return {"a": a, "b": b, "ha": bearer(token_a), "hb": bearer(token_b), "user_a": user_a}
 
 
 def areas(client, code, headers):
@@ -58,7 +58,7 @@ def test_concurrent_duplicate_is_409(app, client, world):
         fingerprint = _fingerprint()
     with app.app_context(), scoped(db.session, Scope.tenant(world["a"])):
         # The first request has claimed the key and is still running.
-        db.session.add(IdempotencyKey(key="k-3", fingerprint=fingerprint))
+        db.session.add(IdempotencyKey(key="k-3", user_id=world["user_a"], fingerprint=fingerprint))
         db.session.commit()
     r = post_area(client, "ida", world["ha"], "k-3", body)
     assert r.status_code == 409 and r.headers["Retry-After"] == "1"

@@ -504,8 +504,11 @@ def test_a_no_raises_a_hazard_in_one_step(app, client, w):
     with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
         hazard = db.session.get(Hazard, hazard_id)
         assert (hazard.source, hazard.grade, hazard.state) == ("service_org", "major", "reported")
-        assert hazard.title == "粉尘涉爆除尘系统是否采用正压吹送"
-        assert (hazard.description, hazard.location) == ("除尘系统正压吹送", "二号车间")
+        # Issue 22: the title is what was found (the answer's note), not the item's
+        # requirement, which stays in the description as the criterion.
+        assert hazard.title == "除尘系统正压吹送"
+        assert (hazard.description, hazard.location) == (
+            "检查依据/要求：粉尘涉爆除尘系统是否采用正压吹送", "二号车间")
         assert (hazard.campaign_id, hazard.inspection_id) == (
             w["campaign"], created["inspection"]["id"])
         assert hazard.inspection_result_id == r.json["id"]

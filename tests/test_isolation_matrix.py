@@ -123,6 +123,9 @@ RECIPES = {
         ids={"hazard_id": "hazard"}, if_match=True, owner_only=_ENTERPRISE_BOUND,
         body=lambda: {"action": "plan", "responsible_person": "张三", "measures": "整改",
                       "funds": "100", "deadline_workdays": 5, "contingency_plan": "警示"}),
+    "hazards.regrade_hazard": Recipe(
+        ids={"hazard_id": "hazard"}, if_match=True, owner_only=_ENTERPRISE_BOUND,
+        body=lambda: {"grade": "major", "reason": "矩阵重新定级", "grade_criterion": "矩阵判定依据"}),
     "hazards.hazard_history": Recipe(ids={"hazard_id": "hazard"}, owner_only=_ENTERPRISE_BOUND),
     "notifications.list_notifications": Recipe(query={"unread": "true"}),
     # Safety standardisation: enterprise users and service organisations reach only their
@@ -170,6 +173,49 @@ RECIPES = {
     "ledgers.ledger_import_profile": Recipe(path={"kind_key": "drills"}, owner_only=_ENTERPRISE_BOUND),
     "ledgers.import_entries": Recipe(path={"kind_key": "drills"}, owner_only=_ENTERPRISE_BOUND,
                                      form=lambda: {"file": (_drills_xlsx(), "演练记录.xlsx")}),
+    # Dangerous-work permits (a requested permit of the world's enterprise): enterprise users
+    # and service organisations reach only their enterprises' permits (the world's users
+    # have none); a step is a cancel, which a requested permit allows.
+    "permits.list_kinds": Recipe(),
+    "permits.key_time": Recipe(query={"at": "2024-05-01T10:00:00+08:00"}),
+    "permits.list_permits": Recipe(query={"open": "true", "kind": "confined_space"}),
+    "permits.create_permit": Recipe(
+        owner_only=_ENTERPRISE_BOUND,
+        body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "kind": "confined_space",
+                               "location": "矩阵储罐", "planned_start": "2024-05-08T09:00:00+08:00",
+                               "workers": [{"name": "张三"}]}),
+    "permits.open_permits": Recipe(),
+    "permits.permit_summary": Recipe(query={"year": "2024"}),
+    "permits.export_permits": Recipe(query={"state": "requested"}),
+    "permits.get_permit": Recipe(ids={"permit_id": "permit"}, owner_only=_ENTERPRISE_BOUND),
+    "permits.transition_permit": Recipe(
+        ids={"permit_id": "permit"}, if_match=True, owner_only=_ENTERPRISE_BOUND,
+        body=lambda: {"action": "cancel", "reason": "矩阵取消"}),
+    # Dual prevention (a risk point of the world's enterprise): enterprise users and service
+    # organisations reach only their enterprises' points (the world's users have none).
+    "risks.grading_scales": Recipe(),
+    "risks.list_catalogues": Recipe(query={"level": "major"}),
+    "risks.list_points": Recipe(query={"level": "general", "regrade": "false"}),
+    "risks.create_point": Recipe(
+        owner_only=_ENTERPRISE_BOUND,
+        body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "name": f"矩阵风险点{_n()}",
+                               "kind": "equipment", "managing_level": "team", "method": "lec",
+                               "likelihood": 3, "exposure": 6, "consequence": 7,
+                               "controls": [{"kind": "engineering", "measure": "转动部位设防护罩"}]}),
+    "risks.get_point": Recipe(ids={"point_id": "risk_point"}, owner_only=_ENTERPRISE_BOUND),
+    "risks.update_point": Recipe(ids={"point_id": "risk_point"}, owner_only=_ENTERPRISE_BOUND,
+                                 body=lambda: {"location": f"矩阵车间{_n()}"}),
+    "risks.regrade_point": Recipe(
+        ids={"point_id": "risk_point"}, if_match=True, owner_only=_ENTERPRISE_BOUND,
+        body=lambda: {"method": "ls", "likelihood": 3, "consequence": 4, "reason": "矩阵复评"}),
+    "risks.retire_point": Recipe(ids={"point_id": "risk_point"}, if_match=True,
+                                 owner_only=_ENTERPRISE_BOUND, body=lambda: {}),
+    "risks.inspection_tasks": Recipe(query={"managing_level": "team"}),
+    "risks.regenerate_checklist": Recipe(ids={"enterprise_id": "enterprise"}, body=lambda: {},
+                                         owner_only=_ENTERPRISE_BOUND),
+    "risks.enterprise_register": Recipe(ids={"enterprise_id": "enterprise"}, owner_only=_ENTERPRISE_BOUND),
+    "risks.risk_picture": Recipe(query={"by": "grid"}),
+    "risks.city_export": Recipe(),
     "accidents.list_accidents": Recipe(),
     "accidents.record_accident": Recipe(
         body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "occurred_on": "2024-01-02",
@@ -258,8 +304,11 @@ RECIPES = {
     "reports.create_report": Recipe(body_for=lambda w, k: {
         "kind": "campaign_progress", "format": "json",
         "params": {"campaign_id": w.inspecting["campaign"][k]}}),
-    "reports.get_report": Recipe(ids={"report_id": "report"}),
-    "reports.download_report": Recipe(ids={"report_id": "report"}, redirects=True),
+    # The world's report was requested by nobody and is about no enterprise: a service
+    # organisation's user gets 404 (its list is empty).
+    "reports.get_report": Recipe(ids={"report_id": "report"}, owner_only=frozenset({"service_org"})),
+    "reports.download_report": Recipe(ids={"report_id": "report"}, redirects=True,
+                                      owner_only=frozenset({"service_org"})),
     "reports.get_figures": Recipe(path={"kind": "campaign_progress", "period": "2026-11-23"}),
     "reports.put_figures": Recipe(path={"kind": "campaign_progress", "period": "2026-11-23"},
                                   body=lambda: {"figures": []}),
@@ -549,6 +598,8 @@ class World:
         self.standardisation = {"certification": {key: self._certification(key) for key in self.tenants},
                                 "accident": {key: self._accident(key) for key in self.tenants}}
         self.ledgers = {"ledger_entry": {key: self._ledger_entry(key) for key in self.tenants}}
+        self.risks = {"risk_point": {key: self._risk_point(key) for key in self.tenants}}
+        self.permits = {"permit": {key: self._permit(key) for key in self.tenants}}
         for kind in ("organisation", "spare_organisation", "staff", "contract",
                      "revocable_contract", "contract_enterprise", "sample", "sample_enterprise",
                      "record"):
@@ -735,6 +786,42 @@ class World:
             db.session.commit()
             return row.id
 
+    def _permit(self, key):
+        """A requested confined-space permit of tenant ``key``'s enterprise."""
+        import datetime as dt
+
+        from anjian.extensions import db
+        from anjian.permits.models import Permit
+        from anjian.tenancy.scope import Scope, scoped
+
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            row = Permit(enterprise_id=self.enterprises[key], number=f"MX-{_n()}", kind="confined_space",
+                         location="矩阵储罐", state="requested", workers=[{"name": "张三"}],
+                         required_steps=[{"key": "principal", "title": "审批", "stage": "approve"}],
+                         planned_start=dt.datetime(2024, 5, 8, 1, tzinfo=dt.UTC))
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
+    def _risk_point(self, key):
+        """A risk point of tenant ``key``'s enterprise (LEC 3 × 6 × 7 = 126, 一般), graded once."""
+        from decimal import Decimal
+
+        from anjian.extensions import db
+        from anjian.risks.models import RiskGrading, RiskPoint
+        from anjian.tenancy.scope import Scope, scoped
+
+        values = {"method": "lec", "likelihood": Decimal(3), "exposure": Decimal(6),
+                  "consequence": Decimal(7), "score": Decimal(126), "level": "general"}
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            row = RiskPoint(enterprise_id=self.enterprises[key], name="矩阵风险点", kind="equipment",
+                            managing_level="team", factors=[], **values)
+            db.session.add(row)
+            db.session.flush()
+            db.session.add(RiskGrading(risk_point_id=row.id, reason="首次评价", **values))
+            db.session.commit()
+            return row.id
+
     def _accident(self, key):
         """A minor accident of tenant ``key``'s enterprise (no file: it may be deleted)."""
         import datetime as dt
@@ -882,6 +969,10 @@ class World:
             return make(key) if fresh else self.standardisation[kind][key]
         if kind in self.ledgers:  # a call may delete it: made anew
             return self._ledger_entry(key) if fresh else self.ledgers[kind][key]
+        if kind in self.risks:  # a call may retire it: made anew
+            return self._risk_point(key) if fresh else self.risks[kind][key]
+        if kind in self.permits:  # a step may end it: made anew
+            return self._permit(key) if fresh else self.permits[kind][key]
         if kind in self.services:  # what a call may destroy is made anew
             fresh = fresh and kind in ("spare_organisation", "staff", "revocable_contract",
                                        "contract_enterprise")
@@ -894,7 +985,8 @@ class World:
                 "enterprise": self.enterprises, "job": self.jobs,
                 "export": self.exports, "import_job": self.import_jobs, "report": self.reports,
                 **self.closed_loop, **self.inspecting, **self.services,
-                **self.standardisation, **self.ledgers}[kind][other]
+                **self.standardisation, **self.ledgers, **self.permits,
+                **self.risks}[kind][other]
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,12 @@ def anjian_tenant_spec():
 
 @pytest.fixture
 def w(client, anjian_tenant, anjian_clients):
+    return build_world(client, anjian_tenant, anjian_clients)
+
+
+def build_world(client, anjian_tenant, anjian_clients) -> World:
+    """The street's users, its four enterprises (one per KINDS) and a service organisation
+    with its staff member (shared with tests/test_jinbei_seed.py)."""
     world = World(tenant=anjian_tenant.id)
     for name, role in [("admin", "tenant_admin"), ("supervisor", "supervisor"),
                        ("viewer", "viewer"), ("staff", "service_org")]:
@@ -126,8 +132,10 @@ def test_subsidy_tables_over_five_years(client, w, price):
     assert "第4年起费用由企业全部承担" in basis[w.ents["规上"]]
     assert basis[w.ents["小微"]] == "小微企业：费用由街道财政支出"
     _rows, year1 = table(client, w, c["id"], 1)
+    # The basis names the day the enterprise joined the street's service (issue 22: the
+    # year counts from it, not from the contract's start).
     assert {r["enterprise_id"]: r["basis"] for r in year1["rows"]}[w.ents["限上"]] == (
-        f"限上企业参加服务第1年：街道补助{min(2000, int(price))}元，"
+        f"限上企业参加服务第1年（2024-01-01起参加）：街道补助{min(2000, int(price))}元，"
         f"企业承担招标价差额{max(int(price) - 2000, 0)}.00元")
     r = client.get(f"{URL}/service-contracts/{c['id']}/costs?year=6", headers=w.viewer)
     assert r.status_code == 422 and "year" in r.json["errors"]
@@ -305,11 +313,14 @@ def test_obligations_met_due_and_missed_across_quarter_and_year_boundaries(clien
 
     got, data = view("2025-03-31")
     keys = [o["key"] for o in data["obligations"]]
-    assert keys == ["jinbei_setup_organisation", "jinbei_setup_responsibilities",
+    # Issue 22: the site visit (实地验场) is an obligation too, the first one.
+    assert keys == ["jinbei_site_visit", "jinbei_setup_organisation",
+                    "jinbei_setup_responsibilities",
                     "jinbei_setup_rules", "jinbei_setup_procedures", "jinbei_setup_emergency_plans",
                     "jinbei_quarterly_inspection", "jinbei_yearly_training",
                     "jinbei_yearly_drill", "jinbei_year_end_report"]
-    assert data["obligations"][0]["title"] == "3个月内建立安全组织机构"
+    assert data["obligations"][1]["title"] == "3个月内建立安全组织机构"
+    assert got[("jinbei_site_visit", 1)] == (0, "due")  # none recorded (see test_jinbei_seed)
     assert got[("jinbei_setup_procedures", 1)] == (1, "met")
     assert got[("jinbei_setup_emergency_plans", 1)] == (0, "due")  # 31 March: still in time
     assert got[("jinbei_quarterly_inspection", 1)] == (1, "met")
@@ -328,18 +339,18 @@ def test_obligations_met_due_and_missed_across_quarter_and_year_boundaries(clien
     assert got[("jinbei_yearly_drill", 1)] == (1, "missed")
     assert got[("jinbei_yearly_drill", 2)] == (0, "due")
     assert got[("jinbei_quarterly_inspection", 5)] == (0, "due")  # 2 Jan not counted yet
-    # By hand: set-up 4 met, 1 missed; quarters met, missed, met, met, due; training met,
-    # due; drills missed, due; year-end report met, due.
-    assert data["enterprises"][0]["summary"] == {"met": 9, "due": 4, "missed": 3}
+    # By hand: site visit missed; set-up 4 met, 1 missed; quarters met, missed, met, met,
+    # due; training met, due; drills missed, due; year-end report met, due.
+    assert data["enterprises"][0]["summary"] == {"met": 9, "due": 4, "missed": 4}
     got, _ = view("2026-01-02")
     assert got[("jinbei_quarterly_inspection", 5)] == (1, "met")
     # The other unit's report came in November: not a year-end report.
     got, _ = view("2026-01-01", other)
     assert got[("jinbei_year_end_report", 1)] == (0, "missed")
-    assert sum(1 for _done, state in got.values() if state == "missed") == 5 + 4 + 3
+    assert sum(1 for _done, state in got.values() if state == "missed") == 1 + 5 + 4 + 3
     misses = ok(client.get(f"{URL}/service-contracts/{c['id']}/compliance", headers=w.staff,
                            query_string={"as_of": "2026-01-01", "status": "missed"}))
-    assert misses["summary"]["missed"] == 3 + 3 * 12  # the four units seen by the organisation
+    assert misses["summary"]["missed"] == 4 + 3 * 13  # the four units seen by the organisation
     assert {i["status"] for e in misses["enterprises"] for i in e["items"]} == {"missed"}
 
 

@@ -62,14 +62,22 @@ class World(dict):
     the service organisation."""
 
 
+TENANT_SPEC = {"code": "qhd", "plugins": [PLUGIN], "level": "zone", "name": BUREAU}
+
+
 @pytest.fixture
 def anjian_tenant_spec():
     """The tenant of anjian.testing's fixtures (anjian_tenant, anjian_clients)."""
-    return {"code": "qhd", "plugins": [PLUGIN], "level": "zone", "name": BUREAU}
+    return dict(TENANT_SPEC)
 
 
 @pytest.fixture
 def w(client, anjian_tenant, anjian_clients):
+    return build_world(client, anjian_tenant, anjian_clients)
+
+
+def build_world(client, anjian_tenant, anjian_clients) -> World:
+    """The bureau's people, enterprises A-H and the service organisation (with its user)."""
     world = World(tenant=anjian_tenant.id)
     world["admin"] = anjian_clients["platform_admin"].headers
     for role in ("supervisor", "viewer", "service_org"):
@@ -257,15 +265,20 @@ def test_target_rule_picks_the_below_scale_enterprises(client, w):
     campaign = create_campaign(client, w)
     added = ok(client.post(f"{T}/campaigns/{campaign['id']}/targets", headers=w["admin"],
                            json={"rule": "plugin"}))
-    # Below scale: A-F; F is closed. G is above scale, H small/micro.
-    assert (added["method"], added["added"]) == ("plugin", 5)
+    # Below scale (规下): A-F, and H, the small and micro one (小微): the seed's
+    # "100家规下企业" are every enterprise below designated size (issue 22: the rule once
+    # left 小微 out, and H with it). F is closed; G is above scale.
+    assert (added["method"], added["added"]) == ("plugin", 6)
     rows = ok(client.get(f"{T}/campaigns/{campaign['id']}/targets", headers=w["viewer"],
                          query_string={"per_page": 50}))["items"]
-    assert sorted(r["enterprise_id"] for r in rows) == sorted(w["ent"][s] for s in "ABCDE")
-    assert {r["reason"] for r in rows} == {"规下企业，列入100家社会化服务对象"}
+    assert sorted(r["enterprise_id"] for r in rows) == sorted(w["ent"][s] for s in "ABCDEH")
+    # Each target's reason says what it was selected as.
+    reasons = {r["enterprise_id"]: r["reason"] for r in rows}
+    assert reasons.pop(w["ent"]["H"]) == "规下企业（小微企业），列入100家社会化服务对象"
+    assert set(reasons.values()) == {"规下企业，列入100家社会化服务对象"}
     again = ok(client.post(f"{T}/campaigns/{campaign['id']}/targets", headers=w["admin"],
                            json={"rule": "plugin"}))
-    assert (again["added"], again["already"]) == (0, 5)
+    assert (again["added"], again["already"]) == (0, 6)
     # A campaign of another kind is not the programme's: the rule leaves it to staff.
     custom = ok(client.post(f"{T}/campaigns", headers=w["admin"], json={"title": "自定义检查"}), 201)
     r = client.post(f"{T}/campaigns/{custom['id']}/targets", headers=w["admin"],
@@ -346,7 +359,9 @@ def test_baseline_fields_gaps_and_a_major_hazard_reported_at_once(app, client, w
     assert cells[0][:2] == ("企业名称", "统一社会信用代码")
     assert {row[0] for row in cells[1:4]} == {ENTERPRISES[s][0] for s in "ABC"}
     assert cells[4] == (None,) * len(cells[0])
-    assert cells[5][0] == "服务对象3家（方案100家），信息完整1家，尚缺信息2家，有重大隐患2家"
+    # Every target was surveyed (A's date entered, B and C inspected): none is 未排查
+    # (tests/test_qinhuangdao_seed.py has one that is).
+    assert cells[5][0] == "服务对象3家（方案100家），信息完整1家，尚缺信息2家，有重大隐患2家，未排查0家"
 
 
 # --- 3. the nine acceptance criteria and the per-enterprise report ---------------------------
@@ -553,8 +568,9 @@ def test_spot_check_due_twenty_working_days_after_acceptance_across_national_day
         "ratio": "0.5", "seed": sample["seed"], "deadline_start": "2022-09-28"}), 201)
     assert [i["enterprise_id"] for i in again["items"]] == picked
 
-    # Drawn by the plugin for the contract: the acceptance date is found, not given. The
-    # API stamps acceptances now; these are backdated to the seed's season.
+    # Drawn by the plugin for the contract: the acceptance date is found, not given: the
+    # day each acceptance was carried out (performed_on; issue 22: not the time it was
+    # entered). These were carried out today; they are backdated to the seed's season.
     from sqlalchemy import update
 
     from anjian.extensions import db
@@ -565,10 +581,9 @@ def test_spot_check_due_twenty_working_days_after_acceptance_across_national_day
     from anjian_qinhuangdao import spot_checks
 
     with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
-        db.session.execute(update(Inspection).values(
-            submitted_at=dt.datetime(2022, 9, 20, 2, 0, tzinfo=dt.UTC)))
+        db.session.execute(update(Inspection).values(performed_on=dt.date(2022, 9, 20)))
         db.session.execute(update(Inspection).where(Inspection.enterprise_id == w["ent"]["C"])
-                           .values(submitted_at=dt.datetime(2022, 9, 28, 3, 0, tzinfo=dt.UTC)))
+                           .values(performed_on=dt.date(2022, 9, 28)))
         tenant = db.session.get(Tenant, w["tenant"])
         drawn = spot_checks.draw(tenant, db.session.get(ServiceContract, served["id"]), "0.2",
                                  seed="qhd-plugin", actor_id=w["supervisor_id"])
@@ -608,7 +623,9 @@ def test_enforcement_candidates_with_a_plan_each(app, client, w):
     # D cooperated and rectified: surveyed and accepted, nothing open.
     inspect(client, org, w["ent"]["D"], cid, SURVEY)
     inspect(client, org, w["ent"]["D"], cid, ACCEPTANCE)
-    # E was never inspected before the service window closed (31 August 2022).
+    # E was never inspected before the service window closed (31 August 2022), and nothing
+    # says it refused: "not yet surveyed", not 不积极配合 (issue 22: nobody having visited an
+    # enterprise once made it uncooperative).
 
     from anjian.campaigns.models import Campaign
     from anjian.extensions import db
@@ -627,7 +644,7 @@ def test_enforcement_candidates_with_a_plan_each(app, client, w):
         w["ent"]["A"]: "不积极配合社会化服务",
         w["ent"]["B"]: "对社会化服务发现提出的问题逾期不改",
         w["ent"]["C"]: "对社会化服务发现提出的问题拒不整改",
-        w["ent"]["E"]: "不积极配合社会化服务",
+        w["ent"]["E"]: "服务期内尚未排查（待核实原因，不等同于不积极配合）",
     }
     # The same list over HTTP, where the core asks the tenant's plugins, with the referrals
     # already made in the campaign; by name, paged.
@@ -670,7 +687,10 @@ def test_enforcement_candidates_with_a_plan_each(app, client, w):
     assert [r["code"] for r in c["reasons"]] == ["refused"]
     assert c["focus"] == ["基础管理：企业的“三项制度”符合目前法定标准（验收未达到）",
                           "隐患复查：冲床防护罩缺失（一般隐患，已移交执法）"]
-    assert (e["reason"], e["focus"]) == ("不积极配合社会化服务", [])
+    assert (e["reason"], e["focus"]) == ("服务期内尚未排查（待核实原因，不等同于不积极配合）", [])
+    assert e["reasons"] == [{"code": "not_surveyed", "title": "服务期内尚未排查（待核实原因，不等同于不积极配合）",
+                             "details": ["服务期（至2022-08-31）内未排查，无拒绝或阻挠检查的记录"]}]
+    assert e["measures"][0].startswith("核实未排查的原因：企业拒绝或阻挠服务机构检查的，按不积极配合移交执法")
 
     # After the phase: 20 working days from the plan's date (1 Nov 2022: 2-4, 7-11, 14-18,
     # 21-25, 28-29 November).

@@ -382,7 +382,9 @@ def test_report_kinds_are_the_cores_and_the_enabled_plugins(app, client, w, pw):
     assert core["parameters"]["properties"]["on"]["format"] == "date"
     kinds = {k["key"]: k for k in ok(client.get(f"{TP}/report-kinds", headers=pw["viewer"]))}
     assert set(kinds) == {*core_kinds, WEEKLY}
-    assert kinds[WEEKLY]["entered_figures"] == FIGURES
+    # Each figure says what it takes (issue 22: kind, unit, part_of; the defaults here).
+    assert kinds[WEEKLY]["entered_figures"] == [
+        {**f, "kind": "number", "unit": "", "part_of": None} for f in FIGURES]
     assert kinds[WEEKLY]["figures_period"] == "week"
     assert kinds[WEEKLY]["schedule"] == {"cron": "0 9 * * 1", "timezone": "Asia/Shanghai",
                                          "format": "json", "key": f"report-{WEEKLY}"}
@@ -544,14 +546,23 @@ def test_roles_and_tenants(app, client, w, tmp_path):
         assert r.headers["Content-Type"] == "application/problem+json"
     report = make(app, client, w["tenant_admin"], "campaign_progress", "xlsx", params)
     rid = report["id"]
-    # Viewers read (a supervisor's and an admin's reports alike); enterprise users and
-    # service organisations see no report, no kind, no figures.
+    # Viewers read (a supervisor's and an admin's reports alike); enterprise users see no
+    # report, no kind, no figures. A service organisation reads the reports its organisation
+    # requested and those about the enterprises it serves (issue 22, seed 000: it delivers
+    # its acceptance reports; tests/test_qinhuangdao_seed.py), so the bureau's own report is
+    # as absent to it as a missing one (404), and its list is empty; kinds and figures stay
+    # the bureau's (403).
     assert ok(client.get(f"{T}/reports", headers=w["viewer"]))["total"] == 1
     assert ok(client.get(f"{T}/reports/{rid}", headers=w["viewer"]))["download_url"]
-    for role in ("service_org", "enterprise"):
-        for url in (f"{T}/reports", f"{T}/reports/{rid}", f"{T}/reports/{rid}/download",
-                    f"{T}/report-kinds", f"{T}/reports/figures/campaign_progress/2023-06-05"):
-            assert client.get(url, headers=w[role]).status_code == 403, (role, url)
+    for url in (f"{T}/reports", f"{T}/reports/{rid}", f"{T}/reports/{rid}/download",
+                f"{T}/report-kinds", f"{T}/reports/figures/campaign_progress/2023-06-05"):
+        assert client.get(url, headers=w["enterprise"]).status_code == 403, url
+    assert ok(client.get(f"{T}/reports", headers=w["service_org"]))["total"] == 0
+    for url in (f"{T}/reports/{rid}", f"{T}/reports/{rid}/download"):
+        r = client.get(url, headers=w["service_org"])
+        assert r.status_code == 404 and r.json["detail"] == "报表不存在", url
+    for url in (f"{T}/report-kinds", f"{T}/reports/figures/campaign_progress/2023-06-05"):
+        assert client.get(url, headers=w["service_org"]).status_code == 403, url
     # Another tenant's admin: the tenant is 404, and so is the report id under its own tenant.
     other = "/api/v1/tenants/other"
     assert client.get(f"{T}/reports/{rid}", headers=w["other_admin"]).status_code == 404

@@ -380,6 +380,7 @@ def test_anjian_scheduler_runs_rq_cron_until_sigterm(app, factory, redis_url, tm
 
 def test_schedules_list_and_fire_from_the_command_line(app, runner, factory):
     a = factory.tenant("ca")
+    thread_setting = app.config.get("ANJIAN_JOBS_EMBEDDED_WORKER", "unset")
     listed = runner.invoke(args=["schedules", "list"])
     assert listed.exit_code == 0, listed.output
     line = next(x for x in listed.output.splitlines() if x.startswith("overdue_scan\t"))
@@ -388,6 +389,13 @@ def test_schedules_list_and_fire_from_the_command_line(app, runner, factory):
     fired = runner.invoke(args=["schedules", "fire", "overdue_scan", "--day", "2026-11-24"])
     assert fired.exit_code == 0, fired.output
     assert "overdue_scan 2026-11-24T01:00+08:00: enqueued 1, skipped 0" in fired.output
+    # Issue 22 (all seeds): with the embedded queue the command runs the job at once, in its
+    # own process, instead of leaving it queued for the web process's reaper (2 minutes).
+    assert "任务已在本进程中执行完毕" in fired.output
+    with app.app_context(), scoped(db.session, Scope(frozenset([a]))):
+        assert db.session.execute(select(Job.status).where(Job.kind == "overdue_scan")
+                                  ).scalars().all() == ["finished"]
+    assert app.config.get("ANJIAN_JOBS_EMBEDDED_WORKER", "unset") == thread_setting  # as it was
     again = runner.invoke(args=["schedules", "fire", "overdue_scan", "--day", "2026-11-24"])
     assert "enqueued 0, skipped 1" in again.output
     assert jobs(app, [a]) == {a: ["2026-11-24T01:00+08:00"]}

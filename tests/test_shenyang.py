@@ -19,6 +19,8 @@ from anjian.extensions import db
 from anjian.hazards.models import Hazard
 from anjian.jobs import embedded
 from anjian.ledgers.models import EnterpriseRule, LedgerEntry, RuleTemplate
+from anjian.permits.models import Permit
+from anjian.risks.models import RiskPoint
 from anjian.tenancy.scope import Scope, scoped
 from tests.conftest import bearer
 from tests.test_reports import fetch, pdf_text_and_fonts, pdf_tools
@@ -138,9 +140,12 @@ def test_every_no_on_the_annex_checklist_raises_a_hazard(client, w):
     raised = {r["code"]: r["hazard_id"] for r in view["results"] if r["hazard_id"]}
     assert set(raised) == {"SY-08", "SY-10"}
     hazard = ok(client.get(f"{T}/hazards/{raised['SY-10']}", headers=w["supervisor"]))
-    assert hazard["title"].startswith("制定事故调查相关制度")
-    assert hazard["description"] == ("检查依据：《小微工业企业安全生产集中攻坚整治专项行动方案》附件"
-                                     "《安全生产重点检查建议清单（基础管理方面）》第10项")
+    # Issue 22: no note was given, so the title says the requirement was not met (not the
+    # requirement alone); the requirement and its basis stay as the criterion.
+    assert hazard["title"].startswith("不符合要求：制定事故调查相关制度")
+    assert hazard["description"].startswith("检查依据/要求：制定事故调查相关制度")
+    assert hazard["description"].endswith("（《小微工业企业安全生产集中攻坚整治专项行动方案》附件"
+                                          "《安全生产重点检查建议清单（基础管理方面）》第10项）")
     assert (hazard["source"], hazard["campaign_id"]) == ("department", cid)
 
 
@@ -203,6 +208,15 @@ def test_an_order_of_the_crackdown_left_overdue_is_a_candidate_for_a_penalty(app
                      "整改期限2024-05-13），依法实施行政处罚"])]
 
 
+def risk_points(app, w, rows) -> None:
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        for n, (short, level) in enumerate(rows, 1):
+            db.session.add(RiskPoint(enterprise_id=w["e"][short], name=f"风险点{n}", kind="equipment",
+                                     managing_level="workshop", method="lec", likelihood=3, exposure=6,
+                                     consequence=7, score=126, level=level, factors=[]))
+        db.session.commit()
+
+
 def make_report(app, client, w, fmt, params):
     r = client.post(f"{T}/reports", headers=w["supervisor"],
                     json={"kind": "shenyang_crackdown_progress", "format": fmt, "params": params})
@@ -232,6 +246,13 @@ def test_the_progress_report_per_enterprise_and_per_sector(app, client, w, tmp_p
             db.session.add(Hazard(enterprise_id=w["e"][short], campaign_id=cid, source="department",
                                   title="隐患", found_on=dt.date(2024, 5, 8), state=state, grade="general"))
         db.session.commit()
+    risk_points(app, w, [("E1", "large"), ("E1", "general"), ("E4", "low")])
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        for n, (short, state) in enumerate((("E1", "closed"), ("E3", "issued")), 1):
+            db.session.add(Permit(enterprise_id=w["e"][short], number=f"ZYP-20240510-{n:04d}", kind="hot_work",
+                                  grade="level2", location="车间", state=state,
+                                  planned_start=dt.datetime(2024, 5, 10, 1, 0, tzinfo=dt.UTC)))
+        db.session.commit()
     data = make_report(app, client, w, "json", {"campaign_id": cid, "as_of": "2024-05-16"})["data"]
     # By hand: rules present of templates — 建材 E1 3/3 + E2 2/3 = 5/6; 机械 E3 2/3; 轻工 0/6.
     # Ledgers complete (no duty missed by 16 May): only E3 (E1's agreement lapsed; E2, E4,
@@ -240,18 +261,29 @@ def test_the_progress_report_per_enterprise_and_per_sector(app, client, w, tmp_p
              s["ledgers_complete"], s["hazards_found"], s["hazards_fixed"]) for s in data["sectors"]] == [
         ("建材", 2, 5, 6, 0.8333, 1, 0, 5, 2), ("机械", 1, 2, 3, 0.6667, 0, 1, 0, 0),
         ("轻工", 2, 0, 6, 0.0, 0, 0, 0, 0)]
+    # Risks: E1 two points (one 较大), E4 one (低); permits this year: E1 one closed, E3 one open.
+    assert [(s["sector"], s["risk_registered"], s["risk_points"], s["risk_major_large"], s["permits"],
+             s["permits_open"]) for s in data["sectors"]] == [
+        ("建材", 1, 2, 1, 1, 0), ("机械", 0, 0, 0, 1, 1), ("轻工", 1, 1, 0, 0, 0)]
+    # Registration by 16 May: E1 done; E3 (planned, due 30 April) overdue; E4 done; E2, E5 due by 31 May.
+    assert {e["enterprise_name"]: e["risk_status"] for e in data["enterprises"]} == {
+        "双勇鑫水泥厂": "已完成", "吉祥水泥管厂": "进行中", "千汇链条制造有限公司": "逾期未完成",
+        "润香坊酒厂": "已完成", "晟鑫纸业": "进行中"}
+    assert {g["key"]: (g["risk_done"], g["risk_due"], g["risk_overdue"]) for g in data["groups"]} == {
+        "planned": (1, 0, 1), "other": (1, 2, 0)}
     e1 = next(e for e in data["enterprises"] if e["enterprise_name"] == "双勇鑫水泥厂")
     assert (e1["rules_status"], e1["duties_missed"], e1["missed"]) == (
         "已完成", 1, "相关方安全生产管理协议在有效期内（截至2024-05-16）")
     sheet = openpyxl.load_workbook(io.BytesIO(fetch(client, make_report(
         app, client, w, "xlsx", {"campaign_id": cid, "as_of": "2024-05-16"}), w["viewer"])))["按行业"]
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
-    assert rows[0] == ["行业", "企业数", "制度建立比例", "制度自查完成企业", "台账齐全企业", "发现隐患", "已整改验收"]
-    assert rows[1] == ["建材", 2, 0.8333, 1, 0, 5, 2]
+    assert rows[0] == ["行业", "企业数", "制度建立比例", "制度自查完成企业", "台账齐全企业", "发现隐患", "已整改验收",
+                       "录入风险企业", "风险点", "重大及较大风险", "作业票（本年）", "未关闭作业票"]
+    assert rows[1] == ["建材", 2, 0.8333, 1, 0, 5, 2, 1, 2, 1, 1, 0]
     pdf_tools()
     pdf = make_report(app, client, w, "pdf", {"campaign_id": cid, "as_of": "2024-05-16"})
     text, _fonts = pdf_text_and_fonts(tmp_path, fetch(client, pdf, w["viewer"]))
-    assert "小微工业企业安全生产集中攻坚整治进度表" in text and "吉祥水泥管厂" in text
+    assert "小微工业企业安全生产集中攻坚整治进度表" in text and "吉祥水泥管厂" in text, text
 
 
 def test_the_end_of_may_evaluation_is_made_on_its_day():
@@ -266,3 +298,28 @@ def test_the_end_of_may_evaluation_is_made_on_its_day():
     assert evaluation_params(tenant, dt.datetime(2024, 5, 30, 18, 0, tzinfo=CHINA)) is None
     # 31 May 18:00 in Shenyang is 10:00 UTC: the slot is read in China's time.
     assert evaluation_params(tenant, dt.datetime(2024, 5, 31, 10, 0, tzinfo=dt.UTC)) == {"as_of": "2024-05-31"}
+
+
+def test_the_city_risk_catalogues_and_the_export_to_its_reporting_system(app, client, w):
+    catalogues = ok(client.get(f"{T}/risks/catalogues", headers=w["supervisor"]))
+    titles = {c["title"] for c in (catalogues["items"] if isinstance(catalogues, dict) else catalogues)}
+    assert titles >= {"沈阳市一般安全生产风险目录（工业类）", "沈阳市较大级以上安全生产风险目录（工业类）"}
+    risk_points(app, w, [("E1", "large")])
+    r = client.get(f"{T}/risks/city-export", headers=w["supervisor"])
+    assert r.status_code == 200, r.get_json()
+    sheet = openpyxl.load_workbook(io.BytesIO(r.data))["风险报告"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert header[:4] == ["企业名称", "统一社会信用代码", "所属网格", "风险点名称"]
+    assert "风险颜色" in header and "管控层级" in header
+
+
+def test_dangerous_work_kinds_and_approvals_doubled_at_key_times(w):
+    from anjian_shenyang import permit_approvals, register_permit_kinds
+
+    assert [k.title for k in register_permit_kinds()] == ["爆破作业", "检维修作业"]
+    assert [s.key for s in permit_approvals(tenant=None, permit=None, key_time=False)] == [
+        "principal", "guardian", "acceptance"]
+    doubled = permit_approvals(tenant=None, permit=None, key_time=True)
+    assert [(s.key, s.stage) for s in doubled] == [
+        ("principal", "approve"), ("second_approval", "approve"), ("guardian", "supervise"),
+        ("second_guardian", "supervise"), ("acceptance", "accept"), ("second_acceptance", "accept")]

@@ -82,8 +82,11 @@ def test_settings_default_to_the_seed_and_the_tenant_file_loads():
     ({"focus_sectors": [""]}, "focus_sectors"),
     ({"campaign_start": "soon"}, "campaign_start"),
     ({"dispatch_day": 1}, "dispatch_day"),
-    # The table is made on Mondays at 09:00: a Monday deadline must come after that.
+    # The table is made at 09:00 on the dispatch weekday: the deadline must come after that.
     ({"dispatch_before": "09:00"}, "dispatch_before"),
+    ({"dispatch_weekday": 2, "dispatch_before": "08:30"}, "dispatch_before"),
+    ({"offices": ["商贸科", "商贸科"]}, "offices"),
+    ({"offices": [""]}, "offices"),
 ])
 def test_settings_validation_names_the_key(values, field):
     with pytest.raises(PluginError) as caught:
@@ -91,10 +94,12 @@ def test_settings_validation_names_the_key(values, field):
     assert PLUGIN in str(caught.value) and field in str(caught.value)
 
 
-def test_a_later_weekday_may_have_an_early_deadline():
+def test_a_later_weekday_moves_the_deadline_and_the_schedule():
+    # Issue 22: the schedule follows the dispatch weekday (it used to stay on Monday, so
+    # a Tuesday deadline of 08:30 was allowed); on any weekday the table is made at 09:00.
     settings = registry().validate_settings(PLUGIN, {"dispatch_weekday": 2,
-                                                     "dispatch_before": "08:30"})
-    assert (settings["dispatch_weekday"], settings["dispatch_before"]) == (2, "08:30")
+                                                     "dispatch_before": "10:30"})
+    assert (settings["dispatch_weekday"], settings["dispatch_before"]) == (2, "10:30")
 
 
 def test_a_tenant_with_wrong_settings_is_refused(app, factory):
@@ -449,11 +454,12 @@ def seed_campaign(app, client, factory, code_="hb", start_n=1):
     return types.SimpleNamespace(api=api, admin=admin, sup=sup, campaign=campaign, e=e)
 
 
+# (Before issue 22 a week before the campaign, 2023-04-24, took figures that were then not
+# counted; it is refused now: tests/test_tianjin_seed.py. The media column takes 是/否.)
 ENTERED_WEEKS = {
-    "2023-04-24": {"guided_streets": 9},  # before the campaign's first week: not counted
     "2023-05-29": {"guided_streets": 2, "study_sessions": 1, "technical_inspectors": 3,
-                   "media_column": 0, "report_rewards": "0.50"},
-    "2023-06-05": {"guided_streets": 1, "technical_inspectors": 4, "media_column": 1,
+                   "media_column": "否", "report_rewards": "0.50"},
+    "2023-06-05": {"guided_streets": 1, "technical_inspectors": 4, "media_column": "是",
                    "cases_published": 2, "dangerous_work_cases": 1, "report_rewards": "0.25",
                    "anonymous_rewards": "0.25", "double_penalties": 1},
     "2023-06-12": {"interviews": 1, "leadership_studies": 2},
@@ -515,9 +521,11 @@ EXPECTED_NOW = {
     ("spot_checks", 6): "2",  # E1 (on site and in the records), E2 (records)
     ("spot_checks", 7): "1",  # E1 (no safety agreement)
     ("spot_checks", 8): "1", ("spot_checks", 9): "1",  # E2
-    ("enforcement", 1): "3",  # 2 + 1 (the week before the campaign is not counted)
+    ("enforcement", 1): "3",  # 2 + 1
     ("enforcement", 2): "2",  # department inspections of E3 and E4 (E5 is no focus sector)
-    ("enforcement", 3): "2次，2.50005万元",  # 20,000 + 5,000.50 yuan; not the one outside
+    # 20,000 + 5,000.50 yuan (not the one outside), as an office writes it: 2.50万元 (issue
+    # 22; it was shown as 2.50005万元).
+    ("enforcement", 3): "2次，2.5万元",
     ("enforcement", 4): "1", ("enforcement", 5): "1",
     ("enforcement", 6): "2",  # E3 and E4 (twice)
     ("enforcement", 7): "0", ("enforcement", 8): "2个，其中1个",
@@ -539,14 +547,18 @@ def test_dispatch_table_equals_a_hand_count(app, client, factory):
     data, statements = compute(app, "hb", {"week": today.isoformat()}, count_statements=True)
     assert table(data) == EXPECTED_NOW
     assert statements == 7  # whatever the number of rows: see also the benchmark
-    assert data["figures"]["penalty_amount"] == 2.50005
+    assert data["figures"]["penalty_amount"] == 2.5
     assert data["figures"]["media_column"] is True
     assert data["campaign"]["id"] == world.campaign
     assert data["unit"] == "天津市河北区商务局"
     monday = today - dt.timedelta(days=today.weekday())
     assert data["week"] == {"start": monday.isoformat(),
                             "end": (monday + dt.timedelta(days=6)).isoformat()}
-    assert data["report_date"] == (monday + dt.timedelta(days=7)).isoformat()
+    # Issue 22: the table's dates follow its data. The week under way: 截至 today, and 时间
+    # today (its due day, next Monday, is still to come); it said next Monday and Sunday.
+    assert data["report_date"] == data["through"] == today.isoformat()
+    assert data["title"].endswith(f"（截至{today.year}年{today.month}月{today.day}日）")
+    assert data["by_office"] == []  # a tenant without sections: one table
     labels = {(s["number"], r["number"]): r["label"] for s in data["sections"] for r in s["rows"]}
     assert len(labels) == 31
     assert labels[("（二）", 6)] == "电焊等特种作业岗位人员无证上岗作业（家）"
@@ -588,11 +600,11 @@ def test_dispatch_table_equals_a_hand_count(app, client, factory):
     check_form(download(client, report, world.sup), data, EXPECTED_NOW)
 
 
-def make_report(app, client, headers, fmt, params, tenant_code="hb"):
+def make_report(app, client, headers, fmt, params, tenant_code="hb", kind=DISPATCH):
     from anjian.jobs import embedded
 
     r = client.post(f"/api/v1/tenants/{tenant_code}/reports", headers=headers,
-                    json={"kind": DISPATCH, "format": fmt, "params": params})
+                    json={"kind": kind, "format": fmt, "params": params})
     body = ok(r, 202)
     assert embedded.drain(app)
     return ok(client.get(body["report_url"], headers=headers))
@@ -653,8 +665,9 @@ def check_form(content: bytes, data: dict, expected: dict) -> None:
     assert sheet["F17"].value == "是否依托媒体设置并播放安全生产专题栏目"
     # Print setup: A4 portrait, one page wide.
     assert sheet.page_setup.paperSize == 9 and sheet.page_setup.orientation == "portrait"
-    # (fitToWidth 1 is the default and not written; fitToHeight 0: as many pages as needed)
-    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight == 0
+    # (fitToWidth 1 is the default and not written; fitToHeight 1: the form on one page,
+    # as the PDF; it used to run on as many pages as needed)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight in (1, None)
     assert sheet.print_options.horizontalCentered
     assert sheet.column_dimensions["C"].width > sheet.column_dimensions["B"].width
 
@@ -741,16 +754,17 @@ def test_the_schedule_fires_on_mondays_for_the_last_full_week(app, client, facto
     sunday = monday - dt.timedelta(days=1)
     with app.app_context():
         schedule = schedules.get(f"report-{DISPATCH}")
-        assert (schedule.plugin, schedule.queue, schedule.cron) == (PLUGIN, "reports", "0 9 * * 1")
+        # Issue 22: the schedule follows each tenant's dispatch weekday, so it runs daily at
+        # 09:00 and makes the table on that weekday only (it was "0 9 * * 1" whatever the
+        # setting; tests/test_tianjin_seed.py has a Wednesday tenant).
+        assert (schedule.plugin, schedule.queue, schedule.cron) == (PLUGIN, "reports", "0 9 * * *")
         assert schedule.is_due(monday)
         assert schedule.is_due(monday.astimezone(dt.UTC))  # 01:00 UTC is 09:00 in Shanghai
-        assert not schedule.is_due(sunday)
         assert not schedule.is_due(monday + dt.timedelta(hours=1))
         day_start = sunday.replace(hour=0)
-        assert schedule.fires_between(day_start, day_start + dt.timedelta(hours=23, minutes=59)) \
-            == []
-        assert schedule.fires_between(day_start, monday.replace(hour=12)) == [monday]
-        assert schedule.next_after(monday) == monday + dt.timedelta(days=7)
+        assert schedule.fires_between(day_start, monday.replace(hour=12)) == [sunday, monday]
+        assert schedule.next_after(monday) == monday + dt.timedelta(days=1)
+        assert schedules.fire(schedule, sunday)["enqueued"] == 1  # a Sunday: nothing to make
         assert schedules.fire(schedule, monday)["enqueued"] == 1  # hb only: plain lacks the plugin
     assert embedded.drain(app)
     [report] = ok(client.get("/api/v1/tenants/hb/reports", headers=admin))["items"]
@@ -776,4 +790,6 @@ def test_the_schedule_fires_on_mondays_for_the_last_full_week(app, client, facto
     jobs = ok(client.get("/api/v1/tenants/hb/jobs", headers=admin))["items"]
     [late_job] = [j for j in jobs if (j["params"] or {}).get("slot", "").startswith("2024-03-04")]
     assert late_job["status"] == "finished" and late_job["result"]["skipped"] is True
+    [sunday_job] = [j for j in jobs if (j["params"] or {}).get("slot", "").startswith("2023-06-18")]
+    assert sunday_job["status"] == "finished" and sunday_job["result"]["skipped"] is True
     assert ok(client.get("/api/v1/tenants/plain/reports", headers=admin))["total"] == 0

@@ -8,7 +8,7 @@ from flask import Flask
 
 from anjian import config as config_module
 from anjian import embedded, observability
-from anjian.api import common, docs, health, plugin_routes
+from anjian.api import common, docs, health, openapi, plugin_routes
 from anjian.api.jsonio import JSONProvider
 from anjian.api.problems import Api
 from anjian.audit import api as audit_api
@@ -41,9 +41,13 @@ from anjian.ledgers import models as _ledgers  # noqa: F401
 from anjian.ledgers import rules_api as ledger_rules_api
 from anjian.notifications import Notification as _notification  # noqa: F401
 from anjian.observability import metrics
+from anjian.permits import api as permits_api
+from anjian.permits import models as _permits  # noqa: F401
 from anjian.plugins.manager import PluginRegistry
 from anjian.reports import api as reports_api
 from anjian.reports import models as _reports  # noqa: F401
+from anjian.risks import api as risks_api
+from anjian.risks import models as _risks  # noqa: F401
 from anjian.services import api as services_api
 from anjian.services import models as _services  # noqa: F401
 from anjian.standardisation import api as standardisation_api
@@ -101,7 +105,10 @@ def _migrations_dir() -> str:
 
 
 def _register_api(app: Flask) -> None:
-    api = Api(app, spec_kwargs={"info": {"description": "安监：多辖区安全生产监管平台"}})
+    # OperationsPlugin: every operation's operationId, description, public routes and
+    # Idempotency-Key in the OpenAPI document (anjian.api.openapi).
+    api = Api(app, spec_kwargs={"info": {"description": "安监：多辖区安全生产监管平台"},
+                                "extra_plugins": [openapi.OperationsPlugin(app)]})
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "API 令牌 (ajt_...)"}
     )
@@ -116,7 +123,8 @@ def _register_api(app: Flask) -> None:
                       services_api.organisations_blp,
                       services_api.contracts_blp, services_api.records_blp,
                       standardisation_api.blp, standardisation_api.accidents_blp,
-                      ledgers_api.blp, ledger_duties_api.blp, ledger_rules_api.blp):
+                      ledgers_api.blp, ledger_duties_api.blp, ledger_rules_api.blp,
+                      risks_api.blp, permits_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     plugin_routes.register(app, api, app.extensions[PLUGINS_KEY])

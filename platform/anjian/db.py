@@ -15,9 +15,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from anjian.extensions import db
 
-# The largest id (and any integer column's value) PostgreSQL's ``integer`` holds, and the
-# check of an id given in a body or a query (422, never a database error).
-MAX_ID = 2**31 - 1
+# The range of PostgreSQL's ``integer`` (every integer column, ids included), and the check
+# of an id given in a body or a query (422, never a database error). Every integer field of
+# a request schema without a range of its own gets ``MIN_INTEGER..MAX_INTEGER``
+# (``anjian.api.blueprint``); a path's ``<int:...>`` stops at ``MAX_ID``.
+MIN_INTEGER = -(2**31)
+MAX_INTEGER = 2**31 - 1
+MAX_ID = MAX_INTEGER
 ID = validate.Range(min=1, max=MAX_ID)
 
 JSONType = JSONB()

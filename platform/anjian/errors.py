@@ -118,36 +118,68 @@ MESSAGES_ZH = {
     "Not a valid boolean.": "不是有效的布尔值",
     "Not a valid datetime.": "不是有效的日期时间",
     "Not a valid date.": "不是有效的日期",
+    "Not a valid time.": "不是有效的时间",
     "Not a valid aware datetime.": "须为带时区的日期时间",
+    "Not a valid naive datetime.": "须为不带时区的日期时间",
     "Not a valid list.": "不是有效的列表",
+    "Not a valid tuple.": "不是有效的数组",
     "Not a valid mapping type.": "不是有效的对象",
+    "Not a valid UUID.": "不是有效的 UUID",
+    "Not a valid URL.": "不是有效的网址",
+    "Not a valid email address.": "不是有效的电子邮件地址",
+    "Not a valid period of time.": "不是有效的时间段",
+    "Not a valid utf-8 string.": "不是有效的 UTF-8 文本",
+    "Number too large.": "数字过大",
+    "Special numeric values (nan or infinity) are not permitted.": "不接受 NaN 或无穷大",
     "Invalid input type.": "输入类型无效",
+    "Invalid input.": "输入无效",
+    "Invalid type.": "类型无效",
     "Invalid value.": "取值无效",
+    "Invalid JSON body.": "请求体不是有效的 JSON",
     "String does not match expected pattern.": "格式不正确",
 }
-# marshmallow's parameterised messages (validate.Range, Length, OneOf), whole-message patterns
-# so that no English tail is left behind ("须大于或等于 1 and less than or equal to 200.").
+_OPERATORS_ZH = {"greater than": "大于", "greater than or equal to": "大于或等于",
+                 "less than": "小于", "less than or equal to": "小于或等于"}
+_INCLUSIVE = {"greater than or equal to", "less than or equal to"}
+
+
+def _range_zh(match: re.Match) -> str:
+    low_op, low, high_op, high = match.groups()
+    if low_op in _INCLUSIVE and high_op in _INCLUSIVE:
+        return f"须在 {low} 到 {high} 之间"
+    return f"须{_OPERATORS_ZH[low_op]} {low} 且{_OPERATORS_ZH[high_op]} {high}"
+
+
+_OP = r"((?:greater|less) than(?: or equal to)?)"
+# marshmallow's parameterised messages (validate.Range, Length, OneOf, Equal, ContainsOnly),
+# whole-message patterns so that no English tail is left behind ("须大于 0 且小于 or equal to 1").
 _PATTERNS_ZH = [
-    (re.compile(r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$"),
-     r"须在 \1 到 \2 之间"),
-    (re.compile(r"^Must be greater than (.+) and less than (.+)\.$"), r"须大于 \1 且小于 \2"),
-    (re.compile(r"^Must be greater than or equal to (.+)\.$"), r"须大于或等于 \1"),
-    (re.compile(r"^Must be less than or equal to (.+)\.$"), r"须小于或等于 \1"),
-    (re.compile(r"^Must be greater than (.+)\.$"), r"须大于 \1"),
-    (re.compile(r"^Must be less than (.+)\.$"), r"须小于 \1"),
+    (re.compile(rf"^Must be {_OP} (.+?) and {_OP} (.+)\.$", re.S), _range_zh),
+    (re.compile(rf"^Must be {_OP} (.+)\.$", re.S),
+     lambda m: f"须{_OPERATORS_ZH[m.group(1)]} {m.group(2)}"),
     (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"长度须在 \1 到 \2 之间"),
     (re.compile(r"^Length must be (\d+)\.$"), r"长度须为 \1"),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"短于最小长度 \1"),
     (re.compile(r"^Longer than maximum length (\d+)\.$"), r"超过最大长度 \1"),
     (re.compile(r"^Must be one of: (.*)\.$", re.S), r"须为以下之一: \1"),
+    (re.compile(r"^Must be equal to (.*)\.$", re.S), r"须等于 \1"),
+    (re.compile(r"^One or more of the choices you made was not in: (.*)\.$", re.S),
+     r"所选项须在以下范围内: \1"),
+    (re.compile(r"^One or more of the choices you made was in: (.*)\.$", re.S),
+     r"所选项不能包含: \1"),
+    (re.compile(r"^Not a valid (.+)\.$", re.S), r"格式无效"),
 ]
+_CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def translate(messages):
-    """Chinese for marshmallow's stock messages, recursively; our own messages pass through."""
+    """Chinese for marshmallow's and webargs' stock messages, recursively; our own messages
+    pass through. A message still without a Chinese character but with English words
+    (a library's message not listed here) is told as "取值无效" rather than in English."""
     if isinstance(messages, dict):
         return {k: translate(v) for k, v in messages.items()}
-    if isinstance(messages, list):
+    if isinstance(messages, (list, tuple)):
         return [translate(m) for m in messages]
     if isinstance(messages, str):
         if messages in MESSAGES_ZH:
@@ -155,7 +187,19 @@ def translate(messages):
         for pattern, zh in _PATTERNS_ZH:
             if pattern.match(messages):
                 return pattern.sub(zh, messages)
+        if _LATIN_WORD.search(messages) and not _CJK.search(messages):
+            return MESSAGES_ZH["Invalid value."]
     return messages
+
+
+def one_line(messages) -> str:
+    """marshmallow's messages as one Chinese line: ``week：须为周一；on：不是有效的日期``."""
+    messages = translate(messages)
+    if isinstance(messages, dict):
+        return "；".join(f"{key}：{one_line(value)}" for key, value in messages.items())
+    if isinstance(messages, list):
+        return "、".join(one_line(m) for m in messages)
+    return str(messages)
 
 
 class PluginError(Exception):
@@ -165,4 +209,4 @@ class PluginError(Exception):
 
 __all__ = ["Conflict", "Defect", "DomainError", "Forbidden", "NotFound", "PluginError",
            "PreconditionFailed", "Refused", "TooLarge", "TooMany", "Unavailable",
-           "UnsupportedType", "translate"]
+           "UnsupportedType", "one_line", "translate"]

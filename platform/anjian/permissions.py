@@ -115,13 +115,20 @@ ACTIONS: dict[str, frozenset[str]] = {
     "hazard.verify": _SUPERVISING,
     "hazard.reject": _SUPERVISING,
     "hazard.refer": _SUPERVISING,
+    # ... regrading (重新定级, with a reason; whose: the enterprises the role sees): a service
+    # organisation grades what it finds, and only the bureau makes a major hazard general
+    "hazard.regrade": _SUPERVISING | {"service_org"},
+    "hazard.regrade_down": _SUPERVISING,
     # ... and who hears of a major hazard at once (重大事故隐患)
     "hazard.notified_of_major": _SUPERVISING,
     "notification.read": _ALL,  # one's own notifications, marked read too
     "referral.read": _BUREAU,
     "referral.manage": _SUPERVISING,  # refer an enterprise, decide, close
     # reports
-    "report.read": _BUREAU,
+    "report.read": _BUREAU,  # every report of the tenant
+    # a report's detail and file: the bureau every one; a service organisation the ones its
+    # organisation requested and those about the enterprises it serves (else 404)
+    "report.read_delivered": _BUREAU_AND_SERVICES,
     "report.request": _SUPERVISING,
     "figures.read": _BUREAU,
     "figures.enter": _SUPERVISING,
@@ -164,6 +171,16 @@ ACTIONS: dict[str, frozenset[str]] = {
     "rule.read": _ALL,
     "rule.write": frozenset({"tenant_admin", "enterprise"}),
     "rule_template.manage": _ADMIN,  # load the tenant's rule templates
+    # dual prevention (双重预防): an enterprise (or the service organisation serving it)
+    # identifies and grades its risks; the bureau reads the four-colour picture
+    "risk.read": _ALL,  # whose: the enterprises the role sees
+    "risk.write": frozenset({"tenant_admin", "enterprise", "service_org"}),
+    "risk.picture": _BUREAU,  # counts by level per area, grid and enterprise; the city export
+    # dangerous-work permits (作业票): an enterprise's own, approved by its principal or a
+    # delegate; the bureau and the services serving it read them
+    "permit.read": _ALL,  # whose: the enterprises the role sees
+    "permit.request": frozenset({"tenant_admin", "enterprise"}),
+    "permit.approve": frozenset({"tenant_admin", "enterprise"}),  # the principal or a delegate
 }
 
 _KNOWN = SPECIAL | _ALL

@@ -14,20 +14,28 @@ What is here:
 * the typed catalogue entries the ``register_*`` hooks return (``CampaignKind``
   with ``Phase`` and ``Milestone``, ``ChecklistTemplate`` with ``ChecklistItem``,
   ``ReportKind`` with ``EnteredFigure`` and ``ReportSchedule``, ``Schedule``,
-  ``ImportProfile``, ``LedgerKind`` with ``LedgerField``, and ``Route``: an API route of the plugin under its tenant's
+  ``ImportProfile``, ``LedgerKind`` with ``LedgerField``, ``RiskCatalogue`` with
+  ``RiskCatalogueEntry`` (a locality's typical risks, their default levels and controls,
+  and the columns of the city's risk-reporting export), ``PermitKind`` with
+  ``PermitGrade`` (a kind of dangerous work under a permit: its grades and validities,
+  gas analysis, the certificates its workers hold), and ``Route``: an API route of the plugin under its tenant's
   prefix, with the roles that may call it), checked when the plugins load: an invalid entry stops the
   start-up with a ``PluginError`` naming the plugin, the entry and the field;
 * ``TenantInfo``, what policy hooks learn about their tenant;
 * the typed answers of policy hooks: ``LedgerDuty`` (``ledger_duties``: a duty over an
   enterprise's ledgers, per month, quarter, year or standing, with the criterion cited),
-  ``StandardisationRules``, ``StandardisationProgramme``, ``SupervisionClass``;
+  ``StandardisationRules``, ``StandardisationProgramme``, ``SupervisionClass``,
+  ``ApprovalStep`` (``permit_approvals``: an approval, a guardian or an acceptance a
+  dangerous-work permit needs; ``APPROVAL_STAGES``);
 * ``RowView``: what policy hooks receive instead of live ORM entities (a hazard, a
   campaign, an enterprise, a contract, an inspection, the actor): a read-only
   snapshot of the row's columns, read as attributes;
 * ``context(tenant)``: the ``PluginContext`` of read helpers (campaigns as
   ``CampaignView``, counts and aggregates of hazards, referrals, inspections and
   entered figures, a service contract's cost table, the enterprises' ledger duties
-  met, due or missed), so a plugin never touches the ORM; they read inside the
+  met, due or missed, their risk points by level and overdue risk inspections, their
+  dangerous-work permits counted and whether a moment is a key time), so a plugin
+  never touches the ORM; they read inside the
   scope the core set, the tenant's;
 * the core's vocabularies, code → Chinese label: hazard ``GRADES``, ``STATES``
   (``OPEN_STATES``), ``SOURCES``; inspection ``ANSWERS``; enterprise ``SCALES`` and
@@ -74,9 +82,13 @@ from anjian.plugins.catalogue import (
     LedgerField,
     LedgerKind,
     Milestone,
+    PermitGrade,
+    PermitKind,
     Phase,
     ReportKind,
     ReportSchedule,
+    RiskCatalogue,
+    RiskCatalogueEntry,
     Route,
     Schedule,
 )
@@ -84,6 +96,8 @@ from anjian.plugins.context import CampaignView, ContractView, InspectionCount, 
 from anjian.plugins.hookspecs import CONTRACT_VERSION, hookimpl
 from anjian.plugins.manager import PluginError, TenantInfo
 from anjian.plugins.views import (
+    APPROVAL_STAGES,
+    ApprovalStep,
     LedgerDuty,
     RowView,
     StandardisationProgramme,
@@ -96,6 +110,7 @@ from anjian.workdays.service import add_workdays, is_workday, workdays_between
 
 __all__ = [
     "ANSWERS",
+    "APPROVAL_STAGES",
     "CHINA",
     "CONTRACT_VERSION",
     "COST_HEADERS",
@@ -106,6 +121,7 @@ __all__ = [
     "SOURCES",
     "SPOT_CHECK_SUBJECT",
     "STATES",
+    "ApprovalStep",
     "CampaignKind",
     "CampaignView",
     "CatalogueError",
@@ -125,6 +141,8 @@ __all__ = [
     "LedgerKind",
     "Milestone",
     "NotFound",
+    "PermitGrade",
+    "PermitKind",
     "Phase",
     "PluginContext",
     "PluginError",
@@ -132,6 +150,8 @@ __all__ = [
     "Refused",
     "ReportKind",
     "ReportSchedule",
+    "RiskCatalogue",
+    "RiskCatalogueEntry",
     "Route",
     "RowView",
     "Schedule",

@@ -8,15 +8,17 @@ street buys safety services (安全生产社会化服务) from professional orga
   markets, units under listed supervision for a major accident hazard (挂牌督办);
 * cost sharing (section 二, ``costs``; 企业为主，街道补贴): enterprises of scale (规模企业)
   and above-quota enterprises (限上企业) get a street subsidy of 2,000 yuan each in
-  years 1, 2 and 3 and pay everything from year 4; they pay the difference between
-  the tender price and the subsidy. Small and micro enterprises (小微企业) are paid for
-  entirely by the street budget; the cost table of a contract year is a report kind
-  (``reports``);
-* obligations of the service organisation (section 五.5, ``obligations``): within 3
-  months set up the served unit's safety organisation, responsibilities, rules,
-  operating procedures and emergency plans; at least one inspection a quarter; at
-  least two trainings and two emergency drills a year; a year-end report to each
-  served unit.
+  years 1, 2 and 3 of their participation (counted from when they joined the street's
+  service, across contracts and renewals) and pay everything from year 4; they pay the
+  difference between the tender price and the subsidy. Small and micro enterprises
+  (小微企业) are paid for entirely by the street budget; the cost table of a contract
+  year is a report kind (``reports``), each enterprise counted once (the core's table);
+* obligations of the service organisation (section 五.5, ``obligations``): a site visit
+  (实地验场) to each served unit; within 3 months set up the served unit's safety
+  organisation, responsibilities, rules, operating procedures and emergency plans; at
+  least one inspection a quarter; at least two trainings and two emergency drills a
+  year; a year-end report to each served unit. The organisation's inspections on the
+  platform are its service records.
 
 The seed gives no year and no calendar dates: its programme runs from each
 service contract's start. The campaign kind's phases therefore have no fixed
@@ -79,3 +81,10 @@ def service_obligations(tenant, contract):
     """Section 五.5: set-up within 3 months, quarterly inspections, yearly trainings and
     drills, the year-end report."""
     return obligations.rules(tenant, contract)
+
+
+@hookimpl
+def on_inspection_completed(tenant, inspection, actor):
+    """Section 五.5: an inspection the contracted organisation submits on the platform is its
+    service record (the quarter's inspection), without typing it again."""
+    obligations.record_inspection(tenant, inspection, actor)

@@ -19,8 +19,8 @@ CAMPAIGN_KIND = CampaignKind(
             key="setup",
             title="实地验场与软件建立",
             relative={"anchor": "contract_start", "from_months": 0, "to_months": 3},
-            rule="三个月内完成被服务单位安全组织机构、责任制、制度、操作规程、"
-            "应急预案等软件的建立",
+            rule="针对各单位的不同情况到被服务单位进行实地验场；三个月内完成被服务单位"
+            "安全组织机构、责任制、制度、操作规程、应急预案等软件的建立",
         ),
         Phase(
             key="routine_service",

@@ -6,14 +6,23 @@
 并提出下一步工作措施。"
 
 As obligation rules of the core (``anjian.services.compliance``), counted from each
-served unit's service start: one ``document_setup`` record per set-up topic within
+served unit's service start: the site visit (实地验场), an ``inspection`` record with the
+topic 实地验场, within ``setup_months`` (the visit the set-up is made from; being on site,
+it is also an inspection of its quarter); one ``document_setup`` record per set-up topic within
 ``setup_months`` (3); ``inspections_per_quarter`` (1) inspections each quarter;
 ``trainings_per_year`` (2) trainings and ``drills_per_year`` (2) emergency drills each
 service year; a ``report`` to the unit in the last month of each service year (年终).
-A set-up record names its topic exactly as below.
+A set-up record names its topic exactly as below, and so does the site visit.
+
+An inspection the contracted organisation's staff submit on the platform is recorded as
+the organisation's service (``record_inspection``): it counts for the quarter without
+typing it again.
 """
 
-from anjian_jinbei.settings import applies_to, settings_of
+from anjian.plugin_api import context, local_now
+from anjian_jinbei.settings import PLUGIN, applies_to, settings_of
+
+SITE_VISIT_TOPIC = "实地验场"
 
 SETUP_TOPICS = {
     "organisation": "安全组织机构",
@@ -29,7 +38,11 @@ def rules(tenant, contract) -> list[dict]:
     if not applies_to(contract):
         return []
     s = settings_of(tenant)
-    out = [{"key": f"jinbei_setup_{key}", "title": f"{s['setup_months']}个月内建立{topic}",
+    out = [{"key": "jinbei_site_visit",
+            "title": f"{s['setup_months']}个月内到被服务单位进行实地验场",
+            "record_kind": "inspection", "topic": SITE_VISIT_TOPIC, "count": 1,
+            "per": "contract", "within_months": s["setup_months"]}]
+    out += [{"key": f"jinbei_setup_{key}", "title": f"{s['setup_months']}个月内建立{topic}",
             "record_kind": "document_setup", "topic": topic, "count": 1, "per": "contract",
             "within_months": s["setup_months"]} for key, topic in SETUP_TOPICS.items()]
     out += [
@@ -47,3 +60,28 @@ def rules(tenant, contract) -> list[dict]:
                     "record_kind": "report", "count": 1, "per": "year",
                     "in_last_months": YEAR_END_MONTHS})
     return out
+
+
+def record_inspection(tenant, inspection, actor):
+    """The service record of an inspection submitted by a service organisation's user: an
+    ``inspection`` of the active Jinbei contract of its organisation that serves the
+    enterprise on the day it was carried out, topic the checklist's title (None when it is
+    no such inspection, or it is recorded already)."""
+    if getattr(inspection, "inspector_kind", None) != "service_org" or actor is None:
+        return None
+    reads = context(tenant)
+    if reads.has_service_record(inspection_id=inspection.id):
+        return None
+    done_on = getattr(inspection, "performed_on", None)
+    if done_on is None:
+        done_on = local_now(inspection.submitted_at).date()
+    contract_id = reads.active_contract_serving(staff_user_id=actor.id,
+                                                enterprise_id=inspection.enterprise_id,
+                                                plugin=PLUGIN, on=done_on)
+    if contract_id is None:
+        return None
+    topic = reads.template_title(inspection) or "安全检查"
+    return reads.create_service_record({
+        "contract_id": contract_id, "enterprise_id": inspection.enterprise_id,
+        "kind": "inspection", "topic": topic[:120], "done_on": done_on,
+        "inspection_id": inspection.id, "note": inspection.summary or ""}, actor.id)

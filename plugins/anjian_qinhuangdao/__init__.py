@@ -62,7 +62,8 @@ def register_report_kinds():
     return [
         ReportKind(key=acceptance.REPORT_KIND, title="社会化服务企业复查验收情况报告",
                    formats=("pdf", "json"), parameters=acceptance.AcceptanceParameters,
-                   compute=acceptance.compute, html=acceptance.html),
+                   compute=acceptance.compute, html=acceptance.html,
+                   enterprise=acceptance.enterprise_of),
         ReportKind(key=enforcement.REPORT_KIND, title="社会化服务执法检查方案（一企一策）",
                    formats=("json", "xlsx"), parameters=enforcement.EnforcementPlanParameters,
                    compute=enforcement.compute, xlsx=enforcement.xlsx),
@@ -84,14 +85,20 @@ def enterprise_extra_fields(tenant):
     return baseline.extra_fields()
 
 
+# 规下 is everything below designated size: the small and micro enterprises (小微) too.
+BELOW_SCALE = {"below": "规下企业", "micro": "规下企业（小微企业）"}
+
+
 @hookimpl
 def select_campaign_targets(tenant, campaign, enterprises):
-    """The programme serves below-scale enterprises (服务范围：100家规下企业)."""
+    """The programme serves below-scale enterprises (服务范围：100家规下企业): every live one
+    below designated size, small and micro included; each target's reason says which it
+    is (an above-scale, closed or unscaled enterprise is left for staff to add)."""
     if getattr(campaign, "kind", None) != CAMPAIGN_KEY:
         return None
     planned = settings_of(tenant)["target_enterprise_count"]
-    return [(e, f"规下企业，列入{planned}家社会化服务对象")
-            for e in enterprises if e.scale == "below" and e.status != "closed"]
+    return [(e, f"{BELOW_SCALE[e.scale]}，列入{planned}家社会化服务对象")
+            for e in enterprises if e.scale in BELOW_SCALE and e.status != "closed"]
 
 
 @hookimpl

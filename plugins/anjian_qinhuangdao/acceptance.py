@@ -21,6 +21,14 @@ achieve (the nine criteria), what it is about above all (major hazards: "尤其�
   is rectified (整改完成, verified or awaiting the bureau's 销号);
 - 基本合格 (basically passes) otherwise: some criteria unmet (at most the allowed number,
   neither 2 nor 9), or general hazards still being rectified within their deadline.
+
+The report states one conclusion (结论性意见): the one computed by this rule, labelled as
+such, beside the service organisation's own opinion (the acceptance's 结论性意见 as it
+wrote it), labelled as its opinion; neither is passed off as the other. The report is
+issued by the service organisation (the inspector's) for the bureau (报送), numbered
+``<report_number_prefix>-<year>-<acceptance id>``; its dates are the days the survey and
+the acceptance were carried out (``performed_on``), and a working-day deadline counted
+over a year whose holidays are not published yet is marked 暂定.
 """
 
 from __future__ import annotations
@@ -36,7 +44,6 @@ from anjian_qinhuangdao.baseline import (
     CERTIFIED_SPECIAL_WORKERS,
     LABELS,
     SURVEY_ON,
-    china_date,
     enterprise_baseline,
     surveyed_on,
 )
@@ -46,6 +53,9 @@ from anjian_qinhuangdao.settings import settings_of
 REPORT_KIND = "qinhuangdao_acceptance"
 
 PASS, BASIC_PASS, FAIL = "合格", "基本合格", "不合格"
+CONCLUSION_LABEL = "按验收判定规则得出的结论"
+OPINION_LABEL = "服务机构复查验收意见"
+PROVISIONAL = "（暂定）"  # a working-day deadline over holidays not yet published
 # Criteria whose failure alone fails the enterprise: the seed's two "major" ones.
 VETO_CRITERIA = ("YS02", "YS09")
 RECTIFIED_STATES = ("rectified", "verified")
@@ -76,6 +86,20 @@ class AcceptanceParameters(Schema):
             return
         if data.get("enterprise_id") is None or data.get("campaign_id") is None:
             raise ValidationError("须给出复查验收检查（inspection_id），或企业和专项行动", "inspection_id")
+
+
+def enterprise_of(tenant, params: dict) -> int | None:
+    """The enterprise the report is about (``ReportKind.enterprise``): the service
+    organisations serving it read the report."""
+    if params.get("enterprise_id") is not None:
+        return params["enterprise_id"]
+    inspection = context(tenant).inspection(params["inspection_id"])  # scoped
+    return inspection.enterprise_id if inspection is not None else None
+
+
+def report_number(settings: dict, inspection) -> str:
+    """The report's number: one per acceptance, the same in every format."""
+    return f"{settings['report_number_prefix']}-{inspection.performed_on.year}-{inspection.id:05d}"
 
 
 def template_key(inspection) -> str | None:
@@ -172,9 +196,11 @@ def _criteria(inspection) -> list[dict]:
 
 def _hazard_row(h) -> dict:
     return {"id": h.id, "title": h.title, "grade": h.grade, "grade_label": GRADES[h.grade],
+            "grade_criterion": h.grade_criterion or "",
             "state": h.state, "state_label": STATES[h.state],
             "source_label": SOURCES.get(h.source, h.source), "found_on": h.found_on.isoformat(),
-            "deadline": h.deadline.isoformat() if h.deadline else None}
+            "deadline": h.deadline.isoformat() if h.deadline else None,
+            "deadline_provisional": bool(h.deadline and h.deadline_provisional)}
 
 
 def compute(tenant, params: dict, snapshot_at) -> dict:
@@ -185,7 +211,7 @@ def compute(tenant, params: dict, snapshot_at) -> dict:
     enterprise = reads.enterprise(inspection.enterprise_id)
     if enterprise is None:
         raise AcceptanceError("企业不存在")
-    accepted_on = china_date(inspection.submitted_at)
+    accepted_on = inspection.performed_on  # the day it was carried out, not entered
     if inspection.campaign_id is not None:
         which = {"enterprise_id": enterprise.id, "campaign_id": inspection.campaign_id}
     else:  # alone: the hazards found in the service window up to the acceptance
@@ -198,28 +224,41 @@ def compute(tenant, params: dict, snapshot_at) -> dict:
     # The baseline's "有无重大隐患" counts the very hazards the conclusion reads (the
     # campaign's, or the service window's when the acceptance stands alone).
     majors = (summary["major_found"], summary["major_verified"])
-    surveyed = (surveyed_on(inspection.campaign_id, [enterprise.id]).get(enterprise.id)
-                if inspection.campaign_id is not None else None)
+    # The survey date is the day the survey inspection was carried out (the campaign's,
+    # or any survey of the enterprise when the acceptance stands alone).
+    surveyed = surveyed_on(inspection.campaign_id, [enterprise.id]).get(enterprise.id)
     spot_check_due = spot_checks.due_date(tenant, accepted_on)
+    organisation = _organisation(inspection.inspector_user_id)
+    bureau = getattr(tenant, "name", "")
     return {
-        "tenant": getattr(tenant, "name", ""),
+        "tenant": bureau,
         "title": "安全生产社会化服务企业复查验收情况报告",
+        "report_number": report_number(settings, inspection),
+        # Issued by the service organisation for the bureau (a bureau's own acceptance: by it).
+        "issued_by": organisation or bureau,
+        "issued_by_service_organisation": bool(organisation),
+        "issued_for": bureau,
         "inspection_id": inspection.id,
         "campaign_id": inspection.campaign_id,
         "enterprise": enterprise_baseline(enterprise, majors, surveyed),
         "accepted_on": accepted_on.isoformat(),
         "inspector": _person(inspection.inspector_user_id),
-        "service_organisation": _organisation(inspection.inspector_user_id),
-        "inspector_conclusion": inspection.conclusion or "",
+        "service_organisation": organisation,
         "summary_text": inspection.summary or "",
         "criteria": criteria,
         "criteria_met": sum(1 for c in criteria if c["answer"] in ("yes", "na")),
         "hazards": [_hazard_row(h) for h in hazards],
         "hazard_summary": summary,
+        # One conclusion: the rule's, labelled as computed; the organisation's own words
+        # beside it, labelled as its opinion.
         "conclusion": conclusion,
+        "conclusion_label": CONCLUSION_LABEL,
         "reasons": reasons,
+        "service_opinion": inspection.conclusion or "",
+        "service_opinion_label": OPINION_LABEL,
         "rule": RULE_TEXT.format(limit=settings["basic_pass_max_unmet"]),
         "spot_check_due": spot_check_due.date.isoformat(),
+        "spot_check_due_provisional": bool(spot_check_due.provisional),
         "spot_check_workdays": settings["spot_check_workdays"],
         "snapshot_at": snapshot_at.isoformat() if hasattr(snapshot_at, "isoformat") else snapshot_at,
     }
@@ -237,6 +276,13 @@ def _cell(value) -> str:
     return escape(str(value))
 
 
+def _dated(day: str | None, provisional: bool) -> str:
+    """A deadline's date, marked 暂定 when counted over holidays not published yet."""
+    if not day:
+        return "—"
+    return escape(day) + (PROVISIONAL if provisional else "")
+
+
 def html(data: dict) -> str:
     """The report's HTML body (the reports core adds the page, the CJK font and the PDF)."""
     ent = data["enterprise"]
@@ -244,19 +290,25 @@ def html(data: dict) -> str:
     baseline_rows = [("企业名称", ent["name"]), ("统一社会信用代码", ent["credit_code"]),
                      ("规模", ent["scale"]), ("行业", ent["industry"])]
     baseline_rows += [(label, ent[key]) for key, label in BASELINE_FIELDS]
+    major = ent["major_accident_hazard_label"]
+    if ent["major_accident_hazard"] is not None:
+        major += (f"（排查出重大事故隐患{ent['major_accident_hazards_found']}项，"
+                  f"已销号{ent['major_accident_hazards_verified']}项）")
     baseline_rows += [
-        (LABELS["major_accident_hazard"],
-         f"{'有' if ent['major_accident_hazard'] else '无'}（排查出重大事故隐患"
-         f"{ent['major_accident_hazards_found']}项，已销号{ent['major_accident_hazards_verified']}项）"),
+        (LABELS["major_accident_hazard"], major),
         ("重大危险源", ent["major_hazard_installation"]),
         (LABELS[CERTIFIED_SPECIAL_WORKERS], ent[CERTIFIED_SPECIAL_WORKERS]),
-        (LABELS[SURVEY_ON], ent[SURVEY_ON]),
+        (LABELS[SURVEY_ON], ent[SURVEY_ON] or "未排查"),
     ]
+    issuer = escape(data["issued_by"])
+    if data["issued_by_service_organisation"]:
+        issuer += "（第三方安全技术服务机构）"
     out = [
-        f"<h1>{escape(data['tenant'])}</h1>",
-        f"<h2>{escape(data['title'])}</h2>",
+        f"<h1>{escape(data['title'])}</h1>",
+        f"<p class=\"meta\">报告编号：{escape(data['report_number'])}</p>",
+        f"<p class=\"meta\">出具单位：{issuer}　报送：{escape(data['issued_for'])}</p>",
         f"<p class=\"meta\">企业：{escape(ent['name'])}　复查验收日期：{escape(data['accepted_on'])}"
-        f"　服务机构：{_cell(data['service_organisation'])}　复查人：{_cell(data['inspector'])}</p>",
+        f"　复查人：{_cell(data['inspector'])}</p>",
         "<h3>一、企业基本情况和安全底数</h3>",
         "<table class=\"baseline\"><colgroup><col style=\"width:30%\"><col></colgroup>",
         *[f"<tr><th>{escape(label)}</th><td>{_cell(value)}</td></tr>" for label, value in baseline_rows],
@@ -281,24 +333,25 @@ def html(data: dict) -> str:
         out += [
             "<table class=\"hazards\"><tr><th>隐患</th><th>等级</th><th>发现日期</th><th>来源</th>"
             "<th>整改期限</th><th>状态</th></tr>",
-            *[f"<tr><td>{escape(h['title'])}</td><td>{escape(h['grade_label'])}</td>"
-              f"<td>{escape(h['found_on'])}</td><td>{escape(h['source_label'])}</td>"
-              f"<td>{_cell(h['deadline'])}</td><td>{escape(h['state_label'])}</td></tr>"
+            *[f"<tr><td>{escape(h['title'])}</td><td>{escape(h['grade_label'])}"
+              + (f"<br>判定依据：{escape(h['grade_criterion'])}" if h["grade_criterion"] else "")
+              + f"</td><td>{escape(h['found_on'])}</td><td>{escape(h['source_label'])}</td>"
+              f"<td>{_dated(h['deadline'], h['deadline_provisional'])}</td>"
+              f"<td>{escape(h['state_label'])}</td></tr>"
               for h in data["hazards"]],
             "</table>",
         ]
+    opinion = data["service_opinion"] or "（未填写）"
     out += [
         "<h3>四、结论性意见</h3>",
         f"<p class=\"conclusion\" style=\"font-size:14pt;font-weight:bold\">"
         f"结论：{escape(data['conclusion'])}</p>",
+        f"<p>（{escape(data['conclusion_label'])}，理由如下）</p>",
         "<ul>", *[f"<li>{escape(r)}</li>" for r in data["reasons"]], "</ul>",
-    ]
-    if data["inspector_conclusion"]:
-        out.append(f"<p>复查意见：{escape(data['inspector_conclusion'])}</p>")
-    out += [
+        f"<p>{escape(data['service_opinion_label'])}：{escape(opinion)}</p>",
         f"<p class=\"rule\">{escape(data['rule'])}</p>",
         f"<p>应急管理局抽查验收期限（复查验收后{data['spot_check_workdays']}个工作日内）："
-        f"{escape(data['spot_check_due'])}</p>",
+        f"{_dated(data['spot_check_due'], data['spot_check_due_provisional'])}</p>",
     ]
     return "\n".join(out)
 

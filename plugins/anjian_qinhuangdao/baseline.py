@@ -3,9 +3,12 @@
 "应急管理局掌握企业的基本信息和安全底数（包括各企业基本情况，地址、主要产品、员工人数、安全管理
 人员数量、特种作业人员数量、主要风险因素、有无重大隐患等）". Six of these are core enterprise
 fields; "有无重大隐患" is read from the hazard ledger (a major accident hazard found in the
-programme), never typed in, so it cannot disagree with the ledger. The plugin adds the
-date of the survey and the number of certified special workers (item 7, 持证上岗) as
-enterprise extra fields.
+programme), never typed in, so it cannot disagree with the ledger: 有 when one was found,
+无 when the enterprise was surveyed and none was, and 未排查 when it was never surveyed
+(no hazard found there means nothing yet). The plugin adds the date of the survey and the
+number of certified special workers (item 7, 持证上岗) as enterprise extra fields; the
+survey date is the day the programme's survey inspection was carried out, or, without
+one on the platform, the date entered (the zone's survey sheets).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import datetime as dt
 
 from marshmallow import Schema, fields, validate
 
-from anjian.plugin_api import SCALES, ImportProfile, context, local_now
+from anjian.plugin_api import SCALES, ImportProfile, context
 from anjian_qinhuangdao.catalogue import SURVEY_TEMPLATE
+from anjian_qinhuangdao.settings import settings_of
 
 SURVEY_ON = "qhd_survey_on"
 CERTIFIED_SPECIAL_WORKERS = "qhd_certified_special_workers"
@@ -31,6 +35,9 @@ BASELINE_FIELDS = (
 )
 LABELS = {**dict(BASELINE_FIELDS), "major_accident_hazard": "有无重大隐患",
           SURVEY_ON: "摸底排查日期", CERTIFIED_SPECIAL_WORKERS: "持证特种作业人员数量"}
+# "有无重大隐患": found, surveyed and none found, never surveyed.
+NOT_SURVEYED = "未排查"
+MAJOR_LABELS = {True: "有", False: "无", None: NOT_SURVEYED}
 
 
 def extra_fields() -> dict:
@@ -70,24 +77,15 @@ def major_hazard_counts(campaign_id: int, enterprise_ids) -> dict[int, tuple[int
 
 def inspection_dates(template_key: str, enterprise_ids, campaign_id: int | None = None,
                      first: bool = False) -> dict[int, dt.date]:
-    """{enterprise id: the China date of its latest (``first``: earliest) submitted
-    inspection on the template}, in the campaign when one is given."""
-    moments = context().inspection_moments(template_key, enterprise_ids, campaign_id, first)
-    return {e: china_date(at) for e, at in moments.items()}
+    """{enterprise id: the day its latest (``first``: earliest) submitted inspection on the
+    template was carried out}, in the campaign when one is given."""
+    return context().inspection_dates(template_key, enterprise_ids, campaign_id, first)
 
 
-def surveyed_on(campaign_id: int, enterprise_ids) -> dict[int, dt.date]:
-    """{enterprise id: date of its first submitted survey inspection} in the campaign."""
+def surveyed_on(campaign_id: int | None, enterprise_ids) -> dict[int, dt.date]:
+    """{enterprise id: the day its first submitted survey inspection was carried out} in the
+    campaign (any, when None)."""
     return inspection_dates(SURVEY_TEMPLATE, enterprise_ids, campaign_id, first=True)
-
-
-def china_date(moment: dt.datetime | None) -> dt.date | None:
-    """The China (Beijing) date of a stored moment; a naive one is read as UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return local_now(moment).date()
 
 
 def enterprise_baseline(enterprise, majors: tuple[int, int] | None,
@@ -96,7 +94,8 @@ def enterprise_baseline(enterprise, majors: tuple[int, int] | None,
     (the fields still unknown, by their Chinese labels)."""
     extra = enterprise.extra or {}
     found, verified = majors or (0, 0)
-    survey_on = extra.get(SURVEY_ON) or (surveyed.isoformat() if surveyed else None)
+    survey_on = (surveyed.isoformat() if surveyed else None) or extra.get(SURVEY_ON)
+    major = True if found > 0 else (False if survey_on is not None else None)
     row = {
         "enterprise_id": enterprise.id,
         "name": enterprise.name,
@@ -105,7 +104,9 @@ def enterprise_baseline(enterprise, majors: tuple[int, int] | None,
         "industry": enterprise.industry or "",
         **{key: getattr(enterprise, key) for key, _label in BASELINE_FIELDS},
         "major_hazard_installation": bool(enterprise.major_hazard),  # 重大危险源 (item 9)
-        "major_accident_hazard": found > 0,
+        "surveyed": survey_on is not None,
+        "major_accident_hazard": major,  # None: never surveyed (未排查)
+        "major_accident_hazard_label": MAJOR_LABELS[major],
         "major_accident_hazards_found": found,
         "major_accident_hazards_verified": verified,
         SURVEY_ON: survey_on,
@@ -132,6 +133,7 @@ def campaign_baseline(campaign, settings: dict) -> dict:
         "complete": sum(1 for r in rows if not r["gaps"]),
         "with_gaps": sum(1 for r in rows if r["gaps"]),
         "with_major_accident_hazard": sum(1 for r in rows if r["major_accident_hazard"]),
+        "not_surveyed": sum(1 for r in rows if not r["surveyed"]),
         "enterprises": rows,
     }
 
@@ -146,8 +148,6 @@ class BaselineParameters(Schema):
 
 
 def compute(tenant, params: dict, snapshot_at) -> dict:
-    from anjian_qinhuangdao.settings import settings_of
-
     campaign = context(tenant).campaign(params["campaign_id"])  # scoped
     if campaign is None:
         raise ValueError("专项行动不存在")
@@ -158,7 +158,7 @@ XLSX_COLUMNS = [("企业名称", 30, "name"), ("统一社会信用代码", 22, "
                 ("规模", 8, "scale"), ("行业", 10, "industry"),
                 *[(label, 14 if key not in ("address", "main_products", "main_risk_factors")
                    else 30, key) for key, label in BASELINE_FIELDS],
-                ("有无重大隐患", 12, "major_accident_hazard"),
+                ("有无重大隐患", 12, "major_accident_hazard_label"),
                 ("重大危险源", 10, "major_hazard_installation"),
                 (LABELS[CERTIFIED_SPECIAL_WORKERS], 14, CERTIFIED_SPECIAL_WORKERS),
                 (LABELS[SURVEY_ON], 12, SURVEY_ON), ("尚缺信息", 40, "gaps")]
@@ -187,5 +187,6 @@ def xlsx(data: dict, workbook) -> None:
     last = len(data["enterprises"]) + 2
     sheet.write_string(last, 0, f"服务对象{data['targets']}家（方案{data['planned']}家），"
                                 f"信息完整{data['complete']}家，尚缺信息{data['with_gaps']}家，"
-                                f"有重大隐患{data['with_major_accident_hazard']}家", bold)
+                                f"有重大隐患{data['with_major_accident_hazard']}家，"
+                                f"未排查{data['not_surveyed']}家", bold)
     sheet.freeze_panes(1, 1)

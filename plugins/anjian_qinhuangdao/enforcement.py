@@ -6,12 +6,17 @@
 
 An enterprise of the campaign is a candidate when
 
-- it did not cooperate (不积极配合): referred to enforcement as ``uncooperative``, or a target
-  never inspected in the campaign once the service window (the acceptance phase) closed;
+- it did not cooperate (不积极配合): referred to enforcement as ``uncooperative`` (the record
+  of its refusal), its details adding when it was never inspected in the service window;
 - it left a problem past its deadline (逾期不改): a hazard of the campaign overdue on the
   plan's date (the core's rule: marked overdue, or still open past its deadline), or
   referred as ``overdue``;
-- it refused (拒不整改): a hazard referred as ``refused``.
+- it refused (拒不整改): a hazard referred as ``refused``;
+- it was not surveyed (尚未排查): a target never inspected in the campaign once the service
+  window (the acceptance phase) closed, with no record of refusing. Nobody visiting an
+  enterprise is not the enterprise failing to cooperate, so it is named for what it is: the
+  bureau verifies why (the enterprise barred the door: refer it as uncooperative; the
+  service organisation never came: it surveys it late).
 
 Each gets a plan (一企一策): the reasons, the measures they call for, the points to
 inspect from its own weaknesses (the acceptance criteria it did not meet: basic
@@ -38,11 +43,14 @@ REASONS = {
     "uncooperative": "不积极配合社会化服务",
     "overdue": "对社会化服务发现提出的问题逾期不改",
     "refused": "对社会化服务发现提出的问题拒不整改",
+    "not_surveyed": "服务期内尚未排查（待核实原因，不等同于不积极配合）",
 }
 MEASURES = {
     "uncooperative": "开展执法检查，核实不配合、拒绝或阻挠社会化服务检查的情况，依法依规处理",
     "overdue": "逐项核查逾期未整改的隐患，责令限期整改，逾期仍不整改的依法实施处罚",
     "refused": "对拒不整改的隐患依法实施行政处罚，存在重大事故隐患的依法责令停产停业整顿",
+    "not_surveyed": "核实未排查的原因：企业拒绝或阻挠服务机构检查的，按不积极配合移交执法；"
+                    "服务机构未到企业排查的，责成其限期补充排查",
 }
 # Acceptance criteria by the seed's two axes of difference.
 BASIC_MANAGEMENT = ("YS01", "YS02", "YS03", "YS04", "YS05", "YS07", "YS08")
@@ -95,7 +103,11 @@ def findings(campaign, on: dt.date) -> dict[int, dict[str, list[str]]]:
     end = service_window_end(campaign)
     if end is not None and on > end:
         for enterprise_id in reads.targets_not_inspected(campaign.id):
-            add(enterprise_id, "uncooperative", f"服务期（至{end.isoformat()}）内未接受检查")
+            if "uncooperative" in out.get(enterprise_id, {}):  # its refusal is on record
+                add(enterprise_id, "uncooperative", f"服务期（至{end.isoformat()}）内未接受检查")
+            else:
+                add(enterprise_id, "not_surveyed",
+                    f"服务期（至{end.isoformat()}）内未排查，无拒绝或阻挠检查的记录")
     return out
 
 

@@ -17,7 +17,6 @@ organisation when it is ready (a ``report`` record naming the platform's report)
 from __future__ import annotations
 
 from anjian.plugin_api import context
-from anjian_qinhuangdao.baseline import china_date
 from anjian_qinhuangdao.catalogue import ACCEPTANCE_TEMPLATE, SURVEY_TEMPLATE
 from anjian_qinhuangdao.settings import PLUGIN
 
@@ -58,7 +57,7 @@ def record_inspection(tenant, inspection, actor, template_key: str):
     reads = context(tenant)
     if reads.has_service_record(inspection_id=inspection.id):
         return None
-    done_on = china_date(inspection.submitted_at)
+    done_on = inspection.performed_on  # the day it was carried out, not entered
     contract_id = reads.active_contract_serving(staff_user_id=actor.id,
                                                 enterprise_id=inspection.enterprise_id,
                                                 plugin=PLUGIN, on=done_on)

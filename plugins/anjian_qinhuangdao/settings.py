@@ -38,6 +38,10 @@ class QinhuangdaoSettings(Schema):
     enforcement_department = fields.String(load_default="应急管理局执法人员",
                                            validate=validate.Length(min=1, max=100))
     enforcement_workdays = fields.Integer(load_default=20, validate=validate.Range(min=1, max=250))
+    # Phase 3's report (情况报告和结论性意见) is numbered "<prefix>-<year>-<acceptance id>".
+    report_number_prefix = fields.String(load_default="QHDSHFW",
+                                         validate=validate.Regexp(r"^[A-Za-z0-9\u4e00-\u9fff]{1,20}$",
+                                                                  error="须为 1–20 个字母、数字或汉字"))
 
     @validates_schema
     def _window_in_order(self, data, **kwargs):

@@ -31,6 +31,10 @@ The hooks live here; each delegates to the module that holds the rule:
 - ``crackdown``: the targets (建材, 机械, 轻工) with their planned mark and deadline, the
   rules self-check by group (route ``rules-progress``), and the crackdown rule (an
   order to rectify given in 1–20 May and overdue: an enforcement candidate);
+- ``permits``: the seed's own dangerous-work kinds (爆破, 检维修) and the approvals: the
+  principal or his delegate, doubled (approval, supervision, acceptance) at key times;
+- ``risk_catalogue``: the city's two industrial risk catalogues (一般; 较大级以上) as data
+  users pick from, and the layout of the export to its risk-reporting system;
 - ``report``: the progress report per enterprise and per sector (xlsx, PDF).
 """
 
@@ -39,7 +43,7 @@ import datetime
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from anjian.plugin_api import CampaignKind, Milestone, Phase, Route, hookimpl, local_today
-from anjian_shenyang import checklist, crackdown, ledgers, report
+from anjian_shenyang import checklist, crackdown, ledgers, permits, report, risk_catalogue
 
 # The plugin contract this plugin is written for (anjian.plugin_api.CONTRACT_VERSION).
 PLUGIN_CONTRACT = 1
@@ -206,3 +210,19 @@ def enforcement_candidates(tenant, campaign):
 @hookimpl
 def register_report_kinds():
     return [report.REPORT]
+
+
+@hookimpl
+def register_permit_kinds():
+    return list(permits.KINDS)
+
+
+@hookimpl
+def permit_approvals(tenant, permit, key_time):
+    """"必须由主要负责人审定或授权，重点时段和必要时实行双审批、双监督、双验收"."""
+    return permits.approvals(bool(key_time))
+
+
+@hookimpl
+def register_risk_catalogues():
+    return list(risk_catalogue.CATALOGUES)

@@ -11,6 +11,9 @@ self-check against the district's templates by group, and who is referred for a 
   assessed and none is missing or outdated, *overdue* when its group's deadline has passed
   without that, else *due*. The group counts are set against the plan's 16 and 33, and the
   end-of-May evaluation (``evaluation_deadline``) is the report's (``anjian_shenyang.report``).
+- **Dual control** (task 2): each target's risk registration (at least one risk point
+  registered) against its date: the planned enterprises by 30 April, every other by the
+  end of May (``risk_deadline``), counted beside the rules in ``rules_progress``.
 - **The crackdown rule** ("集中攻坚阶段…对发现的隐患问题依法下达责令限期整改，对未按期整改的，
   依法实施行政处罚"): a hazard of the campaign found in the crackdown phase (1–20 May) with a
   deadline, overdue on the day asked, makes its enterprise a candidate for a penalty.
@@ -76,6 +79,13 @@ def _campaign(campaign_id: int | None):
     return campaign
 
 
+def risk_deadline(settings: dict, group: str) -> dt.date:
+    """Dual control (task 2): "4月30日前…计划内的16家企业全部录入《沈阳市风险报告动态管理系统》…；
+    5月底前，实现全街道工业企业依托系统开展隐患自查自报自改" — a planned enterprise registers its
+    risks by the planned deadline, every other by the evaluation deadline."""
+    return settings["planned_enterprises_deadline"] if group == "planned" else settings["evaluation_deadline"]
+
+
 def standing(counts: dict, due: dt.date, as_of: dt.date) -> str:
     done = counts["templates"] > 0 and counts["unassessed"] == counts["missing"] == counts["outdated"] == 0
     return "done" if done else "overdue" if as_of > due else "due"
@@ -90,25 +100,35 @@ def rules_progress(tenant, campaign_id: int | None = None, as_of: dt.date | None
     ctx = context(tenant)
     targets = ctx.campaign_targets(campaign.id)
     counts = ctx.rules_counts([e.id for e in targets])
+    risks = ctx.risk_counts([e.id for e in targets])
     empty = {"templates": 0, "present": 0, "missing": 0, "outdated": 0, "unassessed": 0}
     loaded = max((c["templates"] for c in counts.values()), default=0)
-    groups = {key: {"key": key, "title": title, "enterprises": 0, "done": 0, "due": 0, "overdue": 0}
+    groups = {key: {"key": key, "title": title, "enterprises": 0, "done": 0, "due": 0, "overdue": 0,
+                    "risk_done": 0, "risk_due": 0, "risk_overdue": 0}
               for key, title in GROUPS.items()}
     groups["planned"].update(deadline=settings["planned_enterprises_deadline"].isoformat(),
+                             risk_deadline=settings["planned_enterprises_deadline"].isoformat(),
                              planned_count=settings["planned_enterprise_count"])
     groups["other"].update(deadline=settings["other_enterprises_deadline"].isoformat(),
+                           risk_deadline=settings["evaluation_deadline"].isoformat(),
                            planned_count=settings["other_enterprise_count"])
     rows = []
     for enterprise in targets:
         group, due = group_of(settings, enterprise)
         mine = counts.get(enterprise.id, empty)
         state = standing(mine, due, as_of)
+        points = risks.get(enterprise.id, {}).get("points", 0)
+        risk_due = risk_deadline(settings, group)
+        risk_state = "done" if points else "overdue" if as_of > risk_due else "due"
         groups[group]["enterprises"] += 1
         groups[group][state] += 1
+        groups[group][f"risk_{risk_state}"] += 1
         rows.append({"enterprise_id": enterprise.id, "enterprise_name": enterprise.name,
                      "industry": enterprise.industry, "group": group, "group_label": GROUPS[group],
                      "deadline": due.isoformat(), "status": state, "status_label": STATUSES[state], **mine,
-                     "share_present": round(mine["present"] / mine["templates"], 4) if mine["templates"] else 0.0})
+                     "share_present": round(mine["present"] / mine["templates"], 4) if mine["templates"] else 0.0,
+                     "risk_points": points, "risk_deadline": risk_due.isoformat(), "risk_status": risk_state,
+                     "risk_status_label": STATUSES[risk_state]})
     warnings = []
     if loaded != settings["template_rule_count"]:
         warnings.append(f"已导入规章制度模板 {loaded} 个，方案要求对标 {settings['template_rule_count']} 个，"

@@ -1,9 +1,11 @@
 """The crackdown's progress report (``shenyang_crackdown_progress``, xlsx, PDF or JSON): per
 target enterprise the share of rules in place against the templates and its group's
-self-check, its ledgers (the duties met, missed and still due), and the hazards found and
-fixed (verified) in the campaign; per sector (建材, 机械, 轻工: ``focus_sectors``) the same
-summed. It serves the end-of-May evaluation ("5月底前，开展评估总结，梳理薄弱环节"): on the
-tenant's ``evaluation_deadline`` it is made by itself, as a PDF (``evaluation_params``)."""
+self-check, its ledgers (the duties met, missed and still due), the hazards found and fixed
+(verified) in the campaign, its risk registration (risk points, of them major and large,
+registered by its date) and its permits this year (all, still open); per sector (建材, 机械,
+轻工: ``focus_sectors``) the same summed. It serves the end-of-May evaluation ("5月底前，
+开展评估总结，梳理薄弱环节"): on the tenant's ``evaluation_deadline`` it is made by itself, as
+a PDF (``evaluation_params``)."""
 
 from __future__ import annotations
 
@@ -52,8 +54,11 @@ def compute(tenant, params, snapshot_at) -> dict:
     ids = [row["enterprise_id"] for row in rules["enterprises"]]
     duties = ctx.ledger_duty_status(as_of, ids)
     hazards = ctx.hazard_counts_by_enterprise(campaign_id=rules["campaign_id"], enterprise_ids=ids)
+    risks = ctx.risk_counts(ids)
+    permits = ctx.permit_counts(ids, since=as_of.replace(month=1, day=1))
     sectors = {name: {"sector": name, "enterprises": 0, "templates": 0, "present": 0, "rules_done": 0,
-                      "ledgers_complete": 0, "hazards_found": 0, "hazards_fixed": 0}
+                      "ledgers_complete": 0, "hazards_found": 0, "hazards_fixed": 0, "risk_registered": 0,
+                      "risk_points": 0, "risk_major_large": 0, "permits": 0, "permits_open": 0}
                for name in tenant.settings[PLUGIN]["focus_sectors"]}
     rows = []
     for row in rules["enterprises"]:
@@ -71,6 +76,12 @@ def compute(tenant, params, snapshot_at) -> dict:
                  "ledgers_complete": not missed,
                  "missed": "；".join(f"{i['title']}（{i['period']}）" for i in missed),
                  "hazards_found": found, "hazards_fixed": fixed}
+        risk = risks.get(row["enterprise_id"], {})
+        permit = permits.get(row["enterprise_id"], {})
+        entry.update(risk_points=risk.get("points", 0),
+                     risk_major_large=risk.get("major", 0) + risk.get("large", 0),
+                     risk_status=row["risk_status_label"], permits=permit.get("total", 0),
+                     permits_open=permit.get("open", 0))
         rows.append(entry)
         sector = sectors.get(row["industry"])
         if sector is not None:
@@ -81,6 +92,11 @@ def compute(tenant, params, snapshot_at) -> dict:
             sector["ledgers_complete"] += not missed
             sector["hazards_found"] += found
             sector["hazards_fixed"] += fixed
+            sector["risk_registered"] += entry["risk_points"] > 0
+            sector["risk_points"] += entry["risk_points"]
+            sector["risk_major_large"] += entry["risk_major_large"]
+            sector["permits"] += entry["permits"]
+            sector["permits_open"] += entry["permits_open"]
     for sector in sectors.values():
         sector["share_present"] = _share(sector["present"], sector["templates"])
     return {"title": f"{tenant.name}{TITLE}", "as_of": as_of.isoformat(),
@@ -95,16 +111,19 @@ ENTERPRISE_COLUMNS = (
     ("需修订", "outdated", 8), ("未自查", "unassessed", 8), ("建立比例", "share_present", 10),
     ("制度自查", "rules_status", 12), ("台账义务完成", "duties_met", 12), ("未完成", "duties_missed", 8),
     ("进行中", "duties_due", 8), ("未完成的台账义务", "missed", 40), ("发现隐患", "hazards_found", 10),
-    ("已整改验收", "hazards_fixed", 10),
+    ("已整改验收", "hazards_fixed", 10), ("风险点", "risk_points", 8), ("重大及较大风险", "risk_major_large", 12),
+    ("风险报告录入", "risk_status", 12), ("作业票（本年）", "permits", 12), ("未关闭作业票", "permits_open", 12),
 )
 # The PDF's table of enterprises: what fits a page's width.
 PRINTED_COLUMNS = tuple(c for c in ENTERPRISE_COLUMNS if c[1] in (
     "enterprise_name", "industry", "group_label", "share_present", "rules_status", "duties_met", "duties_missed",
-    "hazards_found", "hazards_fixed"))
+    "hazards_found", "hazards_fixed", "risk_points", "permits"))
 SECTOR_COLUMNS = (
     ("行业", "sector", 10), ("企业数", "enterprises", 8), ("制度建立比例", "share_present", 12),
     ("制度自查完成企业", "rules_done", 16), ("台账齐全企业", "ledgers_complete", 14),
-    ("发现隐患", "hazards_found", 10), ("已整改验收", "hazards_fixed", 12),
+    ("发现隐患", "hazards_found", 10), ("已整改验收", "hazards_fixed", 12), ("录入风险企业", "risk_registered", 12),
+    ("风险点", "risk_points", 8), ("重大及较大风险", "risk_major_large", 12), ("作业票（本年）", "permits", 12),
+    ("未关闭作业票", "permits_open", 12),
 )
 
 
@@ -147,10 +166,13 @@ def _value(key, value) -> str:
 
 
 def _table(columns, rows) -> str:
+    """A table whose first column (a name) is wide enough to stay on one line."""
+    rest = round(76 / max(len(columns) - 1, 1), 1)
+    widths = "".join(f'<col style="width:{24 if i == 0 else rest}%">' for i in range(len(columns)))
     head = "".join(f"<th>{escape(label)}</th>" for label, _key, _w in columns)
     body = "".join("<tr>" + "".join(f"<td>{_value(key, row[key])}</td>" for _l, key, _w in columns) + "</tr>"
                    for row in rows)
-    return f"<table><tr>{head}</tr>{body or '<tr><td>（无）</td></tr>'}</table>"
+    return f"<table><colgroup>{widths}</colgroup><tr>{head}</tr>{body or '<tr><td>（无）</td></tr>'}</table>"
 
 
 def html(data) -> str:

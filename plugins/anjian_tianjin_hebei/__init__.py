@@ -13,8 +13,10 @@ storage and sale of dangerous goods) and at least one drill (quarterly in
 high-risk sectors, which for drills also include road transport). Four phases:
 mobilisation (May), self-inspection (June), supervision (July-November),
 summary (December). From 25 May, every Monday before noon, each section reports
-the cumulative dispatch table (调度表); the stage report is due by 29 July and
-the final summary by 28 November.
+the cumulative dispatch table (调度表; ``dispatch``, as xlsx, PDF and JSON, one table
+per section where the tenant has sections); the stage report is due by 29 July and
+the final summary by 28 November. The major hazard ledger (台账) is a report of its
+own (``ledger``).
 """
 
 import datetime
@@ -22,7 +24,7 @@ import datetime
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from anjian.plugin_api import hookimpl
-from anjian_tianjin_hebei import checklists, dispatch
+from anjian_tianjin_hebei import checklists, dispatch, ledger
 from anjian_tianjin_hebei.campaign import (
     CAMPAIGN_KEY,
     FOCUS_SECTORS,
@@ -66,6 +68,10 @@ class TianjinHebeiSettings(Schema):
     dispatch_recipient = fields.String(load_default="企业服务科")
     stage_report_due = fields.Date(load_default=datetime.date(2023, 7, 29))
     final_report_due = fields.Date(load_default=datetime.date(2023, 11, 28))
+    # The bureau's sections (科室) that each report a dispatch table ("请科室……上报"); none:
+    # the bureau reports one table. An enterprise's section is its field hebei_office.
+    offices = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
+                          load_default=list, validate=validate.Length(max=50))
 
     @validates_schema
     def _dates_in_order(self, data, **kwargs):
@@ -80,9 +86,11 @@ class TianjinHebeiSettings(Schema):
             raise ValidationError("阶段进展报送日期晚于工作总结报送日期", "stage_report_due")
         if not data["focus_sectors"]:
             raise ValidationError("至少须有一个重点行业领域", "focus_sectors")
-        if data["dispatch_weekday"] == 1 and data["dispatch_before"] <= dispatch.SCHEDULE_TIME:
-            raise ValidationError(f"调度表于每周一{dispatch.SCHEDULE_TIME}定时生成，"
-                                  "周一上报的截止时间须晚于此", "dispatch_before")
+        if data["dispatch_before"] <= dispatch.SCHEDULE_TIME:
+            raise ValidationError(f"调度表于上报日{dispatch.SCHEDULE_TIME}定时生成，"
+                                  "上报截止时间须晚于此", "dispatch_before")
+        if len(set(data["offices"])) != len(data["offices"]):
+            raise ValidationError("科室名称重复", "offices")
 
 
 @hookimpl
@@ -104,7 +112,7 @@ def register_checklist_templates():
 
 @hookimpl
 def register_report_kinds():
-    return [dispatch.REPORT_KIND]
+    return [dispatch.REPORT_KIND, ledger.REPORT_KIND]
 
 
 # --- policy -----------------------------------------------------------------------------------
@@ -112,16 +120,23 @@ def register_report_kinds():
 @hookimpl
 def enterprise_extra_fields(tenant):
     """行业领域: the focus sectors get the fire, hot-work and gas checks and count as key
-    enterprises in the dispatch table; high-risk sectors inspect and drill more often."""
+    enterprises in the dispatch table; high-risk sectors inspect and drill more often.
+    负责科室 (where the tenant has sections): the section whose dispatch table counts it."""
     settings = tenant.settings.get(PLUGIN) or {}
     sectors = list(dict.fromkeys([*settings.get("focus_sectors", FOCUS_SECTORS),
                                   *settings.get("high_risk_sectors", HIGH_RISK_SECTORS),
                                   *settings.get("high_risk_drill_sectors",
                                                 HIGH_RISK_DRILL_SECTORS),
                                   *OTHER_SECTORS]))
-    return {dispatch.SECTOR_FIELD: fields.String(
+    out = {dispatch.SECTOR_FIELD: fields.String(
         allow_none=True, validate=validate.OneOf(sectors),
         metadata={"description": "行业领域（河北区商务局专项行动）：" + "、".join(sectors)})}
+    offices = settings.get("offices") or []
+    if offices:
+        out[dispatch.OFFICE_FIELD] = fields.String(
+            allow_none=True, validate=validate.OneOf(offices),
+            metadata={"description": "负责科室（调度表按科室分别统计）：" + "、".join(offices)})
+    return out
 
 
 @hookimpl

@@ -20,11 +20,27 @@ before noon. Figures the platform holds are computed from live data of the campa
 
 Staff enter the rest per week (the core's entered figures, kept per week and audited):
 flows are summed over the campaign's weeks; a stock (technical inspectors) is the latest
-value entered; so is the yes/no of the media column.
+value entered; so is the yes/no of the media column. What they enter is checked as an
+office fills the form: counts (people, times, enterprises) are whole numbers, the media
+column takes only 是 or 否, a 其中 never exceeds its total (published cases, rewards), and
+only weeks of the campaign that have begun take figures (``figures_check``).
+
+Amounts are shown as an office writes them, in 10,000 yuan to two decimals (2.35万元,
+not 2.35005万元). The table's 截至 is the last day its data covers (the week's Sunday, or
+today for the week under way), its 时间 the day it is due (the dispatch weekday after the
+week; today when that is still to come). The schedule follows the tenant's dispatch
+weekday: it runs daily at 09:00 and makes the table only on that weekday.
+
+Where the tenant has sections (科室, the setting ``offices``; an enterprise's section is
+its plugin field ``hebei_office``), the report holds the bureau's table and one table per
+section (``by_office``), each with the platform's figures of the section's enterprises;
+the entered figures are the bureau's (they are entered once, not per section), so a
+section's table leaves them blank. ``office`` asks for one section's table alone.
 
 ``compute`` reads everything in a fixed number of statements whatever the number of
 rows: the campaign, then six aggregates (hazards; inspections; spot-check failings;
-referrals; entered sums; latest entered values).
+referrals; entered sums; latest entered values); with sections, one more statement (the
+enterprises by section) and four aggregates per section.
 """
 
 from __future__ import annotations
@@ -53,15 +69,18 @@ from anjian_tianjin_hebei.checklists import FAILING_OF_CODE, FAILINGS, SPOT_CHEC
 DISPATCH_KEY = "hebei_dispatch_2023"
 TITLE = "河北区重大事故隐患专项排查整治2023行动进展情况调度表"
 SECTOR_FIELD = "hebei_sector"
+OFFICE_FIELD = "hebei_office"
 
 DEPARTMENT_SOURCES = ("department", "spot_check", "service_org")
 WAN = decimal.Decimal(10000)
 
 
-# The schedule: every Monday at 09:00 Asia/Shanghai, before the noon deadline
-# ("于每周一中午前上报"); a tenant's own deadline must fall after it (settings).
-SCHEDULE_CRON = "0 9 * * 1"
+# The schedule: at 09:00 Asia/Shanghai on the tenant's dispatch weekday (Monday by default),
+# before the noon deadline ("于每周一中午前上报"); a tenant's own deadline must fall after it
+# (settings). The cron runs daily; ``scheduled_params`` makes the table on that weekday only.
+SCHEDULE_CRON = "0 9 * * *"
 SCHEDULE_TIME = "09:00"
+CENT = decimal.Decimal("0.01")
 
 
 def refuse(message: str) -> NoReturn:
@@ -78,6 +97,9 @@ class DispatchParams(Schema):
                                          "且不晚于专项行动结束所在的周"})
     campaign_id = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
         "title": "专项行动", "description": "默认本单位最近启动的“重大事故隐患排查整治2023专项行动”"})
+    office = fields.String(validate=validate.Length(min=1, max=50), metadata={
+        "title": "科室", "description": "只生成该科室的调度表；默认生成全局汇总表，设有科室的单位另附"
+                                       "每个科室一张"})
 
     @validates("week")
     def _not_in_the_future(self, value, **_kwargs):
@@ -99,6 +121,14 @@ class Value:
     # Entered figures: "sum" over the weeks (flows), "latest" value entered (a stock),
     # "flag" (是/否: the latest answer entered).
     aggregate: str = "sum"
+    part_of: str | None = None  # 其中: the figure it never exceeds
+
+    @property
+    def kind(self) -> str:
+        """What staff may enter (the core's figure kinds): 是/否, an amount, or a count."""
+        if self.aggregate == "flag":
+            return "yes_no"
+        return "amount" if self.unit == "万元" else "count"
 
 
 @dataclass(frozen=True)
@@ -145,7 +175,8 @@ SECTIONS = [
         _computed(6, "suspensions", "责令停产整顿（家）", "家"),
         _entered(7, "exposed_enterprises", "曝光、约谈、联合惩戒企业（家）", "家"),
         Row(8, "公布典型执法案例（个），其中危险作业罪案例（个）",
-            (Value("cases_published", "个", True), Value("dangerous_work_cases", "个", True))),
+            (Value("cases_published", "个", True),
+             Value("dangerous_work_cases", "个", True, part_of="cases_published"))),
         _entered(9, "accountability", "责任倒查追责问责（人）", "人"),
         _entered(10, "interviews", "约谈通报街道及部门（次）", "次"),
     ]),
@@ -155,7 +186,8 @@ SECTIONS = [
         _entered(3, "onsite_supervision", "有关负责同志现场督导检查（次）", "次"),
         _entered(4, "enterprise_briefings", "有关负责同志到企业宣讲（次）", "次"),
         Row(5, "举报奖励（万元），其中匿名举报查实奖励（万元）",
-            (Value("report_rewards", "万元", True), Value("anonymous_rewards", "万元", True))),
+            (Value("report_rewards", "万元", True),
+             Value("anonymous_rewards", "万元", True, part_of="report_rewards"))),
         _entered(6, "media_column", "是否依托媒体设置并播放安全生产专题栏目", "是/否", "flag"),
         _entered(7, "technical_inspectors", "配备专兼职技术检查员数量（人）", "人", "latest"),
         _entered(8, "supervision_checks", "组织开展督导检查（次）", "次"),
@@ -173,7 +205,7 @@ ENTERED_LABELS = {
     "dangerous_work_cases": "其中危险作业罪案例（个）",
     "report_rewards": "举报奖励（万元）",
     "anonymous_rewards": "其中匿名举报查实奖励（万元）",
-    "media_column": "是否依托媒体设置并播放安全生产专题栏目（1 是，0 否）",
+    "media_column": "是否依托媒体设置并播放安全生产专题栏目（填“是”或“否”）",
     "technical_inspectors": "配备专兼职技术检查员数量（人，填当周实有数）",
 }
 assert set(ENTERED_LABELS) == set(ENTERED)
@@ -208,16 +240,41 @@ def report_date(week_start: dt.date, settings: dict) -> dt.date:
 
 
 def scheduled_params(tenant, slot: dt.datetime) -> dict | None:
-    """The Monday schedule's parameters: the last full week before the slot (Shanghai).
+    """The schedule's parameters on the tenant's dispatch weekday: the last full week
+    before the slot (Shanghai).
 
-    Outside the reporting period (from the first dispatch date to the week after the
-    campaign's end) there is no table to make: None, and the core skips the slot."""
+    On another weekday, or outside the reporting period (from the first dispatch date to
+    the week after the campaign's end), there is no table to make: None, and the core
+    skips the slot."""
     settings = tenant.settings[PLUGIN]
     day = local_now(slot).date()
+    if day.isoweekday() != settings["dispatch_weekday"]:
+        return None
     last = week_of(settings["campaign_end"])[0] + dt.timedelta(days=7 + 6)
     if not settings["dispatch_first_date"] <= day <= last:
         return None
     return {"week": (week_of(day)[0] - dt.timedelta(days=7)).isoformat()}
+
+
+def campaign_span(campaign, settings: dict) -> tuple[dt.date, dt.date]:
+    """The campaign's first and last day (the tenant's settings where it gives none)."""
+    start = getattr(campaign, "starts_on", None) or settings["campaign_start"]
+    end = getattr(campaign, "ends_on", None) or settings["campaign_end"]
+    return start, end
+
+
+def figures_check(tenant, period: dt.date, values: dict) -> dict:
+    """The kind's own rule on entered figures (the core checks kinds, parts and future
+    weeks): only a week of the campaign takes figures (the latest campaign of this kind
+    started by the week's end, else the tenant's campaign dates)."""
+    settings = tenant.settings[PLUGIN]
+    start, end = week_of(period)
+    campaign = context(tenant).latest_campaign(CAMPAIGN_KEY, statuses=("active", "closed"),
+                                               started_by=end)
+    first, last = campaign_span(campaign, settings)
+    if end < first or start > last:
+        return {"period": f"该周不在专项行动期间（{date_cn(first)}至{date_cn(last)}），不能填报"}
+    return {}
 
 
 def date_cn(day: dt.date | str) -> str:
@@ -267,20 +324,24 @@ def _number(value):
 
 
 def _wan(yuan) -> float | int:
-    """Yuan as 10,000 yuan (万元), exact to the fen."""
+    """Yuan as 10,000 yuan (万元) as an office writes them: to two decimals (23,500.50 yuan
+    is 2.35万元, not 2.35005万元), half up."""
     if yuan is None:
         return 0
-    return _number((decimal.Decimal(yuan) / WAN).quantize(decimal.Decimal("0.000001")).normalize())
+    return _number((decimal.Decimal(yuan) / WAN).quantize(CENT, decimal.ROUND_HALF_UP).normalize())
 
 
 def figures(reads, campaign, settings: dict, week_start: dt.date, week_end: dt.date,
-            cutoff: dt.datetime) -> dict:
-    """Every figure of the table, by value key: six aggregate reads of the plugin API."""
+            cutoff: dt.datetime, enterprise_ids: list[int] | None = None) -> dict:
+    """Every figure of the table, by value key: six aggregate reads of the plugin API (four
+    for a section's table, ``enterprise_ids`` its enterprises: its entered figures are None,
+    they are entered for the bureau)."""
     out: dict = {}
+    of = {} if enterprise_ids is None else {"enterprise_ids": enterprise_ids}
 
     # (一) major hazards of the campaign, by finder; fixed = verified before the cutoff.
     by_source = reads.hazard_tally(campaign_id=campaign.id, grade="major", found_until=week_end,
-                                   verified_before=cutoff)
+                                   verified_before=cutoff, **of)
     department = [by_source.get(source, (0, 0)) for source in DEPARTMENT_SOURCES]
     out["self_found"], out["self_fixed"] = by_source.get("self", (0, 0))
     out["department_found"] = sum(found for found, _ in department)
@@ -291,22 +352,26 @@ def figures(reads, campaign, settings: dict, week_start: dt.date, week_end: dt.d
         "spot_checked": InspectionCount("spot_check", distinct_enterprises=True),
         "guided_enterprises": InspectionCount(
             "department", enterprise_field=(SECTOR_FIELD, settings["focus_sectors"])),
-    }))
+    }, **of))
 
     # (二) rows 2-9: enterprises with a "no" on a failing's item in a spot check.
     counted = dict.fromkeys(FAILINGS, 0)
     counted.update(reads.answer_tally(
         campaign_id=campaign.id, template_key=SPOT_CHECK_TEMPLATE, groups=FAILING_OF_CODE,
-        answer="no", inspector_kind="spot_check", submitted_before=cutoff))
+        answer="no", inspector_kind="spot_check", submitted_before=cutoff, **of))
     for number, (key, _label) in FAILINGS.items():
         out[key] = counted[number]
 
     # (三) enforcement decisions of the campaign's referrals before the cutoff.
-    decided = reads.referral_tally(campaign_id=campaign.id, decided_before=cutoff)
+    decided = reads.referral_tally(campaign_id=campaign.id, decided_before=cutoff, **of)
     out["penalties"] = decided["penalties"]
     out["judiciary_transfers"] = decided["transfers"]
     out["suspensions"] = decided["suspended_enterprises"]
     out["penalty_amount"] = _wan(decided["penalty_amount"])
+
+    if enterprise_ids is not None:  # a section's table: the entered figures are the bureau's
+        values = {key: _number(v) for key, v in out.items()}
+        return {**values, **dict.fromkeys(ENTERED)}
 
     # Entered figures of the campaign's weeks up to this one: sums (flows), and the latest
     # value entered (a stock, or the yes/no of the media column).
@@ -325,14 +390,35 @@ def figures(reads, campaign, settings: dict, week_start: dt.date, week_end: dt.d
     return {key: _number(v) for key, v in out.items()}
 
 
+def _table(values: dict) -> list[dict]:
+    """The form's four parts, row by row, with one table's ``values``."""
+    sections = []
+    for key, number, title, rows in SECTIONS:
+        sections.append({"key": key, "number": number, "title": title, "rows": [
+            {"key": row.key, "number": row.number, "label": row.label,
+             "source": "entered" if row.entered else "computed",
+             "values": [{"key": v.key, "unit": v.unit, "value": values[v.key]}
+                        for v in row.values],
+             "text": cell_text(row, values)}
+            for row in rows]})
+    return sections
+
+
 def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dict:
     """The table as JSON: sections → rows → values, for one week of one campaign.
 
     ``params``: ``week`` (any date in it; default the last full week, and never past the
-    campaign's end) and ``campaign_id`` (default the tenant's latest started campaign of
-    this plugin's kind). Runs under the tenant's scope.
+    campaign's end), ``campaign_id`` (default the tenant's latest started campaign of
+    this plugin's kind) and ``office`` (one section's table only). Runs under the
+    tenant's scope. Where the tenant has sections and none is asked for, ``by_office``
+    holds one table per section after the bureau's (``unit``, ``office``, ``sections``,
+    ``figures`` each).
     """
     settings = tenant.settings[PLUGIN]
+    offices = list(settings.get("offices") or ())
+    office = params.get("office")
+    if office is not None and office not in offices:
+        refuse(f"本单位没有该科室：{office}")
     now = local_now(snapshot_at)
     today = now.date()
     week = _as_date(params.get("week"), "week")
@@ -345,25 +431,33 @@ def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dic
             week = min(week, campaign.ends_on)
     week_start, week_end = week_of(week)
     cutoff = min(week_cutoff(week_end), now)
-    values = figures(context(tenant), campaign, settings, week_start, week_end, cutoff)
-    sections = []
-    for key, number, title, rows in SECTIONS:
-        sections.append({"key": key, "number": number, "title": title, "rows": [
-            {"key": row.key, "number": row.number, "label": row.label,
-             "source": "entered" if row.entered else "computed",
-             "values": [{"key": v.key, "unit": v.unit, "value": values[v.key]}
-                        for v in row.values],
-             "text": cell_text(row, values)}
-            for row in rows]})
+    # The table's dates follow its data: 截至 the last day the data covers (the Sunday, or
+    # today for the week under way), 时间 the day the week's table is due (today when that
+    # day is still to come: a table made early is dated the day it is made).
+    through = local_now(cutoff).date() if cutoff < week_cutoff(week_end) else week_end
+    due = report_date(week_start, settings)
+    reads = context(tenant)
+    by_office = reads.enterprise_ids_by_field(OFFICE_FIELD) if offices else {}
+    units = [office] if office is not None else [None, *offices]
+    tables = []
+    for unit in units:
+        ids = None if unit is None else by_office.get(unit, [])
+        values = figures(reads, campaign, settings, week_start, week_end, cutoff, ids)
+        tables.append({"unit": unit or tenant.name, "office": unit, "sections": _table(values),
+                       "figures": values})
+    main, *per_office = tables
     return {
-        "kind": DISPATCH_KEY, "title": f"{TITLE}（截至{date_cn(week_end)}）", "unit": tenant.name,
+        "kind": DISPATCH_KEY, "title": f"{TITLE}（截至{date_cn(through)}）",
+        "unit": main["unit"], "office": main["office"],
         "campaign": {"id": campaign.id, "title": campaign.title,
                      "starts_on": _iso(campaign.starts_on), "ends_on": _iso(campaign.ends_on)},
         "week": {"start": week_start.isoformat(), "end": week_end.isoformat()},
-        "report_date": report_date(week_start, settings).isoformat(),
+        "through": through.isoformat(),
+        "report_date": min(due, today).isoformat(),
         "as_of": local_now(cutoff).isoformat(timespec="minutes"),
-        "sections": sections,
-        "figures": values,
+        "sections": main["sections"],
+        "figures": main["figures"],
+        "by_office": per_office,
     }
 
 
@@ -372,6 +466,8 @@ def _iso(day):
 
 
 def _plain(value) -> str:
+    if value is None:  # an entered figure of a section's table: the bureau's
+        return ""
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float):
@@ -384,6 +480,8 @@ def cell_text(row: Row, values: dict) -> str:
     if len(row.values) == 1:
         return _plain(values[row.values[0].key])
     first, second = row.values
+    if values[first.key] is None:
+        return ""
     if row.number == 3:  # 行政处罚（次，万元）
         return f"{_plain(values[first.key])}次，{_plain(values[second.key])}万元"
     return f"{_plain(values[first.key])}{first.unit}，其中{_plain(values[second.key])}{second.unit}"
@@ -395,12 +493,16 @@ REPORT_KIND = ReportKind(
     title=TITLE,
     description="每周一中午前上报自专项行动开展以来的累计数据（附件调度表）；"
                 "平台已有的数据自动统计，其余由工作人员按周填报",
-    formats=("xlsx", "json"),
+    formats=("xlsx", "pdf", "json"),
     parameters=DispatchParams,
     compute=compute,
     xlsx="anjian_tianjin_hebei.form:write",
-    entered_figures=tuple(EnteredFigure(key=key, label=ENTERED_LABELS[key]) for key in ENTERED),
+    html="anjian_tianjin_hebei.form:html",
+    entered_figures=tuple(EnteredFigure(key=key, label=ENTERED_LABELS[key], kind=value.kind,
+                                        unit=value.unit, part_of=value.part_of)
+                          for key, value in ENTERED.items()),
     figures_period="week",
+    figures_check=figures_check,
     schedule=ReportSchedule(cron=SCHEDULE_CRON, params=scheduled_params, format="xlsx",
-                            title="每周一上报调度表（上周累计数据）"),
+                            title="每周上报调度表（上周累计数据，本单位设定的上报日）"),
 )

@@ -1,15 +1,20 @@
 """The Idempotency-Key protocol (RELIABILITY case 22).
 
 Before a write with the header runs, its key is claimed in a transaction of its
-own: a unique (tenant_id, key) row in state ``in_progress``. After the response,
-the row keeps the answer (status, JSON body, Location) — or is removed when the
-write failed with a 5xx, so that the client may try again. A repeat then gets:
+own: a unique (tenant_id, user_id, key) row in state ``in_progress``. After the
+response, the row keeps the answer (status, JSON body, Location) and the caller's
+access — or is removed when the write failed with a 5xx, so that the client may try
+again. A repeat by the same user then gets:
 
-* the stored answer, when the first one completed with the same request;
-* 409, while the first one is still running;
+* the stored answer, when the first one completed with the same request and the
+  caller's access (role, enterprise, area, write) is still what it was then;
+* 409, while the first one is still running, or when the caller's access changed
+  since (what the first request made may no longer be theirs to see);
 * 422, when the same key comes with another method, path or body.
 
-Keys are per tenant: the same key in two tenants are two keys.
+Keys are per user and tenant: the same key sent by another user, or in another
+tenant, is another key (its request runs on its own), so a replay never hands one
+user the answer made for another.
 """
 
 from __future__ import annotations
@@ -45,6 +50,17 @@ def _own_session(tenant_id: int):
     return session, scoped(session, Scope.tenant(tenant_id, g.user.id))
 
 
+def _access() -> str:
+    """The caller's access in the tenant, as the key keeps it."""
+    access = g.access
+    return (f"{access.role}|{access.enterprise_id or ''}|{access.area_id or ''}|"
+            f"{'w' if access.can_write else 'r'}")
+
+
+def _mine(key: str):
+    return (IdempotencyKey.key == key) & (IdempotencyKey.user_id == g.user.id)
+
+
 def claim() -> None:
     """Called by the guard once the tenant and user are known; may answer for the view."""
     key = request.headers.get(HEADER)
@@ -56,26 +72,32 @@ def claim() -> None:
                 errors={HEADER: ["格式不正确"]})
     fingerprint = _fingerprint()
     session, scope = _own_session(tenant.id)
+    access = _access()
     with session, scope:
-        session.add(IdempotencyKey(key=key, user_id=g.user.id, fingerprint=fingerprint))
+        session.add(IdempotencyKey(key=key, user_id=g.user.id, access=access,
+                                   fingerprint=fingerprint))
         try:
             session.commit()
             g.idempotency_key = key
             return None
         except IntegrityError:
             session.rollback()
-        first = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+        first = session.scalar(select(IdempotencyKey).where(_mine(key)))
     if first is None:  # claimed and released in between: the client may simply retry
         problem(409, "同一 Idempotency-Key 的请求正在处理，请稍后重试", headers={"Retry-After": "1"})
     if first.fingerprint != fingerprint:
         problem(422, "该 Idempotency-Key 已用于另一个请求", errors={HEADER: ["已用于不同的请求"]})
     if first.state != "done":
         problem(409, "同一 Idempotency-Key 的请求正在处理，请稍后重试", headers={"Retry-After": "1"})
+    if first.access != access:
+        problem(409, "您的权限在首次提交后已变更，不能重放该 Idempotency-Key 的结果；如需再次提交，请使用新的键",
+                slug="idempotency-access-changed", errors={HEADER: ["权限已变更，不能重放"]})
     replay = Response(
         json.dumps(first.response_body, ensure_ascii=False) if first.response_body is not None
         else b"",
         status=first.response_status,
-        content_type="application/json" if first.response_body is not None else None,
+        content_type=(None if first.response_body is None else "application/problem+json"
+                      if first.response_status >= 400 else "application/json"),
     )
     if first.response_location:
         replay.headers["Location"] = first.response_location
@@ -92,12 +114,12 @@ def settle(response):
     session, scope = _own_session(tenant_id)
     with session, scope:
         if response.status_code >= 500:
-            session.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key),
+            session.execute(delete(IdempotencyKey).where(_mine(key)),
                             execution_options={"synchronize_session": False})
         else:
             body = response.get_json(silent=True) if response.is_json else None
             session.execute(
-                update(IdempotencyKey).where(IdempotencyKey.key == key).values(
+                update(IdempotencyKey).where(_mine(key)).values(
                     state="done", response_status=response.status_code, response_body=body,
                     response_location=response.headers.get("Location")),
                 execution_options={"synchronize_session": False},

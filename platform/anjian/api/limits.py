@@ -1,4 +1,5 @@
-"""The request body limit, also for bodies sent without Content-Length (chunked).
+"""The request body limit, also for bodies sent without Content-Length (chunked), and the
+bounded JSON reader of request bodies (``anjian.api.jsonio.loads``).
 
 Werkzeug wraps such a stream in ``LimitedStream(..., is_max=True)``, whose
 ``readall()`` stops quietly at ``MAX_CONTENT_LENGTH``: ``request.get_data()``
@@ -10,10 +11,14 @@ Content-Length (memory stays bounded: at most one byte past the limit is read).
 
 from __future__ import annotations
 
+import json
+
 from flask import Request as FlaskRequest
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
+
+from anjian.api import jsonio
 
 
 class _MaxStream(LimitedStream):
@@ -24,7 +29,22 @@ class _MaxStream(LimitedStream):
         return data
 
 
+class _BodyJSON:
+    """What ``request.get_json()`` decodes a body with: the bounded reader."""
+
+    loads = staticmethod(jsonio.loads)
+    dumps = staticmethod(json.dumps)
+
+
 class Request(FlaskRequest):
+    json_module = _BodyJSON
+
+    def on_json_loading_failed(self, e: ValueError | None):
+        """A body that is not JSON (or past the bounds): 400 with a Chinese detail."""
+        if e is None:  # not a JSON content type: Flask's 415
+            return super().on_json_loading_failed(e)
+        raise jsonio.invalid_json(e if isinstance(e, jsonio.InvalidJSON) else None)
+
     @cached_property
     def stream(self):
         stream = super().stream

@@ -210,25 +210,34 @@ def list_members(args, tenant_code):
     return page
 
 
+# What a tenant admin is told when the username names no user it may add: the same for a
+# username nobody has and for a user of another tenant (neither is attached, and whether
+# the username exists is not told).
+NOT_ADDABLE = "没有可添加的该用户：新用户请同时设置密码；已有账号的用户由平台管理员添加"
+
+
 @blp.route("/tenants/<tenant_code>/members", methods=["POST"])
 @blp.arguments(MemberCreateSchema)
 @blp.response(201, MembershipSchema)
 @requires("member.manage")
 def add_member(data, tenant_code):
-    """添加成员：已有用户名，或带密码新建用户；企业用户须指定所属企业"""
+    """添加成员：带密码新建用户；已有账号的用户只能由平台管理员按用户名添加。企业用户须指定所属企业
+
+    租户管理员按用户名添加已有账号（不论其是否存在、属于哪个租户）时一律答 422，
+    既不会把其他租户的用户加入本租户，也不透露该用户名是否存在；
+    带密码新建时用户名已被占用答 409（用户名全平台唯一）。"""
     enterprise_id = _member_enterprise(data)
     area_id = _member_area(data)
     user = db.session.scalar(select(User).where(User.username == data["username"]))
-    if user is None:
-        if not data.get("password"):
-            problem(422, "新用户须设置密码", errors={"password": ["新用户须设置密码"]})
+    if user is not None and db.session.scalar(select(Membership.id).where(
+            Membership.user_id == user.id, Membership.tenant_id == g.tenant.id)):
+        problem(409, "该用户已是本租户成员")  # this tenant's members: the admin lists them anyway
+    if data.get("password"):
+        if user is not None:
+            problem(409, "该用户名已被占用，请换一个", errors={"username": ["用户名已被占用"]})
         user = service.create_user(data["username"], data["password"], data["display_name"])
-    elif data.get("password"):
-        problem(409, "用户已存在，不能通过本接口修改其密码", errors={"password": ["用户已存在"]})
-    exists = db.session.scalar(select(Membership.id).where(
-        Membership.user_id == user.id, Membership.tenant_id == g.tenant.id))
-    if exists:
-        problem(409, "该用户已是本租户成员")
+    elif user is None or not g.user.is_platform_admin:
+        problem(422, NOT_ADDABLE, errors={"username": [NOT_ADDABLE]})
     member = Membership(user_id=user.id, role=data["role"], enterprise_id=enterprise_id, area_id=area_id)
     db.session.add(member)
     db.session.commit()

@@ -59,6 +59,22 @@ def _bearer() -> str | None:
     return None
 
 
+FORMS = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+def _refuse_nul(form: bool = False) -> None:
+    """400 for a NUL in the path, the query string or (``form``: once the caller is known,
+    so that nobody's upload is read before) a form's text fields. PostgreSQL stores no
+    text with one: it would be a database error, not an answer. A JSON body's NUL is
+    refused by its reader (``anjian.api.jsonio``)."""
+    if form and request.mimetype not in FORMS:
+        return
+    given = request.form if form else request.args
+    if (not form and "\x00" in request.path) or any(
+            "\x00" in key or "\x00" in value for key, value in given.items(multi=True)):
+        problem(400, "请求地址、查询参数和表单字段不能包含 NUL 字符（%00）", slug="nul-character")
+
+
 def _plugins():
     return current_app.extensions.get(PLUGINS_KEY)
 
@@ -71,6 +87,7 @@ def before_request():
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and request.content_length and request.content_length > limit:
         problem(413, f"请求内容超过 {limit} 字节的限制")
+    _refuse_nul()
 
     if request.endpoint is None:
         return None  # no such route: Flask answers 404 / 405
@@ -96,6 +113,7 @@ def before_request():
         problem(401, exc.reason)
     g.user = user
     observability.bind(user_id=user.id)
+    _refuse_nul(form=True)
 
     if code is None:
         set_scope(db.session, Scope.platform_scope(user.id))

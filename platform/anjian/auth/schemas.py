@@ -76,7 +76,8 @@ class UserUpdateSchema(ma.Schema):
 
 
 class MemberCreateSchema(ma.Schema):
-    """Add a user to this tenant: an existing username, or a new user with a password."""
+    """Add a user to this tenant: a new user with a password, or (a platform admin only)
+    an existing username."""
 
     username = ma.fields.String(required=True, validate=USERNAME)
     role = ma.fields.String(required=True, validate=validate.OneOf(list(TENANT_ROLES)))

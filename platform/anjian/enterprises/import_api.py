@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import marshmallow as ma
 from flask import Response, current_app
 from flask_smorest.fields import Upload
 
+from anjian.api import jsonio
 from anjian.api.blueprint import Blueprint
 from anjian.api.context import request_context
 from anjian.api.list_imports import start_list_import
@@ -36,7 +35,7 @@ class ColumnMapping(ma.fields.String):
         if not text.strip():
             return None
         try:
-            mapping = json.loads(text)
+            mapping = jsonio.loads(text)
         except ValueError as exc:
             raise ma.ValidationError('须为 JSON 对象，如 {"备注": "ignore"}') from exc
         if (not isinstance(mapping, dict) or len(mapping) > 500

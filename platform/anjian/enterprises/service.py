@@ -11,7 +11,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, Val
 
 from anjian.context import Context
 from anjian.enterprises.models import Enterprise
-from anjian.errors import Conflict, Defect, Refused
+from anjian.errors import Conflict, Defect, Refused, one_line, translate
 from anjian.extensions import db
 from anjian.tenancy.models import Area
 
@@ -45,7 +45,8 @@ def validate_extra(context: Context, values: dict | None) -> dict:
     try:
         return schema.dump(schema.load(values or {}))
     except ma.ValidationError as exc:
-        raise Refused(f"扩展字段无效: {exc.messages}", field="extra") from exc
+        raise Refused(f"扩展字段无效：{one_line(exc.messages)}",
+                      errors={"extra": translate(exc.messages)}) from exc
 
 
 def check_area(area_id: int | None) -> None:

@@ -28,6 +28,7 @@ from anjian.hazards.schemas import (
     HazardCreateSchema,
     HazardEventSchema,
     HazardQuerySchema,
+    HazardRegradeSchema,
     HazardSchema,
     HazardUpdateSchema,
     NotificationQuerySchema,
@@ -182,6 +183,28 @@ def transition_hazard(data, tenant_code, hazard_id):
     action = data.pop("action")
     with _rules():
         service.transition(request_context(), hazard, action, data)
+        db.session.commit()
+    return hazard
+
+
+@blp.route("/<int:hazard_id>/grade", methods=["POST"])
+@blp.etag
+@blp.arguments(HazardRegradeSchema)
+@blp.response(200, HazardSchema)
+@blp.doc(parameters=[IF_MATCH])
+@blp.alt_response(403, schema=ProblemSchema, description="当前角色无权重新定级（重大改一般只限监管部门）")
+@blp.alt_response(409, schema=ProblemSchema,
+                  description="已销号或已移交的隐患、等级未变，或隐患刚被他人同时修改")
+@blp.alt_response(412, schema=ProblemSchema, description="ETag 已过期：隐患已被他人修改")
+@blp.alt_response(428, schema=ProblemSchema, description="缺少 If-Match 请求头")
+@requires("hazard.regrade")
+def regrade_hazard(data, tenant_code, hazard_id):
+    """隐患重新定级（需 If-Match）：说明理由，记入处理记录和审计日志；定为重大事故隐患须写明判定依据，
+    并立即通知监管部门"""
+    hazard = _hazard(hazard_id)
+    _check_if_match(hazard)
+    with _rules():
+        service.regrade(request_context(), hazard, **data)
         db.session.commit()
     return hazard
 

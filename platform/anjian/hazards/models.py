@@ -57,6 +57,7 @@ class Hazard(WorkdayDeadline, TenantOwned, db.Model):
                              ["campaigns.tenant_id", "campaigns.id"]),
         ForeignKeyConstraint(["tenant_id", "inspection_id"],
                              ["inspections.tenant_id", "inspections.id"]),
+        ForeignKeyConstraint(["tenant_id", "risk_point_id"], ["risk_points.tenant_id", "risk_points.id"]),
         ForeignKeyConstraint(["tenant_id", "inspection_result_id"],
                              ["inspection_results.tenant_id", "inspection_results.id"]),
         CheckConstraint(f"source IN ({sql_values(SOURCES)})", name="source"),
@@ -74,8 +75,11 @@ class Hazard(WorkdayDeadline, TenantOwned, db.Model):
     campaign_id: Mapped[int | None] = mapped_column(Integer)
     inspection_id: Mapped[int | None] = mapped_column(Integer)
     inspection_result_id: Mapped[int | None] = mapped_column(Integer)
+    risk_point_id: Mapped[int | None] = mapped_column(Integer)  # the risk point it was found on
     source: Mapped[str] = mapped_column(String(12))
     grade: Mapped[str] = mapped_column(String(8), default="general")
+    # What makes it major (重大事故隐患判定标准, the clause met); "" for a general hazard.
+    grade_criterion: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(10), default="reported")
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")

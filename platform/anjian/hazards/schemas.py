@@ -28,6 +28,7 @@ class HazardSchema(ma.Schema):
     source_label = ma.fields.Function(lambda h: SOURCES.get(h.source))
     grade = ma.fields.String()
     grade_label = ma.fields.Function(lambda h: GRADES.get(h.grade))
+    grade_criterion = ma.fields.String(metadata={"description": "重大事故隐患的判定依据"})
     state = ma.fields.String()
     state_label = ma.fields.Function(lambda h: STATES.get(h.state))
     title = ma.fields.String()
@@ -66,6 +67,19 @@ class HazardCreateSchema(ma.Schema):
     immediate = ma.fields.Boolean(load_default=False,
                                   metadata={"description": "立即整改（仅一般隐患）"})
     evidence_ids = IDS
+    grade = ma.fields.String(validate=validate.OneOf(list(GRADES)), metadata={
+        "description": "隐患等级（默认按本单位的分级规则）；major 须同时写明判定依据"})
+    grade_criterion = ma.fields.String(validate=validate.Length(max=2000), metadata={
+        "description": "重大事故隐患的判定依据：符合判定标准的哪一条"})
+
+
+class HazardRegradeSchema(ma.Schema):
+    grade = ma.fields.String(required=True, validate=validate.OneOf(list(GRADES)),
+                             metadata={"description": "新的等级：general 一般隐患 / major 重大事故隐患"})
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=5000),
+                              metadata={"description": "重新定级的理由（记入处理记录）"})
+    grade_criterion = ma.fields.String(validate=validate.Length(max=2000), metadata={
+        "description": "定为重大事故隐患时必填：符合判定标准的哪一条"})
 
 
 class HazardUpdateSchema(ma.Schema):

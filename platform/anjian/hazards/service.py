@@ -40,6 +40,7 @@ from anjian.hazards.models import (
     HazardEvent,
 )
 from anjian.permissions import allows, roles_allowed
+from anjian.risks import feedback as risk_feedback
 from anjian.workdays.service import set_deadline, set_deadline_date
 
 
@@ -84,12 +85,17 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
                   description: str = "", location: str = "", campaign_id: int | None = None,
                   inspection_id: int | None = None, inspection_result_id: int | None = None,
                   checklist_item=None, found_on: dt.date | None = None, immediate: bool = False,
-                  evidence_ids: Iterable[int] = ()) -> Hazard:
+                  evidence_ids: Iterable[int] = (), grade: str | None = None,
+                  grade_criterion: str = "") -> Hazard:
     """Record a newly found hazard in the context's tenant, found by its actor; the caller
     commits.
 
     The tenant's ``grade_hazard`` hook grades it (``checklist_item``: the item whose
-    "no" raised it, if any) and ``rectification_deadline`` gives its default period
+    "no" raised it, if any), unless the reporter gives the ``grade``: a major hazard
+    reported as such names its criterion (``grade_criterion``, the clause of the
+    判定标准 it meets); one graded major by a checklist item cites the item. A reporter
+    cannot report as general what the rules grade major (regrade it, with a reason).
+    ``rectification_deadline`` gives its default period
     in working days after ``found_on`` (None: no deadline yet; a major hazard gets
     its deadline in the five-in-place plan). ``immediate`` (立即整改) applies to
     general hazards only: the deadline is the day it was found. A major hazard
@@ -110,11 +116,13 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
                     description=description or "", location=location or "",
                     campaign_id=campaign_id, inspection_id=inspection_id,
                     inspection_result_id=inspection_result_id, found_on=found_on,
-                    found_by=actor_user_id, state="reported", grade="general")
-    grade = context.policy("grade_hazard", hazard=hazard, checklist_item=checklist_item)
-    if grade not in GRADES:
-        raise Defect(f"隐患分级插件返回了无效的等级: {grade!r}")
-    hazard.grade = grade
+                    found_by=actor_user_id, state="reported", grade="general",
+                    risk_point_id=risk_feedback.point_of_item(checklist_item))
+    graded = context.policy("grade_hazard", hazard=hazard, checklist_item=checklist_item)
+    if graded not in GRADES:
+        raise Defect(f"隐患分级插件返回了无效的等级: {graded!r}")
+    grade, criterion = _reported_grade(graded, grade, grade_criterion, checklist_item)
+    hazard.grade, hazard.grade_criterion = grade, criterion
     hazard.immediate = bool(immediate) and grade == "general"
     if hazard.immediate:
         set_deadline(hazard, found_on, 0)
@@ -126,6 +134,8 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
     db.session.flush()
     ids = list(evidence_ids or ())
     data = {"grade": grade, "source": source, "evidence_ids": ids}
+    if criterion:
+        data["grade_criterion"] = criterion
     if immediate and not hazard.immediate:
         data["immediate_refused"] = True  # a major hazard is never rectified "at once"
     if hazard.deadline is not None:
@@ -134,9 +144,41 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
     attach_evidence(context, ids, hazard, event)
     if grade == "major":
         notify_major(context, hazard, enterprise)
+    risk_feedback.hazard_changed(context, hazard)  # repeated on a risk point: re-grade it
     context.policy("on_hazard_transition", hazard=hazard, from_state=None,
                    to_state=hazard.state, actor=_user(actor_user_id))
     return hazard
+
+
+def _item_criterion(item) -> str:
+    """A checklist item as the criterion it meets: its requirement and legal basis."""
+    text = (getattr(item, "text", "") or "").strip()
+    basis = (getattr(item, "legal_basis", "") or "").strip()
+    return f"{text}（{basis}）" if text and basis else (text or basis)
+
+
+def _reported_grade(graded: str, requested: str | None, criterion: str,
+                    checklist_item) -> tuple[str, str]:
+    """(grade, criterion) of a new hazard: the rules' grade ``graded``, or the reporter's
+    ``requested`` one; a major hazard always has its criterion."""
+    criterion = (criterion or "").strip()
+    if requested is not None and requested not in GRADES:
+        raise Refused("隐患等级无效", errors={"grade": [f"须为以下之一: {', '.join(GRADES)}"]})
+    if requested == "general" and graded == "major":
+        message = "按判定标准为重大事故隐患，不能上报为一般隐患；如确不构成，请上报后重新定级并说明理由"
+        raise Refused(message, errors={"grade": [message]})
+    grade = requested or graded
+    if grade != "major":
+        if criterion:
+            message = "判定依据只用于重大事故隐患"
+            raise Refused(message, errors={"grade_criterion": [message]})
+        return grade, ""
+    if not criterion and checklist_item is not None and graded == "major":
+        criterion = _item_criterion(checklist_item)
+    if not criterion and requested == "major":
+        message = "上报重大事故隐患须写明判定依据（符合重大事故隐患判定标准的哪一条）"
+        raise Refused(message, errors={"grade_criterion": [message]})
+    return grade, criterion[:2000]
 
 
 def notified_users(context: Context, enterprise_ids=()) -> dict[int, list[int]]:
@@ -160,12 +202,17 @@ def notified_users(context: Context, enterprise_ids=()) -> dict[int, list[int]]:
     return out
 
 
-def notify_major(context: Context, hazard: Hazard,
-                 enterprise: Enterprise) -> list[notifications.Notification]:
-    """One notification per active supervisor and admin of the tenant."""
+def notify_major(context: Context, hazard: Hazard, enterprise: Enterprise,
+                 regraded: str | None = None) -> list[notifications.Notification]:
+    """One notification per active supervisor and admin of the tenant (``regraded``: the
+    reason a hazard was made major after it was reported)."""
     where = f"（{hazard.location}）" if hazard.location else ""
     body = (f"{enterprise.name}{where}于 {hazard.found_on.isoformat()} 发现"
             f"{GRADES[hazard.grade]}：{hazard.title}。来源：{SOURCES[hazard.source]}。")
+    if hazard.grade_criterion:
+        body += f"判定依据：{hazard.grade_criterion}。"
+    if regraded is not None:
+        body += f"由一般隐患重新定级为重大事故隐患，理由：{regraded}。"
     out = notifications.notify(context, notified_users(context)[None], kind="major_hazard",
                                title=f"重大事故隐患：{enterprise.name} {hazard.title}",
                                body=body, hazard_id=hazard.id)
@@ -209,6 +256,7 @@ ACTIONS: dict[str, Action] = {
     "overdue": Action("标记逾期", ("reported", "rectifying"), "overdue", system=True),
 }
 ACTION_LABELS = {name: action.label for name, action in ACTIONS.items()}
+ACTION_LABELS["regrade"] = "重新定级"  # not a transition: the state stays (see ``regrade``)
 API_ACTIONS = tuple(name for name, action in ACTIONS.items() if not action.system)
 
 
@@ -369,8 +417,68 @@ def transition(context: Context, hazard: Hazard, action: str,
                    data={**details, "evidence_ids": evidence_ids})
     attach_evidence(context, evidence_ids, hazard, event)
     actor_user = _user(actor_id)
+    risk_feedback.hazard_changed(context, hazard)  # closed on a risk point: re-grade it
     context.policy("on_hazard_transition", hazard=hazard,
                    from_state=from_state, to_state=hazard.state, actor=actor_user)
+    return event
+
+
+# --- regrading (重新定级) ------------------------------------------------------------------
+
+# A hazard is regraded while it is being dealt with; a closed one (verified, referred) not.
+REGRADE_STATES = ("reported", "rectifying", "overdue", "rectified")
+
+
+def regrade(context: Context, hazard: Hazard, *, grade: str, reason: str,
+            grade_criterion: str = "") -> HazardEvent:
+    """Change a hazard's grade, by the context's actor, with a reason (the history's
+    ``regrade`` event: from which grade to which, the criterion, the reason; the state
+    stays); the caller commits.
+
+    Made major, it needs its criterion, loses 立即整改 and notifies the tenant's
+    supervisors and admins at once; made general (the bureau only), it gets the tenant's
+    default rectification period from today when it had no deadline."""
+    access = context.access
+    if access is not None:
+        if not allows(access.role, "hazard.regrade"):
+            raise Forbidden(f"{TENANT_ROLES.get(access.role, access.role)}无权重新定级隐患")
+        if (grade == "general" and hazard.grade == "major"
+                and not allows(access.role, "hazard.regrade_down")):
+            raise Forbidden("只有监管部门可以将重大事故隐患改为一般隐患")
+        if (allows(access.role, "enterprise.read_own")
+                and hazard.enterprise_id != access.enterprise_id):
+            raise NotFound("隐患不存在")
+    if grade not in GRADES:
+        raise Refused("隐患等级无效", errors={"grade": [f"须为以下之一: {', '.join(GRADES)}"]})
+    if hazard.state not in REGRADE_STATES:
+        raise Conflict(f"隐患当前状态为「{STATES[hazard.state]}」，不能重新定级")
+    if grade == hazard.grade:
+        raise Conflict(f"隐患已是{GRADES[grade]}，无需重新定级")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused("重新定级须说明理由", errors={"reason": ["重新定级须说明理由"]})
+    criterion = (grade_criterion or "").strip()
+    if grade == "major" and not criterion:
+        message = "定为重大事故隐患须写明判定依据（符合重大事故隐患判定标准的哪一条）"
+        raise Refused(message, errors={"grade_criterion": [message]})
+    if grade == "general" and criterion:
+        raise Refused("判定依据只用于重大事故隐患",
+                      errors={"grade_criterion": ["判定依据只用于重大事故隐患"]})
+    details = {"from_grade": hazard.grade, "to_grade": grade}
+    hazard.grade, hazard.grade_criterion = grade, criterion[:2000]
+    if grade == "major":
+        hazard.immediate = False
+        details["grade_criterion"] = hazard.grade_criterion
+    elif hazard.deadline is None:
+        days = context.policy("rectification_deadline", hazard=hazard, found_on=today())
+        if days is not None:
+            set_deadline(hazard, today(), int(days))
+            details["deadline"] = hazard.deadline
+    db.session.flush()  # the version check: a concurrent change fails here
+    event = _event(hazard, "regrade", hazard.state, context.user_id, note=reason, data=details)
+    if grade == "major":
+        notify_major(context, hazard, db.session.get(Enterprise, hazard.enterprise_id),
+                     regraded=reason)
     return event
 
 
@@ -489,5 +597,5 @@ def close_referral(context: Context, referral: EnforcementReferral, *,
     return referral
 
 
-__all__ = ["ACTIONS", "API_ACTIONS", "mark_overdue", "refer", "report_hazard",
+__all__ = ["ACTIONS", "API_ACTIONS", "mark_overdue", "refer", "regrade", "report_hazard",
            "today", "transition"]

@@ -3,9 +3,12 @@ files are the kernel's: ``anjian.evidence``)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -16,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from anjian.clock import utcnow
+from anjian.clock import local_today, utcnow
 from anjian.db import UTCDateTime, sql_values
 from anjian.extensions import db
 from anjian.tenancy.scope import TenantOwned
@@ -58,6 +61,7 @@ class ChecklistTemplate(TenantOwned, db.Model):
 class ChecklistItem(TenantOwned, db.Model):
     __tablename__ = "checklist_items"
     __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "risk_control_id"], ["risk_controls.tenant_id", "risk_controls.id"]),
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "template_id", "code"),
         ForeignKeyConstraint(["tenant_id", "template_id"],
@@ -74,6 +78,7 @@ class ChecklistItem(TenantOwned, db.Model):
     category: Mapped[str] = mapped_column(String(100), default="")
     part: Mapped[str] = mapped_column(String(10), default="onsite")
     legal_basis: Mapped[str] = mapped_column(Text, default="")
+    risk_control_id: Mapped[int | None] = mapped_column(Integer)  # a control of a risk point checked
     # A "no" here meets a criterion of a major accident hazard (重大事故隐患判定标准).
     is_major_criterion: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -105,6 +110,9 @@ class Inspection(TenantOwned, db.Model):
     status: Mapped[str] = mapped_column(String(10), default="draft")
     summary: Mapped[str] = mapped_column(Text, default="")
     conclusion: Mapped[str] = mapped_column(Text, default="")
+    # The day the inspection was carried out (China's date), which may be before it was
+    # entered; started_at and submitted_at are when it was entered.
+    performed_on: Mapped[dt.date] = mapped_column(Date, default=local_today)
     started_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     submitted_at = mapped_column(UTCDateTime)
 

@@ -1,6 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from anjian.hazards.models import GRADES
 from anjian.inspections.models import (
     ANSWERS,
     INSPECTION_STATUSES,
@@ -119,7 +120,8 @@ class InspectionSchema(ma.Schema):
     status_label = ma.fields.Function(lambda i: INSPECTION_STATUSES.get(i.status))
     summary = ma.fields.String()
     conclusion = ma.fields.String()
-    started_at = ma.fields.DateTime()
+    performed_on = ma.fields.Date(metadata={"description": "检查实施日期（北京时间）"})
+    started_at = ma.fields.DateTime(metadata={"description": "录入时间"})
     submitted_at = ma.fields.DateTime(allow_none=True)
 
 
@@ -167,6 +169,8 @@ class InspectionCreateSchema(ma.Schema):
         validate=validate.OneOf(list(INSPECTOR_KINDS)),
         metadata={"description": "默认按角色：监管人员为部门检查（可选抽查），服务机构、企业自查"})
     summary = ma.fields.String(validate=validate.Length(max=5000))
+    performed_on = ma.fields.Date(metadata={
+        "description": "检查实施日期（默认今天；补录纸质检查时填实际检查日期，不能晚于今天）"})
 
     @ma.validates_schema
     def _one_template(self, data, **kwargs):
@@ -186,9 +190,13 @@ class RaiseHazardSchema(ma.Schema):
                              metadata={"description": "默认为检查项内容"})
     description = ma.fields.String(validate=validate.Length(max=5000))
     location = ma.fields.String(validate=validate.Length(max=300))
-    found_on = ma.fields.Date()
+    found_on = ma.fields.Date(metadata={"description": "默认为检查实施日期"})
     immediate = ma.fields.Boolean(metadata={"description": "立即整改（仅一般隐患）"})
     evidence_ids = ma.fields.List(ma.fields.Integer(), validate=validate.Length(max=50))
+    grade = ma.fields.String(validate=validate.OneOf(list(GRADES)), metadata={
+        "description": "隐患等级（默认按检查项和本单位的分级规则）；major 须写明判定依据"})
+    grade_criterion = ma.fields.String(validate=validate.Length(max=2000), metadata={
+        "description": "重大事故隐患的判定依据"})
 
 
 class ResultInSchema(ma.Schema):
@@ -229,3 +237,4 @@ class SubmitSchema(ma.Schema):
     summary = ma.fields.String(validate=validate.Length(max=5000))
     conclusion = ma.fields.String(validate=validate.Length(max=5000),
                                   metadata={"description": "结论性意见"})
+    performed_on = ma.fields.Date(metadata={"description": "检查实施日期（可在提交时更正，不能晚于今天）"})

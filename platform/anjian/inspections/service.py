@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from anjian import evidence
 from anjian.auth.models import User
 from anjian.campaigns.models import Campaign
-from anjian.clock import utcnow
+from anjian.clock import local_today, utcnow
 from anjian.context import Context
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import can_see_enterprise
@@ -27,6 +27,7 @@ from anjian.inspections.models import (
     InspectionResult,
 )
 from anjian.permissions import allows
+from anjian.risks import feedback as risk_feedback
 from anjian.storage.backends import Storage
 
 PART_LABELS = {label: key for key, label in PARTS.items()}
@@ -326,10 +327,22 @@ def create_inspection(context: Context, data: dict) -> Inspection:
     inspection = Inspection(enterprise_id=enterprise.id, campaign_id=data.get("campaign_id"),
                             template_id=template.id, inspector_kind=kind,
                             inspector_user_id=actor_id, status="draft",
-                            summary=data.get("summary") or "")
+                            summary=data.get("summary") or "",
+                            performed_on=_performed_on(data.get("performed_on")))
     db.session.add(inspection)
     db.session.flush()
     return inspection
+
+
+def _performed_on(day):
+    """The day an inspection was carried out: given (not after today, China's date), or
+    today."""
+    today = local_today()
+    if day is None:
+        return today
+    if day > today:
+        raise Refused("检查日期不能晚于今天", field="performed_on")
+    return day
 
 
 def check_editable(context: Context, inspection: Inspection) -> None:
@@ -385,18 +398,38 @@ def set_result(context: Context, inspection: Inspection, item_id: int, data: dic
     return result
 
 
+def finding_of(item: ChecklistItem, note: str, title: str | None = None,
+               description: str | None = None) -> tuple[str, str]:
+    """(title, description) of a hazard raised from a checklist item answered "no".
+
+    The title is what was found: the reporter's ``title``, else the first line of the
+    answer's note, else that the item's requirement is not met ("不符合要求：…"), never
+    the requirement alone. The requirement stays the hazard's criterion: the description
+    ends with "检查依据/要求：<item>（<legal basis>）" (no column of its own)."""
+    note = (note or "").strip()
+    first_line = note.splitlines()[0].strip() if note else ""
+    found = (title or "").strip() or first_line or f"不符合要求：{item.text}"
+    details = (description or "").strip() or (note if note and note != found else "")
+    basis = (item.legal_basis or "").strip()
+    criterion = f"检查依据/要求：{item.text}" + (f"（{basis}）" if basis else "")
+    return found[:300], "\n".join(part for part in (details, criterion) if part)
+
+
 def _raise_hazard(context: Context, inspection: Inspection, result: InspectionResult,
                   item: ChecklistItem, body: dict) -> Hazard:
+    title, description = finding_of(item, result.note, body.get("title"),
+                                     body.get("description"))
     try:
         return hazard_service.report_hazard(
             context, enterprise_id=inspection.enterprise_id,
             source=HAZARD_SOURCES[inspection.inspector_kind],
-            title=(body.get("title") or item.text)[:300],
-            description=body.get("description") or result.note or "",
+            title=title, description=description,
             location=body.get("location") or "", campaign_id=inspection.campaign_id,
             inspection_id=inspection.id, inspection_result_id=result.id, checklist_item=item,
-            found_on=body.get("found_on"), immediate=bool(body.get("immediate", False)),
-            evidence_ids=body.get("evidence_ids") or ())
+            found_on=body.get("found_on") or inspection.performed_on,
+            immediate=bool(body.get("immediate", False)),
+            evidence_ids=body.get("evidence_ids") or (), grade=body.get("grade"),
+            grade_criterion=body.get("grade_criterion") or "")
     except DomainError as exc:  # the hazard's fields sit under raise_hazard in the body
         exc.within("raise_hazard")
         raise
@@ -428,11 +461,14 @@ def submit(context: Context, inspection: Inspection, data: dict) -> Inspection:
     for key in ("summary", "conclusion"):
         if key in data:
             setattr(inspection, key, data[key] or "")
+    if data.get("performed_on") is not None:
+        inspection.performed_on = _performed_on(data["performed_on"])
     inspection.status, inspection.submitted_at = "submitted", utcnow()
     db.session.flush()
     template = db.session.get(ChecklistTemplate, inspection.template_id)
     if template.plugin and plugin_templates(context).get(template.key, {}).get("no_raises_hazard"):
         raise_for_no_answers(context, inspection)
+    risk_feedback.inspected(context, inspection)  # the enterprise's risk checklist: points inspected
     actor = db.session.get(User, context.user_id) if context.user_id is not None else None
     context.policy("on_inspection_completed", inspection=inspection, actor=actor)
     db.session.flush()
@@ -440,8 +476,9 @@ def submit(context: Context, inspection: Inspection, data: dict) -> Inspection:
 
 
 def raise_for_no_answers(context: Context, inspection: Inspection) -> list[Hazard]:
-    """A hazard for every item of ``inspection`` answered "no" that has none yet (titled
-    by the item, its note or legal basis as the description)."""
+    """A hazard for every item of ``inspection`` answered "no" that has none yet: titled by
+    what was found (the answer's note), the item's requirement as its criterion
+    (``finding_of``)."""
     items = {item.id: item for item in items_of(inspection.template_id)}
     raised = []
     for result in db.session.scalars(select(InspectionResult).where(
@@ -449,9 +486,7 @@ def raise_for_no_answers(context: Context, inspection: Inspection) -> list[Hazar
             .order_by(InspectionResult.id)):
         if hazard_of_result(result.id) is None:
             item = items[result.item_id]
-            basis = f"检查依据：{item.legal_basis}" if item.legal_basis else ""
-            raised.append(_raise_hazard(context, inspection, result, item,
-                                        {"description": result.note or basis}))
+            raised.append(_raise_hazard(context, inspection, result, item, {}))
     return raised
 
 

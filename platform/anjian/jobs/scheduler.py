@@ -28,6 +28,7 @@ from rq.exceptions import StopRequested
 from rq.utils import now as rq_now
 
 from anjian.clock import CHINA, local_now, utcnow
+from anjian.jobs import embedded
 from anjian.jobs.queues import connection as redis_connection
 from anjian.jobs.runner import run_schedule
 from anjian.jobs.schedules import CATCH_UP, Schedule, declared, fire, get, slot_key
@@ -237,13 +238,33 @@ def run_command():
               help="The day whose slot to fire (default: the latest slot).")
 @with_appcontext
 def fire_command(key, day):
-    """Fire schedule KEY now for one slot (tenants that already have it are skipped)."""
+    """Fire schedule KEY now for one slot (tenants that already have it are skipped).
+
+    With the embedded queue (no ANJIAN_REDIS_URL) the queue lives in this process: the
+    command runs the jobs itself before it exits, rather than leave them to the web
+    process's reaper (which sends lost jobs again only after two minutes)."""
     try:
         schedule = get(key)
     except KeyError:
         click.echo(f"错误: 未知的计划任务 {key}", err=True)
         raise SystemExit(2) from None
+    app = current_app._get_current_object()
+    in_process = not app.config.get("ANJIAN_REDIS_URL")
     slot = schedule.slot_on(day.date()) if day else schedule.previous(utcnow())
-    result = fire(schedule, slot)
+    # No worker thread (which the exit would cut off mid-job): the jobs run below.
+    unset = object()
+    thread_setting = app.config.get("ANJIAN_JOBS_EMBEDDED_WORKER", unset)
+    if in_process:
+        app.config["ANJIAN_JOBS_EMBEDDED_WORKER"] = False
+    try:
+        result = fire(schedule, slot)
+    finally:
+        if in_process and thread_setting is unset:
+            app.config.pop("ANJIAN_JOBS_EMBEDDED_WORKER", None)
+        elif in_process:
+            app.config["ANJIAN_JOBS_EMBEDDED_WORKER"] = thread_setting
     click.echo(f"{result['schedule']} {result['slot']}: enqueued {result['enqueued']}, "
                f"skipped {result['skipped']}")
+    if in_process and result["enqueued"]:
+        embedded.drain(app)
+        click.echo("内置队列：任务已在本进程中执行完毕")

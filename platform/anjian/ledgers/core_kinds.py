@@ -67,6 +67,8 @@ CORE_KINDS = (
             F("scenario", "演练科目", required=True, aliases=("演练场景", "演练名称", "演练内容"),
               max_length=300),
             F("kind", "演练形式", type="choice", choices=DRILL_KINDS, aliases=("演练类型",)),
+            F("dangerous_work", "危险作业应急演练", type="boolean",
+              aliases=("是否危险作业应急演练", "危险作业演练")),
             F("participants", "参演人数", type="integer", required=True, aliases=("参加人数", "人数")),
             F("evaluation", "效果评估", aliases=("演练评估", "评估情况", "演练效果评估")),
             F("plan_improvements", "预案完善情况", aliases=("预案修订",)),

@@ -10,8 +10,9 @@ expired (``count`` 0: none expired, and an enterprise without any is fine) (a ce
 Ledgers have no contract start: periods run from ``since`` (default: 1 January of
 ``as_of``'s year) up to the period holding ``as_of``. Every enterprise the actor sees (or
 those asked for) gets each duty x period as met, due (not enough yet, the period not over)
-or missed, counted from ONE grouped statement over the ledger entries (by enterprise,
-kind and month; a ``where`` is a JSONB containment in a FILTER): the number of
+or missed, from ONE statement: each enterprise with one count per duty and period (a
+FILTER over its live entries of the duties' kinds, grouped in one pass: the kind, the
+days of the period's window, a ``where`` as a JSONB containment): the number of
 statements does not grow with entries, enterprises or duties.
 
 ``raise_findings`` raises a hazard through the closed loop for each missed duty whose
@@ -25,11 +26,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections import defaultdict
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy import Date, and_, func, literal, or_, select, text, true
+from sqlalchemy import and_, func, or_, select, text, true
 
 from anjian import periods
 from anjian.context import Context
@@ -114,90 +114,133 @@ def duties(context: Context) -> list[dict]:
 
 # --- the counts -------------------------------------------------------------------------------
 
-def _visible(context: Context, enterprise_ids):
-    """The live enterprises the actor sees (among ``enterprise_ids`` when given)."""
-    stmt = select(Enterprise.id).where(Enterprise.deleted_at.is_(None),
-                                       enterprise_clause(context, Enterprise.id))
-    if enterprise_ids is not None:
-        stmt = stmt.where(Enterprise.id.in_(enterprise_ids))
-    return stmt
+# Core, as the overdue scan (``anjian.hazards.scan``): the counting statement is large (a
+# FILTER per duty and period) and names the tenant itself, so it is marked tenant-scoped
+# rather than walked for loader criteria on every call; Row-Level Security applies as
+# always, and an actor's enterprise visibility is part of it.
+_ENTRY, _ENTERPRISE = LedgerEntry.__table__, Enterprise.__table__
+SCOPED = {"tenant_scoped_sql": True}
 
 
-def _signature(rule: dict) -> tuple[bool, str]:
-    return rule["per"] == STANDING, json.dumps(rule["where"], sort_keys=True, ensure_ascii=False)
+def _window(rule: dict, start: dt.date, end: dt.date, as_of: dt.date,
+            since: dt.date) -> tuple[dt.date, dt.date]:
+    """The days whose entries count for the period ``start``..``end`` of a periodic duty:
+    those of its window's months (``periods.window``), from ``since`` to ``as_of``."""
+    calendar = rule["align"] == "calendar"
+    months = periods.window(since, start, end, calendar=calendar,
+                            in_last_months=rule["in_last_months"])
+    if calendar:
+        first = dt.date(*months.lo, 1)
+        last = periods.month_start(dt.date(*months.hi, 1), 1) - dt.timedelta(days=1)
+    else:
+        first = periods.month_start(since, months.lo)
+        last = periods.month_start(since, months.hi + 1) - dt.timedelta(days=1)
+    return max(first, since), min(last, as_of)
 
 
-def _entry_counts(rules: list[dict], visible, as_of: dt.date, since: dt.date):
-    """One grouped statement: the live entries of the duties' kinds, by enterprise, kind and
-    month (from ``since``, and calendar), with one count per ``where`` of the periodic
-    duties (entries dated from ``since`` to ``as_of``) and two per ``where`` of the standing
-    ones (in force at ``as_of``, expired at ``as_of``).
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What one duty needs, the same for every enterprise: the count columns it reads
+    (a standing duty: in force and expired at ``as_of``; a periodic one: one per period)
+    and, per period, its item with what depends on the duty only filled in."""
 
-    Returns ({enterprise id: [(kind, month index, (year, month), counts)]}, the column of
-    each duty's signature)."""
-    day = LedgerEntry.dated_on
-    index = periods.sql_month_index(day, literal(since, Date))
-    year, month = periods.sql_year_month(day)
-    dated = and_(day >= since, day <= as_of)
-    exists = or_(day.is_(None), day <= as_of)
-    in_force = or_(LedgerEntry.expires_on.is_(None), LedgerEntry.expires_on >= as_of)
-    expired = LedgerEntry.expires_on < as_of
+    rule: dict
+    standing: bool
+    columns: tuple[int, ...]
+    items: tuple[dict, ...]
+
+
+def _plans(rules: list[dict], as_of: dt.date, since: dt.date) -> tuple[list[_Plan], list]:
+    """Each duty's plan, and the count columns they read (equal ones once): FILTERs over an
+    enterprise's live entries of the duty's kind whose data hold its ``where``."""
+    e = _ENTRY.c
+    exists = or_(e.dated_on.is_(None), e.dated_on <= as_of)
+    in_force = or_(e.expires_on.is_(None), e.expires_on >= as_of)
+    expired = e.expires_on < as_of
     columns, at = [], {}
+
+    def column(key: tuple, *conditions) -> int:
+        if key not in at:
+            at[key] = len(columns)
+            columns.append(func.count().filter(and_(*conditions)))
+        return at[key]
+
+    plans = []
     for rule in rules:
-        signature = _signature(rule)
-        if signature in at:
+        kind = e.kind == rule["ledger_kind"]
+        # The JSONB containment last: only the entries of the kind (and days) test it.
+        holds = e.data.contains(rule["where"]) if rule["where"] else true()
+        what = (rule["ledger_kind"], json.dumps(rule["where"], sort_keys=True, ensure_ascii=False))
+        head = {"key": rule["key"], "title": rule["title"], "ledger_kind": rule["ledger_kind"],
+                "per": rule["per"], "required": rule["count"], "criterion": rule["criterion"],
+                "raise_hazard": rule["raise_hazard"]}
+        if rule["per"] == STANDING:
+            plans.append(_Plan(rule, True, (column((*what, "in force"), kind, exists, in_force, holds),
+                                            column((*what, "expired"), kind, exists, expired, holds)),
+                               ({**head, "period": f"截至{as_of.isoformat()}", "period_start": as_of,
+                                 "period_end": as_of, "done": 0, "expired": 0, "status": "met",
+                                 "reason": ""},)))
             continue
-        holds = LedgerEntry.data.contains(rule["where"]) if rule["where"] else true()
-        at[signature] = len(columns)
-        if signature[0]:
-            columns += [func.count().filter(and_(exists, in_force, holds)),
-                        func.count().filter(and_(exists, expired, holds))]
-        else:
-            columns.append(func.count().filter(and_(dated, holds)))
-    stmt = (select(LedgerEntry.enterprise_id, LedgerEntry.kind, index, year, month, *columns)
-            .where(LedgerEntry.kind.in_(sorted({r["ledger_kind"] for r in rules})),
-                   LedgerEntry.deleted_at.is_(None), LedgerEntry.enterprise_id.in_(visible))
-            .group_by(LedgerEntry.enterprise_id, LedgerEntry.kind, index, year, month))
-    out: dict[int, list] = defaultdict(list)
-    for enterprise_id, kind, m, y, mo, *counts in db.session.execute(stmt):
-        out[enterprise_id].append((kind, m, (y, mo) if y is not None else None, counts))
-    return out, at
+        calendar = rule["align"] == "calendar"
+        spans = [(start, end) for start, end in periods.periods(
+            DUTY_PERIODS[rule["per"]], since, periods.month_start(as_of, 12), calendar=calendar)
+            if start <= as_of]  # up to the period holding as_of, that one not cut at as_of
+        windows = [_window(rule, start, end, as_of, since) for start, end in spans]
+        plans.append(_Plan(
+            rule, False,
+            tuple(column((*what, first, last), kind, e.dated_on.between(first, last), holds)
+                  for first, last in windows),
+            tuple({**head, "period": periods.period_label(rule["per"], start, end, calendar=calendar),
+                   "period_start": start, "period_end": end, "done": 0, "expired": 0, "status": "met",
+                   "reason": ""} for start, end in spans)))
+    return plans, columns
 
 
-def _standing_item(rule: dict, buckets, column: int, as_of: dt.date) -> dict:
-    valid = sum(c[column] for kind, _m, _ym, c in buckets if kind == rule["ledger_kind"])
-    lapsed = sum(c[column + 1] for kind, _m, _ym, c in buckets if kind == rule["ledger_kind"])
+def _counted(context: Context, enterprise_ids, rules: list[dict], columns: list):
+    """The statement: the live enterprises the actor sees (among ``enterprise_ids`` when
+    given), by name, each with ``columns`` over its live entries of the duties' kinds,
+    grouped in one pass."""
+    firm, e = _ENTERPRISE.c, _ENTRY.c
+    stmt = select(firm.id, firm.name, firm.credit_code, *columns).where(
+        firm.tenant_id == context.tenant_id, firm.deleted_at.is_(None),
+        enterprise_clause(context, firm.id))
+    if enterprise_ids is not None:
+        stmt = stmt.where(firm.id.in_(enterprise_ids))
+    if columns:
+        stmt = stmt.outerjoin(_ENTRY, and_(
+            e.tenant_id == firm.tenant_id, e.enterprise_id == firm.id, e.deleted_at.is_(None),
+            e.kind.in_(sorted({r["ledger_kind"] for r in rules})))).group_by(firm.id)
+    return stmt.order_by(firm.name, firm.id)
+
+
+def _standing_item(plan: _Plan, counts) -> dict:
+    valid, lapsed = (counts[i] or 0 for i in plan.columns)
+    required = plan.rule["count"]
     reasons = []
-    if valid == 0 and lapsed == 0 and rule["count"] > 0:
+    if valid == 0 and lapsed == 0 and required > 0:
         reasons.append("无记录")
     else:
         if lapsed:
             reasons.append(f"{lapsed} 条已过期")
-        if valid < rule["count"]:
-            reasons.append(f"有效 {valid} 条，应至少 {rule['count']} 条")
-    state = "met" if not reasons else "missed"
-    return {"period": f"截至{as_of.isoformat()}", "period_start": as_of, "period_end": as_of,
-            "done": valid, "expired": lapsed, "status": state, "reason": "；".join(reasons)}
+        if valid < required:
+            reasons.append(f"有效 {valid} 条，应至少 {required} 条")
+    item = plan.items[0].copy()
+    item["done"], item["expired"] = valid, lapsed
+    item["status"] = "met" if not reasons else "missed"
+    item["reason"] = "；".join(reasons)
+    return item
 
 
-def _periodic_items(rule: dict, buckets, column: int, as_of: dt.date, since: dt.date):
-    calendar = rule["align"] == "calendar"
-    # Periods from ``since`` to the one holding ``as_of``, that one not cut at ``as_of``.
-    spans = periods.periods(DUTY_PERIODS[rule["per"]], since, periods.month_start(as_of, 12),
-                            calendar=calendar)
-    mine = [(m, ym, c[column]) for kind, m, ym, c in buckets if kind == rule["ledger_kind"]]
-    for start, stop in spans:
-        if start > as_of:
-            break
-        months = periods.window(since, start, stop, calendar=calendar,
-                                in_last_months=rule["in_last_months"])
-        done = sum(n for m, ym, n in mine if months.holds(m, ym))
-        state = periods.status_of(done, rule["count"], as_of, stop)
-        label = periods.period_label(rule["per"], start, stop, calendar=calendar)
-        reason = ("" if state != "missed" else "无记录" if done == 0
-                  else f"仅 {done} 条，应至少 {rule['count']} 条")
-        yield {"period": label, "period_start": start, "period_end": stop, "done": done,
-               "expired": 0, "status": state, "reason": reason}
+def _periodic_items(plan: _Plan, counts, as_of: dt.date):
+    required = plan.rule["count"]
+    for column, base in zip(plan.columns, plan.items, strict=True):
+        done = counts[column] or 0
+        state = periods.status_of(done, required, as_of, base["period_end"])
+        item = base.copy()
+        item["done"], item["status"] = done, state
+        if state == "missed":
+            item["reason"] = "无记录" if done == 0 else f"仅 {done} 条，应至少 {required} 条"
+        yield item
 
 
 def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = None,
@@ -207,33 +250,29 @@ def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = Non
     of ``enterprise_ids`` when given: one not seen is ``NotFound`` unless ``missing_ok``).
     ``status`` lists only items in that status (and only the enterprises with one);
     the summaries count every item. Periods start at ``since`` (1 January of ``as_of``'s
-    year by default)."""
+    year by default).
+
+    One statement: the enterprises, each with its counts (one column per duty and period,
+    from its live entries of the duties' kinds grouped in one pass)."""
     since = since or dt.date(as_of.year, 1, 1)
     if since > as_of:
         raise Refused("起算日不能晚于计算日", field="since")
     rules = duties(context)
     ids = None if enterprise_ids is None else sorted({int(i) for i in enterprise_ids})
-    visible = _visible(context, ids)
-    enterprises = list(db.session.execute(
-        select(Enterprise.id, Enterprise.name, Enterprise.credit_code)
-        .where(Enterprise.id.in_(visible)).order_by(Enterprise.name, Enterprise.id)))
+    plans, columns = _plans(rules, as_of, since)
+    enterprises = db.session.execute(_counted(context, ids, rules, columns),
+                                     execution_options=SCOPED).all()
     if ids is not None and not missing_ok and len(enterprises) < len(ids):
         absent = sorted(set(ids) - {row.id for row in enterprises})
         raise NotFound(f"企业不存在: {'、'.join(map(str, absent))}", field="enterprise_id")
-    counts, at = _entry_counts(rules, visible, as_of, since) if rules and enterprises else ({}, {})
     listed, total = [], dict.fromkeys(DUTY_STATUSES, 0)
-    for enterprise_id, name, credit_code in enterprises:
-        buckets = counts.get(enterprise_id, ())
+    for enterprise_id, name, credit_code, *counts in enterprises:
         items = []
-        for rule in rules:
-            column = at[_signature(rule)]
-            found = ([_standing_item(rule, buckets, column, as_of)] if rule["per"] == STANDING
-                     else _periodic_items(rule, buckets, column, as_of, since))
-            for item in found:
-                items.append({"key": rule["key"], "title": rule["title"],
-                              "ledger_kind": rule["ledger_kind"], "per": rule["per"],
-                              "required": rule["count"], "criterion": rule["criterion"],
-                              "raise_hazard": rule["raise_hazard"], **item})
+        for plan in plans:
+            if plan.standing:
+                items.append(_standing_item(plan, counts))
+            else:
+                items.extend(_periodic_items(plan, counts, as_of))
         summary = periods.summary(items)
         for key, n in summary.items():
             total[key] += n

@@ -5,24 +5,107 @@ A kind names the days before expiry its entries are reminded (``remind_days``, e
 told (``reminded_days``: the days of its last reminder, 0 for "expired"), so the daily
 scan tells each stage once even after a missed day, and a new expiry starts afresh.
 The enterprise's users hear of every stage; the bureau (who hears of major hazards) of
-an expiry. Run by the tenant's daily scan (``anjian.hazards.jobs.overdue_scan``).
+an expiry. Entries of a deleted (注销) enterprise are not reminded. Run by the tenant's
+daily scan (``anjian.hazards.jobs.overdue_scan``).
+
+Set-based, as the overdue scan (``anjian.hazards.scan``): Core statements built once that
+name the tenant themselves, a fixed number whatever the number of entries due (the
+entries due; who hears; one statement moving their stages and writing the
+notifications; one summary audit row).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from anjian.audit.service import record_bulk_write
+from anjian.clock import utcnow
 from anjian.context import Context
+from anjian.db import UTCDateTime
+from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.hazards.service import notified_users
 from anjian.ledgers import kinds as kinds_
 from anjian.ledgers.models import LedgerEntry
-from anjian.ledgers.service import enterprise_names
-from anjian.notifications import notify
+from anjian.notifications import Notification
 
 KIND = "ledger_expiry"
+BODY = "请及时办理复审、换证或续签，并更新台账。"
+SCOPED = {"tenant_scoped_sql": True}
+LABELS = ("name", "certificate_no", "post")  # what names an entry in a reminder, the first given
+
+_ENTRY, _ENTERPRISE, _NOTE = LedgerEntry.__table__, Enterprise.__table__, Notification.__table__
+_E, _FIRM = _ENTRY.c, _ENTERPRISE.c
+_TENANT = bindparam("tenant", type_=Integer())
+
+# The live entries of live enterprises that may be due: of a kind with reminders (kinds
+# and their first reminder's horizon as arrays), expiring by then, not told of their expiry.
+_KINDS = (func.unnest(bindparam("kinds", type_=ARRAY(String())),
+                      bindparam("horizons", type_=ARRAY(Date())))
+          .table_valued(column("kind", String), column("horizon", Date))
+          .render_derived(name="reminded"))
+_CANDIDATES = (
+    select(_E.id, _E.enterprise_id, _E.kind, *(_E.data[key].label(key) for key in LABELS),
+           _E.expires_on, _E.reminded_days, _FIRM.name.label("enterprise_name"))
+    .select_from(_ENTRY.join(_ENTERPRISE, and_(_FIRM.tenant_id == _E.tenant_id,
+                                               _FIRM.id == _E.enterprise_id))
+                 .join(_KINDS, and_(_KINDS.c.kind == _E.kind, _E.expires_on <= _KINDS.c.horizon)))
+    .where(_E.tenant_id == _TENANT, _E.deleted_at.is_(None), _E.expires_on.is_not(None),
+           _E.expires_on <= bindparam("horizon", type_=Date()), _FIRM.deleted_at.is_(None),
+           or_(_E.reminded_days.is_(None), _E.reminded_days > 0))
+    .order_by(_E.expires_on, _E.id))
+
+# The stages told (entry ids, stages, and the expiry they were computed from, as arrays).
+# Only a row still as it was read moves (live, the same expiry, not yet at that stage or
+# below), so that an entry edited or reminded since is left alone and not told about.
+# ``reminded_days`` is the scan's bookkeeping, not a change of the entry: neither its
+# version nor ``updated_at`` moves, so that a user editing the entry meanwhile (If-Match)
+# is not refused.
+_TOLD = (func.unnest(bindparam("ids", type_=ARRAY(Integer())),
+                     bindparam("stages", type_=ARRAY(Integer())),
+                     bindparam("expiries", type_=ARRAY(Date())))
+         .table_valued(column("id", Integer), column("stage", Integer),
+                       column("expires_on", Date))
+         .render_derived(name="told"))
+_MOVED = (update(_ENTRY)
+          .where(_E.tenant_id == _TENANT, _E.id == _TOLD.c.id, _E.deleted_at.is_(None),
+                 _E.expires_on == _TOLD.c.expires_on,
+                 or_(_E.reminded_days.is_(None), _E.reminded_days > _TOLD.c.stage))
+          .values(reminded_days=_TOLD.c.stage, updated_at=_E.updated_at)
+          .returning(_E.id)
+          .cte("moved"))
+# The notifications of the entries moved (entry, recipient and title as arrays), written
+# in the order given, in the same statement.
+_NOTES = (func.unnest(bindparam("entries", type_=ARRAY(Integer())),
+                      bindparam("users", type_=ARRAY(Integer())),
+                      bindparam("titles", type_=ARRAY(String())))
+          .table_valued(column("entry_id", Integer), column("user_id", Integer),
+                        column("title", String), with_ordinality="n")
+          .render_derived(name="note"))
+_SENT = (insert(_NOTE).from_select(
+    ["tenant_id", "user_id", "kind", "title", "body", "created_at"],
+    select(_TENANT, _NOTES.c.user_id, literal(KIND), _NOTES.c.title,
+           bindparam("body", type_=String()), bindparam("now", type_=UTCDateTime()))
+    .join_from(_NOTES, _MOVED, _MOVED.c.id == _NOTES.c.entry_id)
+    .order_by(_NOTES.c.n))
+    .cte("sent"))
+_TELL = select(_MOVED.c.id).add_cte(_SENT)
 
 
 def stage(remind_days, days_left: int) -> int | None:
@@ -34,47 +117,62 @@ def stage(remind_days, days_left: int) -> int | None:
     return min(within) if within else None
 
 
-def _what(kind: dict, entry: LedgerEntry) -> str:
-    data = entry.data or {}
-    label = data.get("name") or data.get("certificate_no") or data.get("post") or f"#{entry.id}"
-    return f"{kind['title']}「{label}」"
+def _title(kind: dict, row, now: int, today: dt.date) -> str:
+    label = next((value for value in (getattr(row, key) for key in LABELS) if value), f"#{row.id}")
+    what = f"{row.enterprise_name}的{kind['title']}「{label}」"
+    if now == 0:
+        return f"{what}已于 {row.expires_on.isoformat()} 到期"
+    days = (row.expires_on - today).days
+    return f"{what}将于 {row.expires_on.isoformat()} 到期（还有 {days} 天）"
 
 
 def remind_expiring(context: Context, today: dt.date) -> int:
-    """Send the reminders due on ``today`` in the context's tenant; the number of entries
-    told about. One statement finds them whatever the number of kinds; the caller commits."""
+    """Send the reminders due on ``today`` in the context's tenant (its writable scope);
+    the number of entries told about. Moves each entry's ``reminded_days`` without
+    bumping its version (see ``_MOVED``) and writes one summary audit row
+    (``ledgerentry.expiry_reminders``) when anything was told; the caller commits."""
     kinds = {key: kind for key, kind in kinds_.kinds(context).items() if kind.get("remind_days")}
     if not kinds:
         return 0
-    due = [and_(LedgerEntry.kind == key,
-                LedgerEntry.expires_on <= today + dt.timedelta(days=max(kind["remind_days"])))
-           for key, kind in kinds.items()]
-    entries = list(db.session.scalars(
-        select(LedgerEntry).where(LedgerEntry.deleted_at.is_(None), LedgerEntry.expires_on.is_not(None),
-                                  or_(LedgerEntry.reminded_days.is_(None), LedgerEntry.reminded_days > 0),
-                                  or_(*due))
-        .order_by(LedgerEntry.expires_on, LedgerEntry.id)))
+    horizons = {key: today + dt.timedelta(days=max(kind["remind_days"])) for key, kind in kinds.items()}
+    rows = db.session.execute(_CANDIDATES, {
+        "tenant": context.tenant_id, "kinds": list(horizons), "horizons": list(horizons.values()),
+        "horizon": max(horizons.values())}, execution_options=SCOPED).all()
     told = []
-    for entry in entries:
-        now = stage(kinds[entry.kind]["remind_days"], (entry.expires_on - today).days)
-        if now is not None and (entry.reminded_days is None or now < entry.reminded_days):
-            told.append((entry, now))
+    for row in rows:
+        now = stage(kinds[row.kind]["remind_days"], (row.expires_on - today).days)
+        if now is not None and (row.reminded_days is None or now < row.reminded_days):
+            told.append((row, now))
     if not told:
         return 0
-    users = notified_users(context, sorted({e.enterprise_id for e, _ in told}))
-    names = enterprise_names(e.enterprise_id for e, _ in told)
-    for entry, now in told:
-        kind = kinds[entry.kind]
-        what = f"{names.get(entry.enterprise_id, '')}的{_what(kind, entry)}"
+    users = notified_users(context, sorted({row.enterprise_id for row, _ in told}))
+    entries, recipients, titles = [], [], []
+    for row, now in told:
+        title = _title(kinds[row.kind], row, now, today)[:300]
+        to = users.get(row.enterprise_id, ())
         if now == 0:
-            title = f"{what}已于 {entry.expires_on.isoformat()} 到期"
-            recipients = [*users.get(entry.enterprise_id, ()), *users[None]]
-        else:
-            days = (entry.expires_on - today).days
-            title = f"{what}将于 {entry.expires_on.isoformat()} 到期（还有 {days} 天）"
-            recipients = list(users.get(entry.enterprise_id, ()))
-        notify(context, recipients, kind=KIND, title=title,
-               body="请及时办理复审、换证或续签，并更新台账。")
-        entry.reminded_days = now
-    db.session.flush()
+            to = [*to, *users[None]]
+        for user_id in dict.fromkeys(to):  # each once, as notify() does
+            entries.append(row.id)
+            recipients.append(user_id)
+            titles.append(title)
+    at = utcnow()
+    moved = set(db.session.scalars(_TELL, {
+        "tenant": context.tenant_id, "ids": [row.id for row, _ in told],
+        "stages": [now for _, now in told], "expiries": [row.expires_on for row, _ in told],
+        "entries": entries, "users": recipients, "titles": titles, "body": BODY, "now": at},
+        execution_options=SCOPED))
+    told = [(row, now) for row, now in told if row.id in moved]
+    if told:  # one summary row: a Core write is not seen by the flush's audit
+        sent = sum(entry in moved for entry in entries)
+        record_bulk_write(
+            db.session, tenant_id=context.tenant_id, actor_user_id=context.user_id,
+            action="ledgerentry.expiry_reminders", entity_type="ledger_expiry_reminders",
+            entity_id=today.isoformat(), at=at,
+            after={"today": today.isoformat(), "reminded_days": {row.id: now for row, now in told},
+                   "notifications": sent},
+            detail=f"台账到期提醒：{len(told)} 条记录，通知 {sent} 条")
     return len(told)
+
+
+__all__ = ["KIND", "remind_expiring", "stage"]

@@ -24,6 +24,9 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,79}$")
 FIGURE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,119}$")
 REPORT_FORMATS = ("xlsx", "pdf", "json")
 FIGURE_PERIODS = ("week", "month", "day")
+# What an entered figure holds (its values are checked when entered): any number with two
+# decimals; a count of people, times or enterprises (whole); an amount (two decimals); 是/否.
+FIGURE_KINDS = ("number", "count", "amount", "yes_no")
 QUEUES = ("imports", "reports", "default")
 PARTS = ("document", "onsite", "软件资料", "现场", None, "")
 
@@ -237,16 +240,29 @@ class ChecklistTemplate(Entry):
 
 @dataclass(frozen=True)
 class EnteredFigure(Entry):
-    """A figure staff enter per period for a report kind (``key``, Chinese ``label``)."""
+    """A figure staff enter per period for a report kind (``key``, Chinese ``label``):
+    ``kind`` (``FIGURE_KINDS``: number, count, amount, yes_no), its ``unit`` as shown, and
+    ``part_of``, the key of the figure it is a part of (其中: never more than that one)."""
 
     key: str
     label: str
+    kind: str = "number"
+    unit: str = ""
+    part_of: str | None = None
 
     def check(self, field: str = "") -> None:
         if not isinstance(self.key, str) or not FIGURE_KEY_RE.match(self.key):
             raise CatalogueError(f"{field}key", "须为小写字母、数字或 '_' / lower-case letters, "
                                                 "digits, '_'")
         _text(self.label, f"{field}label")
+        if self.kind not in FIGURE_KINDS:
+            raise CatalogueError(f"{field}kind", f"须为 {list(FIGURE_KINDS)} 之一 / must be one "
+                                                 f"of {list(FIGURE_KINDS)}")
+        _text(self.unit, f"{field}unit", required=False, limit=20)
+        if self.part_of is not None and (not isinstance(self.part_of, str)
+                                         or self.part_of == self.key):
+            raise CatalogueError(f"{field}part_of", "须为另一填报项的 key / must be the key of "
+                                                    "another entered figure")
 
 
 @dataclass(frozen=True)
@@ -275,6 +291,13 @@ class ReportKind(Entry):
     figures_period: str | None = None
     schedule: ReportSchedule | None = None
     description: str | None = None
+    # ``enterprise(tenant, params) -> int | None``: the enterprise a report is about, if
+    # one; the service organisations serving it then read the report.
+    enterprise: Callable | str | None = None
+    # ``figures_check(tenant, period, values) -> {key or "period": Chinese message}``: the
+    # kind's own rules on a period's entered figures (``values``: all of the period's, as
+    # they would be stored), asked before they are stored; an empty answer accepts them.
+    figures_check: Callable | str | None = None
 
     def as_entry(self) -> dict:
         return {**super().as_entry(), "formats": list(self.formats)}
@@ -294,7 +317,7 @@ class ReportKind(Entry):
                 isinstance(parameters, type) and issubclass(parameters, Schema))):
             raise CatalogueError("parameters", "须为 marshmallow Schema / must be a marshmallow "
                                                "Schema class")
-        for name in ("compute", "xlsx", "html"):
+        for name in ("compute", "xlsx", "html", "enterprise", "figures_check"):
             _callable(getattr(self, name), name)
         if self.compute is None:
             raise CatalogueError("compute", "缺少此字段 / missing")
@@ -310,6 +333,10 @@ class ReportKind(Entry):
             if figure.key in keys:
                 raise CatalogueError(f"entered_figures[{i}].key", "重复 / not unique")
             keys.add(figure.key)
+        for i, figure in enumerate(self.entered_figures or ()):
+            if figure.part_of is not None and figure.part_of not in keys:
+                raise CatalogueError(f"entered_figures[{i}].part_of", "不是本报表的填报项 / not "
+                                                                      "an entered figure of the kind")
         if self.figures_period is not None and self.figures_period not in FIGURE_PERIODS:
             raise CatalogueError("figures_period", f"须为 {list(FIGURE_PERIODS)} 之一 / must be "
                                                    f"one of {list(FIGURE_PERIODS)}")
@@ -496,6 +523,226 @@ class LedgerKind(Entry):
         _text(self.description, "description", required=False, limit=2000)
 
 
+# --------------------------------------------------------------------------- permit kinds
+
+PERMIT_VALIDITY_HOURS_MAX = 720  # 30 days: 临时用电 at its longest
+GRADE_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,19}$")
+
+
+def _hours(value, field: str, limit: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+        raise CatalogueError(field, f"须为 1–{limit} 的整数 / must be an integer 1-{limit}")
+
+
+@dataclass(frozen=True)
+class PermitGrade(Entry):
+    """A grade of a permit kind (特级动火, Ⅲ级高处作业, 一级吊装): its ``key`` (at most 20
+    lower-case letters, digits or '_'), Chinese ``title``, the hours a permit of this grade
+    is valid from its issue (``validity_hours``) and what puts work in the grade
+    (``description``: 15 m < h ≤ 30 m, 40 t ≤ m ≤ 100 t)."""
+
+    key: str
+    title: str
+    validity_hours: int
+    description: str | None = None
+
+    def check(self, field: str = "") -> None:
+        if not isinstance(self.key, str) or not GRADE_KEY_RE.match(self.key):
+            raise CatalogueError(f"{field}key", "须为至多 20 个小写字母、数字或 '_' / at most 20 "
+                                                "lower-case letters, digits or '_'")
+        _text(self.title, f"{field}title", limit=60)
+        _hours(self.validity_hours, f"{field}validity_hours", PERMIT_VALIDITY_HOURS_MAX)
+        _text(self.description, f"{field}description", required=False, limit=300)
+
+
+@dataclass(frozen=True)
+class PermitKind(Entry):
+    """``register_permit_kinds``: a kind of dangerous work done under a permit (作业票,
+    GB 30871-2022's eight special works and a locality's own: 爆破, 检维修).
+
+    A graded kind lists its ``grades`` (``PermitGrade``, each with its validity); an
+    ungraded one gives its ``validity_hours``. ``gas_analysis``: a permit is not issued,
+    started or resumed without a passed gas analysis taken at most
+    ``gas_analysis_minutes`` before (30: GB 30871-2022's interval for hot work and
+    confined spaces). ``certificates``: the special work certificates (《特种作业目录》's
+    names, as the special workers' ledger has them: 焊接与热切割作业, 电工作业) at least one
+    worker of the permit must hold; every worker who names a special work must hold a
+    valid certificate for it on the day of the work. ``basis``: the rule cited."""
+
+    key: str
+    title: str
+    grades: tuple[PermitGrade, ...] = ()
+    validity_hours: int | None = None
+    gas_analysis: bool = False
+    gas_analysis_minutes: int = 30
+    certificates: tuple[str, ...] = ()
+    description: str | None = None
+    basis: str | None = None
+
+    def check(self, field: str = "") -> None:
+        if not isinstance(self.key, str) or not KEY_RE.match(self.key) or len(self.key) > 40:
+            raise CatalogueError("key", "须为 2–40 个小写字母、数字或 '_' / must be 2-40 lower-case "
+                                        "letters, digits or '_'")
+        _text(self.title, "title", limit=60)
+        keys = set()
+        for i, grade in enumerate(_entries(self.grades, PermitGrade, "grades")):
+            if grade.key in keys:
+                raise CatalogueError(f"grades[{i}].key", f"重复 / duplicate key: {grade.key}")
+            keys.add(grade.key)
+        if bool(self.grades) == (self.validity_hours is not None):
+            raise CatalogueError("validity_hours", "分级的作业按级别给出有效期，不分级的给出 "
+                                                   "validity_hours / a graded kind's validity is "
+                                                   "its grades', an ungraded kind gives validity_hours")
+        if self.validity_hours is not None:
+            _hours(self.validity_hours, "validity_hours", PERMIT_VALIDITY_HOURS_MAX)
+        if not isinstance(self.gas_analysis, bool):
+            raise CatalogueError("gas_analysis", "须为 True 或 False / must be a boolean")
+        _hours(self.gas_analysis_minutes, "gas_analysis_minutes", 240)
+        if isinstance(self.certificates, str) or not isinstance(self.certificates, (list, tuple)):
+            raise CatalogueError("certificates", "须为作业类别的列表 / must be a list of work kinds")
+        for i, text in enumerate(self.certificates):
+            _text(text, f"certificates[{i}]", limit=40)
+        _text(self.description, "description", required=False, limit=2000)
+        _text(self.basis, "basis", required=False, limit=2000)
+
+
+# --------------------------------------------------------------------------- risk catalogues
+
+# The risk register's vocabularies (keys of ``anjian.risks.models``; the kernel cannot read
+# the models, a test keeps the two in step).
+RISK_LEVELS = ("major", "large", "general", "low")
+RISK_POINT_KINDS = ("place", "equipment", "activity", "post")
+RISK_MANAGING_LEVELS = ("company", "workshop", "team", "post")
+RISK_FACTOR_CATEGORIES = ("person", "thing", "environment", "management")
+RISK_CONTROL_KINDS = ("engineering", "management", "ppe", "emergency")
+# What a column of the city's risk-reporting export may hold (``RiskCatalogue.export_columns``):
+# field → its default header. Values are those of one active risk point and its enterprise.
+RISK_EXPORT_FIELDS = {
+    "enterprise_name": "企业名称",
+    "credit_code": "统一社会信用代码",
+    "area": "所属区域",
+    "area_path": "所属区域（全称）",
+    "point_name": "风险点名称",
+    "point_kind": "风险点类型",
+    "location": "所在位置",
+    "category": "风险类别",
+    "accident_type": "可能导致的事故类型",
+    "factors": "危险有害因素",
+    "method": "评价方法",
+    "likelihood": "L",
+    "exposure": "E",
+    "consequence": "C/S",
+    "score": "风险值",
+    "level": "风险等级",
+    "colour": "风险颜色",
+    "controls": "管控措施",
+    "engineering": "工程技术措施",
+    "management": "管理措施",
+    "ppe": "个体防护措施",
+    "emergency": "应急处置措施",
+    "managing_level": "管控层级",
+    "inspection_cycle": "排查频次",
+    "inspected_on": "最近排查日期",
+    "graded_on": "评价日期",
+    "regrade_reason": "待重新评价原因",
+}
+
+
+def _pairs(values, choices: Sequence[str], field: str, limit: int = 2000) -> None:
+    """``values``: a list of (key in ``choices``, text) pairs."""
+    if not isinstance(values, (list, tuple)):
+        raise CatalogueError(field, "须为 (类别, 内容) 的列表 / must be a list of (kind, text) pairs")
+    for i, pair in enumerate(values):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise CatalogueError(f"{field}[{i}]", "须为 (类别, 内容) / must be a (kind, text) pair")
+        if pair[0] not in choices:
+            raise CatalogueError(f"{field}[{i}]", f"类别须为 {list(choices)} 之一 / kind must be one of "
+                                                  f"{list(choices)}: {pair[0]!r}")
+        _text(pair[1], f"{field}[{i}]", limit=limit)
+
+
+def _one_of(value, choices: Sequence[str], field: str, required: bool = True) -> None:
+    if value is None and not required:
+        return
+    if value not in choices:
+        raise CatalogueError(field, f"须为 {list(choices)} 之一 / must be one of {list(choices)}: "
+                                    f"{value!r}")
+
+
+@dataclass(frozen=True)
+class RiskCatalogueEntry(Entry):
+    """A typical risk of a locality's catalogue (风险目录): its ``category`` (a sector or a
+    kind of site: 机械, 粉尘涉爆), the risk point's ``name`` (冲床、剪板机), its default
+    ``level`` (``RISK_LEVELS``: major 重大, large 较大, general 一般, low 低; a point made
+    from it is graded at least this level unless its user says otherwise), and what a
+    user picking it gets prefilled: ``point_kind`` (``RISK_POINT_KINDS``), the
+    ``accident_type`` (GB 6441: 机械伤害), the ``managing_level``
+    (``RISK_MANAGING_LEVELS``), ``factors`` as (category, description) pairs
+    (``RISK_FACTOR_CATEGORIES``, GB/T 13861) and ``controls`` as (kind, measure) pairs
+    (``RISK_CONTROL_KINDS``: engineering, management, ppe, emergency)."""
+
+    key: str
+    category: str
+    name: str
+    level: str
+    controls: tuple[tuple[str, str], ...] = ()
+    point_kind: str | None = None
+    accident_type: str | None = None
+    managing_level: str | None = None
+    factors: tuple[tuple[str, str], ...] = ()
+
+    def check(self, field: str = "") -> None:
+        _key(self.key, f"{field}key")
+        if len(self.key) > 60:
+            raise CatalogueError(f"{field}key", "至多 60 个字符 / at most 60 characters")
+        _text(self.category, f"{field}category", limit=100)
+        _text(self.name, f"{field}name", limit=200)
+        _one_of(self.level, RISK_LEVELS, f"{field}level")
+        _one_of(self.point_kind, RISK_POINT_KINDS, f"{field}point_kind", required=False)
+        _text(self.accident_type, f"{field}accident_type", required=False, limit=100)
+        _one_of(self.managing_level, RISK_MANAGING_LEVELS, f"{field}managing_level", required=False)
+        _pairs(self.factors, RISK_FACTOR_CATEGORIES, f"{field}factors", limit=500)
+        _pairs(self.controls, RISK_CONTROL_KINDS, f"{field}controls")
+
+
+@dataclass(frozen=True)
+class RiskCatalogue(Entry):
+    """``register_risk_catalogues``: a locality's risk catalogue (风险目录: 一般风险目录,
+    较大级以上风险目录), its typical risks as ``entries`` users pick from when they
+    identify an enterprise's risks. ``export_columns``, when given, shapes the tenant's
+    export for the city's risk-reporting system: (header, field) pairs, the fields of
+    ``RISK_EXPORT_FIELDS``, in the system's order, on a sheet named ``export_sheet``."""
+
+    key: str
+    title: str
+    entries: tuple[RiskCatalogueEntry, ...]
+    description: str | None = None
+    export_columns: tuple[tuple[str, str], ...] = ()
+    export_sheet: str | None = None
+
+    def check(self, field: str = "") -> None:
+        _key(self.key)
+        if len(self.key) > 59:
+            raise CatalogueError("key", "至多 59 个字符 / at most 59 characters")
+        _text(self.title, "title", limit=200)
+        _text(self.description, "description", required=False, limit=4000)
+        keys = set()
+        for i, entry in enumerate(_entries(self.entries, RiskCatalogueEntry, "entries")):
+            if entry.key in keys:
+                raise CatalogueError(f"entries[{i}].key", f"重复 / duplicate key: {entry.key}")
+            keys.add(entry.key)
+        if not isinstance(self.export_columns, (list, tuple)):
+            raise CatalogueError("export_columns", "须为 (表头, 字段) 的列表 / must be a list of "
+                                                   "(header, field) pairs")
+        for i, pair in enumerate(self.export_columns):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise CatalogueError(f"export_columns[{i}]", "须为 (表头, 字段) / must be a "
+                                                             "(header, field) pair")
+            _text(pair[0], f"export_columns[{i}]", limit=60)
+            _one_of(pair[1], tuple(RISK_EXPORT_FIELDS), f"export_columns[{i}]")
+        _text(self.export_sheet, "export_sheet", required=False, limit=31)
+
+
 # --------------------------------------------------------------------------- routes
 
 ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -556,6 +803,8 @@ ENTRY_TYPES: dict[str, type[Entry]] = {
     "register_schedules": Schedule,
     "register_import_profiles": ImportProfile,
     "register_ledger_kinds": LedgerKind,
+    "register_permit_kinds": PermitKind,
+    "register_risk_catalogues": RiskCatalogue,
 }
 
 

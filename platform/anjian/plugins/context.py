@@ -32,10 +32,12 @@ from anjian.inspections.service import inspection_view
 from anjian.jobs.service import JobError
 from anjian.ledgers import rules as ledger_rules
 from anjian.ledgers.duties import duty_status
+from anjian.permits import service as permits
 from anjian.plugins.manager import TenantInfo
 from anjian.plugins.views import RowView, view_of
 from anjian.reports.figures import entered_latest, entered_totals
 from anjian.reports.service import request_report
+from anjian.risks.service import counts_by_enterprise as risk_counts_by_enterprise
 from anjian.services.costs import cost_table
 from anjian.services.models import (
     ContractEnterprise,
@@ -121,9 +123,11 @@ class PluginContext:
 
     def hazard_tally(self, *, campaign_id: int, grade: str | None = None,
                      found_until: dt.date | None = None,
-                     verified_before: dt.datetime | None = None) -> dict[str, tuple[int, int]]:
+                     verified_before: dt.datetime | None = None,
+                     enterprise_ids: Iterable[int] | None = None) -> dict[str, tuple[int, int]]:
         """Hazards of a campaign by source: ``{source: (found, verified)}``, ``verified``
-        counting those verified (closed) before ``verified_before`` (ever, without it)."""
+        counting those verified (closed) before ``verified_before`` (ever, without it);
+        of the enterprises ``enterprise_ids`` only, when given."""
         fixed = Hazard.state == "verified"
         if verified_before is not None:
             fixed = and_(fixed, Hazard.verified_at < verified_before)
@@ -133,10 +137,12 @@ class PluginContext:
             stmt = stmt.where(Hazard.grade == grade)
         if found_until is not None:
             stmt = stmt.where(Hazard.found_on <= found_until)
+        if enterprise_ids is not None:
+            stmt = stmt.where(Hazard.enterprise_id.in_(list(enterprise_ids)))
         return {source: (found, verified) for source, found, verified in db.session.execute(stmt)}
 
-    def referral_tally(self, *, campaign_id: int,
-                       decided_before: dt.datetime | None = None) -> dict[str, object]:
+    def referral_tally(self, *, campaign_id: int, decided_before: dt.datetime | None = None,
+                       enterprise_ids: Iterable[int] | None = None) -> dict[str, object]:
         """Enforcement decisions on a campaign's referrals (移交执法): ``penalties`` (count),
         ``penalty_amount`` (yuan, Decimal or None), ``transfers`` (to the judiciary) and
         ``suspended_enterprises`` (distinct enterprises ordered to suspend)."""
@@ -149,6 +155,8 @@ class PluginContext:
                 .where(EnforcementReferral.campaign_id == campaign_id, decision.is_not(None)))
         if decided_before is not None:
             stmt = stmt.where(EnforcementReferral.decided_at < decided_before)
+        if enterprise_ids is not None:  # of these enterprises only
+            stmt = stmt.where(EnforcementReferral.enterprise_id.in_(list(enterprise_ids)))
         penalties, amount, transfers, suspended = db.session.execute(stmt).one()
         return {"penalties": penalties, "penalty_amount": amount, "transfers": transfers,
                 "suspended_enterprises": suspended}
@@ -156,7 +164,8 @@ class PluginContext:
     # --- inspections -------------------------------------------------------------------------
 
     def count_inspections(self, *, campaign_id: int, counts: Mapping[str, InspectionCount],
-                          submitted_before: dt.datetime | None = None) -> dict[str, int]:
+                          submitted_before: dt.datetime | None = None,
+                          enterprise_ids: Iterable[int] | None = None) -> dict[str, int]:
         """Several counts of a campaign's submitted inspections in one statement:
         ``{name: n}`` for each ``InspectionCount`` of ``counts``."""
         columns, kinds, join = [], set(), False
@@ -179,11 +188,14 @@ class PluginContext:
                                               Enterprise.id == Inspection.enterprise_id))
         if submitted_before is not None:
             stmt = stmt.where(Inspection.submitted_at < submitted_before)
+        if enterprise_ids is not None:  # of these enterprises only
+            stmt = stmt.where(Inspection.enterprise_id.in_(list(enterprise_ids)))
         return dict(zip(counts, db.session.execute(stmt).one(), strict=True))
 
     def answer_tally(self, *, campaign_id: int, template_key: str, groups: Mapping[str, object],
                      answer: str = "no", inspector_kind: str | None = None,
-                     submitted_before: dt.datetime | None = None) -> dict[object, int]:
+                     submitted_before: dt.datetime | None = None,
+                     enterprise_ids: Iterable[int] | None = None) -> dict[object, int]:
         """Distinct enterprises that answered ``answer`` to an item of template
         ``template_key`` in a campaign's submitted inspections, by group: ``groups`` maps
         item codes to the group they count for; ``{group: enterprises}``."""
@@ -205,6 +217,8 @@ class PluginContext:
             stmt = stmt.where(Inspection.inspector_kind == inspector_kind)
         if submitted_before is not None:
             stmt = stmt.where(Inspection.submitted_at < submitted_before)
+        if enterprise_ids is not None:  # of these enterprises only
+            stmt = stmt.where(Inspection.enterprise_id.in_(list(enterprise_ids)))
         return dict(db.session.execute(stmt).all())
 
     # --- entered figures ---------------------------------------------------------------------
@@ -246,6 +260,18 @@ class PluginContext:
             return {}
         return {e.id: view_of(e) for e in db.session.scalars(select(Enterprise).where(
             Enterprise.id.in_(ids), Enterprise.deleted_at.is_(None)))}
+
+    def enterprise_ids_by_field(self, name: str) -> dict[str, list[int]]:
+        """The tenant's live enterprises grouped by the value of their plugin field ``name``
+        (``extra``; a text value): ``{value: [enterprise id, ...]}``, ids sorted; those
+        without the field are absent."""
+        value = Enterprise.extra[name].as_string()
+        out: dict[str, list[int]] = {}
+        for key, ident in db.session.execute(
+                select(value, Enterprise.id).where(Enterprise.deleted_at.is_(None), value.is_not(None))
+                .order_by(Enterprise.id)):
+            out.setdefault(key, []).append(ident)
+        return out
 
     def campaign_targets(self, campaign_id: int) -> list[RowView]:
         """A campaign's target enterprises (live ones), by name."""
@@ -394,6 +420,11 @@ class PluginContext:
         template = db.session.get(ChecklistTemplate, inspection.template_id)
         return template.key if template is not None else None
 
+    def template_title(self, inspection) -> str:
+        """The title of the checklist template an inspection used ("" when gone)."""
+        template = db.session.get(ChecklistTemplate, inspection.template_id)
+        return template.title if template is not None else ""
+
     def latest_inspection(self, *, enterprise_id: int, campaign_id: int, template_key: str,
                           status: str = "submitted") -> RowView | None:
         """An enterprise's newest inspection on a template in a campaign."""
@@ -420,6 +451,25 @@ class PluginContext:
         if campaign_id is not None:
             stmt = stmt.where(Inspection.campaign_id == campaign_id)
         return {e: at for e, at in db.session.execute(stmt) if at is not None}
+
+    def inspection_dates(self, template_key: str, enterprise_ids: Iterable[int],
+                         campaign_id: int | None = None,
+                         first: bool = False) -> dict[int, dt.date]:
+        """{enterprise id: the day its latest (``first``: earliest) submitted inspection on
+        the template was carried out (``performed_on``, not when it was entered)}, in the
+        campaign when one is given."""
+        ids = list(enterprise_ids)
+        if not ids:
+            return {}
+        day = (func.min if first else func.max)(Inspection.performed_on)
+        stmt = (select(Inspection.enterprise_id, day)
+                .join(ChecklistTemplate, ChecklistTemplate.id == Inspection.template_id)
+                .where(Inspection.status == "submitted", ChecklistTemplate.key == template_key,
+                       Inspection.enterprise_id.in_(ids))
+                .group_by(Inspection.enterprise_id))
+        if campaign_id is not None:
+            stmt = stmt.where(Inspection.campaign_id == campaign_id)
+        return {e: on for e, on in db.session.execute(stmt) if on is not None}
 
     def latest_answers(self, *, campaign_id: int, template_key: str, enterprise_ids: Iterable[int],
                        answer: str = "no") -> dict[int, list[str]]:
@@ -472,6 +522,45 @@ class PluginContext:
         """The ids of the enterprises a service contract serves now, sorted."""
         return served_population(db.session.get(ServiceContract, int(contract_id)))
 
+    def service_start(self, enterprise_id: int, *,
+                      plugins: Iterable[str | None]) -> dt.date | None:
+        """The first day any of the tenant's service contracts under one of ``plugins``
+        (``None``: a contract that names no plugin) served the enterprise: the day it
+        joined, or the contract's start; across contracts and renewals. None when none did."""
+        names = list(plugins)
+        which = [ServiceContract.plugin.in_([p for p in names if p is not None])]
+        if None in names:
+            which.append(ServiceContract.plugin.is_(None))
+        first = case((and_(ContractEnterprise.joined_on.is_not(None),
+                           ContractEnterprise.joined_on > ServiceContract.starts_on),
+                      ContractEnterprise.joined_on), else_=ServiceContract.starts_on)
+        return db.session.scalar(
+            select(func.min(first)).select_from(ContractEnterprise)
+            .join(ServiceContract, ServiceContract.id == ContractEnterprise.contract_id)
+            .where(ContractEnterprise.enterprise_id == int(enterprise_id), or_(*which)))
+
+    def permit_counts(self, enterprise_ids: Iterable[int],
+                      since: dt.date | None = None) -> dict[int, dict]:
+        """{enterprise id: {"total", "open", "closed", "refused", "by_kind": {kind: n}}}: the
+        dangerous-work permits of these enterprises planned to start on or after ``since`` (a
+        China date; all when None), in one grouped statement. ``open``: not yet closed,
+        cancelled or refused; ``total`` counts cancelled ones too. An enterprise without a
+        permit is absent."""
+        ids = list(enterprise_ids)
+        if not ids:
+            return {}
+        counts = permits.counts_by_enterprise(Context.for_system(self.tenant), ids, since=since)
+        return {enterprise_id: {key: c[key] for key in ("total", "open", "closed", "refused", "by_kind")}
+                for enterprise_id, c in counts.items()}
+
+    def key_time(self, moment: dt.datetime) -> list[str]:
+        """Why ``moment`` (an aware datetime) is a key time for dangerous work (重点时段),
+        in Chinese; empty when it is not: a night (22:00–06:00 China time), a weekend or
+        statutory holiday of the platform's calendar, or a key period of the tenant's
+        plugins' settings (``double_approval_key_periods``). The core's one rule, the one
+        that decides the ``key_time`` ``permit_approvals`` is given."""
+        return permits.key_time_reasons(Context.for_system(self.tenant), moment)
+
     def ledger_duty_status(self, as_of: dt.date, enterprise_ids: Iterable[int] | None = None,
                            since: dt.date | None = None) -> dict[int, list[dict]]:
         """{enterprise id: its ledger duties at ``as_of``}, each item a dict with ``key``,
@@ -486,6 +575,20 @@ class PluginContext:
         fields = ("key", "title", "status", "done", "required", "period")
         return {e["enterprise_id"]: [{f: item[f] for f in fields} for item in e["items"]]
                 for e in found["enterprises"]}
+
+    def risk_counts(self, enterprise_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
+        """The risk register of enterprises (双重预防): {enterprise id: {"points", "major",
+        "large", "general", "low", "overdue_inspections"}}, their active risk points by level
+        (重大, 较大, 一般, 低) and those whose inspection is overdue by their managing level's
+        frequency (the core's rule, ``anjian.risks.service``). Every one of ``enterprise_ids``
+        is a key (zeros: nothing registered, or not a live enterprise of the tenant); without
+        them, the tenant's live enterprises that registered a point."""
+        ids = None if enterprise_ids is None else list(enterprise_ids)
+        found = risk_counts_by_enterprise(Context.for_system(self.tenant), ids)
+        if ids is None:
+            return found
+        zero = {"points": 0, "major": 0, "large": 0, "general": 0, "low": 0, "overdue_inspections": 0}
+        return {enterprise_id: found.get(enterprise_id, dict(zero)) for enterprise_id in ids}
 
     def has_service_record(self, *, inspection_id: int) -> bool:
         return db.session.scalar(select(ServiceRecord.id).where(

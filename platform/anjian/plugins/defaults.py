@@ -3,10 +3,12 @@
 Its catalogue entries are typed like a plugin's and checked with them at start-up; they
 name what they run by dotted path, so this module imports no domain package (the domain
 reads the plugins, which load this module; the core's ledger kinds are kernel
-entries, ``anjian.ledgers.core_kinds``). The core's import profile is not among them:
+entries, ``anjian.ledgers.core_kinds``, and so are its permit kinds and approval steps,
+``anjian.permits.core_kinds``). The core's import profile is not among them:
 ``enterprises.importing.profiles`` adds it to the plugins' profiles itself."""
 
 from anjian.ledgers.core_kinds import CORE_KINDS
+from anjian.permits import core_kinds as permit_kinds
 from anjian.plugins.catalogue import ReportKind, Schedule
 from anjian.plugins.hookspecs import hookimpl
 
@@ -70,3 +72,15 @@ def register_report_kinds():
 @hookimpl
 def register_ledger_kinds():
     return list(CORE_KINDS)
+
+
+@hookimpl
+def register_permit_kinds():
+    return list(permit_kinds.CORE_KINDS)
+
+
+@hookimpl(trylast=True)
+def permit_approvals(permit, key_time):
+    # One approval by the principal or his delegate, one guardian, one acceptance; at a key
+    # time (the core's judgement, passed in) double approval, supervision and acceptance.
+    return list(permit_kinds.KEY_TIME_STEPS if key_time else permit_kinds.CORE_STEPS)

@@ -66,6 +66,16 @@ def register_ledger_kinds():
 
 
 @hookspec
+def register_risk_catalogues():
+    """Return risk catalogues (plugin_api.RiskCatalogue: a locality's typical risks, levels, controls)."""
+
+
+@hookspec
+def register_permit_kinds():
+    """Return permit kinds (plugin_api.PermitKind: a dangerous work's grades, validities, gas analysis)."""
+
+
+@hookspec
 def register_schedules():
     """Return recurring jobs (plugin_api.Schedule: key, cron in Asia/Shanghai, queue, function)."""
 
@@ -159,6 +169,11 @@ def standardisation_programme(tenant, year):
 @hookspec(firstresult=True)
 def classify_enterprise(tenant, enterprise, certifications):
     """Return an enterprise's supervision class (plugin_api.SupervisionClass), or None."""
+
+
+@hookspec(firstresult=True)
+def permit_approvals(tenant, permit, key_time):
+    """Return the approval steps a permit needs (plugin_api.ApprovalStep list), or None to leave it to others."""
 
 
 @hookspec

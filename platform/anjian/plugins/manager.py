@@ -15,7 +15,7 @@ from typing import Any
 import pluggy
 from marshmallow import Schema, ValidationError
 
-from anjian.errors import PluginError
+from anjian.errors import PluginError, one_line
 from anjian.plugins import catalogue, defaults, hookspecs
 from anjian.plugins.views import TenantInfo, view_of
 
@@ -157,7 +157,7 @@ class PluginRegistry:
         try:
             return schema.load(values or {})
         except ValidationError as exc:
-            raise PluginError(f"插件 {plugin_name} 的设置无效: {exc.messages}") from exc
+            raise PluginError(f"插件 {plugin_name} 的设置无效：{one_line(exc.messages)}") from exc
 
     # --- per-tenant callers ------------------------------------------------
 

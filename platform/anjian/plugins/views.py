@@ -92,6 +92,24 @@ class SupervisionClass:
     inspections_per_year: int | None = None
 
 
+# The stages of a permit's steps (``ApprovalStep.stage``), key → label.
+APPROVAL_STAGES = {"approve": "审批", "supervise": "监护", "accept": "验收"}
+
+
+@dataclass(frozen=True)
+class ApprovalStep:
+    """One step a dangerous-work permit needs (``permit_approvals``): its ``key`` (unique in
+    the answer), Chinese ``title`` and ``stage`` (``APPROVAL_STAGES``): ``approve``, an
+    approval before the permit is issued, each by a different user and never by the one
+    who requested it (主要负责人或其授权人, 第二审批人); ``supervise``, a guardian (监护人) on
+    site while the work goes on: one, or two for double supervision (at most two);
+    ``accept``, an acceptance of the finished work, each by a different user (双验收)."""
+
+    key: str
+    title: str
+    stage: str = "approve"
+
+
 class RowView:
     """A read-only snapshot of one row's columns (see the module's docstring)."""
 

@@ -3,15 +3,15 @@ figures staff enter per period."""
 
 from __future__ import annotations
 
-from flask import current_app, redirect, url_for
+from flask import current_app, g, redirect, url_for
 from sqlalchemy import select
 
 from anjian.api.blueprint import Blueprint
-from anjian.api.common import get_or_404
 from anjian.api.context import request_context
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
+from anjian.audit.service import record_event
 from anjian.auth.models import User
 from anjian.extensions import db
 from anjian.jobs.api import accepted, starts_a_job
@@ -51,6 +51,7 @@ def describe(report: Report, job: Job | None, requested_by_name: str | None, ten
         "status_label": REPORT_STATUSES.get(status, status), "error": error,
         "job_id": report.job_id, "schedule_key": report.schedule_key,
         "requested_by": report.requested_by, "requested_by_name": requested_by_name,
+        "enterprise_id": report.enterprise_id,
         "snapshot_at": report.snapshot_at, "created_at": report.created_at,
         "finished_at": report.finished_at, "filename": report.filename,
         "content_type": report.content_type, "size": report.size,
@@ -87,7 +88,8 @@ def _kind_view(kind, converter) -> dict:
     return {"key": kind.key, "title": kind.title, "description": kind.description,
             "plugin": kind.plugin, "formats": list(kind.formats),
             "parameters": converter.schema2jsonschema(kind.schema()),
-            "entered_figures": [{"key": f.key, "label": f.label} for f in kind.entered_figures],
+            "entered_figures": [{"key": f.key, "label": f.label, "kind": f.kind, "unit": f.unit,
+                                 "part_of": f.part_of} for f in kind.entered_figures],
             "figures_period": kind.figures_period, "schedule": schedule}
 
 
@@ -112,10 +114,10 @@ def _rows(stmt):
 @blp.arguments(ReportQuerySchema, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(ReportSchema))
-@requires("report.read")
+@requires("report.read_delivered")
 def list_reports(query, pages, tenant_code):
-    """报表列表（可按类型、状态、格式筛选；新的在前）"""
-    stmt = _rows(select(Report))
+    """报表列表（可按类型、状态、格式筛选；新的在前）。第三方服务机构只看到本机构请求的报表和关于其服务企业的报表"""
+    stmt = _rows(select(Report).where(service.readable(request_context())))
     if "kind" in query:
         stmt = stmt.where(Report.kind == query["kind"])
     if "format" in query:
@@ -148,16 +150,21 @@ def create_report(data, tenant_code):
 
 def _report(report_id: int):
     """(Report, Job | None, username | None) in one statement, as the list reads them; a
-    miss is get_or_404's (logged) 404."""
-    row = db.session.execute(_rows(select(Report).where(Report.id == report_id))).one_or_none()
+    report missing, of another tenant or not the caller's to read is one and the same
+    (logged) 404."""
+    row = db.session.execute(_rows(select(Report).where(
+        Report.id == report_id, service.readable(request_context())))).one_or_none()
     if row is None:
-        return get_or_404(Report, report_id, "报表"), None, None
+        record_event(db.engine, action="denied.not_found", tenant_id=g.tenant.id,
+                     actor_user_id=g.user.id, entity_type=Report.__tablename__,
+                     entity_id=str(report_id), request_id=g.get("request_id"))
+        problem(404, "报表不存在")
     return tuple(row)
 
 
 @blp.route("/<int:report_id>")
 @blp.response(200, ReportDetailSchema)
-@requires("report.read")
+@requires("report.read_delivered")
 def get_report(tenant_code, report_id):
     """报表详情：参数、请求人、数据时间、状态；已生成的给出限时下载链接，JSON 格式附数据"""
     report, job, name = _report(report_id)
@@ -170,7 +177,7 @@ def get_report(tenant_code, report_id):
 @blp.alt_response(302, description="重定向到新的限时下载链接（默认）")
 @blp.alt_response(404, description="报表不存在或文件已被删除")
 @blp.alt_response(409, description="报表尚未生成，或为 JSON 格式（无文件）")
-@requires("report.read")
+@requires("report.read_delivered")
 def download_report(query, tenant_code, report_id):
     """下载报表文件（重定向到新的限时链接）"""
     report, job, _name = _report(report_id)

@@ -32,7 +32,10 @@ FIGURE_PERIODS = {"week": "周", "month": "月", "day": "日"}
 SCHEDULE_PREFIX = "report-"
 ENTRY_KEYS = {"key", "title", "formats", "parameters", "compute"}
 OPTIONAL_KEYS = {"xlsx", "html", "entered_figures", "figures_period", "schedule", "description",
-                 "plugin"}
+                 "plugin", "enterprise", "figures_check"}
+FIGURE_KINDS = {"number": "数值", "count": "整数", "amount": "金额", "yes_no": "是/否"}
+FIGURE_KEYS = {"key", "label"}
+FIGURE_OPTIONAL_KEYS = {"kind", "unit", "part_of"}
 SCHEDULE_KEYS = {"cron", "params", "format"}
 
 
@@ -44,6 +47,9 @@ class ReportKindError(ValueError):
 class EnteredFigureSpec:
     key: str
     label: str
+    kind: str = "number"  # FIGURE_KINDS: what a value may be (checked when entered)
+    unit: str = ""
+    part_of: str | None = None  # 其中: the key of the figure this one never exceeds
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,9 @@ class ReportKind:
     figures_period: str = "week"
     schedule: ReportSchedule | None = None
     description: str = ""
+    enterprise: Callable | None = None  # (tenant, params) -> the enterprise id it is about
+    # (tenant, period, values) -> {key or "period": message}: the kind's own figure rules
+    figures_check: Callable | None = None
 
     def schema(self) -> Schema:
         """A Schema instance for the parameters (a new one per use when given a class)."""
@@ -138,14 +147,25 @@ def validate(entry: dict) -> ReportKind:
         raise ReportKindError(f"{where}: format pdf needs an 'html' callable")
     figures = []
     for n, figure in enumerate(entry.get("entered_figures") or ()):
-        if (not isinstance(figure, dict) or set(figure) != {"key", "label"}
+        if (not isinstance(figure, dict) or not FIGURE_KEYS <= set(figure)
+                or not set(figure) <= FIGURE_KEYS | FIGURE_OPTIONAL_KEYS
                 or not isinstance(figure["key"], str) or not FIGURE_KEY_RE.match(figure["key"])
-                or not isinstance(figure["label"], str) or not figure["label"].strip()):
+                or not isinstance(figure["label"], str) or not figure["label"].strip()
+                or figure.get("kind", "number") not in FIGURE_KINDS
+                or not isinstance(figure.get("unit", ""), str)):
             raise ReportKindError(f"{where}: entered_figures[{n}] must be {{'key', 'label'}} "
-                                  "(key: lower-case letters, digits, '_')")
-        figures.append(EnteredFigureSpec(figure["key"], figure["label"]))
+                                  "and optionally 'kind' (number, count, amount, yes_no), 'unit', "
+                                  "'part_of' (key: lower-case letters, digits, '_')")
+        figures.append(EnteredFigureSpec(figure["key"], figure["label"],
+                                         figure.get("kind", "number"), figure.get("unit", ""),
+                                         figure.get("part_of")))
     if len({f.key for f in figures}) != len(figures):
         raise ReportKindError(f"{where}: entered_figures keys must be unique")
+    keys = {f.key for f in figures}
+    for figure in figures:
+        if figure.part_of is not None and (figure.part_of not in keys or figure.part_of == figure.key):
+            raise ReportKindError(f"{where}: entered figure {figure.key!r}: part_of must be the key "
+                                  "of another entered figure")
     period = entry.get("figures_period", "week")
     if period not in FIGURE_PERIODS:
         raise ReportKindError(f"{where}: figures_period must be one of {sorted(FIGURE_PERIODS)}")
@@ -155,7 +175,11 @@ def validate(entry: dict) -> ReportKind:
         compute=resolve(entry["compute"], where, "compute"), xlsx=xlsx, html=html,
         entered_figures=tuple(figures), figures_period=period,
         schedule=_schedule(entry.get("schedule"), formats, where),
-        description=str(entry.get("description") or ""))
+        description=str(entry.get("description") or ""),
+        enterprise=(resolve(entry["enterprise"], where, "enterprise")
+                    if entry.get("enterprise") is not None else None),
+        figures_check=(resolve(entry["figures_check"], where, "figures_check")
+                       if entry.get("figures_check") is not None else None))
 
 
 def _schedule(value, formats, where: str) -> ReportSchedule | None:

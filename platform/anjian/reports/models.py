@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -37,6 +38,8 @@ class Report(TenantOwned, db.Model):
         UniqueConstraint("tenant_id", "id"),
         CheckConstraint(f"format IN ({sql_values(FORMATS)})", name="format"),
         CheckConstraint(f"status IN ({sql_values(REPORT_STATUSES)})", name="status"),
+        ForeignKeyConstraint(["tenant_id", "enterprise_id"],
+                             ["enterprises.tenant_id", "enterprises.id"]),
         Index("ix_reports_tenant_kind_created", "tenant_id", "kind", "created_at"),
     )
 
@@ -50,6 +53,9 @@ class Report(TenantOwned, db.Model):
     job_id: Mapped[str | None] = mapped_column(String(32))
     schedule_key: Mapped[str | None] = mapped_column(String(120))  # set when a schedule made it
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The enterprise a report is about (its kind's ``enterprise``), if one: the service
+    # organisations serving it read it.
+    enterprise_id: Mapped[int | None] = mapped_column(Integer)
     snapshot_at = mapped_column(UTCDateTime)  # the moment the figures were read
     object_key: Mapped[str | None] = mapped_column(String(200))
     filename: Mapped[str | None] = mapped_column(String(200))

@@ -33,15 +33,18 @@ import io
 import logging
 
 from marshmallow import ValidationError
-from sqlalchemy import and_, case, select
+from sqlalchemy import and_, case, false, or_, select, true
 
-from anjian.clock import CHINA, local_now, utcnow
+from anjian.clock import CHINA, local_now, local_today, utcnow
 from anjian.context import Context
-from anjian.db import jsonable
+from anjian.db import MAX_ID, jsonable
+from anjian.enterprises.models import Enterprise
+from anjian.enterprises.visibility import enterprise_clause
 from anjian.errors import Defect, DomainError, NotFound, Refused, translate
 from anjian.extensions import db
 from anjian.jobs.models import Job
 from anjian.jobs.service import JobError, enqueue
+from anjian.permissions import allows
 from anjian.reports.figures import period_start
 from anjian.reports.kinds import (
     FIGURE_PERIODS,
@@ -55,6 +58,7 @@ from anjian.reports.kinds import (
 from anjian.reports.models import FORMATS, EnteredFigure, Report
 from anjian.reports.pdf import PdfError
 from anjian.reports.pdf import render as render_pdf
+from anjian.services.models import ServiceOrgStaff
 from anjian.storage.backends import StorageError, UploadRejected
 from anjian.xlsx import SafeWorkbook
 
@@ -67,6 +71,8 @@ CONTENT_TYPES = {
     "pdf": "application/pdf",
 }
 MAX_FIGURE = decimal.Decimal("99999999999999.99")  # Numeric(16, 2)
+YES_NO = {"是": decimal.Decimal(1), "否": decimal.Decimal(0)}  # a yes_no figure, as stored
+CENT = decimal.Decimal("0.01")  # an entered figure's scale
 
 
 # --------------------------------------------------------------------------- kinds
@@ -119,14 +125,47 @@ def request_report(ctx: Context, data: dict) -> tuple[Report, Job]:
     if fmt not in kind.formats:
         message = f"该报表不提供此格式，可选：{'、'.join(kind.formats)}"
         raise Refused(message, errors={"format": [message]})
-    params = stored_params(kind, load_params(kind, data.get("params")))
+    loaded = load_params(kind, data.get("params"))
+    params = stored_params(kind, loaded)
     report = Report(kind=kind.key, plugin=kind.plugin, title=kind.title[:300], format=fmt,
-                    params=params, status="queued", requested_by=ctx.user_id)
+                    params=params, status="queued", requested_by=ctx.user_id,
+                    enterprise_id=about_enterprise(ctx, kind, loaded))
     db.session.add(report)
     db.session.flush()
     job = enqueue(REPORT_JOB, {"report_id": report.id})
     report.job_id = job.id
     return report, job
+
+
+def about_enterprise(ctx: Context, kind: ReportKind, params: dict) -> int | None:
+    """The tenant's enterprise the report is about (its kind's ``enterprise``), or None
+    (none, or one the tenant does not have: the report's own computation says so)."""
+    if kind.enterprise is None:
+        return None
+    found = kind.enterprise(tenant=tenant_of(ctx), params=params)
+    if not isinstance(found, int) or isinstance(found, bool) or not 0 < found <= MAX_ID:
+        return None
+    return found if db.session.get(Enterprise, found) is not None else None  # scoped
+
+
+# --------------------------------------------------------------------------- who reads
+
+
+def readable(ctx: Context):
+    """A WHERE clause on ``Report``: the reports the context's actor reads. The bureau
+    (``report.read``) and the system read every report of the tenant; a service
+    organisation's user (``report.read_delivered``) those its organisation's staff
+    requested and those about an enterprise it serves (``enterprise_clause``)."""
+    access = ctx.access
+    if access is None or allows(access.role, "report.read"):
+        return true()
+    if not allows(access.role, "report.read_delivered") or ctx.user_id is None:
+        return false()
+    colleagues = select(ServiceOrgStaff.user_id).where(ServiceOrgStaff.organisation_id.in_(
+        select(ServiceOrgStaff.organisation_id).where(ServiceOrgStaff.user_id == ctx.user_id)))
+    return or_(Report.requested_by == ctx.user_id, Report.requested_by.in_(colleagues),
+               and_(Report.enterprise_id.is_not(None),
+                    enterprise_clause(ctx, Report.enterprise_id)))
 
 
 # --------------------------------------------------------------------------- status as shown
@@ -375,18 +414,90 @@ def figures_of(ctx: Context, kind: ReportKind, period: dt.date) -> dict:
     figures = []
     for spec in kind.entered_figures:
         row = rows.get(spec.key)
-        figures.append({"key": spec.key, "label": spec.label,
-                        "value": row.value if row else None, "note": row.note if row else "",
+        figures.append({"key": spec.key, "label": spec.label, "kind": spec.kind,
+                        "unit": spec.unit, "part_of": spec.part_of,
+                        "value": shown_figure(spec, row.value) if row else None,
+                        "note": row.note if row else "",
                         "entered_by": row.entered_by if row else None,
                         "updated_at": row.updated_at if row else None})
     return {"kind": kind.key, "period": period, "figures_period": kind.figures_period,
             "figures": figures}
 
 
+def shown_figure(spec, value):
+    """An entered value as people read it: 是/否 for a yes/no figure, else the number."""
+    if value is None or spec.kind != "yes_no":
+        return value
+    return "是" if value else "否"
+
+
+def _stored_figure(spec, value) -> tuple[decimal.Decimal | None, str | None]:
+    """(the value to store, or the Chinese reason it is refused) of one entered value:
+    a number, or 是/否 (``FigureValue``), checked against the figure's kind."""
+    if value is None:
+        return None, None
+    if spec.kind == "yes_no":
+        if isinstance(value, str) and value in YES_NO:
+            return YES_NO[value].quantize(CENT), None
+        return None, "只能填“是”或“否”"
+    if isinstance(value, str):
+        return None, "须为数字"
+    if spec.kind == "count" and value != value.to_integral_value():
+        return None, f"须为整数（{spec.unit or '个数'}）"
+    if value != value.quantize(CENT):
+        return None, "最多两位小数"
+    return value.quantize(CENT), None  # as the column keeps it (and the audit shows it)
+
+
+def _figure_errors(ctx: Context, kind: ReportKind, period: dt.date, items: list[dict],
+                   rows: dict) -> tuple[dict, dict, dict]:
+    """(errors, values to store by key, the period's figures as they would be) of one
+    PUT: each value against its figure's kind, every part (其中) against its total, the
+    period (not a future one), then the kind's own ``figures_check``."""
+    specs = {f.key: f for f in kind.entered_figures}
+    errors: dict = {}
+    where = {item["key"]: str(n) for n, item in enumerate(items)}
+    stored: dict = {}
+    for n, item in enumerate(items):
+        value, problem = _stored_figure(specs[item["key"]], item["value"])
+        if problem is not None:
+            errors[str(n)] = {"value": [problem]}
+        stored[item["key"]] = value
+    merged = {key: row.value for key, row in rows.items() if key in specs}
+    merged.update(stored)
+    merged = {key: value for key, value in merged.items() if value is not None}
+    for spec in kind.entered_figures:
+        part, total = merged.get(spec.key), merged.get(spec.part_of, decimal.Decimal(0))
+        if spec.part_of is None or part is None or part <= total:
+            continue
+        if spec.key not in where and spec.part_of not in where:
+            continue  # stored before this rule: this request changes neither
+        whole = specs[spec.part_of]
+        if spec.key in where:
+            errors.setdefault(where[spec.key], {"value": [
+                f"其中数（{part.normalize():f}）不能大于“{whole.label}”（{total.normalize():f}）"]})
+        else:
+            errors.setdefault(where.get(spec.part_of, spec.part_of), {"value": [
+                f"不能小于其中“{spec.label}”（{part.normalize():f}）"]})
+    outer: dict = {}
+    if period > local_today():
+        outer["period"] = ["不能填报未来期间的数据"]
+    if not errors and not outer and kind.figures_check is not None:
+        for key, message in (kind.figures_check(tenant=tenant_of(ctx), period=period,
+                                                values=dict(merged)) or {}).items():
+            if key == "period":
+                outer["period"] = [str(message)]
+            else:
+                errors.setdefault(where.get(key, key), {"value": [str(message)]})
+    return {**outer, **({"figures": errors} if errors else {})}, stored, merged
+
+
 def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dict]) -> None:
     """Enter figures of one period, by the context's actor: each listed key is set
     (``value`` None removes it); keys the kind does not declare, or listed twice, are a
-    422 naming the item."""
+    422 naming the item, and so is a value its figure's kind refuses (a count that is not
+    whole, a yes/no other than 是 or 否, more than two decimals), a part (其中) above its
+    total, a future period, or what the kind's ``figures_check`` says."""
     tenant_of(ctx)
     declared = kind.figure_keys
     errors: dict = {}
@@ -400,21 +511,24 @@ def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dic
     if errors:
         raise Refused("填报数据校验失败", errors={"figures": errors})
     rows = _entered_rows(kind, period)
+    errors, stored, _merged = _figure_errors(ctx, kind, period, items, rows)
+    if errors:
+        raise Refused("填报数据校验失败", errors=errors)
     for item in items:
         row = rows.get(item["key"])
-        if item["value"] is None:
+        if stored[item["key"]] is None:
             if row is not None:
                 db.session.delete(row)
             continue
         if row is None:
             row = EnteredFigure(report_kind=kind.key, period=period, key=item["key"])
             db.session.add(row)
-        row.value = item["value"]
+        row.value = stored[item["key"]]
         row.note = item.get("note") or ""
         row.entered_by = ctx.user_id
     db.session.flush()
 
 
 __all__ = ["CONTENT_TYPES", "FORMATS", "REPORT_JOB", "URL_SECONDS",
-           "figures_of", "get_kind", "load_params", "put_figures", "render", "request_report",
-           "run_report", "shown_status", "snapshot", "status_expression", "tenant_kinds"]
+           "figures_of", "get_kind", "load_params", "put_figures", "readable", "render",
+           "request_report", "run_report", "shown_status", "snapshot", "status_expression", "tenant_kinds"]

@@ -1,19 +1,25 @@
 """Who pays for a service contract (费用分担): each served enterprise's price split between
 the government and the enterprise by the tenant's plugin, per contract year, and the table
-as spreadsheet rows."""
+as spreadsheet rows.
+
+An enterprise is counted once in the budget: where an earlier contract of the same
+programme (the same ``plugin``; the earlier start, then the lower id) serves it during
+part of a contract year, that contract's table counts it and this one lists it as
+counted there (``counted_in``), with no price and no shares.
+"""
 
 from __future__ import annotations
 
 import decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from anjian.context import Context
 from anjian.enterprises.models import SCALES, Enterprise
 from anjian.enterprises.visibility import enterprise_clause
 from anjian.errors import Defect
 from anjian.extensions import db
-from anjian.services.contracts import contract_year_period
+from anjian.services.contracts import contract_end, contract_year_period
 from anjian.services.models import ContractEnterprise, ServiceContract
 
 CENT = decimal.Decimal("0.01")
@@ -27,6 +33,33 @@ def _yuan(value, what: str) -> decimal.Decimal:
     if amount < 0:
         raise Defect(f"插件给出的费用为负数: {what}={value!r}")
     return amount
+
+
+def counted_elsewhere(contract: ServiceContract, start, end, enterprise_ids) -> dict:
+    """{enterprise id: the earlier contract} for those of ``enterprise_ids`` that an earlier
+    contract of the same programme serves on some day of ``start``..``end`` (one statement)."""
+    ids = list(enterprise_ids)
+    if not ids:
+        return {}
+    same_plugin = (ServiceContract.plugin.is_(None) if contract.plugin is None
+                   else ServiceContract.plugin == contract.plugin)
+    earlier = or_(ServiceContract.starts_on < contract.starts_on,
+                  and_(ServiceContract.starts_on == contract.starts_on,
+                       ServiceContract.id < contract.id))
+    rows = db.session.execute(
+        select(ContractEnterprise.enterprise_id, ServiceContract)
+        .join(ServiceContract, ServiceContract.id == ContractEnterprise.contract_id)
+        .where(ContractEnterprise.enterprise_id.in_(ids), ServiceContract.id != contract.id,
+               same_plugin, earlier, ServiceContract.starts_on <= end,
+               ServiceContract.ends_on >= start,
+               or_(ContractEnterprise.joined_on.is_(None), ContractEnterprise.joined_on <= end),
+               or_(ContractEnterprise.left_on.is_(None), ContractEnterprise.left_on >= start))
+        .order_by(ServiceContract.starts_on, ServiceContract.id))
+    out: dict = {}
+    for enterprise_id, other in rows:
+        if contract_end(other) >= start and enterprise_id not in out:  # a revocation ends it
+            out[enterprise_id] = other
+    return out
 
 
 def cost_table(context: Context, contract: ServiceContract, year: int) -> dict:
@@ -45,7 +78,19 @@ def cost_table(context: Context, contract: ServiceContract, year: int) -> dict:
     rows, ruled = [], price is not None
     totals = {"price": decimal.Decimal(0), "government": decimal.Decimal(0),
               "enterprise": decimal.Decimal(0)}
-    for enterprise in db.session.scalars(stmt):
+    enterprises = list(db.session.scalars(stmt))
+    elsewhere = counted_elsewhere(contract, start, end, (e.id for e in enterprises))
+    for enterprise in enterprises:
+        other = elsewhere.get(enterprise.id)
+        if other is not None:
+            rows.append({"enterprise_id": enterprise.id, "enterprise_name": enterprise.name,
+                         "credit_code": enterprise.credit_code, "scale": enterprise.scale,
+                         "scale_label": SCALES.get(enterprise.scale),
+                         "above_quota": enterprise.above_quota, "price": None,
+                         "government": None, "enterprise": None,
+                         "counted_in": {"contract_id": other.id, "contract_title": other.title},
+                         "basis": f"同期已由服务合同“{other.title}”计入预算，本表不重复计算"[:500]})
+            continue
         shares = None
         if price is not None:
             shares = context.policy("service_cost_shares", contract=contract,
@@ -53,7 +98,8 @@ def cost_table(context: Context, contract: ServiceContract, year: int) -> dict:
         row = {"enterprise_id": enterprise.id, "enterprise_name": enterprise.name,
                "credit_code": enterprise.credit_code, "scale": enterprise.scale,
                "scale_label": SCALES.get(enterprise.scale), "above_quota": enterprise.above_quota,
-               "price": price, "government": None, "enterprise": None, "basis": ""}
+               "price": price, "government": None, "enterprise": None, "counted_in": None,
+               "basis": ""}
         if shares is None:
             ruled = False
         else:
@@ -69,10 +115,11 @@ def cost_table(context: Context, contract: ServiceContract, year: int) -> dict:
         if price is not None:
             totals["price"] += decimal.Decimal(price)
         rows.append(row)
+    budgeted = sum(1 for row in rows if row["counted_in"] is None)
     return {"contract_id": contract.id, "contract_title": contract.title, "contract_year": year,
             "period_start": start, "period_end": end, "price_per_enterprise": price,
-            "has_rule": ruled and bool(rows), "enterprise_count": len(rows), "rows": rows,
-            "totals": totals}
+            "has_rule": ruled and bool(budgeted), "enterprise_count": budgeted,
+            "counted_elsewhere": len(rows) - budgeted, "rows": rows, "totals": totals}
 
 
 COST_HEADERS = [("序号", 6), ("企业名称", 36), ("统一社会信用代码", 22), ("规模", 8),
@@ -94,5 +141,7 @@ def cost_rows(table: dict):
            money(totals["government"]) if table["has_rule"] else None,
            money(totals["enterprise"]) if table["has_rule"] else None,
            f"第{table['contract_year']}合同年度（{table['period_start']} 至 "
-           f"{table['period_end']}），共 {table['enterprise_count']} 家"]
+           f"{table['period_end']}），共 {table['enterprise_count']} 家"
+           + (f"（另有 {table['counted_elsewhere']} 家已计入同期其他合同）"
+              if table.get("counted_elsewhere") else "")]
 

@@ -237,6 +237,9 @@ class CostRowSchema(ma.Schema):
                                    metadata={"description": "街道（政府）承担（元）"})
     enterprise = ma.fields.Decimal(allow_none=True, **MONEY,
                                    metadata={"description": "企业承担（元）"})
+    counted_in = ma.fields.Dict(allow_none=True, metadata={
+        "description": "同期已由较早的同一项目合同计入预算时：{contract_id, contract_title}；"
+                       "本表不再计入（无服务费和分担）"})
     basis = ma.fields.String(metadata={"description": "计算依据"})
 
 
@@ -255,7 +258,9 @@ class CostTableSchema(ma.Schema):
     price_per_enterprise = ma.fields.Decimal(allow_none=True, **MONEY)
     has_rule = ma.fields.Boolean(metadata={"description": "false：本单位插件没有费用分担规则"
                                                           "或合同未填中标单价，分担为空"})
-    enterprise_count = ma.fields.Integer()
+    enterprise_count = ma.fields.Integer(metadata={"description": "计入本表预算的企业数"})
+    counted_elsewhere = ma.fields.Integer(metadata={
+        "description": "同期已计入其他合同、本表不重复计算的企业数"})
     rows = ma.fields.List(ma.fields.Nested(CostRowSchema))
     totals = ma.fields.Nested(CostTotalsSchema)
 
