@@ -71,7 +71,8 @@ def _refuse_nul(form: bool = False) -> None:
         return
     given = request.form if form else request.args
     if (not form and "\x00" in request.path) or any(
-            "\x00" in key or "\x00" in value for key, value in given.items(multi=True)):
+            "\x00" in text for key, value in given.items(multi=True)
+            for text in (key, value) if isinstance(text, str)):
         problem(400, "请求地址、查询参数和表单字段不能包含 NUL 字符（%00）", slug="nul-character")
 
 
