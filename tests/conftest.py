@@ -25,6 +25,13 @@ from sqlalchemy import create_engine, text
 
 pytest_plugins = ["tests.services"]
 
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``early`` first (stable otherwise): a long test started last would make
+    the whole run wait for it on one pytest-xdist worker."""
+    items.sort(key=lambda item: item.get_closest_marker("early") is None)
+
+
 APP_ROLE = "anjian_app"
 TENANTS_DIR = str(Path(__file__).parents[1] / "tenants")
 
