@@ -25,16 +25,34 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy import and_, func, or_, select, text, true
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from anjian import periods
 from anjian.context import Context
 from anjian.enterprises.models import Enterprise
-from anjian.enterprises.visibility import enterprise_clause
+from anjian.enterprises.visibility import enterprise_clause, sees_every_enterprise
 from anjian.errors import Defect, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import OPEN_STATES, Hazard
@@ -117,9 +135,27 @@ def duties(context: Context) -> list[dict]:
 # Core, as the overdue scan (``anjian.hazards.scan``): the counting statement is large (a
 # FILTER per duty and period) and names the tenant itself, so it is marked tenant-scoped
 # rather than walked for loader criteria on every call; Row-Level Security applies as
-# always, and an actor's enterprise visibility is part of it.
+# always, and an actor's enterprise visibility is added to it.
 _ENTRY, _ENTERPRISE = LedgerEntry.__table__, Enterprise.__table__
+_E, _FIRM = _ENTRY.c, _ENTERPRISE.c
+_TENANT = bindparam("tenant", type_=Integer())
 SCOPED = {"tenant_scoped_sql": True}
+
+# The tenant's live enterprises and its live entries of the duties' kinds (the parameter
+# ``kinds``) as the rows of one relation, to be grouped by enterprise, as a hand-written
+# statement would: no join, whose plan would hang on the estimate of a tenant's rows (a
+# prepared statement's generic plan takes every tenant for the average one, and a nested
+# loop over a big tenant's enterprises and entries took seconds).
+_ROWS = union_all(
+    select(_FIRM.id.label("enterprise_id"), _FIRM.name, _FIRM.credit_code,
+           cast(null(), String).label("kind"), cast(null(), Date).label("dated_on"),
+           cast(null(), Date).label("expires_on"), cast(null(), JSONB).label("data"))
+    .where(_FIRM.tenant_id == _TENANT, _FIRM.deleted_at.is_(None)),
+    select(_E.enterprise_id, null(), null(), _E.kind, _E.dated_on, _E.expires_on, _E.data)
+    .where(_E.tenant_id == _TENANT, _E.deleted_at.is_(None),
+           _E.kind == any_(bindparam("kinds", type_=ARRAY(String())))),
+).subquery("rows")
+_R = _ROWS.c
 
 
 def _window(rule: dict, start: dt.date, end: dt.date, as_of: dt.date,
@@ -141,22 +177,34 @@ def _window(rule: dict, start: dt.date, end: dt.date, as_of: dt.date,
 @dataclasses.dataclass(frozen=True)
 class _Plan:
     """What one duty needs, the same for every enterprise: the count columns it reads
-    (a standing duty: in force and expired at ``as_of``; a periodic one: one per period)
-    and, per period, its item with what depends on the duty only filled in."""
+    (a standing duty: in force and expired at ``as_of``; a periodic one: one per period),
+    its items with what depends on the duty only filled in (copied for each enterprise,
+    never changed) and, per period, its status when short of entries (due or missed)."""
 
     rule: dict
     standing: bool
     columns: tuple[int, ...]
     items: tuple[dict, ...]
+    short: tuple[str, ...] = ()
 
 
-def _plans(rules: list[dict], as_of: dt.date, since: dt.date) -> tuple[list[_Plan], list]:
-    """Each duty's plan, and the count columns they read (equal ones once): FILTERs over an
-    enterprise's live entries of the duty's kind whose data hold its ``where``."""
-    e = _ENTRY.c
-    exists = or_(e.dated_on.is_(None), e.dated_on <= as_of)
-    in_force = or_(e.expires_on.is_(None), e.expires_on >= as_of)
-    expired = e.expires_on < as_of
+def _plans(rules: list[dict], as_of: dt.date, since: dt.date):
+    """Each duty's plan; the statement: every live enterprise of the tenant (the parameter
+    ``tenant``), by name, with one count per duty and period (equal ones once), a FILTER
+    over its live entries of the duties' kinds, grouped in one pass; and those kinds (the
+    parameter ``kinds``)."""
+    return _plans_of(json.dumps(rules, sort_keys=True, ensure_ascii=False), as_of, since)
+
+
+@functools.lru_cache(maxsize=256)
+def _plans_of(rules_json: str, as_of: dt.date, since: dt.date) -> tuple[tuple[_Plan, ...], Select, list]:
+    """``_plans``, kept: the same duties on the same day give the same plans and statement
+    (the tenants of a plugin with the same settings share them), and building them was a
+    good part of a small tenant's scan. Both are immutable."""
+    exists = or_(_R.dated_on.is_(None), _R.dated_on <= as_of)
+    in_force = or_(_R.expires_on.is_(None), _R.expires_on >= as_of)
+    expired = _R.expires_on < as_of
+    rules = json.loads(rules_json)
     columns, at = [], {}
 
     def column(key: tuple, *conditions) -> int:
@@ -167,9 +215,9 @@ def _plans(rules: list[dict], as_of: dt.date, since: dt.date) -> tuple[list[_Pla
 
     plans = []
     for rule in rules:
-        kind = e.kind == rule["ledger_kind"]
+        kind = _R.kind == rule["ledger_kind"]
         # The JSONB containment last: only the entries of the kind (and days) test it.
-        holds = e.data.contains(rule["where"]) if rule["where"] else true()
+        holds = _R.data.contains(rule["where"]) if rule["where"] else true()
         what = (rule["ledger_kind"], json.dumps(rule["where"], sort_keys=True, ensure_ascii=False))
         head = {"key": rule["key"], "title": rule["title"], "ledger_kind": rule["ledger_kind"],
                 "per": rule["per"], "required": rule["count"], "criterion": rule["criterion"],
@@ -188,59 +236,51 @@ def _plans(rules: list[dict], as_of: dt.date, since: dt.date) -> tuple[list[_Pla
         windows = [_window(rule, start, end, as_of, since) for start, end in spans]
         plans.append(_Plan(
             rule, False,
-            tuple(column((*what, first, last), kind, e.dated_on.between(first, last), holds)
+            tuple(column((*what, first, last), kind, _R.dated_on.between(first, last), holds)
                   for first, last in windows),
             tuple({**head, "period": periods.period_label(rule["per"], start, end, calendar=calendar),
                    "period_start": start, "period_end": end, "done": 0, "expired": 0, "status": "met",
-                   "reason": ""} for start, end in spans)))
-    return plans, columns
+                   "reason": ""} for start, end in spans),
+            tuple(periods.status_of(0, 1, as_of, end) for _start, end in spans)))
+    stmt = (select(_R.enterprise_id.label("id"), func.max(_R.name).label("name"),
+                   func.max(_R.credit_code).label("credit_code"), *columns)
+            .group_by(_R.enterprise_id)
+            .having(func.count(_R.name) > 0)  # a live enterprise: its own row is in the group
+            .order_by(func.max(_R.name), _R.enterprise_id))
+    return tuple(plans), stmt, sorted({rule["ledger_kind"] for rule in rules})
 
 
-def _counted(context: Context, enterprise_ids, rules: list[dict], columns: list):
-    """The statement: the live enterprises the actor sees (among ``enterprise_ids`` when
-    given), by name, each with ``columns`` over its live entries of the duties' kinds,
-    grouped in one pass."""
-    firm, e = _ENTERPRISE.c, _ENTRY.c
-    stmt = select(firm.id, firm.name, firm.credit_code, *columns).where(
-        firm.tenant_id == context.tenant_id, firm.deleted_at.is_(None),
-        enterprise_clause(context, firm.id))
-    if enterprise_ids is not None:
-        stmt = stmt.where(firm.id.in_(enterprise_ids))
-    if columns:
-        stmt = stmt.outerjoin(_ENTRY, and_(
-            e.tenant_id == firm.tenant_id, e.enterprise_id == firm.id, e.deleted_at.is_(None),
-            e.kind.in_(sorted({r["ledger_kind"] for r in rules})))).group_by(firm.id)
-    return stmt.order_by(firm.name, firm.id)
-
-
-def _standing_item(plan: _Plan, counts) -> dict:
-    valid, lapsed = (counts[i] or 0 for i in plan.columns)
-    required = plan.rule["count"]
-    reasons = []
-    if valid == 0 and lapsed == 0 and required > 0:
-        reasons.append("无记录")
-    else:
-        if lapsed:
-            reasons.append(f"{lapsed} 条已过期")
-        if valid < required:
-            reasons.append(f"有效 {valid} 条，应至少 {required} 条")
-    item = plan.items[0].copy()
-    item["done"], item["expired"] = valid, lapsed
-    item["status"] = "met" if not reasons else "missed"
-    item["reason"] = "；".join(reasons)
-    return item
-
-
-def _periodic_items(plan: _Plan, counts, as_of: dt.date):
-    required = plan.rule["count"]
-    for column, base in zip(plan.columns, plan.items, strict=True):
-        done = counts[column] or 0
-        state = periods.status_of(done, required, as_of, base["period_end"])
-        item = base.copy()
-        item["done"], item["status"] = done, state
-        if state == "missed":
-            item["reason"] = "无记录" if done == 0 else f"仅 {done} 条，应至少 {required} 条"
-        yield item
+def _items(plans, counts) -> list[dict]:
+    """One enterprise's items, from its counts (a row of the statement)."""
+    items = []
+    for plan in plans:
+        required = plan.rule["count"]
+        if plan.standing:
+            valid, lapsed = (counts[i] for i in plan.columns)
+            reasons = []
+            if valid == 0 and lapsed == 0 and required > 0:
+                reasons.append("无记录")
+            else:
+                if lapsed:
+                    reasons.append(f"{lapsed} 条已过期")
+                if valid < required:
+                    reasons.append(f"有效 {valid} 条，应至少 {required} 条")
+            item = plan.items[0].copy()
+            item["done"], item["expired"] = valid, lapsed
+            if reasons:
+                item["status"], item["reason"] = "missed", "；".join(reasons)
+            items.append(item)
+            continue
+        for column, base, short in zip(plan.columns, plan.items, plan.short, strict=True):
+            done = counts[column]
+            item = base.copy()
+            item["done"] = done
+            if done < required:  # as periods.status_of
+                item["status"] = short
+                if short == "missed":
+                    item["reason"] = "无记录" if done == 0 else f"仅 {done} 条，应至少 {required} 条"
+            items.append(item)
+    return items
 
 
 def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = None,
@@ -250,33 +290,29 @@ def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = Non
     of ``enterprise_ids`` when given: one not seen is ``NotFound`` unless ``missing_ok``).
     ``status`` lists only items in that status (and only the enterprises with one);
     the summaries count every item. Periods start at ``since`` (1 January of ``as_of``'s
-    year by default).
-
-    One statement: the enterprises, each with its counts (one column per duty and period,
-    from its live entries of the duties' kinds grouped in one pass)."""
+    year by default). One statement (``_plans``)."""
     since = since or dt.date(as_of.year, 1, 1)
     if since > as_of:
         raise Refused("起算日不能晚于计算日", field="since")
     rules = duties(context)
     ids = None if enterprise_ids is None else sorted({int(i) for i in enterprise_ids})
-    plans, columns = _plans(rules, as_of, since)
-    enterprises = db.session.execute(_counted(context, ids, rules, columns),
+    plans, stmt, kinds_ = _plans(rules, as_of, since)
+    if not sees_every_enterprise(context.access):
+        stmt = stmt.where(enterprise_clause(context, _R.enterprise_id))
+    if ids is not None:
+        stmt = stmt.where(_R.enterprise_id.in_(ids))
+    enterprises = db.session.execute(stmt, {"tenant": context.tenant_id, "kinds": kinds_},
                                      execution_options=SCOPED).all()
     if ids is not None and not missing_ok and len(enterprises) < len(ids):
         absent = sorted(set(ids) - {row.id for row in enterprises})
         raise NotFound(f"企业不存在: {'、'.join(map(str, absent))}", field="enterprise_id")
     listed, total = [], dict.fromkeys(DUTY_STATUSES, 0)
     for enterprise_id, name, credit_code, *counts in enterprises:
-        items = []
-        for plan in plans:
-            if plan.standing:
-                items.append(_standing_item(plan, counts))
-            else:
-                items.extend(_periodic_items(plan, counts, as_of))
+        items = _items(plans, counts)
         summary = periods.summary(items)
         for key, n in summary.items():
             total[key] += n
-        shown = [i for i in items if status is None or i["status"] == status]
+        shown = items if status is None else [i for i in items if i["status"] == status]
         if status is None or shown:
             listed.append({"enterprise_id": enterprise_id, "enterprise_name": name,
                            "credit_code": credit_code, "summary": summary, "items": shown})
