@@ -3,7 +3,8 @@
 One entry per route, "METHOD rule": the roles that may call it. Tenant roles
 (tenant_admin, supervisor, viewer, service_org, enterprise) are a member's role in the
 route's tenant; ``platform_admin`` is a platform administrator (who also acts as a
-tenant_admin in every tenant); ``authenticated`` any valid token; ``public`` anybody.
+tenant_admin in every tenant); ``authenticated`` any valid token; ``public`` anybody;
+``link_holder`` whoever holds a valid access link of the route's tenant (no user token).
 A member of an ancestor tenant reads as a viewer (never writes); that, and what
 another tenant's member gets (404), is the matrix's own rule, not this table's.
 
@@ -36,6 +37,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /api/v1/tenants/<tenant_code>/members": frozenset({"tenant_admin"}),
     "DELETE /api/v1/tenants/<tenant_code>/members/<int:member_id>": frozenset({"tenant_admin"}),
     "PATCH /api/v1/tenants/<tenant_code>/members/<int:member_id>": frozenset({"tenant_admin"}),
+    "POST /api/v1/tenants/<tenant_code>/members/<int:member_id>/password": frozenset({"tenant_admin"}),
+    "POST /api/v1/tenants/<tenant_code>/members/<int:member_id>/disable": frozenset({"tenant_admin"}),
+    "POST /api/v1/tenants/<tenant_code>/members/<int:member_id>/enable": frozenset({"tenant_admin"}),
+    "GET /api/v1/tenants/<tenant_code>/invitations": frozenset({"tenant_admin"}),
+    "POST /api/v1/tenants/<tenant_code>/invitations": frozenset({"tenant_admin"}),
+    "POST /api/v1/tenants/<tenant_code>/invitations/<int:invitation_id>/revoke": frozenset({"tenant_admin"}),
+    "POST /api/v1/me/password": frozenset({"authenticated"}),
+    "POST /api/v1/invitations/accept": frozenset({"authenticated"}),
+    "POST /api/v1/invitations/register": frozenset({"public"}),
     "GET /api/v1/users": frozenset({"platform_admin"}),
     "POST /api/v1/users": frozenset({"platform_admin"}),
     "PATCH /api/v1/users/<int:user_id>": frozenset({"platform_admin"}),
@@ -333,6 +343,29 @@ ALLOWED: dict[str, frozenset[str]] = {
         frozenset({"tenant_admin", "enterprise"}),
     "GET /api/v1/tenants/<tenant_code>/rules/summary":
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    # --- access links for enterprises without accounts: the bureau and service organisations
+    # issue them (for the enterprises they see); the holder's routes take a link, no token
+    "GET /api/v1/tenants/<tenant_code>/access-links":
+        frozenset({"tenant_admin", "supervisor", "service_org"}),
+    "POST /api/v1/tenants/<tenant_code>/access-links":
+        frozenset({"tenant_admin", "supervisor", "service_org"}),
+    "GET /api/v1/tenants/<tenant_code>/access-links/<int:link_id>":
+        frozenset({"tenant_admin", "supervisor", "service_org"}),
+    "POST /api/v1/tenants/<tenant_code>/access-links/<int:link_id>/revoke":
+        frozenset({"tenant_admin", "supervisor", "service_org"}),
+    "GET /api/v1/tenants/<tenant_code>/access-link-policy":
+        frozenset({"tenant_admin", "supervisor", "service_org"}),
+    "PUT /api/v1/tenants/<tenant_code>/access-link-policy": frozenset({"tenant_admin"}),
+    "GET /api/v1/tenants/<tenant_code>/link": frozenset({"link_holder"}),
+    "GET /api/v1/tenants/<tenant_code>/link/hazards": frozenset({"link_holder"}),
+    "GET /api/v1/tenants/<tenant_code>/link/hazards/<int:hazard_id>": frozenset({"link_holder"}),
+    "POST /api/v1/tenants/<tenant_code>/link/hazards/<int:hazard_id>/rectified":
+        frozenset({"link_holder"}),
+    "POST /api/v1/tenants/<tenant_code>/link/evidence": frozenset({"link_holder"}),
+    "GET /api/v1/tenants/<tenant_code>/link/inspection": frozenset({"link_holder"}),
+    "POST /api/v1/tenants/<tenant_code>/link/inspection": frozenset({"link_holder"}),
+    "PUT /api/v1/tenants/<tenant_code>/link/inspection/results": frozenset({"link_holder"}),
+    "POST /api/v1/tenants/<tenant_code>/link/inspection/submit": frozenset({"link_holder"}),
     # --- file downloads
     "GET /api/v1/files/<token>": frozenset({"public"}),
     # --- tenants and areas
@@ -348,6 +381,22 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/v1/tenants/<tenant_code>/areas/<int:area_id>":
         frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
     "PATCH /api/v1/tenants/<tenant_code>/areas/<int:area_id>": frozenset({"tenant_admin"}),
+    # --- notifications out: channels, rules, the delivery log (tenant admins); one's own
+    # preferences (every member)
+    "GET /api/v1/tenants/<tenant_code>/channel-kinds": frozenset({"tenant_admin"}),
+    "GET /api/v1/tenants/<tenant_code>/channels": frozenset({"tenant_admin"}),
+    "POST /api/v1/tenants/<tenant_code>/channels": frozenset({"tenant_admin"}),
+    "GET /api/v1/tenants/<tenant_code>/channels/<int:channel_id>": frozenset({"tenant_admin"}),
+    "PATCH /api/v1/tenants/<tenant_code>/channels/<int:channel_id>": frozenset({"tenant_admin"}),
+    "GET /api/v1/tenants/<tenant_code>/channel-rules": frozenset({"tenant_admin"}),
+    "PUT /api/v1/tenants/<tenant_code>/channel-rules": frozenset({"tenant_admin"}),
+    "GET /api/v1/tenants/<tenant_code>/my-channel-preferences":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "PUT /api/v1/tenants/<tenant_code>/my-channel-preferences":
+        frozenset({"tenant_admin", "supervisor", "viewer", "service_org", "enterprise"}),
+    "GET /api/v1/tenants/<tenant_code>/channel-deliveries": frozenset({"tenant_admin"}),
+    "POST /api/v1/tenants/<tenant_code>/channel-deliveries/<int:delivery_id>/retry":
+        frozenset({"tenant_admin"}),
     # --- calendar
     "GET /api/v1/calendar": frozenset({"authenticated"}),
     "GET /api/v1/calendar/<int:year>": frozenset({"authenticated"}),

@@ -133,8 +133,11 @@ def test_campaign_to_verified_hazard_and_overdue_to_referral(app, client, factor
     for headers in (supervisor,):
         notes = _ok(client.get(f"{T}/notifications", headers=headers))["items"]
         assert [n["hazard_id"] for n in notes] == [hazard_id]
-    for headers in (owner, service_org, viewer):
+    for headers in (service_org, viewer):
         assert _ok(client.get(f"{T}/notifications", headers=headers))["total"] == 0
+    # ... and the owner hears of it as its own to rectify.
+    notes = _ok(client.get(f"{T}/notifications", headers=owner))["items"]
+    assert [(n["kind"], n["hazard_id"]) for n in notes] == [("hazard_assigned", hazard_id)]
 
     # --- who may see it ----------------------------------------------------------------
     assert client.get(f"{T}/hazards/{hazard_id}", headers=other_owner).status_code == 404

@@ -94,9 +94,10 @@ def test_a_domain_error_fails_the_job_with_its_message(app, factory):
 
 
 # Modules that may use the API package: the adapters (routes, the app, the CLI, the
-# request guard; the Idempotency-Key protocol is in api/), and the configuration, which
-# reads stored JSON with the API's reader.
-ADAPTERS = {"app.py", "cli.py", "auth/guard.py", "observability/metrics.py", "config.py"}
+# request guard and its part for access links; the Idempotency-Key protocol is in api/),
+# and the configuration, which reads stored JSON with the API's reader.
+ADAPTERS = {"app.py", "cli.py", "auth/guard.py", "links/guard.py", "observability/metrics.py",
+            "config.py"}
 
 
 def _is_adapter(relative: str) -> bool:

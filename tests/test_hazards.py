@@ -241,10 +241,15 @@ def test_report_hazard_service_grades_sets_deadline_and_notifies(app, factory):
                 for e in events] == [(general.id, "report", None, "reported", w.ids["sup"]),
                                      (major.id, "report", None, "reported", w.ids["sup"])]
         assert events[1].data["immediate_refused"] is True
-        notes = db.session.scalars(db.select(Notification)).all()
-        assert sorted(n.user_id for n in notes) == sorted(
-            [w.ids["admin"], w.ids["sup"], w.ids["sup2"]])
-        assert {n.hazard_id for n in notes} == {major.id}
+        notes = db.session.scalars(db.select(Notification).order_by(Notification.id)).all()
+        # The major one: the supervisors and the admin. Each enterprise hears of its own
+        # hazard, with the deadline where there is one.
+        assert sorted((n.kind, n.hazard_id, n.user_id) for n in notes) == sorted(
+            [("major_hazard", major.id, w.ids[who]) for who in ("admin", "sup", "sup2")]
+            + [("hazard_assigned", general.id, w.ids["ent"]),
+               ("hazard_assigned", major.id, w.ids["ent2"])])
+        told = {n.hazard_id: n.body for n in notes if n.kind == "hazard_assigned"}
+        assert "整改期限 2026-03-16" in told[general.id] and "整改期限" not in told[major.id]
         ids = (general.id, major.id)
     assert w.recorder.calls == [(ids[0], None, "reported", w.ids["sup"]),
                                 (ids[1], None, "reported", w.ids["sup"])]
@@ -549,8 +554,12 @@ def test_major_hazard_notifies_supervisors_and_admins_only(client, hz):
         assert [(n["kind"], n["hazard_id"], n["read"]) for n in items] == [
             ("major_hazard", hid, False)], who
         assert "甲机械厂" in items[0]["title"] and "三车间" in items[0]["body"]
-    for who in ("viewer", "svc", "svc2", "ent", "ent2", "root"):
+    for who in ("viewer", "svc", "svc2", "ent2", "root"):
         assert client.get(url, headers=hz.h[who]).json["items"] == [], who
+    # The enterprise hears of both hazards as its own to rectify, not as a major one found.
+    told = client.get(url, headers=hz.h["ent"]).json["items"]
+    assert sorted((n["kind"], n["hazard_id"]) for n in told) == [
+        ("hazard_assigned", hid), ("hazard_assigned", general)]
     assert client.get(f"/api/v1/tenants/{hz.code}-other/notifications",
                       headers=hz.h["other_admin"]).json["total"] == 0
     assert (hz.recorder.calls[0], hz.recorder.calls[1][1:]) == (

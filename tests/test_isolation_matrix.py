@@ -26,7 +26,7 @@ from anjian.api.policy import (
     READ_METHODS,
     policy_of,
 )
-from anjian.permissions import TENANT_ROLES
+from anjian.permissions import LINK_HOLDER, TENANT_ROLES
 from tests.conftest import bearer
 from tests.permissions_expected import ALLOWED
 
@@ -74,6 +74,34 @@ RECIPES = {
     "plugin_anjian_shenyang.rules_progress": Recipe(
         query_for=lambda w, k: {"campaign_id": w.own("campaign", k, fresh=False), "as_of": "2024-05-01"}),
     "tenants.get_tenant": Recipe(),
+    # Access links: the bureau and service organisations issue them (a service organisation
+    # for the enterprises it serves: the world's has none). The holder's routes take a link
+    # (the callers "link:<tenant>"); a user's token never reaches them.
+    "access_links.list_links": Recipe(query={"status": "active"}),
+    "access_links.issue_link": Recipe(
+        body_for=lambda w, k: {"enterprise_id": w.enterprises[k], "contact_name": "矩阵联系人"},
+        owner_only=frozenset({"service_org"})),
+    "access_links.get_link": Recipe(ids={"link_id": "access_link"},
+                                    owner_only=frozenset({"service_org"})),
+    "access_links.revoke_link": Recipe(ids={"link_id": "access_link"}, body=lambda: {},
+                                       owner_only=frozenset({"service_org"})),
+    "access_link_policy.get_policy": Recipe(),
+    "access_link_policy.put_policy": Recipe(body=lambda: {"valid_days": 10}),
+    "link.about_link": Recipe(),
+    "link.holder_hazards": Recipe(),
+    "link.holder_hazard": Recipe(ids={"hazard_id": "hazard"}),
+    # a fresh reported general hazard: rectified at once, with a note and a fresh file
+    "link.holder_rectified": Recipe(
+        ids={"hazard_id": "hazard"},
+        body_for=lambda w, k: {"note": "矩阵整改", "evidence_ids": [w._inspecting("evidence", k)]}),
+    "link.holder_upload": Recipe(form=lambda: {"file": (_png(), "整改.png")}),
+    # the world's link names a self-inspection, started and answered (``World._access_link``):
+    # its answers are given again, then it is submitted (the url map's order)
+    "link.holder_inspection": Recipe(),
+    "link.holder_start_inspection": Recipe(body=lambda: {}),
+    "link.holder_answer": Recipe(body_for=lambda w, k: {
+        "results": [{"item_id": w.own("item", k, False), "answer": "yes"}]}),
+    "link.holder_submit": Recipe(body=lambda: {}),
     "tenants.update_tenant": Recipe(body=lambda: {"name": f"改名{_n()}"}),
     "tenants.list_areas": Recipe(query={"include_inactive": "true"}),
     "tenants.create_area": Recipe(
@@ -86,6 +114,13 @@ RECIPES = {
         "username": f"newmember{_n()}", "role": "viewer", "password": "Long-enough-pass-123"}),
     "auth.update_member": Recipe(ids={"member_id": "member"}, body=lambda: {"role": "supervisor"}),
     "auth.remove_member": Recipe(ids={"member_id": "member"}),
+    "auth.reset_member_password": Recipe(ids={"member_id": "member"},
+                                         body=lambda: {"new_password": f"Matrix-pass-{_n()}"}),
+    "auth.disable_member": Recipe(ids={"member_id": "member"}, body=lambda: {"reason": "矩阵"}),
+    "auth.enable_member": Recipe(ids={"member_id": "member"}, body=lambda: {}),
+    "auth.list_invitations": Recipe(query={"state": "pending"}),
+    "auth.create_invitation": Recipe(body=lambda: {"role": "viewer", "note": "矩阵邀请"}),
+    "auth.revoke_invitation": Recipe(ids={"invitation_id": "invitation"}, body=lambda: {}),
     "audit.tenant_audit": Recipe(),
     "enterprises.list_enterprises": Recipe(query={"include_deleted": "true"}),
     "enterprises.create_enterprise": Recipe(
@@ -128,6 +163,24 @@ RECIPES = {
         body=lambda: {"grade": "major", "reason": "矩阵重新定级", "grade_criterion": "矩阵判定依据"}),
     "hazards.hazard_history": Recipe(ids={"hazard_id": "hazard"}, owner_only=_ENTERPRISE_BOUND),
     "notifications.list_notifications": Recipe(query={"unread": "true"}),
+    # Notifications out: channels, rules and the delivery log are the tenant admins'; every
+    # member keeps their own preferences. A retry sends a failed delivery again (made anew).
+    "channels.list_channel_kinds": Recipe(),
+    "channels.list_channels": Recipe(query={"active": "true"}),
+    "channels.create_channel": Recipe(body=lambda: {
+        "kind": "webhook", "name": f"矩阵渠道{_n()}", "settings": {"url": "http://127.0.0.1:9/hook"},
+        "secrets": {"signing_secret": "matrix-signing-secret"}}),
+    "channels.get_channel": Recipe(ids={"channel_id": "channel"}),
+    "channels.update_channel": Recipe(ids={"channel_id": "channel"},
+                                      body=lambda: {"name": f"矩阵渠道{_n()}"}),
+    "channels.get_channel_rules": Recipe(),
+    "channels.set_channel_rules": Recipe(body_for=lambda w, k: {"rules": [
+        {"event": "major_hazard", "channel_id": w.channels["channel"][k]}]}),
+    "channels.get_my_channel_preferences": Recipe(),
+    "channels.set_my_channel_preferences": Recipe(body_for=lambda w, k: {"rules": [
+        {"event": "report_ready", "channel_id": w.channels["channel"][k]}]}),
+    "channels.list_channel_deliveries": Recipe(query={"status": "failed"}),
+    "channels.retry_channel_delivery": Recipe(ids={"delivery_id": "delivery"}, body=lambda: {}),
     # Safety standardisation: enterprise users and service organisations reach only their
     # enterprises' certifications (the world's users have none).
     "standardisation.list_certifications": Recipe(query={"state": "achieved"}),
@@ -581,6 +634,7 @@ class World:
         self.members = {}
         for key in self.tenants:
             self.members[key] = self._member(key)
+        self.invitations = {key: self._invitation(key) for key in self.tenants}
         self.enterprises = {key: self._enterprise(key) for key in self.tenants}
         self.jobs = {key: self._job(key) for key in self.tenants}
         self.import_jobs = {key: self._import_job(key) for key in self.tenants}
@@ -592,6 +646,9 @@ class World:
         self.inspecting = {}
         for kind in ("campaign", "target", "task", "template", "item", "inspection", "evidence"):
             self.inspecting[kind] = {key: self._inspecting(kind, key) for key in self.tenants}
+        self.links = {key: self._access_link(key) for key in self.tenants}  # (id, secret)
+        for key in ("a", "b"):
+            self.tokens[f"link:{key}"] = self.links[key][1]
         # One service_org member per tenant to add as staff (adding again changes nothing).
         self.spare_service_users = {key: self.service_user(key) for key in self.tenants}
         self.services = {}
@@ -600,6 +657,8 @@ class World:
         self.ledgers = {"ledger_entry": {key: self._ledger_entry(key) for key in self.tenants}}
         self.risks = {"risk_point": {key: self._risk_point(key) for key in self.tenants}}
         self.permits = {"permit": {key: self._permit(key) for key in self.tenants}}
+        self.channels = {"channel": {key: self._channel("channel", key) for key in self.tenants}}
+        self.channels["delivery"] = {key: self._channel("delivery", key) for key in self.tenants}
         for kind in ("organisation", "spare_organisation", "staff", "contract",
                      "revocable_contract", "contract_enterprise", "sample", "sample_enterprise",
                      "record"):
@@ -822,6 +881,24 @@ class World:
             db.session.commit()
             return row.id
 
+    def _channel(self, kind, key):
+        """A webhook channel of tenant ``key``, or a failed delivery on it."""
+        from anjian.channels.models import Channel, Delivery
+        from anjian.extensions import db
+        from anjian.tenancy.scope import Scope, scoped
+
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            if kind == "channel":
+                row = Channel(kind="webhook", name=f"矩阵 Webhook {key}",
+                              settings={"url": "http://127.0.0.1:9/hook"},
+                              secrets={"signing_secret": "matrix-signing-secret"})
+            else:
+                row = Delivery(channel_id=self.channels["channel"][key], event="major_hazard",
+                               title="矩阵通知", status="failed", attempts=4, last_error="矩阵")
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
     def _accident(self, key):
         """A minor accident of tenant ``key``'s enterprise (no file: it may be deleted)."""
         import datetime as dt
@@ -942,6 +1019,54 @@ class World:
 
             return db.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
 
+    def _invitation(self, key):
+        """A pending invitation of tenant ``key`` (as a viewer)."""
+        from anjian.auth.invitations import invite
+        from anjian.extensions import db
+        from anjian.tenancy.scope import Scope, scoped
+        from tests.conftest import tenant_context
+
+        admin = self.factory.user(f"mx-inviter-{key}-{_n()}")[0]
+        with self.factory.app.app_context(), scoped(db.session, Scope.tenant(self.tenants[key])):
+            invitation, _token = invite(tenant_context(self.tenants[key], admin), role="viewer",
+                                        enterprise_id=None, area_id=None)
+            db.session.commit()
+            return invitation.id
+
+    def _access_link(self, key):
+        """An access link of tenant ``key`` for the world's enterprise, naming the world's
+        checklist, its self-inspection started and answered: (id, secret)."""
+        import datetime as dt
+
+        from sqlalchemy import select
+
+        from anjian.auth.service import token_digest
+        from anjian.clock import utcnow
+        from anjian.extensions import db
+        from anjian.inspections.models import ChecklistTemplate, Inspection, InspectionResult
+        from anjian.links.models import AccessLink
+        from anjian.tenancy.scope import Scope, scoped
+
+        secret = f"ajl_matrix-{key}-{_n()}-" + "x" * 32
+        template_key = self.inspecting["template"][key]
+        with self.factory.app.app_context(), scoped(db.session,
+                                                     Scope.tenant(self.tenants[key])):
+            inspection = Inspection(
+                enterprise_id=self.enterprises[key], inspector_kind="self",
+                template_id=db.session.scalar(select(ChecklistTemplate.id).where(
+                    ChecklistTemplate.key == template_key)))
+            db.session.add(inspection)
+            db.session.flush()
+            db.session.add(InspectionResult(inspection_id=inspection.id, answer="yes",
+                                            item_id=self.inspecting["item"][key]))
+            link = AccessLink(token_hash=token_digest(secret), prefix=secret[:12],
+                              enterprise_id=self.enterprises[key], template_key=template_key,
+                              inspection_id=inspection.id,
+                              expires_at=utcnow() + dt.timedelta(days=1))
+            db.session.add(link)
+            db.session.commit()
+            return link.id, secret
+
     def own(self, kind, key, fresh):
         """An object of tenant ``key``; ``fresh`` makes a new one (for destructive calls)."""
         if kind == "area":
@@ -949,8 +1074,12 @@ class World:
                 else self.areas[key]
         if kind == "member":
             return self._member(key) if fresh else self.members[key]
+        if kind == "invitation":  # a revoked one may be revoked again: never destroyed
+            return self.invitations[key]
         if kind == "enterprise":
             return self._enterprise(key) if fresh else self.enterprises[key]
+        if kind == "access_link":  # a call may revoke it: made anew
+            return self._access_link(key)[0] if fresh else self.links[key][0]
         if kind == "job":
             return self._job(key) if fresh else self.jobs[key]
         if kind == "import_job":
@@ -977,22 +1106,26 @@ class World:
             fresh = fresh and kind in ("spare_organisation", "staff", "revocable_contract",
                                        "contract_enterprise")
             return self._services(kind, key) if fresh else self.services[kind][key]
+        if kind in self.channels:  # a retry sends a delivery again: made anew
+            fresh = fresh and kind == "delivery"
+            return self._channel(kind, key) if fresh else self.channels[kind][key]
         raise AssertionError(f"unknown object kind {kind}")
 
     def foreign(self, kind, key):
         other = "b" if key != "b" else "a"
-        return {"area": self.areas, "member": self.members,
+        return {"area": self.areas, "member": self.members, "invitation": self.invitations,
                 "enterprise": self.enterprises, "job": self.jobs,
+                "access_link": {k: link_id for k, (link_id, _secret) in self.links.items()},
                 "export": self.exports, "import_job": self.import_jobs, "report": self.reports,
                 **self.closed_loop, **self.inspecting, **self.services,
                 **self.standardisation, **self.ledgers, **self.permits,
-                **self.risks}[kind][other]
+                **self.risks, **self.channels}[kind][other]
 
 
 @dataclass(frozen=True)
 class Caller:
     token_key: str | None
-    access: str  # "member:<role>", "ancestor", "none", "platform", "anon"
+    access: str  # "member:<role>", "ancestor", "none", "platform", "anon", "link", "foreign_link"
 
 
 def callers_for(target):
@@ -1004,6 +1137,8 @@ def callers_for(target):
         out += [Caller("p:tenant_admin", "ancestor"), Caller("p:viewer", "ancestor")]
         out += [Caller("c:tenant_admin", "none"), Caller("c:viewer", "none")]
         out += [Caller("platform", "platform"), Caller(None, "anon")]
+        # access links, like tokens: A's own, and B's (unknown in A)
+        out += [Caller("link:a", "link"), Caller("link:b", "foreign_link")]
     elif target == "c":  # a grand-parent and a parent read their descendant
         out += [Caller("p:tenant_admin", "ancestor"), Caller("a:viewer", "ancestor"),
                 Caller("a:tenant_admin", "ancestor"), Caller("b:tenant_admin", "none")]
@@ -1017,6 +1152,14 @@ def callers_for(target):
 
 def expected(caller: Caller, roles, method, variant, owner_only=frozenset()):
     """The status class a caller should get: 401, 404, 403 or 2xx."""
+    if caller.access in ("link", "foreign_link"):
+        # a link reaches the holder's routes of its own tenant only: any other route
+        # refuses it (403); another tenant does not know it (401)
+        if LINK_HOLDER not in roles:
+            return 403
+        if caller.access == "foreign_link":
+            return 401
+        return 404 if variant == "foreign" else 200
     if caller.access == "anon":
         return 401
     if caller.access == "none":
@@ -1040,6 +1183,8 @@ def expected(caller: Caller, roles, method, variant, owner_only=frozenset()):
 
 def call(client, method, path, token, body=None, query=None, form=None, etag_path=None):
     headers = bearer(token) if token else {}
+    if token and token.startswith("ajl_"):  # a link's holder declares a name
+        headers["X-Anjian-Holder-Name"] = "%E7%9F%A9%E9%98%B5"  # 矩阵
     etag = None
     if (method in ("PATCH", "PUT", "DELETE") or etag_path) and token:
         got = client.get(etag_path or path, headers=headers)

@@ -27,6 +27,7 @@ PUBLIC = {
     ("get", "/readyz"),
     ("get", "/metrics"),
     ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/invitations/register"),  # the invitation's token is the credential
     ("get", "/api/v1/files/{token}"),
 }
 

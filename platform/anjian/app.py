@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from anjian import config as config_module
 from anjian import embedded, observability
@@ -19,6 +20,9 @@ from anjian.auth import guard
 from anjian.auth import models as _auth  # noqa: F401
 from anjian.campaigns import api as campaigns_api
 from anjian.campaigns import models as _campaigns  # noqa: F401
+from anjian.channels import api as channels_api
+from anjian.channels import models as _channels  # noqa: F401
+from anjian.channels import service as channels_service
 from anjian.db import install_idle_ping
 from anjian.enterprises import api as enterprises_api
 from anjian.enterprises import export_api as enterprise_export_api
@@ -39,6 +43,8 @@ from anjian.ledgers import api as ledgers_api
 from anjian.ledgers import duties_api as ledger_duties_api
 from anjian.ledgers import models as _ledgers  # noqa: F401
 from anjian.ledgers import rules_api as ledger_rules_api
+from anjian.links import api as links_api
+from anjian.links import models as _links  # noqa: F401
 from anjian.notifications import Notification as _notification  # noqa: F401
 from anjian.observability import metrics
 from anjian.permits import api as permits_api
@@ -73,6 +79,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         database = embedded.ensure(app.config["ANJIAN_DATA_DIR"], app.config["ANJIAN_DB_APP_ROLE"])
         app.config["SQLALCHEMY_DATABASE_URI"] = database.app_url
         app.config["ANJIAN_MIGRATION_DATABASE_URL"] = database.owner_url
+    proxies = app.config["ANJIAN_TRUSTED_PROXIES"]
+    if proxies:  # the client's address, scheme and host as the proxies saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.json = JSONProvider(app)
     observability.init_app(app)  # logging, request metrics; before the guard's hooks
 
@@ -92,6 +101,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.extensions[PLUGINS_KEY] = plugins
     embedded_jobs.install(app)
+    channels_service.install(app)  # notifications out: hears of every notification
 
     _register_api(app)
     app.extensions[storage_service.LINK] = storage_api.link
@@ -124,7 +134,8 @@ def _register_api(app: Flask) -> None:
                       services_api.contracts_blp, services_api.records_blp,
                       standardisation_api.blp, standardisation_api.accidents_blp,
                       ledgers_api.blp, ledger_duties_api.blp, ledger_rules_api.blp,
-                      risks_api.blp, permits_api.blp):
+                      risks_api.blp, permits_api.blp, links_api.blp, links_api.policy_blp,
+                      links_api.holder_blp, channels_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     plugin_routes.register(app, api, app.extensions[PLUGINS_KEY])

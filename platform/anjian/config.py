@@ -47,6 +47,12 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
             env, "ANJIAN_LOGIN_MAX_FAILURES_PER_ADDRESS", 20
         ),
         "ANJIAN_LOGIN_WINDOW_SECONDS": _int(env, "ANJIAN_LOGIN_WINDOW_SECONDS", 900),
+        # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (werkzeug's
+        # ProxyFix trusts that many hops): the login throttle then counts per real client
+        # address. 0 (the default): the headers are ignored, the socket's address counts.
+        "ANJIAN_TRUSTED_PROXIES": _int(env, "ANJIAN_TRUSTED_PROXIES", 0),
+        # Requests one access link (企业访问链接) may make per minute; one more answers 429. 0: no limit.
+        "ANJIAN_LINK_REQUESTS_PER_MINUTE": _int(env, "ANJIAN_LINK_REQUESTS_PER_MINUTE", 60),
         # Comma-separated plugin modules loaded beside the entry-point group "anjian".
         "ANJIAN_PLUGINS": env.get("ANJIAN_PLUGINS", ""),
         "ANJIAN_LOAD_ENTRY_POINTS": env.get("ANJIAN_LOAD_ENTRY_POINTS", "1") != "0",
@@ -67,6 +73,20 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         # exports, reports); one more answers 429. Keeps one tenant's burst from
         # filling the queue in front of everyone else's work. 0: no limit.
         "ANJIAN_JOBS_OPEN_PER_TENANT": _int(env, "ANJIAN_JOBS_OPEN_PER_TENANT", 6),
+        # Notifications out (anjian.channels): the platform's SMTP server for e-mail channels
+        # (TLS: starttls, ssl or none; login only when a username is set), the public base URL
+        # of this API (download links in messages when storage is the local folder), the
+        # backoff in seconds before each retry of a failed message (then it fails), and the
+        # timeout of one network call to a channel.
+        "ANJIAN_SMTP_HOST": env.get("ANJIAN_SMTP_HOST", ""),
+        "ANJIAN_SMTP_PORT": _int(env, "ANJIAN_SMTP_PORT", 587),
+        "ANJIAN_SMTP_FROM": env.get("ANJIAN_SMTP_FROM", ""),
+        "ANJIAN_SMTP_TLS": env.get("ANJIAN_SMTP_TLS", "starttls"),
+        "ANJIAN_SMTP_USERNAME": env.get("ANJIAN_SMTP_USERNAME", ""),
+        "ANJIAN_SMTP_PASSWORD": env.get("ANJIAN_SMTP_PASSWORD", ""),
+        "ANJIAN_PUBLIC_URL": env.get("ANJIAN_PUBLIC_URL", ""),
+        "ANJIAN_CHANNEL_RETRY_SECONDS": env.get("ANJIAN_CHANNEL_RETRY_SECONDS", "30,300,1800"),
+        "ANJIAN_CHANNEL_TIMEOUT_SECONDS": _int(env, "ANJIAN_CHANNEL_TIMEOUT_SECONDS", 10),
         # Fixed API prefixes and OpenAPI settings (flask-smorest).
         "API_TITLE": "anjian 安监 API",
         "API_VERSION": "v1",

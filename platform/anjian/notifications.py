@@ -3,11 +3,19 @@
 A kernel concept: the hazard closed loop tells of a major hazard, the campaigns of a
 task coming due; whoever sends one names its recipients (``notify``), and a user
 marks their own as read (``mark_read``). The caller commits.
+
+Beyond the in-app list (issue 21): every ``notify`` and every ``announce`` (an event with
+no in-app row: a report ready, a job failed, hazards found overdue) is handed, as an
+``Event``, to the subscribers the app was given at start (``subscribe``: the channels
+package, ``anjian.channels.service``, which writes its deliveries in the caller's
+transaction and enqueues their sending at commit). This module imports nothing above
+the kernel: the subscribers live on the app (``app.extensions[SUBSCRIBERS]``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -15,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from anjian.clock import utcnow
 from anjian.context import Context
 from anjian.db import UTCDateTime
-from anjian.extensions import db
+from anjian.extensions import db, this_app
 from anjian.tenancy.scope import TenantOwned
 
 
@@ -42,16 +50,57 @@ class Notification(TenantOwned, db.Model):
     read_at = mapped_column(UTCDateTime)
 
 
+# app.extensions key: the callables(context, event) told of every event (``subscribe``).
+SUBSCRIBERS = "anjian.notifications.subscribers"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the platform tells of: its kind (``major_hazard``, ``hazard_assigned``,
+    ``hazard_rejected``, ``task_reminder``, ``overdue``, ``report_ready``, ``job_failed``), a
+    Chinese title and body, the users it is addressed to, and what it is about."""
+
+    kind: str
+    title: str
+    body: str = ""
+    user_ids: tuple[int, ...] = ()
+    hazard_id: int | None = None
+    task_id: int | None = None
+    enterprise_id: int | None = None
+    report_id: int | None = None
+    job_id: str | None = None
+
+
+def subscribe(app, subscriber: Callable[[Context, Event], None]) -> None:
+    """Tell ``subscriber`` of every event of ``app`` (once, however often it is given)."""
+    subscribers = app.extensions.setdefault(SUBSCRIBERS, [])
+    if subscriber not in subscribers:
+        subscribers.append(subscriber)
+
+
+def announce(context: Context, event: Event) -> None:
+    """Hand ``event`` to the app's subscribers, in the caller's transaction (the caller
+    commits: a rolled-back change tells nobody)."""
+    for subscriber in this_app().extensions.get(SUBSCRIBERS, ()):
+        subscriber(context, event)
+
+
 def notify(context: Context, user_ids: Iterable[int], *, kind: str, title: str, body: str = "",
-           hazard_id: int | None = None, task_id: int | None = None) -> list[Notification]:
+           hazard_id: int | None = None, task_id: int | None = None,
+           enterprise_id: int | None = None) -> list[Notification]:
     """One notification per user (each once, in the order given), in the context's tenant
-    scope; the title is cut to its column. Not flushed: the caller flushes or commits."""
+    scope; the title is cut to its column; the event is announced to the subscribers
+    (``enterprise_id``: the enterprise it concerns, whose contacts a channel may tell).
+    Not flushed: the caller flushes or commits."""
     out = []
-    for user_id in dict.fromkeys(user_ids):
+    users = tuple(dict.fromkeys(user_ids))
+    for user_id in users:
         note = Notification(user_id=user_id, kind=kind, title=title[:300], body=body,
                             hazard_id=hazard_id, task_id=task_id)
         db.session.add(note)
         out.append(note)
+    announce(context, Event(kind=kind, title=title, body=body, user_ids=users,
+                            hazard_id=hazard_id, task_id=task_id, enterprise_id=enterprise_id))
     return out
 
 
@@ -63,4 +112,4 @@ def mark_read(context: Context, notification: Notification) -> Notification:
     return notification
 
 
-__all__ = ["Notification", "mark_read", "notify"]
+__all__ = ["SUBSCRIBERS", "Event", "Notification", "announce", "mark_read", "notify", "subscribe"]

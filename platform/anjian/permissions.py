@@ -28,8 +28,13 @@ TENANT_ROLES = {
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 PLATFORM_ADMIN = "platform_admin"
+# Whoever holds a valid access link (企业访问链接) of the route's tenant: no account, only
+# the link routes. The services see a holder as this tenant role, acting for the link's
+# one enterprise (whose hazards, which transitions, which kind of inspection).
+LINK_HOLDER = "link_holder"
+LINK_ACTS_AS = "enterprise"
 ROLES = (PLATFORM_ADMIN, *TENANT_ROLES)
-SPECIAL = frozenset({PUBLIC, AUTHENTICATED, PLATFORM_ADMIN})
+SPECIAL = frozenset({PUBLIC, AUTHENTICATED, PLATFORM_ADMIN, LINK_HOLDER})
 
 # The groups the table is written with (a group is not a permission: ask the table).
 _ALL = frozenset(TENANT_ROLES)  # every member of the tenant
@@ -48,6 +53,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "session.login": frozenset({PUBLIC}),
     "account.read": frozenset({AUTHENTICATED}),  # who am I, my memberships
     "token.manage": frozenset({AUTHENTICATED}),  # my own API tokens
+    "account.password": frozenset({AUTHENTICATED}),  # change my own password (the current one given)
+    "invitation.accept": frozenset({AUTHENTICATED}),  # join a tenant I was invited to, as myself
+    "invitation.register": frozenset({PUBLIC}),  # the invitation's token is the credential
     "calendar.read": frozenset({AUTHENTICATED}),  # holidays, working-day deadlines
     "calendar.publish": frozenset({PLATFORM_ADMIN}),
     "tenant.list": frozenset({PLATFORM_ADMIN}),
@@ -63,6 +71,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "area.read": _ALL,
     "area.manage": _ADMIN,
     "member.manage": _ADMIN,
+    "member.reset_password": _ADMIN,  # of a member of this tenant alone (the service's rule)
+    "invitation.manage": _ADMIN,  # invite, list, revoke
     "audit.read": _ADMIN,
     # jobs: everybody reads the jobs they started; these read every job of the tenant
     "job.read": _ALL,
@@ -122,6 +132,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     # ... and who hears of a major hazard at once (重大事故隐患)
     "hazard.notified_of_major": _SUPERVISING,
     "notification.read": _ALL,  # one's own notifications, marked read too
+    # notifications out (通知外发): the tenant's channels and rules, the delivery log; each
+    # member's own preferences (which events addressed to them go to which channel)
+    "channel.manage": _ADMIN,
+    "channel_delivery.read": _ADMIN,
+    "channel_preference.manage_own": _ALL,
     "referral.read": _BUREAU,
     "referral.manage": _SUPERVISING,  # refer an enterprise, decide, close
     # reports
@@ -181,6 +196,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "permit.read": _ALL,  # whose: the enterprises the role sees
     "permit.request": frozenset({"tenant_admin", "enterprise"}),
     "permit.approve": frozenset({"tenant_admin", "enterprise"}),  # the principal or a delegate
+    # access links for enterprises without accounts: issued, listed and revoked by the
+    # bureau and by service organisations (for the enterprises they see); the holder's
+    # routes take the link, never a user's token
+    "link.manage": _SUPERVISING | {"service_org"},
+    "link.configure": _ADMIN,  # the tenant's default validity
+    "link.use": frozenset({LINK_HOLDER}),
 }
 
 _KNOWN = SPECIAL | _ALL
@@ -207,5 +228,5 @@ def roles_allowed(*actions: str) -> tuple[str, ...]:
     return tuple(r for r in TENANT_ROLES if any(r in ACTIONS[a] for a in actions))
 
 
-__all__ = ["ACTIONS", "AUTHENTICATED", "PLATFORM_ADMIN", "PUBLIC", "SPECIAL", "allows",
-           "roles_allowed", "roles_for"]
+__all__ = ["ACTIONS", "AUTHENTICATED", "LINK_ACTS_AS", "LINK_HOLDER", "PLATFORM_ADMIN", "PUBLIC",
+           "SPECIAL", "allows", "roles_allowed", "roles_for"]

@@ -21,6 +21,11 @@ What is here:
   gas analysis, the certificates its workers hold), and ``Route``: an API route of the plugin under its tenant's
   prefix, with the roles that may call it), checked when the plugins load: an invalid entry stops the
   start-up with a ``PluginError`` naming the plugin, the entry and the field;
+* notification channels (``register_channel_kinds``): ``ChannelKind`` (with ``SecretField``;
+  its ``send`` gets an ``Outgoing`` holding the ``Message``, with an ``Attachment`` or a link,
+  and raises, e.g. ``ChannelError``, when it did not leave), ``SmsProvider`` (the SMS
+  interface a plugin fills with its provider) and ``CHANNEL_EVENTS`` (the events, code →
+  label);
 * ``TenantInfo``, what policy hooks learn about their tenant;
 * the typed answers of policy hooks: ``LedgerDuty`` (``ledger_duties``: a duty over an
   enterprise's ledgers, per month, quarter, year or standing, with the criterion cited),
@@ -54,6 +59,16 @@ What is here:
 
 from __future__ import annotations
 
+from anjian.channels.kinds import EVENTS as CHANNEL_EVENTS
+from anjian.channels.kinds import (
+    Attachment,
+    ChannelError,
+    ChannelKind,
+    Message,
+    Outgoing,
+    SecretField,
+    SmsProvider,
+)
 from anjian.clock import CHINA, local_now, local_today
 from anjian.enterprises.models import FLAGS, SCALES
 from anjian.errors import (
@@ -111,6 +126,7 @@ from anjian.workdays.service import add_workdays, is_workday, workdays_between
 __all__ = [
     "ANSWERS",
     "APPROVAL_STAGES",
+    "CHANNEL_EVENTS",
     "CHINA",
     "CONTRACT_VERSION",
     "COST_HEADERS",
@@ -122,9 +138,12 @@ __all__ = [
     "SPOT_CHECK_SUBJECT",
     "STATES",
     "ApprovalStep",
+    "Attachment",
     "CampaignKind",
     "CampaignView",
     "CatalogueError",
+    "ChannelError",
+    "ChannelKind",
     "ChecklistItem",
     "ChecklistTemplate",
     "Conflict",
@@ -139,8 +158,10 @@ __all__ = [
     "LedgerDuty",
     "LedgerField",
     "LedgerKind",
+    "Message",
     "Milestone",
     "NotFound",
+    "Outgoing",
     "PermitGrade",
     "PermitKind",
     "Phase",
@@ -155,6 +176,8 @@ __all__ = [
     "Route",
     "RowView",
     "Schedule",
+    "SecretField",
+    "SmsProvider",
     "StandardisationProgramme",
     "StandardisationRules",
     "SupervisionClass",

@@ -28,7 +28,7 @@ from anjian.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from anjian.api.idempotency import MAX_KEY_LENGTH, WRITE_METHODS
 from anjian.api.policy import LIBRARY_ENDPOINTS, policy_of
 from anjian.api.problems import PROBLEM_JSON
-from anjian.permissions import AUTHENTICATED, PLATFORM_ADMIN, PUBLIC, TENANT_ROLES
+from anjian.permissions import AUTHENTICATED, LINK_HOLDER, PLATFORM_ADMIN, PUBLIC, TENANT_ROLES
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 TENANT_PREFIX = "/api/v1/tenants/<tenant_code>/"
@@ -47,7 +47,8 @@ IDEMPOTENCY_KEY = {
 }
 
 _ROLE_NAMES = {PUBLIC: "任何人（公开接口，无需令牌）", AUTHENTICATED: "任何持有效令牌的用户",
-               PLATFORM_ADMIN: "平台管理员", **TENANT_ROLES}
+               PLATFORM_ADMIN: "平台管理员", **TENANT_ROLES,
+               LINK_HOLDER: "持本单位企业访问链接者（Authorization: Bearer ajl_...）"}
 
 
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"

@@ -9,19 +9,30 @@ from sqlalchemy import select
 
 from anjian.api.blueprint import Blueprint
 from anjian.api.common import get_or_404
+from anjian.api.context import keep, request_context
 from anjian.api.pagination import PageArgs, page_of, paginate
 from anjian.api.policy import requires
 from anjian.api.problems import problem
 from anjian.audit.service import record_event
-from anjian.auth import service
-from anjian.auth.models import ApiToken, Membership, User
+from anjian.auth import invitations, service
+from anjian.auth.models import ApiToken, Invitation, Membership, User
 from anjian.auth.schemas import (
+    InvitationAcceptSchema,
+    InvitationCreateSchema,
+    InvitationQuerySchema,
+    InvitationRegisterSchema,
+    InvitationSchema,
+    IssuedInvitationSchema,
     IssuedTokenSchema,
     LoginSchema,
     MemberCreateSchema,
+    MemberPasswordSchema,
     MembershipSchema,
     MemberUpdateSchema,
     MeSchema,
+    PasswordChangedSchema,
+    PasswordChangeSchema,
+    ReasonSchema,
     TokenCreateSchema,
     TokenSchema,
     UserCreateSchema,
@@ -29,6 +40,7 @@ from anjian.auth.schemas import (
     UserUpdateSchema,
 )
 from anjian.clock import utcnow
+from anjian.context import Context
 from anjian.enterprises.models import Enterprise
 from anjian.extensions import db
 from anjian.permissions import allows
@@ -73,7 +85,8 @@ def _memberships(user: User) -> list[dict]:
         .where(Membership.user_id == user.id).order_by(Tenant.code)
     ).all()
     return [{"id": m.id, "tenant_code": t.code, "tenant_name": t.name, "user_id": user.id,
-             "username": user.username, "role": m.role} for m, t in rows]
+             "username": user.username, "role": m.role, "disabled_at": m.disabled_at}
+            for m, t in rows]
 
 
 @blp.route("/me")
@@ -121,6 +134,36 @@ def revoke_token(token_id):
         db.session.commit()
 
 
+def _request_token() -> str | None:
+    """The bearer token this request came with (the guard checked it)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+@blp.route("/me/password", methods=["POST"])
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, PasswordChangedSchema)
+@requires("account.password")
+def change_password(data):
+    """修改我的密码：须提供当前密码；新密码 10–200 个字符，至少包含字母、数字、符号中的两类，
+    不能包含用户名。成功后本次请求所用令牌继续有效，我的其他令牌（其他设备的登录）全部撤销。
+    当前密码错误计入登录失败次数，过多时答 429。"""
+    address = request.remote_addr or "unknown"
+    try:
+        revoked = service.change_password(request_context(), g.user, data["current_password"],
+                                          data["new_password"], address, current_app.config,
+                                          _request_token())
+    except service.Throttled as exc:
+        record_event(db.engine, action="auth.password_change_throttled", actor_user_id=g.user.id,
+                     detail=g.user.username, request_id=g.request_id)
+        problem(429, "密码错误次数过多，请稍后再试", headers={"Retry-After": str(exc.retry_after)})
+    db.session.commit()
+    return {"tokens_revoked": revoked,
+            "detail": f"密码已修改；已撤销其他令牌 {revoked} 个，本次使用的令牌仍然有效"}
+
+
 @blp.route("/users")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(UserSchema))
@@ -161,11 +204,12 @@ def update_user(data, user_id):
 
 # --- members of a tenant ------------------------------------------------------
 
-def _member_out(m: Membership) -> dict:
+def _member_out(m: Membership, tenant: Tenant | None = None) -> dict:
+    tenant = tenant or g.tenant
     user = db.session.get(User, m.user_id)
-    return {"id": m.id, "tenant_code": g.tenant.code, "tenant_name": g.tenant.name,
+    return {"id": m.id, "tenant_code": tenant.code, "tenant_name": tenant.name,
             "user_id": m.user_id, "username": user.username, "role": m.role,
-            "enterprise_id": m.enterprise_id, "area_id": m.area_id}
+            "enterprise_id": m.enterprise_id, "area_id": m.area_id, "disabled_at": m.disabled_at}
 
 
 def _member_enterprise(data) -> int | None:
@@ -201,7 +245,7 @@ def _member_area(data) -> int | None:
 @blp.response(200, page_of(MembershipSchema))
 @requires("member.manage")
 def list_members(args, tenant_code):
-    """本租户成员"""
+    """本租户成员，含停用状态（state_label：在用 / 已停用）"""
     page = paginate(
         select(Membership).where(Membership.tenant_id == g.tenant.id).order_by(Membership.id),
         args["page"], args["per_page"],
@@ -273,3 +317,118 @@ def remove_member(tenant_code, member_id):
     member = _tenant_member(member_id)
     db.session.delete(member)
     db.session.commit()
+
+
+@blp.route("/tenants/<tenant_code>/members/<int:member_id>/password", methods=["POST"])
+@blp.arguments(MemberPasswordSchema)
+@blp.response(204)
+@requires("member.reset_password")
+def reset_member_password(data, tenant_code, member_id):
+    """重置成员密码：仅限只属于本租户、且不是平台管理员的成员（其他情况由平台管理员处理）；
+    该成员的全部令牌随之撤销。自己的密码请用“修改我的密码”。"""
+    member = _tenant_member(member_id)
+    service.reset_member_password(request_context(), member, data["new_password"])
+    db.session.commit()
+
+
+@blp.route("/tenants/<tenant_code>/members/<int:member_id>/disable", methods=["POST"])
+@blp.arguments(ReasonSchema, required=False)
+@blp.response(200, MembershipSchema)
+@requires("member.manage")
+def disable_member(data, tenant_code, member_id):
+    """停用成员：保留其角色与记录，自其下一次请求起不能访问本租户（不能停用自己）"""
+    member = service.set_member_disabled(request_context(), _tenant_member(member_id), True,
+                                         data.get("reason", ""))
+    db.session.commit()
+    return _member_out(member)
+
+
+@blp.route("/tenants/<tenant_code>/members/<int:member_id>/enable", methods=["POST"])
+@blp.arguments(ReasonSchema, required=False)
+@blp.response(200, MembershipSchema)
+@requires("member.manage")
+def enable_member(data, tenant_code, member_id):
+    """重新启用已停用的成员"""
+    member = service.set_member_disabled(request_context(), _tenant_member(member_id), False,
+                                         data.get("reason", ""))
+    db.session.commit()
+    return _member_out(member)
+
+
+# --- invitations ------------------------------------------------------------------------
+
+def _with_state(invitation: Invitation, now) -> Invitation:
+    invitation.state = invitations.state_of(invitation, now)  # transient, for the response
+    return invitation
+
+
+@blp.route("/tenants/<tenant_code>/invitations")
+@blp.arguments(InvitationQuerySchema, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(InvitationSchema))
+@requires("invitation.manage")
+def list_invitations(query, pages, tenant_code):
+    """本租户的邀请及其状态：待接受、已接受、已撤销、已过期（令牌不再显示）"""
+    now = request_context().now()
+    stmt = select(Invitation).order_by(Invitation.id.desc())
+    if query.get("state"):
+        stmt = stmt.where(invitations.state_clause(query["state"], now))
+    page = paginate(stmt, pages["page"], pages["per_page"])
+    page["items"] = [_with_state(i, now) for i in page["items"]]
+    return page
+
+
+@blp.route("/tenants/<tenant_code>/invitations", methods=["POST"])
+@blp.arguments(InvitationCreateSchema)
+@blp.response(201, IssuedInvitationSchema)
+@requires("invitation.manage")
+def create_invitation(data, tenant_code):
+    """邀请成员：指定角色（企业用户须指定所属企业，可指定负责区域），得到一次性邀请令牌
+    （只显示这一次，默认 7 天内有效）。被邀请人登录后接受，或凭令牌自行设置用户名和密码加入。"""
+    enterprise_id = _member_enterprise(data)
+    area_id = _member_area(data)
+    ctx = request_context()
+    invitation, token = invitations.invite(
+        ctx, role=data["role"], enterprise_id=enterprise_id, area_id=area_id,
+        display_name=data["display_name"], note=data["note"], days=data["expires_in_days"])
+    db.session.commit()
+    invitation.token = token  # transient: answered once, never stored
+    return _with_state(invitation, ctx.now())
+
+
+@blp.route("/tenants/<tenant_code>/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@blp.arguments(ReasonSchema, required=False)
+@blp.response(200, InvitationSchema)
+@requires("invitation.manage")
+def revoke_invitation(data, tenant_code, invitation_id):
+    """撤销邀请：其令牌从此不能再用（已接受的邀请不能撤销）"""
+    ctx = request_context()
+    invitation = invitations.revoke(ctx, get_or_404(Invitation, invitation_id, "邀请"),
+                                    data.get("reason", ""))
+    db.session.commit()
+    return _with_state(invitation, ctx.now())
+
+
+@blp.route("/invitations/accept", methods=["POST"])
+@blp.arguments(InvitationAcceptSchema)
+@blp.response(201, MembershipSchema)
+@requires("invitation.accept")
+def accept_invitation(data):
+    """接受邀请（已登录）：以当前账号成为邀请所在租户的成员。每个邀请只能接受一次。"""
+    member, tenant = invitations.accept(request_context(), g.user, data["token"])
+    db.session.commit()
+    return _member_out(member, tenant)
+
+
+@blp.route("/invitations/register", methods=["POST"])
+@blp.arguments(InvitationRegisterSchema)
+@blp.response(201, MembershipSchema)
+@requires("invitation.register")
+def register_with_invitation(data):
+    """凭邀请注册（无需登录）：设置新的用户名和密码，成为邀请所在租户的成员，之后用该用户名登录。
+    每个邀请只能使用一次；用户名已被占用时请换一个。"""
+    ctx = keep(Context.for_request(None, None, None, g.request_id))
+    member, tenant = invitations.register(ctx, data["token"], data["username"], data["password"],
+                                          data["display_name"])
+    db.session.commit()
+    return _member_out(member, tenant)

@@ -27,6 +27,7 @@ from anjian.audit.service import REQUEST_ID_KEY, record_event
 from anjian.auth.service import AuthError, tenant_access, user_from_token
 from anjian.context import Context
 from anjian.extensions import PLUGINS_KEY, db
+from anjian.links import guard as links_guard
 from anjian.tenancy.scope import Scope, set_scope
 
 log = logging.getLogger(__name__)
@@ -104,9 +105,14 @@ def before_request():
     reading = request.method in READ_METHODS
     if reading:
         _begin_read_only()
+    secret = _bearer()
+    if links_guard.is_link(secret):  # an access link, not a user: its own admission
+        links_guard.admit(policy, secret, reading)
+        _refuse_nul(form=True)
+        return None
     code = (request.view_args or {}).get("tenant_code")
     try:  # the token, its user, the URL's tenant, its read scope (and memberships)
-        user, tenant, memberships = user_from_token(_bearer(), code)
+        user, tenant, memberships = user_from_token(secret, code)
     except AuthError as exc:
         if exc.code != "missing_token":
             record_event(db.engine, action=f"auth.{exc.code}", result="denied",

@@ -1,4 +1,4 @@
-"""User, Membership, ApiToken, LoginFailure."""
+"""User, Membership, Invitation, ApiToken, LoginFailure."""
 
 from __future__ import annotations
 
@@ -61,10 +61,48 @@ class Membership(TenantOwned, db.Model):
     enterprise_id: Mapped[int | None] = mapped_column(Integer)
     area_id: Mapped[int | None] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # A disabled member (停用) keeps the membership (role, history) but has no access to the
+    # tenant from its next request: the guard's read scope leaves it out.
+    disabled_at = mapped_column(UTCDateTime, nullable=True)
 
     @classmethod
     def scope_clause(cls, scope, entity=None):
         return membership_clause(cls if entity is None else entity, scope)
+
+
+class Invitation(TenantOwned, db.Model):
+    """An invitation (邀请) to become a member of a tenant with a role, accepted once with
+    a token; only the token's SHA-256 is stored (the token is shown once)."""
+
+    __tablename__ = "invitations"
+    __audit_redact__ = frozenset({"token_hash"})
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "token_hash"),
+        CheckConstraint(
+            f"role IN ({', '.join(repr(k) for k in TENANT_ROLES)})", name="role"
+        ),
+        ForeignKeyConstraint(["tenant_id", "enterprise_id"],
+                             ["enterprises.tenant_id", "enterprises.id"]),
+        CheckConstraint("enterprise_id IS NULL OR role = 'enterprise'", name="enterprise_role"),
+        ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
+        CheckConstraint("area_id IS NULL OR role <> 'enterprise'", name="area_role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    enterprise_id: Mapped[int | None] = mapped_column(Integer)
+    area_id: Mapped[int | None] = mapped_column(Integer)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(String(500), default="")
+    invited_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_at = mapped_column(UTCDateTime, nullable=True)
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ApiToken(db.Model):

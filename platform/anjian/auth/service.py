@@ -11,14 +11,16 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from anjian.audit.service import record_bulk_write, record_event
 from anjian.auth.models import ApiToken, LoginFailure, Membership, User
 from anjian.clock import utcnow
 from anjian.context import Context, NoContext
+from anjian.errors import Forbidden, Refused
 from anjian.extensions import db
 from anjian.permissions import TENANT_ROLES, allows
 from anjian.tenancy.models import Tenant
 from anjian.tenancy.rls import READ_SCOPE_FUNCTION
-from anjian.tenancy.scope import Scope, adopt
+from anjian.tenancy.scope import Scope, adopt, scoped
 
 TOKEN_PREFIX = "ajt_"  # noqa: S105 (a prefix, not a secret)
 
@@ -76,7 +78,8 @@ _TOKEN_USER_TENANT = _TOKEN_USER.add_columns(Tenant).outerjoin(
     Tenant, Tenant.code == bindparam("tenant_code"))
 _TOKEN_USER_TENANT_SCOPED = _TOKEN_USER_TENANT.add_columns(
     getattr(func, READ_SCOPE_FUNCTION)(Tenant.id, User.id))
-_MEMBERSHIPS = select(Membership).where(Membership.user_id == bindparam("user_id"))
+_MEMBERSHIPS = select(Membership).where(Membership.user_id == bindparam("user_id"),
+                                        Membership.disabled_at.is_(None))
 
 
 class Bearer(NamedTuple):
@@ -189,6 +192,128 @@ def create_user(username: str, password: str | None = None, display_name: str = 
     db.session.add(user)
     db.session.flush()
     return user
+
+
+# --- passwords people set and reset -------------------------------------------------
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why ``password`` may not be chosen by ``username`` (Chinese), or None: 10–200
+    characters, at least two of letters, digits and other characters, not containing
+    the username. Checked wherever a person sets a password through the accounts
+    routes (their own, a reset, an invitation)."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        return f"密码长度须为 {PASSWORD_MIN}–{PASSWORD_MAX} 个字符"
+    kinds = (any(c.isalpha() for c in password) + any(c.isdigit() for c in password)
+             + any(not c.isalnum() for c in password))
+    if kinds < 2:
+        return "密码须包含字母、数字、符号中的至少两类"
+    if username and username.lower() in password.lower():
+        return "密码不能包含用户名"
+    return None
+
+
+def _check_new_password(password: str, username: str, field: str) -> None:
+    problem = password_problem(password, username)
+    if problem:
+        raise Refused(problem, field=field)
+
+
+def _revoke_tokens(user_id: int, keep_hash: str | None = None) -> int:
+    """Revoke the user's live tokens but the one ``keep_hash`` names; how many."""
+    now = utcnow()
+    tokens = db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))).all()
+    count = 0
+    for token in tokens:
+        if token.token_hash != keep_hash and (token.expires_at is None or token.expires_at > now):
+            token.revoked_at = now
+            count += 1
+    return count
+
+
+def change_password(ctx: Context, user: User, current: str, new: str, address: str, config,
+                    keep_token: str | None) -> int:
+    """The user changes their own password; the current one is required. Every other token
+    of theirs is revoked (the one this request came with stays); returns how many.
+
+    A wrong current password counts as a failed login of that account and address (so a
+    stolen token cannot guess it faster than a login can) and is committed as such."""
+    check_throttle(user.username, address, config)
+    if user.password_hash is None or not check_password_hash(user.password_hash, current):
+        db.session.rollback()
+        db.session.add(LoginFailure(username=user.username[:80], address=address[:64]))
+        db.session.commit()
+        record_event(db.engine, action="account.password_change_failed", actor_user_id=user.id,
+                     entity_type="user", entity_id=str(user.id), detail="当前密码不正确",
+                     request_id=ctx.request_id)
+        raise Refused("当前密码不正确", field="current_password")
+    if new == current:
+        raise Refused("新密码不能与当前密码相同", field="new_password")
+    _check_new_password(new, user.username, "new_password")
+    user.password_hash = hash_password(new)
+    revoked = _revoke_tokens(user.id, token_digest(keep_token) if keep_token else None)
+    record_bulk_write(db.session, tenant_id=None, actor_user_id=ctx.user_id,
+                      action="account.password_changed", entity_type="user",
+                      entity_id=str(user.id), after={"tokens_revoked": revoked},
+                      detail=f"{user.username} 修改了自己的密码")
+    return revoked
+
+
+OTHER_TENANT = "该用户还属于其他租户，请联系平台管理员"
+
+
+def _belongs_elsewhere(user_id: int, tenant_id: int) -> bool:
+    """Whether the user is a member (enabled or not) of a tenant other than ``tenant_id``.
+    Read under a scope naming that user (RLS shows a user's own memberships): the answer
+    only decides, and is told as OTHER_TENANT; no row of another tenant is loaded."""
+    with scoped(db.session, Scope(frozenset({tenant_id}), None, user_id)):
+        return bool(db.session.scalar(select(func.count()).select_from(Membership).where(
+            Membership.user_id == user_id, Membership.tenant_id != tenant_id)))
+
+
+def reset_member_password(ctx: Context, member: Membership, new: str) -> int:
+    """A tenant administrator sets a member's password; every token of the member is
+    revoked (returns how many). Only for a member who belongs to this tenant alone and is
+    no platform administrator; a platform administrator may always. One's own password is
+    changed with the current one instead."""
+    user = db.session.get(User, member.user_id)
+    if user.id == ctx.user_id:
+        raise Refused("请在“我的账号”中修改自己的密码（需提供当前密码）")
+    by_platform = ctx.access is not None and ctx.access.via == "platform"
+    if not by_platform:
+        if user.is_platform_admin:
+            raise Forbidden("该用户是平台管理员，其密码只能由本人或平台管理员修改")
+        if _belongs_elsewhere(user.id, ctx.tenant_id):
+            raise Forbidden(OTHER_TENANT)
+    _check_new_password(new, user.username, "new_password")
+    user.password_hash = hash_password(new)
+    revoked = _revoke_tokens(user.id)
+    record_bulk_write(db.session, tenant_id=ctx.tenant_id, actor_user_id=ctx.user_id,
+                      action="member.password_reset", entity_type="membership",
+                      entity_id=str(member.id), after={"user_id": user.id, "tokens_revoked": revoked},
+                      detail=f"重置了成员 {user.username} 的密码")
+    return revoked
+
+
+def set_member_disabled(ctx: Context, member: Membership, disabled: bool,
+                        reason: str = "") -> Membership:
+    """Disable (停用) or re-enable a member of this tenant; from the member's next request
+    the guard no longer (or again) gives them access. Nobody disables themselves; doing
+    what is done already changes nothing (and logs nothing)."""
+    if disabled and member.user_id == ctx.user_id:
+        raise Refused("不能停用自己")
+    if disabled == (member.disabled_at is not None):
+        return member
+    member.disabled_at = utcnow() if disabled else None
+    record_bulk_write(db.session, tenant_id=ctx.tenant_id, actor_user_id=ctx.user_id,
+                      action="member.disabled" if disabled else "member.enabled",
+                      entity_type="membership", entity_id=str(member.id),
+                      after={"user_id": member.user_id}, detail=reason or None)
+    return member
 
 
 @dataclass(frozen=True)

@@ -372,7 +372,8 @@ def assign(context: Context, campaign: Campaign, target: CampaignTarget,
     if user_id is not None:
         # Memberships are also visible to their own user in other tenants: name this one.
         role = db.session.scalar(select(Membership.role).where(
-            Membership.tenant_id == tenant.id, Membership.user_id == user_id))
+            Membership.tenant_id == tenant.id, Membership.user_id == user_id,
+            Membership.disabled_at.is_(None)))
         if not allows(role, "campaign.be_assigned"):
             raise Refused("只能指派给本单位的监管人员或第三方服务机构人员", field="user_id")
     target.assignee_user_id = user_id

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from anjian import notifications
 from anjian.audit.service import record_bulk_write
 from anjian.campaigns.models import CampaignTask
 from anjian.clock import utcnow
@@ -124,6 +125,7 @@ def scan_overdue(context: Context, today: dt.date) -> dict:
     if hazards or tasks:
         _audit(tenant_id, scope.user_id, today, hazards, tasks, now)
         _call_hooks(context, hazards, tasks, now)
+        _announce(context, today, hazards, tasks)
     return {"hazards": len(hazards), "tasks": len(tasks)}
 
 
@@ -137,6 +139,17 @@ def _audit(tenant_id: int, actor: int | None, today: dt.date, hazards: list[Over
                "tasks": sorted(i.id for i in tasks)},
         detail=f"逾期扫描：隐患 {len(hazards)} 条、任务 {len(tasks)} 条标记为逾期",
     )
+
+
+def _announce(context: Context, today: dt.date, hazards: list[OverdueItem],
+              tasks: list[OverdueItem]) -> None:
+    """One event for the scan (the tenant's channel rules; its supervising members'
+    preferences): how many became overdue, major hazards counted apart."""
+    major = sum(1 for item in hazards if item.grade == "major")
+    body = (f"{today.isoformat()} 逾期扫描：隐患 {len(hazards)} 条（其中重大事故隐患 {major} 条）、"
+            f"任务 {len(tasks)} 条逾期未完成，请督促整改。")
+    notifications.announce(context, notifications.Event(
+        kind="overdue", title=f"逾期提醒：隐患 {len(hazards)} 条、任务 {len(tasks)} 条", body=body))
 
 
 def _call_hooks(context: Context, hazards: list[OverdueItem], tasks: list[OverdueItem],

@@ -144,6 +144,7 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
     attach_evidence(context, ids, hazard, event)
     if grade == "major":
         notify_major(context, hazard, enterprise)
+    notify_assigned(context, hazard, enterprise)
     risk_feedback.hazard_changed(context, hazard)  # repeated on a risk point: re-grade it
     context.policy("on_hazard_transition", hazard=hazard, from_state=None,
                    to_state=hazard.state, actor=_user(actor_user_id))
@@ -184,7 +185,7 @@ def _reported_grade(graded: str, requested: str | None, criterion: str,
 def notified_users(context: Context, enterprise_ids=()) -> dict[int, list[int]]:
     """Who hears of what happens in the context's tenant: its active supervisors and admins
     (key None), and the active enterprise users of each of ``enterprise_ids`` (keyed by
-    enterprise)."""
+    enterprise); active: the user and its membership here (not disabled)."""
     tenant_id = context.tenant_id
     rows = db.session.execute(
         select(Membership.user_id, Membership.role, Membership.enterprise_id)
@@ -192,6 +193,7 @@ def notified_users(context: Context, enterprise_ids=()) -> dict[int, list[int]]:
             Membership.tenant_id == tenant_id,  # not the actor's memberships elsewhere
             or_(Membership.role.in_(roles_allowed("hazard.notified_of_major")),
                 Membership.enterprise_id.in_(list(enterprise_ids) or [-1])),
+            Membership.disabled_at.is_(None),  # a disabled member hears of nothing
             User.is_active.is_(True),
         ).order_by(Membership.user_id)
     ).all()
@@ -215,9 +217,37 @@ def notify_major(context: Context, hazard: Hazard, enterprise: Enterprise,
         body += f"由一般隐患重新定级为重大事故隐患，理由：{regraded}。"
     out = notifications.notify(context, notified_users(context)[None], kind="major_hazard",
                                title=f"重大事故隐患：{enterprise.name} {hazard.title}",
-                               body=body, hazard_id=hazard.id)
+                               body=body, hazard_id=hazard.id, enterprise_id=enterprise.id)
     db.session.flush()
     return out
+
+
+def notify_assigned(context: Context, hazard: Hazard, enterprise: Enterprise) -> None:
+    """Tell the enterprise a hazard of it was found and is its to rectify, by when (its
+    active users but the one who reported it; its contacts through the tenant's channels)."""
+    users = [user_id for user_id in
+             notified_users(context, {enterprise.id}).get(enterprise.id, [])
+             if user_id != context.user_id]
+    deadline = ""
+    if hazard.deadline is not None:
+        deadline = f"，整改期限 {hazard.deadline.isoformat()}" + ("（暂定）" if hazard.deadline_provisional else "")
+    body = (f"{enterprise.name}于 {hazard.found_on.isoformat()} 被发现{GRADES[hazard.grade]}："
+            f"{hazard.title}{deadline}。请按期整改并上传整改证据。")
+    notifications.notify(context, users, kind="hazard_assigned",
+                         title=f"隐患待整改：{hazard.title}", body=body, hazard_id=hazard.id,
+                         enterprise_id=enterprise.id)
+
+
+def notify_rejected(context: Context, hazard: Hazard, note: str) -> None:
+    """Tell the enterprise whose hazard failed its acceptance (its active users; its
+    contacts through the tenant's channels)."""
+    enterprise = db.session.get(Enterprise, hazard.enterprise_id)
+    users = notified_users(context, {hazard.enterprise_id}).get(hazard.enterprise_id, [])
+    body = f"{enterprise.name}的隐患“{hazard.title}”验收不通过，已退回整改。"
+    if note:
+        body += f"意见：{note}"
+    notifications.notify(context, users, kind="hazard_rejected", title=f"隐患退回整改：{hazard.title}",
+                         body=body, hazard_id=hazard.id, enterprise_id=hazard.enterprise_id)
 
 
 # --- the state machine ------------------------------------------------------------------
@@ -417,6 +447,8 @@ def transition(context: Context, hazard: Hazard, action: str,
                    data={**details, "evidence_ids": evidence_ids})
     attach_evidence(context, evidence_ids, hazard, event)
     actor_user = _user(actor_id)
+    if action == "reject":
+        notify_rejected(context, hazard, (data.get("note") or "").strip())
     risk_feedback.hazard_changed(context, hazard)  # closed on a risk point: re-grade it
     context.policy("on_hazard_transition", hazard=hazard,
                    from_state=from_state, to_state=hazard.state, actor=actor_user)

@@ -39,10 +39,11 @@ def make_worker(app, queues=QUEUE_NAMES) -> ThreadWorker:
 
 
 def drain(app, queues=QUEUE_NAMES) -> bool:
-    """Run every queued job now, in the calling thread (burst). True if any job ran."""
+    """Run every queued job now, in the calling thread (burst), after moving in the jobs
+    whose delay is up (``enqueue(delay=...)``: a retry's backoff). True if any job ran."""
     worker = make_worker(app, queues)
     with app.app_context():
-        return worker.work(burst=True, logging_level="WARNING")
+        return worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 
 class EmbeddedWorker:

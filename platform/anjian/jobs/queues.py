@@ -11,7 +11,9 @@ import threading
 import redis
 from rq import Worker, worker_registration
 
-QUEUE_NAMES = ("imports", "reports", "default")
+# In a worker's order of priority: notifications first (a major hazard's notice leaves
+# within the minute, whatever imports are queued).
+QUEUE_NAMES = ("notifications", "imports", "reports", "default")
 
 # What a Redis that is down or gone raises (connection refused, timeouts, a reset socket).
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError)

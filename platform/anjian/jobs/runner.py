@@ -16,7 +16,7 @@ import threading
 
 from flask import current_app, has_app_context
 
-from anjian import observability
+from anjian import notifications, observability
 from anjian.app import create_app
 from anjian.clock import utcnow
 from anjian.context import Context
@@ -133,6 +133,7 @@ def _run(app, job_id: str, tenant_id: int) -> dict:
             error = error_text("任务执行失败", f"{type(exc).__name__}: {exc}")
         heartbeat.stopped.set()
         finish(job_id, tenant_id, actor, FAILED, error=error)
+        _announce_failure(context, ctx.kind, job_id, actor, error)
         return {"status": FAILED}
     finally:
         heartbeat.stopped.set()
@@ -140,6 +141,27 @@ def _run(app, job_id: str, tenant_id: int) -> dict:
         db.session.remove()
     finish(job_id, tenant_id, actor, FINISHED, result=result)
     return {"status": FINISHED}
+
+
+# Jobs whose failures are not news: a delivery keeps its own log (telling of a failed
+# notice by another notice would loop).
+QUIET_KINDS = frozenset({"channel_delivery"})
+
+
+def _announce_failure(context: Context, kind: str, job_id: str, actor: int | None,
+                      error: str) -> None:
+    """Tell of a failed job (the user who started it; the tenant's rules): the channels
+    write their deliveries in the job's session, committed here."""
+    if kind in QUIET_KINDS:
+        return
+    try:
+        notifications.announce(context, notifications.Event(
+            kind="job_failed", title=f"后台任务失败：{kind}", body=error.split("\n", 1)[0],
+            user_ids=(actor,) if actor else (), job_id=job_id))
+        db.session.commit()
+    except Exception:
+        log.exception("job %s: its failure could not be announced", job_id)
+        db.session.rollback()
 
 
 def run_schedule(key: str, slot: str | None = None) -> dict:

@@ -202,6 +202,7 @@ class Dispatch:
     queue: str
     rq_job_id: str
     timeout: int
+    delay: float = 0.0  # seconds: RQ's scheduler (every worker runs one) puts it in the queue then
 
 
 def _real(session):
@@ -223,7 +224,8 @@ def new_rq_id(job_id: str) -> str:
 
 
 def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = None,
-            actor_user_id: int | None = None, session=None, shared: bool = True) -> Job:
+            actor_user_id: int | None = None, session=None, shared: bool = True,
+            delay: float = 0.0) -> Job:
     """Add a queued Job row to ``session`` (the request's by default); RQ gets it on commit.
 
     ``tenant_id`` and ``actor_user_id`` default to the session's scope (the request's
@@ -231,6 +233,7 @@ def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = No
     before writing anything; KeyError for an unknown kind; ValueError when
     ``params`` is not JSON. ``shared``: the job counts against the tenant's share of open
     jobs (``_check_share``); the schedules' jobs, the platform's own, pass False.
+    ``delay``: seconds before RQ runs it (a retry's backoff), counted from the commit.
     """
     app = this_app()
     spec = get_spec(kind, app)
@@ -253,7 +256,7 @@ def enqueue(kind: str, params: dict | None = None, *, tenant_id: int | None = No
               attempts=0, rq_job_id=new_rq_id(job_id))
     session.add(job)
     session.flush()
-    _schedule(session, app, job, spec)
+    _schedule(session, app, job, spec, delay)
     return job
 
 
@@ -318,19 +321,24 @@ def dispatch_failed(job: Job, session=None) -> bool:
     return job.id in session.info.get(FAILED_DISPATCH_KEY, set())
 
 
-def _schedule(session, app, job: Job, spec: JobSpec) -> None:
+def _schedule(session, app, job: Job, spec: JobSpec, delay: float = 0.0) -> None:
     _install()
     session.info.setdefault(PENDING_KEY, []).append(Dispatch(
-        app, job.id, job.tenant_id, job.kind, spec.queue, job.rq_job_id, spec.timeout))
+        app, job.id, job.tenant_id, job.kind, spec.queue, job.rq_job_id, spec.timeout, delay))
     session.info.get(FAILED_DISPATCH_KEY, set()).discard(job.id)
 
 
 def send(item: Dispatch) -> None:
     queue = Queue(item.queue, connection=connection(item.app))
+    options = {"job_id": item.rq_job_id, "job_timeout": item.timeout, "result_ttl": 24 * 3600,
+               "failure_ttl": 7 * 24 * 3600,
+               "description": f"{item.kind} {item.job_id} (tenant {item.tenant_id})"}
     try:
-        queue.enqueue(RUN_JOB, item.job_id, item.tenant_id, job_id=item.rq_job_id,
-                      job_timeout=item.timeout, result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,
-                      description=f"{item.kind} {item.job_id} (tenant {item.tenant_id})")
+        if item.delay > 0:
+            queue.enqueue_in(dt.timedelta(seconds=item.delay), RUN_JOB, item.job_id,
+                             item.tenant_id, **options)
+        else:
+            queue.enqueue(RUN_JOB, item.job_id, item.tenant_id, **options)
     except REDIS_ERRORS as exc:
         raise QueueUnavailable() from exc
     listener = item.app.extensions.get(DISPATCH_LISTENER)

@@ -7,6 +7,7 @@ entries, ``anjian.ledgers.core_kinds``, and so are its permit kinds and approval
 ``anjian.permits.core_kinds``). The core's import profile is not among them:
 ``enterprises.importing.profiles`` adds it to the plugins' profiles itself."""
 
+from anjian.channels.senders import CORE_KINDS as CHANNEL_KINDS
 from anjian.ledgers.core_kinds import CORE_KINDS
 from anjian.permits import core_kinds as permit_kinds
 from anjian.plugins.catalogue import ReportKind, Schedule
@@ -72,6 +73,11 @@ def register_report_kinds():
 @hookimpl
 def register_ledger_kinds():
     return list(CORE_KINDS)
+
+
+@hookimpl(trylast=True)
+def register_channel_kinds():
+    return list(CHANNEL_KINDS)
 
 
 @hookimpl

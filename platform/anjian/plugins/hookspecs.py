@@ -81,6 +81,11 @@ def register_schedules():
 
 
 @hookspec
+def register_channel_kinds():
+    """Return notification channel kinds (plugin_api.ChannelKind) and SMS providers (plugin_api.SmsProvider)."""
+
+
+@hookspec
 def register_routes():
     """Return API routes (plugin_api.Route) under /api/v1/tenants/<code>/plugins/<plugin>/."""
 

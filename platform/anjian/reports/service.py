@@ -35,6 +35,7 @@ import logging
 from marshmallow import ValidationError
 from sqlalchemy import and_, case, false, or_, select, true
 
+from anjian import notifications
 from anjian.clock import CHINA, local_now, local_today, utcnow
 from anjian.context import Context
 from anjian.db import MAX_ID, jsonable
@@ -380,8 +381,20 @@ def run_report(ctx: Context, params: dict, storage, progress) -> dict:
         db.session.commit()
     except Exception as exc:
         _fail(report_id, *_failure(exc, title))
+    _announce_ready(ctx, report)
     return {**result, "status": "ready", "title": title, "filename": report.filename,
             "size": report.size, "snapshot_at": report.snapshot_at.isoformat()}
+
+
+def _announce_ready(ctx: Context, report: Report) -> None:
+    """Tell of a ready report (its requester; a scheduled one, the addresses the tenant's
+    rules name): the channels write their deliveries, the job's commit sends them."""
+    when = report.snapshot_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    notifications.announce(ctx, notifications.Event(
+        kind="report_ready", title=f"报表已生成：{report.title}",
+        body=f"“{report.title}”（{FORMATS[report.format]}，数据截至 {when}）已生成。",
+        user_ids=(report.requested_by,) if report.requested_by else (), report_id=report.id,
+        job_id=ctx.job_id))
 
 
 # --------------------------------------------------------------------------- entered figures

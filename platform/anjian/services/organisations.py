@@ -102,7 +102,8 @@ def add_staff(context: Context, organisation: ServiceOrganisation,
     with the role service_org, and works for one organisation of the tenant at a time."""
     # Memberships are also visible to their own user in other tenants: name this one.
     role = db.session.scalar(select(Membership.role).where(
-        Membership.tenant_id == context.tenant_id, Membership.user_id == user_id))
+        Membership.tenant_id == context.tenant_id, Membership.user_id == user_id,
+        Membership.disabled_at.is_(None)))
     if not allows(role, "service_org.be_staff"):
         raise Refused("该用户不是本单位的第三方服务机构人员（角色须为 service_org）",
                       field="user_id")
