@@ -42,15 +42,17 @@ from tests.test_tianjin_hebei import (
 LEDGER = "hebei_major_hazard_ledger_2023"
 
 
-def figures_url(code_, week):
-    return f"/api/v1/tenants/{code_}/reports/figures/{DISPATCH}/{week}"
+def figures_url(code_, week, office=None):
+    url = f"/api/v1/tenants/{code_}/reports/figures/{DISPATCH}/{week}"
+    return url if office is None else f"{url}?office={office}"
 
 
-def put(client, headers, code_, week, values):
-    """PUT one week's figures (If-Match from a GET); the response."""
-    listed = client.get(figures_url(code_, week), headers=headers)
+def put(client, headers, code_, week, values, office=None):
+    """PUT one week's figures (If-Match from a GET), the bureau's or one section's; the
+    response."""
+    listed = client.get(figures_url(code_, week, office), headers=headers)
     etag = listed.headers.get("ETag", "*")
-    return client.put(figures_url(code_, week), headers={**headers, "If-Match": etag},
+    return client.put(figures_url(code_, week, office), headers={**headers, "If-Match": etag},
                       json={"figures": [{"key": k, "value": v} for k, v in values.items()]})
 
 
@@ -152,6 +154,13 @@ def test_what_a_figure_takes_is_declared_and_checked_at_load():
         assert caught.value.field == field
 
 
+def test_a_unit_without_sections_enters_its_figures_once(app, client, factory):
+    _api, _admin_headers, sup, _campaign = small_campaign(app, client, factory)
+    r = put(client, sup, "hbs", "2023-06-05", {"guided_streets": 1}, office="商贸科")
+    assert r.status_code == 422 and r.json["errors"] == {"office": ["该报表不按科室填报，请不要指定科室"]}
+    assert client.get(figures_url("hbs", "2023-06-05", "商贸科"), headers=sup).status_code == 422
+
+
 # --- amounts and dates ------------------------------------------------------------------------
 
 def test_amounts_dates_and_sections(app, client, factory):
@@ -179,6 +188,23 @@ def test_amounts_dates_and_sections(app, client, factory):
     referral = api.refer(sup, {"hazard_id": h2, "reason": "refused", "reason_text": "拒不整改"})
     api.decide(sup, referral, "penalty", "23500.50")
     assert put(client, sup, "hbs", "2023-06-05", {"guided_streets": 2}).status_code == 200
+    # Each section enters its own figures ("请科室……上报"): 商贸科 two weeks, 服务业科 none.
+    assert put(client, sup, "hbs", "2023-06-05", {"guided_streets": 3, "media_column": "否"},
+               office="商贸科").status_code == 200
+    assert put(client, sup, "hbs", "2023-06-12", {"guided_streets": 1, "media_column": "是"},
+               office="商贸科").status_code == 200
+    # The section's figures are its own: the bureau's week still holds its 2 alone.
+    mine = client.get(figures_url("hbs", "2023-06-05", "商贸科"), headers=sup).json
+    bureau_week = client.get(figures_url("hbs", "2023-06-05"), headers=sup).json
+    assert (mine["office"], bureau_week["office"]) == ("商贸科", "")
+    value = {t["office"]: {f["key"]: f["value"] for f in t["figures"]} for t in (mine, bureau_week)}
+    assert (value["商贸科"]["guided_streets"], value[""]["guided_streets"]) == (3, 2)
+    assert value["商贸科"]["media_column"] == "否" and value[""]["media_column"] is None
+    for office, message in (("财务科", "本单位没有该科室：财务科"), ("x" * 81, None)):
+        r = put(client, sup, "hbs", "2023-06-05", {"guided_streets": 1}, office=office)
+        assert r.status_code == 422 and "office" in str(r.json["errors"]), r.json
+        if message:
+            assert message in r.json["detail"]
 
     today = local_today()
     data = compute(app, "hbs", {"week": today.isoformat()})
@@ -194,9 +220,11 @@ def test_amounts_dates_and_sections(app, client, factory):
     assert [c[("overall", 3)] for c in cells] == ["2", "0", "1"]  # department: E2, E3
     assert [c[("spot_checks", 1)] for c in cells] == ["1", "1", "0"]
     assert [c[("spot_checks", 9)] for c in cells] == ["1", "1", "0"]  # HB-S9 said no: E1
-    # Entered figures are the bureau's: blank in a section's table.
-    assert [c[("enforcement", 1)] for c in cells] == ["2", "", ""]
-    assert [c[("leadership", 5)] for c in cells] == ["0万元，其中0万元", "", ""]
+    # Entered figures: each section's own; the bureau's table adds its own 2 and the
+    # sections' (3 + 1 by 商贸科); a yes/no is the latest week's (商贸科: 是).
+    assert [c[("enforcement", 1)] for c in cells] == ["6", "4", "0"]
+    assert [c[("leadership", 5)] for c in cells] == ["0万元，其中0万元"] * 3
+    assert [c[("leadership", 6)] for c in cells] == ["是", "是", "否"]
     one = compute(app, "hbs", {"week": today.isoformat(), "office": "服务业科"})
     assert (one["unit"], one["by_office"]) == ("服务业科", [])
     assert table(one) == cells[2]
@@ -223,9 +251,10 @@ def test_amounts_dates_and_sections(app, client, factory):
                                           "2023年6月11日累计数据。")
     assert book["商贸科"]["A22"].value.startswith("注：本表平台统计项为本科室负责企业的数据")
     assert book["调度表"]["D4"].value == 2 and book["服务业科"]["D4"].value == 1
-    # (三)1 is entered: the bureau's 2 (week of 06-05), blank in a section's sheet.
+    # (三)1 is entered: in the week of 06-05, the bureau's 2 and 商贸科's 3 (its 1 of 06-12
+    # is a later week), 服务业科 none.
     assert book["调度表"]["B10"].value == 1 and book["调度表"]["C10"].value.startswith("帮扶指导")
-    assert (book["调度表"]["D10"].value, book["商贸科"]["D10"].value) == (2, None)
+    assert [book[sheet]["D10"].value for sheet in ("调度表", "商贸科", "服务业科")] == [5, 3, 0]
 
 
 def test_the_dispatch_weekday_moves_the_date_and_the_schedule(app, client, factory):

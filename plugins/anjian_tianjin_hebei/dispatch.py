@@ -33,9 +33,10 @@ weekday: it runs daily at 09:00 and makes the table only on that weekday.
 
 Where the tenant has sections (科室, the setting ``offices``; an enterprise's section is
 its plugin field ``hebei_office``), the report holds the bureau's table and one table per
-section (``by_office``), each with the platform's figures of the section's enterprises;
-the entered figures are the bureau's (they are entered once, not per section), so a
-section's table leaves them blank. ``office`` asks for one section's table alone.
+section (``by_office``), each with the platform's figures of the section's enterprises
+and the figures the section entered itself (``figure_offices``: each section enters its
+own, "请科室……上报"); the bureau's table adds up its own entries and all its sections'
+(a yes/no: 是 when any says so). ``office`` asks for one section's table alone.
 
 ``compute`` reads everything in a fixed number of statements whatever the number of
 rows: the campaign, then six aggregates (hazards; inspections; spot-check failings;
@@ -263,6 +264,11 @@ def campaign_span(campaign, settings: dict) -> tuple[dt.date, dt.date]:
     return start, end
 
 
+def figure_offices(tenant) -> list[str]:
+    """The sections that enter their own figures: the tenant's ``offices`` ("请科室……上报")."""
+    return list(tenant.settings[PLUGIN].get("offices") or ())
+
+
 def figures_check(tenant, period: dt.date, values: dict) -> dict:
     """The kind's own rule on entered figures (the core checks kinds, parts and future
     weeks): only a week of the campaign takes figures (the latest campaign of this kind
@@ -332,10 +338,12 @@ def _wan(yuan) -> float | int:
 
 
 def figures(reads, campaign, settings: dict, week_start: dt.date, week_end: dt.date,
-            cutoff: dt.datetime, enterprise_ids: list[int] | None = None) -> dict:
-    """Every figure of the table, by value key: six aggregate reads of the plugin API (four
-    for a section's table, ``enterprise_ids`` its enterprises: its entered figures are None,
-    they are entered for the bureau)."""
+            cutoff: dt.datetime, enterprise_ids: list[int] | None = None,
+            office: str | None = None) -> dict:
+    """Every figure of the table, by value key: six aggregate reads of the plugin API. A
+    section's table (``office``, ``enterprise_ids`` its enterprises) counts its enterprises
+    and reads the figures the section entered; the bureau's counts every enterprise and
+    reads the figures entered by the bureau and by its sections, added up."""
     out: dict = {}
     of = {} if enterprise_ids is None else {"enterprise_ids": enterprise_ids}
 
@@ -369,17 +377,14 @@ def figures(reads, campaign, settings: dict, week_start: dt.date, week_end: dt.d
     out["suspensions"] = decided["suspended_enterprises"]
     out["penalty_amount"] = _wan(decided["penalty_amount"])
 
-    if enterprise_ids is not None:  # a section's table: the entered figures are the bureau's
-        values = {key: _number(v) for key, v in out.items()}
-        return {**values, **dict.fromkeys(ENTERED)}
-
     # Entered figures of the campaign's weeks up to this one: sums (flows), and the latest
-    # value entered (a stock, or the yes/no of the media column).
+    # value entered (a stock, or the yes/no of the media column: 是 when any says so).
     first_week = week_of(campaign.starts_on or settings["campaign_start"])[0]
-    totals = reads.entered_totals(DISPATCH_KEY, since=first_week, until=week_start)
+    totals = reads.entered_totals(DISPATCH_KEY, since=first_week, until=week_start,
+                                  office=office)
     latest = reads.entered_latest(DISPATCH_KEY,
                             [key for key, value in ENTERED.items() if value.aggregate != "sum"],
-                            since=first_week, until=week_start)
+                            since=first_week, until=week_start, office=office)
     for key, value in ENTERED.items():
         if value.aggregate == "flag":
             out[key] = bool(latest.get(key))
@@ -442,7 +447,7 @@ def compute(tenant, params: dict, snapshot_at: dt.datetime | None = None) -> dic
     tables = []
     for unit in units:
         ids = None if unit is None else by_office.get(unit, [])
-        values = figures(reads, campaign, settings, week_start, week_end, cutoff, ids)
+        values = figures(reads, campaign, settings, week_start, week_end, cutoff, ids, unit)
         tables.append({"unit": unit or tenant.name, "office": unit, "sections": _table(values),
                        "figures": values})
     main, *per_office = tables
@@ -466,7 +471,7 @@ def _iso(day):
 
 
 def _plain(value) -> str:
-    if value is None:  # an entered figure of a section's table: the bureau's
+    if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
@@ -503,6 +508,7 @@ REPORT_KIND = ReportKind(
                           for key, value in ENTERED.items()),
     figures_period="week",
     figures_check=figures_check,
+    figure_offices=figure_offices,
     schedule=ReportSchedule(cron=SCHEDULE_CRON, params=scheduled_params, format="xlsx",
                             title="每周上报调度表（上周累计数据，本单位设定的上报日）"),
 )

@@ -26,7 +26,7 @@ from anjian_tianjin_hebei.dispatch import NOTES, date_cn
 TITLE_LINES = ("河北区重大事故隐患专项排查整治", "2023行动进展情况调度表")
 WIDTHS = {"A": 14, "B": 5, "C": 34, "D": 13, "E": 5, "F": 34, "G": 13}
 LAST_COLUMN = 6  # G
-OFFICE_NOTE = "注：本表平台统计项为本科室负责企业的数据；人工填报项由局汇总表统一填报，此处留空。"
+OFFICE_NOTE = "注：本表平台统计项为本科室负责企业的数据；人工填报项为本科室填报的数据（局汇总表为局本级与各科室之和）。"
 
 
 def tables(data: dict) -> list[dict]:

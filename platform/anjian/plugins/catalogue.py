@@ -298,6 +298,10 @@ class ReportKind(Entry):
     # kind's own rules on a period's entered figures (``values``: all of the period's, as
     # they would be stored), asked before they are stored; an empty answer accepts them.
     figures_check: Callable | str | None = None
+    # ``figure_offices(tenant) -> [section name, ...]``: the sections (科室) of the tenant
+    # that enter figures of their own (each its own row per figure and period); none: the
+    # unit enters them once.
+    figure_offices: Callable | str | None = None
 
     def as_entry(self) -> dict:
         return {**super().as_entry(), "formats": list(self.formats)}
@@ -317,7 +321,7 @@ class ReportKind(Entry):
                 isinstance(parameters, type) and issubclass(parameters, Schema))):
             raise CatalogueError("parameters", "须为 marshmallow Schema / must be a marshmallow "
                                                "Schema class")
-        for name in ("compute", "xlsx", "html", "enterprise", "figures_check"):
+        for name in ("compute", "xlsx", "html", "enterprise", "figures_check", "figure_offices"):
             _callable(getattr(self, name), name)
         if self.compute is None:
             raise CatalogueError("compute", "缺少此字段 / missing")

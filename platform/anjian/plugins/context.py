@@ -224,14 +224,18 @@ class PluginContext:
     # --- entered figures ---------------------------------------------------------------------
 
     def entered_totals(self, kind: str, *, since: dt.date | None = None,
-                       until: dt.date | None = None) -> dict[str, decimal.Decimal]:
-        """Each entered figure's sum over the periods starting in ``[since, until]``."""
-        return entered_totals(kind, since=since, until=until)
+                       until: dt.date | None = None, office: str | None = None
+                       ) -> dict[str, decimal.Decimal]:
+        """Each entered figure's sum over the periods starting in ``[since, until]``: the
+        unit's and its sections' together, or one ``office``'s (``""``: the unit's own)."""
+        return entered_totals(kind, since=since, until=until, office=office)
 
     def entered_latest(self, kind: str, keys: Iterable[str], *, since: dt.date | None = None,
-                       until: dt.date | None = None) -> dict[str, decimal.Decimal]:
-        """Each of ``keys``' value in the latest period in ``[since, until]`` it was entered for."""
-        return entered_latest(kind, keys, since=since, until=until)
+                       until: dt.date | None = None, office: str | None = None
+                       ) -> dict[str, decimal.Decimal]:
+        """Each of ``keys``' value in the latest period in ``[since, until]`` it was entered
+        for: each office's latest summed, or one ``office``'s."""
+        return entered_latest(kind, keys, since=since, until=until, office=office)
 
     # --- services ----------------------------------------------------------------------------
 

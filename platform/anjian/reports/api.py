@@ -21,6 +21,7 @@ from anjian.reports.models import REPORT_STATUSES, Report
 from anjian.reports.schemas import (
     EnteredFiguresInSchema,
     EnteredFiguresSchema,
+    FiguresQuerySchema,
     ReportAcceptedSchema,
     ReportDetailSchema,
     ReportDownloadLinkSchema,
@@ -201,30 +202,36 @@ def download_report(query, tenant_code, report_id):
 
 @blp.route("/figures/<kind>/<period>")
 @blp.etag
+@blp.arguments(FiguresQuerySchema, location="query")
 @blp.response(200, EnteredFiguresSchema)
 @blp.alt_response(404, description="报表类型不存在或未启用")
 @blp.alt_response(422, description="期间不是该报表填报周期的第一天")
 @requires("figures.read")
-def get_figures(tenant_code, kind, period):
-    """某期间的人工填报数据（该报表声明的每一项，未填为 null）"""
+def get_figures(args, tenant_code, kind, period):
+    """某期间的人工填报数据（该报表声明的每一项，未填为 null）；office 指定科室时为该科室填报的数据"""
     ctx = request_context()
     report_kind = service.get_kind(ctx, kind)
-    return service.figures_of(ctx, report_kind, service.parse_period(report_kind, period))
+    office = service.parse_office(ctx, report_kind, args["office"])
+    return service.figures_of(ctx, report_kind, service.parse_period(report_kind, period), office)
 
 
 @blp.route("/figures/<kind>/<period>", methods=["PUT"])
 @blp.etag
+@blp.arguments(FiguresQuerySchema, location="query")
 @blp.arguments(EnteredFiguresInSchema)
 @blp.response(200, EnteredFiguresSchema)
 @blp.alt_response(404, description="报表类型不存在或未启用")
 @blp.alt_response(422, description="未声明的填报项、重复项或数值无效（逐项说明）")
 @requires("figures.enter")
-def put_figures(data, tenant_code, kind, period):
-    """填报某期间的数据（只含该报表声明的项；value 为 null 删除该项；需 If-Match）"""
+def put_figures(args, data, tenant_code, kind, period):
+    """填报某期间的数据（只含该报表声明的项；value 为 null 删除该项；需 If-Match）
+
+    设有科室的单位可用 office 按科室分别填报；汇总表为本级与各科室之和。"""
     ctx = request_context()
     report_kind = service.get_kind(ctx, kind)
     day = service.parse_period(report_kind, period)
-    blp.check_etag(service.figures_of(ctx, report_kind, day), EnteredFiguresSchema)
-    service.put_figures(ctx, report_kind, day, data["figures"])
+    office = service.parse_office(ctx, report_kind, args["office"])
+    blp.check_etag(service.figures_of(ctx, report_kind, day, office), EnteredFiguresSchema)
+    service.put_figures(ctx, report_kind, day, data["figures"], office)
     db.session.commit()
-    return service.figures_of(ctx, report_kind, day)
+    return service.figures_of(ctx, report_kind, day, office)

@@ -41,40 +41,54 @@ def period_start(day: dt.date, period: str) -> dt.date:
     raise ValueError(f"unknown period {period!r}")
 
 
-def entered_values(kind: str, period: dt.date) -> dict[str, decimal.Decimal]:
-    """The figures entered for one period: ``{key: value}``."""
-    rows = db.session.execute(select(EnteredFigure.key, EnteredFigure.value).where(
-        EnteredFigure.report_kind == kind, EnteredFigure.period == period))
-    return dict(rows.all())
-
-
-def entered_totals(kind: str, *, since: dt.date | None = None,
-                   until: dt.date | None = None) -> dict[str, decimal.Decimal]:
-    """Each key's sum over the periods starting in ``[since, until]`` (both optional):
-    cumulative figures, e.g. since a campaign started up to the report's week."""
-    stmt = (select(EnteredFigure.key, func.sum(EnteredFigure.value))
-            .where(EnteredFigure.report_kind == kind).group_by(EnteredFigure.key))
+def _of(kind: str, office: str | None, since: dt.date | None = None,
+        until: dt.date | None = None) -> list:
+    """The conditions on a kind's rows: one office's (``""`` the unit's own), or every
+    office's (``None``), in the periods starting in ``[since, until]``."""
+    where = [EnteredFigure.report_kind == kind]
+    if office is not None:
+        where.append(EnteredFigure.office == office)
     if since is not None:
-        stmt = stmt.where(EnteredFigure.period >= since)
+        where.append(EnteredFigure.period >= since)
     if until is not None:
-        stmt = stmt.where(EnteredFigure.period <= until)
+        where.append(EnteredFigure.period <= until)
+    return where
+
+
+def entered_values(kind: str, period: dt.date, *, office: str | None = None
+                   ) -> dict[str, decimal.Decimal]:
+    """The figures entered for one period: ``{key: value}``; the unit's and its sections'
+    summed, or one ``office``'s (``""``: the unit's own)."""
+    rows = db.session.execute(select(EnteredFigure.key, func.sum(EnteredFigure.value))
+                              .where(*_of(kind, office), EnteredFigure.period == period)
+                              .group_by(EnteredFigure.key))
+    return {key: decimal.Decimal(str(total)).quantize(CENT) for key, total in rows}
+
+
+def entered_totals(kind: str, *, since: dt.date | None = None, until: dt.date | None = None,
+                   office: str | None = None) -> dict[str, decimal.Decimal]:
+    """Each key's sum over the periods starting in ``[since, until]`` (both optional):
+    cumulative figures, e.g. since a campaign started up to the report's week. Over the
+    unit's and its sections' figures, or one ``office``'s."""
+    stmt = (select(EnteredFigure.key, func.sum(EnteredFigure.value))
+            .where(*_of(kind, office, since, until)).group_by(EnteredFigure.key))
     return {key: decimal.Decimal(str(total)).quantize(CENT)
             for key, total in db.session.execute(stmt)}
 
 
 def entered_latest(kind: str, keys, *, since: dt.date | None = None,
-                   until: dt.date | None = None) -> dict[str, decimal.Decimal]:
+                   until: dt.date | None = None, office: str | None = None
+                   ) -> dict[str, decimal.Decimal]:
     """Each of ``keys``' value in the latest period starting in ``[since, until]`` it was
-    entered for: a stock (people on staff) or a yes/no, where a sum means nothing."""
-    of_periods = [EnteredFigure.report_kind == kind, EnteredFigure.key.in_(list(keys))]
-    if since is not None:
-        of_periods.append(EnteredFigure.period >= since)
-    if until is not None:
-        of_periods.append(EnteredFigure.period <= until)
-    where = and_(*of_periods)
-    newest = (select(EnteredFigure.key, func.max(EnteredFigure.period))
-              .where(where).group_by(EnteredFigure.key))
+    entered for: a stock (people on staff) or a yes/no, where a sum over periods means
+    nothing. Each office's latest, summed (a yes/no: how many say yes), or one
+    ``office``'s."""
+    where = and_(*_of(kind, office, since, until), EnteredFigure.key.in_(list(keys)))
+    newest = (select(EnteredFigure.key, EnteredFigure.office, func.max(EnteredFigure.period))
+              .where(where).group_by(EnteredFigure.key, EnteredFigure.office))
     rows = db.session.execute(
-        select(EnteredFigure.key, EnteredFigure.value)
-        .where(where, tuple_(EnteredFigure.key, EnteredFigure.period).in_(newest)))
-    return dict(rows.all())
+        select(EnteredFigure.key, func.sum(EnteredFigure.value))
+        .where(where, tuple_(EnteredFigure.key, EnteredFigure.office, EnteredFigure.period)
+               .in_(newest))
+        .group_by(EnteredFigure.key))
+    return {key: decimal.Decimal(str(total)).quantize(CENT) for key, total in rows}

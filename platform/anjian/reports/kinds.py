@@ -32,7 +32,7 @@ FIGURE_PERIODS = {"week": "周", "month": "月", "day": "日"}
 SCHEDULE_PREFIX = "report-"
 ENTRY_KEYS = {"key", "title", "formats", "parameters", "compute"}
 OPTIONAL_KEYS = {"xlsx", "html", "entered_figures", "figures_period", "schedule", "description",
-                 "plugin", "enterprise", "figures_check"}
+                 "plugin", "enterprise", "figures_check", "figure_offices"}
 FIGURE_KINDS = {"number": "数值", "count": "整数", "amount": "金额", "yes_no": "是/否"}
 FIGURE_KEYS = {"key", "label"}
 FIGURE_OPTIONAL_KEYS = {"kind", "unit", "part_of"}
@@ -77,6 +77,8 @@ class ReportKind:
     enterprise: Callable | None = None  # (tenant, params) -> the enterprise id it is about
     # (tenant, period, values) -> {key or "period": message}: the kind's own figure rules
     figures_check: Callable | None = None
+    # (tenant) -> [section, ...]: the sections that enter figures of their own
+    figure_offices: Callable | None = None
 
     def schema(self) -> Schema:
         """A Schema instance for the parameters (a new one per use when given a class)."""
@@ -179,7 +181,9 @@ def validate(entry: dict) -> ReportKind:
         enterprise=(resolve(entry["enterprise"], where, "enterprise")
                     if entry.get("enterprise") is not None else None),
         figures_check=(resolve(entry["figures_check"], where, "figures_check")
-                       if entry.get("figures_check") is not None else None))
+                       if entry.get("figures_check") is not None else None),
+        figure_offices=(resolve(entry["figure_offices"], where, "figure_offices")
+                        if entry.get("figure_offices") is not None else None))
 
 
 def _schedule(value, formats, where: str) -> ReportSchedule | None:

@@ -69,12 +69,13 @@ class Report(TenantOwned, db.Model):
 
 class EnteredFigure(TenantOwned, db.Model):
     """A figure entered by staff for one report row and one period (e.g. the dispatch
-    table's media programmes in the week of 2023-06-05). Each change is audited."""
+    table's media programmes in the week of 2023-06-05), by the unit (``office`` "") or
+    by one of its sections (科室) where the report kind has them. Each change is audited."""
 
     __tablename__ = "entered_figures"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
-        UniqueConstraint("tenant_id", "report_kind", "period", "key"),
+        UniqueConstraint("tenant_id", "report_kind", "period", "key", "office"),
         Index("ix_entered_figures_tenant_kind_period", "tenant_id", "report_kind", "period"),
     )
 
@@ -82,6 +83,7 @@ class EnteredFigure(TenantOwned, db.Model):
     report_kind: Mapped[str] = mapped_column(String(80))
     period: Mapped[dt.date] = mapped_column(Date)  # the period's first day (a week's Monday)
     key: Mapped[str] = mapped_column(String(120))
+    office: Mapped[str] = mapped_column(String(80), default="", server_default="")
     value: Mapped[decimal.Decimal] = mapped_column(Numeric(16, 2))
     note: Mapped[str] = mapped_column(Text, default="")
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

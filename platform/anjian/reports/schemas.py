@@ -141,7 +141,13 @@ class EnteredFiguresSchema(ma.Schema):
     kind = ma.fields.String()
     period = ma.fields.Date(metadata={"description": "期间的第一天（按周填报为周一）"})
     figures_period = ma.fields.String()
+    office = ma.fields.String(metadata={"description": "填报的科室；空为本单位（局本级）"})
     figures = ma.fields.List(ma.fields.Nested(EnteredFigureSchema))
+
+
+class FiguresQuerySchema(ma.Schema):
+    office = ma.fields.String(load_default="", validate=validate.Length(max=80), metadata={
+        "description": "科室（报表按科室填报时）：该科室自己的数据；不填为本单位（局本级）的数据"})
 
 
 class EnteredFigureInSchema(ma.Schema):

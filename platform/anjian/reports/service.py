@@ -414,16 +414,31 @@ def parse_period(kind: ReportKind, raw: str) -> dt.date:
     return day
 
 
-def _entered_rows(kind: ReportKind, period: dt.date) -> dict[str, EnteredFigure]:
-    """The kind's entered rows of one period, by key (one query)."""
+def _entered_rows(kind: ReportKind, period: dt.date, office: str) -> dict[str, EnteredFigure]:
+    """The kind's entered rows of one period and office, by key (one query)."""
     return {f.key: f for f in db.session.scalars(select(EnteredFigure).where(
-        EnteredFigure.report_kind == kind.key, EnteredFigure.period == period))}
+        EnteredFigure.report_kind == kind.key, EnteredFigure.period == period,
+        EnteredFigure.office == office))}
 
 
-def figures_of(ctx: Context, kind: ReportKind, period: dt.date) -> dict:
-    """The kind's declared figures for one period, entered or not (one query)."""
+def parse_office(ctx: Context, kind: ReportKind, office: str) -> str:
+    """``office`` when the kind takes figures from that section of the tenant (``""``: the
+    unit's own, always); a 422 on ``office`` otherwise."""
+    if office == "":
+        return office
+    offices = kind.figure_offices(tenant=tenant_of(ctx)) if kind.figure_offices else ()
+    if office not in offices:
+        message = (f"本单位没有该科室：{office}" if offices
+                   else "该报表不按科室填报，请不要指定科室")
+        raise Refused(message, errors={"office": [message]})
+    return office
+
+
+def figures_of(ctx: Context, kind: ReportKind, period: dt.date, office: str = "") -> dict:
+    """The kind's declared figures for one period and office (``""``: the unit's own),
+    entered or not (one query)."""
     tenant_of(ctx)
-    rows = _entered_rows(kind, period)
+    rows = _entered_rows(kind, period, office)
     figures = []
     for spec in kind.entered_figures:
         row = rows.get(spec.key)
@@ -434,7 +449,7 @@ def figures_of(ctx: Context, kind: ReportKind, period: dt.date) -> dict:
                         "entered_by": row.entered_by if row else None,
                         "updated_at": row.updated_at if row else None})
     return {"kind": kind.key, "period": period, "figures_period": kind.figures_period,
-            "figures": figures}
+            "office": office, "figures": figures}
 
 
 def shown_figure(spec, value):
@@ -505,8 +520,11 @@ def _figure_errors(ctx: Context, kind: ReportKind, period: dt.date, items: list[
     return {**outer, **({"figures": errors} if errors else {})}, stored, merged
 
 
-def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dict]) -> None:
-    """Enter figures of one period, by the context's actor: each listed key is set
+def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dict],
+                office: str = "") -> None:
+    """Enter figures of one period, for the unit (``office`` "") or one of its sections (a
+    section's figures are its own: parts are checked against its own totals), by the
+    context's actor: each listed key is set
     (``value`` None removes it); keys the kind does not declare, or listed twice, are a
     422 naming the item, and so is a value its figure's kind refuses (a count that is not
     whole, a yes/no other than 是 or 否, more than two decimals), a part (其中) above its
@@ -523,7 +541,7 @@ def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dic
         seen.add(item["key"])
     if errors:
         raise Refused("填报数据校验失败", errors={"figures": errors})
-    rows = _entered_rows(kind, period)
+    rows = _entered_rows(kind, period, office)
     errors, stored, _merged = _figure_errors(ctx, kind, period, items, rows)
     if errors:
         raise Refused("填报数据校验失败", errors=errors)
@@ -534,7 +552,7 @@ def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dic
                 db.session.delete(row)
             continue
         if row is None:
-            row = EnteredFigure(report_kind=kind.key, period=period, key=item["key"])
+            row = EnteredFigure(report_kind=kind.key, period=period, key=item["key"], office=office)
             db.session.add(row)
         row.value = stored[item["key"]]
         row.note = item.get("note") or ""
@@ -543,5 +561,5 @@ def put_figures(ctx: Context, kind: ReportKind, period: dt.date, items: list[dic
 
 
 __all__ = ["CONTENT_TYPES", "FORMATS", "REPORT_JOB", "URL_SECONDS",
-           "figures_of", "get_kind", "load_params", "put_figures", "readable", "render",
+           "figures_of", "get_kind", "load_params", "parse_office", "put_figures", "readable", "render",
            "request_report", "run_report", "shown_status", "snapshot", "status_expression", "tenant_kinds"]
