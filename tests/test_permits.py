@@ -641,6 +641,12 @@ def test_lists_filters_and_open_permits(client, w):
     assert ids(P, state="cancelled") == [gone["id"]]
     assert ids(P, q=one["number"]) == [one["id"]]
     assert ids(f"{P}/open") == [one["id"], night["id"]]  # the soonest planned first
+    # A page past the end: no row to carry the total, counted on its own.
+    past = ok(client.get(f"{P}/open", query_string={"page": 3, "per_page": 1}, headers=w["supervisor"]))
+    assert (past["items"], past["total"]) == ([], 2)
+    first = ok(client.get(f"{P}/open", query_string={"per_page": 1}, headers=w["supervisor"]))
+    assert ([p["enterprise_name"] for p in first["items"]], first["total"]) == (
+        [one["enterprise_name"]], 2)
     assert client.get(P, query_string={"planned_from": "2024-05-10", "planned_until": "2024-05-09"},
                       headers=w["supervisor"]).status_code == 422
 

@@ -44,22 +44,30 @@ def paginate(statement, page: int, per_page: int, *, scalars: bool = True,
              count_apart: bool = False) -> dict:
     """Run ``statement`` for one page, with the total count of the unpaged statement.
 
-    A list of entities (``scalars``) gets its total in the same statement: ``count(*)
-    OVER ()`` is computed over every matching row before LIMIT and rides along each
-    row of the page, which saves a statement per list request. A page past the end
-    has no row to carry it, so it counts on its own, as do lists of tuples (callers
-    read their rows by name) and a statement with DISTINCT, which would apply after
-    the window (its caller passes ``count_apart``).
+    The total comes in the same statement: ``count(*) OVER ()`` is computed over every
+    matching row before LIMIT and rides along each row of the page, which saves a
+    statement per list request; the page's items are entities (``scalars``) or the
+    statement's rows as it gives them (read by name or position). A page past the end
+    has no row to carry it, so it counts on its own, as does a statement with DISTINCT,
+    which would apply after the window (its caller passes ``count_apart``).
     """
     offset = (page - 1) * per_page
-    if scalars and not count_apart:
-        rows = db.session.execute(
+    if not count_apart:
+        # The rows as the statement gives them, the count apart (a frozen result read
+        # twice: once whole for the count, once without its last column for the page).
+        frozen = db.session.execute(
             statement.add_columns(func.count().over()).limit(per_page).offset(offset)
-        ).all()
+        ).freeze()
+        rows = frozen().all()
         if rows or page == 1:
-            return {"items": [row[0] for row in rows], "page": page, "per_page": per_page,
-                    "total": rows[0][1] if rows else 0}
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+            if scalars:
+                items = [row[0] for row in rows]
+            else:
+                items = frozen().columns(*range(len(frozen().keys()) - 1)).all()
+            return {"items": items, "page": page, "per_page": per_page,
+                    "total": rows[0][-1] if rows else 0}
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())
+                              .execution_options(**statement.get_execution_options()))
     paged = statement.limit(per_page).offset(offset)
     result = db.session.scalars(paged) if scalars else db.session.execute(paged)
     return {"items": list(result), "page": page, "per_page": per_page, "total": total}

@@ -86,10 +86,13 @@ def _shown(context, permit: Permit, kinds: dict, names: dict[int, str], *, mask:
         "version": permit.version, "created_at": permit.created_at, "updated_at": permit.updated_at}
 
 
-def _page(context, stmt, pages) -> dict:
-    page = paginate(stmt, pages["page"], pages["per_page"])
+def _page(context, stmt, pages, *, rows: bool = False) -> dict:
+    """A page of permits (``rows``: of the rows of the open list, which carry their
+    enterprise's name) as a list shows them."""
+    page = paginate(stmt, pages["page"], pages["per_page"], scalars=not rows)
     kinds = kinds_.kinds(context)
-    names = service.enterprise_names(p.enterprise_id for p in page["items"])
+    names = ({p.enterprise_id: p.enterprise_name for p in page["items"]} if rows
+             else service.enterprise_names(p.enterprise_id for p in page["items"]))
     return {**page, "items": [_shown(context, p, kinds, names, mask=True) for p in page["items"]]}
 
 
@@ -178,7 +181,7 @@ def create_permit(data, tenant_code):
 def open_permits(query, pages, tenant_code):
     """未结束的作业票（未关闭、取消、驳回），按计划开始时间排列；标出已过有效期仍未结束的"""
     context = request_context()
-    return _page(context, service.open_permits(context, **query), pages)
+    return _page(context, service.open_permits(context, **query), pages, rows=True)
 
 
 @blp.route("/summary")

@@ -28,13 +28,13 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import Integer, bindparam, func, or_, select, text
 
 from anjian.auth.models import User
 from anjian.clock import CHINA
 from anjian.context import Context
 from anjian.enterprises.models import Enterprise
-from anjian.enterprises.visibility import enterprise_clause, require_enterprise
+from anjian.enterprises.visibility import actor, enterprise_clause, require_enterprise, sees_every_enterprise
 from anjian.errors import Conflict, Forbidden, NotFound, Refused
 from anjian.extensions import db
 from anjian.ledgers import kinds as ledger_kinds
@@ -574,15 +574,45 @@ def list_permits(context: Context, *, enterprise_id: int | None = None, kind: st
     return stmt.order_by(Permit.planned_start.desc().nulls_last(), Permit.id.desc())
 
 
+# A permit's own record (identification, gas analyses, the steps asked and signed): JSON
+# lists a list of permits does not show; read with the permit, not with a page of them.
+RECORDS = (Permit.hazards_identified, Permit.gas_analyses, Permit.required_steps, Permit.approvals,
+           Permit.acceptances)
+
+
+# Built once (the tenant scope and SQLAlchemy's cache then meet the same statement on
+# every page): the tenant's permits not yet ended, the soonest planned first, as rows of
+# what a list shows (the permit's columns but its records, its enterprise's name): no
+# entity to build per row, no second statement for the names. Core, as the overdue scan
+# (``anjian.hazards.scan``): it names the tenant of both tables itself (the parameter
+# ``tenant``) and is marked tenant-scoped rather than walked for the scope's criteria on
+# every page; Row-Level Security applies as always, and an actor's enterprise visibility
+# is added to it.
+_PERMIT, _FIRM = Permit.__table__.c, Enterprise.__table__.c
+_OPEN = (select(*(column for column in Permit.__table__.c
+                  if column.key not in {record.key for record in RECORDS}),
+                select(_FIRM.name).where(_FIRM.tenant_id == _PERMIT.tenant_id,
+                                         _FIRM.id == _PERMIT.enterprise_id)
+                .scalar_subquery().label("enterprise_name"))
+         .where(_PERMIT.tenant_id == bindparam("tenant", type_=Integer()),
+                _PERMIT.state.in_(OPEN_STATES))
+         .order_by(_PERMIT.planned_start.nulls_last(), _PERMIT.id)
+         .execution_options(tenant_scoped_sql=True))
+
+
 def open_permits(context: Context, *, enterprise_id: int | None = None, kind: str | None = None):
     """The statement of the permits not yet ended (closed, cancelled, refused) the actor
-    sees, the soonest planned first."""
-    stmt = _visible(context).where(Permit.state.in_(OPEN_STATES))
+    sees, the soonest planned first: rows of their columns but the records (``RECORDS``),
+    with ``enterprise_name``."""
+    access, _user_id = actor(context)
+    stmt = _OPEN.params(tenant=context.tenant_id)
+    if not sees_every_enterprise(access):
+        stmt = stmt.where(enterprise_clause(context, _PERMIT.enterprise_id))
     if enterprise_id is not None:
-        stmt = stmt.where(Permit.enterprise_id == enterprise_id)
+        stmt = stmt.where(_PERMIT.enterprise_id == enterprise_id)
     if kind is not None:
-        stmt = stmt.where(Permit.kind == kind)
-    return stmt.order_by(Permit.planned_start.nulls_last(), Permit.id)
+        stmt = stmt.where(_PERMIT.kind == kind)
+    return stmt
 
 
 def user_names(ids: Iterable[int | None]) -> dict[int, str]:
@@ -593,8 +623,18 @@ def user_names(ids: Iterable[int | None]) -> dict[int, str]:
         select(User.id, User.display_name, User.username).where(User.id.in_(ids)))}
 
 
+# Built once, the ids an expanding parameter: the tenant scope walks it once per scope,
+# not on every page of a list.
+_ENTERPRISE_NAMES = (select(Enterprise.id, Enterprise.name)
+                     .where(Enterprise.id.in_(bindparam("ids", expanding=True))))
+
+
 def enterprise_names(ids: Iterable[int]) -> dict[int, str]:
-    return ledgers.enterprise_names(ids)
+    """{id: name} of those enterprises (deleted ones too: a permit keeps its enterprise)."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(_ENTERPRISE_NAMES, {"ids": ids}).all())
 
 
 # --- the ledger: counts per enterprise, drills, the workbook ----------------------------------

@@ -33,13 +33,13 @@ import datetime as dt
 import decimal
 from collections.abc import Iterable
 
-from sqlalchemy import Date, and_, case, cast, func, or_, select, update
+from sqlalchemy import Date, and_, bindparam, case, cast, func, or_, select, update
 
 from anjian.clock import CHINA, utcnow
 from anjian.context import Context
 from anjian.db import subtree_ids
 from anjian.enterprises.models import Enterprise
-from anjian.enterprises.visibility import enterprise_clause, require_enterprise
+from anjian.enterprises.visibility import actor, enterprise_clause, require_enterprise, sees_every_enterprise
 from anjian.errors import Conflict, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import STATES as HAZARD_STATES
@@ -487,8 +487,12 @@ def inspection_tasks(context: Context, *, enterprise_id: int | None = None,
 COUNT_KEYS = ("points", *LEVELS, "overdue_inspections")
 
 
-def _zero() -> dict[str, int]:
-    return dict.fromkeys(COUNT_KEYS, 0)
+def _count_columns(today) -> list:
+    """The figures of a group of points: how many, how many of each level, how many
+    overdue for inspection on ``today`` (a date, or a bound parameter)."""
+    return [func.count().label("points"),
+            *(func.count().filter(RiskPoint.level == level).label(level) for level in LEVELS),
+            func.count().filter(overdue_clause(today)).label("overdue_inspections")]
 
 
 def counts_by_enterprise(context: Context, enterprise_ids: Iterable[int] | None = None) -> dict[int, dict]:
@@ -496,10 +500,7 @@ def counts_by_enterprise(context: Context, enterprise_ids: Iterable[int] | None 
     active points of the live enterprises the context sees (those among
     ``enterprise_ids`` when given), in one grouped statement; an enterprise without a
     point is absent."""
-    columns = [func.count().label("points"),
-               *(func.count().filter(RiskPoint.level == level).label(level) for level in LEVELS),
-               func.count().filter(overdue_clause(context.today())).label("overdue_inspections")]
-    stmt = (select(RiskPoint.enterprise_id, *columns)
+    stmt = (select(RiskPoint.enterprise_id, *_count_columns(context.today()))
             .join(Enterprise, _its_enterprise())
             .where(RiskPoint.status == "active", Enterprise.deleted_at.is_(None),
                    enterprise_clause(context, RiskPoint.enterprise_id))
@@ -510,9 +511,61 @@ def counts_by_enterprise(context: Context, enterprise_ids: Iterable[int] | None 
             for row in db.session.execute(stmt)}
 
 
-def _add(into: dict, counts: dict) -> None:
-    for key in COUNT_KEYS:
-        into[key] += counts.get(key, 0)
+# A row of the picture: its enterprises, those of them with a point, and their points' counts.
+FIGURE_KEYS = ("enterprises", "registered", *COUNT_KEYS)
+
+
+def _sum(a: list[int], b) -> list[int]:
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def _chain(areas: dict, area_id: int | None) -> list[int]:
+    """The area and every area above it (none for an enterprise without a known area)."""
+    chain, node = [], area_id
+    while node is not None and node in areas and node not in chain:
+        chain.append(node)
+        node = areas[node].parent_id
+    return chain
+
+
+def _picture_statements():
+    """The picture's statements, built once (the tenant scope then walks each once per
+    scope, not on every call), with the day as the parameter ``today``: every live
+    enterprise of the tenant outer-joined to its active points' figures (grouped per
+    enterprise first), per enterprise (by name) and summed per area; and the areas."""
+    counts = (select(RiskPoint.enterprise_id, *_count_columns(bindparam("today", type_=Date)))
+              .where(RiskPoint.status == "active")
+              .group_by(RiskPoint.enterprise_id)
+              # computed once: Row-Level Security makes the planner expect one enterprise,
+              # and a nested loop would count the tenant's points again for each one
+              .cte("counts").prefix_with("MATERIALIZED"))
+
+    def live(*columns):
+        # joined by the enterprise's id alone: both sides are the scope's rows already, and
+        # a condition on the tenant too made the planner expect one row here and loop
+        return (select(*columns).select_from(Enterprise)
+                .outerjoin(counts, counts.c.enterprise_id == Enterprise.id)
+                .where(Enterprise.deleted_at.is_(None)))
+
+    by_enterprise = live(Enterprise.id, Enterprise.name, Enterprise.area_id,
+                         counts.c.enterprise_id.is_not(None).label("registered"),
+                         *(func.coalesce(counts.c[key], 0).label(key) for key in COUNT_KEYS))
+    by_area = live(Enterprise.area_id, func.count().label("enterprises"),
+                   func.count(counts.c.enterprise_id).label("registered"),
+                   *(func.coalesce(func.sum(counts.c[key]), 0).label(key) for key in COUNT_KEYS))
+    return (by_enterprise.order_by(Enterprise.name, Enterprise.id), by_area.group_by(Enterprise.area_id),
+            select(Area.id, Area.name, Area.kind, Area.parent_id, Area.code))
+
+
+_BY_ENTERPRISE, _BY_AREA, _AREAS = _picture_statements()
+
+
+def _seen_by(context: Context, stmt):
+    """``stmt`` (of every enterprise of the tenant) as the actor sees it: unchanged for
+    whoever sees every enterprise (the bureau, the system), else limited by
+    ``enterprise_clause``."""
+    access, _user_id = actor(context)
+    return stmt if sees_every_enterprise(access) else stmt.where(enterprise_clause(context, Enterprise.id))
 
 
 PICTURES = {"area": "按区域（含下级区域）", "grid": "按网格", "enterprise": "按企业"}
@@ -522,59 +575,49 @@ def picture(context: Context, by: str, area_id: int | None = None) -> dict:
     """The four-colour picture: active points by level, and overdue inspections, per area
     (each with every area below it), per grid, or per enterprise, of the live enterprises
     the actor sees (those of ``area_id`` and below when given); with the totals and, per
-    row, how many enterprises it holds and how many of them registered a point."""
-    counts = counts_by_enterprise(context)
-    enterprises = db.session.execute(
-        select(Enterprise.id, Enterprise.name, Enterprise.area_id)
-        .where(Enterprise.deleted_at.is_(None), enterprise_clause(context, Enterprise.id))
-        .order_by(Enterprise.name, Enterprise.id)).all()
-    areas = {a.id: a for a in db.session.execute(select(Area.id, Area.name, Area.kind, Area.parent_id,
-                                                          Area.code)).all()}
-    within = None
+    row, how many enterprises it holds and how many of them registered a point.
+
+    One statement counts (per enterprise, or per area for the areas' rows), one reads the
+    areas (not needed for the enterprises' rows of every area)."""
+    areas, within = {}, None
+    if by != "enterprise" or area_id is not None:
+        areas = {a.id: a for a in db.session.execute(_AREAS)}
     if area_id is not None:
         if area_id not in areas:
             raise NotFound("区域不存在", field="area_id")
         within = subtree_ids(Area.id, Area.parent_id, area_id)
-        enterprises = [e for e in enterprises if e.area_id in within]
-    totals = {**_zero(), "enterprises": 0, "registered": 0}
-    for e in enterprises:
-        _add(totals, counts.get(e.id, {}))
-        totals["enterprises"] += 1
-        totals["registered"] += e.id in counts
+    today, total = {"today": context.today()}, [0] * len(FIGURE_KEYS)
     if by == "enterprise":
-        items = [{"id": e.id, "name": e.name, "kind": "enterprise", "area_id": e.area_id, "parent_id": None,
-                  "enterprises": 1, "registered": int(e.id in counts), **_zero(), **counts.get(e.id, {})}
-                 for e in enterprises]
-        return {"by": by, "totals": totals, "items": items}
-    rows: dict[int | None, dict] = {}
+        items = []
+        for enterprise_id, name, area, *values in db.session.execute(_seen_by(context, _BY_ENTERPRISE), today):
+            if within is not None and area not in within:
+                continue
+            values = [1, *map(int, values)]  # the enterprise itself, registered or not, its counts
+            total = _sum(total, values)
+            items.append({"id": enterprise_id, "name": name, "kind": "enterprise", "area_id": area, "parent_id": None,
+                          **dict(zip(FIGURE_KEYS, values, strict=True))})
+        return {"by": by, "totals": dict(zip(FIGURE_KEYS, total, strict=True)), "items": items}
+    sums: dict[int | None, list[int]] = {}  # per area, its enterprises' and those below it
+    for area, *values in db.session.execute(_seen_by(context, _BY_AREA), today):
+        if within is not None and area not in within:
+            continue
+        values = [int(v) for v in values]
+        total = _sum(total, values)
+        for key in _chain(areas, area) or [None]:
+            sums[key] = _sum(sums[key], values) if key in sums else values
 
     def row(key):
-        if key not in rows:
-            area = areas.get(key)
-            rows[key] = {"id": key, "name": area.name if area else "未划分区域",
-                         "kind": area.kind if area else "none", "area_id": None,
-                         "parent_id": area.parent_id if area else None,
-                         "enterprises": 0, "registered": 0, **_zero()}
-        return rows[key]
+        area, figures = areas.get(key), sums.get(key, [0] * len(FIGURE_KEYS))
+        return {"id": key, "name": area.name if area else "未划分区域", "kind": area.kind if area else "none",
+                "area_id": None, "parent_id": area.parent_id if area else None,
+                **dict(zip(FIGURE_KEYS, figures, strict=True))}
 
-    for e in enterprises:
-        node, seen = e.area_id, set()
-        chain = []
-        while node is not None and node in areas and node not in seen:
-            seen.add(node)
-            chain.append(node)
-            node = areas[node].parent_id
-        for key in chain or [None]:
-            into = row(key)
-            _add(into, counts.get(e.id, {}))
-            into["enterprises"] += 1
-            into["registered"] += e.id in counts
     wanted = [a for a in areas.values() if (within is None or a.id in within)
               and (by == "area" or a.kind == "grid")]
     items = [row(a.id) for a in sorted(wanted, key=lambda a: (a.code, a.id))]
-    if by == "area" and within is None and None in rows:
-        items.append(rows[None])
-    return {"by": by, "totals": totals, "items": items}
+    if by == "area" and within is None and None in sums:
+        items.append(row(None))
+    return {"by": by, "totals": dict(zip(FIGURE_KEYS, total, strict=True)), "items": items}
 
 
 # --- the register and the city's export -----------------------------------------------------
