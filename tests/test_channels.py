@@ -62,8 +62,9 @@ def smtp():
 
 
 class Receiver:
-    """An HTTP receiver: records every POST (path, query, headers, body) and answers the
-    next scripted (status, JSON) of its path, else 200 {"errcode": 0, "errmsg": "ok"}."""
+    """An HTTP receiver: records every POST and GET (path, query, headers, body) and answers
+    the next scripted (status, JSON) of its path, else 200 {"errcode": 0, "errmsg": "ok"};
+    a 3xx sends its caller on to ``/landed``."""
 
     def __init__(self):
         self.calls = []
@@ -81,10 +82,14 @@ class Receiver:
                 status, payload = answers.pop(0) if answers else (200, {"errcode": 0, "errmsg": "ok"})
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", f"{receiver.base}/landed")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            do_GET = do_POST  # a redirect followed as a GET would land here
 
             def log_message(self, *args):
                 pass
@@ -114,7 +119,8 @@ def ch(app, client, factory, smtp, receiver):
     """The hazards' world (tests.test_hazards) with SMTP configured, retries without delay."""
     app.config.update(ANJIAN_SMTP_HOST="127.0.0.1", ANJIAN_SMTP_PORT=smtp.port,
                       ANJIAN_SMTP_FROM="noreply@anjian.test", ANJIAN_SMTP_TLS="none",
-                      ANJIAN_CHANNEL_RETRY_SECONDS="0,0", ANJIAN_CHANNEL_TIMEOUT_SECONDS=5)
+                      ANJIAN_CHANNEL_RETRY_SECONDS="0,0", ANJIAN_CHANNEL_TIMEOUT_SECONDS=5,
+                      ANJIAN_CHANNEL_ALLOW_PRIVATE=True)  # the receiver is local
     w = build_world(app, factory, code="ch")
     w.smtp, w.receiver, w.client = smtp, receiver, client
     w.base = f"/api/v1/tenants/{w.code}"
@@ -318,6 +324,35 @@ def test_failures_are_retried_then_logged_as_failed(app, ch):
     assert (again["status"], again["attempts"], again["last_error"]) == ("sent", 1, None)
     r = ch.client.post(f"{ch.base}/channel-deliveries/{again['id']}/retry", headers=ch.h["admin"])
     assert r.status_code == 409 and r.json["detail"] == "已发送的消息不能重发"
+
+
+def test_webhooks_reach_public_addresses_only(app, ch):
+    """A tenant's URL must not reach the platform's own network: by default an address
+    that resolves to loopback or a private network is refused, and a redirect is not
+    followed."""
+    app.config["ANJIAN_CHANNEL_ALLOW_PRIVATE"] = False
+    inward = make_channel(ch, "webhook", "内网", settings={"url": f"{ch.receiver.base}/hook"},
+                          secrets={"signing_secret": HOOK_SECRET})
+    private = make_channel(ch, "wecom", "私网", secrets={"url": "http://10.1.2.3:8080/x?key=1"})
+    set_rules(ch, [{"event": "major_hazard", "channel_id": c["id"]} for c in (inward, private)])
+    reported(ch.client, ch, "sup", title="重大：配电室进水")
+    drain(app)
+    log = {d["channel_id"]: d for d in deliveries(ch)["items"]}
+    for channel in (inward, private):
+        assert log[channel["id"]]["status"] == "failed"
+        assert log[channel["id"]]["last_error"] == "接收地址指向内网或本机，已拒绝发送（平台只向公网地址推送通知）"
+    assert ch.receiver.to("/hook") == []
+    # Allowed (an intranet deployment): a redirect is still not followed.
+    app.config["ANJIAN_CHANNEL_ALLOW_PRIVATE"] = True
+    ch.receiver.script["/moved"] = [(302, {})] * 3
+    moved = make_channel(ch, "webhook", "跳转", settings={"url": f"{ch.receiver.base}/moved"},
+                         secrets={"signing_secret": HOOK_SECRET})
+    set_rules(ch, [{"event": "major_hazard", "channel_id": moved["id"]}])
+    reported(ch.client, ch, "sup", title="重大：储罐区无防火堤")
+    drain(app)
+    log = {d["channel_id"]: d for d in deliveries(ch)["items"]}
+    assert (log[moved["id"]]["status"], log[moved["id"]]["last_error"]) == ("failed", "接收方答复 HTTP 302")
+    assert len(ch.receiver.to("/moved")) == 3 and ch.receiver.to("/landed") == []
 
 
 def test_a_retry_waits_its_backoff_in_rqs_schedule(app, ch):

@@ -87,6 +87,10 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "ANJIAN_PUBLIC_URL": env.get("ANJIAN_PUBLIC_URL", ""),
         "ANJIAN_CHANNEL_RETRY_SECONDS": env.get("ANJIAN_CHANNEL_RETRY_SECONDS", "30,300,1800"),
         "ANJIAN_CHANNEL_TIMEOUT_SECONDS": _int(env, "ANJIAN_CHANNEL_TIMEOUT_SECONDS", 10),
+        # Webhook and robot channels reach public addresses only (a tenant's URL must not
+        # reach the platform's own network); 1 lets them reach private and loopback ones
+        # too (an intranet deployment, the tests' local receiver).
+        "ANJIAN_CHANNEL_ALLOW_PRIVATE": env.get("ANJIAN_CHANNEL_ALLOW_PRIVATE", "0") == "1",
         # Fixed API prefixes and OpenAPI settings (flask-smorest).
         "API_TITLE": "anjian 安监 API",
         "API_VERSION": "v1",

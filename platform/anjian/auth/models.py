@@ -35,16 +35,10 @@ class User(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class Membership(TenantOwned, db.Model):
-    """A user's role in one tenant."""
-
-    __tablename__ = "memberships"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "id"),
-        UniqueConstraint("tenant_id", "user_id"),
-        CheckConstraint(
-            f"role IN ({', '.join(repr(k) for k in TENANT_ROLES)})", name="role"
-        ),
+def _role_constraints() -> tuple:
+    """A membership's role, with its enterprise or area (new objects for each table)."""
+    return (
+        CheckConstraint(f"role IN ({', '.join(repr(k) for k in TENANT_ROLES)})", name="role"),
         # An enterprise user belongs to one enterprise of the tenant and sees only it.
         ForeignKeyConstraint(["tenant_id", "enterprise_id"],
                              ["enterprises.tenant_id", "enterprises.id"]),
@@ -53,6 +47,17 @@ class Membership(TenantOwned, db.Model):
         # grid) sees the enterprises of that area and the areas below it only.
         ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
         CheckConstraint("area_id IS NULL OR role <> 'enterprise'", name="area_role"),
+    )
+
+
+class Membership(TenantOwned, db.Model):
+    """A user's role in one tenant."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "user_id"),
+        *_role_constraints(),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -79,14 +84,7 @@ class Invitation(TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "token_hash"),
-        CheckConstraint(
-            f"role IN ({', '.join(repr(k) for k in TENANT_ROLES)})", name="role"
-        ),
-        ForeignKeyConstraint(["tenant_id", "enterprise_id"],
-                             ["enterprises.tenant_id", "enterprises.id"]),
-        CheckConstraint("enterprise_id IS NULL OR role = 'enterprise'", name="enterprise_role"),
-        ForeignKeyConstraint(["tenant_id", "area_id"], ["areas.tenant_id", "areas.id"]),
-        CheckConstraint("area_id IS NULL OR role <> 'enterprise'", name="area_role"),
+        *_role_constraints(),  # what it makes: a membership
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import smtplib
+import socket
 import ssl
 import urllib.error
 import urllib.parse
@@ -121,16 +123,44 @@ def send_email(outgoing: Outgoing) -> None:
 # --------------------------------------------------------------------------- HTTP
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A receiver answers where it is: a redirect (perhaps inward) is not followed."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+INWARD = "接收地址指向内网或本机，已拒绝发送（平台只向公网地址推送通知）"
+
+
+def _check_public(url: str) -> None:
+    """Refuse a URL whose host resolves to an address that is not public (loopback,
+    private, link-local, reserved): a tenant's channel must not reach the platform's own
+    network (server-side request forgery). ``ANJIAN_CHANNEL_ALLOW_PRIVATE`` lifts it."""
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        found = socket.getaddrinfo(parsed.hostname, parsed.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ChannelError(f"无法解析接收方地址：{parsed.hostname}") from exc
+    for *_rest, address in found:
+        if not ipaddress.ip_address(address[0].split("%")[0]).is_global:
+            raise ChannelError(INWARD)
+
+
 def post_json(url: str, payload: dict, timeout: float, headers: dict | None = None,
-              body: bytes | None = None) -> dict | None:
-    """POST ``payload`` (or ``body``) as JSON; the answer's JSON (None if it is not JSON).
-    A status other than 2xx, or no answer, raises ChannelError."""
+              body: bytes | None = None, *, allow_private: bool = False) -> dict | None:
+    """POST ``payload`` (or ``body``) as JSON to a public address (``allow_private``: any);
+    the answer's JSON (None if it is not JSON). A status other than 2xx, a redirect, an
+    inward address or no answer raises ChannelError."""
+    if not allow_private:
+        _check_public(url)
     data = body if body is not None else json.dumps(payload, ensure_ascii=False).encode()
     request = urllib.request.Request(url, data=data, method="POST", headers={  # noqa: S310 (http(s): checked)
         "Content-Type": "application/json; charset=utf-8", "User-Agent": "anjian-notifier",
         **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) only: checked)
+        with _OPENER.open(request, timeout=timeout) as response:
             answer = response.read(65536)
     except urllib.error.HTTPError as exc:
         raise ChannelError(f"接收方答复 HTTP {exc.code}") from exc
@@ -140,6 +170,10 @@ def post_json(url: str, payload: dict, timeout: float, headers: dict | None = No
         return json.loads(answer) if answer else None
     except ValueError:
         return None
+
+
+def _private(outgoing: Outgoing) -> bool:
+    return bool(outgoing.config.get("ANJIAN_CHANNEL_ALLOW_PRIVATE"))
 
 
 def _robot_answer(answer: dict | None, who: str) -> None:
@@ -171,7 +205,8 @@ def wecom_payload(message: Message, msgtype: str) -> dict:
 
 def send_wecom(outgoing: Outgoing) -> None:
     payload = wecom_payload(outgoing.message, outgoing.settings.get("msgtype", "text"))
-    _robot_answer(post_json(_robot_url(outgoing), payload, outgoing.timeout), "企业微信")
+    _robot_answer(post_json(_robot_url(outgoing), payload, outgoing.timeout,
+                            allow_private=_private(outgoing)), "企业微信")
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -196,7 +231,7 @@ def send_dingtalk(outgoing: Outgoing) -> None:
         joiner = "&" if urllib.parse.urlsplit(url).query else "?"
         url = f"{url}{joiner}timestamp={timestamp}&sign={dingtalk_sign(secret, timestamp)}"
     payload = dingtalk_payload(outgoing.message, outgoing.settings.get("msgtype", "text"))
-    _robot_answer(post_json(url, payload, outgoing.timeout), "钉钉")
+    _robot_answer(post_json(url, payload, outgoing.timeout, allow_private=_private(outgoing)), "钉钉")
 
 
 class WebhookSettings(ma.Schema):
@@ -222,7 +257,8 @@ def send_webhook(outgoing: Outgoing) -> None:
     headers = {TIMESTAMP_HEADER: str(timestamp), EVENT_HEADER: outgoing.message.event,
                SIGNATURE_HEADER: webhook_signature(outgoing.secrets["signing_secret"], timestamp,
                                                    body)}
-    post_json(outgoing.settings["url"], {}, outgoing.timeout, headers=headers, body=body)
+    post_json(outgoing.settings["url"], {}, outgoing.timeout, headers=headers, body=body,
+              allow_private=_private(outgoing))
 
 
 # --------------------------------------------------------------------------- SMS

@@ -58,7 +58,7 @@ MAX_RULES = 200
 SECRET_MAX = 1000
 # What of the platform's configuration a sender sees (never the SECRET_KEY or the database).
 PLATFORM_SETTINGS = ("ANJIAN_SMTP_HOST", "ANJIAN_SMTP_PORT", "ANJIAN_SMTP_FROM", "ANJIAN_SMTP_TLS",
-                     "ANJIAN_SMTP_USERNAME", "ANJIAN_SMTP_PASSWORD")
+                     "ANJIAN_SMTP_USERNAME", "ANJIAN_SMTP_PASSWORD", "ANJIAN_CHANNEL_ALLOW_PRIVATE")
 
 
 # --------------------------------------------------------------------------- kinds
