@@ -7,6 +7,7 @@ plugin's provider, reports and failed jobs told, timeliness with the worker runn
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import email
 import hashlib
 import hmac
@@ -15,6 +16,7 @@ import json
 import socket
 import threading
 import time
+import types
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -633,3 +635,35 @@ def test_the_secret_is_sent_by_nobody_to_the_api(app, ch):
     assert r.status_code == 404
     r = ch.client.get(f"{ch.base}/channels/{made['id']}", headers=bearer("ajt_nonsense"))
     assert r.status_code == 401
+
+
+def test_the_monday_dispatch_table_goes_to_the_tenants_addresses(app, client, factory, smtp):
+    """The Tianjin Hebei schedule makes the dispatch table on the tenant's day (Monday, at
+    09:00): the report job's commit mails it, the workbook attached, to the addresses the
+    tenant's rule for "report ready" names."""
+    import openpyxl
+
+    from anjian.jobs import embedded, schedules
+    from tests.test_tianjin_seed import CHINA, DISPATCH, small_campaign
+
+    app.config.update(ANJIAN_SMTP_HOST="127.0.0.1", ANJIAN_SMTP_PORT=smtp.port,
+                      ANJIAN_SMTP_FROM="noreply@anjian.test", ANJIAN_SMTP_TLS="none")
+    _api, admin, _sup, _campaign = small_campaign(app, client, factory, "hbm")
+    w = types.SimpleNamespace(client=client, base="/api/v1/tenants/hbm", h={"admin": admin})
+    office = make_channel(w, "email", "局办公室", settings={"recipients": ["bgs@hebei.test",
+                                                                         "leader@hebei.test"]})
+    set_rules(w, [{"event": "report_ready", "channel_id": office["id"]}])
+    with app.app_context():
+        schedule = schedules.get(f"report-{DISPATCH}")
+        assert schedules.fire(schedule, dt.datetime(2023, 6, 19, 9, 0, tzinfo=CHINA))["enqueued"] == 1
+    assert embedded.drain(app)
+    drain(app)
+    [(to, mail)] = smtp.messages
+    assert sorted(to) == ["bgs@hebei.test", "leader@hebei.test"]
+    assert mail["Subject"].startswith("报表已生成：") and "报表文件见附件" in mail.get_body().get_content()
+    [part] = list(mail.iter_attachments())
+    assert part.get_filename().endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(part.get_content()))["调度表"]
+    assert sheet["E2"].value == "时间：2023年6月19日"  # the week of 12 June, due that Monday
+    [sent] = deliveries(w)["items"]
+    assert (sent["event"], sent["status"]) == ("report_ready", "sent")
