@@ -152,9 +152,9 @@ def generate_base(conn, tenants: int) -> dict:
     inspected = [k for k in range(1, per + 1) if k % 100 < INSPECTED_PERCENT]
     counts["inspections"] = copy_lines(
         conn, "inspections", "id, tenant_id, enterprise_id, campaign_id, template_id, "
-        "inspector_kind, status, summary, conclusion, started_at, submitted_at",
+        "inspector_kind, status, summary, conclusion, started_at, submitted_at, performed_on",
         (f"{(t - 1) * len(inspected) + n}\t{t}\t{(t - 1) * per + k}\t{t}\t{t}\tdepartment\t"
-         f"submitted\t\t\t{NOW}\t{NOW}\n"
+         f"submitted\t\t\t{NOW}\t{NOW}\t{NOW[:10]}\n"
          for t in range(1, tenants + 1) for n, k in enumerate(inspected, 1)))
     rnd = random.Random(7)
 
@@ -196,13 +196,13 @@ def generate_hazards(conn, tenants: int, first_id: int, count: int, seed: int) -
             overdue_at = OLD if state in ("overdue", "referred") else "\\N"
             yield (f"{hid}\t{t}\t{enterprise}\t{campaign}\t{SOURCES[hid % 4]}\t{grade}\t{state}\t"
                    f"{TITLES[hid % len(TITLES)]}\t\t车间{hid % 7 + 1}\t{found}\tf\t\t\t\t"
-                   f"{deadline}\tf\t{overdue_at}\t1\t{NOW}\t{NOW}\n")
+                   f"{deadline}\tf\t{overdue_at}\t1\t{NOW}\t{NOW}\t\n")  # no criterion
 
     return copy_lines(
         conn, "hazards", "id, tenant_id, enterprise_id, campaign_id, source, grade, state, title, "
         "description, location, found_on, immediate, responsible_person, measures, "
         "contingency_plan, deadline, deadline_provisional, overdue_at, version, created_at, "
-        "updated_at", rows())
+        "updated_at, grade_criterion", rows())
 
 
 @contextmanager

@@ -150,14 +150,18 @@ def generate_base(conn, enterprises: int) -> dict:
                               ("self", DEPT_TEMPLATE))
             campaign = CAMPAIGN if rnd.random() < 0.95 else OLD_CAMPAIGN
             draft = rnd.random() < 0.05
-            submitted = "\\N" if draft else _moment(_day(rnd, dt.date(2023, 6, 1)), rnd)
+            day = None if draft else _day(rnd, dt.date(2023, 6, 1))
+            submitted = "\\N" if draft else _moment(day, rnd)
+            performed = START if draft else day  # the China date it was submitted (or started)
             chosen.append((n, template))
             yield (f"{n}\t{TENANT}\t{rnd.randrange(enterprises) + 1}\t{campaign}\t{template}\t"
-                   f"{kind}\t{'draft' if draft else 'submitted'}\t\t\t{NOW}\t{submitted}\n")
+                   f"{kind}\t{'draft' if draft else 'submitted'}\t\t\t{NOW}\t{submitted}\t"
+                   f"{performed}\n")
 
     counts["inspections"] = copy_lines(
         conn, "inspections", "id, tenant_id, enterprise_id, campaign_id, template_id, "
-        "inspector_kind, status, summary, conclusion, started_at, submitted_at", inspection_rows())
+        "inspector_kind, status, summary, conclusion, started_at, submitted_at, performed_on",
+        inspection_rows())
 
     def result_rows():
         rid = 0
@@ -228,13 +232,13 @@ def generate_hazards(conn, enterprises: int, first_id: int, count: int, seed: in
             deadline = found + dt.timedelta(days=14)
             yield (f"{first_id + n}\t{TENANT}\t{rnd.randrange(enterprises) + 1}\t{campaign}\t"
                    f"{sources[n]}\t{grade}\t{state}\t隐患{n % 97}\t\t\t{found}\tf\t\t\t\t"
-                   f"{deadline}\tf\t{verified}\t1\t{NOW}\t{NOW}\n")
+                   f"{deadline}\tf\t{verified}\t1\t{NOW}\t{NOW}\t\n")  # no criterion
 
     return copy_lines(
         conn, "hazards", "id, tenant_id, enterprise_id, campaign_id, source, grade, state, title, "
         "description, location, found_on, immediate, responsible_person, measures, "
         "contingency_plan, deadline, deadline_provisional, verified_at, version, created_at, "
-        "updated_at", rows())
+        "updated_at, grade_criterion", rows())
 
 
 # --------------------------------------------------------------------------- measuring

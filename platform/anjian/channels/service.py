@@ -343,8 +343,11 @@ def on_event(context: Context, event: Event) -> None:
     if event.kind not in EVENTS or context.tenant_id is None:
         return
     try:
+        rows = _rules(event)  # a read: most events of most tenants stop here, no savepoint
+        if not rows:
+            return
         with db.session.begin_nested():
-            deliveries = _deliveries(context, event)
+            deliveries = _deliveries(context, event, rows)
     except Exception:
         log.exception("notification %s: deliveries not written", event.kind)
         return
@@ -366,15 +369,18 @@ def dispatch(deliveries: list[Delivery], delay: float = 0.0) -> None:
     db.session.flush()
 
 
-def _deliveries(context: Context, event: Event) -> list[Delivery]:
-    rows = db.session.execute(
+def _rules(event: Event) -> list:
+    """The tenant's rules and users' preferences for the event's kind, with their active
+    channels: (rule, channel) rows."""
+    return db.session.execute(
         select(ChannelRule, Channel)
         .join(Channel, and_(Channel.tenant_id == ChannelRule.tenant_id,
                             Channel.id == ChannelRule.channel_id))
         .where(ChannelRule.event == event.kind, Channel.is_active.is_(True))
         .order_by(ChannelRule.id)).all()
-    if not rows:
-        return []
+
+
+def _deliveries(context: Context, event: Event, rows: list) -> list[Delivery]:
     enterprise = _enterprise_of(event)
     addressed = _addressed(event, enterprise, {rule.user_id for rule, _ in rows if rule.user_id})
     known = kinds(context)
