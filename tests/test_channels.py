@@ -357,6 +357,43 @@ def test_webhooks_reach_public_addresses_only(app, ch):
     assert len(ch.receiver.to("/moved")) == 3 and ch.receiver.to("/landed") == []
 
 
+def test_deliveries_the_queue_could_not_take_go_out_later(app, ch):
+    """Redis down when a major hazard is reported: its delivery is kept, queued, with a
+    note; the tenant's next event that reaches the queue takes it along, and so does the
+    daily scan."""
+    from anjian.extensions import db
+    from anjian.jobs import embedded
+    from anjian.jobs.service import enqueue
+    from tests.test_hazards import scoped_to
+
+    hook = make_channel(ch, "webhook", "大屏", settings={"url": f"{ch.receiver.base}/hook"},
+                        secrets={"signing_secret": HOOK_SECRET})
+    set_rules(ch, [{"event": "major_hazard", "channel_id": hook["id"]}])
+    redis = app.config["ANJIAN_REDIS_URL"]
+    app.config["ANJIAN_REDIS_URL"] = "redis://127.0.0.1:1/0"
+    reported(ch.client, ch, "sup", title="重大：液氨管道泄漏")  # the report itself is kept
+    app.config["ANJIAN_REDIS_URL"] = redis
+    [stranded] = deliveries(ch)["items"]
+    assert (stranded["status"], stranded["last_error"]) == ("queued", "任务队列暂不可用，未能安排发送，请稍后重试")
+    reported(ch.client, ch, "sup", title="重大：储罐区无防火堤")
+    drain(app)
+    log = deliveries(ch)["items"]
+    assert [(d["title"], d["status"]) for d in log] == [
+        ("重大事故隐患：甲机械厂 重大：储罐区无防火堤", "sent"), ("重大事故隐患：甲机械厂 重大：液氨管道泄漏", "sent")]
+    assert len(ch.receiver.to("/hook")) == 2
+    # The daily scan takes along what is left (here: one more stranded delivery).
+    app.config["ANJIAN_REDIS_URL"] = "redis://127.0.0.1:1/0"
+    reported(ch.client, ch, "sup", title="重大：配电室进水")
+    app.config["ANJIAN_REDIS_URL"] = redis
+    with app.app_context(), scoped_to(ch.tenant):
+        enqueue("overdue_scan", {}, tenant_id=ch.tenant, shared=False)
+        db.session.commit()
+    assert embedded.drain(app)
+    drain(app)
+    assert [d["status"] for d in deliveries(ch)["items"]] == ["sent"] * 3
+    assert len(ch.receiver.to("/hook")) == 3
+
+
 def test_a_retry_waits_its_backoff_in_rqs_schedule(app, ch):
     from rq import Queue
     from rq.registry import ScheduledJobRegistry

@@ -250,7 +250,7 @@ def test_the_job_scans_its_tenant_and_reports_counts(app, tenants):
         job = db.session.get(Job, job_id)
         assert job.status == "finished", job.error
         assert job.result == {"today": TODAY.isoformat(), "hazards": 2, "tasks": 1,
-                              "reminded": 0, "ledger_reminders": 0}
+                              "reminded": 0, "ledger_reminders": 0, "notifications_requeued": 0}
     assert hazards_of(app, tenants["b"])["b-late"][0] == "reported"
 
 

@@ -352,6 +352,22 @@ def on_event(context: Context, event: Event) -> None:
         log.exception("notification %s: deliveries not written", event.kind)
         return
     dispatch(deliveries)
+    if any(delivery.job_id for delivery in deliveries):  # the queue takes jobs again
+        dispatch_stranded(context)
+
+
+STRANDED_BATCH = 200
+
+
+def dispatch_stranded(context: Context) -> int:
+    """The tenant's deliveries the queue could not take when they were written (queued,
+    no job): enqueued now, the oldest first (at most ``STRANDED_BATCH``); how many. Asked
+    when a later event of the tenant reaches the queue, and by the daily scan."""
+    stranded = db.session.scalars(
+        select(Delivery).where(Delivery.status == QUEUED, Delivery.job_id.is_(None))
+        .order_by(Delivery.id).limit(STRANDED_BATCH)).all()
+    dispatch(stranded)
+    return sum(1 for delivery in stranded if delivery.job_id)
 
 
 def dispatch(deliveries: list[Delivery], delay: float = 0.0) -> None:
@@ -580,7 +596,7 @@ def retry_delivery(context: Context, delivery: Delivery) -> Delivery:
     return delivery
 
 
-__all__ = ["JOB_KIND", "available_channels", "check_kinds", "create_channel", "deliver",
+__all__ = ["JOB_KIND", "available_channels", "check_kinds", "create_channel", "deliver", "dispatch_stranded",
            "install", "kinds", "mask", "masked_secrets", "on_event", "retry_delivery",
            "set_tenant_rules", "set_user_rules", "sms_providers", "tenant_rules", "update_channel",
            "user_rules"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from anjian.campaigns.reminders import remind_due_tasks
+from anjian.channels.service import dispatch_stranded
 from anjian.clock import local_today
 from anjian.hazards.scan import scan_overdue
 from anjian.jobs import schedules
@@ -32,13 +33,15 @@ def scan_day(params: dict) -> dt.date:
 @job_function(KIND, queue="default", timeout=1800)
 def overdue_scan(ctx):
     """Mark the tenant's open hazards and tasks past their deadline overdue, and send the
-    reminders of tasks coming due and of ledger entries expiring (all idempotent)."""
+    reminders of tasks coming due and of ledger entries expiring (all idempotent); and the
+    notifications the queue could not take when they were written."""
     today = scan_day(ctx.params)
     counts = scan_overdue(ctx.context, today)  # the wrapper commits
     reminded = remind_due_tasks(ctx.context, today)
     ledger_reminders = remind_expiring(ctx.context, today)
+    stranded = dispatch_stranded(ctx.context)
     return {"today": today.isoformat(), **counts, "reminded": reminded,
-            "ledger_reminders": ledger_reminders}
+            "ledger_reminders": ledger_reminders, "notifications_requeued": stranded}
 
 
 def scan_all_tenants(today: dt.date | None = None) -> dict:
