@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import g, request
+from flask import g
 from sqlalchemy import case, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -78,11 +78,7 @@ def _hazard(hazard_id: int) -> Hazard:
 
 
 def _check_if_match(hazard: Hazard) -> None:
-    """If-Match on a POST (flask-smorest checks only PUT, PATCH and DELETE)."""
-    if not request.if_match:
-        problem(428, "缺少 If-Match 请求头：请先读取隐患，带上其 ETag 再提交")
-    if blp._generate_etag(HazardSchema().dump(hazard)) not in request.if_match:
-        problem(412, "隐患已被他人修改，请刷新后重试")
+    blp.check_if_match_on_post(HazardSchema().dump(hazard), "隐患")
 
 
 # --- hazards ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 
-from flask import Response, request
+from flask import Response
 from sqlalchemy.orm.exc import StaleDataError
 
 from anjian.api.blueprint import Blueprint
@@ -50,11 +50,7 @@ def _etag(permit: Permit) -> dict:
 
 
 def _check_if_match(permit: Permit) -> None:
-    """If-Match on a POST (flask-smorest checks only PUT, PATCH and DELETE)."""
-    if not request.if_match:
-        problem(428, "缺少 If-Match 请求头：请先读取作业票，带上其 ETag 再提交")
-    if blp._generate_etag(_etag(permit)) not in request.if_match:
-        problem(412, "作业票已被他人修改，请刷新后重试")
+    blp.check_if_match_on_post(_etag(permit), "作业票")
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 
-from flask import Response, request
+from flask import Response
 from sqlalchemy.orm.exc import StaleDataError
 
 from anjian.api.blueprint import Blueprint
@@ -76,11 +76,7 @@ def _rules():
 
 
 def _check_if_match(point: RiskPoint) -> None:
-    """If-Match on a POST (flask-smorest checks only PUT, PATCH and DELETE)."""
-    if not request.if_match:
-        problem(428, "缺少 If-Match 请求头：请先读取风险点，带上其 ETag 再提交")
-    if blp._generate_etag(_etag(point)) not in request.if_match:
-        problem(412, "风险点已被他人修改，请刷新后重试")
+    blp.check_if_match_on_post(_etag(point), "风险点")
 
 
 def _shown(context, point: RiskPoint, names: dict[int, str]) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 
 import marshmallow as ma
-from flask import request
 from flask_smorest.fields import Upload
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -69,11 +68,7 @@ def _rules():
 
 
 def _check_if_match(certification) -> None:
-    """If-Match on a POST (flask-smorest checks only PUT, PATCH and DELETE)."""
-    if not request.if_match:
-        problem(428, "缺少 If-Match 请求头：请先读取标准化记录，带上其 ETag 再提交")
-    if blp._generate_etag(CertificationSchema().dump(certification)) not in request.if_match:
-        problem(412, "标准化记录已被他人修改，请刷新后重试")
+    blp.check_if_match_on_post(CertificationSchema().dump(certification), "标准化记录")
 
 
 class _Detail:
