@@ -229,6 +229,18 @@ def test_the_loop_from_controls_to_hazard_to_regrading(client, w):
     assert [(i["text"], i["category"]) for i in checklist["items"]] == [
         ("安装光电保护装置", "冲压机"), ("冲压岗位操作规程上墙", "冲压机")]
     assert checklist["version"] == 1 and checklist["source"] == "tenant"
+    # An enterprise's own checklist is seen by whoever sees the enterprise: not by another
+    # enterprise of the tenant, nor by a service organisation that does not serve it.
+    for who, seen in (("ent1", True), ("sup", True), ("svc", True), ("ent2", False)):
+        listed = client.get(f"{T}/checklist-templates", query_string={"per_page": 200},
+                            headers=w["h"][who]).json["items"]
+        assert (key in {t["key"] for t in listed}) is seen, who
+        for url in (f"{T}/checklist-templates/{key}", f"{T}/checklist-templates/{key}?version=1",
+                    f"{T}/checklist-templates/{key}/versions"):
+            assert client.get(url, headers=w["h"][who]).status_code == (200 if seen else 404), (who, url)
+    r = client.post(f"{T}/inspections", json={"enterprise_id": w["e"][2], "template_key": key},
+                    headers=w["h"]["ent2"])
+    assert r.status_code in (404, 422), r.json
     # the enterprise inspects itself with its own checklist, through the inspection routes
     r = client.post(f"{T}/inspections", json={"enterprise_id": w["e"][1], "template_key": key},
                     headers=w["h"]["ent1"])

@@ -75,6 +75,8 @@ def create_template(data, tenant_code):
 
 
 def _template(key: str, version: int | None = None):
+    if not service.template_visible(request_context(), key):
+        problem(404, "检查表不存在")
     if version is not None:
         row = db.session.scalar(select(ChecklistTemplate).where(
             ChecklistTemplate.key == key, ChecklistTemplate.version == version))

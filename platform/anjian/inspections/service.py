@@ -147,10 +147,21 @@ def materialise(context: Context, entry: dict) -> ChecklistTemplate:
     return template
 
 
+def template_visible(context: Context, key: str) -> bool:
+    """Whether the actor may see the checklist ``key``: every member sees the tenant's and
+    the plugins' checklists; an enterprise's own (its risk points' controls) is seen by
+    whoever sees that enterprise."""
+    enterprise_id = risk_feedback.checklist_enterprise(key)
+    return enterprise_id is None or can_see_enterprise(context, enterprise_id)
+
+
 def current_template(context: Context, key: str, *, materialise_plugin: bool) -> \
         ChecklistTemplate | dict | None:
     """The newest version of ``key``: the tenant's own current row, or the plugin's newest
-    catalogue version (materialised when asked, else the catalogue entry itself)."""
+    catalogue version (materialised when asked, else the catalogue entry itself); None when
+    there is none the actor may see (``template_visible``)."""
+    if not template_visible(context, key):
+        return None
     rows = template_rows(key)
     own = [r for r in rows if r.source == "tenant"]
     if own:
@@ -185,6 +196,8 @@ def list_templates(context: Context) -> list[dict]:
     offered = plugin_templates(context)
     out = []
     for key in sorted(set(rows) | set(offered)):
+        if not template_visible(context, key):
+            continue
         versions = sorted({r.version for r in rows.get(key, [])}
                           | ({offered[key]["version"]} if key in offered
                              and not any(r.source == "tenant" for r in rows.get(key, []))
@@ -213,6 +226,9 @@ def template_view(template: ChecklistTemplate | dict, versions: list[int]) -> di
 
 
 def template_versions(context: Context, key: str) -> list[int]:
+    """The versions of ``key`` (none when the actor may not see it)."""
+    if not template_visible(context, key):
+        return []
     rows = template_rows(key)
     versions = {r.version for r in rows}
     entry = plugin_templates(context).get(key)

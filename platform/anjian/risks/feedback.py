@@ -36,9 +36,19 @@ REASON_LIMIT = 2000
 _SEPARATOR = "；"
 
 
+CHECKLIST_PREFIX = "risk-"
+
+
 def checklist_key(enterprise_id: int) -> str:
     """The key of an enterprise's own checklist, made of its risk points' controls."""
-    return f"risk-{enterprise_id}"
+    return f"{CHECKLIST_PREFIX}{enterprise_id}"
+
+
+def checklist_enterprise(key: str) -> int | None:
+    """The enterprise whose own checklist ``key`` is (``checklist_key``); None: a checklist
+    of the tenant or of a plugin, for everyone."""
+    number = key.removeprefix(CHECKLIST_PREFIX)
+    return int(number) if number != key and number.isdigit() and len(number) < 10 else None
 
 
 def point_of_item(checklist_item) -> int | None:
