@@ -68,9 +68,6 @@ class PluginRegistry:
         self.catalogue.check_pending()
         self.check_catalogue()
         self._tenant_callers: dict[int, tuple[tuple, pluggy.PluginManager]] = {}
-        # catalogue_entries' answers, by hook and enabled plugins: the register_* hooks take
-        # no argument, so their entries change only when a plugin is registered
-        self._entries: dict[tuple, list[dict]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -106,7 +103,6 @@ class PluginRegistry:
         self.plugins[name] = module
         with self._lock:
             self._tenant_callers.clear()
-            self._entries.clear()
 
     # --- catalogue ---------------------------------------------------------
 
@@ -127,27 +123,19 @@ class PluginRegistry:
                         raise PluginError(str(exc)) from exc
 
     def catalogue_entries(self, hook_name: str, enabled: tuple[str, ...] | None = None):
-        """Entries of a ``register_*`` hook, each tagged with its plugin's name (a new list
-        of new dicts on every call; what they hold is shared: read it, do not change it).
+        """Entries of a ``register_*`` hook, each tagged with its plugin's name.
 
-        ``enabled`` limits the result to the core and the named plugins. The hooks take no
-        argument: their entries are read once per hook and plugins, until a plugin is
-        registered (turning typed entries into dicts was a good part of a small tenant's
-        daily ledger scan).
+        ``enabled`` limits the result to the core and the named plugins.
         """
-        key = (hook_name, None if enabled is None else tuple(enabled))
-        cached = self._entries.get(key)
-        if cached is None:
-            hook = getattr(self.catalogue.hook, hook_name)
-            cached = []
-            for impl in hook.get_hookimpls():
-                name = self.catalogue.get_name(impl.plugin)
-                if enabled is not None and name != "anjian.defaults" and name not in enabled:
-                    continue
-                for entry in impl.function() or ():
-                    cached.append({**catalogue.as_entry(hook_name, entry), "plugin": name})
-            self._entries[key] = cached
-        return [dict(entry) for entry in cached]
+        hook = getattr(self.catalogue.hook, hook_name)
+        out = []
+        for impl in hook.get_hookimpls():
+            name = self.catalogue.get_name(impl.plugin)
+            if enabled is not None and name != "anjian.defaults" and name not in enabled:
+                continue
+            for entry in impl.function() or ():
+                out.append({**catalogue.as_entry(hook_name, entry), "plugin": name})
+        return out
 
     def settings_schema(self, plugin_name: str) -> Schema | None:
         module = self.plugins.get(plugin_name)
