@@ -390,6 +390,21 @@ def test_a_tenant_admin_cannot_attach_an_existing_person_nor_learn_who_exists(cl
             == {k: v for k, v in unknown.json.items() if k != "request_id"})
     assert add("dave", token=root).status_code == 201  # the platform administrator still may
 
+    # A new account a tenant admin makes carries the tenant's code: a name taken elsewhere
+    # ("dave", "tb-erin") cannot be probed, only the tenant's own names answer 409.
+    factory.user("tb-erin", {tb: "viewer"})
+
+    def create(username):
+        return client.post("/api/v1/tenants/ta/members", headers=bearer(admin), json={
+            "username": username, "role": "viewer", "password": PASSWORD})
+
+    for name in ("dave", "tb-erin", "someone-new"):
+        r = create(name)
+        assert r.status_code == 422 and r.json["errors"]["username"] == [
+            "本单位新建的账号，用户名须以“ta-”开头（如 ta-zhangsan）；已有账号的人员请发送邀请"], name
+    assert create("ta-frank").status_code == 201
+    assert create("ta-frank").status_code == 409  # this tenant's own member
+
 
 # --- behind a proxy ------------------------------------------------------------------------
 

@@ -137,7 +137,7 @@ def test_member_add_and_remove_are_audited(app, client, factory, tenant_a):
 def test_member_add_with_new_user_audits_both_entities(app, client, tenant_a):
     before = len(_all_rows(app))
     r = client.post("/api/v1/tenants/ta/members",
-                    json={"username": "carol", "role": "supervisor", "password": PASSWORD},
+                    json={"username": "ta-carol", "role": "supervisor", "password": PASSWORD},
                     headers=bearer(tenant_a["token"]))
     assert r.status_code == 201
     rows = _all_rows(app)[before:]

@@ -159,7 +159,7 @@ def test_enterprise_user_sees_only_its_own_enterprise(client, cs):
     own = create(client, cs["admin"]).json
     other = create(client, cs["admin"], credit_code=code(2), name="别家企业").json
     members = "/api/v1/tenants/cs/members"
-    body = {"username": "factory-boss", "role": "enterprise", "password": "a-long-password-1"}
+    body = {"username": "cs-factory-boss", "role": "enterprise", "password": "a-long-password-1"}
     missing = client.post(members, json=body, headers=cs["admin"])
     assert missing.status_code == 422 and "enterprise_id" in missing.json["errors"]
     wrong_role = client.post(members, json={**body, "role": "viewer", "enterprise_id": own["id"]},
@@ -168,7 +168,7 @@ def test_enterprise_user_sees_only_its_own_enterprise(client, cs):
     added = client.post(members, json={**body, "enterprise_id": own["id"]}, headers=cs["admin"])
     assert added.status_code == 201 and added.json["enterprise_id"] == own["id"]
     login = client.post("/api/v1/auth/login",
-                        json={"username": "factory-boss", "password": "a-long-password-1"})
+                        json={"username": "cs-factory-boss", "password": "a-long-password-1"})
     headers = bearer(login.json["token"])
     listed = client.get(URL, headers=headers).json
     assert [e["id"] for e in listed["items"]] == [own["id"]]

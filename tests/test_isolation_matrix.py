@@ -111,7 +111,7 @@ RECIPES = {
     "tenants.delete_area": Recipe(ids={"area_id": "area"}),
     "auth.list_members": Recipe(),
     "auth.add_member": Recipe(body=lambda: {
-        "username": f"newmember{_n()}", "role": "viewer", "password": "Long-enough-pass-123"}),
+        "username": f"mx-a-newmember{_n()}", "role": "viewer", "password": "Long-enough-pass-123"}),
     "auth.update_member": Recipe(ids={"member_id": "member"}, body=lambda: {"role": "supervisor"}),
     "auth.remove_member": Recipe(ids={"member_id": "member"}),
     "auth.reset_member_password": Recipe(ids={"member_id": "member"},

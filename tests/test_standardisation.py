@@ -413,13 +413,13 @@ def test_a_safety_officer_given_a_grid_sees_and_pushes_its_enterprises_only(app,
         db.session.commit()
     admin = cs["tenant_admin"]
     members = f"{CS}/members"
-    r = client.post(members, headers=admin, json={"username": "cs-officer", "password": "Officer-pass-2019",
+    r = client.post(members, headers=admin, json={"username": "cs-std-officer", "password": "Officer-pass-2019",
                                                  "role": "supervisor", "area_id": areas["grid"]})
     assert r.status_code == 201 and r.json["area_id"] == areas["grid"], r.json
-    refused = client.post(members, headers=admin, json={"username": "cs-officer2", "password": "Officer-pass-2019",
+    refused = client.post(members, headers=admin, json={"username": "cs-std-officer2", "password": "Officer-pass-2019",
                                                        "role": "supervisor", "area_id": 2**31 - 1})
     assert refused.status_code == 422 and refused.json["errors"] == {"area_id": ["区域不存在"]}
-    login = client.post("/api/v1/auth/login", json={"username": "cs-officer", "password": "Officer-pass-2019"})
+    login = client.post("/api/v1/auth/login", json={"username": "cs-std-officer", "password": "Officer-pass-2019"})
     officer = bearer(login.json["token"])
 
     listed = client.get(f"{CS}/enterprises?per_page=100", headers=officer).json

@@ -265,13 +265,20 @@ NOT_ADDABLE = "没有可添加的该用户：新用户请同时设置密码；�
 @blp.response(201, MembershipSchema)
 @requires("member.manage")
 def add_member(data, tenant_code):
-    """添加成员：带密码新建用户；已有账号的用户只能由平台管理员按用户名添加。企业用户须指定所属企业
+    """添加成员：带密码新建用户；已有账号的用户只能由平台管理员按用户名添加，其他情况请发送邀请。企业用户须指定所属企业
 
     租户管理员按用户名添加已有账号（不论其是否存在、属于哪个租户）时一律答 422，
-    既不会把其他租户的用户加入本租户，也不透露该用户名是否存在；
-    带密码新建时用户名已被占用答 409（用户名全平台唯一）。"""
+    既不会把其他租户的用户加入本租户，也不透露该用户名是否存在。租户管理员新建的账号，
+    用户名须以本单位代码和“-”开头（如 hbs-zhangsan）：用户名全平台唯一，被占用时答 409，
+    而这只可能是本单位名下的用户名，不会透露其他单位有哪些用户。"""
     enterprise_id = _member_enterprise(data)
     area_id = _member_area(data)
+    if data.get("password") and not g.user.is_platform_admin:
+        prefix = f"{g.tenant.code}-"
+        if not data["username"].lower().startswith(prefix.lower()):
+            message = (f"本单位新建的账号，用户名须以“{prefix}”开头（如 {prefix}zhangsan）；"
+                       "已有账号的人员请发送邀请")
+            problem(422, message, errors={"username": [message]})
     user = db.session.scalar(select(User).where(User.username == data["username"]))
     if user is not None and db.session.scalar(select(Membership.id).where(
             Membership.user_id == user.id, Membership.tenant_id == g.tenant.id)):
