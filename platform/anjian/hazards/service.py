@@ -142,9 +142,10 @@ def report_hazard(context: Context, *, enterprise_id: int, source: str, title: s
         data["deadline"] = hazard.deadline
     event = _event(hazard, "report", None, actor_user_id, data=data)
     attach_evidence(context, ids, hazard, event)
+    told = notified_users(context, {enterprise.id})  # who hears of it, read once
     if grade == "major":
-        notify_major(context, hazard, enterprise)
-    notify_assigned(context, hazard, enterprise)
+        notify_major(context, hazard, enterprise, told=told)
+    notify_assigned(context, hazard, enterprise, told)
     risk_feedback.hazard_changed(context, hazard)  # repeated on a risk point: re-grade it
     context.policy("on_hazard_transition", hazard=hazard, from_state=None,
                    to_state=hazard.state, actor=_user(actor_user_id))
@@ -205,9 +206,11 @@ def notified_users(context: Context, enterprise_ids=()) -> dict[int, list[int]]:
 
 
 def notify_major(context: Context, hazard: Hazard, enterprise: Enterprise,
-                 regraded: str | None = None) -> list[notifications.Notification]:
+                 regraded: str | None = None, told: dict | None = None
+                 ) -> list[notifications.Notification]:
     """One notification per active supervisor and admin of the tenant (``regraded``: the
-    reason a hazard was made major after it was reported)."""
+    reason a hazard was made major after it was reported; ``told``: ``notified_users``
+    when the caller has read it already)."""
     where = f"（{hazard.location}）" if hazard.location else ""
     body = (f"{enterprise.name}{where}于 {hazard.found_on.isoformat()} 发现"
             f"{GRADES[hazard.grade]}：{hazard.title}。来源：{SOURCES[hazard.source]}。")
@@ -215,19 +218,20 @@ def notify_major(context: Context, hazard: Hazard, enterprise: Enterprise,
         body += f"判定依据：{hazard.grade_criterion}。"
     if regraded is not None:
         body += f"由一般隐患重新定级为重大事故隐患，理由：{regraded}。"
-    out = notifications.notify(context, notified_users(context)[None], kind="major_hazard",
+    told = told if told is not None else notified_users(context)
+    out = notifications.notify(context, told[None], kind="major_hazard",
                                title=f"重大事故隐患：{enterprise.name} {hazard.title}",
                                body=body, hazard_id=hazard.id, enterprise_id=enterprise.id)
     db.session.flush()
     return out
 
 
-def notify_assigned(context: Context, hazard: Hazard, enterprise: Enterprise) -> None:
+def notify_assigned(context: Context, hazard: Hazard, enterprise: Enterprise,
+                    told: dict) -> None:
     """Tell the enterprise a hazard of it was found and is its to rectify, by when (its
-    active users but the one who reported it; its contacts through the tenant's channels)."""
-    users = [user_id for user_id in
-             notified_users(context, {enterprise.id}).get(enterprise.id, [])
-             if user_id != context.user_id]
+    active users, ``told`` by ``notified_users``, but the one who reported it; its
+    contacts through the tenant's channels)."""
+    users = [user_id for user_id in told.get(enterprise.id, []) if user_id != context.user_id]
     deadline = ""
     if hazard.deadline is not None:
         deadline = f"，整改期限 {hazard.deadline.isoformat()}" + ("（暂定）" if hazard.deadline_provisional else "")
