@@ -19,7 +19,7 @@ CORE = ROOT / "platform" / "anjian"
 # Where a hook is declared or implemented, not called.
 NOT_CALLERS = {CORE / "plugins" / "hookspecs.py", CORE / "plugins" / "defaults.py"}
 # What a core module calls a hook through: the tenant's caller, or the registry by name.
-CALLS_BY_NAME = {"policy", "catalogue", "call", "catalogue_entries"}
+CALLS_BY_NAME = {"policy", "catalogue", "call", "catalogue_entries", "hook_entries"}
 
 
 def _hookspec_names() -> set[str]:
@@ -30,7 +30,7 @@ def _hookspec_names() -> set[str]:
 def _called_hooks(tree: ast.AST) -> set[str]:
     """Hooks a module calls: ``<x>.hook.NAME``, ``hook.NAME`` (a caller's ``.hook`` kept in a
     variable) and ``context.policy("NAME", ...)`` / ``context.catalogue("NAME")`` /
-    ``registry.call(..., "NAME")`` / ``catalogue_entries("NAME")``."""
+    ``registry.call(..., "NAME")`` / ``catalogue_entries("NAME")`` / ``hook_entries("NAME")``."""
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, or_, select
 
 from anjian.auth.models import Membership, User
 from anjian.channels.kinds import (
@@ -66,14 +66,8 @@ PLATFORM_SETTINGS = ("ANJIAN_SMTP_HOST", "ANJIAN_SMTP_PORT", "ANJIAN_SMTP_FROM",
 
 def _entries(registry, enabled: tuple[str, ...] | None):
     """(plugin name, entry) of ``register_channel_kinds``: the core's and the enabled
-    plugins' (``enabled`` None: every loaded plugin's)."""
-    hook = registry.catalogue.hook
-    for impl in hook.register_channel_kinds.get_hookimpls():
-        name = registry.catalogue.get_name(impl.plugin)
-        if enabled is not None and name != CORE and name not in enabled:
-            continue
-        for entry in impl.function() or ():
-            yield name, entry
+    plugins' (``enabled`` None: every loaded plugin's); objects with a ``send``, not dicts."""
+    return registry.hook_entries("register_channel_kinds", enabled)
 
 
 def check_kinds(registry) -> None:
@@ -452,10 +446,10 @@ def _addressed(event: Event, enterprise: Enterprise | None, candidates: set[int]
         clauses.append(Membership.enterprise_id == enterprise.id)
     if event.kind == "overdue":
         clauses.append(Membership.role.in_(roles_allowed("hazard.notified_of_major")))
-    for clause in clauses:
+    if clauses:
         out |= set(db.session.scalars(
             select(Membership.user_id).join(User, User.id == Membership.user_id)
-            .where(clause, Membership.user_id.in_(rest), Membership.disabled_at.is_(None),
+            .where(or_(*clauses), Membership.user_id.in_(rest), Membership.disabled_at.is_(None),
                    User.is_active.is_(True))))
     return out
 

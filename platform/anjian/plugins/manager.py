@@ -127,15 +127,18 @@ class PluginRegistry:
 
         ``enabled`` limits the result to the core and the named plugins.
         """
-        hook = getattr(self.catalogue.hook, hook_name)
-        out = []
-        for impl in hook.get_hookimpls():
+        return [{**catalogue.as_entry(hook_name, entry), "plugin": name}
+                for name, entry in self.hook_entries(hook_name, enabled)]
+
+    def hook_entries(self, hook_name: str, enabled: tuple[str, ...] | None = None):
+        """(plugin name, entry as the plugin gave it) of a ``register_*`` hook, the core's
+        and, ``enabled`` given, only those plugins' (None: every loaded plugin's)."""
+        for impl in getattr(self.catalogue.hook, hook_name).get_hookimpls():
             name = self.catalogue.get_name(impl.plugin)
             if enabled is not None and name != "anjian.defaults" and name not in enabled:
                 continue
             for entry in impl.function() or ():
-                out.append({**catalogue.as_entry(hook_name, entry), "plugin": name})
-        return out
+                yield name, entry
 
     def settings_schema(self, plugin_name: str) -> Schema | None:
         module = self.plugins.get(plugin_name)
