@@ -76,12 +76,8 @@ def list_links(query, pages, tenant_code):
     stmt = select(AccessLink).where(service.visible_clause(request_context()))
     if "enterprise_id" in query:
         stmt = stmt.where(AccessLink.enterprise_id == query["enterprise_id"])
-    status, now = query.get("status"), utcnow()
-    if status == "revoked":
-        stmt = stmt.where(AccessLink.revoked_at.is_not(None))
-    elif status is not None:
-        live = AccessLink.expires_at > now
-        stmt = stmt.where(AccessLink.revoked_at.is_(None), live if status == "active" else ~live)
+    if "status" in query:
+        stmt = stmt.where(service.status_clause(query["status"], utcnow()))
     stmt = stmt.order_by(AccessLink.created_at.desc(), AccessLink.id.desc())
     return paginate(stmt, pages["page"], pages["per_page"])
 

@@ -17,7 +17,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from anjian.auth.service import AuthError, token_digest
 from anjian.campaigns.models import Campaign
@@ -49,9 +49,14 @@ def valid_days(context: Context) -> int:
     return policy.valid_days if policy is not None else DEFAULT_VALID_DAYS
 
 
-def set_valid_days(context: Context, days: int) -> int:
+def _checked_days(days: int) -> int:
     if not 1 <= days <= MAX_VALID_DAYS:
         raise Refused(f"有效天数须在 1 到 {MAX_VALID_DAYS} 之间", field="valid_days")
+    return days
+
+
+def set_valid_days(context: Context, days: int) -> int:
+    _checked_days(days)
     policy = db.session.scalar(select(AccessLinkPolicy))
     if policy is None:
         policy = AccessLinkPolicy(valid_days=days)
@@ -68,6 +73,14 @@ def status_of(link: AccessLink, now: dt.datetime | None = None) -> str:
     if link.revoked_at is not None:
         return "revoked"
     return "expired" if link.expires_at <= now else "active"
+
+
+def status_clause(status: str, now: dt.datetime):
+    """The links in ``status`` at ``now``, as SQL (the list's filter; ``status_of``'s twin)."""
+    live = AccessLink.expires_at > now
+    return {"revoked": AccessLink.revoked_at.is_not(None),
+            "active": and_(AccessLink.revoked_at.is_(None), live),
+            "expired": and_(AccessLink.revoked_at.is_(None), ~live)}[status]
 
 
 def visible_clause(context: Context):
@@ -104,9 +117,7 @@ def issue(context: Context, *, enterprise_id: int, campaign_id: int | None = Non
                                                     materialise_plugin=False)
         if found is None:
             raise Refused(f"检查表不存在: {template_key}", field="template_key")
-    days = valid_days_ if valid_days_ is not None else valid_days(context)
-    if not 1 <= days <= MAX_VALID_DAYS:
-        raise Refused(f"有效天数须在 1 到 {MAX_VALID_DAYS} 之间", field="valid_days")
+    days = _checked_days(valid_days_ if valid_days_ is not None else valid_days(context))
     secret = LINK_PREFIX + secrets.token_urlsafe(32)
     link = AccessLink(token_hash=token_digest(secret), prefix=secret[:12],
                       enterprise_id=enterprise_id, campaign_id=campaign_id, hazard_id=hazard_id,
