@@ -204,11 +204,13 @@ def update_user(data, user_id):
 
 # --- members of a tenant ------------------------------------------------------
 
-def _member_out(m: Membership, tenant: Tenant | None = None) -> dict:
+def _member_out(m: Membership, tenant: Tenant | None = None, username: str | None = None) -> dict:
+    """A membership as answered (``username``: its user's, when the caller read it along)."""
     tenant = tenant or g.tenant
-    user = db.session.get(User, m.user_id)
+    if username is None:
+        username = db.session.get(User, m.user_id).username
     return {"id": m.id, "tenant_code": tenant.code, "tenant_name": tenant.name,
-            "user_id": m.user_id, "username": user.username, "role": m.role,
+            "user_id": m.user_id, "username": username, "role": m.role,
             "enterprise_id": m.enterprise_id, "area_id": m.area_id, "disabled_at": m.disabled_at}
 
 
@@ -247,10 +249,11 @@ def _member_area(data) -> int | None:
 def list_members(args, tenant_code):
     """本租户成员，含停用状态（state_label：在用 / 已停用）"""
     page = paginate(
-        select(Membership).where(Membership.tenant_id == g.tenant.id).order_by(Membership.id),
-        args["page"], args["per_page"],
+        select(Membership, User.username).join(User, User.id == Membership.user_id)
+        .where(Membership.tenant_id == g.tenant.id).order_by(Membership.id),
+        args["page"], args["per_page"], scalars=False,
     )
-    page["items"] = [_member_out(m) for m in page["items"]]
+    page["items"] = [_member_out(m, username=username) for m, username in page["items"]]
     return page
 
 
