@@ -17,8 +17,9 @@ The figures of a year up to ``by`` (31 December, or the programme's due date):
 * ``delisted``: delisted in the year; ``delisting_ratio``: delisted ÷ (renewed + looked
   back).
 
-One grouped statement per query, whatever the number of enterprises (grouped by
-area, folded into the 板块 here).
+One statement, whatever the number of enterprises and areas: the figures counted by
+area, carried up the areas to their 板块 and summed there, with the targets set through
+the API (the plugin's programme gives the key industries and its own targets).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter
-from decimal import Decimal
 
-from sqlalchemy import Date, Integer, and_, bindparam, func, literal, or_, select
+from sqlalchemy import Date, Integer, and_, any_, bindparam, func, literal, null, or_, select, union_all
+from sqlalchemy.dialects.postgresql import array
 
 from anjian.context import Context
 from anjian.enterprises.models import FLAGS, Enterprise
@@ -46,35 +47,44 @@ COUNTS = ("small_micro", "achieved_total", "key_industry_total", "key_industry_a
           "delisted")
 
 
-# The statements are built once (per set of key industries) with the tenant and the dates
-# as parameters, and name the tenant of every table they read themselves, so they are
-# marked tenant-scoped rather than walked for the scope's criteria on every call (a good
-# part of a small tenant's time); Row-Level Security applies as always.
+# The programme's statement is built once (per set of key industries) with the tenant and
+# the dates as parameters, on the tables (Core, not the ORM's classes), and names the
+# tenant of every table it reads itself, so it is marked tenant-scoped rather than given
+# the scope's criteria; Row-Level Security applies as always. A list of values is a
+# PostgreSQL array (``= ANY``), not an ``IN`` list SQLAlchemy would expand into the
+# statement's text on every call: a small tenant's figures cost little more than that.
 SCOPED = {"tenant_scoped_sql": True}
 _TENANT = bindparam("tenant", type_=Integer())
-_TARGETS = select(Target.area_id, Target.metric, Target.value).where(
-    Target.tenant_id == _TENANT, Target.year == bindparam("year"))
 _AREAS = select(Area.id, Area.parent_id, Area.code, Area.name).where(Area.tenant_id == _TENANT)
+_A, _E, _C = Area.__table__, Enterprise.__table__, Certification.__table__
 
 
-def targets_of(context: Context, year: int) -> list[tuple[int | None, str, float]]:
-    """The targets set through the API for ``year``: (area id or None, metric, value)."""
-    return [(area_id, metric, float(value))
-            for area_id, metric, value in db.session.execute(
-                _TARGETS, {"tenant": context.tenant_id, "year": year}, execution_options=SCOPED)]
+def _one_of(column, values: tuple):
+    return column == any_(array(values))
 
 
-def programme(context: Context, year: int, set_targets=None) -> StandardisationProgramme:
-    """The tenant's programme of ``year`` (its plugin's), with the city-wide targets set
-    through the API over it (``set_targets``: ``targets_of(context, year)``, read if not given)."""
-    found = context.policy("standardisation_programme", year=year) or StandardisationProgramme()
-    targets = dict(found.targets or {})
-    for area_id, metric, value in targets_of(context, year) if set_targets is None else set_targets:
-        if area_id is None:
-            targets[metric] = value
-    return StandardisationProgramme(targets=targets,
-                                    key_industries=tuple(f for f in found.key_industries if f in FLAGS),
-                                    due=found.due)
+def _up_to_sectors(rows, area_id, carried: list, name: str):
+    """``rows`` carried up the areas to their 板块: a recursive CTE of ``node`` (an area),
+    ``parent`` and the ``carried`` columns, where ``parent IS NULL`` marks a 板块 (``node``)
+    or, with no node, the rows without an area. One parent a step (the API refuses
+    cycles); an area is looked up by its id alone, its tenant being the child's (the
+    foreign key): a lookup in the primary key, where naming the tenant leads the
+    planner, which Row-Level Security makes expect one area of it, to scan them all
+    for every step."""
+    area, up = _A.alias(f"{name}_area"), _A.alias(f"{name}_up")
+    walk = (select(area.c.id.label("node"), area.c.parent_id.label("parent"), *carried)
+            .select_from(rows).outerjoin(area, area.c.id == area_id).cte(name, recursive=True))
+    return walk.union_all(select(up.c.id, up.c.parent_id, *(walk.c[c.name] for c in carried))
+                          .join(walk, up.c.id == walk.c.parent))
+
+
+# The targets set through the API for the year (parameter ``year``), carried up to their
+# 板块; a city-wide target (no area) stays at no node.
+_T = Target.__table__
+_SET = (select(_T.c.area_id, _T.c.metric, _T.c.value)
+        .where(_T.c.tenant_id == _TENANT, _T.c.year == bindparam("year")).cte("set_targets"))
+_TARGET_WALK = _up_to_sectors(_SET, _SET.c.area_id, [_SET.c.area_id, _SET.c.metric, _SET.c.value],
+                              "target_walk")
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -92,72 +102,94 @@ def _figures(counts: dict) -> dict:
 
 @functools.lru_cache(maxsize=32)
 def _counts_statement(key_flags: tuple[str, ...]):
-    """Each enterprise with its certificates' figures (one aggregate over the certificates,
-    the look-backs of the period joined once), grouped by the enterprise's area; the
-    period is the parameters ``start`` and ``by``."""
-    e, c = Enterprise, Certification
+    """The programme's one statement: the figures of each 板块 (every top-level area, in
+    code order) with its targets set through the API (``targets``), then a row of no
+    area, whose figures are those of the enterprises without one (``enterprises`` None:
+    there are none); every row has the city-wide targets set through the API
+    (``city_targets``). The period is the parameters ``year``, ``start`` and ``by``.
+
+    The live enterprises are counted by area, and their certificates by area; those
+    figures are carried up the areas to their 板块 and summed there. Whether an
+    enterprise has a certificate in force, and whether a certificate was looked back at,
+    are ``IN`` tests against a set hashed once: Row-Level Security makes the planner
+    expect one row of every table, and a join would scan the other side once per row.
+    """
+    e, c, checks, classed = _E.c, _C.c, Check.__table__.c, EnterpriseClass.__table__
     start, by = bindparam("start", type_=Date), bindparam("by", type_=Date)
-    in_force = c.state.in_(VALID)
+    key = or_(*(e[f].is_(True) for f in key_flags)) if key_flags else literal(False)
+    # Each test once a row, in a subquery kept apart (OFFSET 0), so that the set is hashed
+    # once, not once for every count that uses it.
+    firms = (select(e.area_id, _one_of(e.scale, SMALL_MICRO).label("small"), key.label("key"),
+                    *(e[f].label(f) for f in key_flags),
+                    e.id.in_(select(c.enterprise_id).where(c.tenant_id == _TENANT, _one_of(c.state, VALID)))
+                    .label("ok"), classed.c.code)
+             .outerjoin(classed, and_(classed.c.tenant_id == _TENANT, classed.c.enterprise_id == e.id))
+             .where(e.tenant_id == _TENANT, e.deleted_at.is_(None)).offset(0).subquery("firms"))
+    in_force = _one_of(c.state, VALID)
     renewed = (c.renewed_on >= start) & (c.renewed_on <= by)
-    looked = (select(Check.certification_id).where(Check.tenant_id == _TENANT, Check.checked_on >= start,
-                                                   Check.checked_on <= by)
-              .distinct().subquery("looked"))
-    certs = (select(c.enterprise_id,
-                    func.bool_or(in_force).label("in_force"),
-                    func.count().filter(renewed).label("renewed"),
-                    func.count().filter(renewed | (in_force & (c.expires_on <= by))).label("due"),
-                    func.count().filter(in_force, c.demonstration).label("demonstration"),
-                    func.count().filter(c.delisted_on >= start, c.delisted_on <= by).label("delisted"),
-                    func.count(looked.c.certification_id).label("looked"))
-             .outerjoin(looked, looked.c.certification_id == c.id)
-             .where(c.tenant_id == _TENANT)
-             # computed once: Row-Level Security makes the planner expect one row here,
-             # and a nested loop would aggregate the certificates again for each enterprise
-             .group_by(c.enterprise_id).cte("certs").prefix_with("MATERIALIZED"))
-    key = or_(*(getattr(e, f).is_(True) for f in key_flags)) if key_flags else literal(False)
-    valid = certs.c.in_force.is_(True)
-    small = e.scale.in_(SMALL_MICRO)
-
-    def total(column, *where):
-        summed = func.sum(column).filter(*where) if where else func.sum(column)
-        return func.coalesce(summed, 0)
-
-    columns = [
-        func.count().filter(small).label("small_micro"),
-        func.count().filter(small, valid).label("achieved_total"),
-        func.count().filter(key).label("key_industry_total"),
-        func.count().filter(key, valid).label("key_industry_achieved"),
-        total(certs.c.renewed).label("renewed_total"),
-        total(certs.c.due).label("due_total"),
-        total(certs.c.demonstration).label("demonstration"),
-        total(certs.c.delisted).label("delisted"),
-        total(certs.c.looked).label("lookbacks"),
-        total(certs.c.looked, key).label("key_industry_lookbacks"),
-        *(func.count().filter(getattr(e, f)).label(f"flag_{f}") for f in key_flags),
-        *(func.count().filter(getattr(e, f), valid).label(f"flag_{f}_achieved") for f in key_flags),
-        # the supervision classes of the area's enterprises (one class an enterprise at most)
-        func.array_agg(EnterpriseClass.code).filter(EnterpriseClass.code.is_not(None)).label("classes"),
-    ]
-    return (select(e.area_id, *columns).outerjoin(certs, certs.c.enterprise_id == e.id)
-            .outerjoin(EnterpriseClass, and_(EnterpriseClass.tenant_id == _TENANT,
-                                             EnterpriseClass.enterprise_id == e.id))
-            .where(e.tenant_id == _TENANT, e.deleted_at.is_(None)).group_by(e.area_id))
-
-
-def _counts_by_area(context: Context, start: dt.date, by: dt.date,
-                    key_flags: tuple[str, ...]) -> tuple[dict, dict, dict]:
-    """{area_id: {figure: count}}, {area_id: {flag: (total, achieved)}} and {area_id:
-    {class: count}}, in one statement."""
-    out: dict = {}
-    flags: dict = {}
-    classes: dict = {}
-    stmt = _counts_statement(tuple(key_flags))
-    params = {"tenant": context.tenant_id, "start": start, "by": by}
-    for row in db.session.execute(stmt, params, execution_options=SCOPED).mappings():
-        out[row["area_id"]] = {k: row[k] for k in COUNTS}
-        flags[row["area_id"]] = {f: (row[f"flag_{f}"], row[f"flag_{f}_achieved"]) for f in key_flags}
-        classes[row["area_id"]] = Counter(row["classes"] or ())
-    return out, flags, classes
+    certs = (select(e.area_id, key.label("key"), renewed.label("renewed"),
+                    (renewed | (in_force & (c.expires_on <= by))).label("due"),
+                    (in_force & c.demonstration).label("demonstration"),
+                    ((c.delisted_on >= start) & (c.delisted_on <= by)).label("delisted"),
+                    c.id.in_(select(checks.certification_id).where(
+                        checks.tenant_id == _TENANT, checks.checked_on >= start, checks.checked_on <= by))
+                    .label("looked"))
+             .select_from(_C).join(_E, and_(e.tenant_id == _TENANT, e.id == c.enterprise_id, e.deleted_at.is_(None)))
+             .where(c.tenant_id == _TENANT).offset(0).subquery("certs"))
+    f, k = firms.c, certs.c
+    enterprises = {
+        "small_micro": func.count().filter(f.small),
+        "achieved_total": func.count().filter(f.small, f.ok),
+        "key_industry_total": func.count().filter(f.key),
+        "key_industry_achieved": func.count().filter(f.key, f.ok),
+        **{f"flag_{flag}": func.count().filter(f[flag]) for flag in key_flags},
+        **{f"flag_{flag}_achieved": func.count().filter(f[flag], f.ok) for flag in key_flags},
+    }
+    certificates = {
+        "renewed_total": func.count().filter(k.renewed),
+        "due_total": func.count().filter(k.due),
+        "demonstration": func.count().filter(k.demonstration),
+        "delisted": func.count().filter(k.delisted),
+        "lookbacks": func.count().filter(k.looked),
+        "key_industry_lookbacks": func.count().filter(k.looked, k.key),
+    }
+    counted = [*enterprises, *certificates]  # the figures (0 where nothing counts)
+    enterprises["enterprises"] = func.count()  # and how many: none at no 板块, no 未划分板块
+    names = [*enterprises, *certificates]
+    zero = literal(0)
+    by_area = union_all(
+        select(f.area_id, *(v.label(n) for n, v in enterprises.items()), *(zero.label(n) for n in certificates),
+               # the supervision classes of the area's enterprises (one an enterprise at most)
+               func.array_agg(f.code).filter(f.code.is_not(None)).label("classes"))
+        .group_by(f.area_id),
+        select(k.area_id, *(zero.label(n) for n in enterprises), *(v.label(n) for n, v in certificates.items()),
+               null().label("classes"))
+        .group_by(k.area_id),
+    ).cte("by_area")
+    walk = _up_to_sectors(by_area, by_area.c.area_id, [*(by_area.c[k] for k in names), by_area.c.classes],
+                          "walk")
+    figures = (select(walk.c.node.label("sector"), *(func.sum(walk.c[k]).label(k) for k in names))
+               .where(walk.c.parent.is_(None)).group_by(walk.c.node).cte("figures"))
+    codes = func.unnest(walk.c.classes).table_valued("code").render_derived(name="codes")
+    classes = (select(walk.c.node.label("sector"), func.array_agg(codes.c.code).label("classes"))
+               .select_from(walk).join(codes, literal(True)).where(walk.c.parent.is_(None))
+               .group_by(walk.c.node).cte("classes"))
+    walked = _TARGET_WALK.c
+    targets = (select(walked.node.label("sector"), func.jsonb_object_agg(walked.metric, walked.value).label("targets"))
+               .where(walked.parent.is_(None), walked.node.is_not(None)).group_by(walked.node).cte("targets"))
+    city = (select(func.jsonb_object_agg(walked.metric, walked.value))
+            .where(walked.parent.is_(None), walked.area_id.is_(None)).scalar_subquery())
+    heads = union_all(select(_A.c.id, _A.c.code, _A.c.name)
+                      .where(_A.c.tenant_id == _TENANT, _A.c.parent_id.is_(None)),
+                      select(null(), null(), null())).subquery("heads")
+    return (select(heads.c.id.label("area_id"), heads.c.code, heads.c.name, figures.c.enterprises,
+                   *(func.coalesce(figures.c[k], 0).label(k) for k in counted), classes.c.classes,
+                   targets.c.targets, city.label("city_targets"))
+            .select_from(heads)
+            .outerjoin(figures, figures.c.sector.is_not_distinct_from(heads.c.id))
+            .outerjoin(classes, classes.c.sector.is_not_distinct_from(heads.c.id))
+            .outerjoin(targets, targets.c.sector == heads.c.id)
+            .order_by(heads.c.code.collate("C").nulls_last()))
 
 
 def sectors(context: Context) -> tuple[list, dict[int, int]]:
@@ -177,69 +209,48 @@ def sectors(context: Context) -> tuple[list, dict[int, int]]:
 
 def progress(context: Context, year: int, by: dt.date | None = None) -> dict:
     """The programme's figures of ``year`` up to ``by``, city-wide and per 板块, each with
-    its targets and the targets it is below (``below``)."""
-    set_targets = targets_of(context, year)
-    plan = programme(context, year, set_targets)
-    by = by or plan.due or dt.date(year, 12, 31)
-    start = dt.date(year, 1, 1)
-    counts, flags, by_area = _counts_by_area(context, start, by, plan.key_industries)
-    heads, top = sectors(context)
-    classes: dict[int | None, Counter] = {}  # the enterprises' supervision classes, by 板块
-    for area_id, counted in by_area.items():
-        classes.setdefault(top.get(area_id) if area_id is not None else None, Counter()).update(counted)
-    groups: dict[int | None, dict] = {}
-    group_flags: dict[int | None, dict] = {}
-    for area_id, values in counts.items():
-        group = top.get(area_id) if area_id is not None else None
-        into = groups.setdefault(group, {})
-        for k, v in values.items():
-            into[k] = into.get(k, 0) + int(v or 0)
-        for f, (total, achieved) in flags.get(area_id, {}).items():
-            t, a = group_flags.setdefault(group, {}).get(f, (0, 0))
-            group_flags[group][f] = (t + int(total or 0), a + int(achieved or 0))
-    area_targets: dict[int, dict[str, float]] = {}
-    for area_id, metric, value in set_targets:
-        if area_id is not None:
-            area_targets.setdefault(top.get(area_id, area_id), {})[metric] = value
+    its targets and the targets it is below (``below``): the tenant's programme (its
+    plugin's), with the targets set through the API over it."""
+    found = context.policy("standardisation_programme", year=year) or StandardisationProgramme()
+    key_flags = tuple(f for f in found.key_industries if f in FLAGS)
+    by = by or found.due or dt.date(year, 12, 31)
+    params = {"tenant": context.tenant_id, "year": year, "start": dt.date(year, 1, 1), "by": by}
+    rows = db.session.execute(_counts_statement(key_flags), params, execution_options=SCOPED).all()
+    city_targets = {**(found.targets or {}),
+                    **{m: float(v) for m, v in (rows[-1].city_targets or {}).items()}}
+    ratios = {m: v for m, v in city_targets.items() if METRICS.get(m, ("", ""))[1] == "ratio"}
 
-    def entry(figures: dict, fl: dict, targets: dict, group=...) -> dict:
+    def entry(counts: dict, flags: dict, classes: Counter, targets: dict) -> dict:
+        figures = _figures(counts)
+        # floats both (a ratio rounded to 4 places, a target as set): 0.68 is not below 0.68
         below = [m for m, goal in targets.items() if m in figures and figures[m] is not None
-                 and Decimal(str(figures[m])) < Decimal(str(goal))]
-        if group is ...:  # the city: every 板块's
-            counted = {}
-            for by_code in classes.values():
-                for code, n in by_code.items():
-                    counted[code] = counted.get(code, 0) + n
-        else:
-            counted = classes.get(group, {})
-        return {**figures, "classes": dict(sorted(counted.items())), "key_industries": [
+                 and figures[m] < goal]
+        return {**figures, "classes": dict(sorted(classes.items())), "key_industries": [
                     {"flag": f, "label": FLAGS[f], "total": t, "achieved": a, "ratio": _ratio(a, t)}
-                    for f, (t, a) in fl.items()],
+                    for f, (t, a) in flags.items()],
                 "targets": targets, "below": sorted(set(below), key=list(METRICS).index)}
 
-    city_counts: dict = {}
-    city_flags: dict = {}
-    for group, values in groups.items():
-        for k, v in values.items():
-            city_counts[k] = city_counts.get(k, 0) + v
-        for f, (t, a) in group_flags.get(group, {}).items():
-            ct, ca = city_flags.get(f, (0, 0))
-            city_flags[f] = (ct + t, ca + a)
-    for f in plan.key_industries:
-        city_flags.setdefault(f, (0, 0))
-    ratios = {m: v for m, v in plan.targets.items() if METRICS.get(m, ("", ""))[1] == "ratio"}
     areas = []
-    for head in heads:
-        targets = {**ratios, **area_targets.get(head.id, {})}  # a 板块 holds the city's ratios
-        fl = {f: group_flags.get(head.id, {}).get(f, (0, 0)) for f in plan.key_industries}
-        areas.append({"area_id": head.id, "code": head.code, "name": head.name,
-                      **entry(_figures(groups.get(head.id, {})), fl, targets, head.id)})
-    if None in groups:
-        fl = {f: group_flags.get(None, {}).get(f, (0, 0)) for f in plan.key_industries}
-        areas.append({"area_id": None, "code": None, "name": NO_AREA,
-                      **entry(_figures(groups[None]), fl, {}, None)})
-    return {"year": year, "by": by, "key_industries": list(plan.key_industries),
-            "city": entry(_figures(city_counts), city_flags, dict(plan.targets)), "areas": areas}
+    city, city_flags, city_classes = dict.fromkeys(COUNTS, 0), dict.fromkeys(key_flags, (0, 0)), Counter()
+    for row in rows:
+        if row.area_id is None and row.enterprises is None:
+            continue  # every enterprise has its 板块
+        counts = {k: int(getattr(row, k)) for k in COUNTS}
+        flags = {f: (int(getattr(row, f"flag_{f}")), int(getattr(row, f"flag_{f}_achieved"))) for f in key_flags}
+        classes = Counter(row.classes or ())
+        for k, v in counts.items():
+            city[k] += v
+        for f, (t, a) in flags.items():
+            city_flags[f] = (city_flags[f][0] + t, city_flags[f][1] + a)
+        city_classes.update(classes)
+        if row.area_id is None:
+            areas.append({"area_id": None, "code": None, "name": NO_AREA, **entry(counts, flags, classes, {})})
+        else:  # a 板块 holds the city's ratios, and its own targets
+            targets = {**ratios, **{m: float(v) for m, v in (row.targets or {}).items()}}
+            areas.append({"area_id": row.area_id, "code": row.code, "name": row.name,
+                          **entry(counts, flags, classes, targets)})
+    return {"year": year, "by": by, "key_industries": list(key_flags),
+            "city": entry(city, city_flags, city_classes, city_targets), "areas": areas}
 
 
 def set_target(context: Context, *, year: int, metric: str, value, area_id: int | None = None) -> Target:
