@@ -10,8 +10,8 @@ import time
 
 import orjson
 from marshmallow import validate
-from sqlalchemy import DateTime, TypeDecorator, event, exc, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import DateTime, TypeDecorator, any_, event, exc, select
+from sqlalchemy.dialects.postgresql import JSONB, array
 
 from anjian.extensions import db
 
@@ -30,6 +30,14 @@ JSONType = JSONB()
 def sql_values(values) -> str:
     """``'a', 'b'``: the list inside a CHECK constraint's ``IN (...)`` (from a dict's keys)."""
     return ", ".join(repr(k) for k in values)
+
+
+def one_of(column, values):
+    """``column = ANY(ARRAY[...])``: ``column.in_(values)`` for a statement built once and
+    run often. SQLAlchemy expands an ``IN`` list into the statement's text on every call
+    (a pass over the whole SQL); an array is one parameter list of fixed shape, and
+    PostgreSQL plans both alike."""
+    return column == any_(array(tuple(values)))
 
 
 def jsonable(value, where: str = "value", *, decimals: str = "text"):
@@ -116,8 +124,8 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(dt.UTC)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
+        if value is None or value.tzinfo is dt.UTC:  # the app's sessions run in UTC
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)

@@ -28,10 +28,10 @@ import datetime as dt
 import functools
 from collections import Counter
 
-from sqlalchemy import Date, Integer, and_, any_, bindparam, func, literal, null, or_, select, union_all
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import Date, Integer, and_, bindparam, func, literal, null, or_, select, union_all
 
 from anjian.context import Context
+from anjian.db import one_of
 from anjian.enterprises.models import FLAGS, Enterprise
 from anjian.errors import Refused
 from anjian.extensions import db
@@ -50,17 +50,12 @@ COUNTS = ("small_micro", "achieved_total", "key_industry_total", "key_industry_a
 # The programme's statement is built once (per set of key industries) with the tenant and
 # the dates as parameters, on the tables (Core, not the ORM's classes), and names the
 # tenant of every table it reads itself, so it is marked tenant-scoped rather than given
-# the scope's criteria; Row-Level Security applies as always. A list of values is a
-# PostgreSQL array (``= ANY``), not an ``IN`` list SQLAlchemy would expand into the
-# statement's text on every call: a small tenant's figures cost little more than that.
+# the scope's criteria; Row-Level Security applies as always. Its lists of values are
+# arrays (``one_of``), not ``IN`` lists expanded into its text on every call.
 SCOPED = {"tenant_scoped_sql": True}
 _TENANT = bindparam("tenant", type_=Integer())
 _AREAS = select(Area.id, Area.parent_id, Area.code, Area.name).where(Area.tenant_id == _TENANT)
 _A, _E, _C = Area.__table__, Enterprise.__table__, Certification.__table__
-
-
-def _one_of(column, values: tuple):
-    return column == any_(array(values))
 
 
 def _up_to_sectors(rows, area_id, carried: list, name: str):
@@ -119,13 +114,13 @@ def _counts_statement(key_flags: tuple[str, ...]):
     key = or_(*(e[f].is_(True) for f in key_flags)) if key_flags else literal(False)
     # Each test once a row, in a subquery kept apart (OFFSET 0), so that the set is hashed
     # once, not once for every count that uses it.
-    firms = (select(e.area_id, _one_of(e.scale, SMALL_MICRO).label("small"), key.label("key"),
+    firms = (select(e.area_id, one_of(e.scale, SMALL_MICRO).label("small"), key.label("key"),
                     *(e[f].label(f) for f in key_flags),
-                    e.id.in_(select(c.enterprise_id).where(c.tenant_id == _TENANT, _one_of(c.state, VALID)))
+                    e.id.in_(select(c.enterprise_id).where(c.tenant_id == _TENANT, one_of(c.state, VALID)))
                     .label("ok"), classed.c.code)
              .outerjoin(classed, and_(classed.c.tenant_id == _TENANT, classed.c.enterprise_id == e.id))
              .where(e.tenant_id == _TENANT, e.deleted_at.is_(None)).offset(0).subquery("firms"))
-    in_force = _one_of(c.state, VALID)
+    in_force = one_of(c.state, VALID)
     renewed = (c.renewed_on >= start) & (c.renewed_on <= by)
     certs = (select(e.area_id, key.label("key"), renewed.label("renewed"),
                     (renewed | (in_force & (c.expires_on <= by))).label("due"),
