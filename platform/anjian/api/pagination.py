@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import marshmallow as ma
 from sqlalchemy import func, select
 
@@ -40,6 +42,21 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     return _envelopes[item_schema]
 
 
+# The page statement last derived from a statement object (its window total, one page):
+# a statement built once and run on every request (a service's constant, or one kept per
+# tenant) is derived once per page, and SQLAlchemy finds that form's cache key computed.
+_last_paged: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _paged(statement, per_page: int, offset: int):
+    kept = _last_paged.get(statement)
+    if kept is None or kept[0] != (per_page, offset):
+        kept = ((per_page, offset),
+                statement.add_columns(func.count().over()).limit(per_page).offset(offset))
+        _last_paged[statement] = kept
+    return kept[1]
+
+
 def paginate(statement, page: int, per_page: int, *, scalars: bool = True,
              count_apart: bool = False) -> dict:
     """Run ``statement`` for one page, with the total count of the unpaged statement.
@@ -55,9 +72,7 @@ def paginate(statement, page: int, per_page: int, *, scalars: bool = True,
     if not count_apart:
         # The rows as the statement gives them, the count apart (a frozen result read
         # twice: once whole for the count, once without its last column for the page).
-        frozen = db.session.execute(
-            statement.add_columns(func.count().over()).limit(per_page).offset(offset)
-        ).freeze()
+        frozen = db.session.execute(_paged(statement, per_page, offset)).freeze()
         rows = frozen().all()
         if rows or page == 1:
             if scalars:

@@ -25,6 +25,7 @@ is "not found". The caller commits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from sqlalchemy import Integer, bindparam, func, or_, select, text
 from anjian.auth.models import User
 from anjian.clock import CHINA
 from anjian.context import Context
+from anjian.db import one_of
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import actor, enterprise_clause, require_enterprise, sees_every_enterprise
 from anjian.errors import Conflict, Forbidden, NotFound, Refused
@@ -595,9 +597,16 @@ _OPEN = (select(*(column for column in Permit.__table__.c
                                          _FIRM.id == _PERMIT.enterprise_id)
                 .scalar_subquery().label("enterprise_name"))
          .where(_PERMIT.tenant_id == bindparam("tenant", type_=Integer()),
-                _PERMIT.state.in_(OPEN_STATES))
+                one_of(_PERMIT.state, OPEN_STATES))
          .order_by(_PERMIT.planned_start.nulls_last(), _PERMIT.id)
          .execution_options(tenant_scoped_sql=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _open_of(tenant_id: int):
+    """``_OPEN`` of one tenant, kept: every page of its list meets the same statement
+    (its cache key computed once, its page statements derived once by ``paginate``)."""
+    return _OPEN.params(tenant=tenant_id)
 
 
 def open_permits(context: Context, *, enterprise_id: int | None = None, kind: str | None = None):
@@ -605,7 +614,7 @@ def open_permits(context: Context, *, enterprise_id: int | None = None, kind: st
     sees, the soonest planned first: rows of their columns but the records (``RECORDS``),
     with ``enterprise_name``."""
     access, _user_id = actor(context)
-    stmt = _OPEN.params(tenant=context.tenant_id)
+    stmt = _open_of(context.tenant_id)
     if not sees_every_enterprise(access):
         stmt = stmt.where(enterprise_clause(context, _PERMIT.enterprise_id))
     if enterprise_id is not None:
