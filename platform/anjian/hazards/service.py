@@ -23,7 +23,7 @@ from anjian.campaigns.models import Campaign
 from anjian.clock import local_today as today  # today in China: Beijing dates
 from anjian.clock import utcnow
 from anjian.context import Context
-from anjian.db import jsonable
+from anjian.db import jsonable, one_of
 from anjian.enterprises.models import Enterprise
 from anjian.enterprises.visibility import can_see_enterprise
 from anjian.errors import Conflict, Defect, Forbidden, NotFound, Refused
@@ -183,25 +183,32 @@ def _reported_grade(graded: str, requested: str | None, criterion: str,
     return grade, criterion[:2000]
 
 
+def hearers(tenant_id, enterprise_ids):
+    """Who hears of what happens in a tenant, a statement of (``user_id``,
+    ``enterprise_id``, ``bureau``): its active members (the user, and its membership here,
+    not disabled) of the roles told of major hazards (``bureau``), and the active users of
+    the enterprises ``enterprise_ids`` (a list or a subquery); ``tenant_id`` a value or a
+    bound parameter. It names its tenant: run it marked ``tenant_scoped_sql``. The one
+    rule: ``notified_users`` reads it, the ledgers' reminders write from it in SQL."""
+    member, user = Membership.__table__, User.__table__
+    bureau = one_of(member.c.role, roles_allowed("hazard.notified_of_major"))
+    return (select(member.c.user_id, member.c.enterprise_id, bureau.label("bureau"))
+            .join_from(member, user, user.c.id == member.c.user_id)
+            .where(member.c.tenant_id == tenant_id,  # not the actor's memberships elsewhere
+                   or_(bureau, member.c.enterprise_id.in_(enterprise_ids)),
+                   member.c.disabled_at.is_(None),  # a disabled member hears of nothing
+                   user.c.is_active.is_(True)))
+
+
 def notified_users(context: Context, enterprise_ids=()) -> dict[int, list[int]]:
-    """Who hears of what happens in the context's tenant: its active supervisors and admins
-    (key None), and the active enterprise users of each of ``enterprise_ids`` (keyed by
-    enterprise); active: the user and its membership here (not disabled)."""
-    tenant_id = context.tenant_id
-    rows = db.session.execute(
-        select(Membership.user_id, Membership.role, Membership.enterprise_id)
-        .join(User, User.id == Membership.user_id).where(
-            Membership.tenant_id == tenant_id,  # not the actor's memberships elsewhere
-            or_(Membership.role.in_(roles_allowed("hazard.notified_of_major")),
-                Membership.enterprise_id.in_(list(enterprise_ids) or [-1])),
-            Membership.disabled_at.is_(None),  # a disabled member hears of nothing
-            User.is_active.is_(True),
-        ).order_by(Membership.user_id)
-    ).all()
+    """Who hears of what happens in the context's tenant (``hearers``): its active
+    supervisors and admins (key None), and the active enterprise users of each of
+    ``enterprise_ids`` (keyed by enterprise)."""
+    rows = db.session.execute(hearers(context.tenant_id, list(enterprise_ids) or [-1]).order_by("user_id"),
+                              execution_options={"tenant_scoped_sql": True}).all()
     out: dict[int | None, list[int]] = {None: []}
-    for user_id, role, enterprise_id in rows:
-        key = None if allows(role, "hazard.notified_of_major") else enterprise_id
-        out.setdefault(key, []).append(user_id)
+    for user_id, enterprise_id, bureau in rows:
+        out.setdefault(None if bureau else enterprise_id, []).append(user_id)
     return out
 
 

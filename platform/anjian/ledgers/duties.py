@@ -31,14 +31,17 @@ import json
 import marshmallow as ma
 from marshmallow import validate
 from sqlalchemy import (
+    ColumnElement,
     Date,
     Integer,
     Select,
     String,
+    Subquery,
     and_,
     any_,
     bindparam,
     cast,
+    false,
     func,
     null,
     or_,
@@ -47,7 +50,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from anjian import periods
 from anjian.context import Context
@@ -57,7 +60,7 @@ from anjian.errors import Defect, NotFound, Refused
 from anjian.extensions import db
 from anjian.hazards.models import OPEN_STATES, Hazard
 from anjian.hazards.service import report_hazard
-from anjian.ledgers.kinds import kinds
+from anjian.ledgers.kinds import outlines
 from anjian.ledgers.models import LedgerEntry, LedgerFinding
 from anjian.plugins.views import LedgerDuty
 
@@ -105,29 +108,49 @@ class DutySchema(periods.PeriodRuleSchema):
 def duties(context: Context) -> list[dict]:
     """The duties of the tenant's enabled plugins, validated (a plugin's mistake is a
     ``Defect`` naming the duty): each a dict of ``LedgerDuty``'s fields and the ledger's
-    title (``ledger_title``)."""
-    schema = DutySchema()
-    known = kinds(context)
+    title (``ledger_title``). Asked of the plugins on every call (their settings and
+    catalogue may change); only the validation of a duty seen before is kept (``_rule``)."""
+    known = outlines(context)
     out, seen = [], set()
     for answer in context.policy("ledger_duties") or ():
         for duty in answer or ():
             if not isinstance(duty, LedgerDuty):
                 raise Defect(f"插件给出的台账义务须为 LedgerDuty: {duty!r}")
-            try:
-                rule = schema.load(dataclasses.asdict(duty))
-            except ma.ValidationError as exc:
-                raise Defect(f"插件给出的台账义务无效: {duty.key}: {exc.messages}") from exc
+            rule = _rule(duty)
             if rule["key"] in seen:
                 raise Defect(f"插件给出的台账义务重复: {rule['key']}")
             kind = known.get(rule["ledger_kind"])
             if kind is None:
                 raise Defect(f"台账义务 {rule['key']} 的台账类别不存在: {rule['ledger_kind']}")
-            unknown = sorted(set(rule["where"]) - {f["key"] for f in kind["fields"]})
+            unknown = sorted(set(rule["where"]) - kind.fields)
             if unknown:
                 raise Defect(f"台账义务 {rule['key']} 的筛选字段不属于该台账: {'、'.join(unknown)}")
             seen.add(rule["key"])
-            out.append({**rule, "ledger_title": kind["title"]})
+            out.append({**rule, "where": dict(rule["where"]), "ledger_title": kind.title})
     return out
+
+
+# repr(duty) -> the duty validated (never changed: ``duties`` hands out copies).
+_RULES: dict[str, dict] = {}
+_RULES_KEPT = 1024
+
+
+def _rule(duty: LedgerDuty) -> dict:
+    """``duty`` validated by ``DutySchema``, or a ``Defect`` naming it. Kept by the duty's
+    repr (a frozen dataclass of text, numbers and a dict of scalars: equal reprs are
+    equal duties): a plugin gives the same duties on every call, and building the schema
+    and loading them again was a good part of a small tenant's scan."""
+    key = repr(duty)
+    rule = _RULES.get(key)
+    if rule is None:
+        try:
+            rule = DutySchema().load(dataclasses.asdict(duty))
+        except ma.ValidationError as exc:
+            raise Defect(f"插件给出的台账义务无效: {duty.key}: {exc.messages}") from exc
+        if len(_RULES) >= _RULES_KEPT:
+            _RULES.clear()
+        _RULES[key] = rule
+    return rule
 
 
 # --- the counts -------------------------------------------------------------------------------
@@ -141,21 +164,29 @@ _E, _FIRM = _ENTRY.c, _ENTERPRISE.c
 _TENANT = bindparam("tenant", type_=Integer())
 SCOPED = {"tenant_scoped_sql": True}
 
-# The tenant's live enterprises and its live entries of the duties' kinds (the parameter
-# ``kinds``) as the rows of one relation, to be grouped by enterprise, as a hand-written
-# statement would: no join, whose plan would hang on the estimate of a tenant's rows (a
-# prepared statement's generic plan takes every tenant for the average one, and a nested
-# loop over a big tenant's enterprises and entries took seconds).
-_ROWS = union_all(
-    select(_FIRM.id.label("enterprise_id"), _FIRM.name, _FIRM.credit_code,
-           cast(null(), String).label("kind"), cast(null(), Date).label("dated_on"),
-           cast(null(), Date).label("expires_on"), cast(null(), JSONB).label("data"))
-    .where(_FIRM.tenant_id == _TENANT, _FIRM.deleted_at.is_(None)),
-    select(_E.enterprise_id, null(), null(), _E.kind, _E.dated_on, _E.expires_on, _E.data)
-    .where(_E.tenant_id == _TENANT, _E.deleted_at.is_(None),
-           _E.kind == any_(bindparam("kinds", type_=ARRAY(String())))),
-).subquery("rows")
-_R = _ROWS.c
+
+def _rows(wheres: dict[tuple[str, str], tuple[str, dict]]) -> Subquery:
+    """The tenant's live enterprises and its live entries of the duties' kinds (the
+    parameter ``kinds``) as the rows of one relation, to be grouped by enterprise, as a
+    hand-written statement would: no join, whose plan would hang on the estimate of a
+    tenant's rows (a prepared statement's generic plan takes every tenant for the average
+    one, and a nested loop over a big tenant's enterprises and entries took seconds).
+    Each of the duties' ``wheres`` ((kind, where as JSON) -> (label, where)) is a column of
+    that label: whether the entry is of the kind and its data hold the where (a JSONB
+    containment), tested once per entry in the scan, so that the entries' data are not
+    carried through the grouping (that made the statement a good deal slower)."""
+    return union_all(
+        select(_FIRM.id.label("enterprise_id"), _FIRM.name, _FIRM.credit_code,
+               cast(null(), String).label("kind"), cast(null(), Date).label("dated_on"),
+               cast(null(), Date).label("expires_on"),
+               *(false().label(label) for label, _where in wheres.values()))
+        .where(_FIRM.tenant_id == _TENANT, _FIRM.deleted_at.is_(None)),
+        select(_E.enterprise_id, null(), null(), _E.kind, _E.dated_on, _E.expires_on,
+               *(and_(_E.kind == kind, _E.data.contains(where)).label(label)
+                 for (kind, _json), (label, where) in wheres.items()))
+        .where(_E.tenant_id == _TENANT, _E.deleted_at.is_(None),
+               _E.kind == any_(bindparam("kinds", type_=ARRAY(String())))),
+    ).subquery("rows")
 
 
 def _window(rule: dict, start: dt.date, end: dt.date, as_of: dt.date,
@@ -174,37 +205,48 @@ def _window(rule: dict, start: dt.date, end: dt.date, as_of: dt.date,
     return max(first, since), min(last, as_of)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Plan:
-    """What one duty needs, the same for every enterprise: the count columns it reads
-    (a standing duty: in force and expired at ``as_of``; a periodic one: one per period),
-    its items with what depends on the duty only filled in (copied for each enterprise,
-    never changed) and, per period, its status when short of entries (due or missed)."""
+    """What one item of a duty needs (a standing duty's one, or one per period of a
+    periodic duty), the same for every enterprise: the count columns it reads (in force
+    and expired at ``as_of``; the entries of the period's window), the entries required,
+    and the item as met and (a period) as short of entries (due, or missed for want of
+    any) with all but the counts filled in, copied for each enterprise, never changed:
+    filling in every item per enterprise was a good part of a small tenant's scan."""
 
-    rule: dict
     standing: bool
     columns: tuple[int, ...]
-    items: tuple[dict, ...]
-    short: tuple[str, ...] = ()
+    required: int
+    met: dict
+    short: dict | None = None
 
 
 def _plans(rules: list[dict], as_of: dt.date, since: dt.date):
-    """Each duty's plan; the statement: every live enterprise of the tenant (the parameter
-    ``tenant``), by name, with one count per duty and period (equal ones once), a FILTER
-    over its live entries of the duties' kinds, grouped in one pass; and those kinds (the
-    parameter ``kinds``)."""
+    """The plan of each duty's items, in order; the statement: every live enterprise of the
+    tenant (the parameter ``tenant``), by name, with one count per duty and period (equal
+    ones once), a FILTER over its live entries of the duties' kinds, grouped in one pass;
+    those kinds (the parameter ``kinds``); and the enterprise column its rows are grouped by
+    (to narrow them)."""
     return _plans_of(json.dumps(rules, sort_keys=True, ensure_ascii=False), as_of, since)
 
 
 @functools.lru_cache(maxsize=256)
-def _plans_of(rules_json: str, as_of: dt.date, since: dt.date) -> tuple[tuple[_Plan, ...], Select, list]:
+def _plans_of(rules_json: str, as_of: dt.date,
+              since: dt.date) -> tuple[tuple[_Plan, ...], Select, list, ColumnElement]:
     """``_plans``, kept: the same duties on the same day give the same plans and statement
     (the tenants of a plugin with the same settings share them), and building them was a
-    good part of a small tenant's scan. Both are immutable."""
-    exists = or_(_R.dated_on.is_(None), _R.dated_on <= as_of)
-    in_force = or_(_R.expires_on.is_(None), _R.expires_on >= as_of)
-    expired = _R.expires_on < as_of
+    good part of a small tenant's scan. All are immutable."""
     rules = json.loads(rules_json)
+    whats = [(rule["ledger_kind"], json.dumps(rule["where"], sort_keys=True, ensure_ascii=False))
+             for rule in rules]
+    wheres = {}
+    for rule, what in zip(rules, whats, strict=True):
+        if rule["where"]:
+            wheres.setdefault(what, (f"holds_{len(wheres)}", rule["where"]))
+    r = _rows(wheres).c
+    exists = or_(r.dated_on.is_(None), r.dated_on <= as_of)
+    in_force = or_(r.expires_on.is_(None), r.expires_on >= as_of)
+    expired = r.expires_on < as_of
     columns, at = [], {}
 
     def column(key: tuple, *conditions) -> int:
@@ -214,73 +256,81 @@ def _plans_of(rules_json: str, as_of: dt.date, since: dt.date) -> tuple[tuple[_P
         return at[key]
 
     plans = []
-    for rule in rules:
-        kind = _R.kind == rule["ledger_kind"]
-        # The JSONB containment last: only the entries of the kind (and days) test it.
-        holds = _R.data.contains(rule["where"]) if rule["where"] else true()
-        what = (rule["ledger_kind"], json.dumps(rule["where"], sort_keys=True, ensure_ascii=False))
+    for rule, what in zip(rules, whats, strict=True):
+        kind = r.kind == rule["ledger_kind"]
+        holds = r[wheres[what][0]] if what in wheres else true()
         head = {"key": rule["key"], "title": rule["title"], "ledger_kind": rule["ledger_kind"],
                 "per": rule["per"], "required": rule["count"], "criterion": rule["criterion"],
                 "raise_hazard": rule["raise_hazard"]}
         if rule["per"] == STANDING:
-            plans.append(_Plan(rule, True, (column((*what, "in force"), kind, exists, in_force, holds),
-                                            column((*what, "expired"), kind, exists, expired, holds)),
-                               ({**head, "period": f"截至{as_of.isoformat()}", "period_start": as_of,
-                                 "period_end": as_of, "done": 0, "expired": 0, "status": "met",
-                                 "reason": ""},)))
+            plans.append(_Plan(True, (column((*what, "in force"), kind, exists, in_force, holds),
+                                      column((*what, "expired"), kind, exists, expired, holds)),
+                               rule["count"],
+                               {**head, "period": f"截至{as_of.isoformat()}", "period_start": as_of,
+                                "period_end": as_of, "done": 0, "expired": 0, "status": "met",
+                                "reason": ""}))
             continue
         calendar = rule["align"] == "calendar"
         spans = [(start, end) for start, end in periods.periods(
             DUTY_PERIODS[rule["per"]], since, periods.month_start(as_of, 12), calendar=calendar)
             if start <= as_of]  # up to the period holding as_of, that one not cut at as_of
-        windows = [_window(rule, start, end, as_of, since) for start, end in spans]
-        plans.append(_Plan(
-            rule, False,
-            tuple(column((*what, first, last), kind, _R.dated_on.between(first, last), holds)
-                  for first, last in windows),
-            tuple({**head, "period": periods.period_label(rule["per"], start, end, calendar=calendar),
+        for start, end in spans:
+            first, last = _window(rule, start, end, as_of, since)
+            met = {**head, "period": periods.period_label(rule["per"], start, end, calendar=calendar),
                    "period_start": start, "period_end": end, "done": 0, "expired": 0, "status": "met",
-                   "reason": ""} for start, end in spans),
-            tuple(periods.status_of(0, 1, as_of, end) for _start, end in spans)))
-    stmt = (select(_R.enterprise_id.label("id"), func.max(_R.name).label("name"),
-                   func.max(_R.credit_code).label("credit_code"), *columns)
-            .group_by(_R.enterprise_id)
-            .having(func.count(_R.name) > 0)  # a live enterprise: its own row is in the group
-            .order_by(func.max(_R.name), _R.enterprise_id))
-    return tuple(plans), stmt, sorted({rule["ledger_kind"] for rule in rules})
+                   "reason": ""}
+            counted = column((*what, first, last), kind, r.dated_on.between(first, last), holds)
+            short = periods.status_of(0, 1, as_of, end)  # due, or missed: the period is over
+            plans.append(_Plan(False, (counted,), rule["count"], met,
+                               {**met, "status": short, "reason": "无记录" if short == "missed" else ""}))
+    stmt = (select(r.enterprise_id.label("id"), func.max(r.name).label("name"),
+                   func.max(r.credit_code).label("credit_code"), *columns)
+            .group_by(r.enterprise_id)
+            .having(func.count(r.name) > 0)  # a live enterprise: its own row is in the group
+            .order_by(func.max(r.name), r.enterprise_id))
+    return tuple(plans), stmt, sorted({rule["ledger_kind"] for rule in rules}), r.enterprise_id
 
 
-def _items(plans, counts) -> list[dict]:
-    """One enterprise's items, from its counts (a row of the statement)."""
+def _items(plans: tuple[_Plan, ...], counts) -> tuple[list[dict], dict[str, int]]:
+    """One enterprise's items, from its counts (a row of the statement), and how many are
+    met, due and missed (``periods.summary``'s, counted on the way)."""
     items = []
+    met = due = missed = 0
     for plan in plans:
-        required = plan.rule["count"]
+        required = plan.required
         if plan.standing:
-            valid, lapsed = (counts[i] for i in plan.columns)
-            reasons = []
+            valid, lapsed = counts[plan.columns[0]], counts[plan.columns[1]]
+            item = plan.met.copy()
+            item["done"], item["expired"] = valid, lapsed
             if valid == 0 and lapsed == 0 and required > 0:
-                reasons.append("无记录")
-            else:
+                item["status"], item["reason"] = "missed", "无记录"
+                missed += 1
+            elif lapsed or valid < required:
+                reasons = []
                 if lapsed:
                     reasons.append(f"{lapsed} 条已过期")
                 if valid < required:
                     reasons.append(f"有效 {valid} 条，应至少 {required} 条")
-            item = plan.items[0].copy()
-            item["done"], item["expired"] = valid, lapsed
-            if reasons:
                 item["status"], item["reason"] = "missed", "；".join(reasons)
-            items.append(item)
-            continue
-        for column, base, short in zip(plan.columns, plan.items, plan.short, strict=True):
-            done = counts[column]
-            item = base.copy()
+                missed += 1
+            else:
+                met += 1
+        else:
+            done = counts[plan.columns[0]]
+            if done >= required:  # as periods.status_of
+                item = plan.met.copy()
+                met += 1
+            else:
+                item = plan.short.copy()
+                if item["status"] == "missed":
+                    missed += 1
+                    if done:
+                        item["reason"] = f"仅 {done} 条，应至少 {required} 条"
+                else:
+                    due += 1
             item["done"] = done
-            if done < required:  # as periods.status_of
-                item["status"] = short
-                if short == "missed":
-                    item["reason"] = "无记录" if done == 0 else f"仅 {done} 条，应至少 {required} 条"
-            items.append(item)
-    return items
+        items.append(item)
+    return items, {"met": met, "due": due, "missed": missed}
 
 
 def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = None,
@@ -296,26 +346,25 @@ def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = Non
         raise Refused("起算日不能晚于计算日", field="since")
     rules = duties(context)
     ids = None if enterprise_ids is None else sorted({int(i) for i in enterprise_ids})
-    plans, stmt, kinds_ = _plans(rules, as_of, since)
+    plans, stmt, kinds_, enterprise = _plans(rules, as_of, since)
     if not sees_every_enterprise(context.access):
-        stmt = stmt.where(enterprise_clause(context, _R.enterprise_id))
+        stmt = stmt.where(enterprise_clause(context, enterprise))
     if ids is not None:
-        stmt = stmt.where(_R.enterprise_id.in_(ids))
+        stmt = stmt.where(enterprise.in_(ids))
     enterprises = db.session.execute(stmt, {"tenant": context.tenant_id, "kinds": kinds_},
                                      execution_options=SCOPED).all()
     if ids is not None and not missing_ok and len(enterprises) < len(ids):
         absent = sorted(set(ids) - {row.id for row in enterprises})
         raise NotFound(f"企业不存在: {'、'.join(map(str, absent))}", field="enterprise_id")
-    listed, total = [], dict.fromkeys(DUTY_STATUSES, 0)
+    listed, summaries = [], []
     for enterprise_id, name, credit_code, *counts in enterprises:
-        items = _items(plans, counts)
-        summary = periods.summary(items)
-        for key, n in summary.items():
-            total[key] += n
+        items, summary = _items(plans, counts)
+        summaries.append(summary)
         shown = items if status is None else [i for i in items if i["status"] == status]
         if status is None or shown:
             listed.append({"enterprise_id": enterprise_id, "enterprise_name": name,
                            "credit_code": credit_code, "summary": summary, "items": shown})
+    total = {key: sum(summary[key] for summary in summaries) for key in DUTY_STATUSES}
     return {"as_of": as_of, "since": since, "duties": rules, "summary": total,
             "enterprises": listed}
 

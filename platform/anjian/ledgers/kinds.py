@@ -10,6 +10,7 @@ A review (复审) is applied for in the 60 days before it falls due (``REVIEW_WI
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import lru_cache
 
 import marshmallow as ma
@@ -17,18 +18,48 @@ from marshmallow import validate
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from anjian.context import Context
+from anjian.context import Context, NoContext
 from anjian.errors import NotFound
+from anjian.plugins.catalogue import LedgerKind
 
 REVIEW_WINDOW_DAYS = 60
 TEXT_LIMIT = 2000
-
 
 
 def kinds(context: Context) -> dict[str, dict]:
     """The tenant's ledger kinds (the core's and its enabled plugins'), by key, as dicts
     (``LedgerKind.as_entry`` with the plugin that gave it)."""
     return {entry["key"]: entry for entry in context.catalogue("register_ledger_kinds")}
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    """What the duties and the daily reminders read of a ledger kind: its title, its
+    fields' keys and its reminders (``LedgerKind.remind_days``)."""
+
+    title: str
+    fields: frozenset[str]
+    remind_days: tuple[int, ...]
+
+
+def outlines(context: Context) -> dict[str, Outline]:
+    """The tenant's ledger kinds as ``kinds`` has them (the same entries, read from the
+    plugins on every call, the last of a key winning), outlined: turning every field of
+    every kind into dicts, as ``kinds`` does for the API, was a good part of a small
+    tenant's daily scan, which reads three things of a few kinds. A plugin registered at
+    run time may give plain dicts (``catalogue.as_entry``); they are read as such."""
+    if context.tenant is None:
+        raise NoContext("no tenant: no catalogue (register_ledger_kinds)")
+    out = {}
+    entries = context.registry.hook_entries("register_ledger_kinds", context.tenant.plugins)
+    for _plugin, entry in entries:
+        if isinstance(entry, LedgerKind):
+            out[entry.key] = Outline(entry.title, frozenset(f.key for f in entry.fields),
+                                     tuple(entry.remind_days))
+        else:
+            out[entry["key"]] = Outline(entry["title"], frozenset(f["key"] for f in entry["fields"]),
+                                        tuple(entry.get("remind_days") or ()))
+    return out
 
 
 def kind_of(context: Context, key: str) -> dict:

@@ -1,0 +1,35 @@
+"""The app's database values: sessions in UTC, UTC datetimes read back, value lists as
+arrays (anjian.db)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, literal, select, text, type_coerce
+from sqlalchemy.dialects import postgresql
+
+from anjian.db import UTCDateTime, one_of
+from anjian.extensions import db
+
+
+def test_the_apps_sessions_run_in_utc_and_read_datetimes_back_in_utc(app):
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
+        moment = conn.execute(select(type_coerce(func.now(), UTCDateTime))).scalar()
+        assert moment.tzinfo is dt.UTC
+        # 08:00 in Beijing is midnight UTC, whatever zone it was written in
+        written = conn.execute(select(type_coerce(
+            literal(dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+                    UTCDateTime), UTCDateTime))).scalar()
+        assert written == dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
+        assert written.tzinfo is dt.UTC
+
+
+def test_one_of_is_an_array_the_statement_text_never_expands(app):
+    column = literal("b")
+    sql = str(one_of(column, ("a", "b")).compile(dialect=postgresql.dialect()))
+    assert "ANY (ARRAY[" in sql and "POSTCOMPILE" not in sql
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.execute(select(one_of(literal("b"), ("a", "b")))).scalar() is True
+        assert conn.execute(select(one_of(literal("c"), ("a", "b")))).scalar() is False
+        assert conn.execute(select(one_of(literal("c"), ["a", "c"]))).scalar() is True
