@@ -243,6 +243,31 @@ def test_what_needs_attention_today(client, w):
     assert client.get(f"{L}/attention", headers=w["ent2"]).json["total"] == 0
 
 
+def test_an_expiry_is_told_to_active_members_only_and_audited_once(app, client, w):
+    """The expiry of a certificate (2024-06-30) scanned on 2024-07-01: the enterprise's user
+    and the bureau hear of it, but not a supervisor whose membership is disabled; one
+    summary audit row names the entry, its stage (0: expired) and the 2 notifications."""
+    entry = worker(client, w, "ent1", 1, "张三", ZHANG, "焊接", "C-8", "2018-06-30",
+                   reviewed_on="2021-06-01")
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        members = {m.role: m for m in db.session.scalars(select(Membership).where(
+            Membership.enterprise_id.is_(None) | (Membership.enterprise_id == w["e"][1])))}
+        members["supervisor"].disabled_at = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+        expected = sorted([members["tenant_admin"].user_id, members["enterprise"].user_id])
+        db.session.commit()
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        context = Context.for_system(db.session.get(Tenant, w["tenant"]), app.extensions["anjian.plugins"])
+        assert remind_expiring(context, dt.date(2024, 7, 1)) == 1
+        db.session.commit()
+    with app.app_context(), scoped(db.session, Scope.tenant(w["tenant"])):
+        told = db.session.scalars(select(Notification.user_id).where(Notification.kind == "ledger_expiry"))
+        assert sorted(told) == expected
+        rows = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "ledgerentry.expiry_reminders")).all()
+        assert [(r.entity_id, r.after, r.detail) for r in rows] == [
+            ("2024-07-01", {"today": "2024-07-01", "reminded_days": {str(entry["id"]): 0}, "notifications": 2},
+             "台账到期提醒：1 条记录，通知 2 条")]
+
+
 def test_a_kind_exports_as_a_workbook_with_ids_masked(client, w):
     worker(client, w, "ent1", 1, "张三", ZHANG, "焊接", "C-1", "2022-03-01")
     worker(client, w, "ent1", 1, "李四", LI, "电工", "C-2", "2019-06-15", reviewed_on="2022-05-20")
