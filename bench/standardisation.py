@@ -749,7 +749,7 @@ def main() -> None:
         for ms, text in zip(f["statement_ms"], f["statement_text"], strict=True):
             print(f"    {ms:8.2f}  {text}")
         print(f"    {sum(f['statement_ms']):8.2f}  in all; the rest of "
-              f"{f['platform_s'] * 1000:.1f} ms is Python (ORM, plugin hook, folding into 板块)")
+              f"{f['platform_s'] * 1000:.1f} ms is Python (the session, SQLAlchemy, the plugin hook, the answer)")
     if not statements_equal:
         print("\nthe number of SQL statements grew with the rows", file=sys.stderr)
     ratio = max(ratios.values())
