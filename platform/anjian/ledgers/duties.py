@@ -291,11 +291,9 @@ def _plans_of(rules_json: str, as_of: dt.date,
     return tuple(plans), stmt, sorted({rule["ledger_kind"] for rule in rules}), r.enterprise_id
 
 
-def _items(plans: tuple[_Plan, ...], counts) -> tuple[list[dict], dict[str, int]]:
-    """One enterprise's items, from its counts (a row of the statement), and how many are
-    met, due and missed (``periods.summary``'s, counted on the way)."""
+def _items(plans: tuple[_Plan, ...], counts) -> list[dict]:
+    """One enterprise's items, from its counts (a row of the statement)."""
     items = []
-    met = due = missed = 0
     for plan in plans:
         required = plan.required
         if plan.standing:
@@ -304,7 +302,6 @@ def _items(plans: tuple[_Plan, ...], counts) -> tuple[list[dict], dict[str, int]
             item["done"], item["expired"] = valid, lapsed
             if valid == 0 and lapsed == 0 and required > 0:
                 item["status"], item["reason"] = "missed", "无记录"
-                missed += 1
             elif lapsed or valid < required:
                 reasons = []
                 if lapsed:
@@ -312,25 +309,14 @@ def _items(plans: tuple[_Plan, ...], counts) -> tuple[list[dict], dict[str, int]
                 if valid < required:
                     reasons.append(f"有效 {valid} 条，应至少 {required} 条")
                 item["status"], item["reason"] = "missed", "；".join(reasons)
-                missed += 1
-            else:
-                met += 1
         else:
             done = counts[plan.columns[0]]
-            if done >= required:  # as periods.status_of
-                item = plan.met.copy()
-                met += 1
-            else:
-                item = plan.short.copy()
-                if item["status"] == "missed":
-                    missed += 1
-                    if done:
-                        item["reason"] = f"仅 {done} 条，应至少 {required} 条"
-                else:
-                    due += 1
+            item = (plan.met if done >= required else plan.short).copy()  # as periods.status_of
+            if done and item["status"] == "missed":
+                item["reason"] = f"仅 {done} 条，应至少 {required} 条"
             item["done"] = done
         items.append(item)
-    return items, {"met": met, "due": due, "missed": missed}
+    return items
 
 
 def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = None,
@@ -356,15 +342,16 @@ def duty_status(context: Context, as_of: dt.date, *, since: dt.date | None = Non
     if ids is not None and not missing_ok and len(enterprises) < len(ids):
         absent = sorted(set(ids) - {row.id for row in enterprises})
         raise NotFound(f"企业不存在: {'、'.join(map(str, absent))}", field="enterprise_id")
-    listed, summaries = [], []
+    listed, total = [], dict.fromkeys(DUTY_STATUSES, 0)
     for enterprise_id, name, credit_code, *counts in enterprises:
-        items, summary = _items(plans, counts)
-        summaries.append(summary)
+        items = _items(plans, counts)
+        summary = periods.summary(items)
+        for key, n in summary.items():
+            total[key] += n
         shown = items if status is None else [i for i in items if i["status"] == status]
         if status is None or shown:
             listed.append({"enterprise_id": enterprise_id, "enterprise_name": name,
                            "credit_code": credit_code, "summary": summary, "items": shown})
-    total = {key: sum(summary[key] for summary in summaries) for key in DUTY_STATUSES}
     return {"as_of": as_of, "since": since, "duties": rules, "summary": total,
             "enterprises": listed}
 

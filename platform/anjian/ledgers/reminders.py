@@ -12,8 +12,8 @@ Set-based, as the overdue scan (``anjian.hazards.scan``): Core statements built 
 name the tenant themselves, a fixed number whatever the number of entries due: the
 entries that may be due, read (their stages and titles are the kinds' rules, in Python);
 then one statement moving the stages told and writing the notifications to whoever hears
-of them (``anjian.hazards.service.hearers``); then the summary audit row. Each round trip was a good part of a small tenant's daily
-scan (``bench/ledgers.py``).
+of them (``anjian.hazards.service.hearers``); then the summary audit row. Each round trip
+was a good part of a small tenant's daily scan (``bench/ledgers.py``).
 """
 
 from __future__ import annotations
