@@ -10,8 +10,8 @@ import time
 
 import orjson
 from marshmallow import validate
-from sqlalchemy import DateTime, TypeDecorator, any_, event, exc, select
-from sqlalchemy.dialects.postgresql import JSONB, array
+from sqlalchemy import DateTime, TypeDecorator, any_, bindparam, event, exc, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from anjian.extensions import db
 
@@ -33,11 +33,11 @@ def sql_values(values) -> str:
 
 
 def one_of(column, values):
-    """``column = ANY(ARRAY[...])``: ``column.in_(values)`` for a statement built once and
-    run often. SQLAlchemy expands an ``IN`` list into the statement's text on every call
-    (a pass over the whole SQL); an array is one parameter list of fixed shape, and
-    PostgreSQL plans both alike."""
-    return column == any_(array(tuple(values)))
+    """``column = ANY(%(param)s::type[])``: ``column.in_(values)`` for a statement built
+    once and run often. SQLAlchemy expands an ``IN`` list into the statement's text on
+    every call (a pass over the whole SQL); an array is one parameter, whatever its
+    length, and PostgreSQL plans both alike."""
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
 def jsonable(value, where: str = "value", *, decimals: str = "text"):

@@ -28,7 +28,7 @@ import datetime as dt
 import functools
 from collections import Counter
 
-from sqlalchemy import Date, Integer, and_, bindparam, func, literal, null, or_, select, union_all
+from sqlalchemy import Date, Integer, and_, bindparam, false, func, literal_column, null, or_, select, true, union_all
 
 from anjian.context import Context
 from anjian.db import one_of
@@ -87,7 +87,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _figures(counts: dict) -> dict:
-    out = {k: int(counts.get(k) or 0) for k in COUNTS}
+    out = {k: counts[k] for k in COUNTS}
     out["achieved_ratio"] = _ratio(out["achieved_total"], out["small_micro"])
     out["key_industry_ratio"] = _ratio(out["key_industry_achieved"], out["key_industry_total"])
     out["renewed_ratio_of_due"] = _ratio(out["renewed_total"], out["due_total"])
@@ -111,15 +111,17 @@ def _counts_statement(key_flags: tuple[str, ...]):
     """
     e, c, checks, classed = _E.c, _C.c, Check.__table__.c, EnterpriseClass.__table__
     start, by = bindparam("start", type_=Date), bindparam("by", type_=Date)
-    key = or_(*(e[f].is_(True) for f in key_flags)) if key_flags else literal(False)
+    key = or_(*(e[f].is_(True) for f in key_flags)) if key_flags else false()
     # Each test once a row, in a subquery kept apart (OFFSET 0), so that the set is hashed
-    # once, not once for every count that uses it.
+    # once, not once for every count that uses it. Constants are written into the text
+    # (``zero``), not sent as parameters.
+    zero = literal_column("0")
     firms = (select(e.area_id, one_of(e.scale, SMALL_MICRO).label("small"), key.label("key"),
                     *(e[f].label(f) for f in key_flags),
                     e.id.in_(select(c.enterprise_id).where(c.tenant_id == _TENANT, one_of(c.state, VALID)))
                     .label("ok"), classed.c.code)
              .outerjoin(classed, and_(classed.c.tenant_id == _TENANT, classed.c.enterprise_id == e.id))
-             .where(e.tenant_id == _TENANT, e.deleted_at.is_(None)).offset(0).subquery("firms"))
+             .where(e.tenant_id == _TENANT, e.deleted_at.is_(None)).offset(zero).subquery("firms"))
     in_force = one_of(c.state, VALID)
     renewed = (c.renewed_on >= start) & (c.renewed_on <= by)
     certs = (select(e.area_id, key.label("key"), renewed.label("renewed"),
@@ -130,7 +132,7 @@ def _counts_statement(key_flags: tuple[str, ...]):
                         checks.tenant_id == _TENANT, checks.checked_on >= start, checks.checked_on <= by))
                     .label("looked"))
              .select_from(_C).join(_E, and_(e.tenant_id == _TENANT, e.id == c.enterprise_id, e.deleted_at.is_(None)))
-             .where(c.tenant_id == _TENANT).offset(0).subquery("certs"))
+             .where(c.tenant_id == _TENANT).offset(zero).subquery("certs"))
     f, k = firms.c, certs.c
     enterprises = {
         "small_micro": func.count().filter(f.small),
@@ -148,10 +150,9 @@ def _counts_statement(key_flags: tuple[str, ...]):
         "lookbacks": func.count().filter(k.looked),
         "key_industry_lookbacks": func.count().filter(k.looked, k.key),
     }
-    counted = [*enterprises, *certificates]  # the figures (0 where nothing counts)
+    counted = [*enterprises, *certificates]  # the figures (NULL where nothing counts)
     enterprises["enterprises"] = func.count()  # and how many: none at no 板块, no 未划分板块
     names = [*enterprises, *certificates]
-    zero = literal(0)
     by_area = union_all(
         select(f.area_id, *(v.label(n) for n, v in enterprises.items()), *(zero.label(n) for n in certificates),
                # the supervision classes of the area's enterprises (one an enterprise at most)
@@ -163,11 +164,11 @@ def _counts_statement(key_flags: tuple[str, ...]):
     ).cte("by_area")
     walk = _up_to_sectors(by_area, by_area.c.area_id, [*(by_area.c[k] for k in names), by_area.c.classes],
                           "walk")
-    figures = (select(walk.c.node.label("sector"), *(func.sum(walk.c[k]).label(k) for k in names))
+    figures = (select(walk.c.node.label("sector"), *(func.sum(walk.c[k]).cast(Integer).label(k) for k in names))
                .where(walk.c.parent.is_(None)).group_by(walk.c.node).cte("figures"))
     codes = func.unnest(walk.c.classes).table_valued("code").render_derived(name="codes")
     classes = (select(walk.c.node.label("sector"), func.array_agg(codes.c.code).label("classes"))
-               .select_from(walk).join(codes, literal(True)).where(walk.c.parent.is_(None))
+               .select_from(walk).join(codes, true()).where(walk.c.parent.is_(None))
                .group_by(walk.c.node).cte("classes"))
     walked = _TARGET_WALK.c
     targets = (select(walked.node.label("sector"), func.jsonb_object_agg(walked.metric, walked.value).label("targets"))
@@ -178,7 +179,7 @@ def _counts_statement(key_flags: tuple[str, ...]):
                       .where(_A.c.tenant_id == _TENANT, _A.c.parent_id.is_(None)),
                       select(null(), null(), null())).subquery("heads")
     return (select(heads.c.id.label("area_id"), heads.c.code, heads.c.name, figures.c.enterprises,
-                   *(func.coalesce(figures.c[k], 0).label(k) for k in counted), classes.c.classes,
+                   *(figures.c[k] for k in counted), classes.c.classes,
                    targets.c.targets, city.label("city_targets"))
             .select_from(heads)
             .outerjoin(figures, figures.c.sector.is_not_distinct_from(heads.c.id))
@@ -210,39 +211,40 @@ def progress(context: Context, year: int, by: dt.date | None = None) -> dict:
     key_flags = tuple(f for f in found.key_industries if f in FLAGS)
     by = by or found.due or dt.date(year, 12, 31)
     params = {"tenant": context.tenant_id, "year": year, "start": dt.date(year, 1, 1), "by": by}
-    rows = db.session.execute(_counts_statement(key_flags), params, execution_options=SCOPED).all()
+    result = db.session.execute(_counts_statement(key_flags), params, execution_options=SCOPED)
+    names = tuple(result.keys())
+    rows = [dict(zip(names, row, strict=True)) for row in result]
     city_targets = {**(found.targets or {}),
-                    **{m: float(v) for m, v in (rows[-1].city_targets or {}).items()}}
+                    **{m: float(v) for m, v in (rows[-1]["city_targets"] or {}).items()}}
     ratios = {m: v for m, v in city_targets.items() if METRICS.get(m, ("", ""))[1] == "ratio"}
 
     def entry(counts: dict, flags: dict, classes: Counter, targets: dict) -> dict:
         figures = _figures(counts)
         # floats both (a ratio rounded to 4 places, a target as set): 0.68 is not below 0.68
-        below = [m for m, goal in targets.items() if m in figures and figures[m] is not None
-                 and figures[m] < goal]
+        below = [m for m in METRICS if m in targets and figures.get(m) is not None and figures[m] < targets[m]]
         return {**figures, "classes": dict(sorted(classes.items())), "key_industries": [
                     {"flag": f, "label": FLAGS[f], "total": t, "achieved": a, "ratio": _ratio(a, t)}
                     for f, (t, a) in flags.items()],
-                "targets": targets, "below": sorted(set(below), key=list(METRICS).index)}
+                "targets": targets, "below": below}
 
     areas = []
     city, city_flags, city_classes = dict.fromkeys(COUNTS, 0), dict.fromkeys(key_flags, (0, 0)), Counter()
     for row in rows:
-        if row.area_id is None and row.enterprises is None:
+        if row["area_id"] is None and row["enterprises"] is None:
             continue  # every enterprise has its 板块
-        counts = {k: int(getattr(row, k)) for k in COUNTS}
-        flags = {f: (int(getattr(row, f"flag_{f}")), int(getattr(row, f"flag_{f}_achieved"))) for f in key_flags}
-        classes = Counter(row.classes or ())
+        counts = {k: row[k] or 0 for k in COUNTS}
+        flags = {f: (row[f"flag_{f}"] or 0, row[f"flag_{f}_achieved"] or 0) for f in key_flags}
+        classes = Counter(row["classes"] or ())
         for k, v in counts.items():
             city[k] += v
         for f, (t, a) in flags.items():
             city_flags[f] = (city_flags[f][0] + t, city_flags[f][1] + a)
         city_classes.update(classes)
-        if row.area_id is None:
+        if row["area_id"] is None:
             areas.append({"area_id": None, "code": None, "name": NO_AREA, **entry(counts, flags, classes, {})})
         else:  # a 板块 holds the city's ratios, and its own targets
-            targets = {**ratios, **{m: float(v) for m, v in (row.targets or {}).items()}}
-            areas.append({"area_id": row.area_id, "code": row.code, "name": row.name,
+            targets = {**ratios, **{m: float(v) for m, v in (row["targets"] or {}).items()}}
+            areas.append({"area_id": row["area_id"], "code": row["code"], "name": row["name"],
                           **entry(counts, flags, classes, targets)})
     return {"year": year, "by": by, "key_industries": list(key_flags),
             "city": entry(city, city_flags, city_classes, city_targets), "areas": areas}
