@@ -1,10 +1,11 @@
-"""The app's database values: sessions in UTC, UTC datetimes read back, value lists as
-arrays (anjian.db)."""
+"""The app's database values: sessions in UTC, UTC datetimes read back, lists of the
+code's constants written into a statement's text (anjian.db)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, literal, select, text, type_coerce
 from sqlalchemy.dialects import postgresql
 
@@ -25,13 +26,17 @@ def test_the_apps_sessions_run_in_utc_and_read_datetimes_back_in_utc(app):
         assert written.tzinfo is dt.UTC
 
 
-def test_one_of_is_an_array_the_statement_text_never_expands(app):
-    column = literal("b")
-    compiled = one_of(column, ("a", "b", "c")).compile(dialect=postgresql.dialect())
-    # one parameter, an array, whatever the list's length: nothing expanded at execution
-    assert "POSTCOMPILE" not in str(compiled) and "ARRAY[" not in str(compiled)
-    assert list(compiled.params.values()) == ["b", ["a", "b", "c"]]  # the column, the list
+def test_one_of_writes_the_constants_into_the_text_nothing_expanded(app):
+    compiled = one_of(literal("b"), ("a", "b", "it's")).compile(dialect=postgresql.dialect())
+    # the values are literals of the text: no parameter for them, nothing expanded per call
+    assert "POSTCOMPILE" not in str(compiled)
+    assert str(compiled).endswith("IN ('a', 'b', 'it''s')")
+    assert list(compiled.params.values()) == ["b"]  # the column's own parameter only
     with app.app_context(), db.engine.connect() as conn:
         assert conn.execute(select(one_of(literal("b"), ("a", "b")))).scalar() is True
         assert conn.execute(select(one_of(literal("c"), ("a", "b")))).scalar() is False
         assert conn.execute(select(one_of(literal("c"), ["a", "c"]))).scalar() is True
+        assert conn.execute(select(one_of(literal("it's"), ["it's"]))).scalar() is True
+    for wrong in ([], [1, 2], ["a", None]):
+        with pytest.raises(TypeError):
+            one_of(literal("a"), wrong)

@@ -10,8 +10,9 @@ import time
 
 import orjson
 from marshmallow import validate
-from sqlalchemy import DateTime, TypeDecorator, any_, bindparam, event, exc, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import DateTime, String, TypeDecorator, event, exc, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from anjian.extensions import db
 
@@ -25,6 +26,8 @@ MAX_ID = MAX_INTEGER
 ID = validate.Range(min=1, max=MAX_ID)
 
 JSONType = JSONB()
+# A Python string as a PostgreSQL string literal ('it''s'), for one_of.
+_STRING_LITERAL = String().literal_processor(psycopg_dialect())
 
 
 def sql_values(values) -> str:
@@ -33,11 +36,16 @@ def sql_values(values) -> str:
 
 
 def one_of(column, values):
-    """``column = ANY(%(param)s::type[])``: ``column.in_(values)`` for a statement built
-    once and run often. SQLAlchemy expands an ``IN`` list into the statement's text on
-    every call (a pass over the whole SQL); an array is one parameter, whatever its
-    length, and PostgreSQL plans both alike."""
-    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    """``column IN ('a', 'b')``: ``column.in_(values)`` for a statement built once and run
+    often, with a list of the code's constants (states, roles, scales). The values are
+    written into the statement's text as SQL literals (quoted by SQLAlchemy's string
+    type), where ``in_`` would expand a list of parameters into the text on every call (a
+    pass over the whole SQL), and an array parameter would leave PostgreSQL's cached
+    generic plan without the values: it then plans the statement anew on every call."""
+    values = tuple(values)
+    if not values or not all(isinstance(v, str) for v in values):
+        raise TypeError("one_of takes a list of strings: the code's constants")
+    return column.in_([literal_column(_STRING_LITERAL(v)) for v in values])
 
 
 def jsonable(value, where: str = "value", *, decimals: str = "text"):

@@ -51,8 +51,10 @@ _last_paged: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _paged(statement, per_page: int, offset: int):
     kept = _last_paged.get(statement)
     if kept is None or kept[0] != (per_page, offset):
-        kept = ((per_page, offset),
-                statement.add_columns(func.count().over()).limit(per_page).offset(offset))
+        paged = statement.add_columns(func.count().over()).limit(per_page)
+        # the first page has no OFFSET: with one (a parameter, 0), PostgreSQL found its
+        # generic plan dearer than planning anew, and planned the list on every call
+        kept = ((per_page, offset), paged.offset(offset) if offset else paged)
         _last_paged[statement] = kept
     return kept[1]
 
@@ -70,15 +72,14 @@ def paginate(statement, page: int, per_page: int, *, scalars: bool = True,
     """
     offset = (page - 1) * per_page
     if not count_apart:
-        # The rows as the statement gives them, the count apart (a frozen result read
-        # twice: once whole for the count, once without its last column for the page).
+        # The rows as the statement gives them, the count apart: the frozen rows give the
+        # count (and the entities), and a page of rows is read again from them without
+        # their last column.
         frozen = db.session.execute(_paged(statement, per_page, offset)).freeze()
-        rows = frozen().all()
+        rows = frozen.data
         if rows or page == 1:
-            if scalars:
-                items = [row[0] for row in rows]
-            else:
-                items = frozen().columns(*range(len(frozen().keys()) - 1)).all()
+            items = ([row[0] for row in rows] if scalars
+                     else frozen().columns(*range(len(frozen.metadata.keys) - 1)).all())
             return {"items": items, "page": page, "per_page": per_page,
                     "total": rows[0][-1] if rows else 0}
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())

@@ -188,16 +188,21 @@ def _need(data: dict, *fields: str) -> None:
         raise Refused("缺少必填项：" + "、".join(missing), errors=missing)
 
 
+def _past_validity(permit: Permit, now: dt.datetime) -> bool:
+    """No work starts or goes on after ``valid_until``."""
+    return permit.valid_until is not None and now > permit.valid_until
+
+
 def expired_reasons(permit: Permit, now: dt.datetime) -> list[str]:
-    """The validity run out: no work starts or goes on after ``valid_until``."""
-    if permit.valid_until is not None and now > permit.valid_until:
+    """The validity run out (``_past_validity``), said."""
+    if _past_validity(permit, now):
         return [f"作业票已过有效期（有效期至 {local_text(permit.valid_until)}）"]
     return []
 
 
 def is_expired(permit: Permit, now: dt.datetime) -> bool:
     """A permit whose work may go on (issued, in progress) past its validity."""
-    return permit.state in WORKING_STATES and bool(expired_reasons(permit, now))
+    return permit.state in WORKING_STATES and _past_validity(permit, now)
 
 
 def gas_reasons(kind: dict, permit: Permit, now: dt.datetime, *, fresh: bool = True) -> list[str]:
