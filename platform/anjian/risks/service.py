@@ -589,14 +589,15 @@ def picture(context: Context, by: str, area_id: int | None = None) -> dict:
     today, total = {"today": context.today()}, [0] * len(FIGURE_KEYS)
     if by == "enterprise":
         items = []
-        for enterprise_id, name, area, *values in db.session.execute(_seen_by(context, _BY_ENTERPRISE), today):
+        for enterprise_id, name, area, registered, *counts in db.session.execute(
+                _seen_by(context, _BY_ENTERPRISE), today):
             if within is not None and area not in within:
                 continue
-            values = [1, *map(int, values)]  # the enterprise itself, registered or not, its counts
-            total = _sum(total, values)
-            items.append({"id": enterprise_id, "name": name, "kind": "enterprise", "area_id": area, "parent_id": None,
-                          **dict(zip(FIGURE_KEYS, values, strict=True))})
-        return {"by": by, "totals": dict(zip(FIGURE_KEYS, total, strict=True)), "items": items}
+            # the enterprise itself, whether it registered a point, its points' counts
+            items.append({"id": enterprise_id, "name": name, "kind": "enterprise", "area_id": area,
+                          "parent_id": None, "enterprises": 1, "registered": int(registered),
+                          **dict(zip(COUNT_KEYS, counts, strict=True))})
+        return {"by": by, "totals": {key: sum(item[key] for item in items) for key in FIGURE_KEYS}, "items": items}
     sums: dict[int | None, list[int]] = {}  # per area, its enterprises' and those below it
     for area, *values in db.session.execute(_seen_by(context, _BY_AREA), today):
         if within is not None and area not in within:
