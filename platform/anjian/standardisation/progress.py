@@ -213,7 +213,7 @@ def progress(context: Context, year: int, by: dt.date | None = None) -> dict:
     params = {"tenant": context.tenant_id, "year": year, "start": dt.date(year, 1, 1), "by": by}
     result = db.session.execute(_counts_statement(key_flags), params, execution_options=SCOPED)
     names = tuple(result.keys())
-    rows = [dict(zip(names, row, strict=True)) for row in result]
+    rows = [dict(zip(names, row, strict=True)) for row in result.all()]
     city_targets = {**(found.targets or {}),
                     **{m: float(v) for m, v in (rows[-1]["city_targets"] or {}).items()}}
     ratios = {m: v for m, v in city_targets.items() if METRICS.get(m, ("", ""))[1] == "ratio"}
