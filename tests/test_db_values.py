@@ -26,6 +26,22 @@ def test_the_apps_sessions_run_in_utc_and_read_datetimes_back_in_utc(app):
         assert written.tzinfo is dt.UTC
 
 
+def test_options_the_database_url_gives_are_kept_beside_utc(database, tmp_path):
+    from anjian.app import create_app
+    from tests.conftest import app_config
+
+    separator = "&" if "?" in database.app_url else "?"
+    url = f"{database.app_url}{separator}options=-c%20statement_timeout%3D4321"
+    app = create_app(app_config(url, tmp_path))
+    try:
+        with app.app_context(), db.engine.connect() as conn:
+            assert conn.execute(text("SHOW statement_timeout")).scalar() == "4321ms"
+            assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_one_of_writes_the_constants_into_the_text_nothing_expanded(app):
     compiled = one_of(literal("b"), ("a", "b", "it's")).compile(dialect=postgresql.dialect())
     # the values are literals of the text: no parameter for them, nothing expanded per call

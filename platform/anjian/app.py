@@ -23,7 +23,7 @@ from anjian.campaigns import models as _campaigns  # noqa: F401
 from anjian.channels import api as channels_api
 from anjian.channels import models as _channels  # noqa: F401
 from anjian.channels import service as channels_service
-from anjian.db import install_idle_ping
+from anjian.db import install_idle_ping, install_utc_sessions
 from anjian.enterprises import api as enterprises_api
 from anjian.enterprises import export_api as enterprise_export_api
 from anjian.enterprises import import_api
@@ -93,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             install_idle_ping(engine)
+            install_utc_sessions(engine)
     migrate.init_app(app, db, directory=_migrations_dir())
 
     plugins = app.config.get("ANJIAN_PLUGIN_REGISTRY") or PluginRegistry(

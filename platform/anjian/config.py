@@ -101,10 +101,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         # No ping on every checkout: anjian.db.install_idle_ping pings idle connections.
-        # JSON columns are decoded by orjson. Sessions run in UTC, so the driver gives
-        # UTC datetimes that anjian.db.UTCDateTime passes through as they come.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, "json_deserializer": loads_stored,
-                                      "connect_args": {"options": "-c TimeZone=UTC"}},
+        # JSON columns are decoded by orjson. Sessions run in UTC: anjian.db.install_utc_sessions.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, "json_deserializer": loads_stored},
         "JSON_AS_ASCII": False,
         # Embedded default only: whether its worker thread runs jobs / fires schedules
         # (unset: yes, except under tests). Set only when given, so the default stays.

@@ -177,6 +177,18 @@ def install_idle_ping(engine) -> None:
     event.listen(engine, "checkout", ping_idle)
 
 
+def install_utc_sessions(engine) -> None:
+    """Every connection of ``engine`` runs in UTC (PostgreSQL's ``TimeZone``), so the
+    driver gives UTC datetimes that ``UTCDateTime`` passes through as they come. The
+    setting is added to the connection's ``options``, after any the database URL gives
+    (``?options=-c search_path=...`` keeps its effect). Called once per engine, by the app
+    factory."""
+    def utc(dialect, connection_record, cargs, cparams):
+        cparams["options"] = " ".join(filter(None, (cparams.get("options"), "-c TimeZone=UTC")))
+
+    event.listen(engine, "do_connect", utc)
+
+
 def loads_stored(data: str | bytes) -> object:
     """A JSON column's value as ``json.loads`` gives it, decoded by orjson; what orjson
     refuses (an integer past 64 bits) goes to ``json.loads``."""
