@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 from anjian.db import UTCDateTime, one_of
 from anjian.extensions import db
+from tests.conftest import app_config
 
 
 def test_the_apps_sessions_run_in_utc_and_read_datetimes_back_in_utc(app):
@@ -28,7 +29,6 @@ def test_the_apps_sessions_run_in_utc_and_read_datetimes_back_in_utc(app):
 
 def test_options_the_database_url_gives_are_kept_beside_utc(database, tmp_path):
     from anjian.app import create_app
-    from tests.conftest import app_config
 
     separator = "&" if "?" in database.app_url else "?"
     url = f"{database.app_url}{separator}options=-c%20statement_timeout%3D4321"

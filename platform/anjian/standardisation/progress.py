@@ -54,7 +54,6 @@ COUNTS = ("small_micro", "achieved_total", "key_industry_total", "key_industry_a
 # arrays (``one_of``), not ``IN`` lists expanded into its text on every call.
 SCOPED = {"tenant_scoped_sql": True}
 _TENANT = bindparam("tenant", type_=Integer())
-_AREAS = select(Area.id, Area.parent_id, Area.code, Area.name).where(Area.tenant_id == _TENANT)
 _A, _E, _C = Area.__table__, Enterprise.__table__, Certification.__table__
 
 
@@ -80,6 +79,14 @@ _SET = (select(_T.c.area_id, _T.c.metric, _T.c.value)
         .where(_T.c.tenant_id == _TENANT, _T.c.year == bindparam("year")).cte("set_targets"))
 _TARGET_WALK = _up_to_sectors(_SET, _SET.c.area_id, [_SET.c.area_id, _SET.c.metric, _SET.c.value],
                               "target_walk")
+
+
+# Every area of the tenant (``area_id``) with its 板块 (``id``, ``code``, ``name``).
+_ORIGIN = select(_A.c.id.label("area_id")).where(_A.c.tenant_id == _TENANT).subquery("origin")
+_SECTOR_WALK = _up_to_sectors(_ORIGIN, _ORIGIN.c.area_id, [_ORIGIN.c.area_id], "sector_walk")
+_SECTORS = (select(_A.c.id, _A.c.code, _A.c.name, _SECTOR_WALK.c.area_id)
+            .join_from(_SECTOR_WALK, _A, _A.c.id == _SECTOR_WALK.c.node)
+            .where(_SECTOR_WALK.c.parent.is_(None)))
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -190,17 +197,11 @@ def _counts_statement(key_flags: tuple[str, ...]):
 
 def sectors(context: Context) -> tuple[list, dict[int, int]]:
     """The 板块 (top-level areas, in code order: rows with id, code and name) and
-    {area id: its 板块's id}."""
-    areas = db.session.execute(_AREAS, {"tenant": context.tenant_id}, execution_options=SCOPED).all()
-    parent = {a.id: a.parent_id for a in areas}
-    top: dict[int, int] = {}
-    for area in areas:
-        node, seen = area.id, set()
-        while parent.get(node) is not None and node not in seen:
-            seen.add(node)
-            node = parent[node]
-        top[area.id] = node
-    return sorted((a for a in areas if a.parent_id is None), key=lambda a: a.code), top
+    {area id: its 板块's id}: every area of the tenant carried up to its 板块, as the
+    progress's figures are (``_up_to_sectors``)."""
+    rows = db.session.execute(_SECTORS, {"tenant": context.tenant_id}, execution_options=SCOPED).all()
+    heads = {row.id: row for row in rows if row.id == row.area_id}
+    return sorted(heads.values(), key=lambda head: head.code), {row.area_id: row.id for row in rows}
 
 
 def progress(context: Context, year: int, by: dt.date | None = None) -> dict:
