@@ -647,6 +647,8 @@ def test_lists_filters_and_open_permits(client, w):
     first = ok(client.get(f"{P}/open", query_string={"per_page": 1}, headers=w["supervisor"]))
     assert ([p["enterprise_name"] for p in first["items"]], first["total"]) == (
         [one["enterprise_name"]], 2)
+    second = ok(client.get(f"{P}/open", query_string={"page": 2, "per_page": 1}, headers=w["supervisor"]))
+    assert ([p["id"] for p in second["items"]], second["total"]) == ([night["id"]], 2)
     assert client.get(P, query_string={"planned_from": "2024-05-10", "planned_until": "2024-05-09"},
                       headers=w["supervisor"]).status_code == 422
 

@@ -81,8 +81,7 @@ def paginate(statement, page: int, per_page: int, *, scalars: bool = True,
             if scalars:
                 items = [row[0] for row in rows]
             else:  # without the count, the page's last column
-                make = _row_type(tuple(result.keys())[:-1])._make
-                items = [make(row[:-1]) for row in rows]
+                items = _named(result, rows, -1)
             return {"items": items, "page": page, "per_page": per_page,
                     "total": rows[0][-1] if rows else 0}
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())
@@ -92,8 +91,14 @@ def paginate(statement, page: int, per_page: int, *, scalars: bool = True,
         items = list(db.session.scalars(paged))
     else:
         result = db.session.execute(paged)
-        items = [_row_type(tuple(result.keys()))._make(row) for row in result]
+        items = _named(result, result.all())
     return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def _named(result, rows, width: int | None = None) -> list:
+    """``rows`` of ``result`` as named tuples, each cut to its first ``width`` columns."""
+    make = _row_type(tuple(result.keys())[:width])._make
+    return [make(row[:width]) for row in rows]
 
 
 @functools.lru_cache(maxsize=256)
