@@ -51,7 +51,7 @@ COUNTS = ("small_micro", "achieved_total", "key_industry_total", "key_industry_a
 # the dates as parameters, on the tables (Core, not the ORM's classes), and names the
 # tenant of every table it reads itself, so it is marked tenant-scoped rather than given
 # the scope's criteria; Row-Level Security applies as always. Its lists of values are
-# arrays (``one_of``), not ``IN`` lists expanded into its text on every call.
+# literals of its text (``one_of``), not ``IN`` lists expanded into it on every call.
 SCOPED = {"tenant_scoped_sql": True}
 _TENANT = bindparam("tenant", type_=Integer())
 _A, _E, _C = Area.__table__, Enterprise.__table__, Certification.__table__
